@@ -1,0 +1,143 @@
+// Package config holds lakeflight's one Config: its embedded defaults, how it
+// is read (flags over environment over an optional YAML file over defaults)
+// and how it is checked. Library packages never read flags or the
+// environment; cmd/lakeflight turns a Config into their options.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything `lakeflight serve` can be told.
+type Config struct {
+	// DataDir holds the SQLite catalog file and the local warehouse.
+	DataDir string `yaml:"data_dir"`
+	// FlightAddr is where Flight SQL listens.
+	FlightAddr string `yaml:"flight_addr"`
+	// HTTPAddr is where the HTTP sidecar (health, metrics) listens.
+	HTTPAddr string `yaml:"http_addr"`
+
+	Catalog CatalogConfig `yaml:"catalog"`
+	DuckDB  DuckDBConfig  `yaml:"duckdb"`
+
+	// ShutdownTimeout bounds graceful shutdown; streams still running after
+	// it are cut.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// LogLevel is debug, info, warn or error; LogFormat is text or json.
+	LogLevel  string `yaml:"log_level"`
+	LogFormat string `yaml:"log_format"`
+}
+
+// CatalogConfig says where Iceberg metadata and data live. Empty URI and
+// Warehouse mean "inside DataDir".
+type CatalogConfig struct {
+	Name      string `yaml:"name"`
+	Driver    string `yaml:"driver"` // sqlite (default) or postgres
+	URI       string `yaml:"uri"`
+	Warehouse string `yaml:"warehouse"`
+}
+
+// DuckDBConfig tunes the embedded DuckDB.
+type DuckDBConfig struct {
+	MemoryLimit   string `yaml:"memory_limit"`
+	Threads       int    `yaml:"threads"`
+	TempDirectory string `yaml:"temp_directory"`
+	BatchRows     int    `yaml:"batch_rows"`
+}
+
+// Default returns the embedded defaults: everything under ./lakeflight-data,
+// Flight SQL on 127.0.0.1:31337, HTTP on 127.0.0.1:8080.
+func Default() Config {
+	return Config{
+		DataDir:    "lakeflight-data",
+		FlightAddr: "127.0.0.1:31337",
+		HTTPAddr:   "127.0.0.1:8080",
+		Catalog: CatalogConfig{
+			Name:   "lakehouse",
+			Driver: "sqlite",
+		},
+		DuckDB:          DuckDBConfig{BatchRows: 65536},
+		ShutdownTimeout: 15 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "text",
+	}
+}
+
+// CatalogURI is the catalog database: the configured URI or
+// <data-dir>/catalog.db. The catalog file sits outside the warehouse on
+// purpose: client SQL may read the warehouse, never the catalog.
+func (c Config) CatalogURI() string {
+	if c.Catalog.URI != "" {
+		return c.Catalog.URI
+	}
+	return filepath.Join(c.DataDir, "catalog.db")
+}
+
+// WarehouseDir is the configured warehouse or <data-dir>/warehouse.
+func (c Config) WarehouseDir() string {
+	if c.Catalog.Warehouse != "" {
+		return c.Catalog.Warehouse
+	}
+	return filepath.Join(c.DataDir, "warehouse")
+}
+
+// TempDir is DuckDB's spill directory: configured, or <data-dir>/tmp.
+func (c Config) TempDir() string {
+	if c.DuckDB.TempDirectory != "" {
+		return c.DuckDB.TempDirectory
+	}
+	return filepath.Join(c.DataDir, "tmp")
+}
+
+// Validate reports every problem at once, each naming the setting.
+func (c Config) Validate() error {
+	var errs []error
+	if strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, errors.New("data_dir: must not be empty"))
+	}
+	for name, addr := range map[string]string{"flight_addr": c.FlightAddr, "http_addr": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port: %w", name, addr, err))
+		}
+	}
+	if c.FlightAddr == c.HTTPAddr && !strings.HasSuffix(c.FlightAddr, ":0") {
+		errs = append(errs, fmt.Errorf("flight_addr and http_addr: both are %q", c.FlightAddr))
+	}
+	switch c.Catalog.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Catalog.URI == "" {
+			errs = append(errs, errors.New("catalog.uri: required for the postgres driver"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("catalog.driver: %q is not sqlite or postgres", c.Catalog.Driver))
+	}
+	if c.Catalog.Name == "" || strings.Contains(c.Catalog.Name, ".") {
+		errs = append(errs, fmt.Errorf("catalog.name: %q must be non-empty and contain no dot", c.Catalog.Name))
+	}
+	if c.DuckDB.Threads < 0 {
+		errs = append(errs, fmt.Errorf("duckdb.threads: %d is negative", c.DuckDB.Threads))
+	}
+	if c.DuckDB.BatchRows < 2048 || c.DuckDB.BatchRows > 1<<22 {
+		errs = append(errs, fmt.Errorf("duckdb.batch_rows: %d is outside 2048..4194304", c.DuckDB.BatchRows))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown_timeout: %s must be positive", c.ShutdownTimeout))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log_format: %q is not text or json", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}

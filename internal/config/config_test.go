@@ -1,0 +1,96 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg, err := Load(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	if cfg.FlightAddr != "127.0.0.1:31337" || cfg.HTTPAddr != "127.0.0.1:8080" || cfg.DataDir != "lakeflight-data" {
+		t.Fatalf("unexpected defaults: %+v", cfg)
+	}
+	if got := cfg.CatalogURI(); got != filepath.Join("lakeflight-data", "catalog.db") {
+		t.Fatalf("catalog uri %q", got)
+	}
+	if got := cfg.WarehouseDir(); got != filepath.Join("lakeflight-data", "warehouse") {
+		t.Fatalf("warehouse %q", got)
+	}
+}
+
+func TestPrecedenceFlagsOverEnvOverFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lakeflight.yaml")
+	body := "data_dir: /from/file\nflight_addr: 127.0.0.1:1111\nhttp_addr: 127.0.0.1:2222\nduckdb:\n  threads: 3\nshutdown_timeout: 7s\n"
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"LAKEFLIGHT_CONFIG":      file,
+		"LAKEFLIGHT_FLIGHT_ADDR": "127.0.0.1:3333",
+		"LAKEFLIGHT_HTTP_ADDR":   "127.0.0.1:4444",
+	}
+	cfg, err := Load([]string{"--http-addr", "127.0.0.1:5555"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DataDir != "/from/file" || cfg.DuckDB.Threads != 3 || cfg.ShutdownTimeout != 7*time.Second {
+		t.Fatalf("file values not applied: %+v", cfg)
+	}
+	if cfg.FlightAddr != "127.0.0.1:3333" {
+		t.Fatalf("env should beat file, got %q", cfg.FlightAddr)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:5555" {
+		t.Fatalf("flag should beat env, got %q", cfg.HTTPAddr)
+	}
+}
+
+func TestUnknownFileKeyIsAnError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("flight_adr: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load([]string{"--config", file}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "flight_adr") {
+		t.Fatalf("want error naming the unknown key, got %v", err)
+	}
+}
+
+func TestValidateNamesEverySetting(t *testing.T) {
+	cfg := Default()
+	cfg.FlightAddr = "nohost"
+	cfg.Catalog.Driver = "mysql"
+	cfg.DuckDB.BatchRows = 10
+	cfg.LogLevel = "loud"
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"flight_addr", "catalog.driver", "duckdb.batch_rows", "log_level"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func TestBadEnvNumber(t *testing.T) {
+	_, err := Load(nil, func(k string) string {
+		if k == "LAKEFLIGHT_THREADS" {
+			return "many"
+		}
+		return ""
+	}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "LAKEFLIGHT_THREADS") {
+		t.Fatalf("want error naming LAKEFLIGHT_THREADS, got %v", err)
+	}
+}

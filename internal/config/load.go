@@ -1,0 +1,119 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// setting is one knob reachable by flag and by environment variable.
+type setting struct {
+	flag  string
+	usage string
+	set   func(c *Config, v string) error
+}
+
+func settings() []setting {
+	str := func(f func(c *Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *f(c) = v; return nil }
+	}
+	return []setting{
+		{"data-dir", "directory for the catalog database and the local warehouse", str(func(c *Config) *string { return &c.DataDir })},
+		{"flight-addr", "Flight SQL listen address (host:port)", str(func(c *Config) *string { return &c.FlightAddr })},
+		{"http-addr", "HTTP sidecar listen address (host:port)", str(func(c *Config) *string { return &c.HTTPAddr })},
+		{"catalog-name", "Iceberg catalog name, also the DuckDB catalog of the tables", str(func(c *Config) *string { return &c.Catalog.Name })},
+		{"catalog-driver", "catalog database: sqlite or postgres", str(func(c *Config) *string { return &c.Catalog.Driver })},
+		{"catalog-uri", "catalog database DSN (default <data-dir>/catalog.db)", str(func(c *Config) *string { return &c.Catalog.URI })},
+		{"warehouse", "warehouse location (default <data-dir>/warehouse)", str(func(c *Config) *string { return &c.Catalog.Warehouse })},
+		{"memory-limit", "DuckDB memory_limit, e.g. 4GB (default: DuckDB's)", str(func(c *Config) *string { return &c.DuckDB.MemoryLimit })},
+		{"threads", "DuckDB threads (default: all cores)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.DuckDB.Threads = n
+			return err
+		}},
+		{"temp-directory", "DuckDB spill directory (default <data-dir>/tmp)", str(func(c *Config) *string { return &c.DuckDB.TempDirectory })},
+		{"batch-rows", "rows per Arrow batch sent to clients", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.DuckDB.BatchRows = n
+			return err
+		}},
+		{"shutdown-timeout", "bound on graceful shutdown, e.g. 15s", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			c.ShutdownTimeout = d
+			return err
+		}},
+		{"log-level", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
+		{"log-format", "text or json", str(func(c *Config) *string { return &c.LogFormat })},
+	}
+}
+
+// envName turns a flag name into its environment variable: data-dir →
+// LAKEFLIGHT_DATA_DIR.
+func envName(flagName string) string {
+	return "LAKEFLIGHT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Load reads the configuration for `lakeflight serve`: defaults, then the
+// YAML file named by --config or LAKEFLIGHT_CONFIG, then LAKEFLIGHT_*
+// variables, then flags. It does not validate; call Validate.
+func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	configFile := fs.String("config", getenv("LAKEFLIGHT_CONFIG"), "optional YAML config file (env LAKEFLIGHT_CONFIG)")
+	all := settings()
+	flagValues := make(map[string]*string, len(all))
+	for _, s := range all {
+		flagValues[s.flag] = fs.String(s.flag, "", s.usage+" (env "+envName(s.flag)+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+
+	cfg := Default()
+	if *configFile != "" {
+		if err := readFile(*configFile, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, s := range all {
+		if v := getenv(envName(s.flag)); v != "" {
+			if err := s.set(&cfg, v); err != nil {
+				return Config{}, fmt.Errorf("%s=%q: %w", envName(s.flag), v, err)
+			}
+		}
+	}
+	var errs []error
+	fs.Visit(func(f *flag.Flag) {
+		for _, s := range all {
+			if s.flag == f.Name {
+				if err := s.set(&cfg, *flagValues[s.flag]); err != nil {
+					errs = append(errs, fmt.Errorf("--%s=%q: %w", s.flag, f.Value.String(), err))
+				}
+			}
+		}
+	})
+	return cfg, errors.Join(errs...)
+}
+
+func readFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading config file: %w", err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("parsing config file %s: %w", path, err)
+	}
+	return nil
+}

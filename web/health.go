@@ -1,0 +1,47 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// health answers as long as the process runs: liveness only.
+func (s *Server) health(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+type checkResult struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+type readinessBody struct {
+	Status string        `json:"status"`
+	Checks []checkResult `json:"checks"`
+}
+
+// readiness is 200 only when the server has finished starting, is not
+// stopping, and every dependency (catalog, DuckDB) answers.
+func (s *Server) readiness(c echo.Context) error {
+	if !s.ready.Load() {
+		return c.JSON(http.StatusServiceUnavailable, readinessBody{Status: "not ready: starting or stopping"})
+	}
+	body := readinessBody{Status: "ready"}
+	code := http.StatusOK
+	for _, chk := range s.opts.Checks {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.opts.CheckTimeout)
+		err := chk.Pinger.Ping(ctx)
+		cancel()
+		res := checkResult{Name: chk.Name, Status: "ok"}
+		if err != nil {
+			res.Status, res.Error = "failing", err.Error()
+			body.Status, code = "not ready: "+chk.Name+" unreachable", http.StatusServiceUnavailable
+			s.opts.Logger.Warn("readiness check failed", "check", chk.Name, "err", err)
+		}
+		body.Checks = append(body.Checks, res)
+	}
+	return c.JSON(code, body)
+}

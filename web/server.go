@@ -1,0 +1,94 @@
+// Package web is lakeflight's HTTP sidecar (echo): liveness, readiness and
+// Prometheus metrics today; ingest, transform and admin endpoints later. It
+// sits beside flightsql at the top of the stack and talks to lower packages
+// only through the small interfaces it declares here.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Pinger is a dependency whose reachability decides readiness.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Check is one named readiness check.
+type Check struct {
+	Name   string
+	Pinger Pinger
+}
+
+// Options configure the sidecar.
+type Options struct {
+	Logger   *slog.Logger
+	Gatherer prometheus.Gatherer
+	Checks   []Check
+	// CheckTimeout bounds each readiness check; default 2s.
+	CheckTimeout time.Duration
+}
+
+// Server is the HTTP sidecar.
+type Server struct {
+	echo  *echo.Echo
+	opts  Options
+	ready atomic.Bool // false while starting and once stopping
+	srv   *http.Server
+}
+
+// New builds the sidecar; it answers 503 on /ready until SetReady(true).
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.CheckTimeout <= 0 {
+		opts.CheckTimeout = 2 * time.Second
+	}
+	if opts.Gatherer == nil {
+		opts.Gatherer = prometheus.NewRegistry()
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	s := &Server{echo: e, opts: opts}
+	e.HTTPErrorHandler = s.handleError
+	e.GET("/health", s.health)
+	e.GET("/ready", s.readiness)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
+	return s
+}
+
+// Handler exposes the routes, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// SetReady flips readiness: true once serving, false when shutdown begins.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Serve answers HTTP on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.srv = &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	err := s.srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown drains in-flight requests until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.SetReady(false)
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
