@@ -1,0 +1,108 @@
+//go:build duckdb_arrow
+
+package flightsql
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// metrics is what the Flight SQL front reports to Prometheus.
+type metrics struct {
+	rpcs     *prometheus.CounterVec   // by method and gRPC code
+	queries  *prometheus.HistogramVec // DoGet of a query: start to last batch
+	rows     prometheus.Counter
+	bytes    prometheus.Counter
+	sessions prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		rpcs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "lakeflight", Subsystem: "flightsql", Name: "rpcs_total",
+			Help: "Flight RPCs handled, by method and gRPC status code.",
+		}, []string{"method", "code"}),
+		queries: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "lakeflight", Subsystem: "flightsql", Name: "query_duration_seconds",
+			Help:    "Time to execute and stream one query result, by outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"outcome"}),
+		rows: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lakeflight", Subsystem: "flightsql", Name: "streamed_rows_total",
+			Help: "Result rows sent to clients.",
+		}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lakeflight", Subsystem: "flightsql", Name: "streamed_bytes_total",
+			Help: "Arrow buffer bytes of result batches sent to clients.",
+		}),
+		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "lakeflight", Subsystem: "flightsql", Name: "open_sessions",
+			Help: "Client sessions currently open.",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.rpcs, m.queries, m.rows, m.bytes, m.sessions} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering flightsql metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// unary counts unary RPCs and turns a panic below it into Internal.
+func (m *metrics) unary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = recovered(log, info.FullMethod, r)
+			}
+			m.rpcs.WithLabelValues(path.Base(info.FullMethod), status.Code(err).String()).Inc()
+		}()
+		return handler(ctx, req)
+	}
+}
+
+// stream counts streaming RPCs and turns a panic below it into Internal.
+func (m *metrics) stream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = recovered(log, info.FullMethod, r)
+			}
+			m.rpcs.WithLabelValues(path.Base(info.FullMethod), status.Code(err).String()).Inc()
+		}()
+		return handler(srv, ss)
+	}
+}
+
+func (m *metrics) observeQuery(start time.Time, err error) {
+	m.queries.WithLabelValues(outcome(err)).Observe(time.Since(start).Seconds())
+}
+
+func outcome(err error) string {
+	switch c := status.Code(err); c {
+	case codes.OK:
+		return "ok"
+	case codes.Canceled:
+		return "canceled"
+	default:
+		return "error"
+	}
+}
+
+func recovered(log *slog.Logger, method string, r any) error {
+	ref := newRef()
+	log.Error("flightsql: panic in RPC", "method", method, "ref", ref, "panic", r, "stack", string(debug.Stack()))
+	return status.Errorf(codes.Internal, "internal error (ref %s)", ref)
+}

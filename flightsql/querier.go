@@ -1,0 +1,42 @@
+//go:build duckdb_arrow
+
+package flightsql
+
+import (
+	"context"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// What flightsql needs from the SQL engine, declared here (by the consumer).
+// *engine.Engine satisfies it through the adapter in engine.go; tests run
+// against the real engine, never a mock.
+
+// querier opens client sessions.
+type querier interface {
+	NewSession(ctx context.Context) (conn, error)
+}
+
+// conn is one engine session: one DuckDB connection with its own current
+// catalog/schema and temp objects.
+type conn interface {
+	Prepare(ctx context.Context, sql string) (stmt, error)
+	Exec(ctx context.Context, sql string) (int64, error)
+	CurrentCatalog() string
+	CurrentSchema() string
+	SetCatalog(ctx context.Context, name string) error
+	SetSchema(ctx context.Context, name string) error
+	Close() error
+}
+
+// stmt is one prepared statement of a conn.
+type stmt interface {
+	Schema() *arrow.Schema
+	ParameterSchema() *arrow.Schema
+	IsQuery() bool
+	Query(ctx context.Context, params arrow.RecordBatch, mem memory.Allocator) (array.RecordReader, error)
+	Exec(ctx context.Context, params arrow.RecordBatch) (int64, error)
+	Close() error
+}

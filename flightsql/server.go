@@ -1,0 +1,204 @@
+//go:build duckdb_arrow
+
+// Package flightsql is lakeflight's protocol boundary: an Arrow Flight SQL
+// server (arrow-go's flightsql.BaseServer) in front of the engine. It turns
+// Flight SQL commands into engine sessions, prepared statements and Arrow
+// streams, keeps per-client state (sessions, tickets, prepared statements)
+// behind opaque random handles, answers the metadata calls BI tools and
+// drivers make at connect time, and maps domain errors to gRPC codes in one
+// place (errors.go). It knows nothing of DuckDB beyond the SQL it sends for
+// metadata; the engine owns execution, the sandbox and Iceberg.
+//
+// cmd/lakeflight owns the grpc.Server: it creates it with ServerOptions(),
+// calls Register, serves, and on shutdown stops gRPC (with a deadline)
+// before Server.Close.
+package flightsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/flight/session"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/lakeflight/lakeflight/engine"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+)
+
+// Options configure a Server. Engine is required; the rest have defaults.
+type Options struct {
+	Engine     *engine.Engine
+	Logger     *slog.Logger          // default: discard
+	Registerer prometheus.Registerer // nil: metrics are kept but not registered
+	Allocator  memory.Allocator      // default: memory.DefaultAllocator
+	Version    string                // reported as FLIGHT_SQL_SERVER_VERSION
+
+	// IcebergCatalog is the DuckDB catalog holding the Iceberg views
+	// (engine.Config.CatalogName); its views are listed as tables.
+	// Default: the engine's.
+	IcebergCatalog string
+	// SessionIdleTimeout closes sessions (and prepared statements) unused
+	// this long. Default 30 minutes.
+	SessionIdleTimeout time.Duration
+	// TicketTTL is how long a ticket from GetFlightInfo stays valid.
+	// Default 5 minutes.
+	TicketTTL time.Duration
+}
+
+// Server is the Flight SQL service. Create it with New, put it on a
+// grpc.Server built with ServerOptions via Register, and Close it after the
+// grpc.Server has stopped.
+type Server struct {
+	afsql.BaseServer
+
+	q       querier
+	log     *slog.Logger
+	mem     memory.Allocator
+	metrics *metrics
+	opts    Options
+
+	sessions *sessionStore
+	handles  *handleTable
+
+	streams   sync.WaitGroup // producer goroutines
+	stop      chan struct{}
+	reaper    sync.WaitGroup
+	closeOnce sync.Once
+}
+
+var _ afsql.Server = (*Server)(nil)
+
+// New builds a Server over the engine. It opens one engine session briefly
+// to read DuckDB's keywords and function lists for GetSqlInfo.
+func New(opts Options) (*Server, error) {
+	if opts.Engine == nil {
+		return nil, errors.New("flightsql: Options.Engine is required")
+	}
+	if opts.IcebergCatalog == "" {
+		opts.IcebergCatalog = opts.Engine.CatalogName()
+	}
+	return newServer(engineQuerier{opts.Engine}, opts)
+}
+
+func newServer(q querier, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Allocator == nil {
+		opts.Allocator = memory.DefaultAllocator
+	}
+	if opts.IcebergCatalog == "" {
+		opts.IcebergCatalog = "lakehouse"
+	}
+	if opts.SessionIdleTimeout <= 0 {
+		opts.SessionIdleTimeout = 30 * time.Minute
+	}
+	if opts.TicketTTL <= 0 {
+		opts.TicketTTL = 5 * time.Minute
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		q:       q,
+		log:     opts.Logger,
+		mem:     opts.Allocator,
+		metrics: m,
+		opts:    opts,
+		stop:    make(chan struct{}),
+	}
+	s.Alloc = opts.Allocator
+	s.sessions = newSessionStore(q, s.log, m, opts.SessionIdleTimeout)
+	s.handles = newHandleTable(opts.TicketTTL, opts.SessionIdleTimeout, func(cs *clientSession) {
+		_ = s.sessions.Remove(cs.token)
+	})
+	s.sessions.onClose = s.handles.releaseSession
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.registerSqlInfo(ctx); err != nil {
+		return nil, fmt.Errorf("flightsql: registering sql info: %w", err)
+	}
+
+	s.reaper.Add(1)
+	go s.reap()
+	return s, nil
+}
+
+// ServerOptions returns the interceptors the grpc.Server must be built
+// with: metrics and panic recovery, then arrow-go's session middleware
+// (cookie arrow_flight_session_id), then per-call session cleanup.
+func (s *Server) ServerOptions() []grpc.ServerOption {
+	mgr := session.NewStatefulServerSessionManager(session.WithStore(s.sessions))
+	mw := flight.CreateServerMiddleware(session.NewServerSessionMiddleware(mgr))
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.metrics.unary(s.log), mw.Unary, s.endCallUnary),
+		grpc.ChainStreamInterceptor(s.metrics.stream(s.log), mw.Stream, s.endCallStream),
+	}
+}
+
+// Register puts the Flight service on gs (built with ServerOptions).
+func (s *Server) Register(gs *grpc.Server) {
+	flight.RegisterFlightServiceServer(gs, afsql.NewFlightServerWithAllocator(s, s.mem))
+}
+
+// Close interrupts running streams, waits for them, then releases every
+// handle and closes every session. Call it after the grpc.Server stopped.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.reaper.Wait()
+		s.handles.cancelAll()
+		s.streams.Wait()
+		s.handles.releaseAll()
+		s.sessions.closeAll()
+	})
+	return nil
+}
+
+// reap expires idle handles and sessions.
+func (s *Server) reap() {
+	defer s.reaper.Done()
+	every := min(s.opts.SessionIdleTimeout, s.opts.TicketTTL) / 4
+	every = max(every, 50*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			s.handles.expire(now)
+			s.sessions.expire(now)
+		}
+	}
+}
+
+// endCall drops the caller's session when the call left nothing in it and
+// the client never showed its cookie (cookie-less clients get a fresh
+// session per call; this keeps them from piling up).
+func (s *Server) endCall(ctx context.Context) {
+	if cs, err := s.clientSession(ctx); err == nil {
+		s.sessions.dropIfEmpty(cs)
+	}
+}
+
+func (s *Server) endCallUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	defer s.endCall(ctx)
+	return handler(ctx, req)
+}
+
+func (s *Server) endCallStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	defer s.endCall(ss.Context())
+	return handler(srv, ss)
+}

@@ -1,0 +1,91 @@
+//go:build duckdb_arrow
+
+package flightsql
+
+import (
+	"context"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
+)
+
+// Session options (Flight RPC SetSessionOptions/GetSessionOptions/
+// CloseSession). Two options exist: "catalog" and "schema", the session's
+// current DuckDB catalog and schema (what USE sets). The JDBC driver sends
+// its `catalog` connection property this way, and Connection.isValid()
+// calls GetSessionOptions.
+
+const (
+	optCatalog = "catalog"
+	optSchema  = "schema"
+)
+
+// SetSessionOptions applies catalog first, then schema; other names and
+// non-string values are reported per option, as the protocol asks.
+func (s *Server) SetSessionOptions(ctx context.Context, req *flight.SetSessionOptionsRequest) (*flight.SetSessionOptionsResult, error) {
+	cs, c, err := s.conn(ctx)
+	if err != nil {
+		return nil, s.status("SetSessionOptions", err)
+	}
+	cs.markStateful()
+	res := &flight.SetSessionOptionsResult{Errors: map[string]*flight.SetSessionOptionsResultError{}}
+	fail := func(name string, v pb.SetSessionOptionsResult_ErrorValue) {
+		res.Errors[name] = &flight.SetSessionOptionsResultError{Value: v}
+	}
+	opts := req.GetSessionOptions()
+	for name := range opts {
+		if name != optCatalog && name != optSchema {
+			fail(name, flight.SetSessionOptionsResultErrorInvalidName)
+		}
+	}
+	for _, name := range []string{optCatalog, optSchema} {
+		v, ok := opts[name]
+		if !ok {
+			continue
+		}
+		sv, isString := v.GetOptionValue().(*pb.SessionOptionValue_StringValue)
+		if !isString || sv.StringValue == "" {
+			fail(name, flight.SetSessionOptionsResultErrorInvalidValue)
+			continue
+		}
+		if name == optCatalog {
+			err = c.SetCatalog(ctx, sv.StringValue)
+		} else {
+			err = c.SetSchema(ctx, sv.StringValue)
+		}
+		if err != nil {
+			s.log.Debug("flightsql: session option refused", "option", name, "value", sv.StringValue, "err", err)
+			fail(name, flight.SetSessionOptionsResultErrorInvalidValue)
+		}
+	}
+	return res, nil
+}
+
+// GetSessionOptions reports the session's current catalog and schema.
+func (s *Server) GetSessionOptions(ctx context.Context, _ *flight.GetSessionOptionsRequest) (*flight.GetSessionOptionsResult, error) {
+	_, c, err := s.conn(ctx)
+	if err != nil {
+		return nil, s.status("GetSessionOptions", err)
+	}
+	str := func(v string) *flight.SessionOptionValue {
+		return &flight.SessionOptionValue{OptionValue: &pb.SessionOptionValue_StringValue{StringValue: v}}
+	}
+	return &flight.GetSessionOptionsResult{SessionOptions: map[string]*flight.SessionOptionValue{
+		optCatalog: str(c.CurrentCatalog()),
+		optSchema:  str(c.CurrentSchema()),
+	}}, nil
+}
+
+// CloseSession ends the caller's session: its handles are released and its
+// engine connection closed; the middleware tells the client to drop the cookie.
+func (s *Server) CloseSession(ctx context.Context, _ *flight.CloseSessionRequest) (*flight.CloseSessionResult, error) {
+	cs, err := s.clientSession(ctx)
+	if err != nil {
+		return nil, s.status("CloseSession", err)
+	}
+	if err := cs.fs.Close(); err != nil {
+		return nil, s.status("CloseSession", err)
+	}
+	_ = s.sessions.Remove(cs.token)
+	return &flight.CloseSessionResult{Status: flight.CloseSessionResultClosed}, nil
+}
