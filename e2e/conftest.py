@@ -1,0 +1,158 @@
+"""Fixtures for the end-to-end tests: one real lakeflight server per test session.
+
+The binary is never built here: it comes from $LAKEFLIGHT_BIN, or bin/lakeflight at
+the repository root (``make build``). The server listens on free loopback ports and
+keeps its data in a temporary directory; at the end it must stop cleanly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import adbc_driver_flightsql
+import adbc_driver_flightsql.dbapi as flight_sql
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+READY_TIMEOUT_S = float(os.environ.get("LAKEFLIGHT_READY_TIMEOUT", "60"))
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Server:
+    bin: Path
+    data_dir: Path
+    flight_addr: str
+    http_addr: str
+    proc: subprocess.Popen
+    log_path: Path
+
+    @property
+    def uri(self) -> str:
+        return f"grpc://{self.flight_addr}"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def lakeflight_bin() -> Path:
+    path = Path(os.environ.get("LAKEFLIGHT_BIN", REPO / "bin" / "lakeflight"))
+    if not path.is_absolute():
+        path = (Path.cwd() / path).resolve()
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(server: Server) -> None:
+    url = f"http://{server.http_addr}/ready"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            pytest.fail(
+                f"lakeflight exited with code {server.proc.returncode} before it was ready;"
+                f" log:\n{server.log_tail()}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+                last = f"HTTP {resp.status}"
+        except urllib.error.HTTPError as e:
+            last = f"HTTP {e.code}"
+        except OSError as e:
+            last = str(e)
+        time.sleep(0.1)
+    pytest.fail(f"lakeflight not ready at {url} after {READY_TIMEOUT_S}s ({last}); log:\n{server.log_tail()}")
+
+
+def server_env() -> dict[str, str]:
+    """The test's environment without LAKEFLIGHT_* settings: flags decide."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("LAKEFLIGHT_")}
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    binary = lakeflight_bin()
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"no lakeflight binary at {binary}: run `make build` or set LAKEFLIGHT_BIN")
+    data_dir = tmp_path_factory.mktemp("lakeflight-data")
+    log_path = data_dir.parent / "lakeflight.log"
+    flight_addr = f"127.0.0.1:{free_port()}"
+    http_addr = f"127.0.0.1:{free_port()}"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(binary), "serve",
+                "--data-dir", str(data_dir),
+                "--flight-addr", flight_addr,
+                "--http-addr", http_addr,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=server_env(),
+        )
+    srv = Server(binary, data_dir, flight_addr, http_addr, proc, log_path)
+    try:
+        wait_ready(srv)
+        yield srv
+    finally:
+        stop(srv)
+
+
+def stop(srv: Server) -> None:
+    if srv.proc.poll() is not None:
+        pytest.fail(f"lakeflight died during the tests (code {srv.proc.returncode}); log:\n{srv.log_tail()}")
+    srv.proc.send_signal(signal.SIGTERM)
+    try:
+        code = srv.proc.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        srv.proc.kill()
+        srv.proc.wait()
+        pytest.fail(f"lakeflight did not stop within {STOP_TIMEOUT_S}s of SIGTERM; log:\n{srv.log_tail()}")
+    assert code == 0, f"lakeflight exited with code {code} on SIGTERM; log:\n{srv.log_tail()}"
+
+
+def connect(server: Server, **kwargs):
+    """A DB-API connection in autocommit mode with the session cookie kept.
+
+    Flight SQL sessions (and so temp tables) follow the arrow_flight_session_id
+    cookie; the ADBC driver only keeps cookies when asked to.
+    """
+    db_kwargs = {adbc_driver_flightsql.DatabaseOptions.WITH_COOKIE_MIDDLEWARE.value: "true"}
+    db_kwargs.update(kwargs.pop("db_kwargs", {}))
+    return flight_sql.connect(server.uri, db_kwargs=db_kwargs, autocommit=True, **kwargs)
+
+
+@pytest.fixture
+def conn(server: Server):
+    with connect(server) as c:
+        yield c
+
+
+@pytest.fixture
+def cursor(conn):
+    with conn.cursor() as cur:
+        yield cur
