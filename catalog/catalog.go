@@ -9,9 +9,19 @@
 package catalog
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/iceberg-go"
+	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 )
 
 // Ident names one table: namespace (one level, e.g. "bronze") and table name.
@@ -48,6 +58,10 @@ type TableState struct {
 	SnapshotID       int64 // 0 when the table has no snapshot yet
 	Schema           *iceberg.Schema
 	DataFiles        []DataFile
+	// DeleteFiles are the position-delete files that apply to DataFiles,
+	// each once (empty until lakeflight writes deletes). Added after the
+	// contract; readers that ignore it see deleted rows.
+	DeleteFiles []DataFile
 }
 
 // Snapshot describes one Iceberg snapshot of a table.
@@ -75,5 +89,161 @@ type Snapshot struct {
 //   func (c *Catalog) MetadataLocation(ctx context.Context, id Ident) (string, error) // cheap change check
 //   func (c *Catalog) Snapshots(ctx context.Context, id Ident) ([]Snapshot, error)
 //
+// Added by the implementation:
+//
+//   func (c *Catalog) LoadTable(ctx context.Context, id Ident) (*table.Table, error)
+//   func (c *Catalog) DropTable(ctx context.Context, id Ident) error
+//   func (c *Catalog) TableStateAt(ctx context.Context, id Ident, snapshotID int64) (*TableState, error)
+//   func (c *Catalog) SnapshotAsOf(ctx context.Context, id Ident, ts time.Time) (int64, error)
+//   func (c *Catalog) Name() string; Warehouse() string; WarehouseDir() string
+//   func IcebergSchema(*arrow.Schema) (*iceberg.Schema, error); func LocalPath(location string) string
+//
 // Errors: unknown table/namespace wrap iceberg-go's catalog.ErrNoSuchTable /
 // ErrNoSuchNamespace; creating an existing table wraps ErrTableAlreadyExists.
+
+// DefaultName is the catalog name used when Config.Name is empty. The SQL
+// catalog stores it on every row, so every process (and pyiceberg) sharing a
+// catalog database must use the same one.
+const DefaultName = "lakehouse"
+
+const (
+	driverSQLite   = "sqlite"
+	driverPostgres = "postgres"
+)
+
+// Catalog is an Iceberg SQL catalog plus the warehouse it writes to. It is
+// safe for concurrent use; commits to one table are serialised inside the
+// process, and commits from other processes are detected by the catalog's
+// compare-and-swap on the metadata location (and retried).
+type Catalog struct {
+	log       *slog.Logger
+	name      string
+	driver    string
+	warehouse string // iceberg "warehouse" property, e.g. file:///var/lib/lakeflight/warehouse
+	db        *sql.DB
+	ice       *sqlcat.Catalog
+
+	locksMu sync.Mutex
+	locks   map[Ident]*sync.Mutex // per-table commit locks
+}
+
+// Open connects to the catalog database, creates the catalog tables if they
+// are missing, and makes sure the warehouse exists.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	name := cfg.Name
+	if name == "" {
+		name = DefaultName
+	}
+	driver := strings.ToLower(cfg.Driver)
+	if driver == "" {
+		driver = driverSQLite
+	}
+
+	warehouse, err := prepareWarehouse(cfg.Warehouse)
+	if err != nil {
+		return nil, fmt.Errorf("preparing warehouse: %w", err)
+	}
+
+	var (
+		dsn     string
+		dialect sqlcat.SupportedDialect
+	)
+	switch driver {
+	case driverSQLite:
+		if cfg.URI == "" {
+			return nil, fmt.Errorf("opening catalog: %w: sqlite catalog needs a URI (database file path)", ErrInvalidArgument)
+		}
+		dsn, err = sqliteDSN(cfg.URI)
+		if err != nil {
+			return nil, fmt.Errorf("opening catalog: %w", err)
+		}
+		dialect = sqlcat.SQLite
+	case driverPostgres:
+		// iceberg-go speaks the Postgres dialect, but no Postgres database/sql
+		// driver is linked into the binary yet.
+		return nil, fmt.Errorf("opening catalog: %w: postgres catalog", ErrNotSupported)
+	default:
+		return nil, fmt.Errorf("opening catalog: %w: unknown catalog driver %q", ErrInvalidArgument, cfg.Driver)
+	}
+
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening catalog database: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connecting to catalog database: %w", err)
+	}
+
+	props := iceberg.Properties{}
+	maps.Copy(props, cfg.Props)
+	props["warehouse"] = warehouse
+	props[sqlcat.DriverKey] = driver
+	props[sqlcat.DialectKey] = string(dialect)
+	props["init_catalog_tables"] = "true"
+
+	// NewCatalog creates iceberg_tables / iceberg_namespace_properties if
+	// missing. It takes no ctx, so run it in a goroutine we can abandon.
+	ice, err := newSQLCatalog(ctx, name, db, dialect, props)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("initialising sql catalog: %w", err)
+	}
+
+	log.Info("catalog open", "name", name, "driver", driver, "warehouse", warehouse)
+	return &Catalog{
+		log:       log,
+		name:      name,
+		driver:    driver,
+		warehouse: warehouse,
+		db:        db,
+		ice:       ice,
+		locks:     map[Ident]*sync.Mutex{},
+	}, nil
+}
+
+func newSQLCatalog(ctx context.Context, name string, db *sql.DB, dialect sqlcat.SupportedDialect, props iceberg.Properties) (*sqlcat.Catalog, error) {
+	type result struct {
+		c   *sqlcat.Catalog
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := sqlcat.NewCatalog(name, db, dialect, props)
+		done <- result{c, err}
+	}()
+	select {
+	case r := <-done:
+		return r.c, r.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// Name is the catalog name stored in the catalog database ("lakehouse").
+func (c *Catalog) Name() string { return c.name }
+
+// Warehouse is the warehouse location as Iceberg sees it (a file:// URL for a
+// local warehouse).
+func (c *Catalog) Warehouse() string { return c.warehouse }
+
+// WarehouseDir is the local directory of the warehouse ("" when it is not
+// local): the engine sandboxes DuckDB to it.
+func (c *Catalog) WarehouseDir() string { return LocalPath(c.warehouse) }
+
+// Ping checks that the catalog database answers and holds the catalog tables.
+func (c *Catalog) Ping(ctx context.Context) error {
+	var n int
+	if err := c.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM iceberg_namespace_properties WHERE 1 = 0").Scan(&n); err != nil {
+		return fmt.Errorf("pinging catalog database: %w", err)
+	}
+	return nil
+}
+
+// Close releases the catalog and its database connections.
+func (c *Catalog) Close() error {
+	return errors.Join(c.ice.Close(), c.db.Close())
+}

@@ -1,0 +1,243 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// testEnv is one catalog database file plus warehouse in a temp dir; open
+// gives a fresh *Catalog on it (a second open is a second writer).
+type testEnv struct {
+	dir string
+	cfg Config
+}
+
+func newEnv(t *testing.T) *testEnv {
+	t.Helper()
+	dir := t.TempDir()
+	return &testEnv{dir: dir, cfg: Config{
+		Driver:    "sqlite",
+		URI:       filepath.Join(dir, "catalog.db"),
+		Warehouse: filepath.Join(dir, "warehouse"),
+	}}
+}
+
+func (e *testEnv) open(t *testing.T) *Catalog {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := Open(t.Context(), e.cfg, log)
+	if err != nil {
+		t.Fatalf("open catalog: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close catalog: %v", err)
+		}
+	})
+	return c
+}
+
+func TestOpenDefaults(t *testing.T) {
+	e := newEnv(t)
+	c := e.open(t)
+	if c.Name() != "lakehouse" {
+		t.Errorf("name = %q, want lakehouse", c.Name())
+	}
+	if got, want := c.WarehouseDir(), filepath.Join(e.dir, "warehouse"); got != want {
+		t.Errorf("warehouse dir = %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(c.Warehouse(), "file:///") {
+		t.Errorf("warehouse = %q, want a file:// URL", c.Warehouse())
+	}
+	if fi, err := os.Stat(c.WarehouseDir()); err != nil || !fi.IsDir() {
+		t.Errorf("warehouse dir not created: %v", err)
+	}
+	if err := c.Ping(t.Context()); err != nil {
+		t.Errorf("ping: %v", err)
+	}
+	var mode string
+	if err := c.db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q (%v), want wal", mode, err)
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]struct {
+		cfg  Config
+		want error
+	}{
+		"postgres":  {Config{Driver: "postgres", URI: "postgres://x", Warehouse: dir}, ErrNotSupported},
+		"s3":        {Config{URI: filepath.Join(dir, "c.db"), Warehouse: "s3://bucket/wh"}, ErrNotSupported},
+		"no uri":    {Config{Warehouse: dir}, ErrInvalidArgument},
+		"no wh":     {Config{URI: filepath.Join(dir, "c.db")}, ErrInvalidArgument},
+		"bad drvr":  {Config{Driver: "oracle", URI: "x", Warehouse: dir}, ErrInvalidArgument},
+		"in memory": {Config{URI: ":memory:", Warehouse: dir}, ErrInvalidArgument},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := Open(t.Context(), tc.cfg, nil)
+			if err == nil {
+				_ = c.Close()
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNamespacesAndTables(t *testing.T) {
+	ctx := t.Context()
+	c := newEnv(t).open(t)
+	for range 2 { // idempotent
+		for _, ns := range []string{"silver", "bronze"} {
+			if err := c.EnsureNamespace(ctx, ns); err != nil {
+				t.Fatalf("ensure namespace %s: %v", ns, err)
+			}
+		}
+	}
+	if err := c.EnsureNamespace(ctx, "a.b"); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("dotted namespace: err = %v, want ErrInvalidArgument", err)
+	}
+	nss, err := c.Namespaces(ctx)
+	if err != nil || strings.Join(nss, ",") != "bronze,silver" {
+		t.Fatalf("namespaces = %v (%v), want [bronze silver]", nss, err)
+	}
+
+	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	for _, id := range []Ident{{"silver", "b"}, {"bronze", "z"}, {"bronze", "a"}} {
+		if err := c.CreateTable(ctx, id, sc); err != nil {
+			t.Fatalf("create %s: %v", id, err)
+		}
+	}
+	err = c.CreateTable(ctx, Ident{"bronze", "a"}, sc)
+	if !errors.Is(err, ErrTableAlreadyExists) {
+		t.Errorf("create twice: err = %v, want ErrTableAlreadyExists", err)
+	}
+	err = c.CreateTable(ctx, Ident{"nowhere", "a"}, sc)
+	if !errors.Is(err, ErrNoSuchNamespace) {
+		t.Errorf("create in missing namespace: err = %v, want ErrNoSuchNamespace", err)
+	}
+
+	tables, err := c.ListTables(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, id := range tables {
+		names = append(names, id.String())
+	}
+	if got := strings.Join(names, ","); got != "bronze.a,bronze.z,silver.b" {
+		t.Errorf("tables = %s", got)
+	}
+
+	if err := c.DropTable(ctx, Ident{"bronze", "z"}); err != nil {
+		t.Fatalf("drop: %v", err)
+	}
+	if err := c.DropTable(ctx, Ident{"bronze", "z"}); !errors.Is(err, ErrNoSuchTable) {
+		t.Errorf("drop twice: err = %v, want ErrNoSuchTable", err)
+	}
+	if tables, _ := c.ListTables(ctx); len(tables) != 2 {
+		t.Errorf("after drop: %v", tables)
+	}
+}
+
+func TestUnknownTable(t *testing.T) {
+	ctx := t.Context()
+	c := newEnv(t).open(t)
+	if err := c.EnsureNamespace(ctx, "bronze"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []Ident{{"bronze", "nope"}, {"nons", "nope"}} {
+		checks := map[string]func() error{
+			"TableState": func() error { _, err := c.TableState(ctx, id); return err },
+			"MetadataLocation": func() error {
+				_, err := c.MetadataLocation(ctx, id)
+				return err
+			},
+			"Snapshots": func() error { _, err := c.Snapshots(ctx, id); return err },
+			"LoadTable": func() error { _, err := c.LoadTable(ctx, id); return err },
+			"Append": func() error {
+				_, err := c.Append(ctx, id, nil, nil)
+				return err
+			},
+		}
+		for name, f := range checks {
+			if err := f(); !errors.Is(err, ErrNoSuchTable) {
+				t.Errorf("%s(%s): err = %v, want ErrNoSuchTable", name, id, err)
+			}
+		}
+	}
+}
+
+func TestEmptyTableState(t *testing.T) {
+	ctx := t.Context()
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", "empty"}
+	mustCreate(ctx, t, c, id, arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.BinaryTypes.String, Nullable: true}}, nil))
+	st, err := c.TableState(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SnapshotID != 0 || len(st.DataFiles) != 0 || st.Schema == nil || st.MetadataLocation == "" {
+		t.Errorf("empty state = %+v", st)
+	}
+	snaps, err := c.Snapshots(ctx, id)
+	if err != nil || len(snaps) != 0 {
+		t.Errorf("snapshots = %v (%v)", snaps, err)
+	}
+	loc, err := c.MetadataLocation(ctx, id)
+	if err != nil || loc != st.MetadataLocation {
+		t.Errorf("metadata location = %q (%v), want %q", loc, err, st.MetadataLocation)
+	}
+}
+
+func mustCreate(ctx context.Context, t *testing.T, c *Catalog, id Ident, sc *arrow.Schema) {
+	t.Helper()
+	if err := c.EnsureNamespace(ctx, id.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateTable(ctx, id, sc); err != nil {
+		t.Fatalf("create %s: %v", id, err)
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"file:///a/b%20c/d.parquet": "/a/b c/d.parquet",
+		"file:/a/b":                 "/a/b",
+		"/plain/path":               "/plain/path",
+		"s3://bucket/key":           "",
+	} {
+		if got := LocalPath(in); got != want {
+			t.Errorf("LocalPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSQLiteDSN(t *testing.T) {
+	dir := t.TempDir()
+	got, err := sqliteDSN(filepath.Join(dir, "x", "cat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"busy_timeout(", "journal_mode(WAL)", "_txlock=immediate"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dsn %q lacks %q", got, want)
+		}
+	}
+	got, err = sqliteDSN("file:" + dir + "/c.db?_pragma=busy_timeout(1)")
+	if err != nil || strings.Count(got, "busy_timeout") != 1 {
+		t.Errorf("dsn with own busy_timeout = %q (%v)", got, err)
+	}
+}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

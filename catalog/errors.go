@@ -1,0 +1,28 @@
+package catalog
+
+import (
+	"errors"
+
+	"github.com/apache/iceberg-go"
+	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+)
+
+// Errors callers test with errors.Is. Where iceberg-go already has the
+// concept, lakeflight reuses its sentinel rather than inventing a twin.
+var (
+	// ErrNoSuchTable: the table is not in the catalog.
+	ErrNoSuchTable = icecat.ErrNoSuchTable
+	// ErrNoSuchNamespace: the namespace is not in the catalog.
+	ErrNoSuchNamespace = icecat.ErrNoSuchNamespace
+	// ErrTableAlreadyExists: CreateTable on a name already taken.
+	ErrTableAlreadyExists = icecat.ErrTableAlreadyExists
+	// ErrInvalidArgument: a malformed identifier, config or schema.
+	ErrInvalidArgument = iceberg.ErrInvalidArgument
+	// ErrNoSuchSnapshot: a snapshot id or timestamp that names no snapshot
+	// of the table.
+	ErrNoSuchSnapshot = table.ErrSnapshotNotFound
+	// ErrNotSupported: configuration that names a backend not built yet
+	// (PostgreSQL catalog, S3 warehouse).
+	ErrNotSupported = errors.New("not supported yet")
+)

@@ -1,0 +1,145 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// TableState loads the table's current snapshot: its schema (with field ids)
+// and the data files a reader must scan. A table without a snapshot has
+// SnapshotID 0 and no files.
+func (c *Catalog) TableState(ctx context.Context, id Ident) (*TableState, error) {
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	snap := tbl.CurrentSnapshot()
+	if snap == nil {
+		return &TableState{Ident: id, MetadataLocation: tbl.MetadataLocation(), Schema: tbl.Schema()}, nil
+	}
+	return c.stateAt(ctx, id, tbl, snap)
+}
+
+// TableStateAt is TableState at an older snapshot (time travel), with the
+// schema that snapshot was written with. An unknown snapshot id wraps
+// ErrNoSuchSnapshot.
+func (c *Catalog) TableStateAt(ctx context.Context, id Ident, snapshotID int64) (*TableState, error) {
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	snap := tbl.SnapshotByID(snapshotID)
+	if snap == nil {
+		return nil, fmt.Errorf("loading %s at snapshot %d: %w", id, snapshotID, ErrNoSuchSnapshot)
+	}
+	return c.stateAt(ctx, id, tbl, snap)
+}
+
+// SnapshotAsOf is the id of the snapshot that was current at ts (the last
+// one committed at or before it). None wraps ErrNoSuchSnapshot.
+func (c *Catalog) SnapshotAsOf(ctx context.Context, id Ident, ts time.Time) (int64, error) {
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	snap := tbl.SnapshotAsOf(ts.UnixMilli(), true)
+	if snap == nil {
+		return 0, fmt.Errorf("resolving %s as of %s: %w", id, ts.Format(time.RFC3339Nano), ErrNoSuchSnapshot)
+	}
+	return snap.SnapshotID, nil
+}
+
+func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap *table.Snapshot) (*TableState, error) {
+	schema := tbl.Schema()
+	if snap.SchemaID != nil {
+		if sc, ok := tbl.Schemas()[*snap.SchemaID]; ok {
+			schema = sc
+		}
+	}
+	scan := tbl.Scan(table.WithSnapshotID(snap.SnapshotID))
+	defer scan.Close()
+	tasks, err := scan.PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("planning files of %s at snapshot %d: %w", id, snap.SnapshotID, err)
+	}
+	st := &TableState{
+		Ident:            id,
+		MetadataLocation: tbl.MetadataLocation(),
+		SnapshotID:       snap.SnapshotID,
+		Schema:           schema,
+		DataFiles:        make([]DataFile, 0, len(tasks)),
+	}
+	seen := map[string]bool{}
+	add := func(list []DataFile, f iceberg.DataFile) []DataFile {
+		// A file split into several tasks, or a delete file attached to
+		// every task it touches, is listed once.
+		p := f.FilePath()
+		if seen[p] {
+			return list
+		}
+		seen[p] = true
+		return append(list, DataFile{Path: LocalPath(p), RecordCount: f.Count(), SizeBytes: f.FileSizeBytes()})
+	}
+	for _, task := range tasks {
+		st.DataFiles = add(st.DataFiles, task.File)
+		for _, del := range task.DeleteFiles {
+			st.DeleteFiles = add(st.DeleteFiles, del)
+		}
+	}
+	return st, nil
+}
+
+// Snapshots lists every snapshot of the table, oldest first.
+func (c *Catalog) Snapshots(ctx context.Context, id Ident) ([]Snapshot, error) {
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	snaps := tbl.Metadata().Snapshots()
+	out := make([]Snapshot, 0, len(snaps))
+	for _, s := range snaps {
+		out = append(out, toSnapshot(s))
+	}
+	slices.SortStableFunc(out, func(a, b Snapshot) int {
+		if a.SequenceNumber != b.SequenceNumber {
+			return cmpInt64(a.SequenceNumber, b.SequenceNumber)
+		}
+		return a.Timestamp.Compare(b.Timestamp)
+	})
+	return out, nil
+}
+
+func toSnapshot(s table.Snapshot) Snapshot {
+	out := Snapshot{
+		SnapshotID:     s.SnapshotID,
+		SequenceNumber: s.SequenceNumber,
+		Timestamp:      time.UnixMilli(s.TimestampMs).UTC(),
+		ManifestList:   s.ManifestList,
+		Summary:        map[string]string{},
+	}
+	if s.ParentSnapshotID != nil {
+		out.ParentID = *s.ParentSnapshotID
+	}
+	if s.Summary != nil {
+		out.Operation = string(s.Summary.Operation)
+		for k, v := range s.Summary.Properties {
+			out.Summary[k] = v
+		}
+	}
+	return out
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
