@@ -168,7 +168,7 @@ def test_prepared_statement_with_parameter(cursor):
 
 def test_prepared_statement_typed_parameters(cursor):
     cursor.execute(
-        "SELECT ?::VARCHAR || '!' AS s, ?::DOUBLE * 2 AS d, ?::DATE + 1 AS day, ? IS NULL AS n",
+        "SELECT ?::VARCHAR || '!' AS s, ?::DOUBLE * 2 AS d, ?::DATE + 1 AS day, ?::INTEGER IS NULL AS n",
         ("hi", 2.5, dt.date(2024, 2, 28), None),
     )
     assert cursor.fetch_arrow_table().to_pylist() == [
