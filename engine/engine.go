@@ -1,3 +1,5 @@
+//go:build duckdb_arrow
+
 // Package engine runs SQL on an embedded DuckDB. Iceberg tables from the
 // catalog appear as <catalog>.<namespace>.<table> views over read_parquet of
 // the current snapshot's data files (columns mapped by Iceberg field id).
@@ -5,56 +7,278 @@
 // DuckDB is still executing. engine sits between flightsql/web (above) and
 // catalog (below); it knows nothing of Flight or HTTP.
 //
-// CONTRACT (written before the implementation; keep the exported API below
-// stable, flightsql and cmd/lakeflight are coded against it).
+// The files: engine.go (Open, Config, the DuckDB instance and its sandbox),
+// session.go (one DuckDB connection per client session), statement.go
+// (prepare, schema, exec), stream.go (the streaming, coalescing reader),
+// params.go (Arrow parameters → DuckDB bindings), policy.go (which client
+// statements are allowed), tables.go and views.go (binding Iceberg tables
+// and noticing commits), errors.go (sentinels), duck.go (C API helpers).
 package engine
 
-// The API (signatures; bodies live in the files of this package):
-//
-//   type Config struct {
-//       Warehouse     string // absolute local dir: the only place client SQL may read
-//       CatalogName   string // DuckDB catalog holding the Iceberg views, default "lakehouse"
-//       MemoryLimit   string // DuckDB memory_limit, "" = DuckDB default
-//       Threads       int    // DuckDB threads, 0 = DuckDB default
-//       TempDirectory string // DuckDB temp_directory, "" = DuckDB default
-//       BatchRows     int    // target rows per outgoing Arrow batch, default 65536
-//   }
-//
-//   // Tables is what engine needs from the catalog (*catalog.Catalog satisfies it).
-//   type Tables interface {
-//       ListTables(ctx context.Context) ([]catalog.Ident, error)
-//       TableState(ctx context.Context, id catalog.Ident) (*catalog.TableState, error)
-//       MetadataLocation(ctx context.Context, id catalog.Ident) (string, error)
-//   }
-//
-//   func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*Engine, error)
-//   func (e *Engine) Close() error
-//   func (e *Engine) Ping(ctx context.Context) error
-//   func (e *Engine) Refresh(ctx context.Context, id catalog.Ident) error // rebind after a commit
-//   func (e *Engine) NewSession(ctx context.Context) (*Session, error)    // one DuckDB connection
-//
-//   func (s *Session) Prepare(ctx context.Context, sql string) (*Statement, error)
-//   func (s *Session) Exec(ctx context.Context, sql string) (rowsAffected int64, err error)
-//   func (s *Session) CurrentCatalog() string
-//   func (s *Session) CurrentSchema() string
-//   func (s *Session) SetCatalog(ctx context.Context, name string) error // USE <name>
-//   func (s *Session) SetSchema(ctx context.Context, name string) error  // USE <catalog>.<name>
-//   func (s *Session) Close() error
-//
-//   func (st *Statement) SQL() string
-//   func (st *Statement) Schema() *arrow.Schema          // result schema; zero fields when not a query
-//   func (st *Statement) ParameterSchema() *arrow.Schema // one field per $n / ? parameter
-//   func (st *Statement) IsQuery() bool
-//   // Query streams the result. params may be nil, or a batch whose each row
-//   // is one binding (results of all rows are streamed one after another).
-//   // Cancelling ctx interrupts DuckDB and ends the stream with ErrCanceled.
-//   func (st *Statement) Query(ctx context.Context, params arrow.RecordBatch, mem memory.Allocator) (array.RecordReader, error)
-//   // Exec runs a non-query once per parameter row (once when params is nil).
-//   func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64, error)
-//   func (st *Statement) Close() error
-//
-// Errors (errors.go) are sentinels to test with errors.Is, wrapped with
-// DuckDB's own message: ErrInvalidSQL (parser/binder), ErrNotFound (unknown
-// table, schema, catalog, function), ErrPermission (sandbox), ErrUnsupported
-// (statement kinds lakeflight refuses, e.g. COPY, writes to Iceberg tables),
-// ErrCanceled (interrupted), ErrConstraint, ErrInternal.
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// Config configures one Engine (one DuckDB database).
+type Config struct {
+	Warehouse     string // absolute local dir: the only place client SQL may read
+	CatalogName   string // DuckDB catalog holding the Iceberg views, default "lakehouse"
+	MemoryLimit   string // DuckDB memory_limit, "" = DuckDB default
+	Threads       int    // DuckDB threads, 0 = DuckDB default
+	TempDirectory string // DuckDB temp_directory, "" = DuckDB default
+	BatchRows     int    // target rows per outgoing Arrow batch, default 65536
+}
+
+// DefaultBatchRows is the default Config.BatchRows.
+const DefaultBatchRows = 65536
+
+// baseSchemas always exist in the lakehouse catalog, tables or not.
+var baseSchemas = []string{"bronze", "silver", "gold"}
+
+// Tables is what engine needs from the catalog (*catalog.Catalog satisfies it).
+type Tables interface {
+	ListTables(ctx context.Context) ([]catalog.Ident, error)
+	TableState(ctx context.Context, id catalog.Ident) (*catalog.TableState, error)
+	MetadataLocation(ctx context.Context, id catalog.Ident) (string, error)
+}
+
+// Engine owns the DuckDB database. It is safe for concurrent use; each
+// client session gets its own connection through NewSession.
+type Engine struct {
+	cfg    Config
+	tables Tables
+	log    *slog.Logger
+
+	db bindings.Database
+
+	mu     sync.Mutex          // guards admin, views, schemas, closed
+	admin  bindings.Connection // the engine's own connection: views, schemas
+	views  map[catalog.Ident]boundView
+	schema map[string]bool // schemas created in the lakehouse catalog
+	closed bool
+
+	sessions sync.WaitGroup // open sessions and side connections
+	stats    counters
+}
+
+// counters are cheap running totals for Stats.
+type counters struct {
+	statements atomic.Int64
+	rows       atomic.Int64
+	batches    atomic.Int64
+	rebinds    atomic.Int64
+	sessions   atomic.Int64
+}
+
+// Stats is a snapshot of the engine's running totals.
+type Stats struct {
+	Statements   int64 // statements prepared
+	RowsStreamed int64 // rows sent through Query readers
+	Batches      int64 // batches sent through Query readers
+	Rebinds      int64 // Iceberg views (re)bound
+	Sessions     int64 // sessions currently open
+	Tables       int   // Iceberg tables currently bound
+}
+
+// Open starts an in-memory DuckDB, binds every catalog table as a view and
+// applies the sandbox (client SQL may read only inside cfg.Warehouse).
+func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CatalogName == "" {
+		cfg.CatalogName = "lakehouse"
+	}
+	if cfg.BatchRows <= 0 {
+		cfg.BatchRows = DefaultBatchRows
+	}
+	if cfg.Warehouse == "" || !filepath.IsAbs(cfg.Warehouse) {
+		return nil, fmt.Errorf("opening engine: warehouse %q must be an absolute path", cfg.Warehouse)
+	}
+	cfg.Warehouse = filepath.Clean(cfg.Warehouse)
+	if err := os.MkdirAll(cfg.Warehouse, 0o755); err != nil {
+		return nil, fmt.Errorf("opening engine: %w", err)
+	}
+
+	var dbcfg bindings.Config
+	if bindings.CreateConfig(&dbcfg) == bindings.StateError {
+		return nil, fmt.Errorf("opening engine: duckdb config: %w", ErrInternal)
+	}
+	defer bindings.DestroyConfig(&dbcfg)
+	settings := map[string]string{
+		"autoinstall_known_extensions": "false",
+		"autoload_known_extensions":    "false",
+	}
+	if cfg.MemoryLimit != "" {
+		settings["memory_limit"] = cfg.MemoryLimit
+	}
+	if cfg.Threads > 0 {
+		settings["threads"] = strconv.Itoa(cfg.Threads)
+	}
+	if cfg.TempDirectory != "" {
+		settings["temp_directory"] = cfg.TempDirectory
+	}
+	for k, v := range settings {
+		if bindings.SetConfig(dbcfg, k, v) == bindings.StateError {
+			return nil, fmt.Errorf("opening engine: setting %s=%q: %w", k, v, ErrInvalidSQL)
+		}
+	}
+	e := &Engine{
+		cfg:    cfg,
+		tables: tables,
+		log:    log,
+		views:  map[catalog.Ident]boundView{},
+		schema: map[string]bool{},
+	}
+	var msg string
+	if bindings.OpenExt("", &e.db, dbcfg, &msg) == bindings.StateError {
+		return nil, fmt.Errorf("opening duckdb: %s: %w", msg, ErrInternal)
+	}
+	if bindings.Connect(e.db, &e.admin) == bindings.StateError {
+		bindings.Close(&e.db)
+		return nil, fmt.Errorf("opening engine: connecting: %w", ErrInternal)
+	}
+	if err := e.setup(ctx); err != nil {
+		bindings.Disconnect(&e.admin)
+		bindings.Close(&e.db)
+		return nil, err
+	}
+	log.Info("engine open", "duckdb", bindings.LibraryVersion(), "warehouse", cfg.Warehouse,
+		"catalog", cfg.CatalogName, "tables", len(e.views))
+	return e, nil
+}
+
+// setup attaches the lakehouse catalog, binds the tables and locks the
+// sandbox. Runs once, before any session exists.
+func (e *Engine) setup(ctx context.Context) error {
+	if err := execSQL(e.admin, "ATTACH ':memory:' AS "+quoteIdent(e.cfg.CatalogName)); err != nil {
+		return fmt.Errorf("attaching %s: %w", e.cfg.CatalogName, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range baseSchemas {
+		if err := e.ensureSchemaLocked(s); err != nil {
+			return err
+		}
+	}
+	if e.tables != nil {
+		if err := e.relistLocked(ctx); err != nil {
+			return err
+		}
+	}
+	if err := execSQL(e.admin, "USE "+quoteIdent(e.cfg.CatalogName)); err != nil {
+		return fmt.Errorf("using %s: %w", e.cfg.CatalogName, err)
+	}
+	// The sandbox. Once external access is off DuckDB itself refuses to
+	// turn it back on or to widen allowed_directories; client SET statements
+	// are further limited to a few session settings by policy.go (DuckDB's
+	// lock_configuration would also lock TimeZone, search_path and the like).
+	for _, q := range []string{
+		"SET allowed_directories = [" + quoteString(e.cfg.Warehouse+"/") + "]",
+		"SET enable_external_access = false",
+	} {
+		if err := execSQL(e.admin, q); err != nil {
+			return fmt.Errorf("applying sandbox (%s): %w", q, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database. Sessions must be closed first; Close waits
+// for them.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	e.sessions.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	bindings.Disconnect(&e.admin)
+	bindings.Close(&e.db)
+	return nil
+}
+
+// Ping checks that DuckDB answers.
+func (e *Engine) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	return execSQL(e.admin, "SELECT 1")
+}
+
+// Stats returns running totals; cheap.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	n := len(e.views)
+	e.mu.Unlock()
+	return Stats{
+		Statements:   e.stats.statements.Load(),
+		RowsStreamed: e.stats.rows.Load(),
+		Batches:      e.stats.batches.Load(),
+		Rebinds:      e.stats.rebinds.Load(),
+		Sessions:     e.stats.sessions.Load(),
+		Tables:       n,
+	}
+}
+
+// CatalogName is the DuckDB catalog that holds the Iceberg views.
+func (e *Engine) CatalogName() string { return e.cfg.CatalogName }
+
+// connect opens a DuckDB connection on the engine's database, with the
+// lakehouse catalog as default. The caller must call e.disconnect.
+func (e *Engine) connect() (bindings.Connection, error) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return bindings.Connection{}, ErrClosed
+	}
+	e.sessions.Add(1)
+	e.mu.Unlock()
+	var conn bindings.Connection
+	if bindings.Connect(e.db, &conn) == bindings.StateError {
+		e.sessions.Done()
+		return conn, fmt.Errorf("connecting to duckdb: %w", ErrInternal)
+	}
+	if err := execSQL(conn, "USE "+quoteIdent(e.cfg.CatalogName)); err != nil {
+		e.disconnect(&conn)
+		return conn, err
+	}
+	return conn, nil
+}
+
+func (e *Engine) disconnect(conn *bindings.Connection) {
+	if conn.Ptr == nil {
+		return
+	}
+	bindings.Disconnect(conn)
+	e.sessions.Done()
+}
+
+// isLakehouse reports whether a catalog name is the engine's.
+func (e *Engine) isLakehouse(name string) bool {
+	return strings.EqualFold(name, e.cfg.CatalogName)
+}
+
+var errNoTables = errors.New("engine has no catalog")

@@ -1,0 +1,151 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	bindings "github.com/duckdb/duckdb-go-bindings"
+)
+
+// Thin helpers over the DuckDB C API (through duckdb-go-bindings) for the
+// engine's own small statements: setup, view binding, catalog checks. Client
+// statements go through Statement and the streaming reader instead.
+
+// execSQL runs sql (one or more statements) on conn and discards the result.
+func execSQL(conn bindings.Connection, sql string) error {
+	var res bindings.Result
+	state := bindings.Query(conn, sql, &res)
+	defer bindings.DestroyResult(&res)
+	if state == bindings.StateError {
+		return duckErr(bindings.ResultErrorType(&res), bindings.ResultError(&res))
+	}
+	return nil
+}
+
+// queryStrings runs a small query on conn and returns every value rendered
+// as text ("" for NULL). Only for the engine's own bookkeeping queries.
+func queryStrings(conn bindings.Connection, sql string) ([][]string, error) {
+	var res bindings.Result
+	state := bindings.Query(conn, sql, &res)
+	defer bindings.DestroyResult(&res)
+	if state == bindings.StateError {
+		return nil, duckErr(bindings.ResultErrorType(&res), bindings.ResultError(&res))
+	}
+	n := bindings.ColumnCount(&res)
+	types := make([]bindings.LogicalType, n)
+	names := make([]string, n)
+	for i := range n {
+		types[i] = bindings.ColumnLogicalType(&res, i)
+		names[i] = bindings.ColumnName(&res, i)
+	}
+	defer destroyTypes(types)
+	opts := bindings.ResultGetArrowOptions(&res)
+	defer bindings.DestroyArrowOptions(&opts)
+	schema, ed := bindings.NewArrowSchema(opts, types, names)
+	if err := errorData(ed); err != nil {
+		return nil, err
+	}
+	var rows [][]string
+	for {
+		chunk := bindings.FetchChunk(res)
+		if chunk.Ptr == nil {
+			break
+		}
+		rec, ed := bindings.DataChunkToArrowArray(opts, schema, chunk)
+		if err := errorData(ed); err != nil {
+			bindings.DestroyDataChunk(&chunk)
+			return nil, err
+		}
+		rows = appendStrings(rows, rec)
+		rec.Release()
+		bindings.DestroyDataChunk(&chunk)
+	}
+	if msg := bindings.ResultError(&res); msg != "" {
+		return nil, duckErr(bindings.ResultErrorType(&res), msg)
+	}
+	return rows, nil
+}
+
+func appendStrings(rows [][]string, rec arrow.RecordBatch) [][]string {
+	for r := 0; r < int(rec.NumRows()); r++ {
+		row := make([]string, rec.NumCols())
+		for c := range row {
+			col := rec.Column(c)
+			row[c] = renderValue(col, r)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// renderValue renders one value as text ("" for NULL); decimals exactly.
+func renderValue(col arrow.Array, r int) string {
+	if col.IsNull(r) {
+		return ""
+	}
+	if d, ok := col.(*array.Decimal128); ok {
+		return d.Value(r).ToString(d.DataType().(*arrow.Decimal128Type).Scale)
+	}
+	return strings.Clone(col.ValueStr(r))
+}
+
+func destroyTypes(types []bindings.LogicalType) {
+	for i := range types {
+		bindings.DestroyLogicalType(&types[i])
+	}
+}
+
+// tableNames returns the names (qualified as written, quoted where needed)
+// of the tables a single statement references, using DuckDB's binder.
+func tableNames(conn bindings.Connection, sql string) []string {
+	v := bindings.GetTableNames(conn, sql, true)
+	defer bindings.DestroyValue(&v)
+	if v.Ptr == nil || bindings.IsNullValue(v) {
+		return nil
+	}
+	n := bindings.GetListSize(v)
+	names := make([]string, 0, n)
+	for i := range n {
+		child := bindings.GetListChild(v, i)
+		names = append(names, bindings.GetVarchar(child))
+		bindings.DestroyValue(&child)
+	}
+	return names
+}
+
+// splitName splits a qualified name such as `lakehouse."my schema".t` into
+// its unquoted parts.
+func splitName(name string) []string {
+	var parts []string
+	var cur strings.Builder
+	inQuote := false
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		switch {
+		case ch == '"' && inQuote && i+1 < len(name) && name[i+1] == '"':
+			cur.WriteByte('"')
+			i++
+		case ch == '"':
+			inQuote = !inQuote
+		case ch == '.' && !inQuote:
+			parts = append(parts, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(ch)
+		}
+	}
+	return append(parts, cur.String())
+}
+
+// quoteIdent quotes a SQL identifier.
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// quoteString quotes a SQL string literal.
+func quoteString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}

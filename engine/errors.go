@@ -1,0 +1,155 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"errors"
+	"strings"
+
+	bindings "github.com/duckdb/duckdb-go-bindings"
+)
+
+// Sentinel errors. Every error the engine returns for a failed statement
+// wraps exactly one of them (test with errors.Is); the error text is
+// DuckDB's own message, so callers can show it to the user as is.
+var (
+	ErrInvalidSQL  = errors.New("invalid sql")       // parser, binder, conversion, bad parameter
+	ErrNotFound    = errors.New("not found")         // unknown table, schema, catalog, function, column source
+	ErrPermission  = errors.New("permission denied") // sandbox: file access outside the warehouse, locked settings
+	ErrUnsupported = errors.New("unsupported")       // statement kinds lakeflight refuses (COPY, ATTACH, writes to Iceberg tables)
+	ErrCanceled    = errors.New("canceled")          // interrupted by ctx or by the client
+	ErrConstraint  = errors.New("constraint violation")
+	ErrInternal    = errors.New("internal error")
+
+	// Added beyond the original contract.
+	ErrAlreadyExists = errors.New("already exists")           // CREATE of an existing (temp) object
+	ErrSchemaChanged = errors.New("result schema changed")    // a prepared statement now yields other columns: prepare again
+	ErrBusy          = errors.New("session busy")             // session state change while a result of the session is streaming
+	ErrClosed        = errors.New("engine or session closed") // use after Close
+)
+
+// Error is a failed statement: Kind is one of the sentinels above, Msg is
+// DuckDB's message (or lakeflight's, for refusals). Error() returns Msg only,
+// so it can go to the client unchanged.
+type Error struct {
+	Kind  error
+	Msg   string
+	Cause error // optional, e.g. context.Canceled or context.DeadlineExceeded
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap exposes Kind and, when set, Cause, so errors.Is(err, ErrCanceled)
+// and errors.Is(err, context.DeadlineExceeded) both work.
+func (e *Error) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Kind, e.Cause}
+	}
+	return []error{e.Kind}
+}
+
+func newError(kind error, msg string) *Error { return &Error{Kind: kind, Msg: msg} }
+
+// kindOfType classifies a DuckDB error type.
+func kindOfType(t bindings.ErrorType, msg string) error {
+	switch t {
+	case bindings.ErrorTypeParser, bindings.ErrorTypeSyntax, bindings.ErrorTypeBinder,
+		bindings.ErrorTypeParameterNotResolved, bindings.ErrorTypeParameterNotAllowed,
+		bindings.ErrorTypeMismatchType, bindings.ErrorTypeInvalidType, bindings.ErrorTypeConversion,
+		bindings.ErrorTypeOutOfRange, bindings.ErrorTypeDivideByZero, bindings.ErrorTypeInvalidInput,
+		bindings.ErrorTypeDecimal, bindings.ErrorTypeExpression, bindings.ErrorTypeTransaction,
+		bindings.ErrorTypeSequence, bindings.ErrorTypeUnknownType:
+		return ErrInvalidSQL
+	case bindings.ErrorTypeCatalog:
+		if strings.Contains(msg, "already exists") {
+			return ErrAlreadyExists
+		}
+		return ErrNotFound
+	case bindings.ErrorTypePermission:
+		return ErrPermission
+	case bindings.ErrorTypeInterrupt:
+		return ErrCanceled
+	case bindings.ErrorTypeConstraint, bindings.ErrorTypeDependency:
+		return ErrConstraint
+	case bindings.ErrorTypeNotImplemented, bindings.ErrorTypeMissingExtension,
+		bindings.ErrorTypeAutoload, bindings.ErrorTypeHTTP, bindings.ErrorTypeNetwork:
+		return ErrUnsupported
+	case bindings.ErrorTypeSettings, bindings.ErrorTypeInvalidConfiguration:
+		if strings.Contains(msg, "locked") {
+			return ErrPermission
+		}
+		return ErrInvalidSQL
+	case bindings.ErrorTypeErrorIO:
+		if strings.Contains(msg, "No files found") || strings.Contains(msg, "does not exist") {
+			return ErrNotFound
+		}
+		return ErrInternal
+	}
+	return ErrInternal
+}
+
+// typeOfPrefix recovers the error type from a message such as
+// "Parser Error: syntax error at or near ..."; DuckDB's prepare and pending
+// APIs give only the message.
+var prefixTypes = map[string]bindings.ErrorType{
+	"Parser":                 bindings.ErrorTypeParser,
+	"Syntax":                 bindings.ErrorTypeSyntax,
+	"Binder":                 bindings.ErrorTypeBinder,
+	"Catalog":                bindings.ErrorTypeCatalog,
+	"Permission":             bindings.ErrorTypePermission,
+	"INTERRUPT":              bindings.ErrorTypeInterrupt,
+	"Interrupt":              bindings.ErrorTypeInterrupt,
+	"Constraint":             bindings.ErrorTypeConstraint,
+	"Dependency":             bindings.ErrorTypeDependency,
+	"Conversion":             bindings.ErrorTypeConversion,
+	"Out of Range":           bindings.ErrorTypeOutOfRange,
+	"Invalid Input":          bindings.ErrorTypeInvalidInput,
+	"Mismatch Type":          bindings.ErrorTypeMismatchType,
+	"Invalid type":           bindings.ErrorTypeInvalidType,
+	"Divide by Zero":         bindings.ErrorTypeDivideByZero,
+	"Decimal":                bindings.ErrorTypeDecimal,
+	"Expression":             bindings.ErrorTypeExpression,
+	"TransactionContext":     bindings.ErrorTypeTransaction,
+	"Not implemented":        bindings.ErrorTypeNotImplemented,
+	"Parameter Not Resolved": bindings.ErrorTypeParameterNotResolved,
+	"Parameter Not Allowed":  bindings.ErrorTypeParameterNotAllowed,
+	"Settings":               bindings.ErrorTypeSettings,
+	"Invalid Configuration":  bindings.ErrorTypeInvalidConfiguration,
+	"IO":                     bindings.ErrorTypeErrorIO,
+	"Missing Extension":      bindings.ErrorTypeMissingExtension,
+	"Extension Autoloading":  bindings.ErrorTypeAutoload,
+	"HTTP":                   bindings.ErrorTypeHTTP,
+	"Sequence":               bindings.ErrorTypeSequence,
+	"Unknown Type":           bindings.ErrorTypeUnknownType,
+	"Out of Memory":          bindings.ErrorTypeOutOfMemory,
+}
+
+func typeOfMessage(msg string) bindings.ErrorType {
+	if i := strings.Index(msg, " Error: "); i > 0 {
+		if t, ok := prefixTypes[msg[:i]]; ok {
+			return t
+		}
+	}
+	return bindings.ErrorTypeInvalid
+}
+
+// duckErr builds an *Error from a DuckDB message, with the type when known.
+func duckErr(t bindings.ErrorType, msg string) *Error {
+	if t == bindings.ErrorTypeInvalid {
+		t = typeOfMessage(msg)
+	}
+	if msg == "" {
+		msg = "duckdb: unknown error"
+	}
+	return newError(kindOfType(t, msg), msg)
+}
+
+// errorData turns a bindings ErrorData into an error (nil when it holds
+// none) and destroys it.
+func errorData(ed bindings.ErrorData) error {
+	defer bindings.DestroyErrorData(&ed)
+	if ed.Ptr == nil || !bindings.ErrorDataHasError(ed) {
+		return nil
+	}
+	return duckErr(bindings.ErrorDataErrorType(ed), bindings.ErrorDataMessage(ed))
+}

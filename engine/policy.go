@@ -1,0 +1,261 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"strings"
+
+	bindings "github.com/duckdb/duckdb-go-bindings"
+)
+
+// Which client statements run. The DuckDB sandbox (engine.go) already
+// confines file access to the warehouse; this adds what the sandbox cannot
+// express: no COPY/EXPORT (they could write inside the warehouse), no
+// ATTACH/INSTALL/LOAD, writes only to TEMP objects (the lakehouse catalog
+// holds the Iceberg views, which only the engine may replace), and SET only
+// for a few per-session settings.
+
+// class is what a statement does to the session.
+type class int
+
+const (
+	classRead    class = iota // SELECT, EXPLAIN, DESCRIBE, CALL, allowed PRAGMAs
+	classSession              // SET/RESET/USE, transaction control, temp DDL, DML on temp tables
+)
+
+const (
+	msgIcebergWrite = "writes to Iceberg tables through SQL are not supported yet"
+	msgTempOnly     = msgIcebergWrite + "; only TEMP tables, views, macros and sequences can be created, altered or dropped"
+)
+
+// sessionSettings may be changed by clients with SET/RESET; they are
+// per-connection in DuckDB and cannot reach the file system.
+var sessionSettings = map[string]bool{
+	"timezone":              true,
+	"calendar":              true,
+	"schema":                true,
+	"search_path":           true,
+	"enable_progress_bar":   true,
+	"progress_bar_time":     true,
+	"streaming_buffer_size": true,
+}
+
+// readPragmas are the PRAGMAs clients may run: catalog introspection only.
+var readPragmas = map[string]bool{
+	"table_info": true, "show": true, "show_tables": true, "show_tables_expanded": true,
+	"show_databases": true, "database_list": true, "database_size": true, "version": true,
+	"platform": true, "functions": true, "collations": true, "user_agent": true,
+	"storage_info": true, "metadata_info": true,
+}
+
+// refusedLead are leading keywords refused before DuckDB even prepares them.
+var refusedLead = map[string]error{
+	"copy":       newError(ErrUnsupported, "COPY is not supported: query results stream through Flight SQL, and files are loaded with ingest"),
+	"export":     newError(ErrUnsupported, "EXPORT DATABASE is not supported"),
+	"import":     newError(ErrUnsupported, "IMPORT DATABASE is not supported"),
+	"attach":     newError(ErrPermission, "ATTACH is not permitted: lakeflight serves only its own catalog"),
+	"detach":     newError(ErrPermission, "DETACH is not permitted"),
+	"install":    newError(ErrPermission, "INSTALL is not permitted: extensions are built in"),
+	"load":       newError(ErrPermission, "LOAD is not permitted: extensions are built in"),
+	"force":      newError(ErrPermission, "FORCE INSTALL is not permitted: extensions are built in"),
+	"prepare":    newError(ErrUnsupported, "SQL PREPARE is not supported: use the protocol's prepared statements"),
+	"execute":    newError(ErrUnsupported, "SQL EXECUTE is not supported: use the protocol's prepared statements"),
+	"deallocate": newError(ErrUnsupported, "SQL DEALLOCATE is not supported: use the protocol's prepared statements"),
+	"checkpoint": newError(ErrUnsupported, "CHECKPOINT is not supported"),
+	"vacuum":     newError(ErrUnsupported, "VACUUM is not supported"),
+	"comment":    newError(ErrUnsupported, msgTempOnly),
+}
+
+// precheck refuses statements by their leading keyword, before preparing.
+func precheck(toks []token) error {
+	if len(toks) == 0 {
+		return nil
+	}
+	if toks[0].kind == tokWord {
+		if err, ok := refusedLead[toks[0].text]; ok {
+			return err
+		}
+		if toks[0].text == "update" && len(toks) > 1 && toks[1].is("extensions") {
+			return newError(ErrPermission, "UPDATE EXTENSIONS is not permitted")
+		}
+	}
+	return nil
+}
+
+// tempChecker answers whether a one-part name is a temp object of the
+// session's connection.
+type tempChecker func(name string) (bool, error)
+
+// classify checks a prepared statement against the policy and says what it
+// does. toks are the statement's own tokens.
+func classify(t bindings.StatementType, toks []token, isTemp tempChecker) (class, error) {
+	if err := precheck(toks); err != nil {
+		return 0, err
+	}
+	switch t {
+	case bindings.StatementTypeSelect, bindings.StatementTypeExplain, bindings.StatementTypeCall,
+		bindings.StatementTypeRelation, bindings.StatementTypeLogicalPlan:
+		return classRead, nil
+	case bindings.StatementTypePragma:
+		return classRead, checkPragma(toks)
+	case bindings.StatementTypeSet:
+		return classSession, checkSet(toks)
+	case bindings.StatementTypeVariableSet, bindings.StatementTypeTransaction:
+		return classSession, nil
+	case bindings.StatementTypeInsert, bindings.StatementTypeUpdate, bindings.StatementTypeDelete,
+		bindings.StatementTypeMergeInto:
+		// The only base tables a client can reach are its temp tables (the
+		// lakehouse catalog holds views, and CREATE is TEMP-only), so
+		// DuckDB itself refuses the rest; prepareError words that refusal.
+		return classSession, nil
+	case bindings.StatementTypeCreate, bindings.StatementTypeCreateFunc:
+		return classSession, checkCreate(toks)
+	case bindings.StatementTypeDrop, bindings.StatementTypeAlter:
+		return classSession, checkDropAlter(toks, isTemp)
+	case bindings.StatementTypeAnalyze:
+		return classRead, nil
+	case bindings.StatementTypeCopy, bindings.StatementTypeCopyDatabase:
+		return 0, refusedLead["copy"]
+	case bindings.StatementTypeExport:
+		return 0, refusedLead["export"]
+	case bindings.StatementTypeAttach:
+		return 0, refusedLead["attach"]
+	case bindings.StatementTypeDetach:
+		return 0, refusedLead["detach"]
+	case bindings.StatementTypeLoad, bindings.StatementTypeUpdateExtensions, bindings.StatementTypeExtension:
+		return 0, refusedLead["load"]
+	case bindings.StatementTypePrepare, bindings.StatementTypeExecute:
+		return 0, refusedLead["prepare"]
+	}
+	return 0, newError(ErrUnsupported, "statement kind not supported by lakeflight")
+}
+
+// checkSet allows USE and SET/RESET of the per-session settings above.
+func checkSet(toks []token) error {
+	if len(toks) == 0 {
+		return nil
+	}
+	switch {
+	case toks[0].is("use"):
+		return nil
+	case toks[0].is("set"), toks[0].is("reset"), toks[0].is("pragma"):
+	default:
+		return newError(ErrPermission, "this form of SET is not permitted")
+	}
+	i := 1
+	if i < len(toks) && (toks[i].is("session") || toks[i].is("local")) {
+		i++
+	}
+	if i < len(toks) && toks[i].is("global") {
+		return newError(ErrPermission, "SET GLOBAL is not permitted: settings are per session")
+	}
+	if i >= len(toks) || !toks[i].ident() {
+		return newError(ErrPermission, "this form of SET is not permitted")
+	}
+	name := strings.ToLower(toks[i].text)
+	if name == "time" && i+1 < len(toks) && toks[i+1].is("zone") {
+		name = "timezone"
+	}
+	if !sessionSettings[name] {
+		return newError(ErrPermission, "setting "+quoteIdent(toks[i].text)+" cannot be changed through lakeflight")
+	}
+	return nil
+}
+
+func checkPragma(toks []token) error {
+	if len(toks) > 0 && (toks[0].is("show") || toks[0].is("describe") || toks[0].is("summarize")) {
+		return nil
+	}
+	if len(toks) > 1 && toks[0].is("pragma") && toks[1].ident() && readPragmas[strings.ToLower(toks[1].text)] {
+		return nil
+	}
+	return newError(ErrPermission, "this PRAGMA is not permitted")
+}
+
+// checkCreate allows CREATE [OR REPLACE] TEMP|TEMPORARY ... only.
+func checkCreate(toks []token) error {
+	for i := 1; i < len(toks) && i < 4; i++ {
+		if toks[i].is("temp") || toks[i].is("temporary") {
+			return nil
+		}
+	}
+	return newError(ErrUnsupported, msgTempOnly)
+}
+
+// dropKinds are the object kinds DROP/ALTER may name (for temp objects).
+var dropKinds = map[string]bool{
+	"table": true, "view": true, "sequence": true, "macro": true, "function": true,
+	"index": true, "type": true,
+}
+
+// checkDropAlter allows DROP/ALTER only when every named object is a temp
+// object: written temp.x / temp.main.x, or a one-part name the session has
+// as a temp object (temp comes first on DuckDB's search path).
+func checkDropAlter(toks []token, isTemp tempChecker) error {
+	i := 1
+	for i < len(toks) && toks[i].kind == tokWord && dropKinds[toks[i].text] {
+		i++
+	}
+	if i == 1 {
+		return newError(ErrUnsupported, msgTempOnly)
+	}
+	if i+1 < len(toks) && toks[i].is("if") && toks[i+1].is("exists") {
+		i += 2
+	}
+	for {
+		parts, j := nameAt(toks, i)
+		if len(parts) == 0 {
+			return newError(ErrUnsupported, msgTempOnly)
+		}
+		switch {
+		case len(parts) > 1 && strings.EqualFold(parts[0], "temp"):
+		case len(parts) == 1:
+			ok, err := isTemp(parts[0])
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return newError(ErrUnsupported, msgTempOnly)
+			}
+		default:
+			return newError(ErrUnsupported, msgTempOnly)
+		}
+		if !toks[0].is("drop") || j >= len(toks) || toks[j].kind != tokSymbol || toks[j].text != "," {
+			return nil
+		}
+		i = j + 1
+	}
+}
+
+// prepareError rewords DuckDB's refusal to write to a view, which is how
+// a write to an Iceberg table fails.
+func prepareError(err error) error {
+	e, ok := err.(*Error)
+	if !ok {
+		return err
+	}
+	m := e.Msg
+	if strings.Contains(m, "is not an table") || strings.Contains(m, "base table") {
+		return newError(ErrUnsupported, msgIcebergWrite+" ("+m+")")
+	}
+	return err
+}
+
+// splitStatements groups tokens by top-level semicolons, dropping empty
+// statements, to pair each of DuckDB's extracted statements with its tokens.
+func splitStatements(toks []token) [][]token {
+	var out [][]token
+	start := 0
+	for i, t := range toks {
+		if t.kind == tokSymbol && t.text == ";" {
+			if i > start {
+				out = append(out, toks[start:i])
+			}
+			start = i + 1
+		}
+	}
+	if start < len(toks) {
+		out = append(out, toks[start:])
+	}
+	return out
+}

@@ -1,0 +1,260 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	bindings "github.com/duckdb/duckdb-go-bindings"
+)
+
+// Session is one client session: one DuckDB connection, so temp tables,
+// SET and USE persist across its statements. It is safe for concurrent use.
+//
+// A streaming result holds the session's connection until its reader is
+// drained or released. A statement that needs the connection meanwhile
+// does not wait: a read runs on a short-lived side connection that has the
+// session's current catalog/schema and replayed SETs but NOT its temp
+// tables (they are per connection in DuckDB); a statement that would change
+// session state (SET, USE, temp DDL, DML, BEGIN/COMMIT) fails with ErrBusy.
+type Session struct {
+	e *Engine
+
+	mu      sync.Mutex
+	main    *dconn
+	closed  bool
+	stmts   map[*Statement]struct{}
+	sets    []string // SET/RESET statements, replayed on side connections
+	catalog string   // current catalog and schema, as DuckDB reports them
+	schema  string
+}
+
+// dconn is one DuckDB connection and whether an execution holds it.
+type dconn struct {
+	c    bindings.Connection
+	busy bool // guarded by Session.mu
+}
+
+// NewSession opens a session: a new DuckDB connection with the lakehouse
+// catalog as default.
+func (e *Engine) NewSession(ctx context.Context) (*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, canceled(ctx)
+	}
+	c, err := e.connect()
+	if err != nil {
+		return nil, fmt.Errorf("opening session: %w", err)
+	}
+	e.stats.sessions.Add(1)
+	return &Session{
+		e:       e,
+		main:    &dconn{c: c},
+		stmts:   map[*Statement]struct{}{},
+		catalog: e.cfg.CatalogName,
+		schema:  "main",
+	}, nil
+}
+
+// Close closes the session's statements (stopping their streams) and its
+// connection.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	stmts := make([]*Statement, 0, len(s.stmts))
+	for st := range s.stmts {
+		stmts = append(stmts, st)
+	}
+	s.mu.Unlock()
+	for _, st := range stmts {
+		st.Close()
+	}
+	s.e.disconnect(&s.main.c)
+	s.e.stats.sessions.Add(-1)
+	return nil
+}
+
+// CurrentCatalog is the session's default catalog (USE).
+func (s *Session) CurrentCatalog() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.catalog
+}
+
+// CurrentSchema is the session's default schema (USE).
+func (s *Session) CurrentSchema() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.schema
+}
+
+// SetCatalog runs USE <name>.
+func (s *Session) SetCatalog(ctx context.Context, name string) error {
+	_, err := s.Exec(ctx, "USE "+quoteIdent(name))
+	return err
+}
+
+// SetSchema runs USE <catalog>.<name> with the current catalog.
+func (s *Session) SetSchema(ctx context.Context, name string) error {
+	_, err := s.Exec(ctx, "USE "+quoteIdent(s.CurrentCatalog())+"."+quoteIdent(name))
+	return err
+}
+
+// Exec runs one or more statements (separated by semicolons) without
+// parameters and returns the rows they changed in total.
+func (s *Session) Exec(ctx context.Context, sql string) (int64, error) {
+	toks := tokenize(sql)
+	groups := splitStatements(toks)
+	if len(groups) <= 1 {
+		st, err := s.Prepare(ctx, sql)
+		if err != nil {
+			return 0, err
+		}
+		defer st.Close()
+		return st.Exec(ctx, nil)
+	}
+	var total int64
+	for _, g := range groups {
+		if err := precheck(g); err != nil {
+			return total, err
+		}
+	}
+	// Several statements: DuckDB extracts them, each is prepared and run
+	// in turn with the tokens of its own text.
+	dc, release, err := s.acquire(true)
+	if err != nil {
+		return 0, err
+	}
+	var ext bindings.ExtractedStatements
+	n := bindings.ExtractStatements(dc.c, sql, &ext)
+	if n == 0 {
+		msg := bindings.ExtractStatementsError(ext)
+		bindings.DestroyExtracted(&ext)
+		release()
+		return 0, duckErr(bindings.ErrorTypeInvalid, msg)
+	}
+	if int(n) != len(groups) {
+		bindings.DestroyExtracted(&ext)
+		release()
+		return 0, newError(ErrUnsupported, "cannot split this script into statements: send them one at a time")
+	}
+	release()
+	defer bindings.DestroyExtracted(&ext)
+	for i := range n {
+		rows, err := func() (int64, error) {
+			st, err := s.prepare(ctx, sql, groups[i], func(c bindings.Connection, ps *bindings.PreparedStatement) bindings.State {
+				return bindings.PrepareExtractedStatement(c, ext, i, ps)
+			})
+			if err != nil {
+				return 0, err
+			}
+			defer st.Close()
+			return st.Exec(ctx, nil)
+		}()
+		total += rows
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// acquire takes the session's connection for one execution. When an open
+// stream holds it, a read gets a fresh side connection (closed by release)
+// and a state change gets ErrBusy.
+func (s *Session) acquire(changesState bool) (*dconn, func(), error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, nil, ErrClosed
+	}
+	if !s.main.busy {
+		dc := s.main
+		dc.busy = true
+		s.mu.Unlock()
+		return dc, func() { s.releaseConn(dc) }, nil
+	}
+	s.mu.Unlock()
+	if changesState {
+		return nil, nil, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before changing session state")
+	}
+	side, err := s.sideConn()
+	if err != nil {
+		return nil, nil, err
+	}
+	return side, func() { s.e.disconnect(&side.c) }, nil
+}
+
+// take marks dc busy if it is free; it reports whether it did.
+func (s *Session) take(dc *dconn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if dc.busy || dc.c.Ptr == nil || s.closed {
+		return false
+	}
+	dc.busy = true
+	return true
+}
+
+func (s *Session) releaseConn(dc *dconn) {
+	s.mu.Lock()
+	dc.busy = false
+	s.mu.Unlock()
+}
+
+// sideConn opens a connection with the session's catalog, schema and SETs.
+func (s *Session) sideConn() (*dconn, error) {
+	c, err := s.e.connect()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	setup := append([]string{"USE " + quoteIdent(s.catalog) + "." + quoteIdent(s.schema)}, s.sets...)
+	s.mu.Unlock()
+	for _, q := range setup {
+		if err := execSQL(c, q); err != nil {
+			s.e.log.Debug("replaying session state on side connection", "sql", q, "err", err)
+		}
+	}
+	return &dconn{c: c}, nil
+}
+
+// noteSet records a successful SET/RESET for side connections and refreshes
+// the current catalog and schema.
+func (s *Session) noteSet(dc *dconn, sql string, toks []token) {
+	if len(toks) > 0 && (toks[0].is("set") || toks[0].is("reset") || toks[0].is("pragma")) {
+		s.mu.Lock()
+		s.sets = append(s.sets, strings.TrimSpace(sql))
+		s.mu.Unlock()
+	}
+	rows, err := queryStrings(dc.c, "SELECT current_catalog(), current_schema()")
+	if err != nil || len(rows) != 1 || len(rows[0]) != 2 {
+		return
+	}
+	s.mu.Lock()
+	s.catalog, s.schema = rows[0][0], rows[0][1]
+	s.mu.Unlock()
+}
+
+// isTempObject reports whether name is a temp object of the connection.
+func isTempObject(c bindings.Connection, name string) (bool, error) {
+	q := `SELECT count(*) FROM (
+ SELECT table_name AS n FROM duckdb_tables() WHERE database_name = 'temp'
+ UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'temp'
+ UNION ALL SELECT sequence_name FROM duckdb_sequences() WHERE database_name = 'temp'
+ UNION ALL SELECT index_name FROM duckdb_indexes() WHERE database_name = 'temp'
+ UNION ALL SELECT function_name FROM duckdb_functions() WHERE database_name = 'temp'
+ UNION ALL SELECT type_name FROM duckdb_types() WHERE database_name = 'temp'
+) WHERE lower(n) = lower(` + quoteString(name) + `)`
+	rows, err := queryStrings(c, q)
+	if err != nil {
+		return false, err
+	}
+	return len(rows) == 1 && rows[0][0] != "0", nil
+}

@@ -1,0 +1,429 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	bindings "github.com/duckdb/duckdb-go-bindings"
+)
+
+// Statement is one prepared statement of a session. Its result schema is
+// known at prepare time. It is safe for concurrent use; executions of the
+// same statement take turns on its connection (or use a side connection,
+// see Session).
+type Statement struct {
+	s    *Session
+	sql  string
+	toks []token
+
+	home     *dconn // connection ps was prepared on
+	ownsHome bool   // home is a side connection of this statement
+	ps       bindings.PreparedStatement
+	opts     bindings.ArrowOptions
+	stype    bindings.StatementType
+	class    class
+	isQuery  bool
+	schema   *arrow.Schema
+	params   *arrow.Schema
+
+	mu      sync.Mutex // guards closed, streams; held by Exec while it runs
+	closed  bool
+	streams map[*stream]struct{}
+}
+
+var emptySchema = arrow.NewSchema(nil, nil)
+
+// Prepare parses and binds one statement, checks it against the policy and
+// computes its result and parameter schemas. Iceberg tables it mentions are
+// first checked for commits by other writers and rebound when they moved.
+func (s *Session) Prepare(ctx context.Context, sql string) (*Statement, error) {
+	return s.prepare(ctx, sql, tokenize(sql), func(c bindings.Connection, ps *bindings.PreparedStatement) bindings.State {
+		return bindings.Prepare(c, sql, ps)
+	})
+}
+
+type prepareFunc func(bindings.Connection, *bindings.PreparedStatement) bindings.State
+
+func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep prepareFunc) (*Statement, error) {
+	if err := precheck(toks); err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, canceled(ctx)
+	}
+	s.e.stats.statements.Add(1)
+	if err := s.e.syncTables(ctx, toks); err != nil {
+		return nil, err
+	}
+	// The main connection if free, else a side connection the statement owns.
+	dc, owned := s.main, false
+	if !s.take(dc) {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		side, err := s.sideConn()
+		if err != nil {
+			return nil, err
+		}
+		dc, owned = side, true
+	}
+	st, err := s.prepareOn(dc, sql, toks, prep)
+	if err != nil && errors.Is(err, ErrNotFound) && s.e.relist(ctx) {
+		st, err = s.prepareOn(dc, sql, toks, prep) // a table created since the last listing
+	}
+	if !owned {
+		s.releaseConn(dc)
+	}
+	if err != nil {
+		if owned {
+			s.e.disconnect(&dc.c)
+		}
+		return nil, err
+	}
+	st.ownsHome = owned
+	if owned && st.class != classRead {
+		st.destroy()
+		return nil, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before changing session state")
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		st.Close()
+		return nil, ErrClosed
+	}
+	s.stmts[st] = struct{}{}
+	s.mu.Unlock()
+	return st, nil
+}
+
+// prepareOn prepares on dc, which the caller holds.
+func (s *Session) prepareOn(dc *dconn, sql string, toks []token, prep prepareFunc) (*Statement, error) {
+	var ps bindings.PreparedStatement
+	if prep(dc.c, &ps) == bindings.StateError {
+		msg := bindings.PrepareError(ps)
+		bindings.DestroyPrepare(&ps)
+		return nil, prepareError(duckErr(bindings.ErrorTypeInvalid, msg))
+	}
+	st := &Statement{s: s, sql: sql, toks: toks, home: dc, ps: ps, streams: map[*stream]struct{}{}}
+	st.stype = bindings.PreparedStatementType(ps)
+	cls, err := classify(st.stype, toks, func(name string) (bool, error) { return isTempObject(dc.c, name) })
+	if err != nil {
+		bindings.DestroyPrepare(&st.ps)
+		return nil, err
+	}
+	st.class = cls
+	bindings.ConnectionGetArrowOptions(dc.c, &st.opts)
+	if err := st.describe(); err != nil {
+		st.destroy()
+		return nil, err
+	}
+	return st, nil
+}
+
+// describe computes IsQuery, Schema and ParameterSchema.
+func (st *Statement) describe() error {
+	n := bindings.PreparedStatementColumnCount(st.ps)
+	names := make([]string, n)
+	types := make([]bindings.LogicalType, n)
+	for i := range n {
+		names[i] = bindings.PreparedStatementColumnName(st.ps, i)
+		types[i] = bindings.PreparedStatementColumnLogicalType(st.ps, i)
+	}
+	defer destroyTypes(types)
+	st.isQuery = n > 0 && returnsRows(st.stype, names, types)
+	st.schema = emptySchema
+	if st.isQuery {
+		schema, ed := bindings.NewArrowSchema(st.opts, types, names)
+		if err := errorData(ed); err != nil {
+			return err
+		}
+		st.schema = schema
+	}
+	np := bindings.NParams(st.ps)
+	fields := make([]arrow.Field, np)
+	for i := range np {
+		idx := i + 1
+		name := bindings.ParameterName(st.ps, idx)
+		if name == "" {
+			name = fmt.Sprint(idx)
+		}
+		fields[i] = arrow.Field{Name: name, Type: arrow.Null, Nullable: true}
+		lt := bindings.ParamLogicalType(st.ps, idx)
+		switch bindings.GetTypeId(lt) {
+		case bindings.TypeInvalid, bindings.TypeAny, bindings.TypeSQLNull:
+		default:
+			sc, ed := bindings.NewArrowSchema(st.opts, []bindings.LogicalType{lt}, []string{name})
+			if errorData(ed) == nil && sc.NumFields() == 1 {
+				fields[i] = sc.Field(0)
+			}
+		}
+		bindings.DestroyLogicalType(&lt)
+	}
+	st.params = arrow.NewSchema(fields, nil)
+	return nil
+}
+
+// returnsRows tells queries from statements that report a row count.
+func returnsRows(t bindings.StatementType, names []string, types []bindings.LogicalType) bool {
+	switch t {
+	case bindings.StatementTypeSelect, bindings.StatementTypeExplain, bindings.StatementTypeCall,
+		bindings.StatementTypePragma, bindings.StatementTypeRelation, bindings.StatementTypeLogicalPlan,
+		bindings.StatementTypeAnalyze:
+		return true
+	case bindings.StatementTypeInsert, bindings.StatementTypeUpdate, bindings.StatementTypeDelete,
+		bindings.StatementTypeMergeInto:
+		// Without RETURNING these yield one BIGINT column "Count".
+		return !(len(names) == 1 && names[0] == "Count" && bindings.GetTypeId(types[0]) == bindings.TypeBigInt)
+	}
+	return false
+}
+
+// SQL is the statement's text.
+func (st *Statement) SQL() string { return st.sql }
+
+// Schema is the result schema; zero fields when the statement is not a query.
+func (st *Statement) Schema() *arrow.Schema { return st.schema }
+
+// ParameterSchema has one field per parameter, typed as DuckDB inferred it
+// (Null when it could not).
+func (st *Statement) ParameterSchema() *arrow.Schema { return st.params }
+
+// IsQuery reports whether the statement returns rows.
+func (st *Statement) IsQuery() bool { return st.isQuery }
+
+// execConn takes a connection to execute on: the statement's own when free,
+// else (for reads) a side connection with the statement prepared anew.
+func (st *Statement) execConn() (*dconn, bindings.PreparedStatement, func(), error) {
+	if st.s.take(st.home) {
+		return st.home, st.ps, func() { st.s.releaseConn(st.home) }, nil
+	}
+	if st.class != classRead {
+		return nil, bindings.PreparedStatement{}, nil,
+			newError(ErrBusy, "the session is streaming a result: read it to the end or close it before changing session state")
+	}
+	side, err := st.s.sideConn()
+	if err != nil {
+		return nil, bindings.PreparedStatement{}, nil, err
+	}
+	var ps bindings.PreparedStatement
+	if bindings.Prepare(side.c, st.sql, &ps) == bindings.StateError {
+		msg := bindings.PrepareError(ps)
+		bindings.DestroyPrepare(&ps)
+		st.s.e.disconnect(&side.c)
+		return nil, ps, nil, duckErr(bindings.ErrorTypeInvalid, msg)
+	}
+	return side, ps, func() {
+		bindings.DestroyPrepare(&ps)
+		st.s.e.disconnect(&side.c)
+	}, nil
+}
+
+// Exec runs a non-query once per parameter row (once when params is nil)
+// and returns the rows changed in total. A query is run and its rows
+// discarded.
+func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return 0, ErrClosed
+	}
+	if err := st.checkParams(params); err != nil {
+		return 0, err
+	}
+	dc, ps, release, err := st.execConn()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	rows := 1
+	if params != nil {
+		rows = int(params.NumRows())
+	}
+	ir := &interrupter{conn: dc.c}
+	stop := context.AfterFunc(ctx, ir.interrupt)
+	defer func() {
+		stop()
+		ir.disarm()
+	}()
+	var total int64
+	for r := 0; r < rows; r++ {
+		if params != nil {
+			if err := bindRow(ps, params, r); err != nil {
+				return total, err
+			}
+		}
+		ir.arm()
+		var res bindings.Result
+		state := bindings.ExecutePrepared(ps, &res)
+		ir.disarm()
+		if state == bindings.StateError {
+			err := duckErr(bindings.ResultErrorType(&res), bindings.ResultError(&res))
+			bindings.DestroyResult(&res)
+			return total, withCtx(ctx, err)
+		}
+		if !st.isQuery {
+			total += int64(bindings.RowsChanged(&res))
+		}
+		bindings.DestroyResult(&res)
+	}
+	if st.class == classSession && dc == st.home {
+		if st.stype == bindings.StatementTypeSet || st.stype == bindings.StatementTypeTransaction {
+			st.s.noteSet(dc, st.sql, st.toks)
+		}
+	}
+	return total, nil
+}
+
+// Query streams the result. params may be nil, or a batch whose each row
+// is one binding (results of all rows are streamed one after another).
+// Cancelling ctx interrupts DuckDB and ends the stream with ErrCanceled.
+// Execution errors found before the first row (binding, planning, and
+// everything a blocking operator such as ORDER BY or GROUP BY does) are
+// returned here; later ones by the reader's Err. mem allocates the
+// coalesced batches (nil: the default allocator). Release the reader to
+// stop the query early; the session's connection is free again once the
+// reader is drained or released.
+func (st *Statement) Query(ctx context.Context, params arrow.RecordBatch, mem memory.Allocator) (array.RecordReader, error) {
+	if !st.isQuery {
+		if _, err := st.Exec(ctx, params); err != nil {
+			return nil, err
+		}
+		return array.NewRecordReader(st.schema, nil)
+	}
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if err := st.checkParams(params); err != nil {
+		st.mu.Unlock()
+		return nil, err
+	}
+	dc, ps, release, err := st.execConn()
+	if err != nil {
+		st.mu.Unlock()
+		return nil, err
+	}
+	r := newStream(st, dc.c, mem)
+	st.streams[r] = struct{}{}
+	st.mu.Unlock()
+
+	if params != nil {
+		params.Retain()
+	}
+	started := make(chan error, 1)
+	go r.produce(ctx, ps, params, release, started)
+	if err := <-started; err != nil {
+		r.Release()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (st *Statement) checkParams(params arrow.RecordBatch) error {
+	want := st.params.NumFields()
+	if params == nil {
+		if want > 0 {
+			return newError(ErrInvalidSQL, fmt.Sprintf("statement has %d parameters, none bound", want))
+		}
+		return nil
+	}
+	if int(params.NumCols()) != want {
+		return newError(ErrInvalidSQL, fmt.Sprintf("statement has %d parameters, %d bound", want, params.NumCols()))
+	}
+	return nil
+}
+
+// Close stops the statement's streams and frees it.
+func (st *Statement) Close() error {
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return nil
+	}
+	st.closed = true
+	streams := make([]*stream, 0, len(st.streams))
+	for r := range st.streams {
+		streams = append(streams, r)
+	}
+	st.mu.Unlock()
+	for _, r := range streams {
+		r.stop()
+	}
+	st.mu.Lock() // waits for a running Exec
+	st.destroy()
+	st.mu.Unlock()
+	st.s.mu.Lock()
+	delete(st.s.stmts, st)
+	st.s.mu.Unlock()
+	return nil
+}
+
+func (st *Statement) destroy() {
+	bindings.DestroyPrepare(&st.ps)
+	bindings.DestroyArrowOptions(&st.opts)
+	if st.ownsHome {
+		st.s.e.disconnect(&st.home.c)
+	}
+}
+
+func (st *Statement) forget(r *stream) {
+	st.mu.Lock()
+	delete(st.streams, r)
+	st.mu.Unlock()
+}
+
+// interrupter interrupts a connection only while a statement runs on it, so
+// a late cancellation can never hit the connection's next statement.
+type interrupter struct {
+	mu      sync.Mutex
+	conn    bindings.Connection
+	running bool
+}
+
+func (i *interrupter) arm() {
+	i.mu.Lock()
+	i.running = true
+	i.mu.Unlock()
+}
+
+func (i *interrupter) disarm() {
+	i.mu.Lock()
+	i.running = false
+	i.mu.Unlock()
+}
+
+func (i *interrupter) interrupt() {
+	i.mu.Lock()
+	if i.running {
+		bindings.Interrupt(i.conn)
+	}
+	i.mu.Unlock()
+}
+
+// canceled is the error for a cancelled ctx.
+func canceled(ctx context.Context) error {
+	return &Error{Kind: ErrCanceled, Msg: "canceled: " + ctx.Err().Error(), Cause: ctx.Err()}
+}
+
+// withCtx attaches ctx's error to an interrupt caused by it.
+func withCtx(ctx context.Context, err error) error {
+	var e *Error
+	if ctx.Err() != nil && errors.As(err, &e) && e.Kind == ErrCanceled && e.Cause == nil {
+		e.Cause = ctx.Err()
+	}
+	return err
+}

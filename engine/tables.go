@@ -1,0 +1,107 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// Noticing commits made by other writers. Before a statement is prepared,
+// the engine finds the Iceberg tables it may reference (every dotted name
+// in its text that matches a bound table: an over-approximation that only
+// costs an extra metadata-location check) and rebinds those whose metadata
+// location moved since they were bound. Names that match nothing make the
+// prepare fail with a catalog error, after which the catalog is listed once
+// more (tables created since Open) and the prepare retried.
+
+// referencedTables returns the bound tables whose names appear in toks.
+func (e *Engine) referencedTables(toks []token) []catalog.Ident {
+	names := dottedNames(toks)
+	if len(names) == 0 {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.views) == 0 {
+		return nil
+	}
+	seen := map[catalog.Ident]bool{}
+	var out []catalog.Ident
+	for id := range e.views {
+		for _, parts := range names {
+			if nameMentions(parts, id) && !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// nameMentions reports whether a dotted name could refer to table id: one
+// of its parts is the table's name. Aliases, columns and other schemas make
+// this an over-approximation, which costs only a metadata-location check.
+func nameMentions(parts []string, id catalog.Ident) bool {
+	for _, p := range parts {
+		if strings.EqualFold(p, id.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// syncTables rebinds the referenced tables whose metadata location changed.
+// Catalog errors are logged, not returned: the last bound snapshot is still
+// a consistent answer.
+func (e *Engine) syncTables(ctx context.Context, toks []token) error {
+	if e.tables == nil {
+		return nil
+	}
+	for _, id := range e.referencedTables(toks) {
+		loc, err := e.tables.MetadataLocation(ctx, id)
+		if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
+			if ctx.Err() != nil {
+				return canceled(ctx)
+			}
+			e.log.Warn("checking table for commits", "table", id.String(), "err", err)
+			continue
+		}
+		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			return ErrClosed
+		}
+		bound, ok := e.views[id]
+		if ok && (err != nil || bound.metadataLocation != loc) {
+			if err := e.bindLocked(ctx, id); err != nil {
+				e.log.Warn("rebinding table", "table", id.String(), "err", err)
+			}
+		}
+		e.mu.Unlock()
+	}
+	return nil
+}
+
+// relist binds tables created in the catalog since they were last listed.
+// It reports whether the set of bound tables changed.
+func (e *Engine) relist(ctx context.Context) bool {
+	if e.tables == nil {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	before := len(e.views)
+	gen := e.stats.rebinds.Load()
+	if err := e.relistLocked(ctx); err != nil {
+		e.log.Warn("relisting tables", "err", err)
+		return false
+	}
+	return len(e.views) != before || e.stats.rebinds.Load() != gen
+}

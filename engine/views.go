@@ -1,0 +1,230 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/apache/iceberg-go"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// boundView is what the engine last bound for one Iceberg table.
+type boundView struct {
+	metadataLocation string
+	snapshotID       int64
+}
+
+// Refresh re-reads one table's state from the catalog and rebinds its view;
+// call it after this server commits to the table. A table that no longer
+// exists is unbound.
+func (e *Engine) Refresh(ctx context.Context, id catalog.Ident) error {
+	if e.tables == nil {
+		return errNoTables
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	return e.bindLocked(ctx, id)
+}
+
+// bindLocked (re)creates the view for id from the catalog's current state.
+func (e *Engine) bindLocked(ctx context.Context, id catalog.Ident) error {
+	st, err := e.tables.TableState(ctx, id)
+	if errors.Is(err, catalog.ErrNoSuchTable) {
+		return e.unbindLocked(id)
+	}
+	if err != nil {
+		return fmt.Errorf("binding %s: %w", id, err)
+	}
+	if err := e.ensureSchemaLocked(id.Namespace); err != nil {
+		return err
+	}
+	body, err := viewSQL(st)
+	if err != nil {
+		return fmt.Errorf("binding %s: %w", id, err)
+	}
+	q := "CREATE OR REPLACE VIEW " + e.qualified(id) + " AS " + body
+	if err := execSQL(e.admin, q); err != nil {
+		return fmt.Errorf("binding %s: %w", id, err)
+	}
+	e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID}
+	e.stats.rebinds.Add(1)
+	e.log.Debug("bound table", "table", id.String(), "snapshot", st.SnapshotID, "files", len(st.DataFiles))
+	return nil
+}
+
+func (e *Engine) unbindLocked(id catalog.Ident) error {
+	if _, ok := e.views[id]; !ok {
+		return nil
+	}
+	delete(e.views, id)
+	return execSQL(e.admin, "DROP VIEW IF EXISTS "+e.qualified(id))
+}
+
+func (e *Engine) ensureSchemaLocked(ns string) error {
+	if e.schema[ns] {
+		return nil
+	}
+	q := "CREATE SCHEMA IF NOT EXISTS " + quoteIdent(e.cfg.CatalogName) + "." + quoteIdent(ns)
+	if err := execSQL(e.admin, q); err != nil {
+		return fmt.Errorf("creating schema %s: %w", ns, err)
+	}
+	e.schema[ns] = true
+	return nil
+}
+
+// relistLocked binds tables that appeared in the catalog and drops views
+// of tables that disappeared.
+func (e *Engine) relistLocked(ctx context.Context) error {
+	ids, err := e.tables.ListTables(ctx)
+	if err != nil {
+		return fmt.Errorf("listing tables: %w", err)
+	}
+	seen := make(map[catalog.Ident]bool, len(ids))
+	for _, id := range ids {
+		seen[id] = true
+		if _, ok := e.views[id]; ok {
+			continue
+		}
+		if err := e.bindLocked(ctx, id); err != nil {
+			e.log.Warn("cannot bind table", "table", id.String(), "err", err)
+		}
+	}
+	for id := range e.views {
+		if !seen[id] {
+			if err := e.unbindLocked(id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) qualified(id catalog.Ident) string {
+	return quoteIdent(e.cfg.CatalogName) + "." + quoteIdent(id.Namespace) + "." + quoteIdent(id.Name)
+}
+
+// viewSQL is the SELECT a table's view runs: read_parquet over the
+// snapshot's data files with columns mapped by Iceberg field id, or a typed
+// empty relation when the snapshot has no files.
+func viewSQL(st *catalog.TableState) (string, error) {
+	if st.Schema == nil {
+		return "", fmt.Errorf("table %s has no schema: %w", st.Ident, ErrInternal)
+	}
+	fields := st.Schema.Fields()
+	cols := make([]string, len(fields))
+	types := make([]string, len(fields))
+	for i, f := range fields {
+		t, err := duckType(f.Type)
+		if err != nil {
+			return "", fmt.Errorf("column %s: %w", f.Name, err)
+		}
+		types[i] = t
+		cols[i] = quoteIdent(f.Name)
+	}
+	if len(st.DataFiles) == 0 {
+		sel := make([]string, len(fields))
+		for i := range fields {
+			sel[i] = "CAST(NULL AS " + types[i] + ") AS " + cols[i]
+		}
+		if len(sel) == 0 {
+			return "SELECT WHERE false", nil
+		}
+		return "SELECT " + strings.Join(sel, ", ") + " WHERE false", nil
+	}
+	files := make([]string, len(st.DataFiles))
+	for i, f := range st.DataFiles {
+		p := strings.TrimPrefix(f.Path, "file://")
+		if !filepath.IsAbs(p) {
+			return "", fmt.Errorf("data file %q is not a local absolute path: %w", f.Path, ErrUnsupported)
+		}
+		files[i] = quoteString(p)
+	}
+	var m strings.Builder
+	for i, f := range fields {
+		if i > 0 {
+			m.WriteString(", ")
+		}
+		m.WriteString(strconv.Itoa(f.ID))
+		m.WriteString(": {name: ")
+		m.WriteString(quoteString(f.Name))
+		m.WriteString(", type: ")
+		m.WriteString(quoteString(types[i]))
+		m.WriteString(", default_value: NULL}")
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
+		"], schema = map{" + m.String() + "})", nil
+}
+
+// duckType renders an Iceberg type as a DuckDB type.
+func duckType(t iceberg.Type) (string, error) {
+	switch t := t.(type) {
+	case iceberg.BooleanType:
+		return "BOOLEAN", nil
+	case iceberg.Int32Type:
+		return "INTEGER", nil
+	case iceberg.Int64Type:
+		return "BIGINT", nil
+	case iceberg.Float32Type:
+		return "FLOAT", nil
+	case iceberg.Float64Type:
+		return "DOUBLE", nil
+	case iceberg.DecimalType:
+		return fmt.Sprintf("DECIMAL(%d, %d)", t.Precision(), t.Scale()), nil
+	case iceberg.DateType:
+		return "DATE", nil
+	case iceberg.TimeType:
+		return "TIME", nil
+	case iceberg.TimestampType:
+		return "TIMESTAMP", nil
+	case iceberg.TimestampTzType:
+		return "TIMESTAMP WITH TIME ZONE", nil
+	case iceberg.TimestampNsType:
+		return "TIMESTAMP_NS", nil
+	case iceberg.TimestampTzNsType:
+		// DuckDB has no nanosecond TIMESTAMPTZ: microseconds, zone kept.
+		return "TIMESTAMP WITH TIME ZONE", nil
+	case iceberg.StringType:
+		return "VARCHAR", nil
+	case iceberg.UUIDType:
+		return "UUID", nil
+	case iceberg.BinaryType, iceberg.FixedType:
+		return "BLOB", nil
+	case *iceberg.StructType:
+		parts := make([]string, len(t.FieldList))
+		for i, f := range t.FieldList {
+			ft, err := duckType(f.Type)
+			if err != nil {
+				return "", err
+			}
+			parts[i] = quoteIdent(f.Name) + " " + ft
+		}
+		return "STRUCT(" + strings.Join(parts, ", ") + ")", nil
+	case *iceberg.ListType:
+		et, err := duckType(t.Element)
+		if err != nil {
+			return "", err
+		}
+		return et + "[]", nil
+	case *iceberg.MapType:
+		kt, err := duckType(t.KeyType)
+		if err != nil {
+			return "", err
+		}
+		vt, err := duckType(t.ValueType)
+		if err != nil {
+			return "", err
+		}
+		return "MAP(" + kt + ", " + vt + ")", nil
+	}
+	return "", fmt.Errorf("iceberg type %s: %w", t, ErrUnsupported)
+}
