@@ -131,6 +131,7 @@ func (s *Server) DoGetTables(ctx context.Context, cmd afsql.GetTables) (*arrow.S
 type column struct {
 	name, typeName, comment string
 	precision, scale        *int32
+	nullable                bool
 }
 
 // columns reads every visible column, keyed by table.
@@ -138,7 +139,7 @@ func (s *Server) columns(ctx context.Context, c conn) (map[string][]column, erro
 	rows, err := queryRows(ctx, c, s.mem, `
 		SELECT database_name, schema_name, table_name, column_name, data_type,
 			CAST(coalesce(numeric_precision, character_maximum_length) AS VARCHAR),
-			CAST(numeric_scale AS VARCHAR), coalesce(comment, '')
+			CAST(numeric_scale AS VARCHAR), coalesce(comment, ''), CAST(is_nullable AS VARCHAR)
 		FROM duckdb_columns()
 		WHERE NOT internal AND database_name IN `+visibleDatabases+` AND schema_name NOT IN `+hiddenSchemas+`
 		ORDER BY database_name, schema_name, table_name, column_index`)
@@ -148,7 +149,8 @@ func (s *Server) columns(ctx context.Context, c conn) (map[string][]column, erro
 	out := map[string][]column{}
 	for _, r := range rows {
 		k := tableKey(r[0].s, r[1].s, r[2].s)
-		out[k] = append(out[k], column{name: r[3].s, typeName: r[4].s, precision: r[5].int32(), scale: r[6].int32(), comment: r[7].s})
+		out[k] = append(out[k], column{name: r[3].s, typeName: r[4].s, precision: r[5].int32(), scale: r[6].int32(), comment: r[7].s,
+			nullable: r[8].s != "false"})
 	}
 	return out, nil
 }
@@ -173,6 +175,7 @@ func (s *Server) tableSchema(ctx context.Context, c conn, r row, cols []column) 
 			IsCaseSensitive(isText(f.Type))
 		if i < len(cols) && cols[i].name == f.Name {
 			col := cols[i]
+			f.Nullable = col.nullable
 			b.TypeName(col.typeName).Remarks(col.comment)
 			if col.precision != nil {
 				b.Precision(*col.precision)
@@ -291,7 +294,7 @@ func queryRows(ctx context.Context, c conn, mem memory.Allocator, sql string) ([
 				if col.IsNull(i) {
 					r[j] = cell{null: true}
 				} else {
-					r[j] = cell{s: col.ValueStr(i)}
+					r[j] = cell{s: strings.Clone(col.ValueStr(i))} // ValueStr may alias the batch
 				}
 			}
 			out = append(out, r)
@@ -323,7 +326,7 @@ func (s *Server) sendRows(ctx context.Context, sc *arrow.Schema, rows []row) (*a
 	}
 	rec := b.NewRecordBatch()
 	ch := make(chan flight.StreamChunk, 1)
-	ch <- flight.StreamChunk{Data: rec}
+	ch <- flight.StreamChunk{Data: trackBatch(ctx, rec)}
 	close(ch)
 	return sc, ch, nil
 }

@@ -49,6 +49,10 @@ type Options struct {
 	// TicketTTL is how long a ticket from GetFlightInfo stays valid.
 	// Default 5 minutes.
 	TicketTTL time.Duration
+	// MaxBatchBytes caps the Arrow buffer bytes of one streamed batch;
+	// bigger engine batches are sliced. Default 3 MiB, under grpc-go's
+	// 4 MiB default receive limit.
+	MaxBatchBytes int64
 }
 
 // Server is the Flight SQL service. Create it with New, put it on a
@@ -102,6 +106,9 @@ func newServer(q querier, opts Options) (*Server, error) {
 	if opts.TicketTTL <= 0 {
 		opts.TicketTTL = 5 * time.Minute
 	}
+	if opts.MaxBatchBytes <= 0 {
+		opts.MaxBatchBytes = 3 << 20
+	}
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
@@ -119,9 +126,7 @@ func newServer(q querier, opts Options) (*Server, error) {
 	}
 	s.Alloc = opts.Allocator
 	s.sessions = newSessionStore(q, s.log, m, opts.SessionIdleTimeout)
-	s.handles = newHandleTable(opts.TicketTTL, opts.SessionIdleTimeout, func(cs *clientSession) {
-		_ = s.sessions.Remove(cs.token)
-	})
+	s.handles = newHandleTable(opts.TicketTTL, opts.SessionIdleTimeout)
 	s.sessions.onClose = s.handles.releaseSession
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -184,12 +189,12 @@ func (s *Server) reap() {
 	}
 }
 
-// endCall drops the caller's session when the call left nothing in it and
-// the client never showed its cookie (cookie-less clients get a fresh
-// session per call; this keeps them from piling up).
+// endCall gives back the DuckDB connection of a session the call left
+// nothing in, when the client never showed its cookie (cookie-less clients
+// get a fresh session per call; this keeps connections from piling up).
 func (s *Server) endCall(ctx context.Context) {
 	if cs, err := s.clientSession(ctx); err == nil {
-		s.sessions.dropIfEmpty(cs)
+		cs.releaseIdleConn()
 	}
 }
 
@@ -200,5 +205,5 @@ func (s *Server) endCallUnary(ctx context.Context, req any, _ *grpc.UnaryServerI
 
 func (s *Server) endCallStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	defer s.endCall(ss.Context())
-	return handler(srv, ss)
+	return guardStream(srv, ss, handler)
 }

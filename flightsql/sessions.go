@@ -19,12 +19,18 @@ import (
 //
 // Lifetimes, so nothing leaks:
 //   - a session whose cookie came back at least once ("adopted") lives
-//     until CloseSession, idle timeout or Server.Close;
-//   - a session made for a cookie-less call is dropped at the end of that
-//     call when it holds nothing, and as soon as its last handle (ticket,
-//     prepared statement) goes away otherwise;
+//     until CloseSession, the idle timeout or Server.Close;
+//   - a never-adopted session that holds no state (no session options, no
+//     DDL/DML run, no handles) gives its DuckDB connection back at the end
+//     of each call and as soon as its last handle (ticket, prepared
+//     statement) goes; the entry itself is dropped after adoptWindow, by
+//     which time a cookie-aware client would have sent the cookie back.
+//     Cookie-less clients (a session per call) thus hold no connections;
 //   - handles pin their session; the reaper expires idle handles and
 //     sessions.
+
+// adoptWindow is how long a session nobody sent the cookie of is kept.
+const adoptWindow = time.Minute
 
 // clientSession is the server side of one client's session.
 type clientSession struct {
@@ -74,24 +80,37 @@ func (cs *clientSession) pin() {
 	cs.mu.Unlock()
 }
 
-// unpin drops one handle's hold; it reports whether the session is now
-// disposable (never adopted by its client and holding nothing). The last
-// unpin of a closed session closes its engine connection.
-func (cs *clientSession) unpin() (disposable bool) {
+// unpin drops one handle's hold. The last unpin of a closed session, or of
+// a never-adopted stateless one, closes its engine connection.
+func (cs *clientSession) unpin() {
 	cs.mu.Lock()
 	cs.pins--
 	cs.lastUsed = time.Now()
 	var c conn
-	if cs.closed && cs.pins == 0 {
+	if cs.pins == 0 && (cs.closed || cs.disposableLocked()) {
 		c, cs.conn = cs.conn, nil
 	}
-	disposable = cs.pins == 0 && !cs.adopted && !cs.stateful && !cs.closed
 	cs.mu.Unlock()
 	if c != nil {
 		_ = c.Close()
 	}
-	return disposable
 }
+
+// releaseIdleConn closes the engine connection of a never-adopted session
+// that holds nothing a client could come back for. Called after each call.
+func (cs *clientSession) releaseIdleConn() {
+	cs.mu.Lock()
+	var c conn
+	if cs.pins == 0 && cs.disposableLocked() {
+		c, cs.conn = cs.conn, nil
+	}
+	cs.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+}
+
+func (cs *clientSession) disposableLocked() bool { return !cs.adopted && !cs.stateful }
 
 // close marks the session closed and closes its engine connection, or
 // leaves that to the last unpin while streams still use it.
@@ -187,24 +206,19 @@ func (st *sessionStore) lookup(id string) (*clientSession, bool) {
 	return cs, ok
 }
 
-// dropIfEmpty removes a never-adopted session that holds nothing a client
-// could come back for: no handles, no state. Called at the end of each call.
-func (st *sessionStore) dropIfEmpty(cs *clientSession) {
-	cs.mu.Lock()
-	empty := !cs.adopted && !cs.stateful && cs.pins == 0
-	cs.mu.Unlock()
-	if empty {
-		_ = st.Remove(cs.token)
-	}
-}
-
-// expire removes sessions idle longer than the timeout and holding no handle.
+// expire removes sessions idle longer than the timeout (adoptWindow for
+// never-adopted ones) and holding no handle.
 func (st *sessionStore) expire(now time.Time) {
 	var idle []string
+	window := min(st.idle, adoptWindow)
 	st.mu.Lock()
 	for id, cs := range st.sessions {
 		cs.mu.Lock()
-		if cs.pins == 0 && now.Sub(cs.lastUsed) > st.idle {
+		limit := st.idle
+		if !cs.adopted {
+			limit = window
+		}
+		if cs.pins == 0 && now.Sub(cs.lastUsed) > limit {
 			idle = append(idle, id)
 		}
 		cs.mu.Unlock()

@@ -75,15 +75,22 @@ func (s *Server) produce(ctx context.Context, rdr interface {
 }, ch chan<- flight.StreamChunk) error {
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
-		rec.Retain()
-		rows, size := rec.NumRows(), recordSize(rec)
-		select {
-		case ch <- flight.StreamChunk{Data: rec}:
-			s.metrics.rows.Add(float64(rows))
-			s.metrics.bytes.Add(float64(size))
-		case <-ctx.Done():
-			rec.Release()
-			return s.status("DoGet", context.Cause(ctx))
+		parts := split(rec, s.opts.MaxBatchBytes)
+		for i, part := range parts {
+			rows := part.NumRows()
+			size := recordSize(rec) * rows / max(rec.NumRows(), 1)
+			part = trackBatch(ctx, part)
+			select {
+			case ch <- flight.StreamChunk{Data: part}:
+				s.metrics.rows.Add(float64(rows))
+				s.metrics.bytes.Add(float64(size))
+			case <-ctx.Done():
+				part.Release()
+				for _, p := range parts[i+1:] {
+					p.Release()
+				}
+				return s.status("DoGet", context.Cause(ctx))
+			}
 		}
 	}
 	err := rdr.Err()
@@ -99,6 +106,24 @@ func (s *Server) produce(ctx context.Context, rdr interface {
 	case <-ctx.Done():
 	}
 	return st
+}
+
+// split cuts a batch into slices of at most about limit bytes, so each
+// fits a gRPC message clients accept (grpc-go's default receive limit is
+// 4 MiB); slices share the batch's buffers. Each part is retained.
+func split(rec arrow.RecordBatch, limit int64) []arrow.RecordBatch {
+	size, rows := recordSize(rec), rec.NumRows()
+	if size <= limit || rows <= 1 {
+		rec.Retain()
+		return []arrow.RecordBatch{rec}
+	}
+	n := (size + limit - 1) / limit
+	step := max((rows+n-1)/n, 1)
+	parts := make([]arrow.RecordBatch, 0, n)
+	for i := int64(0); i < rows; i += step {
+		parts = append(parts, rec.NewSlice(i, min(i+step, rows)))
+	}
+	return parts
 }
 
 // recordSize is the bytes of a batch's Arrow buffers.

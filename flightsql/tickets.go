@@ -52,14 +52,13 @@ type handle struct {
 type handleTable struct {
 	ticketTTL time.Duration
 	idle      time.Duration
-	dispose   func(*clientSession) // a never-adopted session lost its last handle
 
 	mu      sync.Mutex
 	handles map[string]*handle
 }
 
-func newHandleTable(ticketTTL, idle time.Duration, dispose func(*clientSession)) *handleTable {
-	return &handleTable{ticketTTL: ticketTTL, idle: idle, dispose: dispose, handles: map[string]*handle{}}
+func newHandleTable(ticketTTL, idle time.Duration) *handleTable {
+	return &handleTable{ticketTTL: ticketTTL, idle: idle, handles: map[string]*handle{}}
 }
 
 func newHandleID() string {
@@ -253,12 +252,7 @@ func (t *handleTable) releaseLocked(h *handle) []func() {
 			fin = append(fin, t.releaseLocked(p)...)
 		}
 	}
-	cs := h.sess
-	fin = append(fin, func() {
-		if cs.unpin() {
-			t.dispose(cs)
-		}
-	})
+	fin = append(fin, h.sess.unpin)
 	return fin
 }
 

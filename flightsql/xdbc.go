@@ -94,7 +94,7 @@ func (s *Server) GetFlightInfoXdbcTypeInfo(_ context.Context, _ afsql.GetXdbcTyp
 }
 
 // DoGetXdbcTypeInfo streams the type table, or the rows of one data type.
-func (s *Server) DoGetXdbcTypeInfo(_ context.Context, cmd afsql.GetXdbcTypeInfo) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+func (s *Server) DoGetXdbcTypeInfo(ctx context.Context, cmd afsql.GetXdbcTypeInfo) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	b := array.NewRecordBuilder(s.mem, schema_ref.XdbcTypeInfo)
 	defer b.Release()
 	str := func(i int, v string, ok bool) {
@@ -158,7 +158,7 @@ func (s *Server) DoGetXdbcTypeInfo(_ context.Context, cmd afsql.GetXdbcTypeInfo)
 	}
 	rec := b.NewRecordBatch()
 	ch := make(chan flight.StreamChunk, 1)
-	ch <- flight.StreamChunk{Data: rec}
+	ch <- flight.StreamChunk{Data: trackBatch(ctx, rec)}
 	close(ch)
 	return schema_ref.XdbcTypeInfo, ch, nil
 }

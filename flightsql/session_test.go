@@ -1,0 +1,150 @@
+//go:build duckdb_arrow
+
+package flightsql
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
+	"google.golang.org/grpc/codes"
+)
+
+// A temp table lives in the client's session (cookie) and nowhere else.
+func TestTempTableVisibleInSameSessionOnly(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	a := env.client(t, true)
+	b := env.client(t, true)
+	if _, err := a.ExecuteUpdate(ctx, `CREATE TEMP TABLE mine AS SELECT 1 AS x`); err != nil {
+		t.Fatal(err)
+	}
+	if res := query(t, a, `SELECT x FROM mine`); len(res.rows) != 1 {
+		t.Errorf("same session: %q", res.rows)
+	}
+	_, err := b.Execute(ctx, `SELECT x FROM mine`)
+	wantCode(t, err, codes.NotFound)
+
+	// Without cookies every call is a session of its own.
+	c := env.client(t, false)
+	if _, err := c.ExecuteUpdate(ctx, `CREATE TEMP TABLE gone AS SELECT 1 AS x`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Execute(ctx, `SELECT x FROM gone`)
+	wantCode(t, err, codes.NotFound)
+}
+
+func TestSessionOptions(t *testing.T) {
+	env := newTestEnv(t)
+	cl := env.client(t, true)
+	ctx := context.Background()
+	str := func(v string) *flight.SessionOptionValue {
+		return &flight.SessionOptionValue{OptionValue: &pb.SessionOptionValue_StringValue{StringValue: v}}
+	}
+	res, err := cl.SetSessionOptions(ctx, &flight.SetSessionOptionsRequest{SessionOptions: map[string]*flight.SessionOptionValue{
+		"catalog": str("lakehouse"),
+		"schema":  str("bronze"),
+		"colour":  str("blue"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 1 || res.Errors["colour"].GetValue() != flight.SetSessionOptionsResultErrorInvalidName {
+		t.Errorf("errors = %v", res.Errors)
+	}
+	if r := query(t, cl, `SELECT count(*) FROM events`); r.rows[0][0] != "3" {
+		t.Errorf("unqualified table after USE: %q", r.rows)
+	}
+	got, err := cl.GetSessionOptions(ctx, &flight.GetSessionOptionsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, s := got.SessionOptions["catalog"].GetStringValue(), got.SessionOptions["schema"].GetStringValue(); c != "lakehouse" || s != "bronze" {
+		t.Errorf("options = %v", got.SessionOptions)
+	}
+	res, err = cl.SetSessionOptions(ctx, &flight.SetSessionOptionsRequest{SessionOptions: map[string]*flight.SessionOptionValue{
+		"catalog": str("no_such_catalog"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors["catalog"].GetValue() != flight.SetSessionOptionsResultErrorInvalidValue {
+		t.Errorf("bad catalog: errors = %v", res.Errors)
+	}
+
+	// CloseSession drops the session: temp objects go with it.
+	if _, err := cl.ExecuteUpdate(ctx, `CREATE TEMP TABLE keep AS SELECT 1 AS x`); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := cl.CloseSession(ctx, &flight.CloseSessionRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if closed.Status != flight.CloseSessionResultClosed {
+		t.Errorf("close status = %v", closed.Status)
+	}
+	_, err = cl.Execute(ctx, `SELECT x FROM keep`)
+	wantCode(t, err, codes.NotFound)
+}
+
+// Cookie-less clients get a session per call; none of them outlives its
+// work (no leaked DuckDB connections).
+func TestNoSessionLeaks(t *testing.T) {
+	env := newTestEnv(t)
+	cl := env.client(t, false)
+	ctx := context.Background()
+	for range 5 {
+		query(t, cl, `SELECT 1`)
+		info, err := cl.GetTables(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fetch(ctx, cl, info); err != nil {
+			t.Fatal(err)
+		}
+		prep, err := cl.Prepare(ctx, `SELECT 2`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err = prep.Execute(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fetch(ctx, cl, info); err != nil {
+			t.Fatal(err)
+		}
+		if err := prep.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Sessions may linger for adoptWindow, but hold no DuckDB connection
+	// and no handle.
+	waitFor(t, 5*time.Second, func() bool {
+		env.srv.handles.mu.Lock()
+		h := len(env.srv.handles.handles)
+		env.srv.handles.mu.Unlock()
+		return h == 0 && env.eng.Stats().Sessions == 0
+	})
+}
+
+// Idle sessions and their prepared statements expire.
+func TestIdleExpiry(t *testing.T) {
+	env := newTestEnv(t, func(o *Options) { o.SessionIdleTimeout = 200 * time.Millisecond; o.TicketTTL = 200 * time.Millisecond })
+	cl := env.client(t, true)
+	ctx := context.Background()
+	prep, err := cl.Prepare(ctx, `SELECT 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Execute(ctx, `SELECT 2`); err != nil { // a ticket never fetched
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	_, err = prep.Execute(ctx)
+	wantCode(t, err, codes.NotFound)
+	if st := env.eng.Stats(); st.Sessions > 1 {
+		t.Errorf("engine has %d sessions open", st.Sessions)
+	}
+}
