@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"runtime/debug"
 
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/engine"
@@ -91,4 +92,12 @@ func newRef() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// recovered is the status of an RPC that panicked: Internal, with the
+// panic and stack in the log only.
+func recovered(log *slog.Logger, method string, r any) error {
+	ref := newRef()
+	log.Error("flightsql: panic in RPC", "method", method, "ref", ref, "panic", r, "stack", string(debug.Stack()))
+	return status.Errorf(codes.Internal, "internal error (ref %s)", ref)
 }

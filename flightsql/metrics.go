@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
-	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,8 +100,3 @@ func outcome(err error) string {
 	}
 }
 
-func recovered(log *slog.Logger, method string, r any) error {
-	ref := newRef()
-	log.Error("flightsql: panic in RPC", "method", method, "ref", ref, "panic", r, "stack", string(debug.Stack()))
-	return status.Errorf(codes.Internal, "internal error (ref %s)", ref)
-}
