@@ -99,4 +99,3 @@ func outcome(err error) string {
 		return "error"
 	}
 }
-
