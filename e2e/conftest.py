@@ -71,8 +71,7 @@ def wait_ready(server: Server) -> None:
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             pytest.fail(
-                f"lakeflight exited with code {server.proc.returncode} before it was ready;"
-                f" log:\n{server.log_tail()}"
+                f"lakeflight exited with code {server.proc.returncode} before it was ready; log:\n{server.log_tail()}"
             )
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
@@ -104,10 +103,14 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [
-                str(binary), "serve",
-                "--data-dir", str(data_dir),
-                "--flight-addr", flight_addr,
-                "--http-addr", http_addr,
+                str(binary),
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--flight-addr",
+                flight_addr,
+                "--http-addr",
+                http_addr,
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,

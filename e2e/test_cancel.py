@@ -9,10 +9,7 @@ import time
 import adbc_driver_manager.dbapi as dbapi
 
 # A cross join of 10^12 rows: it cannot finish during the test.
-SLOW_SQL = (
-    "SELECT count(*) FROM range(1000000) a(x), range(1000000) b(y) "
-    "WHERE (a.x * 31 + b.y) % 1000003 = 7"
-)
+SLOW_SQL = "SELECT count(*) FROM range(1000000) a(x), range(1000000) b(y) WHERE (a.x * 31 + b.y) % 1000003 = 7"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

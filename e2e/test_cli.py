@@ -37,11 +37,7 @@ def ok(proc: subprocess.CompletedProcess) -> str:
 
 def test_csv(server):
     out = ok(lakeflight(server, "--server", server.flight_addr, "--format", "csv", SAMPLE_SQL))
-    assert out == (
-        "a,b,c,d,e,ts\n"
-        '1,"x,y",,2024-01-02,12.50,2024-01-02T03:04:05\n'
-        '2,"say ""hi""",3,,-0.01,\n'
-    )
+    assert out == ('a,b,c,d,e,ts\n1,"x,y",,2024-01-02,12.50,2024-01-02T03:04:05\n2,"say ""hi""",3,,-0.01,\n')
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rows[1]["b"] == 'say "hi"'
 
@@ -57,22 +53,32 @@ def test_json(server):
     assert len(lines) == 2
     rows = [json.loads(line, parse_float=Decimal) for line in lines]
     assert rows[0] == {
-        "a": 1, "b": "x,y", "c": None, "d": "2024-01-02", "e": Decimal("12.50"),
+        "a": 1,
+        "b": "x,y",
+        "c": None,
+        "d": "2024-01-02",
+        "e": Decimal("12.50"),
         "ts": "2024-01-02T03:04:05",
     }
     assert rows[1] == {"a": 2, "b": 'say "hi"', "c": 3, "d": None, "e": Decimal("-0.01"), "ts": None}
 
 
 def test_json_nested(server):
-    out = ok(lakeflight(
-        server, "--server", server.flight_addr, "--format", "json",
-        "SELECT [1, 2] AS l, {'k': 'v', 'n': NULL} AS s, TIMESTAMPTZ '2024-01-02 03:04:05+00' AS tz",
-    ))
+    out = ok(
+        lakeflight(
+            server,
+            "--server",
+            server.flight_addr,
+            "--format",
+            "json",
+            "SELECT [1, 2] AS l, {'k': 'v', 'n': NULL} AS s, TIMESTAMPTZ '2024-01-02 03:04:05+00' AS tz",
+        )
+    )
     row = json.loads(out)
     assert row["l"] == [1, 2]
     assert row["s"] == {"k": "v", "n": None}
     # Rendered in the column's zone, with its offset: the instant must match.
-    assert dt.datetime.fromisoformat(row["tz"]) == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert dt.datetime.fromisoformat(row["tz"]) == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 def test_table(server):
@@ -119,4 +125,3 @@ def test_bad_format_is_usage_error(server):
     proc = lakeflight(server, "--server", server.flight_addr, "--format", "xml", "SELECT 1")
     assert proc.returncode != 0
     assert "format" in proc.stderr
-

@@ -22,9 +22,11 @@ def test_get_objects_catalogs_and_schemas(conn):
 
 
 def test_get_objects_filtered(conn):
-    objects = conn.adbc_get_objects(
-        depth="db_schemas", catalog_filter="lakehouse", db_schema_filter="sil%"
-    ).read_all().to_pylist()
+    objects = (
+        conn.adbc_get_objects(depth="db_schemas", catalog_filter="lakehouse", db_schema_filter="sil%")
+        .read_all()
+        .to_pylist()
+    )
     assert [c["catalog_name"] for c in objects] == ["lakehouse"]
     schemas = [s["db_schema_name"] for s in objects[0]["catalog_db_schemas"]]
     assert schemas == ["silver"]

@@ -28,9 +28,21 @@ def escapes(server, tmp_path):
 
 
 CASES = [
-    "read_csv", "read_text", "read_blob", "glob", "parent_escape", "catalog_db",
-    "copy_to_tmp", "copy_to_warehouse", "export_database", "attach", "install", "load",
-    "enable_external_access", "allowed_directories", "unlock",
+    "read_csv",
+    "read_text",
+    "read_blob",
+    "glob",
+    "parent_escape",
+    "catalog_db",
+    "copy_to_tmp",
+    "copy_to_warehouse",
+    "export_database",
+    "attach",
+    "install",
+    "load",
+    "enable_external_access",
+    "allowed_directories",
+    "unlock",
 ]
 
 

@@ -70,7 +70,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("cannot reach lakeflight at %s: %w", opts.server, err)
 	}
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 
 	out := newResultWriter(opts.format, stdout)
 	if err := streamQuery(ctx, client, opts.sql, out); err != nil {
@@ -92,12 +92,13 @@ func parseQueryArgs(args []string, helpOut io.Writer, getenv func(string) string
 	fs.DurationVar(&opts.connectTimeout, "connect-timeout", defaultQueryTimeout, "give up connecting after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(helpOut, queryUsage)
 			fs.SetOutput(helpOut)
-			fs.PrintDefaults()
+			if _, werr := io.WriteString(helpOut, queryUsage); werr == nil {
+				fs.PrintDefaults()
+			}
 			return opts, err
 		}
-		return opts, fmt.Errorf("%w: query: %v (see lakeflight query -h)", errUsage, err)
+		return opts, fmt.Errorf("%w: query: %w (see lakeflight query -h)", errUsage, err)
 	}
 	switch opts.format {
 	case "", "table", "csv", "json":
@@ -321,10 +322,9 @@ func appendCSVField(b []byte, s string, quoteEmpty bool) []byte {
 
 // jsonWriter writes one JSON object per row, keys in column order.
 type jsonWriter struct {
-	w      io.Writer
-	keys   [][]byte
-	buf    []byte
-	nested []byte
+	w    io.Writer
+	keys [][]byte
+	buf  []byte
 }
 
 func (j *jsonWriter) Begin(schema *arrow.Schema) error {
