@@ -149,10 +149,11 @@ func (e *testEnv) client(t testing.TB, cookies bool) *afsql.Client {
 	}
 	t.Cleanup(func() { _ = cl.Close() })
 	if cookies {
-		// Like JDBC at connect: a first call that takes the session cookie.
-		// (arrow-go's client reads headers of a DoPut only when its stream
-		// ends, so a DoPut cannot be the call that starts the session.)
-		if _, err := cl.GetSessionOptions(context.Background(), &flight.GetSessionOptionsRequest{}); err != nil {
+		// A first call that takes the session cookie, as drivers do at
+		// connect. It must be unary: arrow-go's client hands the headers of
+		// a streaming call (DoPut, DoAction) to its cookie middleware only
+		// when the stream is finished, which may be after the next call.
+		if _, err := cl.GetSqlInfoSchema(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -172,7 +172,7 @@ func (st *sessionStore) Put(s session.ServerSession) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.closed {
-		return errClosed
+		return nil // the call fails with errClosed in clientSession (an error here panics the middleware)
 	}
 	st.sessions[s.Token()] = &clientSession{token: s.Token(), fs: s, lastUsed: time.Now()}
 	st.metrics.sessions.Inc()
@@ -251,6 +251,12 @@ func (s *Server) clientSession(ctx context.Context) (*clientSession, error) {
 	}
 	cs, ok := s.sessions.lookup(fs.Token())
 	if !ok {
+		s.sessions.mu.Lock()
+		closed := s.sessions.closed
+		s.sessions.mu.Unlock()
+		if closed {
+			return nil, errClosed
+		}
 		return nil, fmt.Errorf("session closed: %w", errUnknownHandle)
 	}
 	return cs, nil

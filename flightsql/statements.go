@@ -122,7 +122,9 @@ func (s *Server) DoPutPreparedStatementQuery(_ context.Context, cmd afsql.Prepar
 	if err != nil {
 		return nil, s.status("DoPutPreparedStatementQuery", err)
 	}
-	s.handles.bind(h, params)
+	if err := s.handles.bind(h, params); err != nil {
+		return nil, s.status("DoPutPreparedStatementQuery", err)
+	}
 	return []byte(h.id), nil
 }
 

@@ -120,15 +120,24 @@ func (t *handleTable) get(id []byte, kind handleKind) (*handle, error) {
 	return h, nil
 }
 
-// bind replaces a prepared statement's parameters (params already retained).
-func (t *handleTable) bind(h *handle, params arrow.RecordBatch) {
+// bind replaces a prepared statement's parameters (params already
+// retained; on error they are released).
+func (t *handleTable) bind(h *handle, params arrow.RecordBatch) error {
 	t.mu.Lock()
+	if h.released || h.closing {
+		t.mu.Unlock()
+		if params != nil {
+			params.Release()
+		}
+		return errUnknownHandle
+	}
 	old := h.params
 	h.params = params
 	t.mu.Unlock()
 	if old != nil {
 		old.Release()
 	}
+	return nil
 }
 
 // start marks a ticket as streaming; cancel stops the stream. A ticket
