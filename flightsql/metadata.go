@@ -30,10 +30,15 @@ const (
 	typeTemporary = "LOCAL TEMPORARY"
 )
 
-// visibleDatabases: user databases, plus temp when the session has temp objects.
-const visibleDatabases = `(SELECT database_name FROM duckdb_databases() WHERE NOT internal
-	UNION ALL SELECT 'temp' WHERE EXISTS (SELECT 1 FROM duckdb_tables() WHERE temporary)
-		OR EXISTS (SELECT 1 FROM duckdb_views() WHERE temporary AND NOT internal))`
+// visibleDatabases lists the catalogs clients see: the Iceberg catalog and
+// any other database holding user tables or views (temp, when the session
+// has temp objects). DuckDB's system database and its empty default
+// in-memory database stay hidden.
+func (s *Server) visibleDatabases() string {
+	return `(SELECT ` + quoteString(s.opts.IcebergCatalog) + `
+		UNION SELECT database_name FROM duckdb_tables() WHERE NOT internal AND database_name <> 'system'
+		UNION SELECT database_name FROM duckdb_views() WHERE NOT internal AND database_name <> 'system')`
+}
 
 const hiddenSchemas = `('information_schema', 'pg_catalog')`
 
@@ -44,7 +49,7 @@ func (s *Server) GetFlightInfoCatalogs(_ context.Context, desc *flight.FlightDes
 
 // DoGetCatalogs lists the catalogs (DuckDB databases) the session can see.
 func (s *Server) DoGetCatalogs(ctx context.Context) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	rows, err := s.metaQuery(ctx, `SELECT database_name FROM `+visibleDatabases+` ORDER BY 1`)
+	rows, err := s.metaQuery(ctx, `SELECT database_name FROM `+s.visibleDatabases()+` t(database_name) ORDER BY 1`)
 	if err != nil {
 		return nil, nil, s.status("DoGetCatalogs", err)
 	}
@@ -59,7 +64,7 @@ func (s *Server) GetFlightInfoSchemas(_ context.Context, _ afsql.GetDBSchemas, d
 // DoGetDBSchemas lists schemas, optionally of one catalog and matching a pattern.
 func (s *Server) DoGetDBSchemas(ctx context.Context, cmd afsql.GetDBSchemas) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	rows, err := s.metaQuery(ctx, `SELECT DISTINCT database_name, schema_name FROM duckdb_schemas()
-		WHERE database_name IN `+visibleDatabases+` AND schema_name NOT IN `+hiddenSchemas+`
+		WHERE database_name IN `+s.visibleDatabases()+` AND schema_name NOT IN `+hiddenSchemas+`
 		ORDER BY 1, 2`)
 	if err != nil {
 		return nil, nil, s.status("DoGetDBSchemas", err)
@@ -92,13 +97,13 @@ func (s *Server) DoGetTables(ctx context.Context, cmd afsql.GetTables) (*arrow.S
 		SELECT database_name, schema_name, table_name,
 			CASE WHEN temporary THEN '`+typeTemporary+`' ELSE '`+typeTable+`' END, coalesce(comment, '')
 		FROM duckdb_tables()
-		WHERE database_name IN `+visibleDatabases+` AND schema_name NOT IN `+hiddenSchemas+`
+		WHERE NOT internal AND database_name IN `+s.visibleDatabases()+` AND schema_name NOT IN `+hiddenSchemas+`
 		UNION ALL
 		SELECT database_name, schema_name, view_name,
 			CASE WHEN database_name = `+ice+` THEN '`+typeTable+`'
 				WHEN temporary THEN '`+typeTemporary+`' ELSE '`+typeView+`' END, coalesce(comment, '')
 		FROM duckdb_views()
-		WHERE NOT internal AND database_name IN `+visibleDatabases+` AND schema_name NOT IN `+hiddenSchemas+`
+		WHERE NOT internal AND database_name IN `+s.visibleDatabases()+` AND schema_name NOT IN `+hiddenSchemas+`
 		ORDER BY 1, 2, 3, 4`)
 	if err != nil {
 		return nil, nil, s.status("DoGetTables", err)
@@ -141,7 +146,7 @@ func (s *Server) columns(ctx context.Context, c conn) (map[string][]column, erro
 			CAST(coalesce(numeric_precision, character_maximum_length) AS VARCHAR),
 			CAST(numeric_scale AS VARCHAR), coalesce(comment, ''), CAST(is_nullable AS VARCHAR)
 		FROM duckdb_columns()
-		WHERE NOT internal AND database_name IN `+visibleDatabases+` AND schema_name NOT IN `+hiddenSchemas+`
+		WHERE NOT internal AND database_name IN `+s.visibleDatabases()+` AND schema_name NOT IN `+hiddenSchemas+`
 		ORDER BY database_name, schema_name, table_name, column_index`)
 	if err != nil {
 		return nil, err

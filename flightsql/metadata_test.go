@@ -110,8 +110,20 @@ func TestGetCatalogsAndSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	cats := col(res, 0)
-	if !slices.Contains(cats, "lakehouse") || slices.Contains(cats, "system") || slices.Contains(cats, "temp") {
-		t.Errorf("catalogs = %q", cats)
+	if !slices.Equal(cats, []string{"lakehouse"}) {
+		t.Errorf("catalogs = %q, want only lakehouse (no system, temp or empty memory)", cats)
+	}
+	if _, err := cl.ExecuteUpdate(ctx, `CREATE TEMP TABLE tmp AS SELECT 1 AS x`); err != nil {
+		t.Fatal(err)
+	}
+	if info, err = cl.GetCatalogs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = fetch(ctx, cl, info); err != nil {
+		t.Fatal(err)
+	}
+	if cats := col(res, 0); !slices.Equal(cats, []string{"lakehouse", "temp"}) {
+		t.Errorf("catalogs with a temp table = %q", cats)
 	}
 
 	info, err = cl.GetDBSchemas(ctx, &afsql.GetDBSchemasOpts{Catalog: ptrTo("lakehouse")})
