@@ -37,6 +37,7 @@ tidy-check:
 
 ## bench: throughput and latency figures with ratios against in-process DuckDB
 bench:
+	$(GO) run -tags $(TAGS) ./bench/flightbench
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime 3x ./engine/ ./flightsql/
 
 clean:

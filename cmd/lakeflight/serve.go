@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+
+	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/engine"
+	"github.com/lakeflight/lakeflight/flightsql"
+	"github.com/lakeflight/lakeflight/internal/config"
+	"github.com/lakeflight/lakeflight/web"
+)
+
+// layers are the namespaces every lakehouse starts with.
+var layers = []string{"bronze", "silver", "gold"}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := config.Load(args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	log := newLogger(cfg, stderr)
+	return serve(ctx, cfg, log, nil)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// listening reports the bound addresses once both listeners are up; tests
+// pass it to learn ports chosen for ":0".
+type listening func(flightAddr, httpAddr string)
+
+// serve runs the server until ctx ends, then shuts down in order: not ready,
+// stop Flight (bounded), drain HTTP, close DuckDB, close the catalog.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen listening) error {
+	started := time.Now()
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("resolving data dir: %w", err)
+	}
+	cfg.DataDir = dataDir
+	warehouse, err := filepath.Abs(cfg.WarehouseDir())
+	if err != nil {
+		return fmt.Errorf("resolving warehouse: %w", err)
+	}
+	for _, dir := range []string{dataDir, warehouse, cfg.TempDir()} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", dir, err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lakeflight_build_info",
+		Help: "Build of the running lakeflight: version, commit and Go version; always 1.",
+	}, []string{"version", "commit", "goversion"})
+	buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	reg.MustRegister(buildInfo)
+
+	// Listeners first: a port clash should fail before anything is opened.
+	flightLn, err := net.Listen("tcp", cfg.FlightAddr)
+	if err != nil {
+		return fmt.Errorf("listening for Flight SQL on %s: %w", cfg.FlightAddr, err)
+	}
+	defer flightLn.Close()
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listening for HTTP on %s: %w", cfg.HTTPAddr, err)
+	}
+	defer httpLn.Close()
+
+	// The sidecar answers /health at once and /ready 503 while starting.
+	var cat *catalog.Catalog
+	var eng *engine.Engine
+	checks := []web.Check{
+		{Name: "catalog", Pinger: pingerFunc(func(ctx context.Context) error { return cat.Ping(ctx) })},
+		{Name: "duckdb", Pinger: pingerFunc(func(ctx context.Context) error { return eng.Ping(ctx) })},
+	}
+	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks})
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- httpSrv.Serve(httpLn) }()
+
+	cat, err = catalog.Open(ctx, catalog.Config{
+		Name:      cfg.Catalog.Name,
+		Driver:    cfg.Catalog.Driver,
+		URI:       cfg.CatalogURI(),
+		Warehouse: warehouse,
+	}, log.With("component", "catalog"))
+	if err != nil {
+		return shutdownHTTP(httpSrv, fmt.Errorf("opening catalog: %w", err))
+	}
+	defer cat.Close()
+	for _, ns := range layers {
+		if err := cat.EnsureNamespace(ctx, ns); err != nil {
+			return shutdownHTTP(httpSrv, fmt.Errorf("creating namespace %s: %w", ns, err))
+		}
+	}
+
+	eng, err = engine.Open(ctx, engine.Config{
+		Warehouse:     warehouse,
+		CatalogName:   cfg.Catalog.Name,
+		MemoryLimit:   cfg.DuckDB.MemoryLimit,
+		Threads:       cfg.DuckDB.Threads,
+		TempDirectory: cfg.TempDir(),
+		BatchRows:     cfg.DuckDB.BatchRows,
+	}, cat, log.With("component", "engine"))
+	if err != nil {
+		return shutdownHTTP(httpSrv, fmt.Errorf("starting DuckDB: %w", err))
+	}
+	defer eng.Close()
+
+	fsrv, err := flightsql.New(flightsql.Options{
+		Engine:     eng,
+		Logger:     log.With("component", "flightsql"),
+		Registerer: reg,
+		Allocator:  memory.DefaultAllocator,
+		Version:    version,
+	})
+	if err != nil {
+		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))
+	}
+	defer fsrv.Close()
+	grpcSrv := grpc.NewServer(fsrv.ServerOptions()...)
+	fsrv.Register(grpcSrv)
+	grpcErr := make(chan error, 1)
+	go func() { grpcErr <- grpcSrv.Serve(flightLn) }()
+
+	httpSrv.SetReady(true)
+	log.Info("lakeflight ready",
+		"flight", flightLn.Addr().String(), "http", httpLn.Addr().String(),
+		"data_dir", dataDir, "version", version, "startup", time.Since(started).Round(time.Millisecond))
+	if onListen != nil {
+		onListen(flightLn.Addr().String(), httpLn.Addr().String())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	case err := <-grpcErr:
+		runErr = fmt.Errorf("flight sql server stopped: %w", err)
+	case err := <-httpErr:
+		runErr = fmt.Errorf("http server stopped: %w", err)
+	}
+
+	httpSrv.SetReady(false)
+	stopGRPC(grpcSrv, cfg.ShutdownTimeout, log)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http drain incomplete", "err", err)
+	}
+	// Deferred: flight sessions, DuckDB, then the catalog close in that order.
+	log.Info("stopped")
+	return runErr
+}
+
+// stopGRPC lets in-flight calls finish for up to timeout, then cuts them.
+func stopGRPC(s *grpc.Server, timeout time.Duration, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() { s.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		log.Warn("graceful stop timed out; cancelling remaining streams", "timeout", timeout)
+		s.Stop()
+		<-done
+	}
+}
+
+func shutdownHTTP(s *web.Server, err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.Shutdown(ctx)
+	return err
+}
+
+type pingerFunc func(ctx context.Context) error
+
+func (f pingerFunc) Ping(ctx context.Context) error { return f(ctx) }
+

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/lakeflight/lakeflight/internal/config"
+)
+
+// startServe runs serve() on ephemeral ports and returns its addresses and a
+// stop function that cancels it and waits for a clean exit.
+func startServe(t *testing.T, dataDir string) (flightAddr, httpAddr string, stop func() error) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dataDir
+	cfg.FlightAddr = "127.0.0.1:0"
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.ShutdownTimeout = 5 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan [2]string, 1)
+	done := make(chan error, 1)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() {
+		done <- serve(ctx, cfg, log, func(f, h string) { addrs <- [2]string{f, h} })
+	}()
+	select {
+	case a := <-addrs:
+		flightAddr, httpAddr = a[0], a[1]
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited before listening: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("serve did not start within 60s")
+	}
+	var stopped bool
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Second):
+			t.Fatal("serve did not stop within 20s")
+			return nil
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return flightAddr, httpAddr, stop
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	flightAddr, httpAddr, stop := startServe(t, dataDir)
+
+	if code, _ := httpGet(t, "http://"+httpAddr+"/health"); code != http.StatusOK {
+		t.Fatalf("/health: %d", code)
+	}
+	if code, body := httpGet(t, "http://"+httpAddr+"/ready"); code != http.StatusOK {
+		t.Fatalf("/ready: %d %s", code, body)
+	}
+
+	cl, err := afsql.NewClient(flightAddr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	info, err := cl.Execute(ctx, "SELECT schema_name FROM duckdb_schemas() WHERE database_name = 'lakehouse' ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := cl.DoGet(ctx, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schemas []string
+	for rdr.Next() {
+		col := rdr.RecordBatch().Column(0).(*array.String)
+		for i := range col.Len() {
+			schemas = append(schemas, col.Value(i))
+		}
+	}
+	rdr.Release()
+	for _, want := range layers {
+		if !slices.Contains(schemas, want) {
+			t.Errorf("namespace %s missing; lakehouse schemas: %v", want, schemas)
+		}
+	}
+
+	_, metrics := httpGet(t, "http://"+httpAddr+"/metrics")
+	for _, want := range []string{"lakeflight_build_info{", "go_goroutines"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("serve returned %v on shutdown", err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "catalog.db")); err != nil {
+		t.Fatalf("catalog database not under the data dir: %v", err)
+	}
+	if _, err := http.Get("http://" + httpAddr + "/health"); err == nil {
+		t.Fatal("http still answering after shutdown")
+	}
+
+	// A restart on the same data dir finds the same lakehouse.
+	_, httpAddr2, stop2 := startServe(t, dataDir)
+	if code, body := httpGet(t, "http://"+httpAddr2+"/ready"); code != http.StatusOK {
+		t.Fatalf("/ready after restart: %d %s", code, body)
+	}
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServeRefusesBusyPort(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	flightAddr, _, _ := startServe(t, dataDir)
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "other")
+	cfg.FlightAddr = flightAddr
+	cfg.HTTPAddr = "127.0.0.1:0"
+	err := serve(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err == nil || !strings.Contains(err.Error(), "listening for Flight SQL on "+flightAddr) {
+		t.Fatalf("want a clear port-in-use error, got %v", err)
+	}
+}
+
+func TestRunUnknownCommand(t *testing.T) {
+	var out, errOut strings.Builder
+	err := run(context.Background(), []string{"frobnicate"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) || exitCode(err) != 2 {
+		t.Fatalf("got %v (exit %d)", err, exitCode(err))
+	}
+}
