@@ -91,13 +91,12 @@ def server_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("LAKEFLIGHT_")}
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory):
+def start_server(data_dir: Path, *extra_args: str) -> Server:
+    """Start lakeflight on free ports with data_dir and wait until it is ready."""
     binary = lakeflight_bin()
     if not os.access(binary, os.X_OK):
         pytest.fail(f"no lakeflight binary at {binary}: run `make build` or set LAKEFLIGHT_BIN")
-    data_dir = tmp_path_factory.mktemp("lakeflight-data")
-    log_path = data_dir.parent / "lakeflight.log"
+    log_path = data_dir.parent / f"{data_dir.name}.log"
     flight_addr = f"127.0.0.1:{free_port()}"
     http_addr = f"127.0.0.1:{free_port()}"
     with open(log_path, "wb") as log:
@@ -111,6 +110,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
                 flight_addr,
                 "--http-addr",
                 http_addr,
+                *extra_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -120,6 +120,18 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     srv = Server(binary, data_dir, flight_addr, http_addr, proc, log_path)
     try:
         wait_ready(srv)
+    except BaseException:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        raise
+    return srv
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    srv = start_server(tmp_path_factory.mktemp("lakeflight-data"))
+    try:
         yield srv
     finally:
         stop(srv)

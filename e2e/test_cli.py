@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import pty
 import subprocess
 from decimal import Decimal
 
@@ -125,3 +127,35 @@ def test_bad_format_is_usage_error(server):
     proc = lakeflight(server, "--server", server.flight_addr, "--format", "xml", "SELECT 1")
     assert proc.returncode != 0
     assert "format" in proc.stderr
+
+
+def test_table_is_default_on_a_terminal(server):
+    """On a terminal (a pty here) the CLI prints an aligned table without being asked."""
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [str(server.bin), "query", "--server", server.flight_addr, "SELECT 1 AS a, 'x' AS b"],
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=server_env(),
+            timeout=60,
+        )
+        os.close(secondary)
+        secondary = -1
+        out = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # EIO once the pty's other side is closed and drained
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        if secondary >= 0:
+            os.close(secondary)
+        os.close(primary)
+    assert proc.returncode == 0, proc.stderr
+    lines = out.decode().replace("\r\n", "\n").splitlines()
+    assert lines == [" a | b", "---+---", " 1 | x", "(1 row)"], lines
