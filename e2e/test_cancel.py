@@ -21,7 +21,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 def test_cancel_long_query(server, conn):
-    cur = conn.cursor()
+    with conn.cursor() as cur:
+        check_cancel(server, conn, cur)
+
+
+def check_cancel(server, conn, cur) -> None:
     outcome: dict[str, object] = {}
 
     def run() -> None:
@@ -63,4 +67,3 @@ def test_cancel_long_query(server, conn):
     with conn.cursor() as again:
         again.execute("SELECT 1")
         assert again.fetchall() == [(1,)]
-    cur.close()

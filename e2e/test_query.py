@@ -54,6 +54,8 @@ def test_connect_and_select_one(cursor):
     assert [d[0] for d in cursor.description] == ["one"]
 
 
+# lakeflight has no transactions, so DB-API's autocommit-off default only warns.
+@pytest.mark.filterwarnings("ignore:Cannot disable autocommit")
 def test_plain_connect_without_options(server):
     """What a user types first: connect(uri), DB-API defaults (autocommit off)."""
     with flight_sql.connect(server.uri) as c, c.cursor() as cur:
