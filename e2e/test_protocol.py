@@ -3,6 +3,8 @@ opaque handles (no SQL inside, forged ones refused) and a ticket can be read aga
 
 from __future__ import annotations
 
+import time
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.flight as flight
@@ -102,7 +104,17 @@ def test_ticket_survives_a_broken_stream(client):
     first = reader.read_chunk()
     assert 0 < first.data.num_rows < n, "want a result bigger than one batch"
     reader.cancel()
-    retried = client.do_get(ticket).read_all()
+    # The server notices the cancelled stream asynchronously; until then it answers
+    # FAILED_PRECONDITION ("already being read"). Retry with a short backoff, as clients do.
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            retried = client.do_get(ticket).read_all()
+            break
+        except pa.ArrowInvalid as e:
+            if "already being read" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     assert retried.num_rows == n
     assert retried.column("i").to_pylist()[:3] == [0, 1, 2]
     assert pc.sum(retried.column("sq")).as_py() == sum(i * i for i in range(n))
