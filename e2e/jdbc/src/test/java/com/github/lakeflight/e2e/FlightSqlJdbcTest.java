@@ -31,6 +31,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -385,6 +387,38 @@ class FlightSqlJdbcTest {
         }
         assertEquals(List.of("1=v1", "2=null", "3=v3"), rows);
       }
+    }
+  }
+
+  @Test
+  void statementCancelStopsARunningQuery() throws Exception {
+    // The "stop" button of a BI tool: Statement.cancel() from another thread.
+    String slow =
+        "SELECT count(*) FROM range(1000000) a(x), range(1000000) b(y)"
+            + " WHERE (a.x * 31 + b.y) % 1000003 = 7";
+    try (Connection c = connect(); Statement st = c.createStatement()) {
+      CompletableFuture<Object> run =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try (ResultSet rs = st.executeQuery(slow)) {
+                  return rs.next() ? rs.getLong(1) : null;
+                } catch (SQLException e) {
+                  return e;
+                }
+              });
+      Thread.sleep(1500);
+      assertFalse(run.isDone(), "slow query finished early: " + (run.isDone() ? run.get() : ""));
+      long cancelledAt = System.nanoTime();
+      st.cancel();
+      Object outcome = run.get(10, TimeUnit.SECONDS);
+      double took = (System.nanoTime() - cancelledAt) / 1e9;
+      assertTrue(outcome instanceof SQLException, "cancelled query returned " + outcome);
+      assertTrue(took < 5, "cancel took " + took + "s to reach the caller");
+    }
+    try (Connection c = connect();
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT 1")) {
+      assertTrue(rs.next());
     }
   }
 
