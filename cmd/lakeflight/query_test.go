@@ -13,6 +13,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/example"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -348,5 +351,62 @@ func TestRunQueryUnreachable(t *testing.T) {
 	}
 	if stdout.Len() != 0 {
 		t.Errorf("stdout = %q", stdout.String())
+	}
+}
+
+// startExampleServer serves arrow-go's SQLite Flight SQL example in-process:
+// a real Flight SQL server for the client path, without DuckDB.
+func startExampleServer(t *testing.T) string {
+	t.Helper()
+	db, err := example.CreateDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	srv, err := example.NewSQLiteFlightSQLServer(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flight.NewServerWithMiddleware(nil)
+	fs.RegisterFlightService(afsql.NewFlightServer(srv))
+	if err := fs.Init("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = fs.Serve() }()
+	t.Cleanup(fs.Shutdown)
+	return fs.Addr().String()
+}
+
+func TestRunQueryAgainstAFlightSQLServer(t *testing.T) {
+	addr := startExampleServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	var stdout, stderr bytes.Buffer
+	err := runQuery(ctx, []string{"--server", addr, "--format", "csv", "SELECT id, keyName, value FROM intTable ORDER BY id"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	want := "id,keyName,value\n1,one,1\n2,zero,0\n3,negative one,-1\n4,,\n"
+	if stdout.String() != want {
+		t.Errorf("csv:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+
+	stdout.Reset()
+	err = runQuery(ctx, []string{"--server", addr, "--format", "table", "SELECT id FROM intTable WHERE id < 3"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if want := " id\n----\n  1\n  2\n(2 rows)\n"; stdout.String() != want {
+		t.Errorf("table:\n%q\nwant:\n%q", stdout.String(), want)
+	}
+
+	stdout.Reset()
+	err = runQuery(ctx, []string{"--server", addr, "SELEC 1"}, &stdout, &stderr)
+	if err == nil || !strings.HasPrefix(err.Error(), "query failed: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("bad SQL: error %v", err)
+	}
+	if stdout.Len() != 0 || stderr.Len() != 0 {
+		t.Errorf("bad SQL printed %q / %q", stdout.String(), stderr.String())
 	}
 }
