@@ -70,7 +70,8 @@ type Engine struct {
 	schema map[string]bool // schemas created in the lakehouse catalog
 	closed bool
 
-	sessions sync.WaitGroup // open sessions and side connections
+	open     map[*Session]struct{} // guarded by mu
+	sessions sync.WaitGroup        // open connections besides admin
 	stats    counters
 }
 
@@ -142,6 +143,7 @@ func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*En
 		log:    log,
 		views:  map[catalog.Ident]boundView{},
 		schema: map[string]bool{},
+		open:   map[*Session]struct{}{},
 	}
 	var msg string
 	if bindings.OpenExt("", &e.db, dbcfg, &msg) == bindings.StateError {
@@ -197,8 +199,8 @@ func (e *Engine) setup(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database. Sessions must be closed first; Close waits
-// for them.
+// Close closes the sessions still open (stopping their streams) and the
+// database.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -206,7 +208,14 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	open := make([]*Session, 0, len(e.open))
+	for s := range e.open {
+		open = append(open, s)
+	}
 	e.mu.Unlock()
+	for _, s := range open {
+		s.Close()
+	}
 	e.sessions.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()

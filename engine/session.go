@@ -26,6 +26,7 @@ type Session struct {
 	mu      sync.Mutex
 	main    *dconn
 	closed  bool
+	idle    *sync.Cond // signalled when a connection stops being busy
 	stmts   map[*Statement]struct{}
 	sets    []string // SET/RESET statements, replayed on side connections
 	catalog string   // current catalog and schema, as DuckDB reports them
@@ -48,14 +49,24 @@ func (e *Engine) NewSession(ctx context.Context) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening session: %w", err)
 	}
-	e.stats.sessions.Add(1)
-	return &Session{
+	s := &Session{
 		e:       e,
 		main:    &dconn{c: c},
 		stmts:   map[*Statement]struct{}{},
 		catalog: e.cfg.CatalogName,
 		schema:  "main",
-	}, nil
+	}
+	s.idle = sync.NewCond(&s.mu)
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		e.disconnect(&s.main.c)
+		return nil, ErrClosed
+	}
+	e.open[s] = struct{}{}
+	e.mu.Unlock()
+	e.stats.sessions.Add(1)
+	return s, nil
 }
 
 // Close closes the session's statements (stopping their streams) and its
@@ -75,7 +86,15 @@ func (s *Session) Close() error {
 	for _, st := range stmts {
 		st.Close()
 	}
+	s.mu.Lock()
+	for s.main.busy { // a Prepare or Exec still running on it
+		s.idle.Wait()
+	}
 	s.e.disconnect(&s.main.c)
+	s.mu.Unlock()
+	s.e.mu.Lock()
+	delete(s.e.open, s)
+	s.e.mu.Unlock()
 	s.e.stats.sessions.Add(-1)
 	return nil
 }
@@ -205,6 +224,7 @@ func (s *Session) take(dc *dconn) bool {
 func (s *Session) releaseConn(dc *dconn) {
 	s.mu.Lock()
 	dc.busy = false
+	s.idle.Broadcast()
 	s.mu.Unlock()
 }
 
