@@ -137,6 +137,15 @@ func (r *stream) produce(ctx context.Context, ps bindings.PreparedStatement, par
 ) {
 	defer close(r.exited)
 	defer close(r.ch)
+	// Concatenation runs in its own goroutine so that DuckDB keeps
+	// executing (in FetchChunk) while the previous batch is being copied.
+	groups := make(chan []arrow.RecordBatch, 1)
+	coalesced := make(chan struct{})
+	go r.coalesceLoop(ctx, groups, coalesced)
+	defer func() {
+		close(groups)
+		<-coalesced
+	}()
 	defer release() // the connection is free before the consumer sees the end
 	if params != nil {
 		defer params.Release()
@@ -149,7 +158,7 @@ func (r *stream) produce(ctx context.Context, ps bindings.PreparedStatement, par
 	if params != nil {
 		rows = int(params.NumRows())
 	}
-	c := coalescer{schema: r.schema, mem: r.mem, target: r.st.s.e.cfg.BatchRows}
+	c := grouper{target: r.st.s.e.cfg.BatchRows}
 	defer c.discard()
 	first := true
 	fail := func(err error) {
@@ -185,7 +194,7 @@ func (r *stream) produce(ctx context.Context, ps bindings.PreparedStatement, par
 			started <- nil
 			first = false
 		}
-		err = r.drain(ctx, &res, &c)
+		err = r.drain(ctx, &res, &c, groups)
 		bindings.DestroyResult(&res)
 		if err != nil {
 			fail(err)
@@ -196,8 +205,8 @@ func (r *stream) produce(ctx context.Context, ps bindings.PreparedStatement, par
 		started <- nil
 		return
 	}
-	if out := c.flush(); out != nil {
-		if err := r.send(ctx, out); err != nil {
+	if g := c.take(); g != nil {
+		if err := r.sendGroup(ctx, groups, g); err != nil {
 			fail(err)
 		}
 	}
@@ -251,15 +260,18 @@ func (r *stream) checkSchema(res *bindings.Result) error {
 	return nil
 }
 
-// drain fetches one execution's chunks into the coalescer, sending full
-// batches as they form.
-func (r *stream) drain(ctx context.Context, res *bindings.Result, c *coalescer) error {
+// drain fetches one execution's chunks, handing groups of about
+// BatchRows rows to the coalescing goroutine as they fill.
+func (r *stream) drain(ctx context.Context, res *bindings.Result, c *grouper, groups chan<- []arrow.RecordBatch) error {
 	for {
 		if r.stopped() {
 			return newError(ErrCanceled, "canceled: reader released")
 		}
 		if ctx.Err() != nil {
 			return canceled(ctx)
+		}
+		if err := r.Err(); err != nil {
+			return err
 		}
 		chunk := bindings.FetchChunk(*res)
 		if chunk.Ptr == nil {
@@ -273,86 +285,115 @@ func (r *stream) drain(ctx context.Context, res *bindings.Result, c *coalescer) 
 		if err := errorData(ed); err != nil {
 			return err
 		}
-		out, err := c.add(rec)
-		if err != nil {
-			return err
-		}
-		if out != nil {
-			if err := r.send(ctx, out); err != nil {
+		if g := c.add(rec); g != nil {
+			if err := r.sendGroup(ctx, groups, g); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func (r *stream) send(ctx context.Context, rec arrow.RecordBatch) error {
+func (r *stream) sendGroup(ctx context.Context, groups chan<- []arrow.RecordBatch, g []arrow.RecordBatch) error {
 	select {
-	case r.ch <- rec:
-		r.st.s.e.stats.batches.Add(1)
-		r.st.s.e.stats.rows.Add(rec.NumRows())
+	case groups <- g:
 		return nil
 	case <-r.done:
-		rec.Release()
+		releaseAll(g)
 		return newError(ErrCanceled, "canceled: reader released")
 	case <-ctx.Done():
-		rec.Release()
+		releaseAll(g)
 		return canceled(ctx)
 	}
 }
 
-// coalescer gathers DuckDB's small batches into batches of at least target
-// rows, copying each column once into mem.
-type coalescer struct {
-	schema  *arrow.Schema
-	mem     memory.Allocator
+// coalesceLoop concatenates each group into one batch for the consumer.
+// It frees every group it receives, sent on or not.
+func (r *stream) coalesceLoop(ctx context.Context, groups <-chan []arrow.RecordBatch, finished chan<- struct{}) {
+	defer close(finished)
+	for g := range groups {
+		if r.stopped() || ctx.Err() != nil || r.Err() != nil {
+			releaseAll(g)
+			continue
+		}
+		out, err := concatBatches(r.schema, g, r.mem)
+		if err != nil {
+			r.setErr(err)
+			continue
+		}
+		select {
+		case r.ch <- out:
+			r.st.s.e.stats.batches.Add(1)
+			r.st.s.e.stats.rows.Add(out.NumRows())
+		case <-r.done:
+			out.Release()
+		case <-ctx.Done():
+			out.Release()
+		}
+	}
+}
+
+// grouper gathers DuckDB's 2048-row batches into groups of at least
+// target rows.
+type grouper struct {
 	target  int
 	pending []arrow.RecordBatch
 	rows    int
 }
 
-// add takes ownership of rec; it returns a full batch when one is ready.
-func (c *coalescer) add(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+// add takes ownership of rec; it returns a full group when one is ready.
+func (c *grouper) add(rec arrow.RecordBatch) []arrow.RecordBatch {
 	if rec.NumRows() == 0 {
 		rec.Release()
-		return nil, nil
+		return nil
 	}
 	c.pending = append(c.pending, rec)
 	c.rows += int(rec.NumRows())
 	if c.rows < c.target {
-		return nil, nil
+		return nil
 	}
-	return c.concat()
+	return c.take()
 }
 
-// flush returns what is left (nil when nothing).
-func (c *coalescer) flush() arrow.RecordBatch {
+// take hands over what is pending (nil when nothing).
+func (c *grouper) take() []arrow.RecordBatch {
 	if len(c.pending) == 0 {
 		return nil
 	}
-	out, err := c.concat()
-	if err != nil {
-		return nil
-	}
-	return out
+	g := c.pending
+	c.pending, c.rows = nil, 0
+	return g
 }
 
-func (c *coalescer) concat() (arrow.RecordBatch, error) {
-	defer c.discard()
-	if len(c.pending) == 1 {
-		out := c.pending[0]
-		c.pending = c.pending[:0]
-		c.rows = 0
-		return out, nil
+func (c *grouper) discard() { releaseAll(c.take()) }
+
+func releaseAll(recs []arrow.RecordBatch) {
+	for _, rec := range recs {
+		rec.Release()
 	}
-	ncols := len(c.schema.Fields())
-	cols := make([]arrow.Array, ncols)
-	parts := make([]arrow.Array, len(c.pending))
+}
+
+// concatBatches copies a group into one batch allocated from mem, one
+// column at a time; it releases the group. A group of one is passed on
+// as is.
+func concatBatches(schema *arrow.Schema, group []arrow.RecordBatch, mem memory.Allocator) (arrow.RecordBatch, error) {
+	defer releaseAll(group)
+	if len(group) == 1 {
+		group[0].Retain()
+		return group[0], nil
+	}
+	var rows int64
+	for _, rec := range group {
+		rows += rec.NumRows()
+	}
+	cols := make([]arrow.Array, schema.NumFields())
+	parts := make([]arrow.Array, len(group))
 	for i := range cols {
-		for j, rec := range c.pending {
+		for j, rec := range group {
 			parts[j] = rec.Column(i)
 		}
-		col, err := array.Concatenate(parts, c.mem)
+		col, err := array.Concatenate(parts, mem)
 		if err != nil {
+			releaseAll(nil)
 			for _, done := range cols[:i] {
 				done.Release()
 			}
@@ -360,18 +401,9 @@ func (c *coalescer) concat() (arrow.RecordBatch, error) {
 		}
 		cols[i] = col
 	}
-	out := array.NewRecordBatch(c.schema, cols, int64(c.rows))
+	out := array.NewRecordBatch(schema, cols, rows)
 	for _, col := range cols {
 		col.Release()
 	}
 	return out, nil
-}
-
-// discard frees whatever is pending.
-func (c *coalescer) discard() {
-	for _, rec := range c.pending {
-		rec.Release()
-	}
-	c.pending = c.pending[:0]
-	c.rows = 0
 }
