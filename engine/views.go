@@ -161,8 +161,27 @@ func viewSQL(st *catalog.TableState) (string, error) {
 		m.WriteString(quoteString(types[i]))
 		m.WriteString(", default_value: NULL}")
 	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
-		"], schema = map{" + m.String() + "})", nil
+	if len(st.DeleteFiles) == 0 {
+		return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
+			"], schema = map{" + m.String() + "})", nil
+	}
+	// Position deletes (format v2): drop the rows whose (file, position)
+	// a delete file lists. Delete files name data files by location
+	// (file:///…, percent-encoded); the data files are read by local path.
+	dels := make([]string, len(st.DeleteFiles))
+	for i, f := range st.DeleteFiles {
+		dels[i] = quoteString(strings.TrimPrefix(f.Path, "file://"))
+	}
+	const norm = "CASE WHEN starts_with(file_path, 'file://') THEN url_decode(substr(file_path, 8)) " +
+		"WHEN starts_with(file_path, 'file:') THEN substr(file_path, 6) ELSE file_path END"
+	dcols := make([]string, len(cols))
+	for i, c := range cols {
+		dcols[i] = "d." + c
+	}
+	return "SELECT " + strings.Join(dcols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
+		"], schema = map{" + m.String() + "}, filename = '__lakeflight_file', file_row_number = true) AS d" +
+		" ANTI JOIN (SELECT " + norm + " AS f, pos FROM read_parquet([" + strings.Join(dels, ", ") + "])) AS x" +
+		" ON d.__lakeflight_file = x.f AND d.file_row_number = x.pos", nil
 }
 
 // duckType renders an Iceberg type as a DuckDB type.

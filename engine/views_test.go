@@ -1,0 +1,102 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/iceberg-go"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// fakeTables serves fixed table states.
+type fakeTables map[catalog.Ident]*catalog.TableState
+
+func (f fakeTables) ListTables(context.Context) ([]catalog.Ident, error) {
+	var ids []catalog.Ident
+	for id := range f {
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (f fakeTables) TableState(_ context.Context, id catalog.Ident) (*catalog.TableState, error) {
+	st, ok := f[id]
+	if !ok {
+		return nil, catalog.ErrNoSuchTable
+	}
+	return st, nil
+}
+
+func (f fakeTables) MetadataLocation(_ context.Context, id catalog.Ident) (string, error) {
+	st, ok := f[id]
+	if !ok {
+		return "", catalog.ErrNoSuchTable
+	}
+	return st.MetadataLocation, nil
+}
+
+var _ Tables = fakeTables(nil)
+var _ Tables = (*catalog.Catalog)(nil)
+
+// TestViewFieldIDsAndDeletes binds a table whose files disagree on column
+// names (a rename) and miss a column (added later), with position deletes.
+func TestViewFieldIDsAndDeletes(t *testing.T) {
+	tables := fakeTables{}
+	e, wh := openTest(t, tables)
+	f1 := filepath.Join(wh, "data", "f 1.parquet")
+	f2 := filepath.Join(wh, "data", "f2.parquet")
+	del := filepath.Join(wh, "data", "del.parquet")
+	if err := os.MkdirAll(filepath.Join(wh, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	for _, q := range []string{
+		"COPY (SELECT range::BIGINT AS id, 'old' || range AS old_name FROM range(5)) TO '" + f1 + "' (FIELD_IDS {id: 1, old_name: 2})",
+		"COPY (SELECT range::BIGINT + 100 AS id, 'new' || range AS name, range::INTEGER AS extra FROM range(3)) TO '" + f2 + "' (FIELD_IDS {id: 1, name: 2, extra: 3})",
+		"COPY (SELECT 'file://' || replace('" + f1 + "', ' ', '%20') AS file_path, pos::BIGINT AS pos FROM (VALUES (1), (3)) v(pos) UNION ALL SELECT '" + f2 + "', 0) TO '" + del + "'",
+	} {
+		if err := execSQL(e.admin, q); err != nil {
+			e.mu.Unlock()
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	e.mu.Unlock()
+	id := catalog.Ident{Namespace: "bronze", Name: "renamed"}
+	tables[id] = &catalog.TableState{
+		Ident:            id,
+		MetadataLocation: "m1",
+		SnapshotID:       1,
+		Schema: iceberg.NewSchema(0,
+			iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64, Required: true},
+			iceberg.NestedField{ID: 2, Name: "name", Type: iceberg.PrimitiveTypes.String},
+			iceberg.NestedField{ID: 3, Name: "extra", Type: iceberg.PrimitiveTypes.Int32},
+		),
+		DataFiles:   []catalog.DataFile{{Path: f1}, {Path: f2}},
+		DeleteFiles: []catalog.DataFile{{Path: del}},
+	}
+	s := newSession(t, e)
+	got := mustQuery(t, s, "SELECT id, name, extra FROM bronze.renamed ORDER BY id")
+	want := "[[0 old0 ] [2 old2 ] [4 old4 ] [101 new1 1] [102 new2 2]]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("got  %v\nwant %v", got, want)
+	}
+	// A commit elsewhere: new metadata location, the view follows without
+	// Refresh.
+	tables[id] = &catalog.TableState{Ident: id, MetadataLocation: "m2", SnapshotID: 2,
+		Schema: tables[id].Schema, DataFiles: []catalog.DataFile{{Path: f2}}}
+	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.renamed"); got[0][0] != "3" {
+		t.Errorf("after commit: %v", got)
+	}
+	// Dropped from the catalog: the view goes on next use.
+	delete(tables, id)
+	if _, _, err := queryAll(t, s, "SELECT count(*) FROM bronze.renamed", nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("dropped table: %v", err)
+	}
+}
