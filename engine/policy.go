@@ -66,10 +66,30 @@ var refusedLead = map[string]error{
 	"comment":    newError(ErrUnsupported, msgTempOnly),
 }
 
-// precheck refuses statements by their leading keyword, before preparing.
+// deniedFunctions are DuckDB table functions with effects beyond the
+// statement (global logging/profiling/parser settings, checkpoints, log
+// files written into the warehouse), that execute SQL hidden in a string
+// (and so past these checks), or that take raw memory addresses.
+var deniedFunctions = map[string]bool{
+	"enable_logging": true, "disable_logging": true, "truncate_duckdb_logs": true,
+	"enable_profiling": true, "disable_profiling": true,
+	"enable_peg_parser": true, "disable_peg_parser": true,
+	"checkpoint": true, "force_checkpoint": true,
+	"query": true, "json_execute_serialized_sql": true,
+	"arrow_scan": true, "arrow_scan_dumb": true,
+}
+
+// precheck refuses statements by their leading keyword or by a denied
+// function call, before preparing.
 func precheck(toks []token) error {
 	if len(toks) == 0 {
 		return nil
+	}
+	for i := 0; i+1 < len(toks); i++ {
+		if toks[i].ident() && toks[i+1].kind == tokSymbol && toks[i+1].text == "(" &&
+			deniedFunctions[strings.ToLower(toks[i].text)] {
+			return newError(ErrPermission, "function "+toks[i].text+" is not permitted")
+		}
 	}
 	if toks[0].kind == tokWord {
 		if err, ok := refusedLead[toks[0].text]; ok {

@@ -61,6 +61,14 @@ func TestSandbox(t *testing.T) {
 		{"CREATE PERSISTENT SECRET s (TYPE s3, KEY_ID 'a', SECRET 'b')", nil},
 		{"PREPARE p AS SELECT 1", ErrUnsupported},
 		{"CHECKPOINT", ErrUnsupported},
+		{"CALL enable_logging(storage='file', storage_path='" + wh + "/logs')", ErrPermission},
+		{"SELECT * FROM ENABLE_LOGGING(storage='file', storage_path='" + wh + "/logs')", ErrPermission},
+		{"SELECT * FROM system.main.\"enable_logging\"()", ErrPermission},
+		{"SELECT * FROM query('SELECT * FROM enable_logging()')", ErrPermission},
+		{"SELECT * FROM disable_peg_parser()", ErrPermission},
+		{"SELECT * FROM force_checkpoint()", ErrPermission},
+		{"SELECT * FROM arrow_scan(1, 2, 3)", ErrPermission},
+		{"CREATE TEMP MACRO m() AS TABLE SELECT * FROM enable_profiling()", ErrPermission},
 	}
 	for _, tc := range cases {
 		_, err := s.Exec(context.Background(), tc.sql)
@@ -72,7 +80,7 @@ func TestSandbox(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.sql, err, tc.kind)
 		}
 	}
-	for _, p := range []string{outside, wh + "/x.parquet", wh + "/y.parquet", wh + "/exp"} {
+	for _, p := range []string{outside, wh + "/x.parquet", wh + "/y.parquet", wh + "/exp", wh + "/logs"} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s was written", p)
 		}

@@ -263,6 +263,10 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 			}
 		}
 		ir.arm()
+		if ctx.Err() != nil {
+			ir.disarm()
+			return total, canceled(ctx)
+		}
 		var res bindings.Result
 		state := bindings.ExecutePrepared(ps, &res)
 		ir.disarm()
@@ -277,7 +281,7 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 		bindings.DestroyResult(&res)
 	}
 	if st.class == classSession && dc == st.home {
-		if st.stype == bindings.StatementTypeSet || st.stype == bindings.StatementTypeTransaction {
+		if st.stype == bindings.StatementTypeSet {
 			st.s.noteSet(dc, st.sql, st.toks)
 		}
 	}
