@@ -65,6 +65,7 @@ func New(opts Options) *Server {
 	e.GET("/health", s.health)
 	e.GET("/ready", s.readiness)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
+	s.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	return s
 }
 
@@ -76,7 +77,6 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
 // Serve answers HTTP on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	s.srv = &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
 	err := s.srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -87,8 +87,5 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown drains in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.SetReady(false)
-	if s.srv == nil {
-		return nil
-	}
 	return s.srv.Shutdown(ctx)
 }
