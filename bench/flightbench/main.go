@@ -23,6 +23,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 	"github.com/duckdb/duckdb-go/v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -143,7 +144,7 @@ func startServer(ctx context.Context, dir string) (string, func(), error) {
 		cat.Close()
 		return "", nil, err
 	}
-	srv, err := flightsql.New(flightsql.Options{Engine: eng, Logger: log})
+	srv, err := flightsql.New(flightsql.Options{Engine: eng, Logger: log, Allocator: mallocator.NewMallocator()})
 	if err != nil {
 		eng.Close()
 		cat.Close()
