@@ -201,4 +201,3 @@ func shutdownHTTP(s *web.Server, err error) error {
 type pingerFunc func(ctx context.Context) error
 
 func (f pingerFunc) Ping(ctx context.Context) error { return f(ctx) }
-
