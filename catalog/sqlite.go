@@ -25,7 +25,7 @@ func sqliteDSN(uri string) (string, error) {
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return "", fmt.Errorf("%w: sqlite DSN query %q: %v", ErrInvalidArgument, query, err)
+		return "", fmt.Errorf("%w: sqlite DSN query %q: %w", ErrInvalidArgument, query, err)
 	}
 	pragmas := strings.Join(q["_pragma"], ",")
 	var extra []string

@@ -62,7 +62,7 @@ func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap 
 		}
 	}
 	scan := tbl.Scan(table.WithSnapshotID(snap.SnapshotID))
-	defer scan.Close()
+	defer func() { _ = scan.Close() }()
 	tasks, err := scan.PlanFiles(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("planning files of %s at snapshot %d: %w", id, snap.SnapshotID, err)

@@ -98,48 +98,6 @@ func destroyTypes(types []bindings.LogicalType) {
 	}
 }
 
-// tableNames returns the names (qualified as written, quoted where needed)
-// of the tables a single statement references, using DuckDB's binder.
-func tableNames(conn bindings.Connection, sql string) []string {
-	v := bindings.GetTableNames(conn, sql, true)
-	defer bindings.DestroyValue(&v)
-	if v.Ptr == nil || bindings.IsNullValue(v) {
-		return nil
-	}
-	n := bindings.GetListSize(v)
-	names := make([]string, 0, n)
-	for i := range n {
-		child := bindings.GetListChild(v, i)
-		names = append(names, bindings.GetVarchar(child))
-		bindings.DestroyValue(&child)
-	}
-	return names
-}
-
-// splitName splits a qualified name such as `lakehouse."my schema".t` into
-// its unquoted parts.
-func splitName(name string) []string {
-	var parts []string
-	var cur strings.Builder
-	inQuote := false
-	for i := 0; i < len(name); i++ {
-		ch := name[i]
-		switch {
-		case ch == '"' && inQuote && i+1 < len(name) && name[i+1] == '"':
-			cur.WriteByte('"')
-			i++
-		case ch == '"':
-			inQuote = !inQuote
-		case ch == '.' && !inQuote:
-			parts = append(parts, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(ch)
-		}
-	}
-	return append(parts, cur.String())
-}
-
 // quoteIdent quotes a SQL identifier.
 func quoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`

@@ -23,7 +23,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -214,7 +213,7 @@ func (e *Engine) Close() error {
 	}
 	e.mu.Unlock()
 	for _, s := range open {
-		s.Close()
+		_ = s.Close() // best effort: the database closes below regardless
 	}
 	e.sessions.Wait()
 	e.mu.Lock()
@@ -283,11 +282,6 @@ func (e *Engine) disconnect(conn *bindings.Connection) {
 	}
 	bindings.Disconnect(conn)
 	e.sessions.Done()
-}
-
-// isLakehouse reports whether a catalog name is the engine's.
-func (e *Engine) isLakehouse(name string) bool {
-	return strings.EqualFold(name, e.cfg.CatalogName)
 }
 
 var errNoTables = errors.New("engine has no catalog")

@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"errors"
 	"strings"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
@@ -250,8 +251,8 @@ func checkDropAlter(toks []token, isTemp tempChecker) error {
 // prepareError rewords DuckDB's refusal to write to a view, which is how
 // a write to an Iceberg table fails.
 func prepareError(err error) error {
-	e, ok := err.(*Error)
-	if !ok {
+	var e *Error
+	if !errors.As(err, &e) {
 		return err
 	}
 	m := e.Msg

@@ -84,7 +84,7 @@ func (s *Session) Close() error {
 	}
 	s.mu.Unlock()
 	for _, st := range stmts {
-		st.Close()
+		_ = st.Close()
 	}
 	s.mu.Lock()
 	for s.main.busy { // a Prepare or Exec still running on it
@@ -135,7 +135,7 @@ func (s *Session) Exec(ctx context.Context, sql string) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		return st.Exec(ctx, nil)
 	}
 	var total int64
@@ -173,7 +173,7 @@ func (s *Session) Exec(ctx context.Context, sql string) (int64, error) {
 			if err != nil {
 				return 0, err
 			}
-			defer st.Close()
+			defer func() { _ = st.Close() }()
 			return st.Exec(ctx, nil)
 		}()
 		total += rows

@@ -98,7 +98,7 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		st.Close()
+		_ = st.Close()
 		return nil, ErrClosed
 	}
 	s.stmts[st] = struct{}{}
@@ -183,7 +183,7 @@ func returnsRows(t bindings.StatementType, names []string, types []bindings.Logi
 	case bindings.StatementTypeInsert, bindings.StatementTypeUpdate, bindings.StatementTypeDelete,
 		bindings.StatementTypeMergeInto:
 		// Without RETURNING these yield one BIGINT column "Count".
-		return !(len(names) == 1 && names[0] == "Count" && bindings.GetTypeId(types[0]) == bindings.TypeBigInt)
+		return len(names) != 1 || names[0] != "Count" || bindings.GetTypeId(types[0]) != bindings.TypeBigInt
 	}
 	return false
 }
@@ -426,7 +426,7 @@ func canceled(ctx context.Context) error {
 // withCtx attaches ctx's error to an interrupt caused by it.
 func withCtx(ctx context.Context, err error) error {
 	var e *Error
-	if ctx.Err() != nil && errors.As(err, &e) && e.Kind == ErrCanceled && e.Cause == nil {
+	if ctx.Err() != nil && errors.As(err, &e) && errors.Is(e.Kind, ErrCanceled) && e.Cause == nil {
 		e.Cause = ctx.Err()
 	}
 	return err

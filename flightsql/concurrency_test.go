@@ -31,7 +31,7 @@ func TestConcurrentClients(t *testing.T) {
 					return
 				}
 				if res, err := fetch(ctx, cl, info); err != nil || len(res.rows) != 5000 {
-					errs <- fmt.Errorf("client %d: %d rows, %v", c, len(res.rows), err)
+					errs <- fmt.Errorf("client %d: %d rows, %w", c, len(res.rows), err)
 					return
 				}
 				prep, err := cl.Prepare(ctx, `SELECT $1::INTEGER * 10 AS x, $2::VARCHAR AS s`)

@@ -200,6 +200,7 @@ func TestCancelFlightInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//nolint:staticcheck // the deprecated action is what this checks
 	if r, err := cl.CancelQuery(ctx, info); err != nil || r != afsql.CancelResultCancelled {
 		t.Errorf("legacy CancelQuery = %v, %v", r, err)
 	}

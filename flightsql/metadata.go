@@ -284,7 +284,7 @@ func queryRows(ctx context.Context, c conn, mem memory.Allocator, sql string) ([
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	rdr, err := st.Query(ctx, nil, mem)
 	if err != nil {
 		return nil, err

@@ -195,7 +195,7 @@ func (s *Server) registerSqlInfo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	list := func(sql string) ([]string, error) {
 		rows, err := queryRows(ctx, c, s.mem, sql)
 		if err != nil {

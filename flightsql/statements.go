@@ -54,7 +54,7 @@ func (s *Server) GetSchemaStatement(ctx context.Context, cmd afsql.StatementQuer
 	if err != nil {
 		return nil, s.status("GetSchemaStatement", err)
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	return &flight.SchemaResult{Schema: flight.SerializeSchema(st.Schema(), s.mem)}, nil
 }
 

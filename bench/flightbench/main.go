@@ -66,7 +66,7 @@ func run(ctx context.Context, rows, runs, pings int, out string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	addr, stop, err := startServer(ctx, dir)
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func run(ctx context.Context, rows, runs, pings int, out string) error {
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	flight, err := best(runs, func() (result, error) { return readFlight(ctx, cl, query) })
 	if err != nil {
 		return fmt.Errorf("flight sql: %w", err)
@@ -141,13 +141,13 @@ func startServer(ctx context.Context, dir string) (string, func(), error) {
 	}
 	eng, err := engine.Open(ctx, engine.Config{Warehouse: cat.WarehouseDir(), CatalogName: "lakehouse"}, cat, log)
 	if err != nil {
-		cat.Close()
+		_ = cat.Close()
 		return "", nil, err
 	}
 	srv, err := flightsql.New(flightsql.Options{Engine: eng, Logger: log, Allocator: mallocator.NewMallocator()})
 	if err != nil {
-		eng.Close()
-		cat.Close()
+		_ = eng.Close()
+		_ = cat.Close()
 		return "", nil, err
 	}
 	gs := grpc.NewServer(srv.ServerOptions()...)
@@ -159,9 +159,9 @@ func startServer(ctx context.Context, dir string) (string, func(), error) {
 	go func() { _ = gs.Serve(ln) }()
 	return ln.Addr().String(), func() {
 		gs.Stop()
-		srv.Close()
-		eng.Close()
-		cat.Close()
+		_ = srv.Close()
+		_ = eng.Close()
+		_ = cat.Close()
 	}, nil
 }
 
@@ -185,12 +185,12 @@ func readInProcess(ctx context.Context, query string) (result, error) {
 		return res, err
 	}
 	db := sql.OpenDB(connector)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return res, err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	start := time.Now()
 	err = conn.Raw(func(dc any) error {
 		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))

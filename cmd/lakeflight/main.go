@@ -51,7 +51,7 @@ var errUsage = errors.New("usage")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: no command given", errUsage)
 	}
 	switch args[0] {
@@ -60,13 +60,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "query":
 		return runQuery(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintf(stdout, "lakeflight %s (commit %s)\n", version, commit)
-		return nil
+		_, err := fmt.Fprintf(stdout, "lakeflight %s (commit %s)\n", version, commit)
+		return err
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+		_, err := fmt.Fprint(stdout, usage)
+		return err
 	default:
-		fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
 }

@@ -85,12 +85,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		return fmt.Errorf("listening for Flight SQL on %s: %w", cfg.FlightAddr, err)
 	}
-	defer flightLn.Close()
+	defer func() { _ = flightLn.Close() }() // already closed by gRPC on a clean stop
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listening for HTTP on %s: %w", cfg.HTTPAddr, err)
 	}
-	defer httpLn.Close()
+	defer func() { _ = httpLn.Close() }() // already closed by net/http on a clean stop
 
 	// The sidecar answers /health at once and /ready 503 while starting.
 	var cat *catalog.Catalog
@@ -112,7 +112,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("opening catalog: %w", err))
 	}
-	defer cat.Close()
+	defer closeLogged(log, "catalog", cat)
 	for _, ns := range layers {
 		if err := cat.EnsureNamespace(ctx, ns); err != nil {
 			return shutdownHTTP(httpSrv, fmt.Errorf("creating namespace %s: %w", ns, err))
@@ -130,7 +130,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("starting DuckDB: %w", err))
 	}
-	defer eng.Close()
+	defer closeLogged(log, "duckdb", eng)
 
 	fsrv, err := flightsql.New(flightsql.Options{
 		Engine:     eng,
@@ -142,7 +142,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))
 	}
-	defer fsrv.Close()
+	defer closeLogged(log, "flight sql sessions", fsrv)
 	grpcSrv := grpc.NewServer(fsrv.ServerOptions()...)
 	fsrv.Register(grpcSrv)
 	grpcErr := make(chan error, 1)
@@ -201,3 +201,11 @@ func shutdownHTTP(s *web.Server, err error) error {
 type pingerFunc func(ctx context.Context) error
 
 func (f pingerFunc) Ping(ctx context.Context) error { return f(ctx) }
+
+// closeLogged closes c at shutdown; a failure is worth a log line, not a
+// different exit status.
+func closeLogged(log *slog.Logger, what string, c io.Closer) {
+	if err := c.Close(); err != nil {
+		log.Warn("closing "+what+" failed", "err", err)
+	}
+}

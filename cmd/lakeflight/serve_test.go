@@ -131,7 +131,8 @@ func TestServeEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dataDir, "catalog.db")); err != nil {
 		t.Fatalf("catalog database not under the data dir: %v", err)
 	}
-	if _, err := http.Get("http://" + httpAddr + "/health"); err == nil {
+	if resp, err := http.Get("http://" + httpAddr + "/health"); err == nil {
+		_ = resp.Body.Close()
 		t.Fatal("http still answering after shutdown")
 	}
 
