@@ -284,3 +284,65 @@ func TestParameters(t *testing.T) {
 		t.Errorf("missing params: %v", err)
 	}
 }
+
+// An untyped parameter leaves the result type open at prepare time; the
+// first execution's bound value decides it.
+func TestUntypedParameterResult(t *testing.T) {
+	e, _ := openTest(t, nil)
+	s := newSession(t, e)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+
+	st, err := s.Prepare(ctx, "SELECT ? + 1 AS answer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if !st.SchemaOpen() || st.Schema().Field(0).Type.ID() != arrow.NULL {
+		t.Fatalf("want an open schema with a Null column, got open=%v %v", st.SchemaOpen(), st.Schema())
+	}
+	if got := st.ParameterSchema().Field(0).Type.ID(); got != arrow.NULL {
+		t.Fatalf("untyped parameter announced as %v", got)
+	}
+	pschema := arrow.NewSchema([]arrow.Field{{Name: "1", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	for _, tc := range []struct{ in, want int64 }{{41, 42}, {1, 2}} {
+		b := array.NewRecordBuilder(mem, pschema)
+		b.Field(0).(*array.Int64Builder).Append(tc.in)
+		params := b.NewRecordBatch()
+		b.Release()
+		rdr, err := st.Query(ctx, params, mem)
+		params.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ := rdr.Schema().Field(0).Type.ID(); typ == arrow.NULL {
+			t.Fatalf("reader schema still open: %v", rdr.Schema())
+		}
+		var got []int64
+		for rdr.Next() {
+			rec := rdr.RecordBatch()
+			if !rec.Schema().Equal(rdr.Schema()) {
+				t.Fatalf("batch schema %v differs from reader schema %v", rec.Schema(), rdr.Schema())
+			}
+			col := rec.Column(0)
+			for i := range col.Len() {
+				switch c := col.(type) {
+				case *array.Int64:
+					got = append(got, c.Value(i))
+				case *array.Int32:
+					got = append(got, int64(c.Value(i)))
+				default:
+					t.Fatalf("unexpected column type %T", col)
+				}
+			}
+		}
+		if err := rdr.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rdr.Release()
+		if len(got) != 1 || got[0] != tc.want {
+			t.Fatalf("SELECT %d + 1 = %v", tc.in, got)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -23,15 +24,16 @@ type Statement struct {
 	sql  string
 	toks []token
 
-	home     *dconn // connection ps was prepared on
-	ownsHome bool   // home is a side connection of this statement
-	ps       bindings.PreparedStatement
-	opts     bindings.ArrowOptions
-	stype    bindings.StatementType
-	class    class
-	isQuery  bool
-	schema   *arrow.Schema
-	params   *arrow.Schema
+	home       *dconn // connection ps was prepared on
+	ownsHome   bool   // home is a side connection of this statement
+	ps         bindings.PreparedStatement
+	opts       bindings.ArrowOptions
+	stype      bindings.StatementType
+	class      class
+	isQuery    bool
+	schemaOpen bool // some result types wait for bound parameters
+	schema     *arrow.Schema
+	params     *arrow.Schema
 
 	mu      sync.Mutex // guards closed, streams; held by Exec while it runs
 	closed  bool
@@ -143,11 +145,11 @@ func (st *Statement) describe() error {
 	st.isQuery = n > 0 && returnsRows(st.stype, names, types)
 	st.schema = emptySchema
 	if st.isQuery {
-		schema, ed := bindings.NewArrowSchema(st.opts, types, names)
-		if err := errorData(ed); err != nil {
+		schema, open, err := st.resultSchema(types, names)
+		if err != nil {
 			return err
 		}
-		st.schema = schema
+		st.schema, st.schemaOpen = schema, open
 	}
 	np := bindings.NParams(st.ps)
 	fields := make([]arrow.Field, np)
@@ -173,6 +175,39 @@ func (st *Statement) describe() error {
 	return nil
 }
 
+// unresolved reports a type DuckDB leaves open until parameters are bound,
+// as in SELECT ? + 1.
+func unresolved(t bindings.LogicalType) bool {
+	switch bindings.GetTypeId(t) {
+	case bindings.TypeInvalid, bindings.TypeAny, bindings.TypeSQLNull:
+		return true
+	}
+	return false
+}
+
+// resultSchema converts the prepared column types to Arrow. Columns whose
+// type depends on parameter values are announced as Null and the schema is
+// marked open: the first execution's real columns replace it.
+func (st *Statement) resultSchema(types []bindings.LogicalType, names []string) (*arrow.Schema, bool, error) {
+	if !slices.ContainsFunc(types, unresolved) {
+		schema, ed := bindings.NewArrowSchema(st.opts, types, names)
+		return schema, false, errorData(ed)
+	}
+	fields := make([]arrow.Field, len(types))
+	for i, t := range types {
+		fields[i] = arrow.Field{Name: names[i], Type: arrow.Null, Nullable: true}
+		if unresolved(t) {
+			continue
+		}
+		sc, ed := bindings.NewArrowSchema(st.opts, []bindings.LogicalType{t}, []string{names[i]})
+		if err := errorData(ed); err != nil {
+			return nil, false, err
+		}
+		fields[i] = sc.Field(0)
+	}
+	return arrow.NewSchema(fields, nil), true, nil
+}
+
 // returnsRows tells queries from statements that report a row count.
 func returnsRows(t bindings.StatementType, names []string, types []bindings.LogicalType) bool {
 	switch t {
@@ -188,10 +223,16 @@ func returnsRows(t bindings.StatementType, names []string, types []bindings.Logi
 	return false
 }
 
+// SchemaOpen reports that Schema has columns typed only once parameters
+// are bound.
+func (st *Statement) SchemaOpen() bool { return st.schemaOpen }
+
 // SQL is the statement's text.
 func (st *Statement) SQL() string { return st.sql }
 
 // Schema is the result schema; zero fields when the statement is not a query.
+// Where a column's type depends on parameter values (SchemaOpen), that
+// column is Null here and the reader from Query carries the real type.
 func (st *Statement) Schema() *arrow.Schema { return st.schema }
 
 // ParameterSchema has one field per parameter, typed as DuckDB inferred it
@@ -430,4 +471,29 @@ func withCtx(ctx context.Context, err error) error {
 		e.Cause = ctx.Err()
 	}
 	return err
+}
+
+// SchemaFor is the result schema an execution with the first row of params
+// will have. It differs from Schema only when the schema is open (a column
+// typed by a parameter); then the statement is probed once with those
+// values and LIMIT 0, so a FlightInfo can announce exactly what DoGet sends.
+func (st *Statement) SchemaFor(ctx context.Context, params arrow.RecordBatch) (*arrow.Schema, error) {
+	if !st.schemaOpen || params == nil || params.NumRows() == 0 || st.stype != bindings.StatementTypeSelect {
+		return st.schema, nil
+	}
+	probe, err := st.s.Prepare(ctx, "SELECT * FROM ("+st.sql+"\n) AS lakeflight_probe LIMIT 0")
+	if err != nil {
+		return nil, fmt.Errorf("typing the result by its parameters: %w", err)
+	}
+	defer func() { _ = probe.Close() }()
+	first := params.NewSlice(0, 1)
+	defer first.Release()
+	rdr, err := probe.Query(ctx, first, memory.DefaultAllocator)
+	if err != nil {
+		return nil, err
+	}
+	defer rdr.Release()
+	for rdr.Next() {
+	}
+	return rdr.Schema(), rdr.Err()
 }

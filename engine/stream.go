@@ -253,6 +253,10 @@ func (r *stream) checkSchema(res *bindings.Result) error {
 	if err := errorData(ed); err != nil {
 		return err
 	}
+	if r.st.schemaOpen {
+		r.schema = got // typed by the bound parameters
+		return nil
+	}
 	if !got.Equal(r.schema) {
 		return newError(ErrSchemaChanged, "the result columns changed since the statement was prepared (now "+
 			got.String()+"): prepare it again")

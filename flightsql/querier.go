@@ -34,6 +34,9 @@ type conn interface {
 // stmt is one prepared statement of a conn.
 type stmt interface {
 	Schema() *arrow.Schema
+	// SchemaFor is the result schema once params are bound (it differs
+	// from Schema only where a column's type depends on a parameter).
+	SchemaFor(ctx context.Context, params arrow.RecordBatch) (*arrow.Schema, error)
 	ParameterSchema() *arrow.Schema
 	IsQuery() bool
 	Query(ctx context.Context, params arrow.RecordBatch, mem memory.Allocator) (array.RecordReader, error)

@@ -7,6 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // queryCases is the shared query table: SQL, the Arrow types of the result
@@ -84,8 +88,11 @@ func TestFlightInfoSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.schema.String(); got != "schema:\n  fields: 2\n    - a: type=int32, nullable\n    - b: type=utf8, nullable" {
-		t.Errorf("FlightInfo schema = %s", got)
+	if f := res.schema.Fields(); len(f) != 2 || f[0].Name != "a" || f[0].Type.ID() != arrow.INT32 || f[1].Name != "b" || f[1].Type.ID() != arrow.STRING {
+		t.Errorf("FlightInfo schema = %s", res.schema)
+	}
+	if tn, _ := res.schema.Field(0).Metadata.GetValue("ARROW:FLIGHT:SQL:TYPE_NAME"); tn != "INTEGER" {
+		t.Errorf("column a TYPE_NAME = %q, want INTEGER", tn)
 	}
 	if string(sr.Schema) != string(info.Schema) {
 		t.Errorf("GetSchemaStatement and FlightInfo schemas differ")
@@ -131,5 +138,43 @@ func TestStatementUpdate(t *testing.T) {
 	res = query(t, cl, `SELECT count(*) FROM t`)
 	if res.rows[0][0] != "3" {
 		t.Errorf("count = %q, want 3", res.rows[0][0])
+	}
+}
+
+// Result columns carry Flight SQL column metadata (JDBC's ResultSetMetaData
+// reads precision and scale from it) and the stream's schema is the
+// FlightInfo's, metadata included.
+func TestResultColumnMetadata(t *testing.T) {
+	env := newTestEnv(t)
+	cl := env.client(t, true)
+	ctx := context.Background()
+	info, err := cl.Execute(ctx, `SELECT 12.5::DECIMAL(10,2) AS dec, 'x' AS s`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	announced, err := flight.DeserializeSchema(info.Schema, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := announced.Field(0).Metadata
+	for key, want := range map[string]string{
+		"ARROW:FLIGHT:SQL:TYPE_NAME": "DECIMAL", "ARROW:FLIGHT:SQL:PRECISION": "10", "ARROW:FLIGHT:SQL:SCALE": "2",
+	} {
+		if got, _ := md.GetValue(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	rdr, err := cl.DoGet(ctx, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	if !rdr.Schema().Equal(announced) {
+		t.Errorf("stream schema %s differs from FlightInfo schema %s", rdr.Schema(), announced)
+	}
+	for rdr.Next() {
+	}
+	if err := rdr.Err(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -52,23 +52,24 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 		s.metrics.observeQuery(start, err)
 		return nil, nil, err
 	}
+	out := describeResult(rdr.Schema())
 	ch := make(chan flight.StreamChunk, 1)
 	s.streams.Add(1)
 	go func() {
 		defer s.streams.Done()
-		err := s.produce(sctx, rdr, ch)
+		err := s.produce(sctx, out, rdr, ch)
 		rdr.Release()
 		s.handles.finish(h, err == nil)
 		cancel()
 		close(ch)
 		s.metrics.observeQuery(start, err)
 	}()
-	return rdr.Schema(), ch, nil
+	return out, ch, nil
 }
 
 // produce sends every batch of rdr on ch; it returns the status error the
 // client saw (nil when the result was sent to the end).
-func (s *Server) produce(ctx context.Context, rdr interface {
+func (s *Server) produce(ctx context.Context, out *arrow.Schema, rdr interface {
 	Next() bool
 	RecordBatch() arrow.RecordBatch
 	Err() error
@@ -79,7 +80,7 @@ func (s *Server) produce(ctx context.Context, rdr interface {
 		for i, part := range parts {
 			rows := part.NumRows()
 			size := recordSize(rec) * rows / max(rec.NumRows(), 1)
-			part = trackBatch(ctx, part)
+			part = trackBatch(ctx, relabel(out, part))
 			select {
 			case ch <- flight.StreamChunk{Data: part}:
 				s.metrics.rows.Add(float64(rows))
