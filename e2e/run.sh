@@ -42,7 +42,7 @@ echo "e2e: pytest (ADBC Python) against $LAKEFLIGHT_BIN" >&2
 
 if [[ "${E2E_SKIP_JDBC:-0}" != 1 ]]; then
   echo "e2e: JUnit (Flight SQL JDBC driver) against $LAKEFLIGHT_BIN" >&2
-  (cd "$here/jdbc" && mvn -B -q test) || status=1
+  (cd "$here/jdbc" && mvn -B -ntp test) || status=1
 fi
 
 exit "$status"
