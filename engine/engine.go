@@ -70,6 +70,7 @@ type Engine struct {
 	closed bool
 
 	open     map[*Session]struct{} // guarded by mu
+	pool     []bindings.Connection // clean connections for new sessions; guarded by mu
 	sessions sync.WaitGroup        // open connections besides admin
 	stats    counters
 }
@@ -215,6 +216,13 @@ func (e *Engine) Close() error {
 	for _, s := range open {
 		_ = s.Close() // best effort: the database closes below regardless
 	}
+	e.mu.Lock()
+	pooled := e.pool
+	e.pool = nil
+	e.mu.Unlock()
+	for i := range pooled {
+		e.disconnect(&pooled[i])
+	}
 	e.sessions.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -262,6 +270,12 @@ func (e *Engine) connect() (bindings.Connection, error) {
 		e.mu.Unlock()
 		return bindings.Connection{}, ErrClosed
 	}
+	if n := len(e.pool); n > 0 {
+		conn := e.pool[n-1]
+		e.pool = e.pool[:n-1]
+		e.mu.Unlock()
+		return conn, nil
+	}
 	e.sessions.Add(1)
 	e.mu.Unlock()
 	var conn bindings.Connection
@@ -274,6 +288,28 @@ func (e *Engine) connect() (bindings.Connection, error) {
 		return conn, err
 	}
 	return conn, nil
+}
+
+// poolSize bounds the clean connections kept for new sessions: a client
+// without a session cookie opens a session per call, and a fresh DuckDB
+// connection (connect + USE) is a good part of a one-row query's latency.
+const poolSize = 8
+
+// recycle keeps a connection that only ever ran reads (no SET, USE, temp
+// objects or transactions) for the next session, or closes it.
+func (e *Engine) recycle(conn *bindings.Connection) {
+	if conn.Ptr == nil {
+		return
+	}
+	e.mu.Lock()
+	if !e.closed && len(e.pool) < poolSize {
+		e.pool = append(e.pool, *conn)
+		*conn = bindings.Connection{}
+		e.mu.Unlock()
+		return
+	}
+	e.mu.Unlock()
+	e.disconnect(conn)
 }
 
 func (e *Engine) disconnect(conn *bindings.Connection) {

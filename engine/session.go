@@ -31,6 +31,10 @@ type Session struct {
 	sets    []string // SET/RESET statements, replayed on side connections
 	catalog string   // current catalog and schema, as DuckDB reports them
 	schema  string
+	// dirty is set once a statement that can change connection state (SET,
+	// USE, temp objects, transactions) was prepared on the connection; a
+	// clean connection goes back to the engine's pool on Close.
+	dirty bool
 }
 
 // dconn is one DuckDB connection and whether an execution holds it.
@@ -90,7 +94,11 @@ func (s *Session) Close() error {
 	for s.main.busy { // a Prepare or Exec still running on it
 		s.idle.Wait()
 	}
-	s.e.disconnect(&s.main.c)
+	if s.dirty {
+		s.e.disconnect(&s.main.c)
+	} else {
+		s.e.recycle(&s.main.c)
+	}
 	s.mu.Unlock()
 	s.e.mu.Lock()
 	delete(s.e.open, s)

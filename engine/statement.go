@@ -103,6 +103,9 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 		_ = st.Close()
 		return nil, ErrClosed
 	}
+	if !owned && st.class != classRead {
+		s.dirty = true
+	}
 	s.stmts[st] = struct{}{}
 	s.mu.Unlock()
 	return st, nil

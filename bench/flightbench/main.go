@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -43,8 +44,22 @@ func main() {
 	runs := flag.Int("runs", 3, "runs of each throughput measurement (best is reported)")
 	pings := flag.Int("pings", 2000, "one-row queries for the latency figures")
 	out := flag.String("out", "docs/benchmarks.md", "markdown report to write ('' for none)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "flightbench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "flightbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(context.Background(), *rows, *runs, *pings, *out); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "flightbench:", err)
 		os.Exit(1)
 	}
@@ -110,7 +125,10 @@ func run(ctx context.Context, rows, runs, pings int, out string) error {
 	if out == "" {
 		return nil
 	}
-	return writeReport(out, rows, runs, b.String())
+	chart := barChart("10M-row result, MB/s of Arrow data (higher is better)", "MB/s",
+		[]string{"DuckDB in-process (duckdb-go Arrow)", "lakeflight over Flight SQL"},
+		[]float64{inproc.mbps(), flight.mbps()})
+	return writeReport(out, rows, runs, b.String(), chart)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -273,7 +291,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[i]
 }
 
-func writeReport(path string, rows, runs int, table string) error {
+func writeReport(path string, rows, runs int, table, chart string) error {
 	host, _ := os.Hostname()
 	var b strings.Builder
 	b.WriteString("# lakeflight benchmarks\n\n")
@@ -287,7 +305,12 @@ func writeReport(path string, rows, runs int, table string) error {
 	fmt.Fprintf(&b, "Machine: %s, %d cores (GOMAXPROCS %d), %s, %s/%s, measured %s.\n\n",
 		host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
 	b.WriteString(table)
+	svg := strings.TrimSuffix(path, filepath.Ext(path)) + "-stream.svg"
+	fmt.Fprintf(&b, "\n![throughput chart](%s)\n", filepath.Base(svg))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(svg, []byte(chart), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
