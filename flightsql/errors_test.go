@@ -226,3 +226,33 @@ func TestIngestNotYet(t *testing.T) {
 		t.Errorf("message = %q", st.Message())
 	}
 }
+
+// A client whose stream broke retries the same ticket at once: the retry
+// waits for the abandoned stream to wind down and then reads everything.
+func TestTicketRetryRightAfterDisconnect(t *testing.T) {
+	env := newTestEnv(t)
+	cl := env.client(t, true)
+	const rows = 3_000_000
+	info, err := cl.Execute(context.Background(), `SELECT i FROM range(3000000) t(i)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rdr, err := cl.DoGet(ctx, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rdr.Next() {
+		t.Fatalf("no first batch: %v", rdr.Err())
+	}
+	cancel()
+	rdr.Release()
+
+	n, err := drain(context.Background(), cl, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatalf("immediate retry of the ticket: %v", err)
+	}
+	if n != rows {
+		t.Fatalf("retry read %d rows, want %d", n, rows)
+	}
+}

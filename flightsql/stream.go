@@ -22,7 +22,7 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 	default:
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	if err := s.handles.start(h, cancel); err != nil {
+	if err := s.handles.start(h, sctx, cancel); err != nil {
 		cancel()
 		return nil, nil, s.status("DoGet", err)
 	}

@@ -42,6 +42,8 @@ type handle struct {
 	// guarded by handleTable.mu
 	running  bool
 	cancel   context.CancelFunc
+	gone     <-chan struct{} // running: closed when the reading client has gone
+	ended    chan struct{}   // running: closed when that stream has finished
 	canceled bool
 	refs     int  // prepared: live tickets that use stmt
 	closing  bool // prepared: closed by the client, waiting for refs to drain
@@ -140,10 +142,31 @@ func (t *handleTable) bind(h *handle, params arrow.RecordBatch) error {
 	return nil
 }
 
-// start marks a ticket as streaming; cancel stops the stream. A ticket
-// cancelled before it started is released here.
-func (t *handleTable) start(h *handle, cancel context.CancelFunc) error {
+// retryWait bounds how long a retried DoGet waits for the stream of a
+// client that has already gone to wind down.
+const retryWait = 5 * time.Second
+
+// start marks a ticket as streaming; sctx is the stream's context and
+// cancel stops it. A ticket cancelled before it started is released here.
+// A retry that arrives while the previous reader's stream is still winding
+// down (its client gone) waits for it instead of failing.
+func (t *handleTable) start(h *handle, sctx context.Context, cancel context.CancelFunc) error {
 	t.mu.Lock()
+	if h.running && !h.released && !h.canceled {
+		select {
+		case <-h.gone:
+			ended := h.ended
+			t.mu.Unlock()
+			select {
+			case <-ended:
+			case <-sctx.Done():
+				return context.Cause(sctx)
+			case <-time.After(retryWait):
+			}
+			t.mu.Lock()
+		default:
+		}
+	}
 	switch {
 	case h.released:
 		t.mu.Unlock()
@@ -158,6 +181,7 @@ func (t *handleTable) start(h *handle, cancel context.CancelFunc) error {
 		return errBusy
 	}
 	h.running, h.cancel = true, cancel
+	h.gone, h.ended = sctx.Done(), make(chan struct{})
 	t.mu.Unlock()
 	return nil
 }
@@ -165,7 +189,10 @@ func (t *handleTable) start(h *handle, cancel context.CancelFunc) error {
 // finish ends a stream; a ticket read to the end (or cancelled) is released.
 func (t *handleTable) finish(h *handle, complete bool) {
 	t.mu.Lock()
-	h.running, h.cancel = false, nil
+	if h.running {
+		close(h.ended)
+	}
+	h.running, h.cancel, h.gone = false, nil, nil
 	done := complete || h.canceled
 	var fin []func()
 	if done {
