@@ -46,23 +46,29 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "markdown report to write ('' for none)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "flightbench:", err)
-			os.Exit(1)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "flightbench:", err)
-			os.Exit(1)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if err := run(context.Background(), *rows, *runs, *pings, *out); err != nil {
-		pprof.StopCPUProfile()
+	if err := profiled(*cpuprofile, func() error {
+		return run(context.Background(), *rows, *runs, *pings, *out)
+	}); err != nil {
 		fmt.Fprintln(os.Stderr, "flightbench:", err)
 		os.Exit(1)
 	}
+}
+
+// profiled runs f, under a CPU profile written to path when path is set.
+func profiled(path string, f func() error) error {
+	if path == "" {
+		return f()
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = file.Close() }()
+	if err := pprof.StartCPUProfile(file); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 type result struct {
@@ -301,7 +307,7 @@ func writeReport(path string, rows, runs int, table, chart string) error {
 	fmt.Fprintf(&b, "Method: the query below (%d rows: two BIGINT, one DOUBLE, one VARCHAR, one DATE column) is read to the end "+
 		"(a) in-process through duckdb-go's Arrow API on an in-memory DuckDB and (b) from a lakeflight server on loopback "+
 		"(catalog, engine and Flight SQL in the same process) by arrow-go's Flight SQL client. %d alternating runs; times are the best of each reader, "+
-		"MB/s counts Arrow buffer bytes received. the ratio (in-process time / Flight time) is the median over the pairs.\n\n", rows, runs)
+		"MB/s counts Arrow buffer bytes received; the ratio (in-process time / Flight time) is the median over the pairs.\n\n", rows, runs)
 	fmt.Fprintf(&b, "```sql\n%s\n```\n\n", fmt.Sprintf(wideQuery, rows))
 	fmt.Fprintf(&b, "Machine: %s, %d cores (GOMAXPROCS %d), %s, %s/%s, measured %s.\n\n",
 		host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
