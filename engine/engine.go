@@ -70,9 +70,10 @@ type Engine struct {
 	closed bool
 
 	open     map[*Session]struct{} // guarded by mu
-	pool     []bindings.Connection // clean connections for new sessions; guarded by mu
+	pool     []*dconn              // clean connections for new sessions; guarded by mu
 	sessions sync.WaitGroup        // open connections besides admin
 	stats    counters
+	gen      atomic.Uint64 // moves on every view or schema change: cached plans are stale
 }
 
 // counters are cheap running totals for Stats.
@@ -82,11 +83,13 @@ type counters struct {
 	batches    atomic.Int64
 	rebinds    atomic.Int64
 	sessions   atomic.Int64
+	cacheHits  atomic.Int64
 }
 
 // Stats is a snapshot of the engine's running totals.
 type Stats struct {
 	Statements   int64 // statements prepared
+	CacheHits    int64 // of those, served from a connection's prepared-statement cache
 	RowsStreamed int64 // rows sent through Query readers
 	Batches      int64 // batches sent through Query readers
 	Rebinds      int64 // Iceberg views (re)bound
@@ -220,8 +223,8 @@ func (e *Engine) Close() error {
 	pooled := e.pool
 	e.pool = nil
 	e.mu.Unlock()
-	for i := range pooled {
-		e.disconnect(&pooled[i])
+	for _, dc := range pooled {
+		e.closeConn(dc)
 	}
 	e.sessions.Wait()
 	e.mu.Lock()
@@ -251,6 +254,7 @@ func (e *Engine) Stats() Stats {
 	e.mu.Unlock()
 	return Stats{
 		Statements:   e.stats.statements.Load(),
+		CacheHits:    e.stats.cacheHits.Load(),
 		RowsStreamed: e.stats.rows.Load(),
 		Batches:      e.stats.batches.Load(),
 		Rebinds:      e.stats.rebinds.Load(),
@@ -269,12 +273,6 @@ func (e *Engine) connect() (bindings.Connection, error) {
 	if e.closed {
 		e.mu.Unlock()
 		return bindings.Connection{}, ErrClosed
-	}
-	if n := len(e.pool); n > 0 {
-		conn := e.pool[n-1]
-		e.pool = e.pool[:n-1]
-		e.mu.Unlock()
-		return conn, nil
 	}
 	e.sessions.Add(1)
 	e.mu.Unlock()
@@ -295,21 +293,44 @@ func (e *Engine) connect() (bindings.Connection, error) {
 // connection (connect + USE) is a good part of a one-row query's latency.
 const poolSize = 8
 
+// sessionConn is a connection for a new session: a pooled clean one (with
+// its prepared-statement cache) or a new one.
+func (e *Engine) sessionConn() (*dconn, error) {
+	e.mu.Lock()
+	if n := len(e.pool); n > 0 && !e.closed {
+		dc := e.pool[n-1]
+		e.pool = e.pool[:n-1]
+		e.mu.Unlock()
+		return dc, nil
+	}
+	e.mu.Unlock()
+	c, err := e.connect()
+	if err != nil {
+		return nil, err
+	}
+	return &dconn{c: c}, nil
+}
+
 // recycle keeps a connection that only ever ran reads (no SET, USE, temp
 // objects or transactions) for the next session, or closes it.
-func (e *Engine) recycle(conn *bindings.Connection) {
-	if conn.Ptr == nil {
+func (e *Engine) recycle(dc *dconn) {
+	if dc.c.Ptr == nil {
 		return
 	}
 	e.mu.Lock()
 	if !e.closed && len(e.pool) < poolSize {
-		e.pool = append(e.pool, *conn)
-		*conn = bindings.Connection{}
+		e.pool = append(e.pool, dc)
 		e.mu.Unlock()
 		return
 	}
 	e.mu.Unlock()
-	e.disconnect(conn)
+	e.closeConn(dc)
+}
+
+// closeConn frees a connection's cached statements and disconnects it.
+func (e *Engine) closeConn(dc *dconn) {
+	dc.cache.invalidate()
+	e.disconnect(&dc.c)
 }
 
 func (e *Engine) disconnect(conn *bindings.Connection) {

@@ -39,8 +39,9 @@ type Session struct {
 
 // dconn is one DuckDB connection and whether an execution holds it.
 type dconn struct {
-	c    bindings.Connection
-	busy bool // guarded by Session.mu
+	c     bindings.Connection
+	busy  bool // guarded by Session.mu
+	cache stmtCache
 }
 
 // NewSession opens a session: a new DuckDB connection with the lakehouse
@@ -49,13 +50,13 @@ func (e *Engine) NewSession(ctx context.Context) (*Session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, canceled(ctx)
 	}
-	c, err := e.connect()
+	dc, err := e.sessionConn()
 	if err != nil {
 		return nil, fmt.Errorf("opening session: %w", err)
 	}
 	s := &Session{
 		e:       e,
-		main:    &dconn{c: c},
+		main:    dc,
 		stmts:   map[*Statement]struct{}{},
 		catalog: e.cfg.CatalogName,
 		schema:  "main",
@@ -64,7 +65,7 @@ func (e *Engine) NewSession(ctx context.Context) (*Session, error) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		e.disconnect(&s.main.c)
+		e.closeConn(s.main)
 		return nil, ErrClosed
 	}
 	e.open[s] = struct{}{}
@@ -95,10 +96,11 @@ func (s *Session) Close() error {
 		s.idle.Wait()
 	}
 	if s.dirty {
-		s.e.disconnect(&s.main.c)
+		s.e.closeConn(s.main)
 	} else {
-		s.e.recycle(&s.main.c)
+		s.e.recycle(s.main)
 	}
+	s.main = &dconn{} // the connection belongs to the pool now
 	s.mu.Unlock()
 	s.e.mu.Lock()
 	delete(s.e.open, s)
@@ -181,6 +183,7 @@ func (s *Session) Exec(ctx context.Context, sql string) (int64, error) {
 			if err != nil {
 				return 0, err
 			}
+			st.reusable = false // keyed by the whole script's text: never cached
 			defer func() { _ = st.Close() }()
 			return st.Exec(ctx, nil)
 		}()

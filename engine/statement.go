@@ -34,6 +34,8 @@ type Statement struct {
 	schemaOpen bool // some result types wait for bound parameters
 	schema     *arrow.Schema
 	params     *arrow.Schema
+	gen, epoch uint64 // engine generation and connection epoch at prepare
+	reusable   bool   // fully described: may go back to home's cache
 
 	mu      sync.Mutex // guards closed, streams; held by Exec while it runs
 	closed  bool
@@ -111,8 +113,19 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 	return st, nil
 }
 
-// prepareOn prepares on dc, which the caller holds.
+// prepareOn prepares on dc, which the caller holds, reusing a statement
+// from dc's cache when the same text was prepared and closed there before.
 func (s *Session) prepareOn(dc *dconn, sql string, toks []token, prep prepareFunc) (*Statement, error) {
+	gen := s.e.gen.Load()
+	if c := dc.cache.take(sql, gen); c != nil {
+		s.e.stats.cacheHits.Add(1)
+		return &Statement{
+			s: s, sql: sql, toks: toks, home: dc, ps: c.ps, opts: c.opts, stype: c.stype, class: classRead,
+			isQuery: c.isQuery, schema: c.schema, params: c.params, gen: c.gen, epoch: c.epoch, reusable: true,
+			streams: map[*stream]struct{}{},
+		}, nil
+	}
+	epoch := dc.cache.currentEpoch()
 	var ps bindings.PreparedStatement
 	if prep(dc.c, &ps) == bindings.StateError {
 		msg := bindings.PrepareError(ps)
@@ -127,11 +140,15 @@ func (s *Session) prepareOn(dc *dconn, sql string, toks []token, prep prepareFun
 		return nil, err
 	}
 	st.class = cls
+	if cls != classRead {
+		dc.cache.invalidate() // SET, USE, temp objects: cached plans may be stale
+	}
 	bindings.ConnectionGetArrowOptions(dc.c, &st.opts)
 	if err := st.describe(); err != nil {
 		st.destroy()
 		return nil, err
 	}
+	st.gen, st.epoch, st.reusable = gen, epoch, true
 	return st, nil
 }
 
@@ -421,6 +438,14 @@ func (st *Statement) Close() error {
 }
 
 func (st *Statement) destroy() {
+	if st.reusable && !st.ownsHome && st.class == classRead && !st.schemaOpen && st.home.c.Ptr != nil {
+		c := &cached{gen: st.gen, epoch: st.epoch, ps: st.ps, opts: st.opts, stype: st.stype,
+			isQuery: st.isQuery, schema: st.schema, params: st.params}
+		if st.home.cache.put(st.sql, c, st.s.e.gen.Load()) {
+			st.ps, st.opts = bindings.PreparedStatement{}, bindings.ArrowOptions{}
+			return
+		}
+	}
 	bindings.DestroyPrepare(&st.ps)
 	bindings.DestroyArrowOptions(&st.opts)
 	if st.ownsHome {

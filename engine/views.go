@@ -56,6 +56,7 @@ func (e *Engine) bindLocked(ctx context.Context, id catalog.Ident) error {
 	if err := execSQL(e.admin, q); err != nil {
 		return fmt.Errorf("binding %s: %w", id, err)
 	}
+	e.gen.Add(1)
 	e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID}
 	e.stats.rebinds.Add(1)
 	e.log.Debug("bound table", "table", id.String(), "snapshot", st.SnapshotID, "files", len(st.DataFiles))
@@ -67,6 +68,7 @@ func (e *Engine) unbindLocked(id catalog.Ident) error {
 		return nil
 	}
 	delete(e.views, id)
+	e.gen.Add(1)
 	return execSQL(e.admin, "DROP VIEW IF EXISTS "+e.qualified(id))
 }
 
@@ -79,6 +81,7 @@ func (e *Engine) ensureSchemaLocked(ns string) error {
 		return fmt.Errorf("creating schema %s: %w", ns, err)
 	}
 	e.schema[ns] = true
+	e.gen.Add(1)
 	return nil
 }
 

@@ -1,0 +1,103 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	bindings "github.com/duckdb/duckdb-go-bindings"
+)
+
+// The prepared-statement cache. Clients without a session send the same
+// few statements again and again (dashboards, health probes, drivers'
+// metadata queries), and DuckDB's prepare is a large part of a small
+// query's latency. A connection therefore keeps the prepared statements of
+// closed read-only statements, keyed by SQL text, and hands them to the next
+// Prepare of the same text on that connection.
+//
+// An entry is valid only while nothing it was bound against has changed:
+// the engine's generation moves on every view rebind or schema creation,
+// and a connection's epoch moves whenever a statement that can change
+// session state (SET, USE, temp objects) is prepared on it.
+
+// cachePerConn bounds the statements one connection keeps.
+const cachePerConn = 16
+
+// cached is one reusable prepared statement and what was learnt preparing it.
+type cached struct {
+	gen, epoch uint64
+	ps         bindings.PreparedStatement
+	opts       bindings.ArrowOptions
+	stype      bindings.StatementType
+	isQuery    bool
+	schema     *arrow.Schema
+	params     *arrow.Schema
+}
+
+// stmtCache lives in a dconn.
+type stmtCache struct {
+	mu      sync.Mutex
+	epoch   uint64
+	entries map[string]*cached
+}
+
+// take removes and returns the entry for sql if it is still valid.
+func (c *stmtCache) take(sql string, gen uint64) *cached {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[sql]
+	if !ok {
+		return nil
+	}
+	delete(c.entries, sql)
+	if e.gen != gen || e.epoch != c.epoch {
+		e.destroy()
+		return nil
+	}
+	return e
+}
+
+// put keeps e for reuse; it reports false (and keeps nothing) when e is
+// stale or the cache is full or already holds that text.
+func (c *stmtCache) put(sql string, e *cached, gen uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e.gen != gen || e.epoch != c.epoch || len(c.entries) >= cachePerConn {
+		return false
+	}
+	if _, dup := c.entries[sql]; dup {
+		return false
+	}
+	if c.entries == nil {
+		c.entries = make(map[string]*cached)
+	}
+	bindings.ClearBindings(e.ps)
+	c.entries[sql] = e
+	return true
+}
+
+// currentEpoch is the epoch a statement prepared now belongs to.
+func (c *stmtCache) currentEpoch() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
+}
+
+// invalidate drops every entry and makes statements prepared before now
+// ineligible for the cache.
+func (c *stmtCache) invalidate() {
+	c.mu.Lock()
+	entries := c.entries
+	c.entries = nil
+	c.epoch++
+	c.mu.Unlock()
+	for _, e := range entries {
+		e.destroy()
+	}
+}
+
+func (e *cached) destroy() {
+	bindings.DestroyPrepare(&e.ps)
+	bindings.DestroyArrowOptions(&e.opts)
+}
