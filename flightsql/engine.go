@@ -5,6 +5,8 @@ package flightsql
 import (
 	"context"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/lakeflight/lakeflight/engine"
 )
 
@@ -27,11 +29,32 @@ func (c engineConn) Prepare(ctx context.Context, sql string) (stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return st, nil
+	return describedStmt{Statement: st, schema: describeResult(st.Schema())}, nil
+}
+
+// describedStmt hands out result schemas with Flight SQL column metadata
+// (resultmeta.go), computed once per statement: every schema a client sees
+// (FlightInfo, dataset schema, GetSchema) comes through here.
+type describedStmt struct {
+	*engine.Statement
+	schema *arrow.Schema
+}
+
+func (d describedStmt) Schema() *arrow.Schema { return d.schema }
+
+func (d describedStmt) SchemaFor(ctx context.Context, params arrow.RecordBatch) (*arrow.Schema, error) {
+	if !d.SchemaOpen() {
+		return d.schema, nil
+	}
+	sc, err := d.Statement.SchemaFor(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	return describeResult(sc), nil
 }
 
 var (
 	_ querier = engineQuerier{}
 	_ conn    = engineConn{}
-	_ stmt    = (*engine.Statement)(nil)
+	_ stmt    = describedStmt{}
 )

@@ -38,7 +38,7 @@ func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd afsql.Statement
 		s.handles.finish(h, true)
 		return nil, s.status("GetFlightInfoStatement", err)
 	}
-	return s.flightInfo(desc, describeResult(st.Schema()), tkt, h.expires), nil
+	return s.flightInfo(desc, st.Schema(), tkt, h.expires), nil
 }
 
 // GetSchemaStatement returns the result schema of a query without running it.
@@ -55,7 +55,7 @@ func (s *Server) GetSchemaStatement(ctx context.Context, cmd afsql.StatementQuer
 		return nil, s.status("GetSchemaStatement", err)
 	}
 	defer func() { _ = st.Close() }()
-	return &flight.SchemaResult{Schema: flight.SerializeSchema(describeResult(st.Schema()), s.mem)}, nil
+	return &flight.SchemaResult{Schema: flight.SerializeSchema(st.Schema(), s.mem)}, nil
 }
 
 // DoGetStatement streams the result of a ticket from GetFlightInfoStatement
@@ -99,7 +99,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req afsql.ActionCr
 	h := s.handles.addPrepared(cs, st)
 	isUpdate := !st.IsQuery()
 	res.Handle = []byte(h.id)
-	res.DatasetSchema = describeResult(st.Schema())
+	res.DatasetSchema = st.Schema()
 	res.ParameterSchema = st.ParameterSchema()
 	res.IsUpdate = &isUpdate
 	return res, nil
@@ -149,7 +149,7 @@ func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd afsql.P
 		s.handles.finish(h, true)
 		return nil, s.status("GetFlightInfoPreparedStatement", err)
 	}
-	return s.flightInfo(desc, describeResult(schema), tkt, h.expires), nil
+	return s.flightInfo(desc, schema, tkt, h.expires), nil
 }
 
 // DoGetPreparedStatement serves clients that send the prepared-statement
@@ -176,7 +176,7 @@ func (s *Server) GetSchemaPreparedStatement(_ context.Context, cmd afsql.Prepare
 	if err != nil {
 		return nil, s.status("GetSchemaPreparedStatement", err)
 	}
-	return &flight.SchemaResult{Schema: flight.SerializeSchema(describeResult(h.stmt.Schema()), s.mem)}, nil
+	return &flight.SchemaResult{Schema: flight.SerializeSchema(h.stmt.Schema(), s.mem)}, nil
 }
 
 // DoPutPreparedStatementUpdate executes a prepared statement once per
