@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	bindings "github.com/duckdb/duckdb-go-bindings"
 	"go.uber.org/goleak"
 )
 
@@ -344,5 +345,20 @@ func TestUntypedParameterResult(t *testing.T) {
 		if len(got) != 1 || got[0] != tc.want {
 			t.Fatalf("SELECT %d + 1 = %v", tc.in, got)
 		}
+	}
+}
+
+// Errors DuckDB reports in its JSON form reach clients as one plain line
+// that keeps the error type used for classification.
+func TestJSONErrorMessageIsPlain(t *testing.T) {
+	err := duckErr(bindings.ErrorTypeInvalid, `{"exception_type":"Not implemented","exception_message":"Unsupported Arrow type UNKNOWN"}`)
+	if err.Error() != "Not implemented Error: Unsupported Arrow type UNKNOWN" {
+		t.Fatalf("message %q", err.Error())
+	}
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("kind %v, want ErrUnsupported", err.Kind)
+	}
+	if plain := duckErr(bindings.ErrorTypeInvalid, "Parser Error: syntax error"); plain.Error() != "Parser Error: syntax error" || !errors.Is(plain, ErrInvalidSQL) {
+		t.Fatalf("plain message changed: %v", plain)
 	}
 }

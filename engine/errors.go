@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -135,6 +136,7 @@ func typeOfMessage(msg string) bindings.ErrorType {
 
 // duckErr builds an *Error from a DuckDB message, with the type when known.
 func duckErr(t bindings.ErrorType, msg string) *Error {
+	msg = plainMessage(msg)
 	if t == bindings.ErrorTypeInvalid {
 		t = typeOfMessage(msg)
 	}
@@ -152,4 +154,21 @@ func errorData(ed bindings.ErrorData) error {
 		return nil
 	}
 	return duckErr(bindings.ErrorDataErrorType(ed), bindings.ErrorDataMessage(ed))
+}
+
+// plainMessage turns the JSON form some DuckDB paths give an error in
+// ({"exception_type":"Not implemented","exception_message":"..."}) into
+// the usual "Not implemented Error: ..." line; other messages pass as they are.
+func plainMessage(msg string) string {
+	if !strings.HasPrefix(msg, `{"exception_type"`) {
+		return msg
+	}
+	var m struct {
+		Type    string `json:"exception_type"`
+		Message string `json:"exception_message"`
+	}
+	if err := json.Unmarshal([]byte(msg), &m); err != nil || m.Message == "" {
+		return msg
+	}
+	return m.Type + " Error: " + m.Message
 }
