@@ -296,11 +296,9 @@ func (c *csvWriter) Write(rec arrow.RecordBatch) error {
 			c.buf = appendCSVField(c.buf, cellText(arr, row), true)
 		}
 		c.buf = append(c.buf, '\n')
-		if len(c.buf) > 1<<16 {
-			if _, err := c.w.Write(c.buf); err != nil {
-				return err
-			}
-			c.buf = c.buf[:0]
+		var err error
+		if c.buf, err = flushFull(c.w, c.buf); err != nil {
+			return err
 		}
 	}
 	_, err := c.w.Write(c.buf)
@@ -308,6 +306,16 @@ func (c *csvWriter) Write(rec arrow.RecordBatch) error {
 }
 
 func (c *csvWriter) End() error { return nil }
+
+// flushFull writes buf out once it holds more than 64 KiB and returns it
+// emptied; a smaller buf is returned as it is.
+func flushFull(w io.Writer, buf []byte) ([]byte, error) {
+	if len(buf) <= 1<<16 {
+		return buf, nil
+	}
+	_, err := w.Write(buf)
+	return buf[:0], err
+}
 
 func appendCSVField(b []byte, s string, quoteEmpty bool) []byte {
 	needQuotes := (s == "" && quoteEmpty) || strings.ContainsAny(s, ",\"\r\n") ||
@@ -351,11 +359,9 @@ func (j *jsonWriter) Write(rec arrow.RecordBatch) error {
 			j.buf = appendJSONValue(j.buf, rec.Column(col), row)
 		}
 		j.buf = append(j.buf, '}', '\n')
-		if len(j.buf) > 1<<16 {
-			if _, err := j.w.Write(j.buf); err != nil {
-				return err
-			}
-			j.buf = j.buf[:0]
+		var err error
+		if j.buf, err = flushFull(j.w, j.buf); err != nil {
+			return err
 		}
 	}
 	_, err := j.w.Write(j.buf)
