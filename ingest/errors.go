@@ -1,0 +1,78 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrMalformed: the input does not parse (bad rows under the strict
+	// policy, a broken file structure, an unterminated quote).
+	ErrMalformed = errors.New("malformed input")
+	// ErrOptions: the options contradict themselves or the input.
+	ErrOptions = errors.New("invalid ingest options")
+	// ErrFormat: the format could not be detected or is not supported.
+	ErrFormat = errors.New("unknown input format")
+	// ErrTooManyRejects: rejects mode met more bad rows than MaxRejects.
+	ErrTooManyRejects = errors.New("too many bad rows")
+)
+
+// maxRawBytes bounds the raw row text kept in a RowError.
+const maxRawBytes = 4096
+
+// RowError describes one bad row: where it is, which column failed, the
+// offending value, the type that was expected and why it failed.
+type RowError struct {
+	Source   string `json:"source"`
+	Line     int64  `json:"line"`             // 1-based line where the row starts
+	Column   string `json:"column,omitempty"` // "" when the row as a whole is bad
+	Value    string `json:"value,omitempty"`
+	Expected string `json:"expected,omitempty"` // Arrow type name
+	Reason   string `json:"reason"`
+	Raw      string `json:"raw"` // the row's text, cut at 4 KiB
+}
+
+// Error reads like `data.csv:17: column "price": cannot parse "abc" as float64`.
+func (e *RowError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d: ", e.Source, e.Line)
+	if e.Column != "" {
+		fmt.Fprintf(&b, "column %q: ", e.Column)
+	}
+	b.WriteString(e.Reason)
+	return b.String()
+}
+
+// clipRaw cuts raw row text to maxRawBytes.
+func clipRaw(raw []byte) string {
+	if len(raw) > maxRawBytes {
+		raw = raw[:maxRawBytes]
+	}
+	return string(raw)
+}
+
+// BadRowsError is the strict policy's failure: every bad row collected
+// (up to MaxErrors). It wraps ErrMalformed.
+type BadRowsError struct {
+	Rows []RowError
+	More bool // parsing stopped at MaxErrors; more bad rows may follow
+}
+
+func (e *BadRowsError) Error() string {
+	if len(e.Rows) == 1 && !e.More {
+		return e.Rows[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d bad rows", len(e.Rows))
+	if e.More {
+		b.WriteString(" (stopped there)")
+	}
+	for i := range e.Rows {
+		b.WriteString("; ")
+		b.WriteString(e.Rows[i].Error())
+	}
+	return b.String()
+}
+
+func (e *BadRowsError) Unwrap() error { return ErrMalformed }
