@@ -76,3 +76,7 @@ func (e *BadRowsError) Error() string {
 }
 
 func (e *BadRowsError) Unwrap() error { return ErrMalformed }
+
+// ErrSchema: incoming columns cannot be stored in the target table (a type
+// Iceberg lacks, an unsafe type change, a duplicate name).
+var ErrSchema = errors.New("schema mismatch")

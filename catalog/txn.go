@@ -1,0 +1,145 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// Txn is a write to one table that is staged first and committed later:
+// data files are written while the caller streams (Append, Overwrite), and
+// nothing is visible until Commit. The table's commit lock is held from
+// Begin until Commit or Abort, so a caller can check the table's history
+// (an idempotency key) and commit without another writer of this process in
+// between. Hold several Txns only in a fixed order (a table before its
+// rejects table).
+type Txn struct {
+	c      *Catalog
+	id     Ident
+	tbl    *table.Table
+	tx     *table.Transaction
+	unlock func()
+	staged bool
+}
+
+// Begin locks the table and loads its current metadata.
+func (c *Catalog) Begin(ctx context.Context, id Ident) (*Txn, error) {
+	if err := id.validate(); err != nil {
+		return nil, err
+	}
+	mu := c.tableLock(id)
+	mu.Lock()
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		mu.Unlock()
+		return nil, err
+	}
+	var once sync.Once
+	return &Txn{c: c, id: id, tbl: tbl, tx: tbl.NewTransaction(), unlock: func() { once.Do(mu.Unlock) }}, nil
+}
+
+// Table is the table as loaded by Begin (before this Txn's changes).
+func (t *Txn) Table() *table.Table { return t.tbl }
+
+// ArrowSchema is the table's current schema as Arrow, after any schema
+// change staged in this Txn. Incoming batches must match it exactly.
+func (t *Txn) ArrowSchema() (*arrow.Schema, error) {
+	sc := t.tbl.Schema()
+	if t.staged {
+		st, err := t.tx.StagedTable()
+		if err != nil {
+			return nil, fmt.Errorf("staging %s: %w", t.id, err)
+		}
+		sc = st.Schema()
+	}
+	as, err := table.SchemaToArrowSchema(sc, nil, false, false)
+	if err != nil {
+		return nil, fmt.Errorf("converting schema of %s: %w", t.id, err)
+	}
+	return as, nil
+}
+
+// EvolveSchema stages a schema change: fn receives the table's schema
+// updater; the change commits with the data.
+func (t *Txn) EvolveSchema(fn func(*table.UpdateSchema)) error {
+	u := t.tx.UpdateSchema(true, false)
+	fn(u)
+	if err := u.Commit(); err != nil {
+		return fmt.Errorf("changing the schema of %s: %w", t.id, err)
+	}
+	t.staged = true
+	return nil
+}
+
+// Append writes the reader's batches as data files of one new snapshot,
+// staged until Commit. The reader is consumed, not released. The summary
+// map is read when the reader ends, so a caller may fill in entries (counts
+// known only then) until its reader reports the end.
+func (t *Txn) Append(ctx context.Context, rdr array.RecordReader, summary map[string]string) error {
+	t.staged = true
+	if err := t.tx.Append(ctx, borrowedReader{rdr}, iceberg.Properties(summary)); err != nil {
+		return fmt.Errorf("writing to %s: %w", t.id, err)
+	}
+	return nil
+}
+
+// Overwrite is Append that also removes every existing row, in the same
+// snapshot.
+func (t *Txn) Overwrite(ctx context.Context, rdr array.RecordReader, summary map[string]string) error {
+	t.staged = true
+	if err := t.tx.Overwrite(ctx, borrowedReader{rdr}, iceberg.Properties(summary)); err != nil {
+		return fmt.Errorf("overwriting %s: %w", t.id, err)
+	}
+	return nil
+}
+
+// Commit makes the staged changes visible as one snapshot and returns its
+// id. The lock is released either way.
+func (t *Txn) Commit(ctx context.Context) (int64, error) {
+	defer t.unlock()
+	committed, err := t.tx.Commit(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("committing to %s: %w", t.id, err)
+	}
+	snap := committed.CurrentSnapshot()
+	if snap == nil {
+		return 0, fmt.Errorf("committing to %s: %w", t.id, errors.New("commit left no current snapshot"))
+	}
+	t.c.log.Debug("snapshot committed", "table", t.id.String(), "snapshot", snap.SnapshotID,
+		"metadata", committed.MetadataLocation())
+	return snap.SnapshotID, nil
+}
+
+// Abort drops the staged changes (their data files stay as orphans for
+// orphan-file removal) and releases the lock. Safe after Commit.
+func (t *Txn) Abort() { t.unlock() }
+
+// Undo moves the table's main branch back to parent, the snapshot that was
+// current before snapshot (0: the table had none, so it is dropped). It
+// takes back a commit whose companion commit failed.
+func (c *Catalog) Undo(ctx context.Context, id Ident, snapshot, parent int64) error {
+	if parent == 0 {
+		return c.DropTable(ctx, id)
+	}
+	t, err := c.Begin(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer t.Abort()
+	if cur := t.tbl.CurrentSnapshot(); cur == nil || cur.SnapshotID != snapshot {
+		return fmt.Errorf("undoing snapshot %d of %s: the table moved on since", snapshot, id)
+	}
+	if err := t.tx.RollbackToSnapshot(parent); err != nil {
+		return fmt.Errorf("undoing snapshot %d of %s: %w", snapshot, id, err)
+	}
+	if _, err := t.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("undoing snapshot %d of %s: %w", snapshot, id, err)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// conformReader reshapes incoming batches to a table's Arrow schema: columns
+// matched by name and put in table order, types cast where the table's is
+// wider or the incoming one has no Iceberg twin, and table columns the input
+// lacks filled with NULL. It counts the rows it hands out.
+type conformReader struct {
+	refs   atomic.Int64
+	ctx    context.Context
+	src    array.RecordReader
+	schema *arrow.Schema
+	cols   []conformCol
+	mem    memory.Allocator
+	cur    arrow.RecordBatch
+	err    error
+	rows   atomic.Int64
+	// atEnd runs once when the source ends cleanly, before Next reports
+	// the end; an error it returns becomes the stream's error.
+	atEnd func() error
+}
+
+type conformCol struct {
+	src  int  // index in the input, -1: fill with NULL
+	cast bool // input type differs from the table's
+}
+
+var _ array.RecordReader = (*conformReader)(nil)
+
+// errDone marks a conformReader that reached its end.
+var errDone = errors.New("done")
+
+// newConformReader plans the mapping from src's schema to target. Every
+// input column must exist in target (the caller has evolved the table).
+func newConformReader(ctx context.Context, src array.RecordReader, target *arrow.Schema, mem memory.Allocator) (*conformReader, error) {
+	in := src.Schema()
+	r := &conformReader{ctx: compute.WithAllocator(ctx, mem), src: src, schema: target, mem: mem}
+	r.refs.Store(1)
+	for _, f := range in.Fields() {
+		if !target.HasField(f.Name) {
+			return nil, fmt.Errorf("%w: input column %q is not in the table", ErrSchema, f.Name)
+		}
+	}
+	for _, tf := range target.Fields() {
+		idx := in.FieldIndices(tf.Name)
+		if len(idx) == 0 {
+			r.cols = append(r.cols, conformCol{src: -1})
+			continue
+		}
+		r.cols = append(r.cols, conformCol{src: idx[0], cast: !arrow.TypeEqual(in.Field(idx[0]).Type, tf.Type)})
+	}
+	return r, nil
+}
+
+func (r *conformReader) Schema() *arrow.Schema { return r.schema }
+
+func (r *conformReader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.err != nil {
+		return false
+	}
+	if !r.src.Next() {
+		r.err = r.src.Err()
+		if r.err == nil && r.atEnd != nil {
+			r.err = r.atEnd()
+			r.atEnd = nil
+		}
+		if r.err == nil {
+			r.err = errDone
+		}
+		return false
+	}
+	b := r.src.RecordBatch()
+	n := b.NumRows()
+	cols := make([]arrow.Array, len(r.cols))
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for i, c := range r.cols {
+		tf := r.schema.Field(i)
+		switch {
+		case c.src < 0:
+			cols[i] = array.MakeArrayOfNull(r.mem, tf.Type, int(n))
+		case c.cast:
+			out, err := compute.CastArray(r.ctx, b.Column(c.src), compute.SafeCastOptions(tf.Type))
+			if err != nil {
+				r.err = fmt.Errorf("%w: column %q: converting %s to %s: %w", ErrSchema, tf.Name, b.Column(c.src).DataType(), tf.Type, err)
+				return false
+			}
+			cols[i] = out
+		default:
+			cols[i] = b.Column(c.src)
+			cols[i].Retain()
+		}
+	}
+	r.cur = array.NewRecordBatch(r.schema, cols, n)
+	r.rows.Add(n)
+	return true
+}
+
+func (r *conformReader) RecordBatch() arrow.RecordBatch { return r.cur }
+
+// Record is RecordBatch.
+//
+// Deprecated: use RecordBatch.
+func (r *conformReader) Record() arrow.RecordBatch { return r.cur }
+func (r *conformReader) Err() error {
+	if r.err == errDone {
+		return nil
+	}
+	return r.err
+}
+func (r *conformReader) Retain() { r.refs.Add(1) }
+
+// Release drops the current batch; the source stays with its owner.
+func (r *conformReader) Release() {
+	if r.refs.Add(-1) == 0 && r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+}

@@ -1,0 +1,319 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	icetable "github.com/apache/iceberg-go/table"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// Mode is how an ingest treats the target table (the modes of ADBC's
+// adbc_ingest).
+type Mode string
+
+// The ingest modes.
+const (
+	ModeCreate       Mode = "create"        // create the table; fail if it exists
+	ModeAppend       Mode = "append"        // append; fail if the table is missing
+	ModeReplace      Mode = "replace"       // create, or replace all rows and the schema
+	ModeCreateAppend Mode = "create_append" // create if missing, then append
+)
+
+// ParseMode reads a mode name; "" means create_append.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case "":
+		return ModeCreateAppend, nil
+	case ModeCreate, ModeAppend, ModeReplace, ModeCreateAppend:
+		return m, nil
+	}
+	return "", fmt.Errorf("%w: unknown ingest mode %q (want create, append, replace or create_append)", ErrOptions, s)
+}
+
+// Snapshot summary keys an ingest records.
+const (
+	SummaryKey      = "lakeflight.ingest.key"
+	SummarySource   = "lakeflight.ingest.source"
+	SummaryRows     = "lakeflight.ingest.rows"
+	SummaryBytes    = "lakeflight.ingest.bytes"
+	SummaryRejected = "lakeflight.ingest.rejected"
+	SummarySkipped  = "lakeflight.ingest.skipped"
+	SummaryMode     = "lakeflight.ingest.mode"
+)
+
+// Request is one ingest: a stream of batches into one table.
+type Request struct {
+	Table catalog.Ident
+	Mode  Mode
+	// Key, when set, makes the ingest idempotent: if a snapshot of the
+	// table already carries it, nothing is written and that ingest's result
+	// is returned (Replayed).
+	Key    string
+	Source string // recorded in the snapshot summary
+	// Records is consumed, not released.
+	Records array.RecordReader
+	// After is called once Records is exhausted, before anything commits:
+	// it returns the rows rejected by the parser (committed to the rejects
+	// table with the data), the input bytes and the rows skipped.
+	After func() (rejects []RowError, bytes, skipped int64)
+}
+
+// Result says what an ingest committed.
+type Result struct {
+	Table             string        `json:"table"`
+	SnapshotID        int64         `json:"snapshot_id"`
+	Rows              int64         `json:"rows"`
+	Rejected          int64         `json:"rejected"`
+	Skipped           int64         `json:"skipped"`
+	Bytes             int64         `json:"bytes"`
+	RejectsTable      string        `json:"rejects_table,omitempty"`
+	RejectsSnapshotID int64         `json:"rejects_snapshot_id,omitempty"`
+	Replayed          bool          `json:"replayed"`
+	Duration          time.Duration `json:"-"`
+	Created           bool          `json:"created"`
+}
+
+// Writer commits ingests to the catalog: it checks the idempotency key,
+// creates or evolves the table, writes the data files while the batches
+// stream in, and commits one snapshot (plus one on the rejects table).
+type Writer struct {
+	cat *catalog.Catalog
+	log *slog.Logger
+	mem memory.Allocator
+}
+
+// NewWriter returns a Writer over cat.
+func NewWriter(cat *catalog.Catalog, log *slog.Logger, mem memory.Allocator) *Writer {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	return &Writer{cat: cat, log: log, mem: mem}
+}
+
+// Write runs one ingest. Nothing is committed unless every batch arrived:
+// an error from Records, a cancelled ctx or a schema conflict leaves the
+// table as it was.
+func (w *Writer) Write(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	res := Result{Table: req.Table.String()}
+	if req.Mode == "" {
+		req.Mode = ModeCreateAppend
+	}
+	if _, err := ParseMode(string(req.Mode)); err != nil {
+		return res, err
+	}
+	in, err := icebergSchema(req.Records.Schema())
+	if err != nil {
+		return res, fmt.Errorf("ingesting into %s: %w", req.Table, err)
+	}
+
+	txn, created, err := w.begin(ctx, req, in)
+	if err != nil {
+		return res, err
+	}
+	defer txn.Abort()
+	res.Created = created
+
+	if req.Key != "" {
+		if prev, ok := findKey(txn.Table(), req.Key); ok {
+			prev.Table, prev.Duration = res.Table, time.Since(start)
+			w.log.Info("ingest replayed", "table", res.Table, "key", req.Key, "snapshot", prev.SnapshotID)
+			return prev, nil
+		}
+		if req.Mode == ModeCreate && !created {
+			return res, fmt.Errorf("ingesting into %s: %w", req.Table, catalog.ErrTableAlreadyExists)
+		}
+	}
+
+	tblSchema, err := txn.ArrowSchema()
+	if err != nil {
+		return res, err
+	}
+	change, err := planSchema(tblSchema, in, req.Mode == ModeReplace)
+	if err != nil {
+		return res, fmt.Errorf("ingesting into %s: %w", req.Table, err)
+	}
+	if !change.empty() {
+		if err := txn.EvolveSchema(func(u *icetable.UpdateSchema) {
+			if aerr := change.apply(u); aerr != nil {
+				err = aerr
+			}
+		}); err != nil {
+			return res, err
+		}
+		if tblSchema, err = txn.ArrowSchema(); err != nil {
+			return res, err
+		}
+	}
+
+	conf, err := newConformReader(ctx, req.Records, tblSchema, w.mem)
+	if err != nil {
+		return res, fmt.Errorf("ingesting into %s: %w", req.Table, err)
+	}
+	defer conf.Release()
+	summary := map[string]string{SummaryMode: string(req.Mode)}
+	if req.Source != "" {
+		summary[SummarySource] = req.Source
+	}
+	if req.Key != "" {
+		summary[SummaryKey] = req.Key
+	}
+	// The counts are known only when the stream ends; iceberg-go reads the
+	// summary map when it builds the snapshot, right after that.
+	var rejects []RowError
+	conf.atEnd = func() error {
+		res.Rows = conf.rows.Load()
+		if req.After != nil {
+			rejects, res.Bytes, res.Skipped = req.After()
+		}
+		res.Rejected = int64(len(rejects))
+		summary[SummaryRows] = strconv.FormatInt(res.Rows, 10)
+		summary[SummaryBytes] = strconv.FormatInt(res.Bytes, 10)
+		summary[SummaryRejected] = strconv.FormatInt(res.Rejected, 10)
+		summary[SummarySkipped] = strconv.FormatInt(res.Skipped, 10)
+		return ctx.Err() // a cancelled ingest must not reach the commit
+	}
+	write := txn.Append
+	if req.Mode == ModeReplace {
+		write = txn.Overwrite
+	}
+	if err := write(ctx, conf, summary); err != nil {
+		return res, w.streamErr(ctx, req, conf, err)
+	}
+	if err := firstErr(conf.Err(), req.Records.Err(), ctx.Err()); err != nil {
+		return res, fmt.Errorf("ingesting into %s: %w", req.Table, err)
+	}
+	if conf.atEnd != nil { // the writer stopped reading early
+		return res, fmt.Errorf("ingesting into %s: the input was not read to its end", req.Table)
+	}
+
+	var undo func()
+	if len(rejects) > 0 {
+		rid := catalog.Ident{Namespace: req.Table.Namespace, Name: req.Table.Name + RejectsSuffix}
+		snap, parent, err := w.commitRejects(ctx, rid, rejects, req.Key, summary)
+		if err != nil {
+			return res, err
+		}
+		res.RejectsTable, res.RejectsSnapshotID = rid.String(), snap
+		undo = func() {
+			if uerr := w.cat.Undo(context.WithoutCancel(ctx), rid, snap, parent); uerr != nil {
+				w.log.Error("taking back rejects after a failed ingest", "table", rid.String(), "err", uerr)
+			}
+		}
+	}
+	snap, err := txn.Commit(ctx)
+	if err != nil {
+		if undo != nil {
+			undo()
+		}
+		return res, err
+	}
+	res.SnapshotID, res.Duration = snap, time.Since(start)
+	w.log.Info("ingest committed", "table", res.Table, "snapshot", snap, "rows", res.Rows,
+		"rejected", res.Rejected, "skipped", res.Skipped, "bytes", res.Bytes, "mode", string(req.Mode),
+		"duration", res.Duration.Round(time.Millisecond))
+	return res, nil
+}
+
+// begin opens the target for writing, creating it when the mode allows.
+func (w *Writer) begin(ctx context.Context, req Request, in *arrow.Schema) (*catalog.Txn, bool, error) {
+	txn, err := w.cat.Begin(ctx, req.Table)
+	switch {
+	case err == nil:
+		if req.Mode == ModeCreate && req.Key == "" {
+			txn.Abort()
+			return nil, false, fmt.Errorf("ingesting into %s (mode create): %w", req.Table, catalog.ErrTableAlreadyExists)
+		}
+		return txn, false, nil
+	case !errors.Is(err, catalog.ErrNoSuchTable):
+		return nil, false, err
+	case req.Mode == ModeAppend:
+		return nil, false, fmt.Errorf("ingesting into %s (mode append; use create_append to create it): %w", req.Table, err)
+	}
+	if err := w.cat.CreateTable(ctx, req.Table, in); err != nil && !errors.Is(err, catalog.ErrTableAlreadyExists) {
+		return nil, false, err
+	}
+	txn, err = w.cat.Begin(ctx, req.Table)
+	return txn, err == nil, err
+}
+
+// commitRejects appends rejected rows to the rejects table (creating it)
+// and returns the new snapshot and the one it replaced (0: none).
+func (w *Writer) commitRejects(ctx context.Context, id catalog.Ident, rows []RowError, key string, summary map[string]string) (int64, int64, error) {
+	if err := w.cat.CreateTable(ctx, id, rejectsSchema); err != nil && !errors.Is(err, catalog.ErrTableAlreadyExists) {
+		return 0, 0, err
+	}
+	txn, err := w.cat.Begin(ctx, id)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer txn.Abort()
+	var parent int64
+	if cur := txn.Table().CurrentSnapshot(); cur != nil {
+		parent = cur.SnapshotID
+	}
+	b := rejectsBatch(w.mem, rows, key, time.Now())
+	defer b.Release()
+	rdr, err := array.NewRecordReader(rejectsSchema, []arrow.RecordBatch{b})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rdr.Release()
+	rsum := map[string]string{SummaryRejected: strconv.Itoa(len(rows))}
+	for _, k := range []string{SummarySource, SummaryKey, SummaryMode} {
+		if v, ok := summary[k]; ok {
+			rsum[k] = v
+		}
+	}
+	if err := txn.Append(ctx, rdr, rsum); err != nil {
+		return 0, 0, err
+	}
+	snap, err := txn.Commit(ctx)
+	return snap, parent, err
+}
+
+// streamErr explains a failed write: the input's own error (a bad row, a
+// dropped client) matters more than iceberg-go's wrapping of it.
+func (w *Writer) streamErr(ctx context.Context, req Request, conf *conformReader, err error) error {
+	if cause := firstErr(conf.Err(), req.Records.Err()); cause != nil {
+		err = cause
+	} else if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return fmt.Errorf("ingesting into %s: %w", req.Table, err)
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// findKey looks for a snapshot committed by an ingest with key and rebuilds
+// its result from the snapshot summary.
+func findKey(tbl *icetable.Table, key string) (Result, bool) {
+	snaps := tbl.Metadata().Snapshots()
+	for i := len(snaps) - 1; i >= 0; i-- {
+		s := snaps[i]
+		if s.Summary == nil || s.Summary.Properties[SummaryKey] != key {
+			continue
+		}
+		p := s.Summary.Properties
+		num := func(k string) int64 { n, _ := strconv.ParseInt(p[k], 10, 64); return n }
+		return Result{SnapshotID: s.SnapshotID, Rows: num(SummaryRows), Bytes: num(SummaryBytes),
+			Rejected: num(SummaryRejected), Skipped: num(SummarySkipped), Replayed: true}, true
+	}
+	return Result{}, false
+}
