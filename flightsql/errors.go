@@ -12,6 +12,7 @@ import (
 
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/engine"
+	"github.com/lakeflight/lakeflight/ingest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -27,8 +28,8 @@ var (
 	errNoTransactions = errors.New("transactions are not supported: each statement commits on its own")
 	// errBusy: the ticket is being streamed by another DoGet right now.
 	errBusy = errors.New("ticket is already being read")
-	// errIngestPending: DoPut CommandStatementIngest is not wired yet.
-	errIngestPending = errors.New("bulk ingest lands with the ingest issue")
+	// errIngestOff: the server was built without an ingest writer.
+	errIngestOff = errors.New("bulk ingest is not enabled on this server")
 	// errSubstrait: lakeflight speaks SQL only.
 	errSubstrait = errors.New("substrait plans are not supported")
 	// errClosed: the server is shutting down.
@@ -56,7 +57,12 @@ var wireCodes = []struct {
 	{errUnknownHandle, codes.NotFound},
 	{errBadRequest, codes.InvalidArgument},
 	{errNoTransactions, codes.Unimplemented},
-	{errIngestPending, codes.Unimplemented},
+	{errIngestOff, codes.Unimplemented},
+	{ingest.ErrSchema, codes.InvalidArgument},
+	{ingest.ErrMalformed, codes.InvalidArgument},
+	{ingest.ErrOptions, codes.InvalidArgument},
+	{ingest.ErrFormat, codes.InvalidArgument},
+	{ingest.ErrTooManyRejects, codes.InvalidArgument},
 	{errSubstrait, codes.Unimplemented},
 	{errBusy, codes.FailedPrecondition},
 	{errClosed, codes.Unavailable},

@@ -217,12 +217,12 @@ func ticketHandle(t testing.TB, info *flight.FlightInfo) []byte {
 	return id
 }
 
-func TestIngestNotYet(t *testing.T) {
-	env := newTestEnv(t)
+func TestIngestDisabled(t *testing.T) {
+	env := newTestEnv(t, func(o *Options) { o.Ingest = nil })
 	cl := env.client(t, true)
 	_, err := cl.ExecuteIngest(context.Background(), emptyReader(t), &afsql.ExecuteIngestOpts{TableDefinitionOptions: &afsql.TableDefinitionOptions{}, Table: "x"})
 	st := wantCode(t, err, codes.Unimplemented)
-	if !strings.Contains(st.Message(), "ingest") {
+	if !strings.Contains(st.Message(), "bulk ingest is not enabled") {
 		t.Errorf("message = %q", st.Message())
 	}
 }

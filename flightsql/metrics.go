@@ -22,6 +22,8 @@ type metrics struct {
 	rows     prometheus.Counter
 	bytes    prometheus.Counter
 	sessions prometheus.Gauge
+	// ingestRows counts rows committed by bulk ingest.
+	ingestRows prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,11 +49,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "lakeflight", Subsystem: "flightsql", Name: "open_sessions",
 			Help: "Client sessions currently open.",
 		}),
+		ingestRows: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lakeflight", Subsystem: "flightsql", Name: "ingested_rows_total",
+			Help: "Rows committed by bulk ingest (DoPut).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.rpcs, m.queries, m.rows, m.bytes, m.sessions} {
+	for _, c := range []prometheus.Collector{m.rpcs, m.queries, m.rows, m.bytes, m.sessions, m.ingestRows} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering flightsql metrics: %w", err)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/session"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/lakeflight/lakeflight/engine"
+	"github.com/lakeflight/lakeflight/ingest"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 )
@@ -53,6 +54,12 @@ type Options struct {
 	// bigger engine batches are sliced. Default 3 MiB, under grpc-go's
 	// 4 MiB default receive limit.
 	MaxBatchBytes int64
+	// Ingest commits bulk ingests (DoPut CommandStatementIngest); nil
+	// answers them Unimplemented.
+	Ingest *ingest.Writer
+	// MaxRecvBytes caps one incoming gRPC message (an ingest batch, bound
+	// parameters). Default 256 MiB.
+	MaxRecvBytes int
 }
 
 // Server is the Flight SQL service. Create it with New, put it on a
@@ -66,6 +73,9 @@ type Server struct {
 	mem     memory.Allocator
 	metrics *metrics
 	opts    Options
+	ingest  ingester
+	// icebergCatalog is where ingests go (Options.IcebergCatalog).
+	icebergCatalog string
 
 	sessions *sessionStore
 	handles  *handleTable
@@ -112,6 +122,9 @@ func newServer(q querier, opts Options) (*Server, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
+	if opts.MaxRecvBytes <= 0 {
+		opts.MaxRecvBytes = 256 << 20
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -123,6 +136,11 @@ func newServer(q querier, opts Options) (*Server, error) {
 		metrics: m,
 		opts:    opts,
 		stop:    make(chan struct{}),
+
+		icebergCatalog: opts.IcebergCatalog,
+	}
+	if opts.Ingest != nil {
+		s.ingest = opts.Ingest
 	}
 	s.Alloc = opts.Allocator
 	s.sessions = newSessionStore(q, s.log, m, opts.SessionIdleTimeout)
@@ -147,6 +165,7 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 	mgr := session.NewStatefulServerSessionManager(session.WithStore(s.sessions))
 	mw := flight.CreateServerMiddleware(session.NewServerSessionMiddleware(mgr))
 	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(s.opts.MaxRecvBytes),
 		grpc.ChainUnaryInterceptor(s.metrics.unary(s.log), mw.Unary, s.endCallUnary),
 		grpc.ChainStreamInterceptor(s.metrics.stream(s.log), mw.Stream, s.endCallStream),
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/engine"
+	"github.com/lakeflight/lakeflight/ingest"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
@@ -66,7 +67,8 @@ func newTestEnv(t testing.TB, opts ...envOption) *testEnv {
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	reg := prometheus.NewRegistry()
-	o := Options{Engine: eng, Logger: log, Registerer: reg, Allocator: mem, Version: "test"}
+	o := Options{Engine: eng, Logger: log, Registerer: reg, Allocator: mem, Version: "test",
+		Ingest: ingest.NewWriter(cat, log, nil)}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -59,7 +59,7 @@ func (s *Server) sqlInfoValues(kw []string, fn functionLists) map[afsql.SqlInfo]
 		afsql.SqlInfoFlightSqlServerSubstraitMaxVersion:         "",
 		afsql.SqlInfoFlightSqlServerTransaction:                 int32(afsql.SqlTransactionNone),
 		afsql.SqlInfoFlightSqlServerCancel:                      true,
-		afsql.SqlInfoFlightSqlServerBulkIngestion:               false, // true once DoPutCommandStatementIngest lands
+		afsql.SqlInfoFlightSqlServerBulkIngestion:               true,
 		afsql.SqlInfoFlightSqlServerIngestTransactionsSupported: false,
 		afsql.SqlInfoFlightSqlServerStatementTimeout:            int32(s.opts.SessionIdleTimeout.Milliseconds()),
 		afsql.SqlInfoFlightSqlServerTransactionTimeout:          int32(0),

@@ -208,13 +208,6 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd afsql.Pre
 	return n, s.status("DoPutPreparedStatementUpdate", err)
 }
 
-// DoPutCommandStatementIngest is the slot for bulk ingest (ADBC
-// adbc_ingest): it will take the caller's session from s.clientSession and
-// hand the reader to the ingest writer.
-func (s *Server) DoPutCommandStatementIngest(context.Context, afsql.StatementIngest, flight.MessageReader) (int64, error) {
-	return 0, s.status("DoPutCommandStatementIngest", errIngestPending)
-}
-
 // readParams reads every parameter batch of a DoPut into one batch
 // (nil when the client sent no rows). The caller owns the result.
 func (s *Server) readParams(h *handle, rdr flight.MessageReader) (arrow.RecordBatch, error) {

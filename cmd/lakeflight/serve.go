@@ -19,6 +19,7 @@ import (
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/engine"
 	"github.com/lakeflight/lakeflight/flightsql"
+	"github.com/lakeflight/lakeflight/ingest"
 	"github.com/lakeflight/lakeflight/internal/config"
 	"github.com/lakeflight/lakeflight/web"
 )
@@ -132,8 +133,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	}
 	defer closeLogged(log, "duckdb", eng)
 
+	ingestWriter := ingest.NewWriter(cat, log.With("component", "ingest"), nil)
 	fsrv, err := flightsql.New(flightsql.Options{
 		Engine:     eng,
+		Ingest:     ingestWriter,
 		Logger:     log.With("component", "flightsql"),
 		Registerer: reg,
 		Allocator:  mallocator.NewMallocator(), // C memory: no GC pressure from 64K-row batches
