@@ -22,6 +22,9 @@ type Config struct {
 	// HTTPAddr is where the HTTP sidecar (health, metrics) listens.
 	HTTPAddr string `yaml:"http_addr"`
 
+	// MaxIngestBytes bounds one upload to the sidecar's POST /ingest.
+	MaxIngestBytes ByteSize `yaml:"max_ingest_bytes"`
+
 	Catalog CatalogConfig `yaml:"catalog"`
 	DuckDB  DuckDBConfig  `yaml:"duckdb"`
 
@@ -57,6 +60,9 @@ func Default() Config {
 		DataDir:    "lakeflight-data",
 		FlightAddr: "127.0.0.1:31337",
 		HTTPAddr:   "127.0.0.1:8080",
+		// 1 GiB: large enough for a day of logs, small enough that one
+		// upload cannot fill a small disk with spooled Parquet.
+		MaxIngestBytes: 1 << 30,
 		Catalog: CatalogConfig{
 			Name:   "lakehouse",
 			Driver: "sqlite",
@@ -125,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if c.DuckDB.BatchRows < 2048 || c.DuckDB.BatchRows > 1<<22 {
 		errs = append(errs, fmt.Errorf("duckdb.batch_rows: %d is outside 2048..4194304", c.DuckDB.BatchRows))
+	}
+	if c.MaxIngestBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_ingest_bytes: %d must be positive", c.MaxIngestBytes))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: %s must be positive", c.ShutdownTimeout))

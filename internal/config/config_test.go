@@ -94,3 +94,50 @@ func TestBadEnvNumber(t *testing.T) {
 		t.Fatalf("want error naming LAKEFLIGHT_THREADS, got %v", err)
 	}
 }
+
+func TestMaxIngestBytes(t *testing.T) {
+	if got := Default().MaxIngestBytes; got != 1<<30 {
+		t.Fatalf("default %d, want 1 GiB", got)
+	}
+	for in, want := range map[string]ByteSize{"1048576": 1 << 20, "1GiB": 1 << 30, "500MB": 500e6, "64 KiB": 64 << 10, "2g": 2 << 30} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %d %v, want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-1", "1XB"} {
+		if _, err := ParseByteSize(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("max_ingest_bytes: 256MiB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load([]string{"--config", file}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.MaxIngestBytes != 256<<20 {
+		t.Fatalf("from file: %d %v", cfg.MaxIngestBytes, err)
+	}
+	cfg, err = Load([]string{"--config", file}, func(k string) string {
+		if k == "LAKEFLIGHT_MAX_INGEST_BYTES" {
+			return "2GiB"
+		}
+		return ""
+	}, io.Discard)
+	if err != nil || cfg.MaxIngestBytes != 2<<30 {
+		t.Fatalf("env over file: %d %v", cfg.MaxIngestBytes, err)
+	}
+	cfg, err = Load([]string{"--max-ingest-bytes", "10MB"}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.MaxIngestBytes != 10e6 {
+		t.Fatalf("flag: %d %v", cfg.MaxIngestBytes, err)
+	}
+	if _, err := Load([]string{"--max-ingest-bytes", "big"}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "max-ingest-bytes") {
+		t.Fatalf("bad flag: %v", err)
+	}
+	cfg = Default()
+	cfg.MaxIngestBytes = 0
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max_ingest_bytes") {
+		t.Fatalf("validate: %v", err)
+	}
+}

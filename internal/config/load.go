@@ -44,6 +44,11 @@ func settings() []setting {
 			c.DuckDB.BatchRows = n
 			return err
 		}},
+		{"max-ingest-bytes", "largest upload POST /ingest accepts, e.g. 1GiB or 500MB", func(c *Config, v string) error {
+			n, err := ParseByteSize(v)
+			c.MaxIngestBytes = n
+			return err
+		}},
 		{"shutdown-timeout", "bound on graceful shutdown, e.g. 15s", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			c.ShutdownTimeout = d
