@@ -153,3 +153,17 @@ func TestParseColumnTypes(t *testing.T) {
 		t.Error("a column typed twice was accepted")
 	}
 }
+
+func TestParseTable(t *testing.T) {
+	for in, want := range map[string]string{"events": "bronze.events", "silver.orders": "silver.orders", " x ": "bronze.x"} {
+		id, err := ParseTable(in)
+		if err != nil || id.String() != want {
+			t.Errorf("%q: %v %v, want %s", in, id, err, want)
+		}
+	}
+	for _, bad := range []string{"", ".x", "x.", "a.b.c"} {
+		if _, err := ParseTable(bad); !errors.Is(err, ErrOptions) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
