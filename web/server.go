@@ -1,5 +1,6 @@
 // Package web is lakeflight's HTTP sidecar (echo): liveness, readiness and
-// Prometheus metrics today; ingest, transform and admin endpoints later. It
+// Prometheus metrics, and POST /ingest (file uploads into tables); transform
+// and admin endpoints later. It
 // sits beside flightsql at the top of the stack and talks to lower packages
 // only through the small interfaces it declares here.
 package web
@@ -36,6 +37,10 @@ type Options struct {
 	Checks   []Check
 	// CheckTimeout bounds each readiness check; default 2s.
 	CheckTimeout time.Duration
+	// Ingest commits uploads to POST /ingest; nil answers 503.
+	Ingest Ingester
+	// MaxIngestBytes bounds one upload's body; default 1 GiB.
+	MaxIngestBytes int64
 }
 
 // Server is the HTTP sidecar.
@@ -54,6 +59,9 @@ func New(opts Options) *Server {
 	if opts.CheckTimeout <= 0 {
 		opts.CheckTimeout = 2 * time.Second
 	}
+	if opts.MaxIngestBytes <= 0 {
+		opts.MaxIngestBytes = DefaultMaxIngestBytes
+	}
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.NewRegistry()
 	}
@@ -64,6 +72,7 @@ func New(opts Options) *Server {
 	e.HTTPErrorHandler = s.handleError
 	e.GET("/health", s.health)
 	e.GET("/ready", s.readiness)
+	e.POST("/ingest", s.ingestUpload)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 	s.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	return s

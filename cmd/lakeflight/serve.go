@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
@@ -100,7 +101,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		{Name: "catalog", Pinger: pingerFunc(func(ctx context.Context) error { return cat.Ping(ctx) })},
 		{Name: "duckdb", Pinger: pingerFunc(func(ctx context.Context) error { return eng.Ping(ctx) })},
 	}
-	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks})
+	// POST /ingest answers 503 until the writer exists (after the catalog).
+	var ingestLate atomic.Pointer[ingest.Writer]
+	lateIngest := web.IngesterFunc(func(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+		w := ingestLate.Load()
+		if w == nil {
+			return ingest.Result{}, web.ErrStarting
+		}
+		return w.Write(ctx, req)
+	})
+	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks,
+		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes)})
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(httpLn) }()
 
@@ -134,6 +145,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	defer closeLogged(log, "duckdb", eng)
 
 	ingestWriter := ingest.NewWriter(cat, log.With("component", "ingest"), nil)
+	ingestLate.Store(ingestWriter)
 	fsrv, err := flightsql.New(flightsql.Options{
 		Engine:     eng,
 		Ingest:     ingestWriter,
