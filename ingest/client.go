@@ -152,8 +152,15 @@ func Send(ctx context.Context, cl *afsql.Client, rdr array.RecordReader, o SendO
 // when the server ended the call early).
 func sendErr(stream pb.FlightService_DoPutClient, err error) error {
 	if errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF") {
-		if _, rerr := stream.Recv(); rerr != nil && !errors.Is(rerr, io.EOF) {
-			return rerr
+		for { // the status comes after any results already in flight
+			_, rerr := stream.Recv()
+			if rerr == nil {
+				continue
+			}
+			if !errors.Is(rerr, io.EOF) {
+				return rerr
+			}
+			break
 		}
 	}
 	return err
