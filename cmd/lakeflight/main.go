@@ -1,6 +1,7 @@
 // Command lakeflight is the lakehouse server and its client in one binary:
 // `lakeflight serve` runs the Flight SQL server and HTTP sidecar,
-// `lakeflight query` asks a running server a question.
+// `lakeflight query` asks a running server a question, `lakeflight ingest`
+// loads files into one of its tables.
 package main
 
 import (
@@ -25,6 +26,8 @@ const usage = `lakeflight: a lakehouse server speaking Arrow Flight SQL over Ice
 Usage:
   lakeflight serve [flags]                 run the server (lakeflight serve -h for flags)
   lakeflight query [flags] "SQL"           run one query against a server (lakeflight query -h)
+  lakeflight ingest --table T [flags] FILE...
+                                           load CSV, JSON or Parquet files into a table (lakeflight ingest -h)
   lakeflight version                       print the version
 `
 
@@ -59,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stderr)
 	case "query":
 		return runQuery(ctx, args[1:], stdout, stderr)
+	case "ingest":
+		return runIngest(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		_, err := fmt.Fprintf(stdout, "lakeflight %s (commit %s)\n", version, commit)
 		return err
