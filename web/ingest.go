@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -29,9 +30,10 @@ var _ Ingester = (*ingest.Writer)(nil)
 // DefaultMaxIngestBytes bounds an upload when Options.MaxIngestBytes is 0.
 const DefaultMaxIngestBytes int64 = 1 << 30
 
-// uploadIdle is how long an upload may send nothing before it is dropped.
-// There is no cap on the whole upload: a gigabyte takes its time.
-const uploadIdle = 2 * time.Minute
+// DefaultUploadIdle is how long an upload may send nothing before it is
+// dropped when Options.UploadIdleTimeout is 0. There is no cap on the whole
+// upload: a gigabyte takes its time.
+const DefaultUploadIdle = 2 * time.Minute
 
 // ingestResponse is the body of a successful POST /ingest.
 type ingestResponse struct {
@@ -76,7 +78,7 @@ func (s *Server) ingestUpload(c echo.Context) error {
 	if r.ContentLength > limit {
 		return &http.MaxBytesError{Limit: limit}
 	}
-	body := newUploadBody(c.Response(), r.Body, limit)
+	body := newUploadBody(c.Response(), r.Body, limit, s.opts.UploadIdleTimeout)
 	ctx := r.Context()
 
 	ctype, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -296,20 +298,29 @@ type uploadBody struct {
 	r        io.Reader
 	rc       *http.ResponseController
 	limit    int64
+	idle     time.Duration
 	tooLarge atomic.Bool
 	extended atomic.Int64 // unix nanos of the last deadline push
 }
 
-func newUploadBody(w http.ResponseWriter, body io.ReadCloser, limit int64) *uploadBody {
-	return &uploadBody{r: http.MaxBytesReader(w, body, limit), rc: http.NewResponseController(w), limit: limit}
+func newUploadBody(w http.ResponseWriter, body io.ReadCloser, limit int64, idle time.Duration) *uploadBody {
+	return &uploadBody{r: http.MaxBytesReader(w, body, limit), rc: http.NewResponseController(w), limit: limit, idle: idle}
 }
 
 func (b *uploadBody) Read(p []byte) (int, error) {
-	if now := time.Now(); now.UnixNano()-b.extended.Load() > int64(time.Second) {
+	if now := time.Now(); now.UnixNano()-b.extended.Load() > int64(min(time.Second, b.idle/4)) {
 		b.extended.Store(now.UnixNano())
-		_ = b.rc.SetReadDeadline(now.Add(uploadIdle)) // unsupported under httptest: fine
+		_ = b.rc.SetReadDeadline(now.Add(b.idle)) // unsupported under httptest.ResponseRecorder: fine
 	}
 	n, err := b.r.Read(p)
+	if err != nil {
+		// Past the body, net/http reads the connection in the background
+		// and cancels the request's context on any error, an expired
+		// deadline included: no deadline may be set from here on, or the
+		// commit that follows would be cut short.
+		_ = b.rc.SetReadDeadline(time.Time{})
+		b.extended.Store(math.MaxInt64)
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		b.tooLarge.Store(true)

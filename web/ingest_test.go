@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -406,4 +407,72 @@ func TestIngestCSV(t *testing.T) {
 	if rows := tableRows(t, cat, "tsv"); len(rows) != 2 || rows[0] != "1 (null)" || rows[1] != "2 7.00" {
 		t.Fatalf("tsv rows: %q", rows)
 	}
+}
+
+func TestIngestReadDeadlines(t *testing.T) {
+	dir := t.TempDir()
+	cat, err := catalog.Open(t.Context(), catalog.Config{Driver: "sqlite", URI: filepath.Join(dir, "catalog.db"),
+		Warehouse: filepath.Join(dir, "warehouse")}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	if err := cat.EnsureNamespace(t.Context(), "bronze"); err != nil {
+		t.Fatal(err)
+	}
+	w := ingest.NewWriter(cat, slog.New(slog.DiscardHandler), nil)
+	const idle = 300 * time.Millisecond
+	s := New(Options{UploadIdleTimeout: idle, Ingest: IngesterFunc(func(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+		req.Records = &lingering{RecordReader: req.Records, delay: 3 * idle}
+		return w.Write(ctx, req)
+	})})
+	s.SetReady(true)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	pq := idNameRows(t, 0, 100)
+
+	// Time passing after the whole body arrived does not cut the ingest.
+	resp, err := http.Post(srv.URL+"/ingest?table=slow", "application/x-parquet", bytes.NewReader(pq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("slow commit: %d %s", resp.StatusCode, msg)
+	}
+
+	// An upload that stalls is dropped and commits nothing.
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(pq[:len(pq)/2])
+		time.Sleep(4 * idle)
+		_, _ = pw.Write(pq[len(pq)/2:])
+		_ = pw.Close()
+	}()
+	resp, err = http.Post(srv.URL+"/ingest?table=stalled", "application/x-parquet", pr)
+	if err == nil {
+		msg, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatalf("a stalled upload succeeded: %s", msg)
+		}
+	}
+	if rows := tableRows(t, cat, "stalled"); len(rows) != 0 {
+		t.Fatalf("a stalled upload committed %d rows", len(rows))
+	}
+}
+
+// lingering waits before reporting the end of its stream.
+type lingering struct {
+	array.RecordReader
+	delay time.Duration
+}
+
+func (l *lingering) Next() bool {
+	if l.RecordReader.Next() {
+		return true
+	}
+	time.Sleep(l.delay)
+	return false
 }

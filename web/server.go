@@ -41,6 +41,9 @@ type Options struct {
 	Ingest Ingester
 	// MaxIngestBytes bounds one upload's body; default 1 GiB.
 	MaxIngestBytes int64
+	// UploadIdleTimeout drops an upload that sends nothing for this long;
+	// default 2 minutes.
+	UploadIdleTimeout time.Duration
 }
 
 // Server is the HTTP sidecar.
@@ -61,6 +64,9 @@ func New(opts Options) *Server {
 	}
 	if opts.MaxIngestBytes <= 0 {
 		opts.MaxIngestBytes = DefaultMaxIngestBytes
+	}
+	if opts.UploadIdleTimeout <= 0 {
+		opts.UploadIdleTimeout = DefaultUploadIdle
 	}
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.NewRegistry()
