@@ -72,7 +72,7 @@ func convertInt(b []byte, bits int) (int64, bool) {
 		if u > limit {
 			return 0, false
 		}
-		return -int64(u - 1) - 1, true
+		return -int64(u-1) - 1, true
 	}
 	if u >= limit {
 		return 0, false

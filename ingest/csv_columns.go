@@ -36,8 +36,8 @@ type textColumn struct {
 	zoned bool // a timestamp with a time zone: offsets are converted to UTC
 	// required: the field is not nullable, so a null makes the row bad.
 	required bool
-	prec  int32
-	scale int32
+	prec     int32
+	scale    int32
 }
 
 func newTextColumn(name string, t arrow.DataType) (textColumn, error) {
