@@ -26,11 +26,13 @@ func sniffDialect(sample []byte, atEOF bool, o CSVOptions) dialect {
 		delims = []byte{o.Delimiter}
 	}
 	escapes := []byte{o.Escape}
-	if o.Escape == 0 {
-		// A backslash before a quote ("say \"hi\"") breaks the doubled-quote
-		// reading; the backslash reading is tried after it.
+	switch {
+	case o.Escape == 0 && o.Quote == 0:
+		// With the quote sniffed, so is the escape: a backslash before a
+		// quote ("say \"hi\"") breaks the doubled-quote reading, and the
+		// backslash reading is tried after it.
 		escapes = []byte{0, '\\'}
-	} else if o.Escape == o.Quote {
+	case o.Escape == o.Quote:
 		escapes = []byte{0}
 	}
 	var best dialect
