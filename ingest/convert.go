@@ -83,6 +83,11 @@ func convertInt(b []byte, bits int) (int64, bool) {
 // convertFloat reads a decimal floating-point number (digits, optional
 // fraction and exponent) or inf, infinity or nan.
 func convertFloat(b []byte, bits int) (float64, bool) {
+	if bits == 64 {
+		if f, ok := fastFloat(b); ok {
+			return f, true
+		}
+	}
 	if !floatSyntax(b) {
 		return 0, false
 	}

@@ -38,6 +38,8 @@ type textColumn struct {
 	required bool
 	prec     int32
 	scale    int32
+	// textBytes is the average text length sampled, to size string data.
+	textBytes int
 }
 
 func newTextColumn(name string, t arrow.DataType) (textColumn, error) {
@@ -129,8 +131,8 @@ func (n *nullSet) is(b []byte) bool {
 
 // isNull says whether a field is NULL in column c: a null token, unless it
 // was quoted in a string column.
-func (n *nullSet) isNull(c *textColumn, f csvField) bool {
-	return (c.kind != textString || !f.quoted) && n.is(f.b)
+func (n *nullSet) isNull(c *textColumn, text []byte, quoted bool) bool {
+	return (c.kind != textString || !quoted) && n.is(text)
 }
 
 // columnBuilder appends to one Arrow builder through its concrete type.
@@ -211,14 +213,14 @@ func newBatchBuilder(mem memory.Allocator, schema *arrow.Schema, cols []textColu
 	return bb
 }
 
-// add appends a row of len(cols) fields. When a field does not convert (or
+// add appends the row of len(cols) fields s just scanned. When a field does not convert (or
 // is null in a required column) it appends nothing and returns that
 // field's column; otherwise -1.
-func (bb *batchBuilder) add(fields []csvField) int {
+func (bb *batchBuilder) add(s *recordScanner) int {
 	for i := range bb.cols {
 		c := &bb.cols[i]
-		f := fields[i]
-		if bb.nulls.isNull(c, f) {
+		text := s.text(i)
+		if bb.nulls.isNull(c, text, s.fields[i].quoted) {
 			if c.required {
 				return i
 			}
@@ -229,7 +231,7 @@ func (bb *batchBuilder) add(fields []csvField) int {
 		if c.kind == textString {
 			continue
 		}
-		lo, hi, ok := c.convert(f.b)
+		lo, hi, ok := c.convert(text)
 		if !ok {
 			return i
 		}
@@ -239,6 +241,9 @@ func (bb *batchBuilder) add(fields []csvField) int {
 		n := max(bb.hint, bb.capRows/2)
 		for i := range bb.out {
 			bb.out[i].b.Reserve(n)
+			if bin := bb.out[i].bin; bin != nil {
+				bin.ReserveData(n * bb.cols[i].textBytes)
+			}
 		}
 		bb.capRows += n
 	}
@@ -255,7 +260,7 @@ func (bb *batchBuilder) add(fields []csvField) int {
 		v := bb.lo[i]
 		switch {
 		case o.bin != nil:
-			o.bin.Append(fields[i].b)
+			o.bin.Append(s.text(i))
 		case o.i64 != nil:
 			o.i64.UnsafeAppend(int64(v))
 		case o.f64 != nil:

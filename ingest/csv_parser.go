@@ -150,6 +150,9 @@ func (p *csvParser) settleSchema(s *csvSampler) (header bool, err error) {
 			return false, err
 		}
 		p.cols[i].required = !fields[i].Nullable
+		if i < len(s.guesses) {
+			p.cols[i].textBytes = s.guesses[i].textBytes/max(1, s.guesses[i].values) + 1
+		}
 	}
 	p.schema = arrow.NewSchema(fields, nil)
 	return header, nil

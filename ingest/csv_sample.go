@@ -56,9 +56,10 @@ func (s *csvSampler) record(raw []byte, bad string) bool {
 		s.first = make([]string, s.width)
 		s.firstNull = make([]bool, s.width)
 		s.guesses = make([]columnGuess, s.width)
-		for i, f := range s.sc.fields {
-			s.first[i] = string(f.b)
-			s.firstNull[i] = s.nulls.is(f.b)
+		for i := range s.sc.fields {
+			text := s.sc.text(i)
+			s.first[i] = string(text)
+			s.firstNull[i] = s.nulls.is(text)
 			s.guesses[i] = newColumnGuess()
 		}
 		return true
@@ -66,9 +67,9 @@ func (s *csvSampler) record(raw []byte, bad string) bool {
 	if bad != "" || len(s.sc.fields) != s.width {
 		return false
 	}
-	for i, f := range s.sc.fields {
-		if !s.nulls.is(f.b) {
-			s.guesses[i].add(f.b)
+	for i := range s.sc.fields {
+		if text := s.sc.text(i); !s.nulls.is(text) {
+			s.guesses[i].add(text)
 		}
 	}
 	return true

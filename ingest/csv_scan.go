@@ -1,6 +1,10 @@
 package ingest
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // dialect is a CSV dialect once options and sniffing have settled it.
 type dialect struct {
@@ -15,19 +19,23 @@ type dialect struct {
 // state machine. The splitter and the scanner both follow this rule, so a
 // malformed record spans the same bytes however the input is cut.
 
-// csvField is one field of a scanned record: its text (quotes removed and
-// escapes resolved) and whether it was quoted.
+// csvField is one field of a scanned record: where its text (quotes
+// removed, escapes resolved) is, and whether it was quoted. Offsets rather
+// than slices keep the hot loop free of pointer writes.
 type csvField struct {
-	b      []byte
-	quoted bool
+	start, end uint32
+	quoted     bool
+	scratch    bool // the text is in the scanner's scratch, not the buffer
 }
 
-// recordScanner splits records into fields. Field texts point into the
-// scanned buffer, or into scratch when escapes had to be resolved; both
-// stay valid until the next scan.
+// recordScanner splits records into fields. Field texts are in the
+// scanned buffer, or in scratch when escapes had to be resolved; both stay
+// valid until the next scan.
 type recordScanner struct {
 	d       dialect
 	stop    [256]bool // bytes that end an unquoted run: delimiter, quote, '\n'
+	stopSet [3]uint64 // the same bytes repeated in each byte of a word
+	buf     []byte    // the buffer last scanned
 	fields  []csvField
 	scratch []byte
 }
@@ -36,10 +44,47 @@ func newRecordScanner(d dialect) *recordScanner {
 	s := &recordScanner{d: d}
 	s.stop[d.delim] = true
 	s.stop['\n'] = true
+	q := d.delim
 	if d.quote != 0 {
 		s.stop[d.quote] = true
+		q = d.quote
 	}
+	s.stopSet = [3]uint64{lowBytes * uint64(d.delim), lowBytes * '\n', lowBytes * uint64(q)}
 	return s
+}
+
+// text returns field i's text.
+func (s *recordScanner) text(i int) []byte {
+	f := s.fields[i]
+	if f.scratch {
+		return s.scratch[f.start:f.end]
+	}
+	return s.buf[f.start:f.end]
+}
+
+const (
+	lowBytes  = 0x0101010101010101
+	highBytes = 0x8080808080808080
+)
+
+// run returns the offset of the first delimiter, quote or newline at or
+// after j, or len(buf); it tests eight bytes at a time.
+func (s *recordScanner) run(buf []byte, j int) int {
+	d, nl, q := s.stopSet[0], s.stopSet[1], s.stopSet[2]
+	for j+8 <= len(buf) {
+		w := binary.LittleEndian.Uint64(buf[j:])
+		x, y, z := w^d, w^nl, w^q
+		// A byte of x, y or z is zero where w matches; the lowest flagged
+		// byte is exact.
+		if m := ((x - lowBytes) &^ x) | ((y - lowBytes) &^ y) | ((z - lowBytes) &^ z); m&highBytes != 0 {
+			return j + bits.TrailingZeros64(m&highBytes)>>3
+		}
+		j += 8
+	}
+	for j < len(buf) && !s.stop[buf[j]] {
+		j++
+	}
+	return j
 }
 
 // Reasons a record's quoting is malformed.
@@ -74,6 +119,7 @@ func skipBlank(buf []byte, pos int) (int, int) {
 // to the next newline outside quotes, and s.fields is not usable).
 // reasonUnterminate means the buffer ended inside quotes.
 func (s *recordScanner) scan(buf []byte, pos int) (end, lines int, bad string) {
+	s.buf = buf
 	s.fields = s.fields[:0]
 	s.scratch = s.scratch[:0]
 	q, delim := s.d.quote, s.d.delim
@@ -81,15 +127,16 @@ func (s *recordScanner) scan(buf []byte, pos int) (end, lines int, bad string) {
 	i := pos
 	for {
 		if i < n && buf[i] == q && q != 0 {
-			content, next, nl, esc, ok := s.quoted(buf, i+1)
+			next, nl, esc, ok := s.quoted(buf, i+1)
 			if !ok {
 				return n, bytes.Count(buf[pos:], nlByte), reasonUnterminate
 			}
 			lines += nl
+			f := csvField{start: uint32(i + 1), end: uint32(next - 1), quoted: true}
 			if esc {
-				content = s.unescape(content)
+				f = s.unescape(buf[f.start:f.end])
 			}
-			s.fields = append(s.fields, csvField{b: content, quoted: true})
+			s.fields = append(s.fields, f)
 			i = next
 			switch {
 			case i == n:
@@ -107,16 +154,13 @@ func (s *recordScanner) scan(buf []byte, pos int) (end, lines int, bad string) {
 			}
 			return s.skipRecord(buf, pos, reasonAfterQuote)
 		}
-		j := i
-		for j < n && !s.stop[buf[j]] {
-			j++
-		}
+		j := s.run(buf, i)
 		if j == n || buf[j] == '\n' {
-			f := buf[i:j]
-			if len(f) > 0 && f[len(f)-1] == '\r' {
-				f = f[:len(f)-1]
+			e := j
+			if e > i && buf[e-1] == '\r' {
+				e--
 			}
-			s.fields = append(s.fields, csvField{b: f})
+			s.fields = append(s.fields, csvField{start: uint32(i), end: uint32(e)})
 			if j == n {
 				return n, lines, ""
 			}
@@ -125,7 +169,7 @@ func (s *recordScanner) scan(buf []byte, pos int) (end, lines int, bad string) {
 		if buf[j] != delim { // a quote inside an unquoted field
 			return s.skipRecord(buf, pos, reasonBareQuote)
 		}
-		s.fields = append(s.fields, csvField{b: buf[i:j]})
+		s.fields = append(s.fields, csvField{start: uint32(i), end: uint32(j)})
 		i = j + 1
 	}
 }
@@ -133,17 +177,17 @@ func (s *recordScanner) scan(buf []byte, pos int) (end, lines int, bad string) {
 var nlByte = []byte{'\n'}
 
 // quoted reads a quoted field's content starting just past its opening
-// quote. It returns the content, the offset past the closing quote, the
-// newlines inside, whether escapes need resolving, and false when the
-// buffer ends first.
-func (s *recordScanner) quoted(buf []byte, start int) (content []byte, next, nl int, esc, ok bool) {
+// quote. It returns the offset past the closing quote, the newlines
+// inside, whether escapes need resolving, and false when the buffer ends
+// first.
+func (s *recordScanner) quoted(buf []byte, start int) (next, nl int, esc, ok bool) {
 	q, e := s.d.quote, s.d.escape
 	i := start
 	if e == 0 || e == q {
 		for {
 			k := bytes.IndexByte(buf[i:], q)
 			if k < 0 {
-				return nil, 0, 0, false, false
+				return 0, 0, false, false
 			}
 			i += k + 1
 			if i < len(buf) && buf[i] == q {
@@ -156,7 +200,7 @@ func (s *recordScanner) quoted(buf []byte, start int) (content []byte, next, nl 
 	} else {
 		for {
 			if i >= len(buf) {
-				return nil, 0, 0, false, false
+				return 0, 0, false, false
 			}
 			c := buf[i]
 			if c == e {
@@ -170,15 +214,14 @@ func (s *recordScanner) quoted(buf []byte, start int) (content []byte, next, nl 
 			}
 		}
 		if i > len(buf) {
-			return nil, 0, 0, false, false
+			return 0, 0, false, false
 		}
 	}
-	content = buf[start : i-1]
-	return content, i, bytes.Count(content, nlByte), esc, true
+	return i, bytes.Count(buf[start:i-1], nlByte), esc, true
 }
 
 // unescape resolves doubled quotes or escape bytes into scratch.
-func (s *recordScanner) unescape(b []byte) []byte {
+func (s *recordScanner) unescape(b []byte) csvField {
 	from := len(s.scratch)
 	q, e := s.d.quote, s.d.escape
 	if e == 0 {
@@ -192,7 +235,7 @@ func (s *recordScanner) unescape(b []byte) []byte {
 		}
 		s.scratch = append(s.scratch, c)
 	}
-	return s.scratch[from:len(s.scratch):len(s.scratch)]
+	return csvField{start: uint32(from), end: uint32(len(s.scratch)), quoted: true, scratch: true}
 }
 
 // skipRecord finds the end of a malformed record starting at pos.

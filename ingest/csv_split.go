@@ -186,8 +186,8 @@ func (w *csvWorker) parse(pc *csvPiece) ([]*chunk, error) {
 		case len(fields) != len(p.cols):
 			cur.Errs = append(cur.Errs, p.rowError(at, raw, fmt.Sprintf("expected %d fields, found %d", len(p.cols), len(fields))))
 		default:
-			if col := w.bb.add(fields); col >= 0 {
-				cur.Errs = append(cur.Errs, p.valueError(at, raw, col, fields[col]))
+			if col := w.bb.add(w.sc); col >= 0 {
+				cur.Errs = append(cur.Errs, p.valueError(at, raw, col, w.sc.text(col), fields[col].quoted))
 				break
 			}
 			if p.lines {
@@ -231,14 +231,14 @@ func (p *csvParser) rowError(line int64, raw []byte, reason string) RowError {
 }
 
 // valueError reports a field that does not convert to its column's type.
-func (p *csvParser) valueError(line int64, raw []byte, col int, f csvField) RowError {
+func (p *csvParser) valueError(line int64, raw []byte, col int, text []byte, quoted bool) RowError {
 	c := &p.cols[col]
 	e := p.rowError(line, raw, "")
-	e.Column, e.Value, e.Expected = c.name, clipRaw(f.b), c.typ.String()
-	if p.nulls.isNull(c, f) {
+	e.Column, e.Value, e.Expected = c.name, clipRaw(text), c.typ.String()
+	if p.nulls.isNull(c, text, quoted) {
 		e.Reason = "null in a non-nullable column"
 	} else {
-		e.Reason = fmt.Sprintf("cannot parse %q as %s", clipText(f.b, 64), c.typ)
+		e.Reason = fmt.Sprintf("cannot parse %q as %s", clipText(text, 64), c.typ)
 	}
 	return e
 }

@@ -88,12 +88,16 @@ type columnGuess struct {
 	seen       bool // a non-null value was sampled
 	intDigits  int
 	fracDigits int
+	values     int // non-null values sampled
+	textBytes  int // their total length
 }
 
 func newColumnGuess() columnGuess { return columnGuess{set: ^typeSet(0)} }
 
 // add narrows the guess by one non-null value.
 func (g *columnGuess) add(b []byte) {
+	g.values++
+	g.textBytes += len(b)
 	if g.set == 0 {
 		g.seen = true
 		return
