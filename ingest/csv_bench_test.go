@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"io"
 	"math/rand/v2"
 	"strconv"
@@ -98,5 +99,24 @@ func BenchmarkCSV(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkCSVBaselineEncodingCSV only splits the same file into records
+// with encoding/csv, on one core: a yardstick measured in the same run, as
+// the machine's speed varies with its load.
+func BenchmarkCSVBaselineEncodingCSV(b *testing.B) {
+	data := benchData()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		r := csv.NewReader(bytes.NewReader(data))
+		r.ReuseRecord = true
+		for {
+			if _, err := r.Read(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

@@ -135,10 +135,11 @@ func (n *nullSet) isNull(c *textColumn, text []byte, quoted bool) bool {
 	return (c.kind != textString || !quoted) && n.is(text)
 }
 
-// columnBuilder appends to one Arrow builder through its concrete type.
+// columnBuilder appends to one Arrow builder through its concrete type,
+// or to a stringColumn.
 type columnBuilder struct {
 	b    array.Builder
-	bin  *array.BinaryBuilder
+	str  *stringColumn
 	bl   *array.BooleanBuilder
 	i8   *array.Int8Builder
 	i16  *array.Int16Builder
@@ -152,14 +153,12 @@ type columnBuilder struct {
 }
 
 func newColumnBuilder(mem memory.Allocator, t arrow.DataType) columnBuilder {
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY:
+		return columnBuilder{str: newStringColumn(t)}
+	}
 	cb := columnBuilder{b: array.NewBuilder(mem, t)}
 	switch b := cb.b.(type) {
-	case *array.StringBuilder:
-		cb.bin = b.BinaryBuilder
-	case *array.LargeStringBuilder:
-		cb.bin = b.BinaryBuilder
-	case *array.BinaryBuilder:
-		cb.bin = b
 	case *array.BooleanBuilder:
 		cb.bl = b
 	case *array.Int8Builder:
@@ -188,6 +187,7 @@ func newColumnBuilder(mem memory.Allocator, t arrow.DataType) columnBuilder {
 // converted whole before any of it is appended, so a bad value leaves no
 // trace in the batch.
 type batchBuilder struct {
+	mem     memory.Allocator
 	schema  *arrow.Schema
 	cols    []textColumn
 	nulls   *nullSet
@@ -202,7 +202,7 @@ type batchBuilder struct {
 
 func newBatchBuilder(mem memory.Allocator, schema *arrow.Schema, cols []textColumn, nulls *nullSet) *batchBuilder {
 	bb := &batchBuilder{
-		schema: schema, cols: cols, nulls: nulls,
+		mem: mem, schema: schema, cols: cols, nulls: nulls,
 		out: make([]columnBuilder, len(cols)),
 		lo:  make([]uint64, len(cols)), hi: make([]uint64, len(cols)), null: make([]bool, len(cols)),
 		hint: 1024,
@@ -240,9 +240,10 @@ func (bb *batchBuilder) add(s *recordScanner) int {
 	if bb.rows == bb.capRows {
 		n := max(bb.hint, bb.capRows/2)
 		for i := range bb.out {
-			bb.out[i].b.Reserve(n)
-			if bin := bb.out[i].bin; bin != nil {
-				bin.ReserveData(n * bb.cols[i].textBytes)
+			if str := bb.out[i].str; str != nil {
+				str.reserve(n, n*bb.cols[i].textBytes)
+			} else {
+				bb.out[i].b.Reserve(n)
 			}
 		}
 		bb.capRows += n
@@ -250,8 +251,8 @@ func (bb *batchBuilder) add(s *recordScanner) int {
 	for i := range bb.out {
 		o := &bb.out[i]
 		if bb.null[i] {
-			if o.bin != nil {
-				o.bin.AppendNull()
+			if o.str != nil {
+				o.str.appendNull()
 			} else {
 				o.b.UnsafeAppendBoolToBitmap(false)
 			}
@@ -259,8 +260,8 @@ func (bb *batchBuilder) add(s *recordScanner) int {
 		}
 		v := bb.lo[i]
 		switch {
-		case o.bin != nil:
-			o.bin.Append(s.text(i))
+		case o.str != nil:
+			o.str.append(s.text(i))
 		case o.i64 != nil:
 			o.i64.UnsafeAppend(int64(v))
 		case o.f64 != nil:
@@ -295,7 +296,11 @@ func (bb *batchBuilder) flush() arrow.RecordBatch {
 	}
 	arrs := make([]arrow.Array, len(bb.out))
 	for i := range bb.out {
-		arrs[i] = bb.out[i].b.NewArray()
+		if str := bb.out[i].str; str != nil {
+			arrs[i] = str.newArray(bb.mem)
+		} else {
+			arrs[i] = bb.out[i].b.NewArray()
+		}
 	}
 	rec := array.NewRecordBatch(bb.schema, arrs, int64(bb.rows))
 	for _, a := range arrs {
@@ -305,9 +310,21 @@ func (bb *batchBuilder) flush() arrow.RecordBatch {
 	return rec
 }
 
+// full reports a batch that must be flushed before it grows further.
+func (bb *batchBuilder) full() bool {
+	for i := range bb.out {
+		if str := bb.out[i].str; str != nil && str.full() {
+			return true
+		}
+	}
+	return false
+}
+
 // release frees the builders.
 func (bb *batchBuilder) release() {
 	for i := range bb.out {
-		bb.out[i].b.Release()
+		if bb.out[i].b != nil {
+			bb.out[i].b.Release()
+		}
 	}
 }

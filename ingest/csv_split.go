@@ -193,7 +193,7 @@ func (w *csvWorker) parse(pc *csvPiece) ([]*chunk, error) {
 			if p.lines {
 				cur.Lines = append(cur.Lines, at)
 			}
-			if w.bb.rows == p.opts.BatchRows {
+			if w.bb.rows == p.opts.BatchRows || w.bb.full() {
 				cur.Batch, cur.Bytes = w.bb.flush(), int64(pos-from)
 				chunks = append(chunks, cur)
 				cur, from = w.newChunk(), pos
