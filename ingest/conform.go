@@ -100,7 +100,9 @@ func (r *conformReader) Next() bool {
 		case c.src < 0:
 			cols[i] = array.MakeArrayOfNull(r.mem, tf.Type, int(n))
 		case c.cast:
-			out, err := compute.CastArray(r.ctx, b.Column(c.src), compute.SafeCastOptions(tf.Type))
+			opts := compute.SafeCastOptions(tf.Type)
+			opts.AllowTimeTruncate = true // nanosecond timestamps keep microseconds, as Iceberg v2 stores
+			out, err := compute.CastArray(r.ctx, b.Column(c.src), opts)
 			if err != nil {
 				r.err = fmt.Errorf("%w: column %q: converting %s to %s: %w", ErrSchema, tf.Name, b.Column(c.src).DataType(), tf.Type, err)
 				return false
