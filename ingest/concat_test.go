@@ -167,3 +167,13 @@ func TestParseTable(t *testing.T) {
 		}
 	}
 }
+
+func TestBadRowsErrorMessage(t *testing.T) {
+	row := RowError{Source: "a.csv", Line: 3, Column: "price", Reason: `cannot parse "abc" as float64`}
+	if got := (&BadRowsError{Rows: []RowError{row}, More: true}).Error(); got != `a.csv:3: column "price": cannot parse "abc" as float64` {
+		t.Fatalf("one row: %q", got)
+	}
+	if got := (&BadRowsError{Rows: []RowError{row, row}, More: true}).Error(); !strings.HasPrefix(got, "2 bad rows (stopped there); a.csv:3") {
+		t.Fatalf("two rows: %q", got)
+	}
+}

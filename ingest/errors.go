@@ -60,8 +60,8 @@ type BadRowsError struct {
 }
 
 func (e *BadRowsError) Error() string {
-	if len(e.Rows) == 1 && !e.More {
-		return e.Rows[0].Error()
+	if len(e.Rows) == 1 {
+		return e.Rows[0].Error() // MaxErrors 1: stopping at the first goes without saying
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d bad rows", len(e.Rows))
