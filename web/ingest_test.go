@@ -370,7 +370,8 @@ func TestIngestCSV(t *testing.T) {
 
 	// Strict (the default): the bad line is named, with every error listed
 	// up to max_errors, and nothing is committed.
-	code, _, p = post(t, h, "/ingest?table=prices&filename=bad.csv&max_errors=10", "text/csv", strings.NewReader(bad))
+	// (Inference would read the bad column as text: the type is pinned.)
+	code, _, p = post(t, h, "/ingest?table=prices&filename=bad.csv&max_errors=10&column_type=price:float64", "text/csv", strings.NewReader(bad))
 	if code != 400 || len(p.Errors) != 2 || p.Errors[0].Line != 3 || p.Errors[0].Column != "price" || p.Errors[0].Value != "abc" || p.Errors[1].Line != 5 {
 		t.Fatalf("strict: %d %+v", code, p)
 	}
@@ -382,7 +383,7 @@ func TestIngestCSV(t *testing.T) {
 	}
 
 	// Rejects: the good rows commit, every bad row lands in prices__rejects.
-	code, res, p = post(t, h, "/ingest?table=prices&on_bad=rejects&filename=bad.csv", "text/csv", strings.NewReader(bad))
+	code, res, p = post(t, h, "/ingest?table=prices&on_bad=rejects&filename=bad.csv&column_type=price:float64", "text/csv", strings.NewReader(bad))
 	if code != 200 || res.Rows != 2 || res.Rejected != 2 || res.RejectsTable != "bronze.prices__rejects" {
 		t.Fatalf("rejects: %d %+v %+v", code, res, p)
 	}
@@ -392,7 +393,7 @@ func TestIngestCSV(t *testing.T) {
 	}
 
 	// Skip: counted and summarised.
-	code, res, p = post(t, h, "/ingest?table=prices&on_bad=skip", "text/csv", strings.NewReader(bad))
+	code, res, p = post(t, h, "/ingest?table=prices&on_bad=skip&column_type=price:float64", "text/csv", strings.NewReader(bad))
 	if code != 200 || res.Rows != 2 || res.Skipped != 2 || !strings.Contains(res.SkipSummary, "2 bad rows skipped") {
 		t.Fatalf("skip: %d %+v %+v", code, res, p)
 	}
@@ -404,8 +405,15 @@ func TestIngestCSV(t *testing.T) {
 	if code != 200 || res.Rows != 2 {
 		t.Fatalf("tsv: %d %+v %+v", code, res, p)
 	}
-	if rows := tableRows(t, cat, "tsv"); len(rows) != 2 || rows[0] != "1 (null)" || rows[1] != "2 7.00" {
+	if rows := tableRows(t, cat, "tsv"); len(rows) != 2 || rows[0] != "1 (null)" || rows[1] != "2 7" {
 		t.Fatalf("tsv rows: %q", rows)
+	}
+	tbl, err := cat.LoadTable(t.Context(), catalog.Ident{Namespace: "bronze", Name: "tsv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := tbl.Schema().FindFieldByName("column2"); !ok || f.Type.String() != "decimal(10, 2)" {
+		t.Fatalf("column2 is %v, want decimal(10, 2)", f.Type)
 	}
 }
 

@@ -314,7 +314,8 @@ func TestIngestCommandCSV(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("id,price\n1,1.5\n2,abc\n3,3.5\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := cli(t, "ingest", "--server", flightAddr, "--table", "prices", "--progress", "none", bad)
+	// Inference would read the bad column as text: its type is pinned.
+	code, out, errOut := cli(t, "ingest", "--server", flightAddr, "--table", "prices", "--column-type", "price=float64", "--progress", "none", bad)
 	if code != 1 || out != "" {
 		t.Fatalf("strict: exit %d %q", code, out)
 	}
@@ -323,7 +324,7 @@ func TestIngestCommandCSV(t *testing.T) {
 			t.Errorf("strict error %q lacks %q", errOut, want)
 		}
 	}
-	code, out, errOut = cli(t, "ingest", "--server", flightAddr, "--table", "prices", "--on-bad", "rejects", "--json", "--progress", "none", bad)
+	code, out, errOut = cli(t, "ingest", "--server", flightAddr, "--table", "prices", "--column-type", "price=float64", "--on-bad", "rejects", "--json", "--progress", "none", bad)
 	if code != 0 {
 		t.Fatalf("rejects: %s", errOut)
 	}
@@ -333,7 +334,7 @@ func TestIngestCommandCSV(t *testing.T) {
 	if got := sqlLines(t, flightAddr, "SELECT line, column_name, value FROM bronze.prices__rejects"); len(got) != 2 || got[1] != "3,price,abc" {
 		t.Fatalf("rejects table %q", got)
 	}
-	code, out, _ = cli(t, "ingest", "--server", flightAddr, "--table", "skipped", "--on-bad", "skip", "--progress", "none", bad)
+	code, out, _ = cli(t, "ingest", "--server", flightAddr, "--table", "skipped", "--column-type", "price=float64", "--on-bad", "skip", "--progress", "none", bad)
 	if code != 0 || !strings.Contains(out, "1 skipped") || !strings.Contains(out, `1 bad rows skipped: 1 × column "price"`) {
 		t.Fatalf("skip summary %q", out)
 	}
