@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -33,9 +34,10 @@ compressed, and streams them to a lakeflight server, which commits them as one
 snapshot of the table (--each: one snapshot per file). FILE "-" reads stdin.
 Nothing is committed unless every file was read to its end.
 
-All files of one snapshot need the same columns with the same types (the
-first file sets them; column order may differ). Use --column-type to pin types
-that inference could guess differently per file, or --each.
+All files of one snapshot need the same columns, in any order. The first file
+sets them and their types; later CSV and JSON files are parsed with those types
+(a value that does not fit is a bad row), later Parquet files must match
+exactly. Otherwise use --each.
 
 Re-running is safe: unless --key or --no-key is given, the ingest carries an
 idempotency key derived from the table, mode, parsing flags and each file's
@@ -312,6 +314,9 @@ type inputFile struct {
 	abs   string
 	size  int64 // -1 for stdin
 	mtime time.Time
+	// hints, when set, replace the column types of the parser options
+	// (a later file of a snapshot takes the first one's).
+	hints map[string]arrow.DataType
 }
 
 func statInputs(args []string) ([]inputFile, error) {
@@ -399,6 +404,9 @@ func ingestOnce(ctx context.Context, client *afsql.Client, opts ingestOptions, f
 			return ingest.Open(ctx, os.Stdin, o)
 		}
 		o.Source = f.arg
+		if f.hints != nil {
+			o.ColumnTypes = f.hints
+		}
 		return ingest.OpenFile(ctx, f.arg, o)
 	}
 	first, err := open(ctx, files[0])
@@ -412,7 +420,7 @@ func ingestOnce(ctx context.Context, client *afsql.Client, opts ingestOptions, f
 		}
 		f := rest[0]
 		rest = rest[1:]
-		return open(ctx, f)
+		return openLike(ctx, f, first.Schema(), open)
 	})
 	defer rdr.Release()
 	rdr.InputDone = prog.fileDone
@@ -431,6 +439,40 @@ func ingestOnce(ctx context.Context, client *afsql.Client, opts ingestOptions, f
 	}
 	sum.res, sum.elapsed = res, time.Since(started)
 	return sum, nil
+}
+
+// openLike opens a later file of a snapshot with the first file's column
+// types, so that inference cannot guess a column differently in each file
+// (int64 here, float64 there). Files that cannot take them (Parquet, a
+// column of the first file missing) open as they are and must then match
+// the first file exactly. stdin cannot be read twice and is not hinted.
+func openLike(ctx context.Context, f inputFile, first *arrow.Schema, open func(context.Context, inputFile) (*ingest.Reader, error)) (*ingest.Reader, error) {
+	if f.arg == "-" {
+		return open(ctx, f)
+	}
+	hinted := f
+	hinted.hints = columnTypes(first)
+	r, err := open(ctx, hinted)
+	if errors.Is(err, ingest.ErrOptions) {
+		return open(ctx, f)
+	}
+	return r, err
+}
+
+// columnTypes maps each column of sc to its type, the metadata columns
+// aside.
+func columnTypes(sc *arrow.Schema) map[string]arrow.DataType {
+	meta := map[string]bool{}
+	for _, m := range ingest.MetadataFields() {
+		meta[m.Name] = true
+	}
+	types := map[string]arrow.DataType{}
+	for _, fl := range sc.Fields() {
+		if !meta[fl.Name] {
+			types[fl.Name] = fl.Type
+		}
+	}
+	return types
 }
 
 // sourceName is what the snapshot summary records as the source.

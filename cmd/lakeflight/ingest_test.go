@@ -462,3 +462,34 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestIngestCommandCSVFilesTakeTheFirstFilesTypes(t *testing.T) {
+	csvReady(t)
+	flightAddr, _, _ := startServe(t, filepath.Join(t.TempDir(), "data"))
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// Alone, b.csv's price would be int64 and c.csv's columns differ.
+	a := write("a.csv", "id,price,day\n1,1.5,2024-01-01\n2,2.25,2024-01-02\n")
+	b := write("b.csv", "price,id,day\n3,3,2024-01-03\n")
+	c := write("c.csv", "id,cost\n4,1\n")
+	code, out, errOut := cli(t, "ingest", "--server", flightAddr, "--table", "typed", "--json", "--progress", "none", a, b)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if s := summaries(t, out); s[0].Rows != 3 {
+		t.Fatalf("summary %+v", s)
+	}
+	if got := sqlLines(t, flightAddr, "SELECT id, price, day FROM bronze.typed ORDER BY id"); strings.Join(got, "|") != "id,price,day|1,1.5,2024-01-01|2,2.25,2024-01-02|3,3,2024-01-03" {
+		t.Fatalf("rows %q", got)
+	}
+	code, _, errOut = cli(t, "ingest", "--server", flightAddr, "--table", "typed2", "--progress", "none", a, c)
+	if code != 1 || !strings.Contains(errOut, c+" does not match "+a) || !strings.Contains(errOut, `column "cost" is extra`) {
+		t.Fatalf("different columns: exit %d %q", code, errOut)
+	}
+}
