@@ -155,7 +155,7 @@ func TestParseColumnTypes(t *testing.T) {
 }
 
 func TestParseTable(t *testing.T) {
-	for in, want := range map[string]string{"events": "bronze.events", "silver.orders": "silver.orders", " x ": "bronze.x"} {
+	for in, want := range map[string]string{"events": "bronze.events", "silver.orders": "silver.orders", "\tx\n": "bronze.x"} {
 		id, err := ParseTable(in)
 		if err != nil || id.String() != want {
 			t.Errorf("%q: %v %v, want %s", in, id, err, want)

@@ -76,3 +76,20 @@ func ParseColumnTypes(specs []string) (map[string]arrow.DataType, error) {
 	}
 	return out, nil
 }
+
+// ColumnTypesOf maps each column of sc to its type, the metadata columns
+// aside: ColumnTypes that make a later input of one ingest parse like the
+// first.
+func ColumnTypesOf(sc *arrow.Schema) map[string]arrow.DataType {
+	meta := map[string]bool{}
+	for _, m := range MetadataFields() {
+		meta[m.Name] = true
+	}
+	types := make(map[string]arrow.DataType, sc.NumFields())
+	for _, f := range sc.Fields() {
+		if !meta[f.Name] {
+			types[f.Name] = f.Type
+		}
+	}
+	return types
+}

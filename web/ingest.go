@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/labstack/echo/v4"
 
 	"github.com/lakeflight/lakeflight/ingest"
@@ -256,31 +258,45 @@ func openRaw(ctx context.Context, body io.Reader, encoding, mediaType, filename 
 // first bytes decide.
 func openMultipart(ctx context.Context, mr *multipart.Reader, opts ingest.Options) (*ingest.Concat, []string, error) {
 	parts := 0
+	var firstSchema *arrow.Schema
+	var firstSource string
 	next := func(ctx context.Context) (*ingest.Reader, error) {
-		for {
-			part, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				return nil, io.EOF
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading multipart body: %w", ingest.ErrMalformed, err)
+		}
+		if part.FormName() != "file" {
+			return nil, fmt.Errorf("%w: unexpected form field %q: send files as parts named \"file\"; options go in the query string", errBadRequest, part.FormName())
+		}
+		o := opts
+		if mt, _, err := mime.ParseMediaType(part.Header.Get("Content-Type")); err == nil {
+			if f, tsv, ok := formatOf(mt); ok {
+				o = withFormat(o, f, tsv)
 			}
-			if err != nil {
-				return nil, fmt.Errorf("%w: reading multipart body: %w", ingest.ErrMalformed, err)
-			}
-			if part.FormName() != "file" {
-				return nil, fmt.Errorf("%w: unexpected form field %q: send files as parts named \"file\"; options go in the query string", errBadRequest, part.FormName())
-			}
-			o := opts
-			if mt, _, err := mime.ParseMediaType(part.Header.Get("Content-Type")); err == nil {
-				if f, tsv, ok := formatOf(mt); ok {
-					o = withFormat(o, f, tsv)
-				}
-			}
-			o.Source = part.FileName()
-			if o.Source == "" {
-				o.Source = fmt.Sprintf("upload part %d", parts+1)
-			}
-			parts++
+		}
+		o.Source = part.FileName()
+		if o.Source == "" {
+			o.Source = fmt.Sprintf("upload part %d", parts+1)
+		}
+		parts++
+		if firstSchema == nil {
 			return ingest.Open(ctx, part, o)
 		}
+		// Later parts take the first one's column types, as the CLI's later
+		// files do (Parquet carries its own and must match as it is).
+		body := bufio.NewReader(part)
+		if head, _ := body.Peek(4); string(head) != "PAR1" {
+			o.ColumnTypes = ingest.ColumnTypesOf(firstSchema)
+		}
+		r, err := ingest.Open(ctx, body, o)
+		if errors.Is(err, ingest.ErrOptions) && o.ColumnTypes != nil {
+			return nil, fmt.Errorf("%w: %s cannot be read with the columns of %s, the first file (one ingest needs the same columns in every file): %w",
+				ingest.ErrSchema, o.Source, firstSource, err)
+		}
+		return r, err
 	}
 	first, err := next(ctx)
 	if errors.Is(err, io.EOF) {
@@ -289,6 +305,7 @@ func openMultipart(ctx context.Context, mr *multipart.Reader, opts ingest.Option
 	if err != nil {
 		return nil, nil, err
 	}
+	firstSchema, firstSource = first.Schema(), first.Source()
 	return ingest.NewConcat(ctx, first, next), []string{first.Source()}, nil
 }
 

@@ -398,6 +398,26 @@ func TestIngestCSV(t *testing.T) {
 		t.Fatalf("skip: %d %+v %+v", code, res, p)
 	}
 
+	// Several CSV parts: later ones take the first one's types (alone, b.csv's
+	// price would be int64); a part without the first one's columns is 422.
+	body, ctype := multipartBody(t,
+		part{"file", "a.csv", "text/csv", []byte("id,price\n10,1.5\n")},
+		part{"file", "b.csv", "application/vnd.ms-excel", []byte("price,id\n3,11\n")})
+	code, res, p = post(t, h, "/ingest?table=parts", ctype, body)
+	if code != 200 || res.Rows != 2 {
+		t.Fatalf("csv parts: %d %+v %+v", code, res, p)
+	}
+	if rows := tableRows(t, cat, "parts"); len(rows) != 2 || rows[1] != "11 3" {
+		t.Fatalf("csv parts rows: %q", rows)
+	}
+	body, ctype = multipartBody(t,
+		part{"file", "a.csv", "", []byte("id,price\n10,1.5\n")},
+		part{"file", "c.csv", "", []byte("id,cost\n3,11\n")})
+	code, _, p = post(t, h, "/ingest?table=parts", ctype, body)
+	if code != 422 || !strings.Contains(p.Detail, "c.csv cannot be read with the columns of a.csv") {
+		t.Fatalf("csv parts with other columns: %d %+v", code, p)
+	}
+
 	// TSV by content type, NULL tokens, a header flag and a column type.
 	tsv := "1\tNA\n2\t7\n"
 	code, res, p = post(t, h, "/ingest?table=tsv&header=false&null=NA&column_type=column2:decimal(10,2)",

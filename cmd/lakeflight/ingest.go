@@ -365,20 +365,21 @@ func (o *ingestOptions) keyFor(files []inputFile, perFile bool) string {
 	case o.key != "":
 		return o.key
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "table=%s.%s\nmode=%s\nformat=%s\non-bad=%s\nmetadata=%t\ndelimiter=%d\nquote=%d\nheader=%d\n",
+	var h strings.Builder // what the key is a digest of
+	fmt.Fprintf(&h, "table=%s.%s\nmode=%s\nformat=%s\non-bad=%s\nmetadata=%t\ndelimiter=%d\nquote=%d\nheader=%d\n",
 		o.namespace, o.table, o.mode, o.format, o.policy, o.metadata, o.csv.Delimiter, o.csv.Quote, o.csv.Header)
-	fmt.Fprintf(h, "null=%q\n", o.csv.NullTokens)
+	fmt.Fprintf(&h, "null=%q\n", o.csv.NullTokens)
 	types := slices.Clone(o.columnTypes)
 	slices.Sort(types)
-	fmt.Fprintf(h, "column-type=%q\n", types)
+	fmt.Fprintf(&h, "column-type=%q\n", types)
 	for _, f := range files {
 		if f.arg == "-" {
 			return "" // stdin's content is unknown until read
 		}
-		fmt.Fprintf(h, "file=%s size=%d mtime=%d\n", f.abs, f.size, f.mtime.UnixNano())
+		fmt.Fprintf(&h, "file=%s size=%d mtime=%d\n", f.abs, f.size, f.mtime.UnixNano())
 	}
-	return "cli-" + hex.EncodeToString(h.Sum(nil))[:32]
+	sum := sha256.Sum256([]byte(h.String()))
+	return "cli-" + hex.EncodeToString(sum[:16])
 }
 
 // snapshotSummary is what one ingest did, for the summary line.
@@ -451,28 +452,12 @@ func openLike(ctx context.Context, f inputFile, first *arrow.Schema, open func(c
 		return open(ctx, f)
 	}
 	hinted := f
-	hinted.hints = columnTypes(first)
+	hinted.hints = ingest.ColumnTypesOf(first)
 	r, err := open(ctx, hinted)
 	if errors.Is(err, ingest.ErrOptions) {
 		return open(ctx, f)
 	}
 	return r, err
-}
-
-// columnTypes maps each column of sc to its type, the metadata columns
-// aside.
-func columnTypes(sc *arrow.Schema) map[string]arrow.DataType {
-	meta := map[string]bool{}
-	for _, m := range ingest.MetadataFields() {
-		meta[m.Name] = true
-	}
-	types := map[string]arrow.DataType{}
-	for _, fl := range sc.Fields() {
-		if !meta[fl.Name] {
-			types[fl.Name] = fl.Type
-		}
-	}
-	return types
 }
 
 // sourceName is what the snapshot summary records as the source.
