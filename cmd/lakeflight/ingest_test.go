@@ -373,6 +373,17 @@ func TestCLIAndUploadAgree(t *testing.T) {
 			query      string
 		}{"csv", "items.csv", []string{"--null", "NA", "--column-type", "price=decimal(10,2)"}, "null=NA&column_type=price:decimal(10,2)"})
 	}
+	if parserMerged(t, ingest.FormatJSON, `{"a": 1}`) {
+		add("items.ndjson", []byte(`{"id": 1, "name": "a", "price": 1.5, "tags": ["x"]}
+{"id": 2, "name": null, "price": 2}
+{"id": 3, "name": "c\u00e9", "price": -0.25, "tags": []}
+`))
+		cases = append(cases, struct {
+			name, file string
+			cliArgs    []string
+			query      string
+		}{name: "json", file: "items.ndjson"})
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"ingest", "--server", flightAddr, "--table", "via_cli_" + tc.name, "--progress", "none"}, tc.cliArgs...)
@@ -407,9 +418,12 @@ func TestCLIAndUploadAgree(t *testing.T) {
 }
 
 // csvParserMerged is false while ingest's CSV parser is a stub.
-func csvParserMerged(t *testing.T) bool {
+func csvParserMerged(t *testing.T) bool { return parserMerged(t, ingest.FormatCSV, "a\n1\n") }
+
+// parserMerged is false while ingest's parser of format is a stub.
+func parserMerged(t *testing.T, format ingest.Format, sample string) bool {
 	t.Helper()
-	r, err := ingest.Open(t.Context(), strings.NewReader("a\n1\n"), ingest.Options{Format: ingest.FormatCSV})
+	r, err := ingest.Open(t.Context(), strings.NewReader(sample), ingest.Options{Format: format})
 	if err != nil && strings.Contains(err.Error(), "not merged yet") {
 		return false
 	}
