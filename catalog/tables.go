@@ -84,6 +84,30 @@ func (c *Catalog) DropTable(ctx context.Context, id Ident) error {
 	return nil
 }
 
+// DropIfEmpty drops the table only if it has no snapshot yet: it takes back
+// a table created for a write that then failed, without racing a writer
+// that committed to it meanwhile. It reports whether it dropped.
+func (c *Catalog) DropIfEmpty(ctx context.Context, id Ident) (bool, error) {
+	if err := id.validate(); err != nil {
+		return false, err
+	}
+	mu := c.tableLock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if tbl.CurrentSnapshot() != nil {
+		return false, nil
+	}
+	if err := c.ice.DropTable(ctx, id.iceberg()); err != nil {
+		return false, fmt.Errorf("dropping table %s: %w", id, err)
+	}
+	c.log.Info("empty table dropped", "table", id.String())
+	return true, nil
+}
+
 // MetadataLocation is the table's current metadata file, read straight from
 // the catalog database (one indexed row, no metadata file read): callers
 // compare it with what they bound last to notice commits by other writers.

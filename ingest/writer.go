@@ -102,9 +102,9 @@ func NewWriter(cat *catalog.Catalog, log *slog.Logger, mem memory.Allocator) *Wr
 // Write runs one ingest. Nothing is committed unless every batch arrived:
 // an error from Records, a cancelled ctx or a schema conflict leaves the
 // table as it was.
-func (w *Writer) Write(ctx context.Context, req Request) (Result, error) {
+func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error) {
 	start := time.Now()
-	res := Result{Table: req.Table.String()}
+	res = Result{Table: req.Table.String()}
 	if req.Mode == "" {
 		req.Mode = ModeCreateAppend
 	}
@@ -122,6 +122,16 @@ func (w *Writer) Write(ctx context.Context, req Request) (Result, error) {
 	}
 	defer txn.Abort()
 	res.Created = created
+	if created {
+		defer func() {
+			if err != nil { // take back the table this failed ingest created
+				txn.Abort()
+				if _, derr := w.cat.DropIfEmpty(context.WithoutCancel(ctx), req.Table); derr != nil {
+					w.log.Warn("dropping the table of a failed ingest", "table", res.Table, "err", derr)
+				}
+			}
+		}()
+	}
 
 	if req.Key != "" {
 		if prev, ok := findKey(txn.Table(), req.Key); ok {

@@ -234,4 +234,35 @@ func TestWriterRejectsAndAbort(t *testing.T) {
 	if n := snapshotCount(t, c, id); n != before {
 		t.Fatalf("cancelled ingest committed")
 	}
+
+	// A failed ingest that created its table takes the table back.
+	fresh := catalog.Ident{Namespace: "bronze", Name: "fresh"}
+	failing := &failAfterFirst{RecordReader: batchOf(t, []string{"x"}, []int64{1})}
+	if _, err := w.Write(t.Context(), Request{Table: fresh, Records: failing}); err == nil {
+		t.Fatal("failing reader: ingest succeeded")
+	}
+	if _, err := c.LoadTable(t.Context(), fresh); !errors.Is(err, catalog.ErrNoSuchTable) {
+		t.Fatalf("table of a failed ingest: %v", err)
+	}
+}
+
+// failAfterFirst hands out its first batch, then fails.
+type failAfterFirst struct {
+	array.RecordReader
+	done bool
+}
+
+func (f *failAfterFirst) Next() bool {
+	if f.done {
+		return false
+	}
+	f.done = true
+	return f.RecordReader.Next()
+}
+
+func (f *failAfterFirst) Err() error {
+	if f.done {
+		return errors.New("connection reset")
+	}
+	return nil
 }
