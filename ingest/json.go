@@ -47,7 +47,8 @@ type jsonParser struct {
 	tokens  chan struct{}   // one per piece in flight
 	workers sync.WaitGroup
 
-	cur     *jsonPiece
+	cur     *jsonPiece // the piece being handed out (or waited for)
+	ready   bool       // cur is parsed
 	next    int
 	ignored map[string]int64
 	err     error // sticky: io.EOF, a fatal error or errJSONClosed
@@ -183,51 +184,50 @@ func (p *jsonParser) Next(ctx context.Context) (*chunk, error) {
 		if p.err != nil {
 			return nil, p.err
 		}
-		if p.cur != nil {
-			if p.next < len(p.cur.chunks) {
-				c := p.cur.chunks[p.next]
-				p.cur.chunks[p.next] = nil
-				p.next++
-				return c, nil
-			}
-			p.cur = nil
-			<-p.tokens
-		}
-		var piece *jsonPiece
-		var ok bool
-		select {
-		case piece, ok = <-p.order:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-p.ctx.Done():
-			return nil, p.ctx.Err()
-		}
-		if !ok {
-			if err := p.ctx.Err(); err != nil {
-				return nil, err
-			}
-			p.err = io.EOF
-			continue
-		}
-		select {
-		case <-piece.done:
-		case <-ctx.Done():
-			p.cur, p.next = piece, 0 // not done: Close will find it
-			p.err = ctx.Err()
-			return nil, ctx.Err()
-		case <-p.ctx.Done():
-			return nil, p.ctx.Err()
-		}
-		if piece.err != nil {
-			p.err = piece.err
-			return nil, piece.err
-		}
-		for k, v := range piece.ignored {
-			if _, ok := p.ignored[k]; ok || len(p.ignored) < jsonMaxIgnoredKeys {
-				p.ignored[k] += v
+		if p.cur == nil {
+			select {
+			case piece, ok := <-p.order:
+				if !ok {
+					if err := p.ctx.Err(); err != nil {
+						return nil, err
+					}
+					p.err = io.EOF
+					continue
+				}
+				p.cur, p.next, p.ready = piece, 0, false
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-p.ctx.Done():
+				return nil, p.ctx.Err()
 			}
 		}
-		p.cur, p.next = piece, 0
+		if !p.ready {
+			select {
+			case <-p.cur.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-p.ctx.Done():
+				return nil, p.ctx.Err()
+			}
+			p.ready = true
+			if p.cur.err != nil {
+				p.err = p.cur.err
+				return nil, p.err
+			}
+			for k, v := range p.cur.ignored {
+				if _, ok := p.ignored[k]; ok || len(p.ignored) < jsonMaxIgnoredKeys {
+					p.ignored[k] += v
+				}
+			}
+		}
+		if p.next < len(p.cur.chunks) {
+			c := p.cur.chunks[p.next]
+			p.cur.chunks[p.next] = nil
+			p.next++
+			return c, nil
+		}
+		p.cur = nil
+		<-p.tokens
 	}
 }
 

@@ -361,7 +361,7 @@ func (c *jsonCol) value(d *jsonDec) bool {
 				return false
 			}
 			var f float64
-			if isInt && end-start <= 16 {
+			if isInt && end-start <= 15 && !(b[start] == '-' && b[start+1] == '0') {
 				v, _ := jsonParseInt(b[start:end])
 				f = float64(v) // exact below 2^53
 			} else {

@@ -18,6 +18,9 @@ import (
 // jsonHeadCap bounds the head kept for inference.
 const jsonHeadCap = 64 << 20
 
+// jsonSpreadMin is the smallest file whose sample is spread.
+const jsonSpreadMin = 16 << 20
+
 type jsonHead struct {
 	r   io.Reader
 	buf []byte
@@ -65,7 +68,8 @@ func jsonInferSchema(h *jsonHead, in input, opts *Options, arr bool, start int) 
 	root := &jsonInfer{}
 	var d jsonDec
 	quota := opts.SampleRows
-	spread := in.at != nil && !arr && in.size > 0
+	// spreading pays off only when the file is much bigger than a sample
+	spread := in.at != nil && !arr && in.size > jsonSpreadMin
 	if spread {
 		quota = max(1, quota/2)
 	}

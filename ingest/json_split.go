@@ -230,7 +230,7 @@ func (s *jsonSplitter) next() (*jsonPiece, error) {
 		p.data, p.ends = buf[lo:endAt], ends
 		p.line = s.line + int64(bytes.Count(buf[:lo], []byte{'\n'}))
 		tail, err := s.trailing(buf[endAt+1:], s.line+int64(bytes.Count(buf[:endAt], []byte{'\n'})))
-		p.bytes = int64(len(buf)) + tail
+		p.bytes = int64(endAt+1) + tail
 		s.carry, s.done = nil, true
 		if err != nil {
 			s.pending, s.done = err, false

@@ -127,6 +127,7 @@ func TestJSONGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := Options{Source: filepath.Base(f), Workers: 2}
+			jsonGoldenOptions(t, strings.TrimSuffix(f, filepath.Ext(f))+".opts", &o)
 			got := jsonParse(t, data, o, true).String()
 			// the same with tiny pieces and batches
 			o.ChunkBytes, o.BatchRows = 64, 2
@@ -151,9 +152,48 @@ func TestJSONGolden(t *testing.T) {
 	}
 }
 
-func TestJSONSmoke(t *testing.T) {
-	data := "{\"a\":1,\"b\":\"x\",\"c\":{\"d\":[1,2.5]}}\n{\"a\":2,\"b\":\"y\\u00e9\",\"e\":true}\n{\"a\":\"zz\"}\nnope\n"
-	r := jsonParse(t, []byte(data), Options{}, false)
-	t.Log(r.String())
-	_ = arrow.Null
+// jsonGoldenOptions reads a golden input's options: lines of
+// "sample N", "decimal" or "type COLUMN TYPE".
+func jsonGoldenOptions(t *testing.T, path string, o *Options) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]arrow.DataType{
+		"int64": arrow.PrimitiveTypes.Int64, "int32": arrow.PrimitiveTypes.Int32,
+		"uint8": arrow.PrimitiveTypes.Uint8, "float64": arrow.PrimitiveTypes.Float64,
+		"utf8": arrow.BinaryTypes.String, "bool": arrow.FixedWidthTypes.Boolean,
+		"date32":       arrow.FixedWidthTypes.Date32,
+		"timestamp_ms": &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"},
+		"decimal_10_2": &arrow.Decimal128Type{Precision: 10, Scale: 2},
+		"struct_x_int": arrow.StructOf(arrow.Field{Name: "x", Type: arrow.PrimitiveTypes.Int64, Nullable: true}),
+		"list_int":     arrow.ListOf(arrow.PrimitiveTypes.Int64),
+	}
+	var fields []arrow.Field
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		w := strings.Fields(line)
+		switch {
+		case len(w) == 2 && w[0] == "sample":
+			fmt.Sscan(w[1], &o.SampleRows)
+		case len(w) == 1 && w[0] == "decimal":
+			o.InferDecimal = true
+		case len(w) == 3 && (w[0] == "type" || w[0] == "field") && types[w[2]] != nil:
+			if w[0] == "field" {
+				fields = append(fields, arrow.Field{Name: w[1], Type: types[w[2]], Nullable: true})
+				continue
+			}
+			if o.ColumnTypes == nil {
+				o.ColumnTypes = map[string]arrow.DataType{}
+			}
+			o.ColumnTypes[w[1]] = types[w[2]]
+		default:
+			t.Fatalf("%s: bad line %q", path, line)
+		}
+	}
+	if fields != nil {
+		o.Schema = arrow.NewSchema(fields, nil)
+	}
 }

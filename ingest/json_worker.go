@@ -77,6 +77,7 @@ func (w *jsonWorker) parse(ctx context.Context, p *jsonPiece) {
 				emit(min(pos, len(data)), false)
 			}
 			if rows++; rows&4095 == 0 && ctx.Err() != nil {
+				w.abandon()
 				return
 			}
 		}
@@ -96,6 +97,7 @@ func (w *jsonWorker) parse(ctx context.Context, p *jsonPiece) {
 				emit(min(start, len(data)), false)
 			}
 			if rows++; rows&4095 == 0 && ctx.Err() != nil {
+				w.abandon()
 				return
 			}
 		}
@@ -106,6 +108,12 @@ func (w *jsonWorker) parse(ctx context.Context, p *jsonPiece) {
 	*p.buf = (*p.buf)[:0]
 	w.pool.Put(p.buf)
 	p.buf, p.data = nil, nil
+}
+
+// abandon drops a piece half parsed (the context is done).
+func (w *jsonWorker) abandon() {
+	w.root.reset()
+	w.errs, w.rowLines = nil, nil
 }
 
 // row parses one row's text; a bad row is undone and recorded.
