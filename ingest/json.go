@@ -62,6 +62,30 @@ var errJSONClosed = errors.New("json parser closed")
 // jsonMaxIgnoredKeys bounds the distinct ignored key paths counted.
 const jsonMaxIgnoredKeys = 1000
 
+// jsonBufs recycles piece buffers (at most Workers+3 are kept).
+type jsonBufs struct {
+	free chan *[]byte
+	size int
+}
+
+func (b *jsonBufs) get() *[]byte {
+	select {
+	case p := <-b.free:
+		return p
+	default:
+		buf := make([]byte, 0, b.size)
+		return &buf
+	}
+}
+
+func (b *jsonBufs) put(p *[]byte) {
+	*p = (*p)[:0]
+	select {
+	case b.free <- p:
+	default:
+	}
+}
+
 // newJSONParser reads the head of the input, settles the schema and starts
 // the parsing goroutines.
 func newJSONParser(ctx context.Context, in input, opts *Options) (parser, error) {
@@ -128,7 +152,7 @@ func newJSONParserT(ctx context.Context, in input, opts *Options) (*jsonParser, 
 		tokens:  make(chan struct{}, n),
 		ignored: map[string]int64{},
 	}
-	pool := &sync.Pool{New: func() any { b := make([]byte, 0, opts.ChunkBytes+opts.ChunkBytes/4); return &b }}
+	pool := &jsonBufs{free: make(chan *[]byte, n+1), size: opts.ChunkBytes + opts.ChunkBytes/4}
 	sp := &jsonSplitter{r: r, size: opts.ChunkBytes, arr: arr, source: opts.Source, pool: pool, first: true, line: 1}
 	jobs := make(chan *jsonPiece, n)
 	go p.split(sp, jobs)

@@ -36,6 +36,7 @@ type jsonCol struct {
 
 	// struct
 	names []string
+	plain []bool // the name needs no escaping in JSON: match it raw
 	index map[string]int
 	kids  []*jsonCol
 	hint  int // index of the field expected next
@@ -109,6 +110,7 @@ func newJSONCol(dt arrow.DataType, path string) (*jsonCol, error) {
 			}
 			c.index[f.Name] = i
 			c.names = append(c.names, f.Name)
+			c.plain = append(c.plain, jsonPlainName(f.Name))
 			c.kids = append(c.kids, kid)
 		}
 	case *arrow.ListType:
@@ -123,6 +125,16 @@ func newJSONCol(dt arrow.DataType, path string) (*jsonCol, error) {
 	}
 	c.reset()
 	return c, nil
+}
+
+// jsonPlainName: name appears in JSON text as its own bytes.
+func jsonPlainName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '"' || c == '\\' || c < 0x20 {
+			return false
+		}
+	}
+	return utf8.ValidString(name)
 }
 
 func jsonJoinPath(parent, name string) string {
@@ -356,15 +368,12 @@ func (c *jsonCol) value(d *jsonDec) bool {
 
 	case jsonKFloat:
 		if ch == '-' || ch-'0' < 10 {
-			start, end, isInt, ok := d.num()
+			start, end, _, ok := d.num()
 			if !ok {
 				return false
 			}
-			var f float64
-			if isInt && end-start <= 15 && !(b[start] == '-' && b[start+1] == '0') {
-				v, _ := jsonParseInt(b[start:end])
-				f = float64(v) // exact below 2^53
-			} else {
+			f, fast := jsonFastFloat(b[start:end])
+			if !fast {
 				var err error
 				f, err = strconv.ParseFloat(jsonBytesString(b[start:end]), 64)
 				if err != nil {
@@ -512,26 +521,33 @@ func (c *jsonCol) object(d *jsonDec) bool {
 			if d.i >= len(b) || b[d.i] != '"' {
 				return d.unexpected()
 			}
-			start, end, flags, ok := d.str()
-			if !ok {
-				return false
-			}
-			key := b[start:end]
-			if flags != 0 {
-				d.tmp = jsonUnquote(d.tmp[:0], key)
-				key = d.tmp
-			}
-			// the usual case: keys in the order of the previous row
 			k := -1
-			if hint < len(c.names) && c.names[hint] == string(key) {
-				k = hint
-			} else if i, ok := c.index[string(key)]; ok {
-				k = i
+			// the usual case: the key expected next, written plainly
+			if hint < len(c.names) && c.plain[hint] {
+				name := c.names[hint]
+				if e := d.i + 1 + len(name); e < len(b) && b[e] == '"' && string(b[d.i+1:e]) == name {
+					k = hint
+					d.i = e + 1
+				}
+			}
+			if k < 0 {
+				start, end, flags, ok := d.str()
+				if !ok {
+					return false
+				}
+				key := b[start:end]
+				if flags != 0 {
+					d.tmp = jsonUnquote(d.tmp[:0], key)
+					key = d.tmp
+				}
+				if i, ok := c.index[string(key)]; ok {
+					k = i
+				} else {
+					d.ignoredKey(c, key)
+				}
 			}
 			var kid *jsonCol
-			if k < 0 {
-				d.ignoredKey(c, key)
-			} else {
+			if k >= 0 {
 				kid = c.kids[k]
 				hint = k + 1
 			}
@@ -630,6 +646,46 @@ func (c *jsonCol) list(d *jsonDec) bool {
 	c.valid = append(c.valid, 1)
 	c.offs = append(c.offs, int32(len(c.elem.valid)))
 	return true
+}
+
+var jsonPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// jsonFastFloat converts a validated JSON number without exponent and with
+// at most 15 digits exactly: the mantissa and 10^k are exact doubles, so
+// one correctly rounded division gives the correctly rounded result (the
+// fast path of strconv, without its generic parsing). Anything else says
+// false.
+func jsonFastFloat(s []byte) (float64, bool) {
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	if len(s) > 16 {
+		return 0, false
+	}
+	var m uint64
+	dot := -1
+	for i, c := range s {
+		if c == '.' {
+			dot = i
+			continue
+		}
+		if c-'0' > 9 {
+			return 0, false // exponent
+		}
+		m = m*10 + uint64(c-'0')
+	}
+	frac := 0
+	if dot >= 0 {
+		frac = len(s) - dot - 1
+	} else if len(s) > 15 {
+		return 0, false
+	}
+	f := float64(m) / jsonPow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // jsonParseDecimal parses a plain decimal number ([-+]digits[.digits],

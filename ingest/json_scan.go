@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"strconv"
@@ -213,13 +214,18 @@ func jsonUnquote(dst, s []byte) []byte {
 			i += 2
 			continue
 		}
-		if c < utf8.RuneSelf {
-			j := i + 1
-			for j < len(s) && s[j] < utf8.RuneSelf && s[j] != '\\' {
-				j++
-			}
+		j := len(s)
+		if k := bytes.IndexByte(s[i:], '\\'); k >= 0 {
+			j = i + k
+		}
+		if utf8.Valid(s[i:j]) {
 			dst = append(dst, s[i:j]...)
 			i = j
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, c)
+			i++
 			continue
 		}
 		r, size := utf8.DecodeRune(s[i:])

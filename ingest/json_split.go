@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"sync"
 )
 
 // Splitting JSON input into pieces that can be parsed independently. NDJSON
@@ -108,7 +107,7 @@ type jsonSplitter struct {
 	size   int
 	arr    bool
 	source string
-	pool   *sync.Pool
+	pool   *jsonBufs
 
 	first   bool
 	eof     bool
@@ -153,7 +152,7 @@ func (s *jsonSplitter) next() (*jsonPiece, error) {
 	if s.done || (s.eof && len(s.carry) == 0 && !s.arr) {
 		return nil, io.EOF
 	}
-	bufp := s.pool.Get().(*[]byte)
+	bufp := s.pool.get()
 	buf := append((*bufp)[:0], s.carry...)
 	target := max(s.size, len(buf)+s.size/2)
 	lo := 0

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -17,7 +16,7 @@ type jsonWorker struct {
 	opts   *Options
 	arr    bool
 	lines  bool
-	pool   *sync.Pool
+	pool   *jsonBufs
 
 	d        jsonDec
 	errs     []RowError
@@ -105,8 +104,7 @@ func (w *jsonWorker) parse(ctx context.Context, p *jsonPiece) {
 	emit(len(data), true)
 	p.ignored = w.d.ignored
 	// the input bytes are no longer needed
-	*p.buf = (*p.buf)[:0]
-	w.pool.Put(p.buf)
+	w.pool.put(p.buf)
 	p.buf, p.data = nil, nil
 }
 
