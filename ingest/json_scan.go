@@ -1,0 +1,506 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// The JSON scanner: a cursor over one row's text (an NDJSON line or one
+// element of a top-level array). It validates as it goes, as strictly as
+// encoding/json, and never allocates on the good path: numbers are parsed
+// from the bytes, strings are returned as sub-slices of the input unless
+// they hold an escape or invalid UTF-8, in which case they are decoded into
+// a destination buffer. Invalid UTF-8 is replaced, byte by byte, with
+// U+FFFD, and so are lone UTF-16 surrogates in \u escapes — the same as
+// encoding/json does.
+
+// jsonMaxDepth bounds nesting, like encoding/json's limit.
+const jsonMaxDepth = 10000
+
+// jsonDec is the cursor. On failure the parse functions return false and
+// leave the reason in err* fields.
+type jsonDec struct {
+	b     []byte
+	i     int
+	depth int
+
+	// failure: a syntax error (errCol == nil) at errOff, or a value that
+	// does not fit errCol.
+	errOff    int
+	errMsg    string
+	errCol    *jsonCol
+	errVal    []byte
+	errReason string
+
+	tmp []byte // scratch for decoded keys and strings
+
+	ignored map[string]int64 // values of keys that are not columns, by path
+}
+
+// jsonString flags.
+const (
+	jsonStrEsc  = 1 // holds a backslash escape
+	jsonStrHigh = 2 // holds bytes >= 0x80 that are not valid UTF-8
+)
+
+func (d *jsonDec) reset(b []byte) {
+	d.b, d.i, d.depth = b, 0, 0
+	d.errMsg, d.errCol, d.errVal, d.errReason = "", nil, nil, ""
+}
+
+func (d *jsonDec) syntax(off int, msg string) bool {
+	if d.errMsg == "" && d.errCol == nil {
+		d.errOff, d.errMsg = off, msg
+	}
+	return false
+}
+
+// ws skips JSON whitespace.
+func (d *jsonDec) ws() {
+	b, i := d.b, d.i
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+			continue
+		}
+		break
+	}
+	d.i = i
+}
+
+// eof reports a syntax error for a value cut short.
+func (d *jsonDec) eof() bool { return d.syntax(len(d.b), "unexpected end of value") }
+
+func (d *jsonDec) unexpected() bool {
+	if d.i >= len(d.b) {
+		return d.eof()
+	}
+	return d.syntax(d.i, "unexpected character "+strconv.QuoteRune(rune(d.b[d.i])))
+}
+
+const (
+	jsonLo = 0x0101010101010101
+	jsonHi = 0x8080808080808080
+)
+
+// str scans the string starting at d.b[d.i] == '"' and returns the bounds
+// of its content and jsonStr flags; d.i ends past the closing quote.
+func (d *jsonDec) str() (start, end int, flags uint8, ok bool) {
+	b := d.b
+	i := d.i + 1
+	start = i
+	high := uint64(0)
+	for {
+		// 8 bytes at a time while none is special.
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q := x ^ (jsonLo * '"')
+			s := x ^ (jsonLo * '\\')
+			m := ((q - jsonLo) &^ q) | ((s - jsonLo) &^ s) | ((x - jsonLo*0x20) &^ x)
+			m &= jsonHi
+			if m == 0 {
+				high |= x
+				i += 8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			high |= x & (1<<(8*uint(k)) - 1)
+			i += k
+			break
+		}
+		if i >= len(b) {
+			return 0, 0, 0, d.syntax(len(b), "unterminated string")
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			end = i
+			d.i = i + 1
+			if high&jsonHi != 0 && flags&jsonStrEsc == 0 && !utf8.Valid(b[start:end]) {
+				flags |= jsonStrHigh
+			}
+			if flags&jsonStrEsc != 0 {
+				// decoding checks UTF-8 as it goes
+				flags |= jsonStrHigh
+			}
+			return start, end, flags, true
+		case c == '\\':
+			flags |= jsonStrEsc
+			if i+1 >= len(b) {
+				return 0, 0, 0, d.syntax(len(b), "unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || jsonHex4(b[i+2:i+6]) < 0 {
+					return 0, 0, 0, d.syntax(i, `invalid \u escape in string`)
+				}
+				i += 6
+			default:
+				return 0, 0, 0, d.syntax(i, "invalid escape "+strconv.Quote(string(b[i:i+2]))+" in string")
+			}
+		case c < 0x20:
+			return 0, 0, 0, d.syntax(i, "control character "+strconv.QuoteRune(rune(c))+" in string")
+		default:
+			high |= uint64(c)
+			i++
+		}
+	}
+}
+
+func jsonHex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// jsonUnquote appends the decoded content of an already validated string
+// (without quotes) to dst: escapes resolved, invalid UTF-8 and lone
+// surrogates replaced with U+FFFD, exactly as encoding/json does.
+func jsonUnquote(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == '\\' {
+			switch s[i+1] {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := jsonHex4(s[i+2:])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						if r2 := jsonHex4(s[i+2:]); r2 >= 0 {
+							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+								dst = utf8.AppendRune(dst, dec)
+								i += 6
+								continue
+							}
+						}
+					}
+					r = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default: // " \ /
+				dst = append(dst, s[i+1])
+			}
+			i += 2
+			continue
+		}
+		j := len(s)
+		if k := bytes.IndexByte(s[i:], '\\'); k >= 0 {
+			j = i + k
+		}
+		if utf8.Valid(s[i:j]) {
+			dst = append(dst, s[i:j]...)
+			i = j
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
+}
+
+// jsonAppendValidUTF8 appends s with each invalid UTF-8 byte replaced by
+// U+FFFD (used for raw JSON text kept in string columns).
+func jsonAppendValidUTF8(dst, s []byte) []byte {
+	if utf8.Valid(s) {
+		return append(dst, s...)
+	}
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
+}
+
+// strValue scans a string and returns its decoded content: a sub-slice of
+// the input when it needs no decoding, else d.tmp (valid until the next
+// call).
+func (d *jsonDec) strValue() ([]byte, bool) {
+	start, end, flags, ok := d.str()
+	if !ok {
+		return nil, false
+	}
+	if flags == 0 {
+		return d.b[start:end], true
+	}
+	d.tmp = jsonUnquote(d.tmp[:0], d.b[start:end])
+	return d.tmp, true
+}
+
+// num scans a number at d.i with JSON's grammar; isInt says it has no
+// fraction or exponent.
+func (d *jsonDec) num() (start, end int, isInt, ok bool) {
+	b := d.b
+	i := d.i
+	start = i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return 0, 0, false, d.eof()
+	}
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		i++
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+	default:
+		return 0, 0, false, d.syntax(i, "invalid number")
+	}
+	isInt = true
+	if i < len(b) && b[i] == '.' {
+		isInt = false
+		i++
+		j := i
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+		if i == j {
+			return 0, 0, false, d.syntax(i, "invalid number")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		isInt = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := i
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+		if i == j {
+			return 0, 0, false, d.syntax(i, "invalid number")
+		}
+	}
+	d.i = i
+	return start, i, isInt, true
+}
+
+// jsonParseInt parses a validated JSON integer (-?digits).
+func jsonParseInt(b []byte) (int64, bool) {
+	neg := false
+	if b[0] == '-' {
+		neg = true
+		b = b[1:]
+	}
+	if len(b) <= 18 {
+		var v int64
+		for _, c := range b {
+			v = v*10 + int64(c-'0')
+		}
+		if neg {
+			v = -v
+		}
+		return v, true
+	}
+	var u uint64
+	for _, c := range b {
+		if u > (1<<64-1)/10 {
+			return 0, false
+		}
+		u2 := u*10 + uint64(c-'0')
+		if u2 < u*10 {
+			return 0, false
+		}
+		u = u2
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return int64(-u), true
+	}
+	if u > 1<<63-1 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+// jsonBytesString views b as a string without copying; the result must not
+// outlive b (the strconv functions used with it copy what they keep).
+func jsonBytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// lit checks the literal word at d.i.
+func (d *jsonDec) lit(word string) bool {
+	if len(d.b)-d.i >= len(word) && string(d.b[d.i:d.i+len(word)]) == word {
+		d.i += len(word)
+		return true
+	}
+	for k := 0; k < len(word); k++ {
+		if d.i+k >= len(d.b) {
+			return d.eof()
+		}
+		if d.b[d.i+k] != word[k] {
+			return d.syntax(d.i+k, "invalid literal (expected "+word+")")
+		}
+	}
+	return false
+}
+
+// skip validates and skips one value at d.i (whitespace before it already
+// skipped).
+func (d *jsonDec) skip() bool {
+	if d.i >= len(d.b) {
+		return d.eof()
+	}
+	switch c := d.b[d.i]; c {
+	case '"':
+		_, _, _, ok := d.str()
+		return ok
+	case '{':
+		if d.depth++; d.depth > jsonMaxDepth {
+			return d.syntax(d.i, "nesting too deep")
+		}
+		d.i++
+		d.ws()
+		if d.i < len(d.b) && d.b[d.i] == '}' {
+			d.i++
+			d.depth--
+			return true
+		}
+		for {
+			if d.i >= len(d.b) || d.b[d.i] != '"' {
+				return d.unexpected()
+			}
+			if _, _, _, ok := d.str(); !ok {
+				return false
+			}
+			d.ws()
+			if d.i >= len(d.b) || d.b[d.i] != ':' {
+				return d.unexpected()
+			}
+			d.i++
+			d.ws()
+			if !d.skip() {
+				return false
+			}
+			d.ws()
+			if d.i >= len(d.b) {
+				return d.eof()
+			}
+			if d.b[d.i] == ',' {
+				d.i++
+				d.ws()
+				continue
+			}
+			if d.b[d.i] == '}' {
+				d.i++
+				d.depth--
+				return true
+			}
+			return d.unexpected()
+		}
+	case '[':
+		if d.depth++; d.depth > jsonMaxDepth {
+			return d.syntax(d.i, "nesting too deep")
+		}
+		d.i++
+		d.ws()
+		if d.i < len(d.b) && d.b[d.i] == ']' {
+			d.i++
+			d.depth--
+			return true
+		}
+		for {
+			if !d.skip() {
+				return false
+			}
+			d.ws()
+			if d.i >= len(d.b) {
+				return d.eof()
+			}
+			if d.b[d.i] == ',' {
+				d.i++
+				d.ws()
+				continue
+			}
+			if d.b[d.i] == ']' {
+				d.i++
+				d.depth--
+				return true
+			}
+			return d.unexpected()
+		}
+	case 't':
+		return d.lit("true")
+	case 'f':
+		return d.lit("false")
+	case 'n':
+		return d.lit("null")
+	default:
+		if c == '-' || c-'0' < 10 {
+			_, _, _, ok := d.num()
+			return ok
+		}
+		return d.unexpected()
+	}
+}
+
+// validate reports whether b holds exactly one JSON value (with optional
+// surrounding whitespace), and records the syntax error if not.
+func (d *jsonDec) validate(b []byte) bool {
+	d.reset(b)
+	d.ws()
+	if !d.skip() {
+		return false
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return d.syntax(d.i, "unexpected data after the value")
+	}
+	return true
+}
