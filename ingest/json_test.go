@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +17,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-var jsonUpdate = flag.Bool("update", false, "rewrite the golden files of the JSON parser tests")
 
 // jsonResult is everything a parse produced, for comparisons.
 type jsonResult struct {
@@ -135,7 +133,7 @@ func TestJSONGolden(t *testing.T) {
 				t.Errorf("tiny pieces give\n%s\nwant\n%s", small, got)
 			}
 			golden := strings.TrimSuffix(f, filepath.Ext(f)) + ".golden"
-			if *jsonUpdate {
+			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
 				}
