@@ -118,6 +118,10 @@ type Options struct {
 
 	CSV CSVOptions
 
+	// TempDir holds spooled copies of non-seekable Parquet input (default:
+	// the system temp directory).
+	TempDir string
+
 	Allocator memory.Allocator
 }
 
