@@ -174,7 +174,10 @@ func WriteParquet(w io.Writer, rows int) error {
 		parquet.WithDictionaryFor("active", true),
 		parquet.WithDictionaryFor("category", true),
 	)
-	fw, err := pqarrow.NewFileWriter(Schema(), w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
+	// The buffer also keeps the writer from closing w (it closes a sink
+	// that is an io.Closer).
+	bw := bufio.NewWriterSize(w, 1<<20)
+	fw, err := pqarrow.NewFileWriter(Schema(), bw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
 	if err != nil {
 		return err
 	}
@@ -187,7 +190,10 @@ func WriteParquet(w io.Writer, rows int) error {
 			return err
 		}
 	}
-	return fw.Close()
+	if err := fw.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // Batch builds rows [start, start+n) as one record batch of Schema().
