@@ -4,7 +4,8 @@
 // in-process DuckDB (duckdb-go), and read by arrow-go's own readers. It
 // generates the inputs (bench/ingestdata), alternates the tools' runs,
 // reports medians and ratios against the targets, and rewrites
-// docs/benchmarks-ingest.md. A missed target is reported, not an error;
+// docs/benchmarks-ingest.md. With -e2e it also times `lakeflight ingest`
+// into a server (see endToEnd). A missed target is reported, not an error;
 // the exit status is non-zero only when something fails.
 package main
 
@@ -30,7 +31,11 @@ func main() {
 	flag.StringVar(&cfg.dir, "dir", "", "directory for the generated files (default: a temporary one, removed at the end)")
 	flag.StringVar(&cfg.only, "only", "csv,ndjson,parquet", "comma-separated sections to run")
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks-ingest.md", "markdown report to write ('' for none)")
-	flag.StringVar(&cfg.server, "server", "", "Flight SQL address of a running lakeflight server for the end-to-end section ('' skips it)")
+	flag.BoolVar(&cfg.e2e, "e2e", false, "also run the end-to-end section: `lakeflight ingest` into a server")
+	flag.StringVar(&cfg.e2eCfg.bin, "bin", "bin/lakeflight", "lakeflight binary for the end-to-end section")
+	flag.StringVar(&cfg.e2eCfg.addr, "server", "", "Flight SQL address of a running server for the end-to-end section ('' starts one from -bin)")
+	flag.Float64Var(&cfg.e2eCfg.bigGB, "e2e-gb", 1, "size in GB of the end-to-end sustained-throughput CSV")
+	flag.IntVar(&cfg.e2eCfg.smallRun, "e2e-runs", 20, "timed ingests of the end-to-end 10 MB CSV")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if err := profiled(*cpuprofile, func() error { return run(context.Background(), cfg) }); err != nil {
@@ -40,8 +45,10 @@ func main() {
 }
 
 type config struct {
-	rows, runs             int
-	dir, only, out, server string
+	rows, runs     int
+	dir, only, out string
+	e2e            bool
+	e2eCfg         e2eConfig
 }
 
 // profiled runs f, under a CPU profile written to path when path is set.
@@ -187,8 +194,8 @@ func run(ctx context.Context, cfg config) error {
 	fmt.Print(sizeLine)
 	report.WriteString(sizeLine)
 
-	if cfg.server != "" {
-		text, err := endToEnd(ctx, cfg.server, dir)
+	if cfg.e2e {
+		text, err := endToEnd(ctx, cfg.e2eCfg, dir)
 		if err != nil {
 			return fmt.Errorf("end to end: %w", err)
 		}
