@@ -35,9 +35,10 @@ lint:
 tidy-check:
 	$(GO) mod tidy -diff
 
-## bench: throughput and latency figures with ratios against in-process DuckDB
+## bench: throughput and latency figures with ratios against in-process DuckDB and arrow-go
 bench:
 	$(GO) run -tags $(TAGS) ./bench/flightbench
+	$(GO) run -tags $(TAGS) ./bench/ingestbench
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime 3x ./engine/ ./flightsql/
 
 clean:

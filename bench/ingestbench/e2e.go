@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lakeflight/lakeflight/bench/ingestdata"
+)
+
+// e2eConfig sets up the end-to-end section: the lakeflight binary, and
+// either the Flight SQL address of a running server or none (start one).
+type e2eConfig struct {
+	bin      string
+	addr     string  // "" starts `bin serve` on free loopback ports
+	bigGB    float64 // size of the sustained-throughput CSV
+	smallRun int     // timed ingests of the 10 MB CSV
+}
+
+// server is a lakeflight started by the bench.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	log  string
+}
+
+// startServer runs `bin serve` with its data in dir on free loopback
+// ports, as e2e/conftest.py does, and waits for /ready.
+func startServer(ctx context.Context, bin, dir string) (*server, error) {
+	flightAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = logFile.Close() }()
+	cmd := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"),
+		"--flight-addr", flightAddr, "--http-addr", httpAddr)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "LAKEFLIGHT_") })
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	srv := &server{cmd: cmd, addr: flightAddr, log: logPath}
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + httpAddr + "/ready")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return srv, nil
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = srv.stop()
+	return nil, fmt.Errorf("lakeflight serve was not ready within 90s (log: %s)", logPath)
+}
+
+// stop ends the server with SIGTERM (its ordered shutdown), killing it
+// after 30s.
+func (s *server) stop() error {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return <-done
+	}
+}
+
+// peakRSS is the server's peak resident memory (VmHWM), in bytes.
+func (s *server) peakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String(), nil
+}
+
+// runIngest runs `bin ingest --server addr --table table file` and returns
+// its wall time and the client's peak RSS.
+func runIngest(ctx context.Context, bin, addr, table, file string) (time.Duration, int64, error) {
+	cmd := exec.CommandContext(ctx, bin, "ingest", "--server", addr, "--table", table, file)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	if err != nil {
+		return 0, 0, fmt.Errorf("lakeflight ingest %s: %w\n%s", filepath.Base(file), err, strings.TrimSpace(out.String()))
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss << 10 // kB on Linux
+	}
+	return elapsed, rss, nil
+}
+
+// hasIngestCommand says whether bin knows `ingest`.
+func hasIngestCommand(ctx context.Context, bin string) bool {
+	out, _ := exec.CommandContext(ctx, bin, "help").CombinedOutput()
+	return strings.Contains(string(out), "lakeflight ingest")
+}
+
+// endToEnd is the end-to-end section: `lakeflight ingest` of generated CSV
+// files into a server, run with -e2e. It ingests a 10 MB CSV smallRun times
+// into bronze.bench_small (after one warm-up) for the p50 and p99 latency of
+// the whole command, then a CSV of bigGB gigabytes once into
+// bronze.bench_big for the sustained MB/s, with the client's and, when the
+// bench started the server, the server's peak RSS.
+func endToEnd(ctx context.Context, cfg e2eConfig, dir string) (string, error) {
+	if !hasIngestCommand(ctx, cfg.bin) {
+		return "", fmt.Errorf("%s has no `ingest` command yet (build it with `make build`)", cfg.bin)
+	}
+	var srv *server
+	addr := cfg.addr
+	if addr == "" {
+		var err error
+		if srv, err = startServer(ctx, cfg.bin, filepath.Join(dir, "e2e")); err != nil {
+			return "", err
+		}
+		defer func() { _ = srv.stop() }()
+		addr = srv.addr
+	}
+
+	small, err := generateCSV(filepath.Join(dir, "e2e-small"), 10e6)
+	if err != nil {
+		return "", err
+	}
+	lat := make([]time.Duration, 0, cfg.smallRun)
+	for i := range cfg.smallRun + 1 {
+		d, _, err := runIngest(ctx, cfg.bin, addr, "bronze.bench_small", small)
+		if err != nil {
+			return "", err
+		}
+		if i > 0 { // the first run warms up
+			lat = append(lat, d)
+		}
+	}
+	slices.Sort(lat)
+
+	big, err := generateCSV(filepath.Join(dir, "e2e-big"), cfg.bigGB*1e9)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(big)
+	if err != nil {
+		return "", err
+	}
+	d, clientRSS, err := runIngest(ctx, cfg.bin, addr, "bronze.bench_big", big)
+	if err != nil {
+		return "", err
+	}
+	_ = os.Remove(big)
+
+	var b strings.Builder
+	b.WriteString("\n### End to end: `lakeflight ingest` into a server on loopback\n\n")
+	fmt.Fprintf(&b, "- 10 MB CSV, %d runs after a warm-up: **p50 %.0f ms, p99 %.0f ms** (the whole command: start, parse, upload, commit)\n",
+		len(lat), ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99)))
+	fmt.Fprintf(&b, "- %.1f GB CSV once: %.1f s, **%.0f MB/s sustained**; client peak RSS %.0f MB",
+		mb(fi.Size())/1000, d.Seconds(), mb(fi.Size())/d.Seconds(), mb(clientRSS))
+	if srv != nil {
+		if rss, err := srv.peakRSS(); err == nil {
+			fmt.Fprintf(&b, ", server peak RSS %.0f MB", mb(rss))
+		}
+	}
+	b.WriteString("\n")
+	return b.String(), nil
+}
+
+// generateCSV writes about size bytes of the bench table as CSV in dir.
+func generateCSV(dir string, size float64) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	const bytesPerRow = 112 // measured: ingestdata's CSV rows average 112 bytes
+	path := filepath.Join(dir, "data.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	if err := ingestdata.WriteCSV(f, int(size/bytesPerRow)); err != nil {
+		_ = f.Close()
+		return "", err
+	}
+	return path, f.Close()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[int(float64(len(sorted)-1)*p)]
+}
