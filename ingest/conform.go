@@ -125,7 +125,7 @@ func (r *conformReader) RecordBatch() arrow.RecordBatch { return r.cur }
 // Deprecated: use RecordBatch.
 func (r *conformReader) Record() arrow.RecordBatch { return r.cur }
 func (r *conformReader) Err() error {
-	if r.err == errDone {
+	if errors.Is(r.err, errDone) {
 		return nil
 	}
 	return r.err

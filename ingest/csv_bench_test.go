@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"strconv"
@@ -79,7 +80,7 @@ func BenchmarkCSV(b *testing.B) {
 				rows := int64(0)
 				for {
 					c, err := p.Next(ctx)
-					if err == io.EOF {
+					if errors.Is(err, io.EOF) {
 						break
 					}
 					if err != nil {

@@ -96,7 +96,7 @@ func utf8Records(t *testing.T, data []byte, width, chunk int) (recs [][]string, 
 	defer p.Close()
 	for {
 		c, err := p.Next(ctx)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return recs, bad, nil
 		}
 		if err != nil {

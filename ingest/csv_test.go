@@ -57,7 +57,7 @@ func parseCSVBytes(t testing.TB, data []byte, o Options, seekable bool) csvOutco
 	out := csvOutcome{schema: p.Schema()}
 	for {
 		c, err := p.Next(ctx)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

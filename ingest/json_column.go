@@ -39,7 +39,6 @@ type jsonCol struct {
 	plain []bool // the name needs no escaping in JSON: match it raw
 	index map[string]int
 	kids  []*jsonCol
-	hint  int // index of the field expected next
 	// list
 	elem *jsonCol
 }
@@ -213,12 +212,6 @@ func (c *jsonCol) appendNull() {
 func (c *jsonCol) appendInt(v int64) {
 	c.valid = append(c.valid, 1)
 	c.i64 = append(c.i64, v)
-}
-
-func (c *jsonCol) appendStr(s []byte) {
-	c.valid = append(c.valid, 1)
-	c.data = append(c.data, s...)
-	c.offs = append(c.offs, int32(len(c.data)))
 }
 
 // mismatch records that the value d.b[start:d.i] does not fit c.

@@ -157,7 +157,7 @@ func (n *jsonInfer) noteDecimal(s []byte) {
 	if n.decBad {
 		return
 	}
-	if bytes.IndexAny(s, "eE") >= 0 {
+	if bytes.ContainsAny(s, "eE") {
 		n.decBad = true
 		return
 	}

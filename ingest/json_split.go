@@ -153,7 +153,8 @@ func (s *jsonSplitter) next() (*jsonPiece, error) {
 		return nil, io.EOF
 	}
 	bufp := s.pool.get()
-	buf := append((*bufp)[:0], s.carry...)
+	buf := (*bufp)[:0]
+	buf = append(buf, s.carry...)
 	target := max(s.size, len(buf)+s.size/2)
 	lo := 0
 	if s.first {

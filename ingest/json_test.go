@@ -17,7 +17,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-
 // jsonResult is everything a parse produced, for comparisons.
 type jsonResult struct {
 	Schema string

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -78,7 +79,7 @@ func (p *parquetParser) Next(ctx context.Context) (*chunk, error) {
 		return nil, err
 	}
 	if !p.rr.Next() {
-		if err := p.rr.Err(); err != nil && err != io.EOF {
+		if err := p.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%w: decoding Parquet: %w", ErrMalformed, err)
 		}
 		return nil, io.EOF

@@ -50,7 +50,3 @@ type input struct {
 	// lines asks the parser to fill chunk.Lines.
 	lines bool
 }
-
-// parserFunc builds a parser; it reads as much of the input as it needs to
-// settle the schema (sniffing, inference) before returning.
-type parserFunc func(ctx context.Context, in input, opts *Options) (parser, error)

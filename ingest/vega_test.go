@@ -235,7 +235,7 @@ func vegaNorm(s string) string {
 	if s == "NULL" || s == "(null)" {
 		return "NULL"
 	}
-	if !(len(s) > 1 && s[0] == '0' && s[1] >= '0' && s[1] <= '9') {
+	if len(s) <= 1 || s[0] != '0' || s[1] < '0' || s[1] > '9' {
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
 			return strconv.FormatFloat(f, 'g', -1, 64)
 		}
