@@ -36,9 +36,9 @@ tidy-check:
 	$(GO) mod tidy -diff
 
 ## bench: throughput and latency figures with ratios against in-process DuckDB and arrow-go
-bench:
+bench: build
 	$(GO) run -tags $(TAGS) ./bench/flightbench
-	$(GO) run -tags $(TAGS) ./bench/ingestbench
+	$(GO) run -tags $(TAGS) ./bench/ingestbench -e2e -bin $(BIN)
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime 3x ./engine/ ./flightsql/
 
 clean:

@@ -205,7 +205,34 @@ func endToEnd(ctx context.Context, cfg e2eConfig, dir string) (string, error) {
 		}
 	}
 	b.WriteString("\n")
+	if srv != nil {
+		// The table's Parquet data files (zstd) against the CSV they came from.
+		if pq, err := parquetSize(filepath.Join(dir, "e2e", "data", "warehouse"), "bench_big"); err == nil && pq > 0 {
+			fmt.Fprintf(&b, "- the table's Parquet files (zstd): %.0f MB, **%.1f× smaller** than the CSV\n",
+				mb(pq), float64(fi.Size())/float64(pq))
+		}
+	}
 	return b.String(), nil
+}
+
+// parquetSize sums the sizes of the Parquet files under the warehouse
+// whose path names the table.
+func parquetSize(warehouse, table string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(warehouse, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".parquet") && strings.Contains(path, table) {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	return n, err
 }
 
 // generateCSV writes about size bytes of the bench table as CSV in dir.
