@@ -16,7 +16,14 @@ import (
 // at most 19 significant digits and a power of ten; ok is false for any
 // other text, including longer mantissas.
 func decimalParts(b []byte) (mant uint64, exp int, neg, ok bool) {
-	i, n := 0, len(b)
+	mant, exp, neg, i, ok := decimalPrefix(b)
+	return mant, exp, neg, ok && i == len(b)
+}
+
+// decimalPrefix reads what decimalParts reads from the start of b and
+// returns where it stopped; ok is false when that start is not a decimal.
+func decimalPrefix(b []byte) (mant uint64, exp int, neg bool, i int, ok bool) {
+	n := len(b)
 	if n > 0 && (b[0] == '-' || b[0] == '+') {
 		neg = b[0] == '-'
 		i++
@@ -48,7 +55,7 @@ func decimalParts(b []byte) (mant uint64, exp int, neg, ok bool) {
 		}
 	}
 	if !digitsSeen || nd > 19 {
-		return 0, 0, false, false
+		return 0, 0, false, i, false
 	}
 	if i < n && b[i]|0x20 == 'e' {
 		i++
@@ -66,14 +73,14 @@ func decimalParts(b []byte) (mant uint64, exp int, neg, ok bool) {
 			e = e*10 + int(d)
 		}
 		if i == start {
-			return 0, 0, false, false
+			return 0, 0, false, i, false
 		}
 		if eneg {
 			e = -e
 		}
 		exp += e
 	}
-	return mant, exp, neg, i == n
+	return mant, exp, neg, i, true
 }
 
 // fastFloat converts a plain decimal without strconv when it can.
@@ -82,6 +89,12 @@ func fastFloat(b []byte) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
+	return floatFromParts(mant, exp, neg)
+}
+
+// floatFromParts is mant×10^exp, negated when neg, when it can be had
+// exactly without strconv.
+func floatFromParts(mant uint64, exp int, neg bool) (float64, bool) {
 	if mant < 1<<53 && exp >= -22 && exp <= 22 {
 		f := float64(mant)
 		if exp > 0 {
