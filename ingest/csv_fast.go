@@ -26,6 +26,8 @@ const (
 	fastInt
 	fastFloat64
 	fastDate
+	fastTimestamp
+	fastBool
 )
 
 // fastKinds returns the fast path's plan for cols, or nil when dialect d
@@ -52,6 +54,10 @@ func fastKinds(d dialect, cols []textColumn) []fastKind {
 			kinds[i] = fastFloat64
 		case c.kind == textDate:
 			kinds[i] = fastDate
+		case c.kind == textTimestamp:
+			kinds[i] = fastTimestamp
+		case c.kind == textBool:
+			kinds[i] = fastBool
 		}
 	}
 	return kinds
@@ -111,8 +117,49 @@ func (w *csvWorker) fastField(line []byte, i, col int) (int, bool) {
 				return j, true
 			}
 		}
+	case fastTimestamp:
+		// The text is made of digits, '-', ' ', 'T', ':' and '.', none of
+		// which can be the delimiter: the field ends where it stops.
+		if j := timestampEnd(line, i); w.ends(line, j) && bb.nulls.tokens == nil {
+			c := &bb.cols[col]
+			if v, shape, ok := convertTimestamp(line[i:j], c.unit); ok && shape != tsZoned {
+				bb.fixed[col].set(r, uint64(v), 0)
+				return j, true
+			}
+		}
+	case fastBool:
+		for _, j := range [2]int{i + 4, i + 5} {
+			if j <= len(line) && w.ends(line, j) && bb.nulls.tokens == nil {
+				if v, ok := convertBool(line[i:j]); ok {
+					bb.fixed[col].set(r, uint64(b2u(v)), 0)
+					return j, true
+				}
+			}
+		}
 	}
 	return w.genericField(line, i, col)
+}
+
+// timestampEnd returns where a timestamp without a zone at line[i] would
+// end: after the date, the time and the fraction's digits.
+func timestampEnd(line []byte, i int) int {
+	j := i + 10
+	if j >= len(line) || (line[j] != ' ' && line[j] != 'T') {
+		return min(j, len(line))
+	}
+	j += 9
+	if j < len(line) && line[j] == '.' {
+		for j++; j < len(line) && line[j]-'0' <= 9; j++ {
+		}
+	}
+	return min(j, len(line))
+}
+
+func b2u(v bool) uint8 {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // ends reports whether a field may end at line[j].
