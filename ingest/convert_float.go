@@ -28,33 +28,31 @@ func decimalPrefix(b []byte) (mant uint64, exp int, neg bool, i int, ok bool) {
 		neg = b[0] == '-'
 		i++
 	}
-	nd, digitsSeen := 0, false
+	// Digits are accumulated without counting: mant is only wrong when
+	// there are more than 19 significant digits, which is checked after.
+	start := i
 	for ; i < n; i++ {
 		d := b[i] - '0'
 		if d > 9 {
 			break
 		}
-		digitsSeen = true
 		mant = mant*10 + uint64(d)
-		if mant != 0 {
-			nd++
-		}
 	}
+	nd := i - start
 	if i < n && b[i] == '.' {
-		for i++; i < n; i++ {
+		i++
+		frac := i
+		for ; i < n; i++ {
 			d := b[i] - '0'
 			if d > 9 {
 				break
 			}
-			digitsSeen = true
 			mant = mant*10 + uint64(d)
-			if mant != 0 {
-				nd++
-			}
-			exp--
 		}
+		exp = frac - i
+		nd += i - frac
 	}
-	if !digitsSeen || nd > 19 {
+	if nd == 0 || (nd > 19 && significantDigits(b[start:i]) > 19) {
 		return 0, 0, false, i, false
 	}
 	if i < n && b[i]|0x20 == 'e' {
@@ -81,6 +79,18 @@ func decimalPrefix(b []byte) (mant uint64, exp int, neg bool, i int, ok bool) {
 		exp += e
 	}
 	return mant, exp, neg, i, true
+}
+
+// significantDigits counts the digits of digits[.digits] from the first
+// non-zero one.
+func significantDigits(b []byte) int {
+	nd := 0
+	for _, c := range b {
+		if c != '.' && (nd > 0 || c != '0') {
+			nd++
+		}
+	}
+	return nd
 }
 
 // fastFloat converts a plain decimal without strconv when it can.

@@ -208,7 +208,9 @@ func (w *csvWorker) parse(pc *csvPiece) ([]*chunk, error) {
 			if p.lines {
 				cur.Lines = append(cur.Lines, at)
 			}
-			if w.bb.rows == p.opts.BatchRows || w.bb.full() {
+			// String data comes from buf[from:pos], so no column can be
+			// full before that many bytes went by.
+			if w.bb.rows == p.opts.BatchRows || (pos-from >= maxStringBatchBytes && w.bb.full()) {
 				cur.Batch, cur.Bytes = w.bb.flush(), int64(pos-from)
 				chunks = append(chunks, cur)
 				cur, from = w.newChunk(), pos
