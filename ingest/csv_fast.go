@@ -99,21 +99,25 @@ func (w *csvWorker) fastField(line []byte, i, col int) (int, bool) {
 	switch w.fast[col] {
 	case fastInt:
 		if v, j, ok := intPrefix(line, i, bb.cols[col].bits); ok && w.ends(line, j) && bb.nulls.tokens == nil {
-			bb.fixed[col].set(r, uint64(v), 0)
+			if f := &bb.fixed[col]; f.store == store64 {
+				f.set64(r, uint64(v))
+			} else {
+				f.set(r, uint64(v), 0)
+			}
 			return j, true
 		}
 	case fastFloat64:
 		mant, exp, neg, n, ok := decimalPrefix(line[i:])
 		if ok && w.ends(line, i+n) && bb.nulls.tokens == nil {
 			if f, ok := floatFromParts(mant, exp, neg); ok {
-				bb.fixed[col].set(r, math.Float64bits(f), 0)
+				bb.fixed[col].set64(r, math.Float64bits(f))
 				return i + n, true
 			}
 		}
 	case fastDate:
 		if j := i + 10; j <= len(line) && w.ends(line, j) && bb.nulls.tokens == nil {
 			if days, ok := civilDate(line[i:j]); ok {
-				bb.fixed[col].set(r, uint64(days), 0)
+				bb.fixed[col].set32(r, uint32(days))
 				return j, true
 			}
 		}
@@ -123,7 +127,7 @@ func (w *csvWorker) fastField(line []byte, i, col int) (int, bool) {
 		if j := timestampEnd(line, i); w.ends(line, j) && bb.nulls.tokens == nil {
 			c := &bb.cols[col]
 			if v, shape, ok := convertTimestamp(line[i:j], c.unit); ok && shape != tsZoned {
-				bb.fixed[col].set(r, uint64(v), 0)
+				bb.fixed[col].set64(r, uint64(v))
 				return j, true
 			}
 		}

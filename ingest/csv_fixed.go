@@ -103,6 +103,17 @@ func (c *fixedColumn) set(r int, lo, hi uint64) {
 	c.setValid(r)
 }
 
+// set64 and set32 are set for columns known to store 64 or 32 bits.
+func (c *fixedColumn) set64(r int, v uint64) {
+	c.u64[r] = v
+	c.setValid(r)
+}
+
+func (c *fixedColumn) set32(r int, v uint32) {
+	c.u32[r] = v
+	c.setValid(r)
+}
+
 // put writes row r's value bits.
 func (c *fixedColumn) put(r int, lo, hi uint64) {
 	switch c.store {
