@@ -245,13 +245,21 @@ func civilDate(b []byte) (int64, bool) {
 	if b[4] != '-' || b[7] != '-' {
 		return 0, false
 	}
-	y, ok1 := digits(b[0:4])
-	m, ok2 := digits(b[5:7])
-	d, ok3 := digits(b[8:10])
+	y, ok1 := digits4(b[0:4])
+	m, ok2 := digits2(b[5:7])
+	d, ok3 := digits2(b[8:10])
 	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
 		return 0, false
 	}
 	return daysFromCivil(y, m, d), true
+}
+
+// digits2 and digits4 read fixed-width unsigned decimal fields, without a
+// loop: they are on the path of every date and timestamp.
+func digits2(b []byte) (int, bool) {
+	_ = b[1]
+	d0, d1 := b[0]-'0', b[1]-'0'
+	return int(d0)*10 + int(d1), max(d0, d1) <= 9
 }
 
 // digits reads a fixed-width unsigned decimal field.
@@ -265,6 +273,12 @@ func digits(b []byte) (int, bool) {
 		n = n*10 + int(d)
 	}
 	return n, true
+}
+
+func digits4(b []byte) (int, bool) {
+	_ = b[3]
+	d0, d1, d2, d3 := b[0]-'0', b[1]-'0', b[2]-'0', b[3]-'0'
+	return int(d0)*1000 + int(d1)*100 + int(d2)*10 + int(d3), max(d0, d1, d2, d3) <= 9
 }
 
 func daysIn(y, m int) int {
@@ -326,9 +340,9 @@ func convertTimestamp(b []byte, unit arrow.TimeUnit) (int64, timestampShape, boo
 		if len(b) < 19 || (b[10] != ' ' && b[10] != 'T') || b[13] != ':' || b[16] != ':' {
 			return 0, 0, false
 		}
-		hh, ok1 := digits(b[11:13])
-		mm, ok2 := digits(b[14:16])
-		ss, ok3 := digits(b[17:19])
+		hh, ok1 := digits2(b[11:13])
+		mm, ok2 := digits2(b[14:16])
+		ss, ok3 := digits2(b[17:19])
 		if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 60 {
 			return 0, 0, false
 		}
@@ -339,17 +353,17 @@ func convertTimestamp(b []byte, unit arrow.TimeUnit) (int64, timestampShape, boo
 			i++
 			start := i
 			per := unitsPerSecond[unit]
-			scale := int64(1e9) // ns per digit place, counting down
+			var ns int64 // the first nine digits
 			for i < len(b) && b[i]-'0' <= 9 {
-				scale /= 10
-				if scale > 0 {
-					frac += int64(b[i]-'0') * scale
+				if i-start < 9 {
+					ns = ns*10 + int64(b[i]-'0')
 				}
 				i++
 			}
 			if i == start {
 				return 0, 0, false
 			}
+			frac = ns * int64(pow10u64[max(0, 9-(i-start))])
 			frac /= 1e9 / per
 		}
 		if i < len(b) {

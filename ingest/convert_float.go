@@ -16,39 +16,44 @@ import (
 // at most 19 significant digits and a power of ten; ok is false for any
 // other text, including longer mantissas.
 func decimalParts(b []byte) (mant uint64, exp int, neg, ok bool) {
-	i, n := 0, len(b)
+	mant, exp, neg, i, ok := decimalPrefix(b)
+	return mant, exp, neg, ok && i == len(b)
+}
+
+// decimalPrefix reads what decimalParts reads from the start of b and
+// returns where it stopped; ok is false when that start is not a decimal.
+func decimalPrefix(b []byte) (mant uint64, exp int, neg bool, i int, ok bool) {
+	n := len(b)
 	if n > 0 && (b[0] == '-' || b[0] == '+') {
 		neg = b[0] == '-'
 		i++
 	}
-	nd, digitsSeen := 0, false
+	// Digits are accumulated without counting: mant is only wrong when
+	// there are more than 19 significant digits, which is checked after.
+	start := i
 	for ; i < n; i++ {
 		d := b[i] - '0'
 		if d > 9 {
 			break
 		}
-		digitsSeen = true
 		mant = mant*10 + uint64(d)
-		if mant != 0 {
-			nd++
-		}
 	}
+	nd := i - start
 	if i < n && b[i] == '.' {
-		for i++; i < n; i++ {
+		i++
+		frac := i
+		for ; i < n; i++ {
 			d := b[i] - '0'
 			if d > 9 {
 				break
 			}
-			digitsSeen = true
 			mant = mant*10 + uint64(d)
-			if mant != 0 {
-				nd++
-			}
-			exp--
 		}
+		exp = frac - i
+		nd += i - frac
 	}
-	if !digitsSeen || nd > 19 {
-		return 0, 0, false, false
+	if nd == 0 || (nd > 19 && significantDigits(b[start:i]) > 19) {
+		return 0, 0, false, i, false
 	}
 	if i < n && b[i]|0x20 == 'e' {
 		i++
@@ -66,14 +71,26 @@ func decimalParts(b []byte) (mant uint64, exp int, neg, ok bool) {
 			e = e*10 + int(d)
 		}
 		if i == start {
-			return 0, 0, false, false
+			return 0, 0, false, i, false
 		}
 		if eneg {
 			e = -e
 		}
 		exp += e
 	}
-	return mant, exp, neg, i == n
+	return mant, exp, neg, i, true
+}
+
+// significantDigits counts the digits of digits[.digits] from the first
+// non-zero one.
+func significantDigits(b []byte) int {
+	nd := 0
+	for _, c := range b {
+		if c != '.' && (nd > 0 || c != '0') {
+			nd++
+		}
+	}
+	return nd
 }
 
 // fastFloat converts a plain decimal without strconv when it can.
@@ -82,6 +99,12 @@ func fastFloat(b []byte) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
+	return floatFromParts(mant, exp, neg)
+}
+
+// floatFromParts is mant×10^exp, negated when neg, when it can be had
+// exactly without strconv.
+func floatFromParts(mant uint64, exp int, neg bool) (float64, bool) {
 	if mant < 1<<53 && exp >= -22 && exp <= 22 {
 		f := float64(mant)
 		if exp > 0 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -120,4 +121,78 @@ func BenchmarkCSVBaselineEncodingCSV(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkCSVPiece parses one 4 MiB piece of the benchmark file on one
+// goroutine, without the splitter and the channels around the workers, and
+// splits the same piece with encoding/csv in between: on a busy machine
+// the two then see the same load. It reports the parser's speed and its
+// ratio to encoding/csv's (the median over iterations).
+func BenchmarkCSVPiece(b *testing.B) {
+	data := benchData()
+	piece := benchPiece(data)
+	w, done := benchWorker(b, data)
+	defer done()
+	b.SetBytes(int64(len(piece)))
+	b.ReportAllocs()
+	var ratios []float64
+	for b.Loop() {
+		t0 := time.Now()
+		chunks, err := w.parse(&csvPiece{buf: piece, line: 2})
+		t1 := time.Now()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range chunks {
+			if len(c.Errs) > 0 {
+				b.Fatal(c.Errs[0].Error())
+			}
+		}
+		releaseChunks(chunks)
+		b.StopTimer()
+		t2 := time.Now()
+		splitEncodingCSV(b, piece)
+		ratios = append(ratios, float64(time.Since(t2))/float64(t1.Sub(t0)))
+		b.StartTimer()
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "x-encoding/csv")
+}
+
+// benchWorker returns a worker for the benchmark file, as the parser
+// would start it.
+func benchWorker(b *testing.B, data []byte) (*csvWorker, func()) {
+	o := Options{Workers: 1}.withDefaults()
+	in := input{r: bytes.NewReader(data), at: bytes.NewReader(data), size: int64(len(data))}
+	pp, err := newCSVParser(context.Background(), in, &o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pp.Close()
+	p := pp.(*csvParser)
+	p.ctx = context.Background()
+	w := &csvWorker{p: p, sc: newRecordScanner(p.d), fast: fastKinds(p.d, p.cols)}
+	w.bb = newBatchBuilder(o.Allocator, p.schema, p.cols, &p.nulls)
+	w.bb.hint = min(o.BatchRows, max(16, o.ChunkBytes/p.rowBytes*9/8))
+	return w, w.bb.release
+}
+
+func splitEncodingCSV(b *testing.B, data []byte) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.ReuseRecord = true
+	for {
+		if _, err := r.Read(); err == io.EOF {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchPiece is the whole records in the first DefaultChunkBytes of data
+// after its header.
+func benchPiece(data []byte) []byte {
+	data = data[bytes.IndexByte(data, '\n')+1:]
+	piece := data[:DefaultChunkBytes]
+	return piece[:bytes.LastIndexByte(piece, '\n')+1]
 }

@@ -142,7 +142,7 @@ func (p *csvParser) fail(err error) {
 // work parses pieces until the splitter stops.
 func (p *csvParser) work(work <-chan *csvPiece) {
 	defer p.wg.Done()
-	w := &csvWorker{p: p, sc: newRecordScanner(p.d)}
+	w := &csvWorker{p: p, sc: newRecordScanner(p.d), fast: fastKinds(p.d, p.cols)}
 	w.bb = newBatchBuilder(p.opts.Allocator, p.schema, p.cols, &p.nulls)
 	w.bb.hint = min(p.opts.BatchRows, max(16, p.opts.ChunkBytes/p.rowBytes*9/8))
 	defer w.bb.release()
@@ -155,9 +155,10 @@ func (p *csvParser) work(work <-chan *csvPiece) {
 
 // csvWorker parses pieces with its own scanner and builders.
 type csvWorker struct {
-	p  *csvParser
-	sc *recordScanner
-	bb *batchBuilder
+	p    *csvParser
+	sc   *recordScanner
+	bb   *batchBuilder
+	fast []fastKind // the fast path's plan (csv_fast.go); nil: no fast path
 }
 
 // parse turns a piece into chunks of at most BatchRows good rows each,
@@ -174,26 +175,42 @@ func (w *csvWorker) parse(pc *csvPiece) ([]*chunk, error) {
 		if start == len(buf) {
 			break
 		}
-		end, nl, bad := w.sc.scan(buf, start)
 		at := line
-		line += int64(nl)
-		pos = end
-		raw := buf[start:end]
-		fields := w.sc.fields
-		switch {
-		case bad != "":
-			cur.Errs = append(cur.Errs, p.rowError(at, raw, bad))
-		case len(fields) != len(p.cols):
-			cur.Errs = append(cur.Errs, p.rowError(at, raw, fmt.Sprintf("expected %d fields, found %d", len(p.cols), len(fields))))
-		default:
-			if col := w.bb.add(w.sc); col >= 0 {
-				cur.Errs = append(cur.Errs, p.valueError(at, raw, col, w.sc.text(col), fields[col].quoted))
-				break
+		good := false
+		if w.fast != nil {
+			var end, nl int
+			end, nl, good = w.addFast(buf, start)
+			if good {
+				line += int64(nl)
+				pos = end
 			}
+		}
+		if !good {
+			end, nl, bad := w.sc.scan(buf, start)
+			line += int64(nl)
+			pos = end
+			raw := buf[start:end]
+			fields := w.sc.fields
+			switch {
+			case bad != "":
+				cur.Errs = append(cur.Errs, p.rowError(at, raw, bad))
+			case len(fields) != len(p.cols):
+				cur.Errs = append(cur.Errs, p.rowError(at, raw, fmt.Sprintf("expected %d fields, found %d", len(p.cols), len(fields))))
+			default:
+				if col := w.bb.add(w.sc); col >= 0 {
+					cur.Errs = append(cur.Errs, p.valueError(at, raw, col, w.sc.text(col), fields[col].quoted))
+					break
+				}
+				good = true
+			}
+		}
+		if good {
 			if p.lines {
 				cur.Lines = append(cur.Lines, at)
 			}
-			if w.bb.rows == p.opts.BatchRows || w.bb.full() {
+			// String data comes from buf[from:pos], so no column can be
+			// full before that many bytes went by.
+			if w.bb.rows == p.opts.BatchRows || (pos-from >= maxStringBatchBytes && w.bb.full()) {
 				cur.Batch, cur.Bytes = w.bb.flush(), int64(pos-from)
 				chunks = append(chunks, cur)
 				cur, from = w.newChunk(), pos

@@ -16,8 +16,7 @@ type stringColumn struct {
 	large bool    // 64-bit offsets
 	ends  []int64 // where each value ends in data
 	data  []byte
-	valid []byte // validity bitmap
-	nulls int
+	valid []byte // validity bitmap; nil while the batch has no null
 }
 
 // maxStringBatchBytes bounds a batch's string data so that 32-bit offsets
@@ -39,21 +38,48 @@ func (c *stringColumn) reserve(rows, bytes int) {
 }
 
 func (c *stringColumn) append(v []byte) {
-	row := len(c.ends)
-	if row&7 == 0 {
-		c.valid = append(c.valid, 0)
+	if c.valid != nil {
+		c.setValid(len(c.ends), true)
 	}
-	c.valid[row>>3] |= 1 << (row & 7)
 	c.data = append(c.data, v...)
 	c.ends = append(c.ends, int64(len(c.data)))
 }
 
 func (c *stringColumn) appendNull() {
-	if len(c.ends)&7 == 0 {
+	row := len(c.ends)
+	if c.valid == nil {
+		c.valid = make([]byte, 0, cap(c.ends)/8+1)
+		for r := range row {
+			c.setValid(r, true)
+		}
+	}
+	c.setValid(row, false)
+	c.ends = append(c.ends, int64(len(c.data)))
+}
+
+// setValid sets row's validity bit, growing the bitmap by whole bytes.
+func (c *stringColumn) setValid(row int, v bool) {
+	for len(c.valid) <= row>>3 {
 		c.valid = append(c.valid, 0)
 	}
-	c.ends = append(c.ends, int64(len(c.data)))
-	c.nulls++
+	if v {
+		c.valid[row>>3] |= 1 << (row & 7)
+	} else {
+		c.valid[row>>3] &^= 1 << (row & 7)
+	}
+}
+
+// truncate drops the values of rows n and later (a row abandoned half-way).
+func (c *stringColumn) truncate(n int) {
+	if len(c.ends) <= n {
+		return
+	}
+	c.ends = c.ends[:n]
+	end := int64(0)
+	if n > 0 {
+		end = c.ends[n-1]
+	}
+	c.data = c.data[:end]
 }
 
 // full reports a batch whose data approaches what 32-bit offsets allow.
@@ -81,12 +107,16 @@ func (c *stringColumn) newArray(mem memory.Allocator) arrow.Array {
 	data.Resize(len(c.data))
 	copy(data.Bytes(), c.data)
 	var valid *memory.Buffer
-	if c.nulls > 0 {
+	nulls := 0
+	if c.valid != nil {
+		nulls = n - bitutil.CountSetBits(c.valid, 0, n)
+	}
+	if nulls > 0 {
 		valid = memory.NewResizableBuffer(mem)
 		valid.Resize(int(bitutil.BytesForBits(int64(n))))
 		copy(valid.Bytes(), c.valid)
 	}
-	d := array.NewData(c.typ, n, []*memory.Buffer{valid, offsets, data}, nil, c.nulls, 0)
+	d := array.NewData(c.typ, n, []*memory.Buffer{valid, offsets, data}, nil, nulls, 0)
 	arr := array.MakeFromData(d)
 	d.Release()
 	offsets.Release()
@@ -94,6 +124,6 @@ func (c *stringColumn) newArray(mem memory.Allocator) arrow.Array {
 	if valid != nil {
 		valid.Release()
 	}
-	c.ends, c.data, c.valid, c.nulls = c.ends[:0], c.data[:0], c.valid[:0], 0
+	c.ends, c.data, c.valid = c.ends[:0], c.data[:0], nil
 	return arr
 }
