@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -89,6 +90,8 @@ type Writer struct {
 	cat *catalog.Catalog
 	log *slog.Logger
 	mem memory.Allocator
+	// writers is how many Parquet files are written at once (GOMAXPROCS).
+	writers int
 }
 
 // NewWriter returns a Writer over cat.
@@ -96,7 +99,7 @@ func NewWriter(cat *catalog.Catalog, log *slog.Logger, mem memory.Allocator) *Wr
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	return &Writer{cat: cat, log: log, mem: mem}
+	return &Writer{cat: cat, log: log, mem: mem, writers: runtime.GOMAXPROCS(0)}
 }
 
 // Write runs one ingest. Nothing is committed unless every batch arrived:
@@ -192,7 +195,9 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 		summary[SummarySkipped] = strconv.FormatInt(res.Skipped, 10)
 		return ctx.Err() // a cancelled ingest must not reach the commit
 	}
-	write := txn.Append
+	write := func(ctx context.Context, rdr array.RecordReader, summary map[string]string) error {
+		return txn.AppendParallel(ctx, rdr, summary, w.writers)
+	}
 	if req.Mode == ModeReplace {
 		write = txn.Overwrite
 	}

@@ -1,0 +1,98 @@
+package catalog
+
+import (
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// scanAll reads the table's current rows with iceberg-go's own reader.
+func scanAll(t *testing.T, c *Catalog, id Ident) arrow.Table {
+	t.Helper()
+	tbl, err := c.LoadTable(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := tbl.Scan().ToArrowTable(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(at.Release)
+	return at
+}
+
+func TestAppendParallel(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", "par"}
+	mustCreate(ctx, t, c, id, richSchema)
+
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr := richReader(t, mem, 0, 5000)
+	defer rdr.Release()
+	summary := map[string]string{"lakeflight.ingest.rows": "5000"}
+	if err := txn.AppendParallel(ctx, rdr, summary, 3); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := txn.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.TableState(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SnapshotID != snap || len(st.DataFiles) != 3 {
+		t.Fatalf("snapshot %d with %d files, want %d with 3 (one per writer)", st.SnapshotID, len(st.DataFiles), snap)
+	}
+	snaps, _ := c.Snapshots(ctx, id)
+	if got := snaps[len(snaps)-1].Summary; got["lakeflight.ingest.rows"] != "5000" || got["added-records"] != "5000" {
+		t.Fatalf("summary: %v", got)
+	}
+
+	at := scanAll(t, c, id)
+	if at.NumRows() != 5000 {
+		t.Fatalf("rows = %d", at.NumRows())
+	}
+	var sum int64
+	seen := map[int64]bool{}
+	tr := array.NewTableReader(at, 1<<16)
+	defer tr.Release()
+	for tr.Next() {
+		b := tr.RecordBatch()
+		ids := b.Column(0).(*array.Int64)
+		addr := b.Column(10).(*array.Struct)
+		for i := range ids.Len() {
+			v := ids.Value(i)
+			sum += v
+			seen[v] = true
+			if want := "city-" + string(rune('0'+v%5)); addr.Field(0).(*array.String).Value(i) != want {
+				t.Fatalf("row %d: addr.city %q, want %q", v, addr.Field(0).(*array.String).Value(i), want)
+			}
+		}
+	}
+	if len(seen) != 5000 || sum != 5000*4999/2 {
+		t.Fatalf("ids: %d distinct, sum %d", len(seen), sum)
+	}
+
+	// An empty input still makes a snapshot (an ingest of nothing is an ingest).
+	txn, err = c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, _ := array.NewRecordReader(rdr.Schema(), nil)
+	defer empty.Release()
+	if err := txn.AppendParallel(ctx, empty, map[string]string{}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := txn.Commit(ctx); err != nil || s2 == snap {
+		t.Fatalf("empty append: snapshot %d (%v), previous %d", s2, err, snap)
+	}
+}
