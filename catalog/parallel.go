@@ -54,12 +54,11 @@ func parquetProps(sc *arrow.Schema) *parquet.WriterProperties {
 // stages an empty append, so that every ingest still makes a snapshot.
 func (t *Txn) AppendParallel(ctx context.Context, rdr array.RecordReader, summary map[string]string, writers int) error {
 	t.staged = true
-	sc := t.tbl.Schema()
-	st, err := t.tx.StagedTable()
+	st, err := t.tx.StagedTable() // the table with this Txn's schema changes
 	if err != nil {
 		return fmt.Errorf("writing to %s: %w", t.id, err)
 	}
-	sc = st.Schema()
+	sc := st.Schema()
 	withIDs, err := table.SchemaToArrowSchema(sc, nil, true, false)
 	if err != nil {
 		return fmt.Errorf("writing to %s: %w", t.id, err)
