@@ -305,16 +305,11 @@ func (c *jsonCol) value(d *jsonDec) bool {
 	switch c.kind {
 	case jsonKStr:
 		if ch == '"' {
-			start, end, flags, ok := d.str()
-			if !ok {
-				return false
+			var ok bool
+			if c.data, ok = d.strAppend(c.data); !ok {
+				return false // the row is undone, and the bytes with it
 			}
 			c.valid = append(c.valid, 1)
-			if flags == 0 {
-				c.data = append(c.data, b[start:end]...)
-			} else {
-				c.data = jsonUnquote(c.data, b[start:end])
-			}
 			c.offs = append(c.offs, int32(len(c.data)))
 			return true
 		}
