@@ -324,15 +324,17 @@ func (c *jsonCol) value(d *jsonDec) bool {
 
 	case jsonKInt:
 		if ch == '-' || ch-'0' < 10 {
-			start, end, isInt, ok := d.num()
-			if !ok {
+			var n jsonNum
+			if !d.numScan(&n) {
 				return false
 			}
+			isInt := n.frac == 0 && !n.exp
 			v, fits := int64(0), false
 			if isInt {
-				v, fits = jsonParseInt(b[start:end])
+				v, fits = n.int(b)
 			}
 			if !fits || v < c.lo || v > c.hi {
+				start, end := n.start, n.end
 				if isInt {
 					return d.mismatch(c, b[start:end], jsonCannot(b[start:end], c.dt)+" (out of range)")
 				}
@@ -356,17 +358,14 @@ func (c *jsonCol) value(d *jsonDec) bool {
 
 	case jsonKFloat:
 		if ch == '-' || ch-'0' < 10 {
-			start, end, _, ok := d.num()
-			if !ok {
+			var n jsonNum
+			if !d.numScan(&n) {
 				return false
 			}
-			f, fast := jsonFastFloat(b[start:end])
-			if !fast {
-				var err error
-				f, err = strconv.ParseFloat(jsonBytesString(b[start:end]), 64)
-				if err != nil {
-					return d.mismatch(c, b[start:end], jsonCannot(b[start:end], c.dt)+" (out of range)")
-				}
+			f, err := n.float(b)
+			if err != nil {
+				raw := b[n.start:n.end]
+				return d.mismatch(c, raw, jsonCannot(raw, c.dt)+" (out of range)")
 			}
 			c.valid = append(c.valid, 1)
 			c.f64 = append(c.f64, f)
@@ -634,46 +633,6 @@ func (c *jsonCol) list(d *jsonDec) bool {
 	c.valid = append(c.valid, 1)
 	c.offs = append(c.offs, int32(len(c.elem.valid)))
 	return true
-}
-
-var jsonPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
-
-// jsonFastFloat converts a validated JSON number without exponent and with
-// at most 15 digits exactly: the mantissa and 10^k are exact doubles, so
-// one correctly rounded division gives the correctly rounded result (the
-// fast path of strconv, without its generic parsing). Anything else says
-// false.
-func jsonFastFloat(s []byte) (float64, bool) {
-	neg := s[0] == '-'
-	if neg {
-		s = s[1:]
-	}
-	if len(s) > 16 {
-		return 0, false
-	}
-	var m uint64
-	dot := -1
-	for i, c := range s {
-		if c == '.' {
-			dot = i
-			continue
-		}
-		if c-'0' > 9 {
-			return 0, false // exponent
-		}
-		m = m*10 + uint64(c-'0')
-	}
-	frac := 0
-	if dot >= 0 {
-		frac = len(s) - dot - 1
-	} else if len(s) > 15 {
-		return 0, false
-	}
-	f := float64(m) / jsonPow10[frac]
-	if neg {
-		f = -f
-	}
-	return f, true
 }
 
 // jsonParseDecimal parses a plain decimal number ([-+]digits[.digits],

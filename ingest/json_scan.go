@@ -400,6 +400,105 @@ func (d *jsonDec) num() (start, end int, isInt, ok bool) {
 	return start, i, isInt, true
 }
 
+// jsonNum is a number scanned by numScan: its text is b[start:end]; mant
+// holds its digits as an integer (exact while nd <= 19), nd counts them
+// and frac counts those after the point; exp says it has an exponent.
+type jsonNum struct {
+	start, end int
+	mant       uint64
+	nd, frac   int
+	neg, exp   bool
+}
+
+// numScan is num that gathers the digits as it checks them, so that most
+// numbers convert without a second look at the text.
+func (d *jsonDec) numScan(n *jsonNum) bool {
+	b := d.b
+	i := d.i
+	n.start = i
+	n.neg = i < len(b) && b[i] == '-'
+	if n.neg {
+		i++
+	}
+	if i >= len(b) {
+		return d.eof()
+	}
+	var m uint64
+	j := i
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		for i < len(b) && b[i]-'0' < 10 {
+			m = m*10 + uint64(b[i]-'0')
+			i++
+		}
+	default:
+		return d.syntax(i, "invalid number")
+	}
+	n.nd, n.frac, n.exp = i-j, 0, false
+	if i < len(b) && b[i] == '.' {
+		i++
+		j = i
+		for i < len(b) && b[i]-'0' < 10 {
+			m = m*10 + uint64(b[i]-'0')
+			i++
+		}
+		if i == j {
+			return d.syntax(i, "invalid number")
+		}
+		n.frac = i - j
+		n.nd += n.frac
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		n.exp = true
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j = i
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+		if i == j {
+			return d.syntax(i, "invalid number")
+		}
+	}
+	n.mant, n.end = m, i
+	d.i = i
+	return true
+}
+
+var jsonPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// float converts a scanned number: exactly when it has at most 15 digits
+// and no exponent (the mantissa and 10^frac are exact doubles, so one
+// correctly rounded division gives the correctly rounded result — the fast
+// path of strconv), else with strconv.ParseFloat.
+func (n *jsonNum) float(b []byte) (float64, error) {
+	if n.exp || n.nd > 15 {
+		return strconv.ParseFloat(jsonBytesString(b[n.start:n.end]), 64)
+	}
+	f := float64(n.mant) / jsonPow10[n.frac]
+	if n.neg {
+		f = -f
+	}
+	return f, nil
+}
+
+// int converts a scanned integer (no point, no exponent); false when it
+// does not fit an int64.
+func (n *jsonNum) int(b []byte) (int64, bool) {
+	if n.nd <= 18 {
+		v := int64(n.mant)
+		if n.neg {
+			v = -v
+		}
+		return v, true
+	}
+	return jsonParseInt(b[n.start:n.end])
+}
+
 // jsonParseInt parses a validated JSON integer (-?digits).
 func jsonParseInt(b []byte) (int64, bool) {
 	neg := false
