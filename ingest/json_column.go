@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -36,7 +37,7 @@ type jsonCol struct {
 
 	// struct
 	names []string
-	plain []bool // the name needs no escaping in JSON: match it raw
+	keys  []jsonKey // how each name is matched raw
 	index map[string]int
 	kids  []*jsonCol
 	// list
@@ -109,7 +110,7 @@ func newJSONCol(dt arrow.DataType, path string) (*jsonCol, error) {
 			}
 			c.index[f.Name] = i
 			c.names = append(c.names, f.Name)
-			c.plain = append(c.plain, jsonPlainName(f.Name))
+			c.keys = append(c.keys, newJSONKey(f.Name))
 			c.kids = append(c.kids, kid)
 		}
 	case *arrow.ListType:
@@ -124,6 +125,41 @@ func newJSONCol(dt arrow.DataType, path string) (*jsonCol, error) {
 	}
 	c.reset()
 	return c, nil
+}
+
+// jsonKey matches a field name written plainly in the text, with its
+// closing quote: names of up to 7 bytes with one masked 8-byte compare.
+type jsonKey struct {
+	name       string
+	plain      bool // the name appears in JSON text as its own bytes
+	short      bool // plain, and word and mask hold it
+	n          int  // len(name) + 1
+	word, mask uint64
+}
+
+func newJSONKey(name string) jsonKey {
+	k := jsonKey{name: name, plain: jsonPlainName(name), n: len(name) + 1}
+	if k.plain && k.n <= 8 {
+		var w [8]byte
+		copy(w[:], name+`"`)
+		k.short = true
+		k.word = binary.LittleEndian.Uint64(w[:])
+		k.mask = ^uint64(0) >> (64 - 8*uint(k.n))
+	}
+	return k
+}
+
+// matchLong reports whether the key at b[i] == '"' is the name (plainly
+// written) and if so returns the index past its closing quote. The object
+// loop tries word and mask first, inline; this is for longer names, and
+// near the end of the text.
+//
+//go:noinline
+func (k *jsonKey) matchLong(b []byte, i int) (int, bool) {
+	if e := i + k.n; k.plain && e < len(b) && b[e] == '"' && string(b[i+1:e]) == k.name {
+		return e + 1, true
+	}
+	return i, false
 }
 
 // jsonPlainName: name appears in JSON text as its own bytes.
@@ -510,11 +546,12 @@ func (c *jsonCol) object(d *jsonDec) bool {
 			}
 			k := -1
 			// the usual case: the key expected next, written plainly
-			if hint < len(c.names) && c.plain[hint] {
-				name := c.names[hint]
-				if e := d.i + 1 + len(name); e < len(b) && b[e] == '"' && string(b[d.i+1:e]) == name {
-					k = hint
-					d.i = e + 1
+			if hint < len(c.keys) {
+				key := &c.keys[hint]
+				if key.short && d.i+9 <= len(b) && binary.LittleEndian.Uint64(b[d.i+1:])&key.mask == key.word {
+					k, d.i = hint, d.i+1+key.n
+				} else if j, ok := key.matchLong(b, d.i); ok {
+					k, d.i = hint, j
 				}
 			}
 			if k < 0 {
