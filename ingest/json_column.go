@@ -341,10 +341,15 @@ func (c *jsonCol) value(d *jsonDec) bool {
 	switch c.kind {
 	case jsonKStr:
 		if ch == '"' {
-			var ok bool
-			if c.data, ok = d.strAppend(c.data); !ok {
-				return false // the row is undone, and the bytes with it
+			n := len(c.data)
+			data, ok := d.strAppend(c.data)
+			if !ok {
+				// drop what was decoded: the slot was not appended, so
+				// truncating the row would not cut these bytes
+				c.data = data[:n]
+				return false
 			}
+			c.data = data
 			c.valid = append(c.valid, 1)
 			c.offs = append(c.offs, int32(len(c.data)))
 			return true

@@ -257,3 +257,16 @@ func TestJSONStrAppend(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONBadStringLeavesNoBytes: a string that fails half-way through
+// decoding must not leave its bytes in the column for the next row.
+func TestJSONBadStringLeavesNoBytes(t *testing.T) {
+	o := Options{Schema: jsonFuzzSchema}
+	for _, bad := range []string{`"abcdefghijkl\x"`, `"abc\u12"`, "\"abcdefghij\x01\"", `"abcdefghijkl`} {
+		in := "{\"c\":" + bad + "}\n{\"c\":\"d\"}\n"
+		res := jsonParse(t, []byte(in), o, false)
+		if len(res.Rows) != 1 || !strings.HasSuffix(res.Rows[0], ` c="d" d=null`) {
+			t.Errorf("%q: rows %q", in, res.Rows)
+		}
+	}
+}
