@@ -164,3 +164,56 @@ func BenchmarkNDJSONArrow(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNDJSONWorker runs one worker over the input cut into 4 MB
+// pieces, without the splitter and goroutines: the parsing CPU cost alone.
+func BenchmarkNDJSONWorker(b *testing.B) {
+	data := jsonBenchInput()
+	o := Options{}.withDefaults()
+	p, err := newJSONParserT(context.Background(), input{r: bytes.NewReader(data[:1<<20])}, &o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.Close()
+	root, err := newJSONCol(arrow.StructOf(p.Schema().Fields()...), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &jsonWorker{root: root, schema: p.Schema(), opts: &o, pool: &jsonBufs{free: make(chan *[]byte, 1)}}
+	var cuts []int
+	for off := 0; off < len(data); {
+		end := min(off+o.ChunkBytes, len(data))
+		if k := bytes.LastIndexByte(data[off:end], '\n'); end < len(data) && k >= 0 {
+			end = off + k + 1
+		}
+		cuts = append(cuts, end)
+		off = end
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	cpu0 := jsonCPUTime()
+	b.ResetTimer()
+	for b.Loop() {
+		rows, off := int64(0), 0
+		for _, end := range cuts {
+			piece := &jsonPiece{buf: new([]byte), data: data[off:end], bytes: int64(end - off), line: 1}
+			w.parse(context.Background(), piece)
+			for _, c := range piece.chunks {
+				if len(c.Errs) > 0 {
+					b.Fatal(c.Errs[0].Error())
+				}
+				if c.Batch != nil {
+					rows += c.Batch.NumRows()
+					c.Batch.Release()
+				}
+			}
+			off = end
+		}
+		if rows != 1_000_000 {
+			b.Fatalf("%d rows", rows)
+		}
+	}
+	if cpu := jsonCPUTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(b.N)*float64(len(data))/1e6/cpu.Seconds(), "MB/cpu-s")
+	}
+}

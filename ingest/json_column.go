@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -36,7 +37,7 @@ type jsonCol struct {
 
 	// struct
 	names []string
-	plain []bool // the name needs no escaping in JSON: match it raw
+	keys  []jsonKey // how each name is matched raw
 	index map[string]int
 	kids  []*jsonCol
 	// list
@@ -109,7 +110,7 @@ func newJSONCol(dt arrow.DataType, path string) (*jsonCol, error) {
 			}
 			c.index[f.Name] = i
 			c.names = append(c.names, f.Name)
-			c.plain = append(c.plain, jsonPlainName(f.Name))
+			c.keys = append(c.keys, newJSONKey(f.Name))
 			c.kids = append(c.kids, kid)
 		}
 	case *arrow.ListType:
@@ -124,6 +125,41 @@ func newJSONCol(dt arrow.DataType, path string) (*jsonCol, error) {
 	}
 	c.reset()
 	return c, nil
+}
+
+// jsonKey matches a field name written plainly in the text, with its
+// closing quote: names of up to 7 bytes with one masked 8-byte compare.
+type jsonKey struct {
+	name       string
+	plain      bool // the name appears in JSON text as its own bytes
+	short      bool // plain, and word and mask hold it
+	n          int  // len(name) + 1
+	word, mask uint64
+}
+
+func newJSONKey(name string) jsonKey {
+	k := jsonKey{name: name, plain: jsonPlainName(name), n: len(name) + 1}
+	if k.plain && k.n <= 8 {
+		var w [8]byte
+		copy(w[:], name+`"`)
+		k.short = true
+		k.word = binary.LittleEndian.Uint64(w[:])
+		k.mask = ^uint64(0) >> (64 - 8*uint(k.n))
+	}
+	return k
+}
+
+// matchLong reports whether the key at b[i] == '"' is the name (plainly
+// written) and if so returns the index past its closing quote. The object
+// loop tries word and mask first, inline; this is for longer names, and
+// near the end of the text.
+//
+//go:noinline
+func (k *jsonKey) matchLong(b []byte, i int) (int, bool) {
+	if e := i + k.n; k.plain && e < len(b) && b[e] == '"' && string(b[i+1:e]) == k.name {
+		return e + 1, true
+	}
+	return i, false
 }
 
 // jsonPlainName: name appears in JSON text as its own bytes.
@@ -305,16 +341,16 @@ func (c *jsonCol) value(d *jsonDec) bool {
 	switch c.kind {
 	case jsonKStr:
 		if ch == '"' {
-			start, end, flags, ok := d.str()
+			n := len(c.data)
+			data, ok := d.strAppend(c.data)
 			if !ok {
+				// drop what was decoded: the slot was not appended, so
+				// truncating the row would not cut these bytes
+				c.data = data[:n]
 				return false
 			}
+			c.data = data
 			c.valid = append(c.valid, 1)
-			if flags == 0 {
-				c.data = append(c.data, b[start:end]...)
-			} else {
-				c.data = jsonUnquote(c.data, b[start:end])
-			}
 			c.offs = append(c.offs, int32(len(c.data)))
 			return true
 		}
@@ -329,15 +365,17 @@ func (c *jsonCol) value(d *jsonDec) bool {
 
 	case jsonKInt:
 		if ch == '-' || ch-'0' < 10 {
-			start, end, isInt, ok := d.num()
-			if !ok {
+			var n jsonNum
+			if !d.numScan(&n) {
 				return false
 			}
+			isInt := n.frac == 0 && !n.exp
 			v, fits := int64(0), false
 			if isInt {
-				v, fits = jsonParseInt(b[start:end])
+				v, fits = n.int(b)
 			}
 			if !fits || v < c.lo || v > c.hi {
+				start, end := n.start, n.end
 				if isInt {
 					return d.mismatch(c, b[start:end], jsonCannot(b[start:end], c.dt)+" (out of range)")
 				}
@@ -361,17 +399,14 @@ func (c *jsonCol) value(d *jsonDec) bool {
 
 	case jsonKFloat:
 		if ch == '-' || ch-'0' < 10 {
-			start, end, _, ok := d.num()
-			if !ok {
+			var n jsonNum
+			if !d.numScan(&n) {
 				return false
 			}
-			f, fast := jsonFastFloat(b[start:end])
-			if !fast {
-				var err error
-				f, err = strconv.ParseFloat(jsonBytesString(b[start:end]), 64)
-				if err != nil {
-					return d.mismatch(c, b[start:end], jsonCannot(b[start:end], c.dt)+" (out of range)")
-				}
+			f, err := n.float(b)
+			if err != nil {
+				raw := b[n.start:n.end]
+				return d.mismatch(c, raw, jsonCannot(raw, c.dt)+" (out of range)")
 			}
 			c.valid = append(c.valid, 1)
 			c.f64 = append(c.f64, f)
@@ -516,11 +551,12 @@ func (c *jsonCol) object(d *jsonDec) bool {
 			}
 			k := -1
 			// the usual case: the key expected next, written plainly
-			if hint < len(c.names) && c.plain[hint] {
-				name := c.names[hint]
-				if e := d.i + 1 + len(name); e < len(b) && b[e] == '"' && string(b[d.i+1:e]) == name {
-					k = hint
-					d.i = e + 1
+			if hint < len(c.keys) {
+				key := &c.keys[hint]
+				if key.short && d.i+9 <= len(b) && binary.LittleEndian.Uint64(b[d.i+1:])&key.mask == key.word {
+					k, d.i = hint, d.i+1+key.n
+				} else if j, ok := key.matchLong(b, d.i); ok {
+					k, d.i = hint, j
 				}
 			}
 			if k < 0 {
@@ -639,46 +675,6 @@ func (c *jsonCol) list(d *jsonDec) bool {
 	c.valid = append(c.valid, 1)
 	c.offs = append(c.offs, int32(len(c.elem.valid)))
 	return true
-}
-
-var jsonPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
-
-// jsonFastFloat converts a validated JSON number without exponent and with
-// at most 15 digits exactly: the mantissa and 10^k are exact doubles, so
-// one correctly rounded division gives the correctly rounded result (the
-// fast path of strconv, without its generic parsing). Anything else says
-// false.
-func jsonFastFloat(s []byte) (float64, bool) {
-	neg := s[0] == '-'
-	if neg {
-		s = s[1:]
-	}
-	if len(s) > 16 {
-		return 0, false
-	}
-	var m uint64
-	dot := -1
-	for i, c := range s {
-		if c == '.' {
-			dot = i
-			continue
-		}
-		if c-'0' > 9 {
-			return 0, false // exponent
-		}
-		m = m*10 + uint64(c-'0')
-	}
-	frac := 0
-	if dot >= 0 {
-		frac = len(s) - dot - 1
-	} else if len(s) > 15 {
-		return 0, false
-	}
-	f := float64(m) / jsonPow10[frac]
-	if neg {
-		f = -f
-	}
-	return f, true
 }
 
 // jsonParseDecimal parses a plain decimal number ([-+]digits[.digits],

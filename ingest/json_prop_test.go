@@ -216,3 +216,57 @@ func TestJSONIgnoredKeys(t *testing.T) {
 		t.Errorf("schema %s", s)
 	}
 }
+
+// TestJSONStrAppend checks the one-pass string decoder against scanning
+// with str and decoding with jsonUnquote, on strings built from pieces
+// that exercise the word loop, escapes, surrogates, bad UTF-8 and errors.
+func TestJSONStrAppend(t *testing.T) {
+	pieces := []string{
+		"a", "abcdefgh", "0123456789abcdef", " ", `\n`, `\"`, `\\`, `\/`, `\t`, `\u00e9`, `\ud83d\ude00`,
+		`\ud83d`, `\ude00`, `\ud83dx`, "é", "\xff", "\xc3", "\xe2\x82", "\x80", `\x`, `\u12`, "\x01", `\`, `"`,
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var b strings.Builder
+		b.WriteByte('"')
+		for range r.IntN(12) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		if r.IntN(4) > 0 {
+			b.WriteByte('"')
+		}
+		in := []byte(b.String() + strings.Repeat("x", r.IntN(9)))
+
+		var want []byte
+		d1 := jsonDec{b: in}
+		start, end, flags, ok1 := d1.str()
+		if ok1 {
+			want = append([]byte("pre"), in[start:end]...)
+			if flags != 0 {
+				want = jsonUnquote([]byte("pre"), in[start:end])
+			}
+		}
+		d2 := jsonDec{b: in}
+		got, ok2 := d2.strAppend([]byte("pre"))
+		if ok1 != ok2 || d1.i != d2.i || d1.errOff != d2.errOff || d1.errMsg != d2.errMsg {
+			t.Fatalf("%q: str ok=%v i=%d err=%d %q, strAppend ok=%v i=%d err=%d %q",
+				in, ok1, d1.i, d1.errOff, d1.errMsg, ok2, d2.i, d2.errOff, d2.errMsg)
+		}
+		if ok1 && !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestJSONBadStringLeavesNoBytes: a string that fails half-way through
+// decoding must not leave its bytes in the column for the next row.
+func TestJSONBadStringLeavesNoBytes(t *testing.T) {
+	o := Options{Schema: jsonFuzzSchema}
+	for _, bad := range []string{`"abcdefghijkl\x"`, `"abc\u12"`, "\"abcdefghij\x01\"", `"abcdefghijkl`} {
+		in := "{\"c\":" + bad + "}\n{\"c\":\"d\"}\n"
+		res := jsonParse(t, []byte(in), o, false)
+		if len(res.Rows) != 1 || !strings.HasSuffix(res.Rows[0], ` c="d" d=null`) {
+			t.Errorf("%q: rows %q", in, res.Rows)
+		}
+	}
+}

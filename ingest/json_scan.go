@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -173,6 +174,111 @@ func jsonHex4(b []byte) rune {
 	return r
 }
 
+// strAppend scans the string starting at d.b[d.i] == '"' and appends its
+// decoded content to dst in the same pass, 8 bytes at a time between
+// escapes; d.i ends past the closing quote. It checks what str checks, in
+// the same order, so errors are the same. Raw bytes >= 0x80 are checked
+// once at the end, and if they are not valid UTF-8 the string is decoded
+// again by jsonUnquote, which replaces them.
+func (d *jsonDec) strAppend(dst []byte) ([]byte, bool) {
+	b := d.b
+	i := d.i + 1
+	start, base := i, len(dst)
+	high := uint64(0) // raw bytes copied, or-ed together
+	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			n := len(dst)
+			if cap(dst)-n < 8 {
+				dst = slices.Grow(dst, 8)
+			}
+			// store the whole word; the length says how much of it counts
+			binary.LittleEndian.PutUint64(dst[n:n+8], x)
+			q := x ^ (jsonLo * '"')
+			s := x ^ (jsonLo * '\\')
+			m := ((q - jsonLo) &^ q) | ((s - jsonLo) &^ s) | ((x - jsonLo*0x20) &^ x)
+			m &= jsonHi
+			if m == 0 {
+				high |= x
+				dst = dst[:n+8]
+				i += 8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			high |= x & (1<<(8*uint(k)) - 1)
+			dst = dst[:n+k]
+			i += k
+			break
+		}
+		if i >= len(b) {
+			return dst, d.syntax(len(b), "unterminated string")
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			d.i = i + 1
+			if high&jsonHi != 0 && !utf8.Valid(dst[base:]) {
+				dst = jsonUnquote(dst[:base], b[start:i])
+			}
+			return dst, true
+		case c == '\\':
+			if i+1 >= len(b) {
+				return dst, d.syntax(len(b), "unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+6 > len(b) || jsonHex4(b[i+2:i+6]) < 0 {
+					return dst, d.syntax(i, `invalid \u escape in string`)
+				}
+			default:
+				return dst, d.syntax(i, "invalid escape "+strconv.Quote(string(b[i:i+2]))+" in string")
+			}
+			dst, i = jsonUnescape(dst, b, i)
+		case c < 0x20:
+			return dst, d.syntax(i, "control character "+strconv.QuoteRune(rune(c))+" in string")
+		default:
+			high |= uint64(c)
+			dst = append(dst, c)
+			i++
+		}
+	}
+}
+
+// jsonUnescape appends the character of the validated escape at s[i] ==
+// '\\' (two for a surrogate pair) and returns the index after it.
+func jsonUnescape(dst, s []byte, i int) ([]byte, int) {
+	switch s[i+1] {
+	case 'b':
+		dst = append(dst, '\b')
+	case 'f':
+		dst = append(dst, '\f')
+	case 'n':
+		dst = append(dst, '\n')
+	case 'r':
+		dst = append(dst, '\r')
+	case 't':
+		dst = append(dst, '\t')
+	case 'u':
+		r := jsonHex4(s[i+2:])
+		i += 6
+		if utf16.IsSurrogate(r) {
+			if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+				if r2 := jsonHex4(s[i+2:]); r2 >= 0 {
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						return utf8.AppendRune(dst, dec), i + 6
+					}
+				}
+			}
+			r = utf8.RuneError
+		}
+		return utf8.AppendRune(dst, r), i
+	default: // " \ /
+		dst = append(dst, s[i+1])
+	}
+	return dst, i + 2
+}
+
 // jsonUnquote appends the decoded content of an already validated string
 // (without quotes) to dst: escapes resolved, invalid UTF-8 and lone
 // surrogates replaced with U+FFFD, exactly as encoding/json does.
@@ -180,38 +286,7 @@ func jsonUnquote(dst, s []byte) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == '\\' {
-			switch s[i+1] {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r := jsonHex4(s[i+2:])
-				i += 6
-				if utf16.IsSurrogate(r) {
-					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-						if r2 := jsonHex4(s[i+2:]); r2 >= 0 {
-							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-								dst = utf8.AppendRune(dst, dec)
-								i += 6
-								continue
-							}
-						}
-					}
-					r = utf8.RuneError
-				}
-				dst = utf8.AppendRune(dst, r)
-				continue
-			default: // " \ /
-				dst = append(dst, s[i+1])
-			}
-			i += 2
+			dst, i = jsonUnescape(dst, s, i)
 			continue
 		}
 		j := len(s)
@@ -323,6 +398,105 @@ func (d *jsonDec) num() (start, end int, isInt, ok bool) {
 	}
 	d.i = i
 	return start, i, isInt, true
+}
+
+// jsonNum is a number scanned by numScan: its text is b[start:end]; mant
+// holds its digits as an integer (exact while nd <= 19), nd counts them
+// and frac counts those after the point; exp says it has an exponent.
+type jsonNum struct {
+	start, end int
+	mant       uint64
+	nd, frac   int
+	neg, exp   bool
+}
+
+// numScan is num that gathers the digits as it checks them, so that most
+// numbers convert without a second look at the text.
+func (d *jsonDec) numScan(n *jsonNum) bool {
+	b := d.b
+	i := d.i
+	n.start = i
+	n.neg = i < len(b) && b[i] == '-'
+	if n.neg {
+		i++
+	}
+	if i >= len(b) {
+		return d.eof()
+	}
+	var m uint64
+	j := i
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		for i < len(b) && b[i]-'0' < 10 {
+			m = m*10 + uint64(b[i]-'0')
+			i++
+		}
+	default:
+		return d.syntax(i, "invalid number")
+	}
+	n.nd, n.frac, n.exp = i-j, 0, false
+	if i < len(b) && b[i] == '.' {
+		i++
+		j = i
+		for i < len(b) && b[i]-'0' < 10 {
+			m = m*10 + uint64(b[i]-'0')
+			i++
+		}
+		if i == j {
+			return d.syntax(i, "invalid number")
+		}
+		n.frac = i - j
+		n.nd += n.frac
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		n.exp = true
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j = i
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+		if i == j {
+			return d.syntax(i, "invalid number")
+		}
+	}
+	n.mant, n.end = m, i
+	d.i = i
+	return true
+}
+
+var jsonPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// float converts a scanned number: exactly when it has at most 15 digits
+// and no exponent (the mantissa and 10^frac are exact doubles, so one
+// correctly rounded division gives the correctly rounded result — the fast
+// path of strconv), else with strconv.ParseFloat.
+func (n *jsonNum) float(b []byte) (float64, error) {
+	if n.exp || n.nd > 15 {
+		return strconv.ParseFloat(jsonBytesString(b[n.start:n.end]), 64)
+	}
+	f := float64(n.mant) / jsonPow10[n.frac]
+	if n.neg {
+		f = -f
+	}
+	return f, nil
+}
+
+// int converts a scanned integer (no point, no exponent); false when it
+// does not fit an int64.
+func (n *jsonNum) int(b []byte) (int64, bool) {
+	if n.nd <= 18 {
+		v := int64(n.mant)
+		if n.neg {
+			v = -v
+		}
+		return v, true
+	}
+	return jsonParseInt(b[n.start:n.end])
 }
 
 // jsonParseInt parses a validated JSON integer (-?digits).
