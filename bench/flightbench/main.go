@@ -29,6 +29,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lakeflight/lakeflight/bench/chart"
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/engine"
 	"github.com/lakeflight/lakeflight/flightsql"
@@ -146,7 +147,7 @@ func run(ctx context.Context, rows, runs, pings int, out string) error {
 	if out == "" {
 		return nil
 	}
-	chart := barChart("10M-row result, MB/s of Arrow data (higher is better)", "MB/s",
+	chart := chart.BarChart("10M-row result, MB/s of Arrow data (higher is better)", "MB/s",
 		[]string{"DuckDB in-process (duckdb-go Arrow)", "lakeflight over Flight SQL"},
 		[]float64{inproc.mbps(), flight.mbps()})
 	return writeReport(out, rows, runs, b.String(), chart)

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/lakeflight/lakeflight/bench/chart"
 )
 
 // sectionReport renders one section: the table, then each target met or not.
@@ -71,9 +73,9 @@ func chartOf(s section, results []result) string {
 		}
 	}
 	if s.format == "parquet" {
-		return barChart(s.title+", million rows/s (higher is better)", "M rows/s", labels, values)
+		return chart.BarChart(s.title+", million rows/s (higher is better)", "M rows/s", labels, values)
 	}
-	return barChart(s.title+", MB/s of input (higher is better)", "MB/s", labels, values)
+	return chart.BarChart(s.title+", MB/s of input (higher is better)", "MB/s", labels, values)
 }
 
 func writeReport(cfg config, sections string, charts map[string]string) error {

@@ -1,13 +1,14 @@
-package main
+// Package chart draws the SVG bar charts of the benchmark reports.
+package chart
 
 import (
 	"fmt"
 	"strings"
 )
 
-// barChart renders a small horizontal bar chart as SVG: one bar per
+// BarChart renders a small horizontal bar chart as SVG: one bar per
 // measurement, labelled with its value, scaled to the largest.
-func barChart(title, unit string, labels []string, values []float64) string {
+func BarChart(title, unit string, labels []string, values []float64) string {
 	const (
 		width, left, barH, gap, top = 640, 300, 26, 12, 40
 	)
