@@ -131,6 +131,13 @@ func (p *csvParser) settleSchema(s *csvSampler) (header bool, err error) {
 			types[i] = s.guesses[i].dataType(o.InferDecimal)
 		}
 	}
+	for i, name := range names {
+		if t, ok := o.TypeHints[name]; ok && o.ColumnTypes[name] == nil {
+			if _, err := newTextColumn(name, t); err == nil {
+				types[i] = t
+			}
+		}
+	}
 	for name, t := range o.ColumnTypes {
 		i := indexOf(names, name)
 		if i < 0 {

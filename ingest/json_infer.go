@@ -235,6 +235,9 @@ func (n *jsonInfer) schema(opts *Options) (*arrow.Schema, error) {
 	for _, name := range n.names {
 		dt, ok := opts.ColumnTypes[name]
 		if !ok {
+			dt, ok = opts.TypeHints[name]
+		}
+		if !ok {
 			dt = n.kids[name].dataType(opts.InferDecimal)
 		}
 		fields = append(fields, arrow.Field{Name: name, Type: dt, Nullable: true})

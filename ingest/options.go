@@ -87,6 +87,12 @@ type Options struct {
 	Schema *arrow.Schema
 	// ColumnTypes overrides the inferred type of the named columns.
 	ColumnTypes map[string]arrow.DataType
+	// TypeHints are types to use instead of inference for columns of these
+	// names when the input has them (an existing table's column types, so
+	// that a bad value in a numeric column is a bad row rather than a
+	// column inferred as text). Unlike ColumnTypes, names the input lacks
+	// and types a parser cannot produce are ignored; ColumnTypes win.
+	TypeHints map[string]arrow.DataType
 	// InferDecimal lets inference choose decimal128 for numbers with a
 	// fixed number of fraction digits, instead of float64.
 	InferDecimal bool

@@ -344,21 +344,7 @@ func TestIngestUnavailable(t *testing.T) {
 	}
 }
 
-// csvReady skips a test until the CSV parser is merged into this branch.
-func csvReady(t *testing.T) {
-	t.Helper()
-	r, err := ingest.Open(t.Context(), strings.NewReader("a\n1\n"), ingest.Options{Format: ingest.FormatCSV})
-	if err != nil && strings.Contains(err.Error(), "not merged yet") {
-		t.Skip("the CSV parser is not merged yet")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Release()
-}
-
 func TestIngestCSV(t *testing.T) {
-	csvReady(t)
 	h, cat := ingestServer(t, 0)
 	good := "id,price\n1,1.5\n2,2.5\n3,3.5\n"
 	bad := "id,price\n1,1.5\n2,abc\n3,3.5\n4,x\n"

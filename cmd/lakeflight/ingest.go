@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -110,6 +112,10 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	prog := newProgress(mode, stderr, target, totalSize(inputs))
 	prog.start()
 	defer prog.stop()
+
+	if opts.mode == ingest.ModeAppend || opts.mode == ingest.ModeCreateAppend {
+		opts.parsed.TypeHints = tableTypes(ctx, client, opts.namespace, opts.table)
+	}
 
 	batches := [][]inputFile{inputs}
 	if opts.each {
@@ -408,7 +414,12 @@ func ingestOnce(ctx context.Context, client *afsql.Client, opts ingestOptions, f
 		if f.hints != nil {
 			o.ColumnTypes = f.hints
 		}
-		return ingest.OpenFile(ctx, f.arg, o)
+		r, err := ingest.OpenFile(ctx, f.arg, o)
+		if errors.Is(err, ingest.ErrOptions) && o.TypeHints != nil {
+			o.TypeHints = nil // a table type this parser cannot produce: infer instead
+			r, err = ingest.OpenFile(ctx, f.arg, o)
+		}
+		return r, err
 	}
 	first, err := open(ctx, files[0])
 	if err != nil {
@@ -440,6 +451,31 @@ func ingestOnce(ctx context.Context, client *afsql.Client, opts ingestOptions, f
 	}
 	sum.res, sum.elapsed = res, time.Since(started)
 	return sum, nil
+}
+
+// tableTypes are the column types of the target table, when it exists:
+// parsing a file for an append with them (ingest.Options.TypeHints) makes a
+// bad value in a numeric column a bad row named by line, instead of a column
+// inferred as text that the table then refuses. Any failure (no such table)
+// means no hints.
+func tableTypes(ctx context.Context, client *afsql.Client, ns, table string) map[string]arrow.DataType {
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	info, err := client.Execute(ctx, "SELECT * FROM "+quote(ns)+"."+quote(table)+" LIMIT 0")
+	if err != nil {
+		return nil
+	}
+	for _, ep := range info.Endpoint { // read the empty result so the server can free it
+		if rdr, err := client.DoGet(ctx, ep.Ticket); err == nil {
+			for rdr.Next() {
+			}
+			rdr.Release()
+		}
+	}
+	sc, err := flight.DeserializeSchema(info.Schema, memory.DefaultAllocator)
+	if err != nil {
+		return nil
+	}
+	return ingest.ColumnTypesOf(sc)
 }
 
 // openLike opens a later file of a snapshot with the first file's column

@@ -20,8 +20,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
-	"github.com/lakeflight/lakeflight/ingest"
 )
 
 // writeIDs writes a Parquet file of ids from..from+n-1 with a name and a
@@ -298,16 +296,7 @@ func TestIngestCommand(t *testing.T) {
 	})
 }
 
-// csvReady skips a test until the CSV parser is merged into this branch.
-func csvReady(t *testing.T) {
-	t.Helper()
-	if !csvParserMerged(t) {
-		t.Skip("the CSV parser is not merged yet")
-	}
-}
-
 func TestIngestCommandCSV(t *testing.T) {
-	csvReady(t)
 	flightAddr, _, _ := startServe(t, filepath.Join(t.TempDir(), "data"))
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.csv")
@@ -333,6 +322,13 @@ func TestIngestCommandCSV(t *testing.T) {
 	}
 	if got := sqlLines(t, flightAddr, "SELECT line, column_name, value FROM bronze.prices__rejects"); len(got) != 2 || got[1] != "3,price,abc" {
 		t.Fatalf("rejects table %q", got)
+	}
+	// Appending to the existing table needs no pin: its column types are
+	// used, so the bad value is a bad row named by line (not a text column
+	// the table refuses).
+	code, _, errOut = cli(t, "ingest", "--server", flightAddr, "--table", "prices", "--no-key", "--progress", "none", bad)
+	if code != 1 || !strings.Contains(errOut, bad+":3") || !strings.Contains(errOut, `column "price"`) {
+		t.Fatalf("append with the table's types: exit %d, %q", code, errOut)
 	}
 	code, out, _ = cli(t, "ingest", "--server", flightAddr, "--table", "skipped", "--column-type", "price=float64", "--on-bad", "skip", "--progress", "none", bad)
 	if code != 0 || !strings.Contains(out, "1 skipped") || !strings.Contains(out, `1 bad rows skipped: 1 × column "price"`) {
@@ -365,25 +361,21 @@ func TestCLIAndUploadAgree(t *testing.T) {
 		cliArgs    []string
 		query      string
 	}{{name: "parquet", file: "items.parquet"}}
-	if csvParserMerged(t) {
-		add("items.csv", []byte("id,name,price,day\n1,\"a, quoted\",1.50,2024-01-02\n2,,NA,2024-02-29\n3,b,-0.25,\n"))
-		cases = append(cases, struct {
-			name, file string
-			cliArgs    []string
-			query      string
-		}{"csv", "items.csv", []string{"--null", "NA", "--column-type", "price=decimal(10,2)"}, "null=NA&column_type=price:decimal(10,2)"})
-	}
-	if parserMerged(t, ingest.FormatJSON, `{"a": 1}`) {
-		add("items.ndjson", []byte(`{"id": 1, "name": "a", "price": 1.5, "tags": ["x"]}
+	add("items.csv", []byte("id,name,price,day\n1,\"a, quoted\",1.50,2024-01-02\n2,,NA,2024-02-29\n3,b,-0.25,\n"))
+	cases = append(cases, struct {
+		name, file string
+		cliArgs    []string
+		query      string
+	}{"csv", "items.csv", []string{"--null", "NA", "--column-type", "price=decimal(10,2)"}, "null=NA&column_type=price:decimal(10,2)"})
+	add("items.ndjson", []byte(`{"id": 1, "name": "a", "price": 1.5, "tags": ["x"]}
 {"id": 2, "name": null, "price": 2}
 {"id": 3, "name": "c\u00e9", "price": -0.25, "tags": []}
 `))
-		cases = append(cases, struct {
-			name, file string
-			cliArgs    []string
-			query      string
-		}{name: "json", file: "items.ndjson"})
-	}
+	cases = append(cases, struct {
+		name, file string
+		cliArgs    []string
+		query      string
+	}{name: "json", file: "items.ndjson"})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"ingest", "--server", flightAddr, "--table", "via_cli_" + tc.name, "--progress", "none"}, tc.cliArgs...)
@@ -415,23 +407,6 @@ func TestCLIAndUploadAgree(t *testing.T) {
 			}
 		})
 	}
-}
-
-// csvParserMerged is false while ingest's CSV parser is a stub.
-func csvParserMerged(t *testing.T) bool { return parserMerged(t, ingest.FormatCSV, "a\n1\n") }
-
-// parserMerged is false while ingest's parser of format is a stub.
-func parserMerged(t *testing.T, format ingest.Format, sample string) bool {
-	t.Helper()
-	r, err := ingest.Open(t.Context(), strings.NewReader(sample), ingest.Options{Format: format})
-	if err != nil && strings.Contains(err.Error(), "not merged yet") {
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Release()
-	return true
 }
 
 func TestProgressLines(t *testing.T) {
@@ -478,7 +453,6 @@ func (s *syncBuffer) String() string {
 }
 
 func TestIngestCommandCSVFilesTakeTheFirstFilesTypes(t *testing.T) {
-	csvReady(t)
 	flightAddr, _, _ := startServe(t, filepath.Join(t.TempDir(), "data"))
 	dir := t.TempDir()
 	write := func(name, body string) string {
