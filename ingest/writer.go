@@ -239,6 +239,20 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 	return res, nil
 }
 
+// TableTypes are the column types of an existing table, for
+// Options.TypeHints; nil when the table does not exist (or cannot be read).
+func (w *Writer) TableTypes(ctx context.Context, id catalog.Ident) map[string]arrow.DataType {
+	tbl, err := w.cat.LoadTable(ctx, id)
+	if err != nil {
+		return nil
+	}
+	sc, err := icetable.SchemaToArrowSchema(tbl.Schema(), nil, false, false)
+	if err != nil {
+		return nil
+	}
+	return ColumnTypesOf(sc)
+}
+
 // begin opens the target for writing, creating it when the mode allows.
 func (w *Writer) begin(ctx context.Context, req Request, in *arrow.Schema) (*catalog.Txn, bool, error) {
 	txn, err := w.cat.Begin(ctx, req.Table)

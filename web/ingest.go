@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/labstack/echo/v4"
 
+	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/ingest"
 )
 
@@ -28,6 +29,14 @@ type Ingester interface {
 }
 
 var _ Ingester = (*ingest.Writer)(nil)
+
+// TableTyper is what an Ingester may also offer: the column types of an
+// existing table, which appends parse with (ingest.Options.TypeHints).
+type TableTyper interface {
+	TableTypes(ctx context.Context, id catalog.Ident) map[string]arrow.DataType
+}
+
+var _ TableTyper = (*ingest.Writer)(nil)
 
 // DefaultMaxIngestBytes bounds an upload when Options.MaxIngestBytes is 0.
 const DefaultMaxIngestBytes int64 = 1 << 30
@@ -82,6 +91,11 @@ func (s *Server) ingestUpload(c echo.Context) error {
 	}
 	body := newUploadBody(c.Response(), r.Body, limit, s.opts.UploadIdleTimeout)
 	ctx := r.Context()
+	if tt, ok := s.opts.Ingest.(TableTyper); ok && (req.Mode == ingest.ModeAppend || req.Mode == ingest.ModeCreateAppend) {
+		// An append parses with the table's types: a bad value is then a
+		// bad row named by line, as with `lakeflight ingest`.
+		opts.TypeHints = tt.TableTypes(ctx, req.Table)
+	}
 
 	ctype, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil && r.Header.Get("Content-Type") != "" {

@@ -368,6 +368,12 @@ func TestIngestCSV(t *testing.T) {
 		t.Fatalf("a failed strict upload changed the table: %d rows", n)
 	}
 
+	// An append needs no pin: the table's own column types are used.
+	code, _, p = post(t, h, "/ingest?table=prices&filename=bad.csv", "text/csv", strings.NewReader(bad))
+	if code != 400 || len(p.Errors) == 0 || p.Errors[0].Line != 3 || p.Errors[0].Column != "price" {
+		t.Fatalf("append with the table's types: %d %+v", code, p)
+	}
+
 	// Rejects: the good rows commit, every bad row lands in prices__rejects.
 	code, res, p = post(t, h, "/ingest?table=prices&on_bad=rejects&filename=bad.csv&column_type=price:float64", "text/csv", strings.NewReader(bad))
 	if code != 200 || res.Rows != 2 || res.Rejected != 2 || res.RejectsTable != "bronze.prices__rejects" {

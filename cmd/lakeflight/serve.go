@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -103,13 +104,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	}
 	// POST /ingest answers 503 until the writer exists (after the catalog).
 	var ingestLate atomic.Pointer[ingest.Writer]
-	lateIngest := web.IngesterFunc(func(ctx context.Context, req ingest.Request) (ingest.Result, error) {
-		w := ingestLate.Load()
-		if w == nil {
-			return ingest.Result{}, web.ErrStarting
-		}
-		return w.Write(ctx, req)
-	})
+	lateIngest := lateWriter{&ingestLate}
 	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks,
 		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes)})
 	httpErr := make(chan error, 1)
@@ -223,4 +218,25 @@ func closeLogged(log *slog.Logger, what string, c io.Closer) {
 	if err := c.Close(); err != nil {
 		log.Warn("closing "+what+" failed", "err", err)
 	}
+}
+
+// lateWriter is the sidecar's ingester before and after the catalog opens:
+// 503 "starting" until the writer exists.
+type lateWriter struct {
+	w *atomic.Pointer[ingest.Writer]
+}
+
+func (l lateWriter) Write(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+	w := l.w.Load()
+	if w == nil {
+		return ingest.Result{}, web.ErrStarting
+	}
+	return w.Write(ctx, req)
+}
+
+func (l lateWriter) TableTypes(ctx context.Context, id catalog.Ident) map[string]arrow.DataType {
+	if w := l.w.Load(); w != nil {
+		return w.TableTypes(ctx, id)
+	}
+	return nil
 }
