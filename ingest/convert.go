@@ -322,7 +322,7 @@ const (
 
 var unitsPerSecond = [...]int64{arrow.Second: 1, arrow.Millisecond: 1e3, arrow.Microsecond: 1e6, arrow.Nanosecond: 1e9}
 
-// convertTimestamp reads YYYY-MM-DD[( |T)HH:MM:SS[.fraction][Z|±HH[:MM]]]
+// convertTimestamp reads YYYY-MM-DD[( |T|t)HH:MM:SS[.fraction][Z|±HH[:MM]]]
 // as a count of unit since the epoch (UTC when a zone is given; fraction
 // digits finer than unit are cut off).
 func convertTimestamp(b []byte, unit arrow.TimeUnit) (int64, timestampShape, bool) {
@@ -337,7 +337,7 @@ func convertTimestamp(b []byte, unit arrow.TimeUnit) (int64, timestampShape, boo
 	shape := tsDateOnly
 	var frac int64 // in unit
 	if len(b) > 10 {
-		if len(b) < 19 || (b[10] != ' ' && b[10] != 'T') || b[13] != ':' || b[16] != ':' {
+		if len(b) < 19 || (b[10] != ' ' && b[10]|0x20 != 't') || b[13] != ':' || b[16] != ':' {
 			return 0, 0, false
 		}
 		hh, ok1 := digits2(b[11:13])

@@ -29,9 +29,9 @@ type jsonCol struct {
 	offs  []int32 // strings and lists: len(valid)+1 offsets
 	data  []byte  // string bytes
 
-	lo, hi  int64 // integer range of narrow integer types
-	perSec  int64 // timestamp units per second
-	prec    int32 // decimal128
+	lo, hi  int64          // integer range of narrow integer types
+	unit    arrow.TimeUnit // of a timestamp column
+	prec    int32          // decimal128
 	scale   int32
 	isFloat bool // float32 narrows
 
@@ -91,7 +91,7 @@ func newJSONCol(dt arrow.DataType, path string) (*jsonCol, error) {
 		c.kind = jsonKDate
 	case *arrow.TimestampType:
 		c.kind = jsonKTime
-		c.perSec = [...]int64{1, 1e3, 1e6, 1e9}[t.Unit]
+		c.unit = t.Unit
 	case *arrow.Decimal128Type:
 		c.kind, c.prec, c.scale = jsonKDec, t.Precision, t.Scale
 		if t.Precision < 1 || t.Precision > 38 || t.Scale < 0 || t.Scale > t.Precision {
@@ -449,20 +449,20 @@ func (c *jsonCol) value(d *jsonDec) bool {
 			if !ok {
 				return false
 			}
-			t, kind := jsonParseTime(s)
 			if c.kind == jsonKDate {
-				if kind != jsonTimeDate {
+				days, ok := convertDate(s)
+				if !ok {
 					return d.mismatch(c, s, jsonCannot(s, c.dt))
 				}
-				c.appendInt(t.days)
+				c.appendInt(int64(days))
 				return true
 			}
-			if kind == jsonTimeNone {
-				return d.mismatch(c, s, jsonCannot(s, c.dt))
-			}
-			v, ok := jsonTimeUnits(t, c.perSec)
+			v, _, ok := convertTimestamp(s, c.unit)
 			if !ok {
-				return d.mismatch(c, s, jsonCannot(s, c.dt)+" (out of range)")
+				if jsonTimeKind(s) != jsonTimeNone { // valid text, too far out for the unit
+					return d.mismatch(c, s, jsonCannot(s, c.dt)+" (out of range)")
+				}
+				return d.mismatch(c, s, jsonCannot(s, c.dt))
 			}
 			c.appendInt(v)
 			return true

@@ -80,8 +80,7 @@ func (n *jsonInfer) observe(d *jsonDec) {
 			return
 		}
 		s, _ := d.strValue()
-		_, kind := jsonParseTime(s)
-		n.strs |= 1 << kind
+		n.strs |= 1 << jsonTimeKind(s)
 	case '{':
 		n.seen |= jsonSeenObj
 		d.i++
