@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -29,6 +28,7 @@ type conformReader struct {
 	// atEnd runs once when the source ends cleanly, before Next reports
 	// the end; an error it returns becomes the stream's error.
 	atEnd func() error
+	done  bool // the source has ended
 }
 
 type conformCol struct {
@@ -37,9 +37,6 @@ type conformCol struct {
 }
 
 var _ array.RecordReader = (*conformReader)(nil)
-
-// errDone marks a conformReader that reached its end.
-var errDone = errors.New("done")
 
 // newConformReader plans the mapping from src's schema to target. Every
 // input column must exist in target (the caller has evolved the table).
@@ -70,17 +67,13 @@ func (r *conformReader) Next() bool {
 		r.cur.Release()
 		r.cur = nil
 	}
-	if r.err != nil {
+	if r.done || r.err != nil {
 		return false
 	}
 	if !r.src.Next() {
-		r.err = r.src.Err()
-		if r.err == nil && r.atEnd != nil {
+		r.done = true
+		if r.err = r.src.Err(); r.err == nil && r.atEnd != nil {
 			r.err = r.atEnd()
-			r.atEnd = nil
-		}
-		if r.err == nil {
-			r.err = errDone
 		}
 		return false
 	}
@@ -124,13 +117,8 @@ func (r *conformReader) RecordBatch() arrow.RecordBatch { return r.cur }
 //
 // Deprecated: use RecordBatch.
 func (r *conformReader) Record() arrow.RecordBatch { return r.cur }
-func (r *conformReader) Err() error {
-	if errors.Is(r.err, errDone) {
-		return nil
-	}
-	return r.err
-}
-func (r *conformReader) Retain() { r.refs.Add(1) }
+func (r *conformReader) Err() error                { return r.err }
+func (r *conformReader) Retain()                   { r.refs.Add(1) }
 
 // Release drops the current batch; the source stays with its owner.
 func (r *conformReader) Release() {

@@ -207,7 +207,7 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 	if err := firstErr(conf.Err(), req.Records.Err(), ctx.Err()); err != nil {
 		return res, fmt.Errorf("ingesting into %s: %w", req.Table, err)
 	}
-	if conf.atEnd != nil { // the writer stopped reading early
+	if !conf.done { // the writer stopped reading early
 		return res, fmt.Errorf("ingesting into %s: the input was not read to its end", req.Table)
 	}
 
