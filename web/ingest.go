@@ -48,16 +48,9 @@ const DefaultUploadIdle = 2 * time.Minute
 
 // ingestResponse is the body of a successful POST /ingest.
 type ingestResponse struct {
-	Table        string `json:"table"`
-	SnapshotID   int64  `json:"snapshot_id"`
-	Rows         int64  `json:"rows"`
-	Rejected     int64  `json:"rejected"`
-	RejectsTable string `json:"rejects_table,omitempty"`
-	Skipped      int64  `json:"skipped"`
-	SkipSummary  string `json:"skip_summary,omitempty"`
-	Bytes        int64  `json:"bytes"`
-	DurationMS   int64  `json:"duration_ms"`
-	Replayed     bool   `json:"replayed"`
+	ingest.Result        // what the writer committed
+	SkipSummary   string `json:"skip_summary,omitempty"`
+	DurationMS    int64  `json:"duration_ms"`
 }
 
 // ingestParams are the query parameters POST /ingest understands.
@@ -128,9 +121,7 @@ func (s *Server) ingestUpload(c echo.Context) error {
 	}
 	st := rdr.Stats()
 	return c.JSON(http.StatusOK, ingestResponse{
-		Table: res.Table, SnapshotID: res.SnapshotID, Rows: res.Rows, Rejected: res.Rejected,
-		RejectsTable: res.RejectsTable, Skipped: res.Skipped, SkipSummary: st.SkipSummary(), Bytes: res.Bytes,
-		DurationMS: time.Since(started).Milliseconds(), Replayed: res.Replayed,
+		Result: res, SkipSummary: st.SkipSummary(), DurationMS: time.Since(started).Milliseconds(),
 	})
 }
 

@@ -507,19 +507,12 @@ func sourceName(files []string) string {
 
 // ingestJSON is the --json summary of one snapshot.
 type ingestJSON struct {
-	Table        string   `json:"table"`
-	SnapshotID   int64    `json:"snapshot_id"`
-	Rows         int64    `json:"rows"`
-	Rejected     int64    `json:"rejected"`
-	RejectsTable string   `json:"rejects_table,omitempty"`
-	Skipped      int64    `json:"skipped"`
-	SkipSummary  string   `json:"skip_summary,omitempty"`
-	Bytes        int64    `json:"bytes"`
-	DurationMS   int64    `json:"duration_ms"`
-	MBPerSec     float64  `json:"mb_per_s"`
-	Replayed     bool     `json:"replayed"`
-	Key          string   `json:"key,omitempty"`
-	Files        []string `json:"files"`
+	ingest.Result          // the server's answer
+	SkipSummary   string   `json:"skip_summary,omitempty"`
+	DurationMS    int64    `json:"duration_ms"`
+	MBPerSec      float64  `json:"mb_per_s"`
+	Key           string   `json:"key,omitempty"`
+	Files         []string `json:"files"`
 }
 
 func printSummary(w io.Writer, asJSON bool, s snapshotSummary) error {
@@ -530,9 +523,8 @@ func printSummary(w io.Writer, asJSON bool, s snapshotSummary) error {
 	}
 	if asJSON {
 		return writeJSONLine(w, ingestJSON{
-			Table: r.Table, SnapshotID: r.SnapshotID, Rows: r.Rows, Rejected: r.Rejected, RejectsTable: r.RejectsTable,
-			Skipped: r.Skipped, SkipSummary: s.stats.SkipSummary(), Bytes: r.Bytes, DurationMS: s.elapsed.Milliseconds(),
-			MBPerSec: float64(int64(mbps*100)) / 100, Replayed: r.Replayed, Key: s.key, Files: s.files,
+			Result: r, SkipSummary: s.stats.SkipSummary(), DurationMS: s.elapsed.Milliseconds(),
+			MBPerSec: float64(int64(mbps*100)) / 100, Key: s.key, Files: s.files,
 		})
 	}
 	var b strings.Builder
