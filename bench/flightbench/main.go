@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +29,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/lakeflight/lakeflight/bench/chart"
+	"github.com/lakeflight/lakeflight/bench/profile"
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/engine"
 	"github.com/lakeflight/lakeflight/flightsql"
@@ -47,29 +47,12 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "markdown report to write ('' for none)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
-	if err := profiled(*cpuprofile, func() error {
+	if err := profile.Run(*cpuprofile, func() error {
 		return run(context.Background(), *rows, *runs, *pings, *out)
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "flightbench:", err)
 		os.Exit(1)
 	}
-}
-
-// profiled runs f, under a CPU profile written to path when path is set.
-func profiled(path string, f func() error) error {
-	if path == "" {
-		return f()
-	}
-	file, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = file.Close() }()
-	if err := pprof.StartCPUProfile(file); err != nil {
-		return err
-	}
-	defer pprof.StopCPUProfile()
-	return f()
 }
 
 type result struct {

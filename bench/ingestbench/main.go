@@ -15,12 +15,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/lakeflight/lakeflight/bench/ingestdata"
+	"github.com/lakeflight/lakeflight/bench/profile"
 	"github.com/lakeflight/lakeflight/ingest"
 )
 
@@ -38,7 +38,7 @@ func main() {
 	flag.IntVar(&cfg.e2eCfg.smallRun, "e2e-runs", 20, "timed ingests of the end-to-end 10 MB CSV")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
-	if err := profiled(*cpuprofile, func() error { return run(context.Background(), cfg) }); err != nil {
+	if err := profile.Run(*cpuprofile, func() error { return run(context.Background(), cfg) }); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
 		os.Exit(1)
 	}
@@ -49,23 +49,6 @@ type config struct {
 	dir, only, out string
 	e2e            bool
 	e2eCfg         e2eConfig
-}
-
-// profiled runs f, under a CPU profile written to path when path is set.
-func profiled(path string, f func() error) error {
-	if path == "" {
-		return f()
-	}
-	file, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = file.Close() }()
-	if err := pprof.StartCPUProfile(file); err != nil {
-		return err
-	}
-	defer pprof.StopCPUProfile()
-	return f()
 }
 
 // A tool is one contender of a section.
