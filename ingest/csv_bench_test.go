@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -78,25 +77,7 @@ func BenchmarkCSV(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				rows := int64(0)
-				for {
-					c, err := p.Next(ctx)
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					if len(c.Errs) > 0 {
-						b.Fatal(c.Errs[0].Error())
-					}
-					if c.Batch != nil {
-						rows += c.Batch.NumRows()
-						c.Batch.Release()
-					}
-				}
-				p.Close()
-				if rows != 1_000_000 {
+				if rows := countRows(b, ctx, p); rows != 1_000_000 {
 					b.Fatalf("parsed %d rows", rows)
 				}
 			}

@@ -3,9 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -81,25 +79,7 @@ func BenchmarkNDJSON(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rows := int64(0)
-		for {
-			c, err := p.Next(context.Background())
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(c.Errs) > 0 {
-				b.Fatal(c.Errs[0].Error())
-			}
-			if c.Batch != nil {
-				rows += c.Batch.NumRows()
-				c.Batch.Release()
-			}
-		}
-		p.Close()
-		if rows != 1_000_000 {
+		if rows := countRows(b, context.Background(), p); rows != 1_000_000 {
 			b.Fatalf("%d rows", rows)
 		}
 	}
