@@ -30,14 +30,14 @@ func FuzzCSV(f *testing.F) {
 		"\"a\"b,c\n",
 		"a,b\r\nc,d\r",
 		",,\n\"\",\"\"\n",
+		"\xef\xbb\xbfa,b\n1,2\n",
 	} {
 		f.Add([]byte(s), uint8(3))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
-		if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
-			t.Skip("encoding/csv keeps a byte order mark")
-		}
-		want, refErr := referenceCSV(data)
+		// The parser drops a leading byte order mark; encoding/csv would keep
+		// it in the first field, so the reference reads the input without it.
+		want, refErr := referenceCSV(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
 		width := 1
 		if len(want) > 0 {
 			width = len(want[0])
