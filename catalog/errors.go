@@ -22,6 +22,9 @@ var (
 	// ErrNoSuchSnapshot: a snapshot id or timestamp that names no snapshot
 	// of the table.
 	ErrNoSuchSnapshot = table.ErrSnapshotNotFound
+	// ErrRefExists: creating a tag or branch under a name the table already
+	// uses for one.
+	ErrRefExists = errors.New("a tag or branch of that name exists")
 	// ErrNotSupported: configuration that names a backend not built yet
 	// (PostgreSQL catalog, S3 warehouse).
 	ErrNotSupported = errors.New("not supported yet")
