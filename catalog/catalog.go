@@ -98,8 +98,22 @@ type Snapshot struct {
 //   func (c *Catalog) Name() string; Warehouse() string; WarehouseDir() string
 //   func IcebergSchema(*arrow.Schema) (*iceberg.Schema, error); func LocalPath(location string) string
 //
+// Snapshot management (refs.go) and metadata listings (inspect.go):
+//
+//   func (c *Catalog) Refs(ctx context.Context, id Ident) ([]Ref, error)  // "main" first, then by name
+//   func (c *Catalog) ResolveRef(ctx context.Context, id Ident, name string) (int64, error)
+//   func (c *Catalog) CreateTag(ctx context.Context, id Ident, name string, snapshotID int64) (int64, error)
+//   func (c *Catalog) CreateBranch(ctx context.Context, id Ident, name string, snapshotID int64) (int64, error)
+//   func (c *Catalog) DropRef(ctx context.Context, id Ident, name string) error
+//   func (c *Catalog) Rollback(ctx context.Context, id Ident, snapshotID int64) error
+//   func (c *Catalog) History(ctx context.Context, id Ident) ([]HistoryEntry, error)
+//   func (c *Catalog) Files(ctx context.Context, id Ident, snapshotID int64) ([]FileInfo, error)
+//   func (c *Catalog) Manifests(ctx context.Context, id Ident, snapshotID int64) ([]ManifestInfo, error)
+//
 // Errors: unknown table/namespace wrap iceberg-go's catalog.ErrNoSuchTable /
-// ErrNoSuchNamespace; creating an existing table wraps ErrTableAlreadyExists.
+// ErrNoSuchNamespace; creating an existing table wraps ErrTableAlreadyExists;
+// unknown snapshots, tags and branches wrap ErrNoSuchSnapshot; creating a
+// tag or branch under a name in use wraps ErrRefExists.
 
 // DefaultName is the catalog name used when Config.Name is empty. The SQL
 // catalog stores it on every row, so every process (and pyiceberg) sharing a

@@ -55,12 +55,7 @@ func (c *Catalog) SnapshotAsOf(ctx context.Context, id Ident, ts time.Time) (int
 }
 
 func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap *table.Snapshot) (*TableState, error) {
-	schema := tbl.Schema()
-	if snap.SchemaID != nil {
-		if sc, ok := tbl.Schemas()[*snap.SchemaID]; ok {
-			schema = sc
-		}
-	}
+	schema := snapshotSchema(tbl, snap)
 	scan := tbl.Scan(table.WithSnapshotID(snap.SnapshotID))
 	defer func() { _ = scan.Close() }()
 	tasks, err := scan.PlanFiles(ctx)
