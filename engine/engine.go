@@ -25,7 +25,9 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/catalog"
@@ -52,6 +54,18 @@ type Tables interface {
 	ListTables(ctx context.Context) ([]catalog.Ident, error)
 	TableState(ctx context.Context, id catalog.Ident) (*catalog.TableState, error)
 	MetadataLocation(ctx context.Context, id catalog.Ident) (string, error)
+	// Time travel.
+	TableStateAt(ctx context.Context, id catalog.Ident, snapshotID int64) (*catalog.TableState, error)
+	SnapshotAsOf(ctx context.Context, id catalog.Ident, ts time.Time) (int64, error)
+	ResolveRef(ctx context.Context, id catalog.Ident, name string) (int64, error)
+	Snapshots(ctx context.Context, id catalog.Ident) ([]catalog.Snapshot, error)
+	Metadata
+	// SQL writes (write_*.go).
+	Namespaces(ctx context.Context) ([]string, error)
+	CreateTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema) error
+	DropTable(ctx context.Context, id catalog.Ident) error
+	DropIfEmpty(ctx context.Context, id catalog.Ident) (bool, error)
+	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
 }
 
 // Engine owns the DuckDB database. It is safe for concurrent use; each
@@ -63,11 +77,13 @@ type Engine struct {
 
 	db bindings.Database
 
-	mu     sync.Mutex          // guards admin, views, schemas, closed
-	admin  bindings.Connection // the engine's own connection: views, schemas
-	views  map[catalog.Ident]boundView
-	schema map[string]bool // schemas created in the lakehouse catalog
-	closed bool
+	mu      sync.Mutex          // guards admin, views, schemas, closed
+	admin   bindings.Connection // the engine's own connection: views, schemas
+	views   map[catalog.Ident]boundView
+	schema  map[string]bool // schemas created in the lakehouse catalog
+	closed  bool
+	pins    map[string]*pin // pinned snapshot and metadata views (pins.go)
+	pinTick uint64          // orders pin use, for eviction
 
 	open     map[*Session]struct{} // guarded by mu
 	pool     []*dconn              // clean connections for new sessions; guarded by mu
@@ -147,6 +163,7 @@ func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*En
 		views:  map[catalog.Ident]boundView{},
 		schema: map[string]bool{},
 		open:   map[*Session]struct{}{},
+		pins:   map[string]*pin{},
 	}
 	var msg string
 	if bindings.OpenExt("", &e.db, dbcfg, &msg) == bindings.StateError {
@@ -169,8 +186,10 @@ func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*En
 // setup attaches the lakehouse catalog, binds the tables and locks the
 // sandbox. Runs once, before any session exists.
 func (e *Engine) setup(ctx context.Context) error {
-	if err := execSQL(e.admin, "ATTACH ':memory:' AS "+quoteIdent(e.cfg.CatalogName)); err != nil {
-		return fmt.Errorf("attaching %s: %w", e.cfg.CatalogName, err)
+	for _, db := range []string{e.cfg.CatalogName, PinCatalog} {
+		if err := execSQL(e.admin, "ATTACH ':memory:' AS "+quoteIdent(db)); err != nil {
+			return fmt.Errorf("attaching %s: %w", db, err)
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -149,8 +149,8 @@ func TestIcebergTables(t *testing.T) {
 	if got := mustQuery(t, s, "SELECT count(*), sum(id) FROM bronze.events"); fmt.Sprint(got) != "[[5 10]]" {
 		t.Errorf("after another writer's append: %v", got)
 	}
-	// A prepared statement sees the new snapshot when re-prepared; same
-	// schema, so executing an old one works too.
+	// A prepared statement reads the snapshot it was prepared against (its
+	// ticket pins it); a new prepare sees the new snapshot.
 	st, err := s.Prepare(ctx, "SELECT count(*) FROM bronze.events")
 	if err != nil {
 		t.Fatal(err)
@@ -165,10 +165,13 @@ func TestIcebergTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	rdr.Next()
-	if n := rdr.RecordBatch().Column(0).(*array.Int64).Value(0); n != 6 {
-		t.Errorf("old prepared statement after refresh: %d", n)
+	if n := rdr.RecordBatch().Column(0).(*array.Int64).Value(0); n != 5 {
+		t.Errorf("old prepared statement after refresh: %d, want the pinned 5", n)
 	}
 	rdr.Release()
+	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.events"); got[0][0] != "6" {
+		t.Errorf("new prepare after refresh: %v", got)
+	}
 
 	// A table created after Open is found on first use.
 	later := catalog.Ident{Namespace: "silver", Name: "later"}

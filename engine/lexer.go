@@ -21,8 +21,9 @@ const (
 )
 
 type token struct {
-	kind tokKind
-	text string
+	kind     tokKind
+	text     string
+	pos, end int // byte offsets of the token in the statement text
 }
 
 func (t token) is(word string) bool { return t.kind == tokWord && t.text == word }
@@ -35,7 +36,7 @@ func tokenize(sql string) []token {
 	var toks []token
 	n := len(sql)
 	for i := 0; i < n; {
-		c := sql[i]
+		c, start, before := sql[i], i, len(toks)
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			i++
@@ -120,6 +121,9 @@ func tokenize(sql string) []token {
 		default:
 			toks = append(toks, token{kind: tokSymbol, text: string(c)})
 			i++
+		}
+		if len(toks) > before {
+			toks[len(toks)-1].pos, toks[len(toks)-1].end = start, i
 		}
 	}
 	return toks

@@ -33,6 +33,9 @@ type cached struct {
 	isQuery    bool
 	schema     *arrow.Schema
 	params     *arrow.Schema
+	text       string  // the text prepared (Iceberg tables pinned)
+	pins       []*pin  // held while the entry lives
+	eng        *Engine // releases pins
 }
 
 // stmtCache lives in a dconn.
@@ -100,4 +103,8 @@ func (c *stmtCache) invalidate() {
 func (e *cached) destroy() {
 	bindings.DestroyPrepare(&e.ps)
 	bindings.DestroyArrowOptions(&e.opts)
+	if e.eng != nil {
+		e.eng.releasePins(e.pins)
+		e.pins = nil
+	}
 }

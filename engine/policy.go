@@ -259,6 +259,10 @@ func prepareError(err error) error {
 	if strings.Contains(m, "is not an table") || strings.Contains(m, "base table") {
 		return newError(ErrUnsupported, msgIcebergWrite+" ("+m+")")
 	}
+	if strings.Contains(m, "does not support time travel") {
+		return newError(ErrUnsupported, "time travel (AT VERSION/TIMESTAMP) works only on Iceberg tables, "+
+			"in a statement sent on its own ("+m+")")
+	}
 	return err
 }
 

@@ -31,6 +31,7 @@ type Session struct {
 	sets    []string // SET/RESET statements, replayed on side connections
 	catalog string   // current catalog and schema, as DuckDB reports them
 	schema  string
+	asOf    *asOf // lakeflight_as_of: read every Iceberg table as of this (asof.go)
 	// dirty is set once a statement that can change connection state (SET,
 	// USE, temp objects, transactions) was prepared on the connection; a
 	// clean connection goes back to the engine's pool on Close.

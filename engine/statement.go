@@ -21,8 +21,13 @@ import (
 // see Session).
 type Statement struct {
 	s    *Session
-	sql  string
+	sql  string // as the client sent it
+	text string // as prepared: sql with Iceberg tables pinned (rewrite.go)
 	toks []token
+	pins []*pin // snapshot views text reads; released when the statement goes
+	// asOfSet: the statement is SET/RESET lakeflight_as_of.
+	asOfSet bool
+	write   *writePlan // a write to an Iceberg table (write_exec.go)
 
 	home       *dconn // connection ps was prepared on
 	ownsHome   bool   // home is a side connection of this statement
@@ -48,11 +53,11 @@ var emptySchema = arrow.NewSchema(nil, nil)
 // computes its result and parameter schemas. Iceberg tables it mentions are
 // first checked for commits by other writers and rebound when they moved.
 func (s *Session) Prepare(ctx context.Context, sql string) (*Statement, error) {
-	return s.prepare(ctx, sql, tokenize(sql), func(c bindings.Connection, ps *bindings.PreparedStatement) bindings.State {
-		return bindings.Prepare(c, sql, ps)
-	})
+	return s.prepare(ctx, sql, tokenize(sql), nil)
 }
 
+// prepareFunc prepares a statement on a connection; nil means "the text
+// itself" (and lets prepareOn rewrite it first).
 type prepareFunc func(bindings.Connection, *bindings.PreparedStatement) bindings.State
 
 func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep prepareFunc) (*Statement, error) {
@@ -65,6 +70,11 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 	s.e.stats.statements.Add(1)
 	if err := s.e.syncTables(ctx, toks); err != nil {
 		return nil, err
+	}
+	if w := parseWrite(toks); w != nil && prep == nil {
+		if st, ok, err := s.prepareWriteOnMain(ctx, sql, toks, w); ok || err != nil {
+			return st, err
+		}
 	}
 	// The main connection if free, else a side connection the statement owns.
 	dc, owned := s.main, false
@@ -81,9 +91,9 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 		}
 		dc, owned = side, true
 	}
-	st, err := s.prepareOn(dc, sql, toks, prep)
+	st, err := s.prepareOn(ctx, dc, sql, toks, prep)
 	if err != nil && errors.Is(err, ErrNotFound) && s.e.relist(ctx) {
-		st, err = s.prepareOn(dc, sql, toks, prep) // a table created since the last listing
+		st, err = s.prepareOn(ctx, dc, sql, toks, prep) // a table created since the last listing
 	}
 	if !owned {
 		s.releaseConn(dc)
@@ -115,28 +125,52 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 
 // prepareOn prepares on dc, which the caller holds, reusing a statement
 // from dc's cache when the same text was prepared and closed there before.
-func (s *Session) prepareOn(dc *dconn, sql string, toks []token, prep prepareFunc) (*Statement, error) {
+// A query that reads Iceberg tables is first rewritten to read pinned
+// snapshots; prep is then bypassed for the rewritten text.
+func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql string, toks []token, prep prepareFunc) (*Statement, error) {
 	gen := s.e.gen.Load()
 	if c := dc.cache.take(sql, gen); c != nil {
 		s.e.stats.cacheHits.Add(1)
 		return &Statement{
-			s: s, sql: sql, toks: toks, home: dc, ps: c.ps, opts: c.opts, stype: c.stype, class: classRead,
-			isQuery: c.isQuery, schema: c.schema, params: c.params, gen: c.gen, epoch: c.epoch, reusable: true,
-			streams: map[*stream]struct{}{},
+			s: s, sql: sql, text: c.text, toks: toks, pins: c.pins, home: dc, ps: c.ps, opts: c.opts, stype: c.stype,
+			class: classRead, isQuery: c.isQuery, schema: c.schema, params: c.params, gen: c.gen, epoch: c.epoch,
+			reusable: true, streams: map[*stream]struct{}{},
 		}, nil
 	}
 	epoch := dc.cache.currentEpoch()
-	var ps bindings.PreparedStatement
-	if prep(dc.c, &ps) == bindings.StateError {
-		msg := bindings.PrepareError(ps)
-		bindings.DestroyPrepare(&ps)
+	st := &Statement{s: s, sql: sql, text: sql, toks: toks, home: dc, streams: map[*stream]struct{}{}}
+	volatile := false
+	if prep == nil { // one statement, prepared from its own text
+		if text, ok := asOfStatement(sql, toks); ok {
+			st.text, st.asOfSet = text, true
+		} else {
+			rw, err := s.pinReads(ctx, dc, sql, toks)
+			if err != nil {
+				return nil, err
+			}
+			if rw != nil {
+				st.text, st.pins, volatile = rw.sql, rw.pins, rw.volatile
+			}
+		}
+		text := st.text
+		prep = func(c bindings.Connection, ps *bindings.PreparedStatement) bindings.State {
+			return bindings.Prepare(c, text, ps)
+		}
+	}
+	if prep(dc.c, &st.ps) == bindings.StateError {
+		msg := bindings.PrepareError(st.ps)
+		bindings.DestroyPrepare(&st.ps)
+		s.e.releasePins(st.pins)
 		return nil, prepareError(duckErr(bindings.ErrorTypeInvalid, msg))
 	}
-	st := &Statement{s: s, sql: sql, toks: toks, home: dc, ps: ps, streams: map[*stream]struct{}{}}
-	st.stype = bindings.PreparedStatementType(ps)
+	st.stype = bindings.PreparedStatementType(st.ps)
 	cls, err := classify(st.stype, toks, func(name string) (bool, error) { return isTempObject(dc.c, name) })
+	if st.asOfSet { // SET VARIABLE lakeflight_as_of: lakeflight's own setting
+		cls, err = classSession, nil
+	}
 	if err != nil {
 		bindings.DestroyPrepare(&st.ps)
+		s.e.releasePins(st.pins)
 		return nil, err
 	}
 	st.class = cls
@@ -148,7 +182,7 @@ func (s *Session) prepareOn(dc *dconn, sql string, toks []token, prep prepareFun
 		st.destroy()
 		return nil, err
 	}
-	st.gen, st.epoch, st.reusable = gen, epoch, true
+	st.gen, st.epoch, st.reusable = gen, epoch, !volatile
 	return st, nil
 }
 
@@ -277,7 +311,7 @@ func (st *Statement) execConn() (*dconn, bindings.PreparedStatement, func(), err
 		return nil, bindings.PreparedStatement{}, nil, err
 	}
 	var ps bindings.PreparedStatement
-	if bindings.Prepare(side.c, st.sql, &ps) == bindings.StateError {
+	if bindings.Prepare(side.c, st.text, &ps) == bindings.StateError {
 		msg := bindings.PrepareError(ps)
 		bindings.DestroyPrepare(&ps)
 		st.s.e.disconnect(&side.c)
@@ -300,6 +334,9 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 	}
 	if err := st.checkParams(params); err != nil {
 		return 0, err
+	}
+	if st.write != nil {
+		return st.execWrite(ctx, params)
 	}
 	dc, ps, release, err := st.execConn()
 	if err != nil {
@@ -342,8 +379,13 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 		bindings.DestroyResult(&res)
 	}
 	if st.class == classSession && dc == st.home {
-		if st.stype == bindings.StatementTypeSet {
+		if st.stype == bindings.StatementTypeSet && !st.asOfSet {
 			st.s.noteSet(dc, st.sql, st.toks)
+		}
+		if st.asOfSet {
+			if err := st.s.noteAsOf(dc); err != nil {
+				return total, err
+			}
 		}
 	}
 	return total, nil
@@ -440,12 +482,14 @@ func (st *Statement) Close() error {
 func (st *Statement) destroy() {
 	if st.reusable && !st.ownsHome && st.class == classRead && !st.schemaOpen && st.home.c.Ptr != nil {
 		c := &cached{gen: st.gen, epoch: st.epoch, ps: st.ps, opts: st.opts, stype: st.stype,
-			isQuery: st.isQuery, schema: st.schema, params: st.params}
+			isQuery: st.isQuery, schema: st.schema, params: st.params, text: st.text, pins: st.pins, eng: st.s.e}
 		if st.home.cache.put(st.sql, c, st.s.e.gen.Load()) {
-			st.ps, st.opts = bindings.PreparedStatement{}, bindings.ArrowOptions{}
+			st.ps, st.opts, st.pins = bindings.PreparedStatement{}, bindings.ArrowOptions{}, nil
 			return
 		}
 	}
+	st.s.e.releasePins(st.pins)
+	st.pins = nil
 	bindings.DestroyPrepare(&st.ps)
 	bindings.DestroyArrowOptions(&st.opts)
 	if st.ownsHome {
@@ -509,7 +553,7 @@ func (st *Statement) SchemaFor(ctx context.Context, params arrow.RecordBatch) (*
 	if !st.schemaOpen || params == nil || params.NumRows() == 0 || st.stype != bindings.StatementTypeSelect {
 		return st.schema, nil
 	}
-	probe, err := st.s.Prepare(ctx, "SELECT * FROM ("+st.sql+"\n) AS lakeflight_probe LIMIT 0")
+	probe, err := st.s.Prepare(ctx, "SELECT * FROM ("+st.text+"\n) AS lakeflight_probe LIMIT 0")
 	if err != nil {
 		return nil, fmt.Errorf("typing the result by its parameters: %w", err)
 	}

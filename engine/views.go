@@ -19,6 +19,7 @@ import (
 type boundView struct {
 	metadataLocation string
 	snapshotID       int64
+	body             string // the view's SELECT, reused to pin this snapshot
 }
 
 // Refresh re-reads one table's state from the catalog and rebinds its view;
@@ -57,7 +58,7 @@ func (e *Engine) bindLocked(ctx context.Context, id catalog.Ident) error {
 		return fmt.Errorf("binding %s: %w", id, err)
 	}
 	e.gen.Add(1)
-	e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID}
+	e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID, body: body}
 	e.stats.rebinds.Add(1)
 	e.log.Debug("bound table", "table", id.String(), "snapshot", st.SnapshotID, "files", len(st.DataFiles))
 	return nil
@@ -119,7 +120,12 @@ func (e *Engine) qualified(id catalog.Ident) string {
 // viewSQL is the SELECT a table's view runs: read_parquet over the
 // snapshot's data files with columns mapped by Iceberg field id, or a typed
 // empty relation when the snapshot has no files.
-func viewSQL(st *catalog.TableState) (string, error) {
+func viewSQL(st *catalog.TableState) (string, error) { return viewSQLWith(st, false) }
+
+// viewSQLWith is viewSQL, with each row's identity when identity is set:
+// two more columns, the data file's path as read (__lakeflight_file) and
+// the row's position in it (__lakeflight_pos).
+func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
 	if st.Schema == nil {
 		return "", fmt.Errorf("table %s has no schema: %w", st.Ident, ErrInternal)
 	}
@@ -138,6 +144,9 @@ func viewSQL(st *catalog.TableState) (string, error) {
 		sel := make([]string, len(fields))
 		for i := range fields {
 			sel[i] = "CAST(NULL AS " + types[i] + ") AS " + cols[i]
+		}
+		if identity {
+			sel = append(sel, "CAST(NULL AS VARCHAR) AS __lakeflight_file", "CAST(NULL AS BIGINT) AS __lakeflight_pos")
 		}
 		if len(sel) == 0 {
 			return "SELECT WHERE false", nil
@@ -164,7 +173,7 @@ func viewSQL(st *catalog.TableState) (string, error) {
 		m.WriteString(quoteString(types[i]))
 		m.WriteString(", default_value: NULL}")
 	}
-	if len(st.DeleteFiles) == 0 {
+	if len(st.DeleteFiles) == 0 && !identity {
 		return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
 			"], schema = map{" + m.String() + "})", nil
 	}
@@ -181,9 +190,15 @@ func viewSQL(st *catalog.TableState) (string, error) {
 	for i, c := range cols {
 		dcols[i] = "d." + c
 	}
-	return "SELECT " + strings.Join(dcols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
-		"], schema = map{" + m.String() + "}, filename = '__lakeflight_file', file_row_number = true) AS d" +
-		" ANTI JOIN (SELECT " + norm + " AS f, pos FROM read_parquet([" + strings.Join(dels, ", ") + "])) AS x" +
+	if identity {
+		dcols = append(dcols, "d.__lakeflight_file", "d.file_row_number AS __lakeflight_pos")
+	}
+	q := "SELECT " + strings.Join(dcols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
+		"], schema = map{" + m.String() + "}, filename = '__lakeflight_file', file_row_number = true) AS d"
+	if len(dels) == 0 {
+		return q, nil
+	}
+	return q + " ANTI JOIN (SELECT " + norm + " AS f, pos FROM read_parquet([" + strings.Join(dels, ", ") + "])) AS x" +
 		" ON d.__lakeflight_file = x.f AND d.file_row_number = x.pos", nil
 }
 

@@ -15,6 +15,8 @@ import (
 	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/schema_ref"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakeflight/lakeflight/engine"
 )
 
 // Catalog metadata: GetCatalogs, GetDbSchemas, GetTables, GetTableTypes and
@@ -36,11 +38,15 @@ const (
 // in-memory database stay hidden.
 func (s *Server) visibleDatabases() string {
 	return `(SELECT ` + quoteString(s.opts.IcebergCatalog) + `
-		UNION SELECT database_name FROM duckdb_tables() WHERE NOT internal AND database_name <> 'system'
-		UNION SELECT database_name FROM duckdb_views() WHERE NOT internal AND database_name <> 'system')`
+		UNION SELECT database_name FROM duckdb_tables() WHERE NOT internal AND database_name NOT IN ` + hiddenDatabases + `
+		UNION SELECT database_name FROM duckdb_views() WHERE NOT internal AND database_name NOT IN ` + hiddenDatabases + `)`
 }
 
 const hiddenSchemas = `('information_schema', 'pg_catalog')`
+
+// hiddenDatabases are DuckDB's system database and the engine's pinned
+// snapshot views (an implementation detail of time travel).
+const hiddenDatabases = `('system', '` + engine.PinCatalog + `')`
 
 // GetFlightInfoCatalogs answers with a ticket that is the command itself.
 func (s *Server) GetFlightInfoCatalogs(_ context.Context, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {

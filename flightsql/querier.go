@@ -28,6 +28,10 @@ type conn interface {
 	CurrentSchema() string
 	SetCatalog(ctx context.Context, name string) error
 	SetSchema(ctx context.Context, name string) error
+	// AsOf and SetAsOf are the session's time travel (lakeflight_as_of):
+	// "" reads current data.
+	AsOf() string
+	SetAsOf(ctx context.Context, v string) error
 	Close() error
 }
 

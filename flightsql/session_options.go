@@ -7,17 +7,22 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
+
+	"github.com/lakeflight/lakeflight/engine"
 )
 
 // Session options (Flight RPC SetSessionOptions/GetSessionOptions/
-// CloseSession). Two options exist: "catalog" and "schema", the session's
-// current DuckDB catalog and schema (what USE sets). The JDBC driver sends
-// its `catalog` connection property this way, and Connection.isValid()
-// calls GetSessionOptions.
+// CloseSession). Three options exist: "catalog" and "schema", the session's
+// current DuckDB catalog and schema (what USE sets), and "lakeflight_as_of"
+// (a snapshot id, tag, branch or timestamp every Iceberg table is read as
+// of; "" resets it), for tools that cannot type AT clauses. The JDBC
+// driver sends its `catalog` connection property this way, and
+// Connection.isValid() calls GetSessionOptions.
 
 const (
 	optCatalog = "catalog"
 	optSchema  = "schema"
+	optAsOf    = engine.AsOfSetting
 )
 
 // SetSessionOptions applies catalog first, then schema; other names and
@@ -34,8 +39,17 @@ func (s *Server) SetSessionOptions(ctx context.Context, req *flight.SetSessionOp
 	}
 	opts := req.GetSessionOptions()
 	for name := range opts {
-		if name != optCatalog && name != optSchema {
+		if name != optCatalog && name != optSchema && name != optAsOf {
 			fail(name, flight.SetSessionOptionsResultErrorInvalidName)
+		}
+	}
+	if v, ok := opts[optAsOf]; ok {
+		sv, isString := v.GetOptionValue().(*pb.SessionOptionValue_StringValue)
+		if !isString {
+			fail(optAsOf, flight.SetSessionOptionsResultErrorInvalidValue)
+		} else if err := c.SetAsOf(ctx, sv.StringValue); err != nil {
+			s.log.Debug("flightsql: session option refused", "option", optAsOf, "value", sv.StringValue, "err", err)
+			fail(optAsOf, flight.SetSessionOptionsResultErrorInvalidValue)
 		}
 	}
 	for _, name := range []string{optCatalog, optSchema} {
@@ -70,10 +84,14 @@ func (s *Server) GetSessionOptions(ctx context.Context, _ *flight.GetSessionOpti
 	str := func(v string) *flight.SessionOptionValue {
 		return &flight.SessionOptionValue{OptionValue: &pb.SessionOptionValue_StringValue{StringValue: v}}
 	}
-	return &flight.GetSessionOptionsResult{SessionOptions: map[string]*flight.SessionOptionValue{
+	opts := map[string]*flight.SessionOptionValue{
 		optCatalog: str(c.CurrentCatalog()),
 		optSchema:  str(c.CurrentSchema()),
-	}}, nil
+	}
+	if v := c.AsOf(); v != "" {
+		opts[optAsOf] = str(v)
+	}
+	return &flight.GetSessionOptionsResult{SessionOptions: opts}, nil
 }
 
 // CloseSession ends the caller's session: its handles are released and its

@@ -1,0 +1,250 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// Time travel: which snapshot of a table a statement reads. An AT clause
+// on the table reference wins; otherwise the session's lakeflight_as_of
+// (SET lakeflight_as_of = …, or the Flight SQL session option of that
+// name) applies to every Iceberg table; otherwise the current snapshot.
+//
+// What to read as of is a snapshot id (VERSION => 8123456789), a tag or
+// branch name (VERSION => 'v1'), or a point in time (TIMESTAMP =>
+// TIMESTAMP '2026-11-01 10:00:00'; a timestamp without zone is read in the
+// session's TimeZone): the snapshot current at that time.
+
+// AsOfSetting is the name of the session setting (and Flight SQL session
+// option) that makes a session read every Iceberg table as of a snapshot,
+// tag, branch or time.
+const AsOfSetting = "lakeflight_as_of"
+
+// asOf is one resolved time-travel request.
+type asOf struct {
+	snapshot int64     // VERSION => id
+	ref      string    // VERSION => 'name'
+	at       time.Time // TIMESTAMP => …
+	text     string    // as the user gave it, for messages and GetSessionOptions
+}
+
+func (a *asOf) String() string { return a.text }
+
+// snapshotFor picks the snapshot of id to read, given the reference's AT
+// clause (nil when it has none). volatile reports whether the choice can
+// change for the same statement text (a time, a tag, session time travel).
+func (s *Session) snapshotFor(ctx context.Context, dc *dconn, id catalog.Ident, at map[string]any) (snap int64, volatile bool, err error) {
+	var req *asOf
+	switch {
+	case at != nil:
+		if req, err = s.evalAt(dc, id, at); err != nil {
+			return 0, false, err
+		}
+	default:
+		s.mu.Lock()
+		req = s.asOf
+		s.mu.Unlock()
+	}
+	if req == nil {
+		return s.e.currentSnapshot(id), false, nil
+	}
+	snap, err = s.e.resolveAsOf(ctx, id, req)
+	return snap, req.ref != "" || !req.at.IsZero() || at == nil, err
+}
+
+// evalAt turns a parsed AT clause into a request. Its expression is
+// evaluated by DuckDB on the session's connection (so TIMESTAMP literals
+// without a zone use the session's TimeZone); parameters are refused.
+func (s *Session) evalAt(dc *dconn, id catalog.Ident, at map[string]any) (*asOf, error) {
+	unit, _ := at["unit"].(string)
+	expr := at["expr"]
+	hasParam := false
+	walkJSON(expr, func(m map[string]any) {
+		if m["class"] == "PARAMETER" {
+			hasParam = true
+		}
+	})
+	if hasParam {
+		return nil, newError(ErrInvalidSQL, "the AT clause of "+id.String()+" must be a constant: parameters are not allowed there")
+	}
+	text, err := exprSQL(dc, expr)
+	if err != nil {
+		return nil, err
+	}
+	switch strings.ToUpper(unit) {
+	case "VERSION":
+		rows, err := queryStrings(dc.c, "SELECT CAST(("+text+") AS VARCHAR)")
+		if err != nil {
+			return nil, fmt.Errorf("evaluating the AT (VERSION => …) clause of %s: %w", id, err)
+		}
+		v := rows[0][0]
+		if isStringConstant(expr) {
+			return &asOf{ref: v, text: v}, nil
+		}
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return &asOf{snapshot: n, text: v}, nil
+		}
+		return &asOf{ref: v, text: v}, nil
+	case "TIMESTAMP":
+		rows, err := queryStrings(dc.c, "SELECT epoch_ms(CAST(("+text+") AS TIMESTAMPTZ)), CAST(CAST(("+text+") AS TIMESTAMPTZ) AS VARCHAR)")
+		if err != nil {
+			return nil, fmt.Errorf("evaluating the AT (TIMESTAMP => …) clause of %s: %w", id, err)
+		}
+		ms, err := strconv.ParseInt(rows[0][0], 10, 64)
+		if err != nil {
+			return nil, newError(ErrInvalidSQL, "the AT (TIMESTAMP => …) clause of "+id.String()+" is NULL")
+		}
+		return &asOf{at: time.UnixMilli(ms).UTC(), text: rows[0][1]}, nil
+	}
+	return nil, newError(ErrUnsupported, "AT ("+unit+" => …) is not supported: use VERSION or TIMESTAMP")
+}
+
+// isStringConstant reports whether a parsed expression is a VARCHAR literal.
+func isStringConstant(expr any) bool {
+	m, ok := expr.(map[string]any)
+	if !ok || m["class"] != "CONSTANT" {
+		return false
+	}
+	v, _ := m["value"].(map[string]any)
+	t, _ := v["type"].(map[string]any)
+	return t["id"] == "VARCHAR"
+}
+
+// resolveAsOf finds the snapshot of id that req names.
+func (e *Engine) resolveAsOf(ctx context.Context, id catalog.Ident, req *asOf) (int64, error) {
+	switch {
+	case req.ref != "":
+		snap, err := e.tables.ResolveRef(ctx, id, req.ref)
+		if errors.Is(err, catalog.ErrNoSuchSnapshot) {
+			return 0, &Error{Kind: ErrNotFound, Msg: err.Error(), Cause: err}
+		}
+		return snap, err
+	case !req.at.IsZero():
+		snap, err := e.tables.SnapshotAsOf(ctx, id, req.at)
+		if errors.Is(err, catalog.ErrNoSuchSnapshot) {
+			return 0, e.noSnapshotAt(ctx, id, req)
+		}
+		return snap, err
+	}
+	return req.snapshot, nil
+}
+
+// noSnapshotAt explains a time before the table's first snapshot.
+func (e *Engine) noSnapshotAt(ctx context.Context, id catalog.Ident, req *asOf) error {
+	msg := fmt.Sprintf("table %s has no snapshot at or before %s", id, req.text)
+	if snaps, err := e.tables.Snapshots(ctx, id); err == nil {
+		if len(snaps) == 0 {
+			msg += ": it has no snapshots yet"
+		} else {
+			first := snaps[0]
+			for _, sn := range snaps {
+				if sn.Timestamp.Before(first.Timestamp) {
+					first = sn
+				}
+			}
+			msg += fmt.Sprintf(": its first snapshot, %d, was committed at %s", first.SnapshotID,
+				first.Timestamp.UTC().Format("2006-01-02 15:04:05.000 MST"))
+		}
+	}
+	return newError(ErrNotFound, msg)
+}
+
+// noSuchSnapshot explains an unknown snapshot id, listing the latest ones.
+func (e *Engine) noSuchSnapshot(ctx context.Context, id catalog.Ident, snap int64) error {
+	msg := fmt.Sprintf("table %s has no snapshot %d", id, snap)
+	if snaps, err := e.tables.Snapshots(ctx, id); err == nil {
+		switch {
+		case len(snaps) == 0:
+			msg += ": it has no snapshots yet"
+		default:
+			const show = 5
+			ids := make([]string, 0, show)
+			for i := len(snaps) - 1; i >= 0 && len(ids) < show; i-- {
+				ids = append(ids, strconv.FormatInt(snaps[i].SnapshotID, 10))
+			}
+			msg += fmt.Sprintf(" (it has %d; the latest: %s; see iceberg_snapshots('%s'))", len(snaps), strings.Join(ids, ", "), id)
+		}
+	}
+	return newError(ErrNotFound, msg)
+}
+
+// parseAsOf reads a lakeflight_as_of value: a snapshot id, a timestamp
+// (read in the session's TimeZone by DuckDB), or a tag or branch name.
+// "" means none.
+func (s *Session) parseAsOf(dc *dconn, v string) (*asOf, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return &asOf{snapshot: n, text: v}, nil
+	}
+	rows, err := queryStrings(dc.c, "SELECT epoch_ms(TRY_CAST("+quoteString(v)+" AS TIMESTAMPTZ))")
+	if err != nil {
+		return nil, err
+	}
+	if ms, err := strconv.ParseInt(rows[0][0], 10, 64); err == nil {
+		return &asOf{at: time.UnixMilli(ms).UTC(), text: v}, nil
+	}
+	return &asOf{ref: v, text: v}, nil
+}
+
+// AsOf is the session's lakeflight_as_of ("" when it reads current data).
+func (s *Session) AsOf() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.asOf == nil {
+		return ""
+	}
+	return s.asOf.text
+}
+
+// SetAsOf sets the session's lakeflight_as_of; "" resets it.
+func (s *Session) SetAsOf(ctx context.Context, v string) error {
+	if strings.TrimSpace(v) == "" {
+		_, err := s.Exec(ctx, "RESET "+AsOfSetting)
+		return err
+	}
+	_, err := s.Exec(ctx, "SET "+AsOfSetting+" = "+quoteString(v))
+	return err
+}
+
+// asOfStatement recognises SET/RESET lakeflight_as_of and returns the
+// DuckDB statement that stands for it: a session variable of the same
+// name, read back after it ran (noteAsOf).
+func asOfStatement(sql string, toks []token) (string, bool) {
+	if len(toks) < 2 || !toks[1].is(AsOfSetting) {
+		return "", false
+	}
+	switch {
+	case toks[0].is("set"):
+		return sql[:toks[0].end] + " VARIABLE" + sql[toks[0].end:], true
+	case toks[0].is("reset"):
+		return sql[:toks[0].end] + " VARIABLE" + sql[toks[0].end:], true
+	}
+	return "", false
+}
+
+// noteAsOf reads the lakeflight_as_of variable back after SET/RESET.
+func (s *Session) noteAsOf(dc *dconn) error {
+	rows, err := queryStrings(dc.c, "SELECT CAST(getvariable('"+AsOfSetting+"') AS VARCHAR)")
+	if err != nil {
+		return err
+	}
+	req, err := s.parseAsOf(dc, rows[0][0])
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.asOf = req
+	s.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,260 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata" // America/New_York on machines without zoneinfo
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/querycases"
+)
+
+// historyEnv is an engine over the querycases fixture.
+func historyEnv(t *testing.T) (*Engine, *catalog.Catalog, *querycases.Fixture, []querycases.Case) {
+	t.Helper()
+	env := newIcebergEnv(t)
+	cat := env.open(t)
+	ctx := context.Background()
+	if err := cat.EnsureNamespace(ctx, "bronze"); err != nil {
+		t.Fatal(err)
+	}
+	fx, cases, err := querycases.Build(ctx, cat)
+	if err != nil {
+		t.Fatalf("building the fixture: %v", err)
+	}
+	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, cat, fx, cases
+}
+
+// runCase runs one shared case on s and renders the rows like querycases.
+func runCase(t *testing.T, s *Session, c querycases.Case) ([][]string, error) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	st, err := s.Prepare(context.Background(), c.SQL)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var params arrow.RecordBatch
+	if c.Params != nil {
+		fields := make([]arrow.Field, len(c.Params))
+		cols := make([]arrow.Array, len(c.Params))
+		for i, v := range c.Params {
+			fields[i] = arrow.Field{Name: fmt.Sprint(i), Type: arrow.PrimitiveTypes.Int64}
+			b := array.NewInt64Builder(mem)
+			b.Append(v)
+			cols[i] = b.NewArray()
+			b.Release()
+		}
+		params = array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, 1)
+		for _, c := range cols {
+			c.Release()
+		}
+		defer params.Release()
+	}
+	rdr, err := st.Query(context.Background(), params, mem)
+	if err != nil {
+		return nil, err
+	}
+	defer rdr.Release()
+	var rows [][]string
+	for rdr.Next() {
+		rows = append(rows, querycases.Render(rdr.RecordBatch())...)
+	}
+	return rows, rdr.Err()
+}
+
+func TestTimeTravelCases(t *testing.T) {
+	e, _, _, cases := historyEnv(t)
+	s := newSession(t, e)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			rows, err := runCase(t, s, c)
+			if c.Err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.Err) {
+					t.Fatalf("error = %v, want one containing %q", err, c.Err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(rows, c.Want, slices.Equal[[]string]) {
+				t.Fatalf("rows = %q, want %q", rows, c.Want)
+			}
+		})
+	}
+}
+
+// A prepared statement reads the snapshots resolved when it was prepared,
+// even after a commit; a new prepare sees the commit.
+func TestPreparedStatementPinsSnapshots(t *testing.T) {
+	e, cat, _, _ := historyEnv(t)
+	s := newSession(t, e)
+	ctx := context.Background()
+	st, err := s.Prepare(ctx, "SELECT count(*) FROM bronze.history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	appendHistory(t, cat, 7, 8)
+	count := func(st *Statement) string {
+		rdr, err := st.Query(ctx, nil, memory.DefaultAllocator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rdr.Release()
+		var rows [][]string
+		for rdr.Next() {
+			rows = append(rows, querycases.Render(rdr.RecordBatch())...)
+		}
+		if rdr.Err() != nil {
+			t.Fatal(rdr.Err())
+		}
+		return rows[0][0]
+	}
+	if got := count(st); got != "6" {
+		t.Fatalf("prepared before the commit: count = %s, want 6", got)
+	}
+	if got := count(st); got != "6" { // a retry of the same ticket
+		t.Fatalf("second execution: count = %s, want 6", got)
+	}
+	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.history")[0][0]; got != "8" {
+		t.Fatalf("a new prepare: count = %s, want 8", got)
+	}
+}
+
+func appendHistory(t *testing.T, cat *catalog.Catalog, ids ...int64) {
+	t.Helper()
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	for _, id := range ids {
+		b.Field(0).(*array.Int64Builder).Append(id)
+		b.Field(1).(*array.StringBuilder).Append(fmt.Sprint("n", id))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	rdr, _ := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
+	defer rdr.Release()
+	if _, err := cat.Append(context.Background(), querycases.Table, rdr, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSessionAsOf(t *testing.T) {
+	e, _, fx, _ := historyEnv(t)
+	s := newSession(t, e)
+	ctx := context.Background()
+	q := "SELECT count(*) FROM bronze.history"
+	mustExec(t, s, fmt.Sprintf("SET lakeflight_as_of = %d", fx.Snapshots[0]))
+	if got := mustQuery(t, s, q)[0][0]; got != "3" {
+		t.Fatalf("as of s1: %s", got)
+	}
+	if s.AsOf() != fmt.Sprint(fx.Snapshots[0]) {
+		t.Fatalf("AsOf() = %q", s.AsOf())
+	}
+	// An AT clause still wins.
+	if got := mustQuery(t, s, fmt.Sprintf("%s AT (VERSION => %d)", q, fx.Snapshots[1]))[0][0]; got != "5" {
+		t.Fatalf("AT over as_of: %s", got)
+	}
+	mustExec(t, s, "SET lakeflight_as_of = 'audit'")
+	if got := mustQuery(t, s, q)[0][0]; got != "5" {
+		t.Fatalf("as of branch audit: %s", got)
+	}
+	// A timestamp without zone is read in the session's TimeZone.
+	mustExec(t, s, "SET TimeZone = 'America/New_York'")
+	local := fx.Times[0].In(mustLoad(t, "America/New_York")).Format("2006-01-02 15:04:05.000")
+	if err := s.SetAsOf(ctx, local); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustQuery(t, s, q)[0][0]; got != "3" {
+		t.Fatalf("as of %s New York time: %s", local, got)
+	}
+	if got := mustQuery(t, s, fmt.Sprintf("%s AT (TIMESTAMP => TIMESTAMP '%s')", q, local))[0][0]; got != "3" {
+		t.Fatalf("AT TIMESTAMP without zone: %s", got)
+	}
+	mustExec(t, s, "RESET lakeflight_as_of")
+	if got := mustQuery(t, s, q)[0][0]; got != "6" || s.AsOf() != "" {
+		t.Fatalf("after RESET: %s, AsOf %q", got, s.AsOf())
+	}
+	// Metadata stays current under as_of.
+	mustExec(t, s, fmt.Sprintf("SET lakeflight_as_of = %d", fx.Snapshots[0]))
+	if got := mustQuery(t, s, "SELECT count(*) FROM iceberg_snapshots('bronze.history')")[0][0]; got != "3" {
+		t.Fatalf("snapshots under as_of: %s", got)
+	}
+	// A table created after the as_of time has nothing to show.
+	mustExec(t, s, "SET lakeflight_as_of = '2001-01-01 00:00:00'")
+	if _, _, err := queryAll(t, s, q, nil); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "no snapshot at or before 2001-01-01") {
+		t.Fatalf("as of 2001: %v", err)
+	}
+}
+
+func TestTimeTravelRefusals(t *testing.T) {
+	e, _, fx, _ := historyEnv(t)
+	s := newSession(t, e)
+	mustExec(t, s, "CREATE TEMP TABLE t AS SELECT 1 AS x")
+	for _, c := range []struct {
+		sql  string
+		kind error
+		msg  string
+	}{
+		{"SELECT * FROM t AT (VERSION => 1)", ErrUnsupported, "works only on Iceberg tables"},
+		{fmt.Sprintf("SELECT * FROM bronze.history AT (VERSION => ?) WHERE id = %d", fx.Snapshots[0]), ErrInvalidSQL, "must be a constant"},
+		{"SELECT * FROM iceberg_files()", ErrInvalidSQL, "iceberg_files('namespace.table'[, snapshot_id])"},
+		{"SELECT * FROM iceberg_snapshots('bronze.history', 1)", ErrInvalidSQL, "iceberg_snapshots('namespace.table')"},
+		{"SELECT * FROM iceberg_files('bronze.history', 'x')", ErrInvalidSQL, "is not a number"},
+	} {
+		_, _, err := queryAll(t, s, c.sql, nil)
+		if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: error = %v, want %v containing %q", c.sql, err, c.kind, c.msg)
+		}
+	}
+}
+
+// The statement text a client sent survives the rewrite untouched outside
+// the table references: hints, comments, and the table-name qualifier.
+func TestRewriteKeepsText(t *testing.T) {
+	e, _, fx, _ := historyEnv(t)
+	s := newSession(t, e)
+	sql := fmt.Sprintf("WITH x AS MATERIALIZED (SELECT * FROM bronze.history AT (VERSION => %d) /* old */) SELECT count(*) FROM x", fx.Snapshots[0])
+	st, err := s.Prepare(context.Background(), sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if !strings.Contains(st.text, "AS MATERIALIZED") || !strings.Contains(st.text, "/* old */") || strings.Contains(st.text, "AT (") {
+		t.Fatalf("rewritten text: %s", st.text)
+	}
+	if st.SQL() != sql {
+		t.Fatalf("SQL() = %q", st.SQL())
+	}
+}
+
+func mustLoad(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
