@@ -47,6 +47,7 @@ type Config struct {
 // DataFile is one Parquet data file of the current snapshot.
 type DataFile struct {
 	Path        string // local filesystem path DuckDB can read
+	Location    string // the file's location as recorded in the manifest (file:///…)
 	RecordCount int64
 	SizeBytes   int64
 }

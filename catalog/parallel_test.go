@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -51,6 +52,11 @@ func TestAppendParallel(t *testing.T) {
 	}
 	if st.SnapshotID != snap || len(st.DataFiles) != 3 {
 		t.Fatalf("snapshot %d with %d files, want %d with 3 (one per writer)", st.SnapshotID, len(st.DataFiles), snap)
+	}
+	for _, df := range st.DataFiles {
+		if !strings.HasPrefix(df.Location, "file:///") || LocalPath(df.Location) != df.Path {
+			t.Errorf("data file location %q, path %q", df.Location, df.Path)
+		}
 	}
 	snaps, _ := c.Snapshots(ctx, id)
 	if got := snaps[len(snaps)-1].Summary; got["lakeflight.ingest.rows"] != "5000" || got["added-records"] != "5000" {

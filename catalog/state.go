@@ -18,6 +18,11 @@ func (c *Catalog) TableState(ctx context.Context, id Ident) (*TableState, error)
 	if err != nil {
 		return nil, err
 	}
+	return c.currentState(ctx, id, tbl)
+}
+
+// currentState is the TableState of tbl's current snapshot.
+func (c *Catalog) currentState(ctx context.Context, id Ident, tbl *table.Table) (*TableState, error) {
 	snap := tbl.CurrentSnapshot()
 	if snap == nil {
 		return &TableState{Ident: id, MetadataLocation: tbl.MetadataLocation(), Schema: tbl.Schema()}, nil
@@ -83,7 +88,7 @@ func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap 
 			return list
 		}
 		seen[p] = true
-		return append(list, DataFile{Path: LocalPath(p), RecordCount: f.Count(), SizeBytes: f.FileSizeBytes()})
+		return append(list, DataFile{Path: LocalPath(p), Location: p, RecordCount: f.Count(), SizeBytes: f.FileSizeBytes()})
 	}
 	for _, task := range tasks {
 		st.DataFiles = add(st.DataFiles, task.File)
