@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -100,20 +99,22 @@ func (t *Txn) Overwrite(ctx context.Context, rdr array.RecordReader, summary map
 }
 
 // Commit makes the staged changes visible as one snapshot and returns its
-// id. The lock is released either way.
+// id. A Txn that staged only a schema change makes no snapshot: Commit
+// returns the current one (0: the table has none). The lock is released
+// either way.
 func (t *Txn) Commit(ctx context.Context) (int64, error) {
 	defer t.unlock()
 	committed, err := t.tx.Commit(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("committing to %s: %w", t.id, err)
 	}
-	snap := committed.CurrentSnapshot()
-	if snap == nil {
-		return 0, fmt.Errorf("committing to %s: %w", t.id, errors.New("commit left no current snapshot"))
+	var id int64
+	if snap := committed.CurrentSnapshot(); snap != nil {
+		id = snap.SnapshotID
 	}
-	t.c.log.Debug("snapshot committed", "table", t.id.String(), "snapshot", snap.SnapshotID,
+	t.c.log.Debug("table committed", "table", t.id.String(), "snapshot", id,
 		"metadata", committed.MetadataLocation())
-	return snap.SnapshotID, nil
+	return id, nil
 }
 
 // Abort drops the staged changes (their data files stay as orphans for
