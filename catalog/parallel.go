@@ -177,6 +177,9 @@ func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.S
 
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
+		if rec.NumRows() == 0 {
+			continue // an empty batch must not open an empty file
+		}
 		b := array.NewRecordBatch(withIDs, rec.Columns(), rec.NumRows())
 		select {
 		case batches <- b:

@@ -88,17 +88,23 @@ func TestAppendParallel(t *testing.T) {
 		t.Fatalf("ids: %d distinct, sum %d", len(seen), sum)
 	}
 
-	// An empty input still makes a snapshot (an ingest of nothing is an ingest).
+	// An empty input still makes a snapshot (an ingest of nothing is an
+	// ingest), but no file, even when it has an empty batch.
 	txn, err = c.Begin(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	empty, _ := array.NewRecordReader(rdr.Schema(), nil)
-	defer empty.Release()
-	if err := txn.AppendParallel(ctx, empty, map[string]string{}, 2); err != nil {
+	none := richReader(t, mem, 0, 0)
+	defer none.Release()
+	if err := txn.AppendParallel(ctx, none, map[string]string{}, 2); err != nil {
 		t.Fatal(err)
 	}
-	if s2, err := txn.Commit(ctx); err != nil || s2 == snap {
+	s2, err := txn.Commit(ctx)
+	if err != nil || s2 == snap {
 		t.Fatalf("empty append: snapshot %d (%v), previous %d", s2, err, snap)
+	}
+	snaps, _ = c.Snapshots(ctx, id)
+	if sum := snaps[len(snaps)-1].Summary; sum["total-data-files"] != "3" {
+		t.Fatalf("after an empty append: %v, want 3 data files", sum)
 	}
 }
