@@ -25,6 +25,8 @@ type Txn struct {
 	tx     *table.Transaction
 	unlock func()
 	staged bool
+
+	base *TableState // State, planned on first use
 }
 
 // Begin locks the table and loads its current metadata.
