@@ -115,7 +115,8 @@ const (
 // Catalog is an Iceberg SQL catalog plus the warehouse it writes to. It is
 // safe for concurrent use; commits to one table are serialised inside the
 // process, and commits from other processes are detected by the catalog's
-// compare-and-swap on the metadata location (and retried).
+// compare-and-swap on the metadata location (and retried, except for
+// row-level deletes, which fail with ErrConflict).
 type Catalog struct {
 	log       *slog.Logger
 	name      string

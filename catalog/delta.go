@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 )
 
 // Row-level writes. The engine works out, from the Txn's base snapshot
@@ -16,6 +17,13 @@ import (
 // removes, as (data file, row position) pairs; Delta stages both as one
 // snapshot of new data files and position-delete files (merge-on-read: no
 // data file is rewritten).
+//
+// Position deletes are valid only against the snapshot they were computed
+// from, so a Txn that stages them pins the table's main branch to that
+// snapshot: if another writer commits first, Commit fails with ErrConflict
+// rather than let iceberg-go's retry loop replay the deletes onto the newer
+// snapshot (two UPDATEs of one row would both "succeed" and leave two
+// copies of it). Appends keep being replayed.
 
 // PositionDeletes lists rows to delete from one data file of the Txn's base
 // snapshot.
@@ -90,16 +98,25 @@ func (t *Txn) Delta(ctx context.Context, rows array.RecordReader, deletes []Posi
 		w.remove(files)
 		return fmt.Errorf("writing deletes of %s: %w", t.id, err)
 	}
+	written := func() { w.remove(files); w.remove(delFiles) }
 	if err := t.stageDelta(ctx, files, delFiles, summary); err != nil {
-		w.remove(files)
-		w.remove(delFiles)
+		written()
 		return fmt.Errorf("staging changes of %s: %w", t.id, err)
 	}
+	t.orphans = append(t.orphans, written)
 	return nil
 }
 
 // stageDelta adds the files to the Txn as one snapshot.
 func (t *Txn) stageDelta(ctx context.Context, files, delFiles []iceberg.DataFile, summary map[string]string) error {
+	if len(delFiles) > 0 && !t.pinned {
+		// iceberg-go never rewrites an explicit ref assertion when it
+		// retries, so a commit that finds main moved fails (ErrConflict).
+		if err := t.tx.AssertRefSnapshotID(table.MainBranch); err != nil {
+			return err
+		}
+		t.pinned = true
+	}
 	t.staged = true
 	return t.tx.NewRowDelta(iceberg.Properties(summary)).AddRows(files...).AddDeletes(delFiles...).Commit(ctx)
 }

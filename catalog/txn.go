@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -26,7 +27,9 @@ type Txn struct {
 	unlock func()
 	staged bool
 
-	base *TableState // State, planned on first use
+	base    *TableState // State, planned on first use
+	pinned  bool        // position deletes staged: main must not move (delta.go)
+	orphans []func()    // each removes the files one Delta staged, after a conflict
 }
 
 // Begin locks the table and loads its current metadata.
@@ -102,11 +105,19 @@ func (t *Txn) Overwrite(ctx context.Context, rdr array.RecordReader, summary map
 
 // Commit makes the staged changes visible as one snapshot and returns its
 // id. A Txn that staged only a schema change makes no snapshot: Commit
-// returns the current one (0: the table has none). The lock is released
-// either way.
+// returns the current one (0: the table has none). A Txn that staged
+// position deletes fails with ErrConflict if another writer committed to
+// the table since Begin. The lock is released either way.
 func (t *Txn) Commit(ctx context.Context) (int64, error) {
 	defer t.unlock()
 	committed, err := t.tx.Commit(ctx)
+	if err != nil && t.pinned && errors.Is(err, table.ErrCommitFailed) {
+		// A clean conflict: nothing committed, the files are nobody's.
+		for _, remove := range t.orphans {
+			remove()
+		}
+		return 0, fmt.Errorf("committing to %s: %w: the change was based on snapshot %d, re-run it: %w", t.id, ErrConflict, t.BaseSnapshot(), err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("committing to %s: %w", t.id, err)
 	}
