@@ -21,7 +21,8 @@ import (
 // on one goroutine, and Parquet encoding and compression are the slow side
 // of an ingest. AppendParallel deals the batches out to several writers,
 // each producing its own files, and stages them with AddDataFiles in one
-// snapshot. Rows keep no order across files (Iceberg promises none).
+// snapshot (Txn.Delta writes its new rows the same way). Rows keep no order
+// across files (Iceberg promises none).
 
 // fileRows is where a parallel writer starts a new file.
 const fileRows = 8 << 20
