@@ -47,6 +47,7 @@ type Config struct {
 // DataFile is one Parquet data file of the current snapshot.
 type DataFile struct {
 	Path        string // local filesystem path DuckDB can read
+	Location    string // the file's location as recorded in the manifest (file:///…)
 	RecordCount int64
 	SizeBytes   int64
 }
@@ -128,7 +129,8 @@ const (
 // Catalog is an Iceberg SQL catalog plus the warehouse it writes to. It is
 // safe for concurrent use; commits to one table are serialised inside the
 // process, and commits from other processes are detected by the catalog's
-// compare-and-swap on the metadata location (and retried).
+// compare-and-swap on the metadata location (and retried, except for
+// row-level deletes, which fail with ErrConflict).
 type Catalog struct {
 	log       *slog.Logger
 	name      string

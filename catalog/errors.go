@@ -28,4 +28,6 @@ var (
 	// ErrNotSupported: configuration that names a backend not built yet
 	// (PostgreSQL catalog, S3 warehouse).
 	ErrNotSupported = errors.New("not supported yet")
+	// ErrConflict: another writer committed to the table first; re-run the statement.
+	ErrConflict = errors.New("another writer committed to the table first")
 )

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -20,7 +21,8 @@ import (
 // on one goroutine, and Parquet encoding and compression are the slow side
 // of an ingest. AppendParallel deals the batches out to several writers,
 // each producing its own files, and stages them with AddDataFiles in one
-// snapshot. Rows keep no order across files (Iceberg promises none).
+// snapshot (Txn.Delta writes its new rows the same way). Rows keep no order
+// across files (Iceberg promises none).
 
 // fileRows is where a parallel writer starts a new file.
 const fileRows = 8 << 20
@@ -54,34 +56,15 @@ func parquetProps(sc *arrow.Schema) *parquet.WriterProperties {
 // stages an empty append, so that every ingest still makes a snapshot.
 func (t *Txn) AppendParallel(ctx context.Context, rdr array.RecordReader, summary map[string]string, writers int) error {
 	t.staged = true
-	st, err := t.tx.StagedTable() // the table with this Txn's schema changes
+	w, err := t.target(ctx)
 	if err != nil {
 		return fmt.Errorf("writing to %s: %w", t.id, err)
 	}
-	sc := st.Schema()
-	withIDs, err := table.SchemaToArrowSchema(sc, nil, true, false)
+	files, err := w.writeData(ctx, rdr, writers)
 	if err != nil {
 		return fmt.Errorf("writing to %s: %w", t.id, err)
 	}
-	fs, err := t.tbl.FS(ctx)
-	if err != nil {
-		return fmt.Errorf("writing to %s: %w", t.id, err)
-	}
-	wfs, ok := fs.(icebergio.WriteFileIO)
-	if !ok {
-		return fmt.Errorf("writing to %s: the warehouse is not writable", t.id)
-	}
-	locs, err := st.LocationProvider()
-	if err != nil {
-		return fmt.Errorf("writing to %s: %w", t.id, err)
-	}
-
-	paths, err := writeParallel(ctx, rdr, withIDs, wfs, locs, max(writers, 1))
-	if err != nil {
-		removeAll(wfs, paths)
-		return fmt.Errorf("writing to %s: %w", t.id, err)
-	}
-	if len(paths) == 0 {
+	if len(files) == 0 {
 		empty, err := array.NewRecordReader(rdr.Schema(), nil)
 		if err != nil {
 			return err
@@ -89,20 +72,73 @@ func (t *Txn) AppendParallel(ctx context.Context, rdr array.RecordReader, summar
 		defer empty.Release()
 		return t.Append(ctx, empty, summary)
 	}
-	files := make([]iceberg.DataFile, 0, len(paths))
-	for _, p := range paths {
-		df, err := table.FileToDataFile(ctx, fs, p, sc, *iceberg.UnpartitionedSpec, 0, st.Properties())
-		if err != nil {
-			removeAll(wfs, paths)
-			return fmt.Errorf("reading back data file %s: %w", p, err)
-		}
-		files = append(files, df)
-	}
 	if err := t.tx.AddDataFiles(ctx, files, iceberg.Properties(summary)); err != nil {
-		removeAll(wfs, paths)
+		w.remove(files)
 		return fmt.Errorf("staging data files of %s: %w", t.id, err)
 	}
 	return nil
+}
+
+// target is where a Txn writes its files: the table with this Txn's schema
+// changes staged, its file system and its location provider.
+type target struct {
+	schema *iceberg.Schema
+	props  iceberg.Properties
+	fs     icebergio.IO
+	wfs    icebergio.WriteFileIO
+	locs   table.LocationProvider
+}
+
+func (t *Txn) target(ctx context.Context) (*target, error) {
+	st, err := t.tx.StagedTable()
+	if err != nil {
+		return nil, err
+	}
+	fs, err := t.tbl.FS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wfs, ok := fs.(icebergio.WriteFileIO)
+	if !ok {
+		return nil, errors.New("the warehouse is not writable")
+	}
+	locs, err := st.LocationProvider()
+	if err != nil {
+		return nil, err
+	}
+	return &target{schema: st.Schema(), props: st.Properties(), fs: fs, wfs: wfs, locs: locs}, nil
+}
+
+// writeData drains rdr into Parquet data files written by n goroutines and
+// returns them, read back with their column statistics (none for a reader
+// without rows). On error it removes the files it wrote.
+func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) ([]iceberg.DataFile, error) {
+	withIDs, err := table.SchemaToArrowSchema(w.schema, nil, true, false)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := writeParallel(ctx, rdr, withIDs, w.wfs, w.locs, max(n, 1))
+	if err != nil {
+		removeAll(w.wfs, paths)
+		return nil, err
+	}
+	files := make([]iceberg.DataFile, 0, len(paths))
+	for _, p := range paths {
+		df, err := table.FileToDataFile(ctx, w.fs, p, w.schema, *iceberg.UnpartitionedSpec, 0, w.props)
+		if err != nil {
+			removeAll(w.wfs, paths)
+			return nil, fmt.Errorf("reading back data file %s: %w", p, err)
+		}
+		files = append(files, df)
+	}
+	return files, nil
+}
+
+// remove deletes files written for a write that failed later.
+func (w *target) remove(files []iceberg.DataFile) {
+	for _, f := range files {
+		_ = w.wfs.Remove(f.FilePath())
+	}
 }
 
 // writeParallel drains rdr into Parquet files written by n goroutines and
@@ -142,6 +178,9 @@ func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.S
 
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
+		if rec.NumRows() == 0 {
+			continue // an empty batch must not open an empty file
+		}
 		b := array.NewRecordBatch(withIDs, rec.Columns(), rec.NumRows())
 		select {
 		case batches <- b:

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -52,6 +53,11 @@ func TestAppendParallel(t *testing.T) {
 	if st.SnapshotID != snap || len(st.DataFiles) != 3 {
 		t.Fatalf("snapshot %d with %d files, want %d with 3 (one per writer)", st.SnapshotID, len(st.DataFiles), snap)
 	}
+	for _, df := range st.DataFiles {
+		if !strings.HasPrefix(df.Location, "file:///") || LocalPath(df.Location) != df.Path {
+			t.Errorf("data file location %q, path %q", df.Location, df.Path)
+		}
+	}
 	snaps, _ := c.Snapshots(ctx, id)
 	if got := snaps[len(snaps)-1].Summary; got["lakeflight.ingest.rows"] != "5000" || got["added-records"] != "5000" {
 		t.Fatalf("summary: %v", got)
@@ -82,17 +88,23 @@ func TestAppendParallel(t *testing.T) {
 		t.Fatalf("ids: %d distinct, sum %d", len(seen), sum)
 	}
 
-	// An empty input still makes a snapshot (an ingest of nothing is an ingest).
+	// An empty input still makes a snapshot (an ingest of nothing is an
+	// ingest), but no file, even when it has an empty batch.
 	txn, err = c.Begin(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	empty, _ := array.NewRecordReader(rdr.Schema(), nil)
-	defer empty.Release()
-	if err := txn.AppendParallel(ctx, empty, map[string]string{}, 2); err != nil {
+	none := richReader(t, mem, 0, 0)
+	defer none.Release()
+	if err := txn.AppendParallel(ctx, none, map[string]string{}, 2); err != nil {
 		t.Fatal(err)
 	}
-	if s2, err := txn.Commit(ctx); err != nil || s2 == snap {
+	s2, err := txn.Commit(ctx)
+	if err != nil || s2 == snap {
 		t.Fatalf("empty append: snapshot %d (%v), previous %d", s2, err, snap)
+	}
+	snaps, _ = c.Snapshots(ctx, id)
+	if sum := snaps[len(snaps)-1].Summary; sum["total-data-files"] != "3" {
+		t.Fatalf("after an empty append: %v, want 3 data files", sum)
 	}
 }

@@ -18,11 +18,18 @@ func (c *Catalog) TableState(ctx context.Context, id Ident) (*TableState, error)
 	if err != nil {
 		return nil, err
 	}
+	return c.currentState(ctx, id, tbl)
+}
+
+// currentState is the TableState of tbl's current snapshot, with the
+// table's current schema: a column added since that snapshot (ALTER TABLE
+// ADD COLUMN commits no snapshot) reads as null.
+func (c *Catalog) currentState(ctx context.Context, id Ident, tbl *table.Table) (*TableState, error) {
 	snap := tbl.CurrentSnapshot()
 	if snap == nil {
 		return &TableState{Ident: id, MetadataLocation: tbl.MetadataLocation(), Schema: tbl.Schema()}, nil
 	}
-	return c.stateAt(ctx, id, tbl, snap)
+	return c.stateAt(ctx, id, tbl, snap, tbl.Schema())
 }
 
 // TableStateAt is TableState at an older snapshot (time travel), with the
@@ -37,7 +44,7 @@ func (c *Catalog) TableStateAt(ctx context.Context, id Ident, snapshotID int64) 
 	if snap == nil {
 		return nil, fmt.Errorf("loading %s at snapshot %d: %w", id, snapshotID, ErrNoSuchSnapshot)
 	}
-	return c.stateAt(ctx, id, tbl, snap)
+	return c.stateAt(ctx, id, tbl, snap, snapshotSchema(tbl, snap))
 }
 
 // SnapshotAsOf is the id of the snapshot that was current at ts (the last
@@ -54,8 +61,8 @@ func (c *Catalog) SnapshotAsOf(ctx context.Context, id Ident, ts time.Time) (int
 	return snap.SnapshotID, nil
 }
 
-func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap *table.Snapshot) (*TableState, error) {
-	schema := snapshotSchema(tbl, snap)
+// stateAt plans the files of snap, to be read with schema.
+func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap *table.Snapshot, schema *iceberg.Schema) (*TableState, error) {
 	scan := tbl.Scan(table.WithSnapshotID(snap.SnapshotID))
 	defer func() { _ = scan.Close() }()
 	tasks, err := scan.PlanFiles(ctx)
@@ -78,7 +85,7 @@ func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap 
 			return list
 		}
 		seen[p] = true
-		return append(list, DataFile{Path: LocalPath(p), RecordCount: f.Count(), SizeBytes: f.FileSizeBytes()})
+		return append(list, DataFile{Path: LocalPath(p), Location: p, RecordCount: f.Count(), SizeBytes: f.FileSizeBytes()})
 	}
 	for _, task := range tasks {
 		st.DataFiles = add(st.DataFiles, task.File)

@@ -26,6 +26,10 @@ type Txn struct {
 	tx     *table.Transaction
 	unlock func()
 	staged bool
+
+	base    *TableState // State, planned on first use
+	pinned  bool        // position deletes staged: main must not move (delta.go)
+	orphans []func()    // each removes the files one Delta staged, after a conflict
 }
 
 // Begin locks the table and loads its current metadata.
@@ -100,20 +104,30 @@ func (t *Txn) Overwrite(ctx context.Context, rdr array.RecordReader, summary map
 }
 
 // Commit makes the staged changes visible as one snapshot and returns its
-// id. The lock is released either way.
+// id. A Txn that staged only a schema change makes no snapshot: Commit
+// returns the current one (0: the table has none). A Txn that staged
+// position deletes fails with ErrConflict if another writer committed to
+// the table since Begin. The lock is released either way.
 func (t *Txn) Commit(ctx context.Context) (int64, error) {
 	defer t.unlock()
 	committed, err := t.tx.Commit(ctx)
+	if err != nil && t.pinned && errors.Is(err, table.ErrCommitFailed) {
+		// A clean conflict: nothing committed, the files are nobody's.
+		for _, remove := range t.orphans {
+			remove()
+		}
+		return 0, fmt.Errorf("committing to %s: %w: the change was based on snapshot %d, re-run it: %w", t.id, ErrConflict, t.BaseSnapshot(), err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("committing to %s: %w", t.id, err)
 	}
-	snap := committed.CurrentSnapshot()
-	if snap == nil {
-		return 0, fmt.Errorf("committing to %s: %w", t.id, errors.New("commit left no current snapshot"))
+	var id int64
+	if snap := committed.CurrentSnapshot(); snap != nil {
+		id = snap.SnapshotID
 	}
-	t.c.log.Debug("snapshot committed", "table", t.id.String(), "snapshot", snap.SnapshotID,
+	t.c.log.Debug("table committed", "table", t.id.String(), "snapshot", id,
 		"metadata", committed.MetadataLocation())
-	return snap.SnapshotID, nil
+	return id, nil
 }
 
 // Abort drops the staged changes (their data files stay as orphans for

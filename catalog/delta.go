@@ -1,0 +1,177 @@
+package catalog
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// Row-level writes. The engine works out, from the Txn's base snapshot
+// (State), the rows an INSERT, DELETE, UPDATE or MERGE adds and the rows it
+// removes, as (data file, row position) pairs; Delta stages both as one
+// snapshot of new data files and position-delete files (merge-on-read: no
+// data file is rewritten).
+//
+// Position deletes are valid only against the snapshot they were computed
+// from, so a Txn that stages them pins the table's main branch to that
+// snapshot: if another writer commits first, Commit fails with ErrConflict
+// rather than let iceberg-go's retry loop replay the deletes onto the newer
+// snapshot (two UPDATEs of one row would both "succeed" and leave two
+// copies of it). Appends keep being replayed.
+
+// PositionDeletes lists rows to delete from one data file of the Txn's base
+// snapshot.
+type PositionDeletes struct {
+	DataFile  string  // the data file's Location (as in TableState.DataFiles[i].Location)
+	Positions []int64 // 0-based row positions in that file; any order, duplicates allowed
+}
+
+// BaseSnapshot is the snapshot id the Txn started from (0: the table had
+// none).
+func (t *Txn) BaseSnapshot() int64 {
+	if s := t.tbl.CurrentSnapshot(); s != nil {
+		return s.SnapshotID
+	}
+	return 0
+}
+
+// State is the TableState of the Txn's base snapshot: what a statement must
+// compute its changes from. It is planned once per Txn and shared; callers
+// must not modify it.
+func (t *Txn) State(ctx context.Context) (*TableState, error) {
+	if t.base == nil {
+		st, err := t.c.currentState(ctx, t.id, t.tbl)
+		if err != nil {
+			return nil, err
+		}
+		t.base = st
+	}
+	return t.base, nil
+}
+
+// Delta stages one row-level change, which Commit makes one snapshot: rows
+// (nil allowed; its schema must be ArrowSchema's) become data files written
+// by writers goroutines as in AppendParallel, deletes become one
+// position-delete file per data file. The snapshot's operation is
+// "overwrite" for rows and deletes, "delete" for deletes only, "append" for
+// rows only; summary entries go into its summary. With neither rows nor
+// deletes Delta stages nothing (and Commit returns the base snapshot). The
+// reader is consumed, not released.
+func (t *Txn) Delta(ctx context.Context, rows array.RecordReader, deletes []PositionDeletes, summary map[string]string, writers int) error {
+	dels, err := t.planDeletes(ctx, deletes)
+	if err != nil {
+		return fmt.Errorf("deleting from %s: %w", t.id, err)
+	}
+	if rows != nil {
+		want, err := t.ArrowSchema()
+		if err != nil {
+			return err
+		}
+		if !sameColumns(rows.Schema(), want) {
+			return fmt.Errorf("writing to %s: %w: the rows are %s, the table is %s", t.id, ErrInvalidArgument, rows.Schema(), want)
+		}
+	}
+	if rows == nil && len(dels) == 0 {
+		return nil
+	}
+	w, err := t.target(ctx)
+	if err != nil {
+		return fmt.Errorf("writing to %s: %w", t.id, err)
+	}
+	var files []iceberg.DataFile
+	if rows != nil {
+		if files, err = w.writeData(ctx, rows, writers); err != nil {
+			return fmt.Errorf("writing to %s: %w", t.id, err)
+		}
+	}
+	if len(files) == 0 && len(dels) == 0 {
+		return nil
+	}
+	delFiles, err := w.writeDeletes(ctx, dels, writers)
+	if err != nil {
+		w.remove(files)
+		return fmt.Errorf("writing deletes of %s: %w", t.id, err)
+	}
+	written := func() { w.remove(files); w.remove(delFiles) }
+	if err := t.stageDelta(ctx, files, delFiles, summary); err != nil {
+		written()
+		return fmt.Errorf("staging changes of %s: %w", t.id, err)
+	}
+	t.orphans = append(t.orphans, written)
+	return nil
+}
+
+// stageDelta adds the files to the Txn as one snapshot.
+func (t *Txn) stageDelta(ctx context.Context, files, delFiles []iceberg.DataFile, summary map[string]string) error {
+	if len(delFiles) > 0 && !t.pinned {
+		// iceberg-go never rewrites an explicit ref assertion when it
+		// retries, so a commit that finds main moved fails (ErrConflict).
+		if err := t.tx.AssertRefSnapshotID(table.MainBranch); err != nil {
+			return err
+		}
+		t.pinned = true
+	}
+	t.staged = true
+	return t.tx.NewRowDelta(iceberg.Properties(summary)).AddRows(files...).AddDeletes(delFiles...).Commit(ctx)
+}
+
+// planDeletes checks deletes against the base snapshot and gathers them into
+// sorted, distinct positions per data file, ordered by data file.
+func (t *Txn) planDeletes(ctx context.Context, deletes []PositionDeletes) ([]posDeletes, error) {
+	if len(deletes) == 0 {
+		return nil, nil
+	}
+	st, err := t.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows := make(map[string]int64, len(st.DataFiles))
+	for _, f := range st.DataFiles {
+		rows[f.Location] = f.RecordCount
+	}
+	byFile := map[string][]int64{}
+	for _, d := range deletes {
+		if len(d.Positions) == 0 {
+			continue
+		}
+		n, ok := rows[d.DataFile]
+		if !ok {
+			return nil, fmt.Errorf("%w: data file %q is not in snapshot %d", ErrInvalidArgument, d.DataFile, st.SnapshotID)
+		}
+		for _, p := range d.Positions {
+			if p < 0 || p >= n {
+				return nil, fmt.Errorf("%w: position %d of data file %q, which has %d rows", ErrInvalidArgument, p, d.DataFile, n)
+			}
+		}
+		byFile[d.DataFile] = append(byFile[d.DataFile], d.Positions...)
+	}
+	out := make([]posDeletes, 0, len(byFile))
+	for f, pos := range byFile {
+		slices.Sort(pos)
+		out = append(out, posDeletes{dataFile: f, pos: slices.Compact(pos)})
+	}
+	slices.SortFunc(out, func(a, b posDeletes) int { return cmp.Compare(a.dataFile, b.dataFile) })
+	return out, nil
+}
+
+// sameColumns reports whether two schemas have the same columns: names,
+// types and nullability, ignoring metadata (field ids) and the names of
+// list elements.
+func sameColumns(a, b *arrow.Schema) bool {
+	if a.NumFields() != b.NumFields() {
+		return false
+	}
+	for i, f := range a.Fields() {
+		g := b.Field(i)
+		if f.Name != g.Name || f.Nullable != g.Nullable || !arrow.TypeEqual(f.Type, g.Type) {
+			return false
+		}
+	}
+	return true
+}
