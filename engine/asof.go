@@ -39,8 +39,9 @@ type asOf struct {
 func (a *asOf) String() string { return a.text }
 
 // snapshotFor picks the snapshot of id to read, given the reference's AT
-// clause (nil when it has none). volatile reports whether the choice can
-// change for the same statement text (a time, a tag, session time travel).
+// clause (nil when it has none): -1 means the current view (no time
+// travel). volatile reports whether the choice can change for the same
+// statement text (a time, a tag, session time travel).
 func (s *Session) snapshotFor(ctx context.Context, dc *dconn, id catalog.Ident, at map[string]any) (snap int64, volatile bool, err error) {
 	var req *asOf
 	switch {
@@ -54,7 +55,7 @@ func (s *Session) snapshotFor(ctx context.Context, dc *dconn, id catalog.Ident, 
 		s.mu.Unlock()
 	}
 	if req == nil {
-		return s.e.currentSnapshot(id), false, nil
+		return -1, false, nil
 	}
 	snap, err = s.e.resolveAsOf(ctx, id, req)
 	return snap, req.ref != "" || !req.at.IsZero() || at == nil, err

@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 
@@ -44,28 +45,42 @@ func (p *pin) qualified() string {
 	return quoteIdent(PinCatalog) + ".main." + quoteIdent(p.name)
 }
 
-// pinSnapshot returns the pinned view of table id at snapshot snap,
-// creating it from the catalog when needed. The caller owns one reference.
+// pinSnapshot returns the pinned view of table id at snapshot snap, read
+// with that snapshot's schema (time travel), creating it when needed. The
+// caller owns one reference.
 func (e *Engine) pinSnapshot(ctx context.Context, id catalog.Ident, snap int64) (*pin, error) {
 	key := id.String() + "@" + strconv.FormatInt(snap, 10)
 	if p := e.acquirePin(key); p != nil {
 		return p, nil
 	}
-	// The current snapshot's view body is at hand; others are planned.
+	st, err := e.tables.TableStateAt(ctx, id, snap)
+	if err != nil {
+		return nil, err
+	}
+	body, err := viewSQL(st)
+	if err != nil {
+		return nil, fmt.Errorf("binding %s at snapshot %d: %w", id, snap, err)
+	}
+	return e.createPin(key, key, body)
+}
+
+// pinCurrent returns the pinned view of table id as its current view shows
+// it: the current snapshot read with the table's current schema (a column
+// added since that snapshot reads as NULL), keyed by metadata location.
+func (e *Engine) pinCurrent(id catalog.Ident) (*pin, error) {
 	e.mu.Lock()
 	bound, ok := e.views[id]
 	e.mu.Unlock()
-	body := bound.body
-	if !ok || bound.snapshotID != snap || body == "" {
-		st, err := e.tables.TableStateAt(ctx, id, snap)
-		if err != nil {
-			return nil, err
-		}
-		if body, err = viewSQL(st); err != nil {
-			return nil, fmt.Errorf("binding %s at snapshot %d: %w", id, snap, err)
-		}
+	if !ok {
+		return nil, newError(ErrNotFound, "table "+id.String()+" is not bound")
 	}
-	return e.createPin(key, key, body)
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(bound.metadataLocation))
+	key := fmt.Sprintf("%s@%d#%x", id, bound.snapshotID, h.Sum64())
+	if p := e.acquirePin(key); p != nil {
+		return p, nil
+	}
+	return e.createPin(key, key, bound.body)
 }
 
 // pinView returns the pinned view named by key with the given body (built

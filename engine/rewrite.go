@@ -169,15 +169,17 @@ func (s *Session) pinTable(ctx context.Context, dc *dconn, toks []token, k int,
 		return nil, nil, err
 	}
 	out.volatile = out.volatile || volatile
-	if snap == 0 {
-		if at != nil {
-			return nil, nil, newError(ErrNotFound, fmt.Sprintf("table %s has no snapshots yet: there is nothing to time-travel to", id))
+	var p *pin
+	switch {
+	case snap == -1: // no time travel: the current view, pinned
+		p, err = s.e.pinCurrent(id)
+	case snap == 0:
+		return nil, nil, newError(ErrNotFound, fmt.Sprintf("table %s has no snapshots yet: there is nothing to time-travel to", id))
+	default:
+		p, err = s.e.pinSnapshot(ctx, id, snap)
+		if errors.Is(err, catalog.ErrNoSuchSnapshot) {
+			return nil, nil, s.e.noSuchSnapshot(ctx, id, snap)
 		}
-		return nil, nil, nil // no data yet: the current (empty) view is all there is
-	}
-	p, err := s.e.pinSnapshot(ctx, id, snap)
-	if errors.Is(err, catalog.ErrNoSuchSnapshot) {
-		return nil, nil, s.e.noSuchSnapshot(ctx, id, snap)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -253,13 +255,6 @@ func (e *Engine) boundTable(ns, name string) (catalog.Ident, bool) {
 		}
 	}
 	return catalog.Ident{}, false
-}
-
-// currentSnapshot is the snapshot the table's current view shows.
-func (e *Engine) currentSnapshot(id catalog.Ident) int64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.views[id].snapshotID
 }
 
 // walkJSON calls fn on every object in a decoded JSON tree.

@@ -1,0 +1,367 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// CREATE TABLE, DROP TABLE and ALTER TABLE on Iceberg tables. Column types
+// are DuckDB's: a CREATE runs against a TEMP stand-in first, so DuckDB
+// parses the column list (or runs the query of CREATE … AS), and the
+// stand-in's columns become the Iceberg schema.
+
+func (e *Engine) dropTable(ctx context.Context, p *writePlan) error {
+	err := e.tables.DropTable(ctx, p.id)
+	if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists {
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	return e.Refresh(ctx, p.id)
+}
+
+// icebergCasts maps DuckDB types Iceberg cannot store to ones it can.
+var icebergCasts = map[string]string{
+	"TINYINT": "INTEGER", "SMALLINT": "INTEGER", "UTINYINT": "INTEGER", "USMALLINT": "INTEGER",
+	"UINTEGER": "BIGINT", "UBIGINT": "DECIMAL(20, 0)", "HUGEINT": "DECIMAL(38, 0)", "UHUGEINT": "DECIMAL(38, 0)",
+	"TIMESTAMP_S": "TIMESTAMP", "TIMESTAMP_MS": "TIMESTAMP", "TIMESTAMP_NS": "TIMESTAMP",
+	"JSON": "VARCHAR", "TIME WITH TIME ZONE": "TIME",
+}
+
+// createTable runs CREATE TABLE [AS] through the stand-in and commits the
+// Iceberg table (and, for AS, its rows as the first snapshot).
+func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, params arrow.RecordBatch) (int64, error) {
+	w := p.stmt
+	exists, err := e.tableExists(ctx, p.id)
+	if err != nil {
+		return 0, err
+	}
+	if exists && w.ifNotExists {
+		return 0, nil
+	}
+	if exists && !w.orReplace {
+		return 0, newError(ErrAlreadyExists, "CREATE TABLE: table "+p.id.String()+" already exists")
+	}
+	ps, err := prepareText(dc, p.createText())
+	if err != nil {
+		return 0, err
+	}
+	if params != nil && params.NumRows() > 0 {
+		if err := bindRow(ps, params, 0); err != nil {
+			bindings.DestroyPrepare(&ps)
+			return 0, err
+		}
+	}
+	var res bindings.Result
+	state := bindings.ExecutePrepared(ps, &res)
+	if state == bindings.StateError {
+		err = duckErr(bindings.ResultErrorType(&res), bindings.ResultError(&res))
+	}
+	bindings.DestroyResult(&res)
+	bindings.DestroyPrepare(&ps)
+	if err != nil {
+		return 0, err
+	}
+	defer dropStandIn(dc)
+	types, err := queryStrings(dc.c, "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'temp' "+
+		"AND table_name = '__lakeflight_target' ORDER BY column_index")
+	if err != nil {
+		return 0, err
+	}
+	sel := make([]string, len(types))
+	for i, t := range types {
+		sel[i] = quoteIdent(t[0])
+		if to, ok := icebergCasts[strings.ToUpper(t[1])]; ok {
+			sel[i] = "CAST(" + quoteIdent(t[0]) + " AS " + to + ") AS " + quoteIdent(t[0])
+		}
+	}
+	ps, err = prepareText(dc, "SELECT "+strings.Join(sel, ", ")+" FROM "+standIn)
+	if err != nil {
+		return 0, err
+	}
+	defer bindings.DestroyPrepare(&ps)
+	var opts bindings.ArrowOptions
+	bindings.ConnectionGetArrowOptions(dc.c, &opts)
+	defer bindings.DestroyArrowOptions(&opts)
+	recs, err := executeRecords(ctx, ps, opts)
+	defer releaseAll(recs)
+	if err != nil {
+		return 0, err
+	}
+	schema, err := resultSchema(ps, opts)
+	if err != nil {
+		return 0, err
+	}
+	if exists { // OR REPLACE: the old table (and its history) goes
+		if err := e.tables.DropTable(ctx, p.id); err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
+			return 0, err
+		}
+	}
+	if err := e.tables.CreateTable(ctx, p.id, schema); err != nil {
+		if errors.Is(err, catalog.ErrTableAlreadyExists) {
+			return 0, newError(ErrAlreadyExists, "CREATE TABLE: table "+p.id.String()+" already exists")
+		}
+		return 0, err
+	}
+	var rows int64
+	if p.isCTAS() {
+		rows, err = e.appendCreated(ctx, p.id, recs)
+		if err != nil {
+			if _, derr := e.tables.DropIfEmpty(ctx, p.id); derr != nil {
+				e.log.Warn("dropping a table whose CREATE … AS failed", "table", p.id.String(), "err", derr)
+			}
+			return 0, err
+		}
+	}
+	if err := e.Refresh(ctx, p.id); err != nil {
+		e.log.Warn("binding a created table", "table", p.id.String(), "err", err)
+	}
+	return rows, nil
+}
+
+// isCTAS reports whether a CREATE TABLE has a query (… AS SELECT).
+func (p *writePlan) isCTAS() bool {
+	i := p.stmt.nameEnd
+	return i < len(p.toks) && p.toks[i].is("as")
+}
+
+// appendCreated commits the first snapshot of a table made by CREATE … AS.
+func (e *Engine) appendCreated(ctx context.Context, id catalog.Ident, recs []arrow.RecordBatch) (int64, error) {
+	txn, err := e.tables.Begin(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	defer txn.Abort()
+	target, err := txn.ArrowSchema()
+	if err != nil {
+		return 0, err
+	}
+	var rows []arrow.RecordBatch
+	defer func() { releaseAll(rows) }()
+	var n int64
+	for _, rec := range recs {
+		b, err := conformRows(ctx, rec, 0, target, nil)
+		if err != nil {
+			return 0, fmt.Errorf("CREATE TABLE %s AS: %w", id, err)
+		}
+		if b != nil {
+			rows = append(rows, b)
+			n += b.NumRows()
+		}
+	}
+	rdr, err := array.NewRecordReader(target, rows)
+	if err != nil {
+		return 0, fmt.Errorf("CREATE TABLE %s AS: %w", id, err)
+	}
+	defer rdr.Release()
+	if err := txn.AppendParallel(ctx, rdr, map[string]string{"lakeflight.sql.statement": "CREATE TABLE AS"}, runtime.GOMAXPROCS(0)); err != nil {
+		return 0, err
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// resultSchema is the Arrow schema of a prepared statement's result.
+func resultSchema(ps bindings.PreparedStatement, opts bindings.ArrowOptions) (*arrow.Schema, error) {
+	n := bindings.PreparedStatementColumnCount(ps)
+	types := make([]bindings.LogicalType, n)
+	names := make([]string, n)
+	for i := range n {
+		types[i] = bindings.PreparedStatementColumnLogicalType(ps, i)
+		names[i] = bindings.PreparedStatementColumnName(ps, i)
+	}
+	defer destroyTypes(types)
+	sc, ed := bindings.NewArrowSchema(opts, types, names)
+	if err := errorData(ed); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// alterAction is one parsed ALTER TABLE change.
+type alterAction struct {
+	op          string // add, drop, rename, type
+	column      string
+	newName     string       // rename
+	typ         iceberg.Type // add, type
+	ifExists    bool         // DROP COLUMN IF EXISTS
+	ifNotExists bool         // ADD COLUMN IF NOT EXISTS
+}
+
+// parseAlter reads ALTER TABLE t ADD/DROP/RENAME/ALTER COLUMN …; column
+// types are DuckDB type names, converted to Iceberg types through Arrow.
+func parseAlter(dc *dconn, sql string, toks []token, i int) (*alterAction, error) {
+	word := func(w string) bool {
+		if i < len(toks) && toks[i].is(w) {
+			i++
+			return true
+		}
+		return false
+	}
+	ident := func() (string, bool) {
+		if i < len(toks) && toks[i].ident() {
+			i++
+			return toks[i-1].text, true
+		}
+		return "", false
+	}
+	rest := func() string {
+		if i >= len(toks) {
+			return ""
+		}
+		return strings.TrimRight(strings.TrimSpace(sql[toks[i].pos:]), ";")
+	}
+	const usage = "ALTER TABLE supports ADD COLUMN name type, DROP COLUMN name, RENAME COLUMN a TO b and ALTER COLUMN name TYPE type"
+	a := &alterAction{}
+	switch {
+	case word("add"):
+		a.op = "add"
+		word("column")
+		if word("if") {
+			if !word("not") || !word("exists") {
+				return nil, newError(ErrInvalidSQL, usage)
+			}
+			a.ifNotExists = true
+		}
+	case word("drop"):
+		a.op = "drop"
+		word("column")
+		if word("if") {
+			if !word("exists") {
+				return nil, newError(ErrInvalidSQL, usage)
+			}
+			a.ifExists = true
+		}
+	case word("rename"):
+		a.op = "rename"
+		if word("to") {
+			return nil, newError(ErrUnsupported, "ALTER TABLE … RENAME TO is not supported yet")
+		}
+		word("column")
+	case word("alter"):
+		a.op = "type"
+		word("column")
+	default:
+		return nil, newError(ErrUnsupported, usage)
+	}
+	col, ok := ident()
+	if !ok {
+		return nil, newError(ErrInvalidSQL, usage)
+	}
+	a.column = col
+	switch a.op {
+	case "rename":
+		if !word("to") {
+			return nil, newError(ErrInvalidSQL, usage)
+		}
+		if a.newName, ok = ident(); !ok {
+			return nil, newError(ErrInvalidSQL, usage)
+		}
+	case "type":
+		if word("set") && !word("data") {
+			return nil, newError(ErrUnsupported, "ALTER COLUMN supports only TYPE changes (safe widening)")
+		}
+		if !word("type") {
+			return nil, newError(ErrUnsupported, "ALTER COLUMN supports only TYPE changes (safe widening)")
+		}
+		fallthrough
+	case "add":
+		t, err := icebergTypeOf(dc, rest())
+		if err != nil {
+			return nil, err
+		}
+		a.typ = t
+		i = len(toks)
+	}
+	if i < len(toks) && !(toks[i].kind == tokSymbol && toks[i].text == ";") {
+		return nil, newError(ErrInvalidSQL, usage+"; unexpected text after the column")
+	}
+	return a, nil
+}
+
+// icebergTypeOf converts a DuckDB type name to an Iceberg type.
+func icebergTypeOf(dc *dconn, typ string) (iceberg.Type, error) {
+	if typ == "" {
+		return nil, newError(ErrInvalidSQL, "a column type is missing")
+	}
+	if to, ok := icebergCasts[strings.ToUpper(typ)]; ok {
+		typ = to
+	}
+	ps, err := prepareText(dc, "SELECT CAST(NULL AS "+typ+") AS c")
+	if err != nil {
+		return nil, err
+	}
+	defer bindings.DestroyPrepare(&ps)
+	var opts bindings.ArrowOptions
+	bindings.ConnectionGetArrowOptions(dc.c, &opts)
+	defer bindings.DestroyArrowOptions(&opts)
+	sc, err := resultSchema(ps, opts)
+	if err != nil {
+		return nil, err
+	}
+	isc, err := catalog.IcebergSchema(sc)
+	if err != nil {
+		return nil, newError(ErrUnsupported, fmt.Sprintf("type %s cannot be stored in an Iceberg table: %v", typ, err))
+	}
+	return isc.Field(0).Type, nil
+}
+
+// alterTable commits one schema change.
+func (e *Engine) alterTable(ctx context.Context, p *writePlan) error {
+	txn, err := e.tables.Begin(ctx, p.id)
+	if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer txn.Abort()
+	a := p.alter
+	_, found := txn.Table().Schema().FindFieldByNameCaseInsensitive(a.column)
+	switch {
+	case a.op == "add" && found && a.ifNotExists, a.op == "drop" && !found && a.ifExists:
+		return nil
+	case a.op == "add" && found:
+		return newError(ErrAlreadyExists, fmt.Sprintf("ALTER TABLE %s: column %s already exists", p.id, a.column))
+	case a.op != "add" && !found:
+		return newError(ErrNotFound, fmt.Sprintf("ALTER TABLE %s: no column %s", p.id, a.column))
+	}
+	if f, ok := txn.Table().Schema().FindFieldByNameCaseInsensitive(a.column); ok {
+		a.column = f.Name
+	}
+	err = txn.EvolveSchema(func(u *table.UpdateSchema) {
+		switch a.op {
+		case "add":
+			u.AddColumn([]string{a.column}, a.typ, "", false, nil)
+		case "drop":
+			u.DeleteColumn([]string{a.column})
+		case "rename":
+			u.RenameColumn([]string{a.column}, a.newName)
+		case "type":
+			u.UpdateColumn([]string{a.column}, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: a.typ, Valid: true}})
+		}
+	})
+	if err != nil {
+		return newError(ErrInvalidSQL, fmt.Sprintf("ALTER TABLE %s: %v", p.id, err))
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		return err
+	}
+	return e.Refresh(ctx, p.id)
+}

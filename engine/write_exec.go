@@ -1,0 +1,437 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// Running SQL writes on Iceberg tables. Each statement is one atomic
+// snapshot. DuckDB does the SQL: the statement runs unchanged except for
+// its target, which becomes a TEMP stand-in table holding the rows of the
+// table's snapshot (for UPDATE, DELETE and MERGE, with each row's data file
+// and position in two extra columns), and a RETURNING clause that hands
+// back what changed. lakeflight then writes the new rows as data files and
+// the removed rows as position-delete files (merge-on-read; readers apply
+// them as an anti-join) and commits both in one snapshot. The snapshot
+// computed from is the one the commit is based on: the table's commit lock
+// is held meanwhile, and a commit by another process in between makes the
+// statement run again on the new snapshot.
+
+// Stand-in and identity column names.
+const (
+	standIn   = `temp.main."__lakeflight_target"`
+	identFile = "__lakeflight_file"
+	identPos  = "__lakeflight_pos"
+)
+
+// writeAttempts bounds re-runs of a statement that lost a commit race.
+const writeAttempts = 5
+
+// writePlan is a prepared write statement.
+type writePlan struct {
+	stmt  *writeStmt
+	id    catalog.Ident
+	sql   string
+	toks  []token
+	alter *alterAction // ALTER TABLE's change
+}
+
+// prepareWrite prepares a write on dc (held by the caller). ok is false
+// when the statement does not write to an Iceberg table.
+func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks []token, w *writeStmt) (*Statement, bool, error) {
+	if s.e.tables == nil { // no Iceberg catalog: only temp objects to write to
+		return nil, false, nil
+	}
+	if w.nameAt < 0 {
+		return nil, true, newError(ErrUnsupported, "INSERT OR REPLACE / INSERT OR IGNORE need a primary key, which Iceberg tables do not have: use MERGE INTO")
+	}
+	id, ok, err := s.writeTarget(ctx, dc, w)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	plan := &writePlan{stmt: w, id: id, sql: sql, toks: toks}
+	if top := topLevelWord(toks, w.nameEnd, "returning"); top >= 0 && w.kind != writeCreate {
+		return nil, true, newError(ErrUnsupported, w.kind.String()+" … RETURNING is not supported on Iceberg tables yet")
+	}
+	st := &Statement{s: s, sql: sql, text: sql, toks: toks, home: dc, class: classSession, schema: emptySchema,
+		params: emptySchema, streams: map[*stream]struct{}{}, write: plan}
+	exists, err := s.e.tableExists(ctx, id)
+	if err != nil {
+		return nil, true, err
+	}
+	switch w.kind {
+	case writeDrop:
+		if !exists && !w.ifExists {
+			return nil, true, newError(ErrNotFound, "DROP TABLE: table "+id.String()+" does not exist")
+		}
+		return st, true, nil
+	case writeAlter:
+		if !exists && !w.ifExists {
+			return nil, true, newError(ErrNotFound, "ALTER TABLE: table "+id.String()+" does not exist")
+		}
+		act, err := parseAlter(dc, sql, toks, w.nameEnd)
+		if err != nil {
+			return nil, true, err
+		}
+		plan.alter = act
+		return st, true, nil
+	case writeCreate:
+		if exists && !w.ifNotExists && !w.orReplace {
+			return nil, true, newError(ErrAlreadyExists, "CREATE TABLE: table "+id.String()+" already exists")
+		}
+		if topLevelWord(toks, w.nameEnd, "partitioned") >= 0 {
+			return nil, true, newError(ErrUnsupported, "CREATE TABLE … PARTITIONED BY is not supported yet: tables are unpartitioned")
+		}
+		ps, err := prepareText(dc, plan.createText())
+		if err != nil {
+			return nil, true, err
+		}
+		err = st.describeParams(ps)
+		bindings.DestroyPrepare(&ps)
+		return st, true, err
+	}
+	if !exists {
+		return nil, true, newError(ErrNotFound, w.kind.String()+": table "+id.String()+" does not exist")
+	}
+	// Prepare against an empty stand-in to check the statement and learn
+	// its parameters.
+	cur, err := s.e.tables.TableState(ctx, id)
+	if err != nil {
+		return nil, true, err
+	}
+	if err := plan.fillStandIn(dc, cur, true); err != nil {
+		return nil, true, err
+	}
+	defer dropStandIn(dc)
+	text, err := plan.dmlText(cur)
+	if err != nil {
+		return nil, true, err
+	}
+	ps, err := prepareText(dc, text)
+	if err != nil {
+		return nil, true, err
+	}
+	err = st.describeParams(ps)
+	bindings.DestroyPrepare(&ps)
+	return st, true, err
+}
+
+// prepareWriteOnMain is prepareWrite on the session's main connection.
+func (s *Session) prepareWriteOnMain(ctx context.Context, sql string, toks []token, w *writeStmt) (*Statement, bool, error) {
+	if !s.take(s.main) {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return nil, true, ErrClosed
+		}
+		return nil, true, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before writing")
+	}
+	dc := s.main
+	st, ok, err := s.prepareWrite(ctx, dc, sql, toks, w)
+	s.releaseConn(dc)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, true, ErrClosed
+	}
+	s.dirty = true
+	s.stmts[st] = struct{}{}
+	return st, true, nil
+}
+
+// describeParams sets the statement's parameter schema from ps.
+func (st *Statement) describeParams(ps bindings.PreparedStatement) error {
+	st.ps = ps
+	err := st.describe()
+	st.ps = bindings.PreparedStatement{}
+	st.schema, st.isQuery, st.schemaOpen = emptySchema, false, false
+	return err
+}
+
+func (e *Engine) tableExists(ctx context.Context, id catalog.Ident) (bool, error) {
+	_, err := e.tables.MetadataLocation(ctx, id)
+	if errors.Is(err, catalog.ErrNoSuchTable) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// prepareText prepares text on dc.
+func prepareText(dc *dconn, text string) (bindings.PreparedStatement, error) {
+	var ps bindings.PreparedStatement
+	if bindings.Prepare(dc.c, text, &ps) == bindings.StateError {
+		msg := bindings.PrepareError(ps)
+		bindings.DestroyPrepare(&ps)
+		return ps, duckErr(bindings.ErrorTypeInvalid, msg)
+	}
+	return ps, nil
+}
+
+func dropStandIn(dc *dconn) { _ = execSQL(dc.c, "DROP TABLE IF EXISTS "+standIn) }
+
+// fillStandIn (re)creates the stand-in from snapshot st: empty for INSERT
+// (or when empty is set), else every row with its identity.
+func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) error {
+	body, err := viewSQLWith(st, p.stmt.kind != writeInsert)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
+	}
+	q := "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS " + body
+	if empty || p.stmt.kind == writeInsert {
+		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS SELECT * FROM (" + body + ") LIMIT 0"
+	}
+	return execSQL(dc.c, q)
+}
+
+// dmlText is the client's statement aimed at the stand-in, with RETURNING.
+func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
+	toks, sql, w := p.toks, p.sql, p.stmt
+	var edits []edit
+	repl := standIn
+	if w.kind != writeInsert && !hasAlias(toks, w.nameEnd) {
+		repl += " AS " + quoteIdent(w.name[len(w.name)-1])
+	}
+	edits = append(edits, edit{start: toks[w.nameAt].pos, end: toks[w.nameEnd-1].end, text: repl})
+	if w.kind == writeMerge {
+		cols := make([]string, len(st.Schema.Fields()))
+		for i, f := range st.Schema.Fields() {
+			cols[i] = quoteIdent(f.Name)
+		}
+		edits = append(edits, mergeActionEdits(toks, cols)...)
+	}
+	text := applyEdits(sql, edits)
+	text = strings.TrimRight(strings.TrimSpace(text), ";")
+	switch w.kind {
+	case writeInsert:
+		text += "\nRETURNING *"
+	case writeUpdate:
+		text += "\nRETURNING *"
+	case writeDelete:
+		text += "\nRETURNING " + identFile + ", " + identPos
+	case writeMerge:
+		text += "\nRETURNING merge_action, *"
+	}
+	return text, nil
+}
+
+// mergeActionEdits makes MERGE's positional shorthands work on a stand-in
+// with identity columns: INSERT * and a bare INSERT become INSERT BY NAME,
+// INSERT VALUES (…) names the table's columns, UPDATE SET * and a bare
+// UPDATE become UPDATE BY NAME.
+func mergeActionEdits(toks []token, cols []string) []edit {
+	var out []edit
+	for i := 0; i+1 < len(toks); i++ {
+		if !toks[i].is("then") {
+			continue
+		}
+		act := toks[i+1]
+		next := token{kind: tokSymbol, text: ";", pos: act.end, end: act.end}
+		if i+2 < len(toks) {
+			next = toks[i+2]
+		}
+		bare := next.is("when") || next.is("returning") || (next.kind == tokSymbol && next.text == ";") || i+2 >= len(toks)
+		switch {
+		case act.is("insert") && next.kind == tokSymbol && next.text == "*":
+			out = append(out, edit{start: next.pos, end: next.end, text: "BY NAME"})
+		case act.is("insert") && next.is("values"):
+			out = append(out, edit{start: next.pos, end: next.pos, text: "(" + strings.Join(cols, ", ") + ") "})
+		case act.is("insert") && bare:
+			out = append(out, edit{start: act.end, end: act.end, text: " BY NAME"})
+		case act.is("update") && next.is("set") && i+3 < len(toks) && toks[i+3].text == "*" && toks[i+3].kind == tokSymbol:
+			out = append(out, edit{start: next.pos, end: toks[i+3].end, text: "BY NAME"})
+		case act.is("update") && bare:
+			out = append(out, edit{start: act.end, end: act.end, text: " BY NAME"})
+		}
+	}
+	return out
+}
+
+// applyEdits applies non-overlapping edits to sql.
+func applyEdits(sql string, edits []edit) string {
+	sorted := append([]edit(nil), edits...)
+	for i := 1; i < len(sorted); i++ { // insertion sort, descending start
+		for j := i; j > 0 && sorted[j].start > sorted[j-1].start; j-- {
+			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+		}
+	}
+	for _, ed := range sorted {
+		sql = sql[:ed.start] + ed.text + sql[ed.end:]
+	}
+	return sql
+}
+
+// createText is CREATE TABLE … aimed at a TEMP stand-in.
+func (p *writePlan) createText() string {
+	w := p.stmt
+	rest := p.sql[p.toks[w.nameEnd-1].end:]
+	return "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\"" + rest
+}
+
+// execWrite runs a prepared write; it returns the rows it changed.
+func (st *Statement) execWrite(ctx context.Context, params arrow.RecordBatch) (int64, error) {
+	if !st.s.take(st.home) {
+		return 0, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before writing")
+	}
+	defer st.s.releaseConn(st.home)
+	p, dc, e := st.write, st.home, st.s.e
+	switch p.stmt.kind {
+	case writeDrop:
+		return 0, e.dropTable(ctx, p)
+	case writeAlter:
+		return 0, e.alterTable(ctx, p)
+	case writeCreate:
+		return e.createTable(ctx, dc, p, params)
+	}
+	for attempt := 1; ; attempt++ {
+		n, err := e.runDML(ctx, dc, p, params)
+		if errors.Is(err, catalog.ErrConflict) && attempt < writeAttempts && ctx.Err() == nil {
+			e.log.Info("write lost a commit race; running it again on the new snapshot", "table", p.id.String(), "attempt", attempt)
+			continue
+		}
+		return n, err
+	}
+}
+
+// runDML computes and commits one INSERT/UPDATE/DELETE/MERGE.
+func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arrow.RecordBatch) (int64, error) {
+	txn, err := e.tables.Begin(ctx, p.id)
+	if err != nil {
+		return 0, err
+	}
+	defer txn.Abort()
+	base, err := txn.State(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.fillStandIn(dc, base, false); err != nil {
+		return 0, err
+	}
+	defer dropStandIn(dc)
+	text, err := p.dmlText(base)
+	if err != nil {
+		return 0, err
+	}
+	ps, err := prepareText(dc, text)
+	if err != nil {
+		return 0, err
+	}
+	defer bindings.DestroyPrepare(&ps)
+	var opts bindings.ArrowOptions
+	bindings.ConnectionGetArrowOptions(dc.c, &opts)
+	defer bindings.DestroyArrowOptions(&opts)
+	rows := 1
+	if params != nil {
+		rows = int(params.NumRows())
+	}
+	ir := &interrupter{conn: dc.c}
+	stop := context.AfterFunc(ctx, ir.interrupt)
+	defer stop()
+	var out []arrow.RecordBatch
+	defer func() { releaseAll(out) }()
+	for r := 0; r < rows; r++ {
+		if params != nil {
+			if err := bindRow(ps, params, r); err != nil {
+				return 0, err
+			}
+		}
+		ir.arm()
+		recs, err := executeRecords(ctx, ps, opts)
+		ir.disarm()
+		out = append(out, recs...)
+		if err != nil {
+			return 0, withCtx(ctx, err)
+		}
+	}
+	target, err := txn.ArrowSchema()
+	if err != nil {
+		return 0, err
+	}
+	ch, err := collectChanges(ctx, p, base, target, out)
+	if err != nil {
+		return 0, err
+	}
+	defer ch.release()
+	rdr, err := array.NewRecordReader(target, ch.rows)
+	if err != nil {
+		return 0, fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
+	}
+	defer rdr.Release()
+	summary := map[string]string{"lakeflight.sql.statement": p.stmt.kind.String()}
+	var reader array.RecordReader = rdr
+	if len(ch.rows) == 0 {
+		reader = nil
+	}
+	if err := txn.Delta(ctx, reader, ch.deletes, summary, runtime.GOMAXPROCS(0)); err != nil {
+		return 0, err
+	}
+	snap, err := txn.Commit(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := e.Refresh(ctx, p.id); err != nil {
+		e.log.Warn("rebinding after a write", "table", p.id.String(), "err", err)
+	}
+	e.log.Debug("sql write committed", "statement", p.stmt.kind.String(), "table", p.id.String(),
+		"snapshot", snap, "rows", ch.affected)
+	return ch.affected, nil
+}
+
+// executeRecords runs ps once and returns its result as Arrow batches.
+func executeRecords(ctx context.Context, ps bindings.PreparedStatement, opts bindings.ArrowOptions) ([]arrow.RecordBatch, error) {
+	if ctx.Err() != nil {
+		return nil, canceled(ctx)
+	}
+	var res bindings.Result
+	if bindings.ExecutePrepared(ps, &res) == bindings.StateError {
+		err := duckErr(bindings.ResultErrorType(&res), bindings.ResultError(&res))
+		bindings.DestroyResult(&res)
+		return nil, err
+	}
+	defer bindings.DestroyResult(&res)
+	n := bindings.ColumnCount(&res)
+	types := make([]bindings.LogicalType, n)
+	names := make([]string, n)
+	for i := range n {
+		types[i] = bindings.ColumnLogicalType(&res, i)
+		names[i] = bindings.ColumnName(&res, i)
+	}
+	defer destroyTypes(types)
+	schema, ed := bindings.NewArrowSchema(opts, types, names)
+	if err := errorData(ed); err != nil {
+		return nil, err
+	}
+	var out []arrow.RecordBatch
+	for {
+		chunk := bindings.FetchChunk(res)
+		if chunk.Ptr == nil {
+			break
+		}
+		rec, ed := bindings.DataChunkToArrowArray(opts, schema, chunk)
+		bindings.DestroyDataChunk(&chunk)
+		if err := errorData(ed); err != nil {
+			releaseAll(out)
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	if msg := bindings.ResultError(&res); msg != "" {
+		releaseAll(out)
+		return nil, duckErr(bindings.ResultErrorType(&res), msg)
+	}
+	return out, nil
+}

@@ -1,0 +1,277 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// writeEnv is an engine over an empty catalog with bronze and silver.
+func writeEnv(t *testing.T) (*Engine, *catalog.Catalog, *Session) {
+	t.Helper()
+	env := newIcebergEnv(t)
+	cat := env.open(t)
+	ctx := context.Background()
+	for _, ns := range []string{"bronze", "silver"} {
+		if err := cat.EnsureNamespace(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, cat, newSession(t, e)
+}
+
+func execN(t *testing.T, s *Session, sql string) int64 {
+	t.Helper()
+	n, err := s.Exec(context.Background(), sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func snapshotCount(t *testing.T, cat *catalog.Catalog, id catalog.Ident) int {
+	t.Helper()
+	snaps, err := cat.Snapshots(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(snaps)
+}
+
+func currentSnapshot(t *testing.T, cat *catalog.Catalog, id catalog.Ident) int64 {
+	t.Helper()
+	st, err := cat.TableState(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.SnapshotID
+}
+
+// Every statement is one snapshot, and every snapshot still reads exactly
+// the rows it had when it was made.
+func TestSQLWritesHistory(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "accounts"}
+	execN(t, s, "CREATE TABLE silver.accounts (id BIGINT, owner VARCHAR, balance DECIMAL(12, 2))")
+	if n := snapshotCount(t, cat, id); n != 0 {
+		t.Fatalf("CREATE TABLE made %d snapshots", n)
+	}
+	type step struct {
+		sql      string
+		affected int64
+		want     [][]string // SELECT * ORDER BY id, after the step
+	}
+	steps := []step{
+		{"INSERT INTO silver.accounts VALUES (1, 'ann', 10.50), (2, 'bob', 20), (3, 'cy', NULL)", 3,
+			[][]string{{"1", "ann", "10.50"}, {"2", "bob", "20.00"}, {"3", "cy", ""}}},
+		{"INSERT INTO silver.accounts (owner, id) SELECT 'dee', 4", 1,
+			[][]string{{"1", "ann", "10.50"}, {"2", "bob", "20.00"}, {"3", "cy", ""}, {"4", "dee", ""}}},
+		{"DELETE FROM silver.accounts WHERE balance IS NULL AND id > 3", 1,
+			[][]string{{"1", "ann", "10.50"}, {"2", "bob", "20.00"}, {"3", "cy", ""}}},
+		{"UPDATE silver.accounts SET balance = coalesce(balance, 0) + 1 WHERE id >= 2", 2,
+			[][]string{{"1", "ann", "10.50"}, {"2", "bob", "21.00"}, {"3", "cy", "1.00"}}},
+		{`MERGE INTO silver.accounts AS a USING (VALUES (1, 'ann', 99.99), (5, 'eve', 5.00), (3, 'cy', 0)) AS src(id, owner, balance)
+		  ON a.id = src.id
+		  WHEN MATCHED AND src.balance = 0 THEN DELETE
+		  WHEN MATCHED THEN UPDATE SET balance = src.balance
+		  WHEN NOT MATCHED THEN INSERT VALUES (src.id, src.owner, src.balance)`, 3,
+			[][]string{{"1", "ann", "99.99"}, {"2", "bob", "21.00"}, {"5", "eve", "5.00"}}},
+		{"UPDATE silver.accounts SET owner = upper(accounts.owner) WHERE accounts.id = 2", 1,
+			[][]string{{"1", "ann", "99.99"}, {"2", "BOB", "21.00"}, {"5", "eve", "5.00"}}},
+		{"DELETE FROM silver.accounts", 3, nil},
+		{"INSERT INTO silver.accounts SELECT i, 'u' || i, i FROM range(10, 13) t(i)", 3,
+			[][]string{{"10", "u10", "10.00"}, {"11", "u11", "11.00"}, {"12", "u12", "12.00"}}},
+	}
+	snaps := make([]int64, len(steps))
+	for i, st := range steps {
+		before := snapshotCount(t, cat, id)
+		if n := execN(t, s, st.sql); n != st.affected {
+			t.Fatalf("step %d (%s): %d rows affected, want %d", i, st.sql, n, st.affected)
+		}
+		if n := snapshotCount(t, cat, id); n != before+1 {
+			t.Fatalf("step %d: %d snapshots after, %d before: want exactly one more", i, n, before)
+		}
+		snaps[i] = currentSnapshot(t, cat, id)
+		if got := mustQuery(t, s, "SELECT * FROM silver.accounts ORDER BY id"); !slices.EqualFunc(got, st.want, slices.Equal[[]string]) {
+			t.Fatalf("step %d (%s): rows %q, want %q", i, st.sql, got, st.want)
+		}
+	}
+	for i, st := range steps {
+		got := mustQuery(t, s, fmt.Sprintf("SELECT * FROM silver.accounts AT (VERSION => %d) ORDER BY id", snaps[i]))
+		if !slices.EqualFunc(got, st.want, slices.Equal[[]string]) {
+			t.Errorf("snapshot %d (after step %d): rows %q, want %q", snaps[i], i, got, st.want)
+		}
+	}
+	ops := mustQuery(t, s, "SELECT operation FROM iceberg_snapshots('silver.accounts') ORDER BY sequence_number")
+	want := [][]string{{"append"}, {"append"}, {"delete"}, {"overwrite"}, {"overwrite"}, {"overwrite"}, {"delete"}, {"append"}}
+	if !slices.EqualFunc(ops, want, slices.Equal[[]string]) {
+		t.Errorf("operations %q, want %q", ops, want)
+	}
+}
+
+func TestCreateTableAs(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	n := execN(t, s, `CREATE TABLE silver.squares AS
+		SELECT i::TINYINT AS small, i * i AS sq, 'n' || i AS name, TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_days(i::INTEGER) AS ts
+		FROM range(1, 5) t(i)`)
+	if n != 4 {
+		t.Fatalf("CTAS affected %d rows", n)
+	}
+	got := mustQuery(t, s, "SELECT small, sq, name, typeof(small), typeof(ts) FROM silver.squares ORDER BY small")
+	if len(got) != 4 || got[3][1] != "16" || got[0][3] != "INTEGER" || got[0][4] != "TIMESTAMP WITH TIME ZONE" {
+		t.Fatalf("rows %q", got)
+	}
+	if c := snapshotCount(t, cat, catalog.Ident{Namespace: "silver", Name: "squares"}); c != 1 {
+		t.Fatalf("CTAS made %d snapshots", c)
+	}
+	// IF NOT EXISTS is a no-op; plain CREATE of an existing table fails.
+	execN(t, s, "CREATE TABLE IF NOT EXISTS silver.squares AS SELECT 1 AS x")
+	if _, err := s.Exec(context.Background(), "CREATE TABLE silver.squares (x INTEGER)"); !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("CREATE of an existing table: %v", err)
+	}
+	// OR REPLACE replaces it.
+	execN(t, s, "CREATE OR REPLACE TABLE silver.squares AS SELECT 42 AS answer")
+	if got := mustQuery(t, s, "SELECT * FROM silver.squares"); len(got) != 1 || got[0][0] != "42" {
+		t.Fatalf("after OR REPLACE: %q", got)
+	}
+	execN(t, s, "DROP TABLE silver.squares")
+	if _, _, err := queryAll(t, s, "SELECT * FROM silver.squares", nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after DROP: %v", err)
+	}
+	execN(t, s, "DROP TABLE IF EXISTS silver.squares")
+}
+
+func TestAlterTable(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "people"}
+	execN(t, s, "CREATE TABLE silver.people AS SELECT 1::INTEGER AS id, 'ann' AS name")
+	s1 := currentSnapshot(t, cat, id)
+	execN(t, s, "ALTER TABLE silver.people ADD COLUMN age INTEGER")
+	execN(t, s, "INSERT INTO silver.people VALUES (2, 'bob', 40)")
+	execN(t, s, "ALTER TABLE silver.people RENAME COLUMN name TO full_name")
+	execN(t, s, "ALTER TABLE silver.people ALTER COLUMN id TYPE BIGINT")
+	s2 := currentSnapshot(t, cat, id)
+	execN(t, s, "ALTER TABLE silver.people DROP COLUMN age")
+	if got := mustQuery(t, s, "SELECT id, full_name, typeof(id) FROM silver.people ORDER BY id"); !slices.EqualFunc(got,
+		[][]string{{"1", "ann", "BIGINT"}, {"2", "bob", "BIGINT"}}, slices.Equal[[]string]) {
+		t.Fatalf("current: %q", got)
+	}
+	if _, _, err := queryAll(t, s, "SELECT age FROM silver.people", nil); err == nil {
+		t.Fatal("a dropped column is still readable")
+	}
+	// Old snapshots read with their own schema.
+	if got := mustQuery(t, s, fmt.Sprintf("SELECT * FROM silver.people AT (VERSION => %d)", s1)); !slices.EqualFunc(got,
+		[][]string{{"1", "ann"}}, slices.Equal[[]string]) {
+		t.Fatalf("at s1: %q", got)
+	}
+	if got := mustQuery(t, s, fmt.Sprintf("SELECT id, name, age FROM silver.people AT (VERSION => %d) ORDER BY id", s2)); !slices.EqualFunc(got,
+		[][]string{{"1", "ann", ""}, {"2", "bob", "40"}}, slices.Equal[[]string]) {
+		t.Fatalf("at s2: %q", got)
+	}
+	for _, c := range []struct {
+		sql  string
+		kind error
+		msg  string
+	}{
+		{"ALTER TABLE silver.people ALTER COLUMN full_name TYPE INTEGER", ErrInvalidSQL, "ALTER TABLE silver.people"},
+		{"ALTER TABLE silver.people ADD COLUMN id INTEGER", ErrAlreadyExists, "already exists"},
+		{"ALTER TABLE silver.people DROP COLUMN nope", ErrNotFound, "no column nope"},
+		{"ALTER TABLE silver.people RENAME TO other", ErrUnsupported, "RENAME TO"},
+		{"ALTER TABLE silver.nope ADD COLUMN x INTEGER", ErrNotFound, "table silver.nope does not exist"},
+	} {
+		if _, err := s.Exec(context.Background(), c.sql); !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want %v containing %q", c.sql, err, c.kind, c.msg)
+		}
+	}
+	execN(t, s, "ALTER TABLE silver.people ADD COLUMN IF NOT EXISTS id INTEGER")
+	execN(t, s, "ALTER TABLE silver.people DROP COLUMN IF EXISTS nope")
+}
+
+// Bad writes fail with a precise error and commit nothing.
+func TestSQLWriteRefusals(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "t"}
+	execN(t, s, "CREATE TABLE silver.t AS SELECT * FROM (VALUES (1, 'a'), (2, 'b')) v(id, v)")
+	before := snapshotCount(t, cat, id)
+	for _, c := range []struct {
+		sql  string
+		kind error
+		msg  string
+	}{
+		{"INSERT INTO nowhere.t VALUES (1)", ErrNotFound, `namespace "nowhere" does not exist`},
+		{"CREATE TABLE nowhere.t (x INTEGER)", ErrNotFound, `namespace "nowhere" does not exist`},
+		{"INSERT INTO silver.missing VALUES (1)", ErrNotFound, "table silver.missing does not exist"},
+		{"INSERT INTO silver.t VALUES ('x', 'y')", ErrInvalidSQL, "x"},
+		{"INSERT INTO silver.t VALUES (1, 2, 3)", ErrInvalidSQL, "3 values"},
+		{"UPDATE silver.t SET nope = 1", ErrInvalidSQL, "nope"},
+		{"MERGE INTO silver.t USING (VALUES (1, 'x'), (1, 'y')) s(id, v) ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v",
+			ErrInvalidSQL, "several source rows match the same target row"},
+		{"DELETE FROM silver.t RETURNING *", ErrUnsupported, "RETURNING"},
+		{"INSERT OR REPLACE INTO silver.t VALUES (1, 'z')", ErrUnsupported, "MERGE INTO"},
+		{"CREATE TABLE silver.p (x INTEGER) PARTITIONED BY (x)", ErrUnsupported, "PARTITIONED BY"},
+		{"DROP TABLE silver.missing", ErrNotFound, "does not exist"},
+	} {
+		_, err := s.Exec(context.Background(), c.sql)
+		if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want %v containing %q", c.sql, err, c.kind, c.msg)
+		}
+	}
+	if after := snapshotCount(t, cat, id); after != before {
+		t.Fatalf("refused writes made %d snapshots", after-before)
+	}
+	if got := mustQuery(t, s, "SELECT * FROM silver.t ORDER BY id"); len(got) != 2 || got[0][1] != "a" {
+		t.Fatalf("rows changed: %q", got)
+	}
+}
+
+// A prepared INSERT with many parameter rows is one snapshot.
+func TestPreparedInsertManyRows(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	execN(t, s, "CREATE TABLE bronze.kv (k INTEGER, v VARCHAR)")
+	st, err := s.Prepare(context.Background(), "INSERT INTO bronze.kv VALUES (?, ?)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.IsQuery() || st.ParameterSchema().NumFields() != 2 {
+		t.Fatalf("IsQuery %v, params %v", st.IsQuery(), st.ParameterSchema())
+	}
+	mem := memory.NewGoAllocator()
+	kb, vb := array.NewInt32Builder(mem), array.NewStringBuilder(mem)
+	for i := range 100 {
+		kb.Append(int32(i))
+		vb.Append(fmt.Sprint("v", i))
+	}
+	k, v := kb.NewArray(), vb.NewArray()
+	defer k.Release()
+	defer v.Release()
+	params := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.PrimitiveTypes.Int32}, {Name: "v", Type: arrow.BinaryTypes.String}}, nil),
+		[]arrow.Array{k, v}, 100)
+	defer params.Release()
+	n, err := st.Exec(context.Background(), params)
+	if err != nil || n != 100 {
+		t.Fatalf("exec: %d, %v", n, err)
+	}
+	if c := snapshotCount(t, cat, catalog.Ident{Namespace: "bronze", Name: "kv"}); c != 1 {
+		t.Fatalf("%d snapshots, want 1", c)
+	}
+	if got := mustQuery(t, s, "SELECT count(*), sum(k) FROM bronze.kv"); got[0][0] != "100" || got[0][1] != "4950" {
+		t.Fatalf("rows: %q", got)
+	}
+}
