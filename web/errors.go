@@ -20,8 +20,12 @@ var (
 	ErrStarting = errors.New("the server is starting or stopping; try again shortly")
 	// errIngestOff: the sidecar was built without an ingester.
 	errIngestOff = errors.New("ingest is not enabled on this server")
+	// errSnapshotsOff: the sidecar was built without a Snapshotter.
+	errSnapshotsOff = errors.New("snapshot management is not enabled on this server")
 	// errBadRequest: a malformed request (unknown parameter, stray form field).
 	errBadRequest = errors.New("bad request")
+	// errBodyTooLarge: a request body (other than an upload) over its limit.
+	errBodyTooLarge = errors.New("request body too large")
 	// errUnsupportedMedia: a body in a format lakeflight does not read.
 	errUnsupportedMedia = errors.New("unsupported media type")
 )
@@ -34,12 +38,16 @@ var wireStatus = []struct {
 }{
 	{ErrStarting, http.StatusServiceUnavailable},
 	{errIngestOff, http.StatusServiceUnavailable},
+	{errSnapshotsOff, http.StatusServiceUnavailable},
 	{errUnsupportedMedia, http.StatusUnsupportedMediaType},
+	{errBodyTooLarge, http.StatusRequestEntityTooLarge},
 	{errBadRequest, http.StatusBadRequest},
 	{ingest.ErrSchema, http.StatusUnprocessableEntity},
 	{catalog.ErrNoSuchTable, http.StatusNotFound},
 	{catalog.ErrNoSuchNamespace, http.StatusNotFound},
+	{catalog.ErrNoSuchSnapshot, http.StatusNotFound},
 	{catalog.ErrTableAlreadyExists, http.StatusConflict},
+	{catalog.ErrRefExists, http.StatusConflict},
 	{ingest.ErrMalformed, http.StatusBadRequest},
 	{ingest.ErrOptions, http.StatusBadRequest},
 	{ingest.ErrFormat, http.StatusBadRequest},

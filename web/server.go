@@ -1,8 +1,9 @@
 // Package web is lakeflight's HTTP sidecar (echo): liveness, readiness and
-// Prometheus metrics, and POST /ingest (file uploads into tables); transform
-// and admin endpoints later. It
-// sits beside flightsql at the top of the stack and talks to lower packages
-// only through the small interfaces it declares here.
+// Prometheus metrics, POST /ingest (file uploads into tables), and the
+// /v1/tables/{ns}/{table}/… admin endpoints for snapshots, tags, branches
+// and rollback; transform endpoints later. It sits beside flightsql at the
+// top of the stack and talks to lower packages only through the small
+// interfaces it declares here.
 package web
 
 import (
@@ -44,6 +45,9 @@ type Options struct {
 	// UploadIdleTimeout drops an upload that sends nothing for this long;
 	// default 2 minutes.
 	UploadIdleTimeout time.Duration
+	// Snapshots serves the /v1/tables/{ns}/{table}/… snapshot endpoints;
+	// nil answers 503.
+	Snapshots Snapshotter
 }
 
 // Server is the HTTP sidecar.
@@ -79,6 +83,14 @@ func New(opts Options) *Server {
 	e.GET("/health", s.health)
 	e.GET("/ready", s.readiness)
 	e.POST("/ingest", s.ingestUpload)
+	tables := e.Group("/v1/tables/:ns/:table")
+	tables.GET("/snapshots", s.listSnapshots)
+	tables.GET("/history", s.listHistory)
+	tables.GET("/refs", s.listRefs)
+	tables.DELETE("/refs/:name", s.dropRef)
+	tables.POST("/tags", s.createTag)
+	tables.POST("/branches", s.createBranch)
+	tables.POST("/rollback", s.rollback)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 	s.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	return s

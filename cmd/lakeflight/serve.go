@@ -102,11 +102,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		{Name: "catalog", Pinger: pingerFunc(func(ctx context.Context) error { return cat.Ping(ctx) })},
 		{Name: "duckdb", Pinger: pingerFunc(func(ctx context.Context) error { return eng.Ping(ctx) })},
 	}
-	// POST /ingest answers 503 until the writer exists (after the catalog).
+	// POST /ingest answers 503 until the writer exists (after the catalog),
+	// the snapshot endpoints until the catalog is open.
 	var ingestLate atomic.Pointer[ingest.Writer]
 	lateIngest := lateWriter{&ingestLate}
+	var catalogLate atomic.Pointer[catalog.Catalog]
 	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks,
-		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes)})
+		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes), Snapshots: lateCatalog{&catalogLate}})
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(httpLn) }()
 
@@ -125,6 +127,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 			return shutdownHTTP(httpSrv, fmt.Errorf("creating namespace %s: %w", ns, err))
 		}
 	}
+	catalogLate.Store(cat)
 
 	eng, err = engine.Open(ctx, engine.Config{
 		Warehouse:     warehouse,
@@ -239,4 +242,75 @@ func (l lateWriter) TableTypes(ctx context.Context, id catalog.Ident) map[string
 		return w.TableTypes(ctx, id)
 	}
 	return nil
+}
+
+// lateCatalog is the sidecar's Snapshotter before and after the catalog
+// opens: 503 "starting" until it is open.
+type lateCatalog struct {
+	c *atomic.Pointer[catalog.Catalog]
+}
+
+var _ web.Snapshotter = lateCatalog{}
+
+func (l lateCatalog) get() (*catalog.Catalog, error) {
+	if c := l.c.Load(); c != nil {
+		return c, nil
+	}
+	return nil, web.ErrStarting
+}
+
+func (l lateCatalog) Snapshots(ctx context.Context, id catalog.Ident) ([]catalog.Snapshot, error) {
+	c, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return c.Snapshots(ctx, id)
+}
+
+func (l lateCatalog) History(ctx context.Context, id catalog.Ident) ([]catalog.HistoryEntry, error) {
+	c, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return c.History(ctx, id)
+}
+
+func (l lateCatalog) Refs(ctx context.Context, id catalog.Ident) ([]catalog.Ref, error) {
+	c, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return c.Refs(ctx, id)
+}
+
+func (l lateCatalog) CreateTag(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error) {
+	c, err := l.get()
+	if err != nil {
+		return 0, err
+	}
+	return c.CreateTag(ctx, id, name, snapshotID)
+}
+
+func (l lateCatalog) CreateBranch(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error) {
+	c, err := l.get()
+	if err != nil {
+		return 0, err
+	}
+	return c.CreateBranch(ctx, id, name, snapshotID)
+}
+
+func (l lateCatalog) DropRef(ctx context.Context, id catalog.Ident, name string) error {
+	c, err := l.get()
+	if err != nil {
+		return err
+	}
+	return c.DropRef(ctx, id, name)
+}
+
+func (l lateCatalog) Rollback(ctx context.Context, id catalog.Ident, snapshotID int64) error {
+	c, err := l.get()
+	if err != nil {
+		return err
+	}
+	return c.Rollback(ctx, id, snapshotID)
 }

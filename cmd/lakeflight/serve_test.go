@@ -5,10 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +19,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/internal/config"
+	"github.com/lakeflight/lakeflight/web"
 )
 
 // startServe runs serve() on ephemeral ports and returns its addresses and a
@@ -125,6 +129,11 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The snapshot endpoints reach the catalog.
+	if code, body := httpGet(t, "http://"+httpAddr+"/v1/tables/bronze/nope/snapshots"); code != http.StatusNotFound || !strings.Contains(body, "bronze.nope") {
+		t.Errorf("snapshots of a missing table: %d %s", code, body)
+	}
+
 	if err := stop(); err != nil {
 		t.Fatalf("serve returned %v on shutdown", err)
 	}
@@ -143,6 +152,28 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if err := stop2(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLateCatalogStarting: until serve stores the catalog, the snapshot
+// endpoints answer 503 "starting".
+func TestLateCatalogStarting(t *testing.T) {
+	srv := web.New(web.Options{Snapshots: lateCatalog{new(atomic.Pointer[catalog.Catalog])}})
+	srv.SetReady(true)
+	for _, r := range []struct{ method, path, body string }{
+		{http.MethodGet, "/v1/tables/bronze/t/snapshots", ""},
+		{http.MethodGet, "/v1/tables/bronze/t/refs", ""},
+		{http.MethodGet, "/v1/tables/bronze/t/history", ""},
+		{http.MethodPost, "/v1/tables/bronze/t/rollback", `{"snapshot_id": 1}`},
+		{http.MethodPost, "/v1/tables/bronze/t/tags", `{"name": "v1"}`},
+		{http.MethodPost, "/v1/tables/bronze/t/branches", `{"name": "b"}`},
+		{http.MethodDelete, "/v1/tables/bronze/t/refs/v1", ""},
+	} {
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(r.method, r.path, strings.NewReader(r.body)))
+		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "starting") {
+			t.Errorf("%s %s before the catalog opened: %d %s", r.method, r.path, rec.Code, rec.Body)
+		}
 	}
 }
 
