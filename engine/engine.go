@@ -66,6 +66,11 @@ type Tables interface {
 	DropTable(ctx context.Context, id catalog.Ident) error
 	DropIfEmpty(ctx context.Context, id catalog.Ident) (bool, error)
 	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
+	// Snapshot management (procedures.go).
+	Rollback(ctx context.Context, id catalog.Ident, snapshotID int64) error
+	CreateTag(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)
+	CreateBranch(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)
+	DropRef(ctx context.Context, id catalog.Ident, name string) error
 }
 
 // Engine owns the DuckDB database. It is safe for concurrent use; each

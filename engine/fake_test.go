@@ -36,7 +36,9 @@ func (fakeTables) History(context.Context, catalog.Ident) ([]catalog.HistoryEntr
 	return nil, errNotFaked
 }
 
-func (fakeTables) Refs(context.Context, catalog.Ident) ([]catalog.Ref, error) { return nil, errNotFaked }
+func (fakeTables) Refs(context.Context, catalog.Ident) ([]catalog.Ref, error) {
+	return nil, errNotFaked
+}
 
 func (fakeTables) Files(context.Context, catalog.Ident, int64) ([]catalog.FileInfo, error) {
 	return nil, errNotFaked
@@ -48,10 +50,28 @@ func (fakeTables) Manifests(context.Context, catalog.Ident, int64) ([]catalog.Ma
 
 func (fakeTables) Namespaces(context.Context) ([]string, error) { return nil, errNotFaked }
 
-func (fakeTables) CreateTable(context.Context, catalog.Ident, *arrow.Schema) error { return errNotFaked }
+func (fakeTables) CreateTable(context.Context, catalog.Ident, *arrow.Schema) error {
+	return errNotFaked
+}
 
 func (fakeTables) DropTable(context.Context, catalog.Ident) error { return errNotFaked }
 
-func (fakeTables) DropIfEmpty(context.Context, catalog.Ident) (bool, error) { return false, errNotFaked }
+func (fakeTables) DropIfEmpty(context.Context, catalog.Ident) (bool, error) {
+	return false, errNotFaked
+}
 
-func (fakeTables) Begin(context.Context, catalog.Ident) (*catalog.Txn, error) { return nil, errNotFaked }
+func (fakeTables) Begin(context.Context, catalog.Ident) (*catalog.Txn, error) {
+	return nil, errNotFaked
+}
+
+func (fakeTables) Rollback(context.Context, catalog.Ident, int64) error { return errNotFaked }
+
+func (fakeTables) CreateTag(context.Context, catalog.Ident, string, int64) (int64, error) {
+	return 0, errNotFaked
+}
+
+func (fakeTables) CreateBranch(context.Context, catalog.Ident, string, int64) (int64, error) {
+	return 0, errNotFaked
+}
+
+func (fakeTables) DropRef(context.Context, catalog.Ident, string) error { return errNotFaked }

@@ -28,6 +28,7 @@ type Statement struct {
 	// asOfSet: the statement is SET/RESET lakeflight_as_of.
 	asOfSet bool
 	write   *writePlan // a write to an Iceberg table (write_exec.go)
+	proc    *procPlan  // a snapshot-management procedure (procedures.go)
 
 	home       *dconn // connection ps was prepared on
 	ownsHome   bool   // home is a side connection of this statement
@@ -70,6 +71,9 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 	s.e.stats.statements.Add(1)
 	if err := s.e.syncTables(ctx, toks); err != nil {
 		return nil, err
+	}
+	if p, ok := parseCall(sql, toks); ok && prep == nil {
+		return s.prepareCall(sql, toks, p)
 	}
 	if w := parseWrite(toks); w != nil && prep == nil {
 		if st, ok, err := s.prepareWriteOnMain(ctx, sql, toks, w); ok || err != nil {
@@ -337,6 +341,9 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 	}
 	if st.write != nil {
 		return st.execWrite(ctx, params)
+	}
+	if st.proc != nil {
+		return st.execCall(ctx, params)
 	}
 	dc, ps, release, err := st.execConn()
 	if err != nil {

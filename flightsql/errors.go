@@ -71,6 +71,9 @@ var wireCodes = []struct {
 	{catalog.ErrTableAlreadyExists, codes.AlreadyExists},
 	{catalog.ErrInvalidArgument, codes.InvalidArgument},
 	{catalog.ErrNotSupported, codes.Unimplemented},
+	{catalog.ErrNoSuchSnapshot, codes.NotFound},
+	{catalog.ErrRefExists, codes.AlreadyExists},
+	{catalog.ErrConflict, codes.Aborted}, // lost a commit race too often: retry the statement
 }
 
 // toStatus turns any error into the gRPC status the client sees. Known

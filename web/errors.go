@@ -48,6 +48,7 @@ var wireStatus = []struct {
 	{catalog.ErrNoSuchSnapshot, http.StatusNotFound},
 	{catalog.ErrTableAlreadyExists, http.StatusConflict},
 	{catalog.ErrRefExists, http.StatusConflict},
+	{catalog.ErrConflict, http.StatusConflict},
 	{ingest.ErrMalformed, http.StatusBadRequest},
 	{ingest.ErrOptions, http.StatusBadRequest},
 	{ingest.ErrFormat, http.StatusBadRequest},
