@@ -3,16 +3,23 @@
 // Package engine runs SQL on an embedded DuckDB. Iceberg tables from the
 // catalog appear as <catalog>.<namespace>.<table> views over read_parquet of
 // the current snapshot's data files (columns mapped by Iceberg field id).
-// Results leave as large, coalesced Arrow record batches, streamed while
-// DuckDB is still executing. engine sits between flightsql/web (above) and
-// catalog (below); it knows nothing of Flight or HTTP.
+// Queries read pinned views of one snapshot each (time travel included);
+// SQL writes to Iceberg tables run in DuckDB against a TEMP stand-in and
+// commit one snapshot through the catalog. Results leave as large,
+// coalesced Arrow record batches, streamed while DuckDB is still executing.
+// engine sits between flightsql/web (above) and catalog (below); it knows
+// nothing of Flight or HTTP.
 //
 // The files: engine.go (Open, Config, the DuckDB instance and its sandbox),
 // session.go (one DuckDB connection per client session), statement.go
 // (prepare, schema, exec), stream.go (the streaming, coalescing reader),
 // params.go (Arrow parameters → DuckDB bindings), policy.go (which client
 // statements are allowed), tables.go and views.go (binding Iceberg tables
-// and noticing commits), errors.go (sentinels), duck.go (C API helpers).
+// and noticing commits), rewrite.go, pins.go and asof.go (snapshot pinning
+// and time travel), metatables.go (iceberg_snapshots and friends),
+// write_parse.go, write_exec.go, write_changes.go and write_ddl.go (SQL
+// writes), procedures.go (CALL iceberg_rollback_to_snapshot and friends),
+// errors.go (sentinels), duck.go (C API helpers).
 package engine
 
 import (
@@ -216,6 +223,9 @@ func (e *Engine) setup(ctx context.Context) error {
 	// are further limited to a few session settings by policy.go (DuckDB's
 	// lock_configuration would also lock TimeZone, search_path and the like).
 	for _, q := range []string{
+		// Iceberg data files never change once written: keeping their
+		// Parquet footers saves reopening them on every query.
+		"SET GLOBAL parquet_metadata_cache = true",
 		"SET allowed_directories = [" + quoteString(e.cfg.Warehouse+"/") + "]",
 		"SET enable_external_access = false",
 	} {

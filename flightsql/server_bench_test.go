@@ -46,7 +46,15 @@ func BenchmarkStream10M(b *testing.B) {
 
 // BenchmarkOneRowLatency: GetFlightInfo + DoGet of a one-row query, the
 // round trip a dashboard tile pays; p50 and p99 are reported.
-func BenchmarkOneRowLatency(b *testing.B) {
+func BenchmarkOneRowLatency(b *testing.B) { benchOneRow(b, `SELECT 42 AS answer`) }
+
+// BenchmarkOneRowIcebergLatency reads one row of an Iceberg table: the
+// statement is rewritten to read a pinned snapshot view.
+func BenchmarkOneRowIcebergLatency(b *testing.B) {
+	benchOneRow(b, `SELECT name FROM bronze.events WHERE id = 2`)
+}
+
+func benchOneRow(b *testing.B, sql string) {
 	env := newTestEnv(b)
 	cl := env.client(b, true)
 	ctx := context.Background()
@@ -54,7 +62,7 @@ func BenchmarkOneRowLatency(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		info, err := cl.Execute(ctx, `SELECT 42 AS answer`)
+		info, err := cl.Execute(ctx, sql)
 		if err != nil {
 			b.Fatal(err)
 		}
