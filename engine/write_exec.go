@@ -157,6 +157,9 @@ func (s *Session) prepareWriteOnMain(ctx context.Context, sql string, toks []tok
 // describeParams sets the statement's parameter schema from ps.
 func (st *Statement) describeParams(ps bindings.PreparedStatement) error {
 	st.ps = ps
+	if st.opts.Ptr == nil {
+		bindings.ConnectionGetArrowOptions(st.home.c, &st.opts) // freed with the statement
+	}
 	err := st.describe()
 	st.ps = bindings.PreparedStatement{}
 	st.schema, st.isQuery, st.schemaOpen = emptySchema, false, false

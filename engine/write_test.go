@@ -275,3 +275,30 @@ func TestPreparedInsertManyRows(t *testing.T) {
 		t.Fatalf("rows: %q", got)
 	}
 }
+
+// Prepared writes announce their parameters' types (the JDBC driver binds
+// by them and cannot bind to a NULL-typed parameter).
+func TestPreparedWriteParameterTypes(t *testing.T) {
+	_, _, s := writeEnv(t)
+	execN(t, s, "CREATE TABLE silver.o AS SELECT range AS id, CAST(range * 1.5 AS DECIMAL(10, 2)) AS amount FROM range(5)")
+	for q, want := range map[string]string{
+		"UPDATE silver.o SET amount = ? WHERE id = ?":                                                  "[decimal(10, 2) int64]",
+		"INSERT INTO silver.o VALUES (?, ?)":                                                           "[int64 decimal(10, 2)]",
+		"DELETE FROM silver.o WHERE id = ?":                                                            "[int64]",
+		"CREATE TABLE silver.p AS SELECT * FROM silver.o WHERE amount > ?":                             "[decimal(10, 2)]",
+		"MERGE INTO silver.o USING (SELECT ?::BIGINT AS id) s ON o.id = s.id WHEN MATCHED THEN DELETE": "[int64]",
+	} {
+		st, err := s.Prepare(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var types []string
+		for _, f := range st.ParameterSchema().Fields() {
+			types = append(types, f.Type.String())
+		}
+		st.Close()
+		if fmt.Sprint(types) != want {
+			t.Errorf("%s: parameter types %v, want %s", q, types, want)
+		}
+	}
+}
