@@ -170,10 +170,10 @@ func (s *Session) pinTable(ctx context.Context, dc *dconn, toks []token, k int,
 	}
 	out.volatile = out.volatile || volatile
 	var p *pin
-	switch {
-	case snap == -1: // no time travel: the current view, pinned
+	switch snap {
+	case -1: // no time travel: the current view, pinned
 		p, err = s.e.pinCurrent(id)
-	case snap == 0:
+	case 0:
 		return nil, nil, newError(ErrNotFound, fmt.Sprintf("table %s has no snapshots yet: there is nothing to time-travel to", id))
 	default:
 		p, err = s.e.pinSnapshot(ctx, id, snap)
@@ -195,7 +195,7 @@ func (s *Session) pinTable(ctx context.Context, dc *dconn, toks []token, k int,
 	edits := []edit{{start: toks[k].pos, end: nameEnd, text: repl}}
 	if at != nil {
 		i := j
-		for i < len(toks) && !(toks[i].is("at") && i+1 < len(toks) && toks[i+1].text == "(") {
+		for i < len(toks) && (!toks[i].is("at") || i+1 >= len(toks) || toks[i+1].text != "(") {
 			i++
 		}
 		end := matchParen(toks, i+1)

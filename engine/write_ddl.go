@@ -289,7 +289,7 @@ func parseAlter(dc *dconn, sql string, toks []token, i int) (*alterAction, error
 		a.typ = t
 		i = len(toks)
 	}
-	if i < len(toks) && !(toks[i].kind == tokSymbol && toks[i].text == ";") {
+	if i < len(toks) && (toks[i].kind != tokSymbol || toks[i].text != ";") {
 		return nil, newError(ErrInvalidSQL, usage+"; unexpected text after the column")
 	}
 	return a, nil

@@ -375,9 +375,9 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	}
 	defer rdr.Release()
 	summary := map[string]string{"lakeflight.sql.statement": p.stmt.kind.String()}
-	var reader array.RecordReader = rdr
-	if len(ch.rows) == 0 {
-		reader = nil
+	var reader array.RecordReader // nil: nothing to add
+	if len(ch.rows) > 0 {
+		reader = rdr
 	}
 	if err := txn.Delta(ctx, reader, ch.deletes, summary, runtime.GOMAXPROCS(0)); err != nil {
 		return 0, err
