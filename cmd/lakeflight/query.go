@@ -73,7 +73,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer func() { _ = client.Close() }()
 
 	out := newResultWriter(opts.format, stdout)
-	if err := streamQuery(ctx, client, opts.sql, out); err != nil {
+	if err := streamQuery(ctx, client, opts.sql, out, stderr); err != nil {
 		return describeQueryError(ctx, err, opts.server)
 	}
 	return nil
@@ -140,9 +140,28 @@ func dialFlightSQL(ctx context.Context, addr string, timeout time.Duration) (*af
 
 // streamQuery runs sql and hands every batch of every endpoint to out. All
 // endpoints are read from the server the client is connected to: lakeflight
-// serves its own tickets and sends no other locations.
-func streamQuery(ctx context.Context, client *afsql.Client, sql string, out resultWriter) error {
-	info, err := client.Execute(ctx, sql)
+// serves its own tickets and sends no other locations. A statement that
+// changes data (INSERT, MERGE, CREATE TABLE …) reports the rows it affected
+// on notice instead.
+func streamQuery(ctx context.Context, client *afsql.Client, sql string, out resultWriter, notice io.Writer) error {
+	prep, err := client.Prepare(ctx, sql)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = prep.Close(context.WithoutCancel(ctx)) }()
+	if upd, ok := prep.IsUpdate(); ok && upd {
+		n, err := prep.ExecuteUpdate(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			_, err = fmt.Fprintln(notice, "1 row affected")
+		} else {
+			_, err = fmt.Fprintf(notice, "%d rows affected\n", n)
+		}
+		return err
+	}
+	info, err := prep.Execute(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -127,6 +128,23 @@ func TestServeEndToEnd(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+
+	// lakeflight query: a write reports the rows it changed; a query prints them.
+	var stdout, stderr bytes.Buffer
+	for _, q := range []string{"CREATE TABLE silver.cli AS SELECT range AS x FROM range(3)", "DELETE FROM silver.cli WHERE x = 1"} {
+		if err := runQuery(ctx, []string{"--server", flightAddr, q}, &stdout, &stderr); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if stderr.String() != "3 rows affected\n1 row affected\n" || stdout.Len() != 0 {
+		t.Errorf("writes printed %q and %q", stdout.String(), stderr.String())
+	}
+	if err := runQuery(ctx, []string{"--server", flightAddr, "--format", "csv", "SELECT x FROM silver.cli ORDER BY x"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != "x\n0\n2\n" {
+		t.Errorf("query printed %q", stdout.String())
 	}
 
 	// The snapshot endpoints reach the catalog.
