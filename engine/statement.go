@@ -25,6 +25,10 @@ type Statement struct {
 	text string // as prepared: sql with Iceberg tables pinned (rewrite.go)
 	toks []token
 	pins []*pin // snapshot views text reads; released when the statement goes
+	// volatile: the snapshots chosen depend on the clock or a tag; asOfText
+	// is the session's lakeflight_as_of at prepare. Fresh uses both.
+	volatile bool
+	asOfText string
 	// asOfSet: the statement is SET/RESET lakeflight_as_of.
 	asOfSet bool
 	write   *writePlan // a write to an Iceberg table (write_exec.go)
@@ -138,7 +142,7 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql string, toks []t
 		return &Statement{
 			s: s, sql: sql, text: c.text, toks: toks, pins: c.pins, home: dc, ps: c.ps, opts: c.opts, stype: c.stype,
 			class: classRead, isQuery: c.isQuery, schema: c.schema, params: c.params, gen: c.gen, epoch: c.epoch,
-			reusable: true, streams: map[*stream]struct{}{},
+			reusable: true, streams: map[*stream]struct{}{}, asOfText: s.AsOf(),
 		}, nil
 	}
 	epoch := dc.cache.currentEpoch()
@@ -186,8 +190,31 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql string, toks []t
 		st.destroy()
 		return nil, err
 	}
-	st.gen, st.epoch, st.reusable = gen, epoch, !volatile
+	st.gen, st.epoch, st.reusable, st.volatile = gen, epoch, !volatile, volatile
+	st.asOfText = s.AsOf()
 	return st, nil
+}
+
+// Fresh is the statement to run for a new execution: st itself when the
+// Iceberg tables it reads have not moved since it was prepared, else the
+// same text prepared anew (which the caller must close), so each execution
+// of a prepared statement reads the current snapshots while one execution
+// (a ticket and its retries) keeps reading the ones it started with.
+func (st *Statement) Fresh(ctx context.Context) (*Statement, error) {
+	if !st.isQuery || st.write != nil || st.proc != nil {
+		return st, nil
+	}
+	asOf := st.s.AsOf()
+	if len(st.pins) == 0 && asOf == st.asOfText {
+		return st, nil // reads no Iceberg table
+	}
+	if err := st.s.e.syncTables(ctx, st.toks); err != nil {
+		return nil, err
+	}
+	if !st.volatile && asOf == st.asOfText && st.gen == st.s.e.gen.Load() {
+		return st, nil
+	}
+	return st.s.Prepare(ctx, st.sql)
 }
 
 // describe computes IsQuery, Schema and ParameterSchema.

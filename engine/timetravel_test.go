@@ -138,6 +138,21 @@ func TestPreparedStatementPinsSnapshots(t *testing.T) {
 	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.history")[0][0]; got != "8" {
 		t.Fatalf("a new prepare: count = %s, want 8", got)
 	}
+	// A new execution asks for a fresh statement: it reads the commit.
+	fresh, err := st.Fresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh == st {
+		t.Fatal("Fresh returned the pinned statement after a commit")
+	}
+	defer fresh.Close()
+	if got := count(fresh); got != "8" {
+		t.Fatalf("fresh statement: count = %s, want 8", got)
+	}
+	if again, err := fresh.Fresh(ctx); err != nil || again != fresh {
+		t.Fatalf("Fresh without a commit since: %v, %v", again == fresh, err)
+	}
 }
 
 func appendHistory(t *testing.T, cat *catalog.Catalog, ids ...int64) {

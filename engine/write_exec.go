@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -35,8 +37,8 @@ const (
 	identPos  = "__lakeflight_pos"
 )
 
-// writeAttempts bounds re-runs of a statement that lost a commit race.
-const writeAttempts = 5
+// writeAttempts bounds runs of a statement that keeps losing commit races.
+const writeAttempts = 8
 
 // writePlan is a prepared write statement.
 type writePlan struct {
@@ -302,11 +304,19 @@ func (st *Statement) execWrite(ctx context.Context, params arrow.RecordBatch) (i
 	}
 	for attempt := 1; ; attempt++ {
 		n, err := e.runDML(ctx, dc, p, params)
-		if errors.Is(err, catalog.ErrConflict) && attempt < writeAttempts && ctx.Err() == nil {
-			e.log.Info("write lost a commit race; running it again on the new snapshot", "table", p.id.String(), "attempt", attempt)
-			continue
+		if !errors.Is(err, catalog.ErrConflict) || attempt >= writeAttempts {
+			return n, err
 		}
-		return n, err
+		// Another process committed first. Back off a random while (so
+		// racing writers spread out), then run the statement again on the
+		// new snapshot.
+		e.log.Info("write lost a commit race; running it again on the new snapshot", "table", p.id.String(), "attempt", attempt)
+		wait := time.Duration(attempt) * (20*time.Millisecond + rand.N(80*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return 0, canceled(ctx)
+		case <-time.After(wait):
+		}
 	}
 }
 

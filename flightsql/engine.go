@@ -42,6 +42,14 @@ type describedStmt struct {
 
 func (d describedStmt) Schema() *arrow.Schema { return d.schema }
 
+func (d describedStmt) Fresh(ctx context.Context) (stmt, error) {
+	st, err := d.Statement.Fresh(ctx)
+	if err != nil || st == d.Statement {
+		return d, err
+	}
+	return describedStmt{Statement: st, schema: describeResult(st.Schema())}, nil
+}
+
 func (d describedStmt) SchemaFor(ctx context.Context, params arrow.RecordBatch) (*arrow.Schema, error) {
 	if !d.SchemaOpen() {
 		return d.schema, nil

@@ -135,7 +135,7 @@ func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd afsql.P
 	if err != nil {
 		return nil, s.status("GetFlightInfoPreparedStatement", err)
 	}
-	h, err := s.handles.addPreparedTicket(p)
+	h, err := s.preparedTicket(ctx, p)
 	if err != nil {
 		return nil, s.status("GetFlightInfoPreparedStatement", err)
 	}
@@ -144,12 +144,28 @@ func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd afsql.P
 		s.handles.finish(h, true)
 		return nil, s.status("GetFlightInfoPreparedStatement", err)
 	}
-	schema, err := p.stmt.SchemaFor(ctx, h.params)
+	schema, err := h.stmt.SchemaFor(ctx, h.params)
 	if err != nil {
 		s.handles.finish(h, true)
 		return nil, s.status("GetFlightInfoPreparedStatement", err)
 	}
 	return s.flightInfo(desc, schema, tkt, h.expires), nil
+}
+
+// preparedTicket registers one execution of prepared statement p, with the
+// statement reading the tables' current snapshots (stmt.Fresh): executing a
+// prepared statement again sees new commits, while the ticket (and a retry
+// of it) keeps reading what it started with.
+func (s *Server) preparedTicket(ctx context.Context, p *handle) (*handle, error) {
+	st, err := p.stmt.Fresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.handles.addPreparedTicket(p, st)
+	if err != nil && st != p.stmt {
+		_ = st.Close()
+	}
+	return h, err
 }
 
 // DoGetPreparedStatement serves clients that send the prepared-statement
@@ -159,7 +175,7 @@ func (s *Server) DoGetPreparedStatement(ctx context.Context, cmd afsql.PreparedS
 	if err != nil {
 		return nil, nil, s.status("DoGetPreparedStatement", err)
 	}
-	h, err := s.handles.addPreparedTicket(p)
+	h, err := s.preparedTicket(ctx, p)
 	if err != nil {
 		return nil, nil, s.status("DoGetPreparedStatement", err)
 	}
@@ -195,7 +211,7 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd afsql.Pre
 		defer params.Release()
 	}
 	// An execution ticket keeps the statement open while it runs.
-	t, err := s.handles.addPreparedTicket(h)
+	t, err := s.handles.addPreparedTicket(h, h.stmt)
 	if err != nil {
 		return 0, s.status("DoPutPreparedStatementUpdate", err)
 	}

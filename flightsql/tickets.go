@@ -91,13 +91,14 @@ func (t *handleTable) addQueryTicket(cs *clientSession, st stmt) *handle {
 
 // addPreparedTicket registers one execution of a prepared statement with
 // its current parameters.
-func (t *handleTable) addPreparedTicket(p *handle) (*handle, error) {
+func (t *handleTable) addPreparedTicket(p *handle, st stmt) (*handle, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if p.released || p.closing {
 		return nil, fmt.Errorf("prepared statement: %w", errUnknownHandle)
 	}
-	h := &handle{id: newHandleID(), kind: kindTicket, sess: p.sess, stmt: p.stmt, parent: p, params: p.params, expires: time.Now().Add(t.ticketTTL)}
+	h := &handle{id: newHandleID(), kind: kindTicket, sess: p.sess, stmt: st, ownsStmt: st != p.stmt, parent: p,
+		params: p.params, expires: time.Now().Add(t.ticketTTL)}
 	if h.params != nil {
 		h.params.Retain()
 	}

@@ -39,6 +39,38 @@ func TestTicketPinsSnapshot(t *testing.T) {
 	if got := query(t, cl, "SELECT count(*) FROM bronze.events WHERE id = 4").rows[0][0]; got != "1" {
 		t.Fatalf("a new query: id 4 count %s", got)
 	}
+
+	// A prepared statement: each execution reads the snapshots current
+	// when it started (drivers re-execute one prepared statement, e.g. a
+	// dashboard refreshing), and each ticket keeps its own.
+	prep, err := cl.Prepare(ctx, "SELECT count(*) FROM bronze.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prep.Close(ctx)
+	first, err := prep.Execute(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.ExecuteUpdate(ctx, "INSERT INTO bronze.events VALUES (5, 'epsilon', 5.0)"); err != nil {
+		t.Fatal(err)
+	}
+	second, err := prep.Execute(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		info *flight.FlightInfo
+		want string
+	}{{second, "4"}, {first, "3"}} {
+		res, err := fetch(ctx, cl, c.info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.rows[0][0] != c.want {
+			t.Errorf("prepared execution: count %s, want %s", res.rows[0][0], c.want)
+		}
+	}
 }
 
 // SQL writes through the protocol: updates report their row counts, a
