@@ -91,12 +91,16 @@ def server_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("LAKEFLIGHT_")}
 
 
-def start_server(data_dir: Path, *extra_args: str) -> Server:
-    """Start lakeflight on free ports with data_dir and wait until it is ready."""
+def start_server(data_dir: Path, *extra_args: str, log_path: Path | None = None) -> Server:
+    """Start lakeflight on free ports with data_dir and wait until it is ready.
+
+    The log goes to log_path, by default <data_dir>.log beside the data dir; give
+    each server its own when several share one data dir.
+    """
     binary = lakeflight_bin()
     if not os.access(binary, os.X_OK):
         pytest.fail(f"no lakeflight binary at {binary}: run `make build` or set LAKEFLIGHT_BIN")
-    log_path = data_dir.parent / f"{data_dir.name}.log"
+    log_path = log_path or data_dir.parent / f"{data_dir.name}.log"
     flight_addr = f"127.0.0.1:{free_port()}"
     http_addr = f"127.0.0.1:{free_port()}"
     with open(log_path, "wb") as log:

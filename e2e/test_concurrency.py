@@ -1,0 +1,153 @@
+"""Two lakeflight processes on one data dir, writing one table at once.
+
+Both servers share the SQLite catalog and the warehouse. Writers on both send
+INSERTs, UPDATEs and DELETEs concurrently; a statement may fail only with a
+clear conflict error and must then leave no trace, and every acknowledged
+statement must be in the final table as exactly one snapshot.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import adbc_driver_manager
+import pytest
+
+from conftest import Server, connect, start_server, stop
+
+WORKERS = 8  # half on each server
+STATEMENTS = 10  # per worker
+# Each worker's statements, in order; an UPDATE or DELETE picks one of the
+# worker's own live rows (an INSERT stands in when it has none).
+PLAN = ["insert", "insert", "update", "insert", "delete", "insert", "update", "insert", "update", "delete"]
+CONFLICT = re.compile(r"conflict|another writer", re.IGNORECASE)
+
+
+@dataclass
+class Worker:
+    index: int
+    server: Server
+    rows: dict[int, int] = field(default_factory=dict)  # id -> v, as acknowledged
+    acked: Counter = field(default_factory=Counter)  # statement kind -> acknowledged count
+    conflicts: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # anything else: fails the test
+    seconds: float = 0.0
+
+    def run(self, table: str, start: threading.Barrier) -> None:
+        t0 = time.monotonic()
+        try:
+            with connect(self.server) as conn:
+                start.wait(timeout=60)
+                for k, kind in enumerate(PLAN[:STATEMENTS]):
+                    self.step(conn, table, k, kind)
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.errors.append(f"worker {self.index}: {e!r}")
+        self.seconds = time.monotonic() - t0
+
+    def step(self, conn, table: str, k: int, kind: str) -> None:
+        own = sorted(self.rows)
+        if kind != "insert" and not own:
+            kind = "insert"
+        if kind == "insert":
+            row_id = (self.index + 1) * 1000 + k  # the seed row is id 0
+            sql = f"INSERT INTO {table} VALUES ({row_id}, {self.index}, {k})"
+        elif kind == "update":
+            row_id = own[k % len(own)]
+            sql = f"UPDATE {table} SET v = v + 1 WHERE id = {row_id}"
+        else:
+            row_id = own[k % len(own)]
+            sql = f"DELETE FROM {table} WHERE id = {row_id}"
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                changed = cur.rowcount
+        except adbc_driver_manager.Error as e:
+            if CONFLICT.search(str(e)):
+                self.conflicts.append(f"{sql}: {e}")
+            else:
+                self.errors.append(f"worker {self.index}: {sql}: {e!r}")
+            return
+        if changed != 1:
+            self.errors.append(f"worker {self.index}: {sql}: {changed} rows changed, expected 1")
+        self.acked[kind] += 1
+        if kind == "insert":
+            self.rows[row_id] = k
+        elif kind == "update":
+            self.rows[row_id] += 1
+        else:
+            del self.rows[row_id]
+
+
+def fetch_rows(server: Server, sql: str) -> list[tuple]:
+    with connect(server) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+@pytest.fixture
+def two_servers(tmp_path):
+    """Two lakeflight processes on one --data-dir, each with its own ports and log."""
+    data = tmp_path / "data"
+    first = start_server(data, log_path=tmp_path / "first.log")
+    try:
+        second = start_server(data, log_path=tmp_path / "second.log")
+    except BaseException:
+        stop(first)
+        raise
+    try:
+        yield first, second
+    finally:
+        try:
+            stop(second)
+        finally:
+            stop(first)
+
+
+def test_two_servers_one_table(two_servers):
+    """Writers on two servers at once: each acknowledged statement is one snapshot and in
+    the final table; a failed one says it lost to another writer and left no trace."""
+    first, second = two_servers
+    table = f"silver.conc_{uuid.uuid4().hex[:8]}"
+    with connect(first) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {table} AS SELECT CAST(0 AS BIGINT) AS id, -1 AS worker, 0 AS v")
+
+    workers = [Worker(i, first if i % 2 == 0 else second) for i in range(WORKERS)]
+    start = threading.Barrier(WORKERS)
+    threads = [threading.Thread(target=w.run, args=(table, start)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a writer hung"
+    errors = [e for w in workers for e in w.errors]
+    assert not errors, "\n".join(errors)
+
+    acked = sum((w.acked for w in workers), Counter())
+    writes = sum(acked.values())
+    conflicts = [c for w in workers for c in w.conflicts]
+    assert writes + len(conflicts) == WORKERS * STATEMENTS
+    assert writes >= WORKERS * STATEMENTS // 2, "most writes failed:\n" + "\n".join(conflicts)
+
+    # Both servers see exactly what the acknowledged statements imply.
+    want = sorted([(0, -1, 0)] + [(i, w.index, v) for w in workers for i, v in w.rows.items()])
+    for srv in (first, second):
+        assert fetch_rows(srv, f"SELECT id, worker, v FROM {table} ORDER BY id") == want
+
+    # One snapshot per acknowledged statement (plus the CREATE), each the
+    # child of the one before: no commit was lost or merged into another.
+    snaps = fetch_rows(
+        first,
+        f"SELECT snapshot_id, parent_id, summary['lakeflight.sql.statement'] FROM iceberg_snapshots('{table}') "
+        "ORDER BY sequence_number",
+    )
+    assert len(snaps) == writes + 1
+    assert [s[1] for s in snaps] == [None] + [s[0] for s in snaps[:-1]]
+    kinds = Counter(s[2] for s in snaps[1:])
+    assert kinds == Counter({k.upper(): n for k, n in acked.items()})
+    ancestors = fetch_rows(second, f"SELECT is_current_ancestor FROM iceberg_history('{table}')")
+    assert ancestors == [(True,)] * len(snaps)
