@@ -151,3 +151,21 @@ def test_two_servers_one_table(two_servers):
     assert kinds == Counter({k.upper(): n for k, n in acked.items()})
     ancestors = fetch_rows(second, f"SELECT is_current_ancestor FROM iceberg_history('{table}')")
     assert ancestors == [(True,)] * len(snaps)
+
+
+def test_reused_prepared_statement_sees_other_writers(two_servers):
+    """One cursor running the same text again (the ADBC DB-API then reuses its
+    prepared statement) sees what the other server committed in between."""
+    first, second = two_servers
+    table = f"silver.poll_{uuid.uuid4().hex[:8]}"
+    with connect(first) as reader, reader.cursor() as poll, connect(second) as writer, writer.cursor() as cur:
+        cur.execute(f"CREATE TABLE {table} AS SELECT 1 AS id")
+        query = f"SELECT count(*) FROM {table}"
+        counts = []
+        for i in range(2, 5):
+            poll.execute(query)
+            counts.append(poll.fetchone()[0])
+            cur.execute(f"INSERT INTO {table} VALUES ({i})")
+        poll.execute(query)
+        counts.append(poll.fetchone()[0])
+    assert counts == [1, 2, 3, 4]

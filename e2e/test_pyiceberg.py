@@ -5,10 +5,6 @@ lakeflight keeps an Iceberg SQL catalog (``<data-dir>/catalog.db``, catalog name
 database. What lakeflight writes (including merge-on-read position deletes) must
 read the same in pyiceberg at every snapshot, and what pyiceberg commits must be
 visible through lakeflight, time travel included.
-
-Every read through lakeflight uses a new cursor: the ADBC DB-API reuses the
-prepared statement when one cursor runs the same text again, and a prepared
-statement reads the snapshot it was prepared against.
 """
 
 from __future__ import annotations
