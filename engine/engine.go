@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/iceberg-go/table"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/catalog"
@@ -73,6 +74,7 @@ type Tables interface {
 	DropTable(ctx context.Context, id catalog.Ident) error
 	DropIfEmpty(ctx context.Context, id catalog.Ident) (bool, error)
 	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
+	LoadTable(ctx context.Context, id catalog.Ident) (*table.Table, error)
 	// Snapshot management (procedures.go).
 	Rollback(ctx context.Context, id catalog.Ident, snapshotID int64) error
 	CreateTag(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)

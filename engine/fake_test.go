@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/lakeflight/lakeflight/catalog"
 )
@@ -75,3 +76,7 @@ func (fakeTables) CreateBranch(context.Context, catalog.Ident, string, int64) (i
 }
 
 func (fakeTables) DropRef(context.Context, catalog.Ident, string) error { return errNotFaked }
+
+func (fakeTables) LoadTable(context.Context, catalog.Ident) (*table.Table, error) {
+	return nil, errNotFaked
+}

@@ -64,6 +64,17 @@ func (e *Engine) bindLocked(ctx context.Context, id catalog.Ident) error {
 	return nil
 }
 
+// markStale makes the next statement naming id rebind its view, as after
+// a commit by another writer.
+func (e *Engine) markStale(id catalog.Ident) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if v, ok := e.views[id]; ok {
+		v.metadataLocation = ""
+		e.views[id] = v
+	}
+}
+
 func (e *Engine) unbindLocked(id catalog.Ident) error {
 	if _, ok := e.views[id]; !ok {
 		return nil

@@ -108,10 +108,11 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	}
 	// Prepare against an empty stand-in to check the statement and learn
 	// its parameters.
-	cur, err := s.e.tables.TableState(ctx, id)
+	tbl, err := s.e.tables.LoadTable(ctx, id)
 	if err != nil {
 		return nil, true, err
 	}
+	cur := &catalog.TableState{Ident: id, Schema: tbl.Schema()} // the columns are all prepare needs
 	if err := plan.fillStandIn(dc, cur, true); err != nil {
 		return nil, true, err
 	}
@@ -327,9 +328,12 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		return 0, err
 	}
 	defer txn.Abort()
-	base, err := txn.State(ctx)
-	if err != nil {
-		return 0, err
+	// INSERT needs only the columns; the others compute from the rows.
+	base := &catalog.TableState{Ident: p.id, Schema: txn.Table().Schema()}
+	if p.stmt.kind != writeInsert {
+		if base, err = txn.State(ctx); err != nil {
+			return 0, err
+		}
 	}
 	if err := p.fillStandIn(dc, base, false); err != nil {
 		return 0, err
@@ -396,9 +400,9 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	if err != nil {
 		return 0, err
 	}
-	if err := e.Refresh(ctx, p.id); err != nil {
-		e.log.Warn("rebinding after a write", "table", p.id.String(), "err", err)
-	}
+	// The view is rebound when a statement next names the table (the
+	// metadata location moved), not now: a run of writes plans nothing.
+	e.markStale(p.id)
 	e.log.Debug("sql write committed", "statement", p.stmt.kind.String(), "table", p.id.String(),
 		"snapshot", snap, "rows", ch.affected)
 	return ch.affected, nil
