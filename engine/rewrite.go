@@ -142,12 +142,7 @@ func (s *Session) pinReads(ctx context.Context, dc *dconn, sql string, toks []to
 	if len(edits) == 0 {
 		return fail(nil)
 	}
-	slices.SortFunc(edits, func(a, b edit) int { return b.start - a.start })
-	text := sql
-	for _, ed := range edits {
-		text = text[:ed.start] + ed.text + text[ed.end:]
-	}
-	out.sql = text
+	out.sql = applyEdits(sql, edits)
 	return out, nil
 }
 
@@ -255,6 +250,16 @@ func (e *Engine) boundTable(ns, name string) (catalog.Ident, bool) {
 		}
 	}
 	return catalog.Ident{}, false
+}
+
+// applyEdits applies non-overlapping edits to sql.
+func applyEdits(sql string, edits []edit) string {
+	sorted := slices.Clone(edits)
+	slices.SortFunc(sorted, func(a, b edit) int { return b.start - a.start }) // back to front
+	for _, ed := range sorted {
+		sql = sql[:ed.start] + ed.text + sql[ed.end:]
+	}
+	return sql
 }
 
 // walkJSON calls fn on every object in a decoded JSON tree.

@@ -267,20 +267,6 @@ func mergeActionEdits(toks []token, cols []string) []edit {
 	return out
 }
 
-// applyEdits applies non-overlapping edits to sql.
-func applyEdits(sql string, edits []edit) string {
-	sorted := append([]edit(nil), edits...)
-	for i := 1; i < len(sorted); i++ { // insertion sort, descending start
-		for j := i; j > 0 && sorted[j].start > sorted[j-1].start; j-- {
-			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
-		}
-	}
-	for _, ed := range sorted {
-		sql = sql[:ed.start] + ed.text + sql[ed.end:]
-	}
-	return sql
-}
-
 // createText is CREATE TABLE … aimed at a TEMP stand-in.
 func (p *writePlan) createText() string {
 	w := p.stmt

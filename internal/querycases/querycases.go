@@ -117,6 +117,7 @@ func (f *Fixture) cases() []Case {
 		{Name: "subqueries at different snapshots", SQL: fmt.Sprintf("SELECT (SELECT count(*) FROM bronze.history AT (VERSION => %d)), (SELECT count(*) FROM bronze.history AT (VERSION => %d)), (SELECT count(*) FROM bronze.history)", s1, s2), Want: rows("3|5|6")},
 		{Name: "cte", SQL: fmt.Sprintf("WITH old AS (SELECT * FROM bronze.history AT (VERSION => %d)) SELECT count(*) FROM old JOIN bronze.history USING (id)", s2), Want: rows("5")},
 		{Name: "in-subquery", SQL: fmt.Sprintf("SELECT id FROM bronze.history WHERE id NOT IN (SELECT id FROM bronze.history AT (VERSION => %d)) ORDER BY id", s2), Want: rows("6")},
+		{Name: "multi-byte text before the table", SQL: fmt.Sprintf("SELECT 'héllo wörld' AS s, count(*) FROM bronze.history AT (VERSION => %d)", s1), Want: rows("héllo wörld|3")},
 		{Name: "parameter", SQL: fmt.Sprintf("SELECT count(*) FROM bronze.history AT (VERSION => %d) WHERE id > ?", s2), Params: []int64{2}, Want: rows("3")},
 		{Name: "snapshots", SQL: "SELECT snapshot_id, parent_id, operation FROM iceberg_snapshots('bronze.history') ORDER BY sequence_number",
 			Want: rows(id(s1)+"|(null)|append", id(s2)+"|"+id(s1)+"|append", id(s3)+"|"+id(s2)+"|append")},
