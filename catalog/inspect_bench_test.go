@@ -28,7 +28,8 @@ func BenchmarkFiles(b *testing.B) {
 			}
 		}
 	})
-	// For scale: what a reader's TableState (scan planning) costs.
+	// For scale: what a reader's TableState costs (its plan cached after
+	// the first call; BenchmarkTableStateAt10k separates cold and warm).
 	b.Run("TableState", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

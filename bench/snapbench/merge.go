@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/engine"
+)
+
+// mergeSQL is the benchmark's MERGE into target (a table of rows ids
+// 0 … rows-1): changes source rows, nine in ten matching an existing id
+// (spread over the whole table) and updated, one in ten new and inserted.
+// Changed rows get qty = -1, which generated rows never have.
+func mergeSQL(target string, rows, changes int) string {
+	updates := changes * 9 / 10
+	step := max(rows/max(updates, 1), 1)
+	return fmt.Sprintf(`MERGE INTO %s AS t
+USING (SELECT CASE WHEN i < %d THEN i * %d ELSE %d + i END AS id, -1 AS qty, i * 0.25 AS price,
+              'merged-' || (i %% 100) AS name, TIMESTAMP '2027-01-01' + to_seconds(i) AS ts
+       FROM range(%d) r(i)) AS s
+ON t.id = s.id
+WHEN MATCHED THEN UPDATE SET qty = s.qty, price = s.price, name = s.name
+WHEN NOT MATCHED THEN INSERT (id, qty, price, name, ts) VALUES (s.id, s.qty, s.price, s.name, s.ts)`,
+		target, updates, step, rows, changes)
+}
+
+// merge: the MERGE through the engine, then its phases replayed.
+func (b *bench) merge(ctx context.Context) error {
+	id, err := b.createTable(ctx, "big")
+	if err != nil {
+		return err
+	}
+	rows, changes := b.cfg.mergeRows, b.cfg.mergeDelta
+	load, err := timed(func() error { _, err := b.appendRows(ctx, id, int64(rows), 5, runtime.GOMAXPROCS(0)); return err })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  (%d rows written and committed in %.1f s)\n", rows, load.Seconds())
+	// A second table on the same data files, for the replay.
+	id2, err := b.sameFiles(ctx, id, "big2")
+	if err != nil {
+		return err
+	}
+	if err := b.eng.Refresh(ctx, id); err != nil {
+		return err
+	}
+	if err := b.eng.Refresh(ctx, id2); err != nil {
+		return err
+	}
+
+	// Through the engine: prepare (checked against an empty stand-in),
+	// then execute.
+	var (
+		affected int64
+		stmt     *engine.Statement
+	)
+	prep, err := timed(func() error {
+		stmt, err = b.sess.Prepare(ctx, mergeSQL("silver.big", rows, changes))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	exec, err := timed(func() error {
+		n, err := stmt.Exec(ctx, nil)
+		affected = n
+		return err
+	})
+	_ = stmt.Close()
+	if err != nil {
+		return err
+	}
+	total := prep + exec
+	if affected != int64(changes) {
+		return fmt.Errorf("MERGE changed %d rows, want %d", affected, changes)
+	}
+	if err := b.checkMerged(ctx, "silver.big", rows, changes); err != nil {
+		return err
+	}
+	b.add(figure{section: secMerge, name: fmt.Sprintf("MERGE through the engine (%d rows changed: %d updated, %d inserted)", changes, changes*9/10, changes-changes*9/10),
+		value: fmt.Sprintf("%.2f s", total.Seconds()), target: "— (reported)", chart: []bar{{"MERGE through the engine", ms(total)}}})
+	b.add(figure{section: secMerge, name: "of which prepare (the statement checked against an empty stand-in)", value: fmt.Sprintf("%.2f s", prep.Seconds()), target: "—"})
+
+	// The same phases one by one on big2.
+	ph, err := b.replayMerge(ctx, id2, rows, changes)
+	if err != nil {
+		return err
+	}
+	if err := b.checkMerged(ctx, "silver.big2", rows, changes); err != nil {
+		return err
+	}
+	var sum time.Duration
+	for _, p := range ph {
+		sum += p.d
+		b.add(figure{section: secMerge, name: "replayed: " + p.name, value: fmt.Sprintf("%.2f s (%.0f%%)", p.d.Seconds(), 100*p.d.Seconds()/total.Seconds()),
+			target: "—", chart: []bar{{"replayed: " + p.label, ms(p.d)}}})
+	}
+	b.add(figure{section: secMerge, name: "the engine's own share (total less the replayed phases)",
+		value: fmt.Sprintf("%.2f s (%.0f%%)", (total - sum).Seconds(), 100*(total-sum).Seconds()/total.Seconds()), target: "—"})
+	return nil
+}
+
+// checkMerged checks the table after the MERGE: rows + inserted rows, and
+// exactly the changed rows with qty = -1.
+func (b *bench) checkMerged(ctx context.Context, name string, rows, changes int) error {
+	_, got, err := b.query(ctx, "SELECT count(*) FROM "+name)
+	if err != nil {
+		return err
+	}
+	_, changed, err := b.query(ctx, "SELECT count(*) FROM "+name+" WHERE qty = -1")
+	if err != nil {
+		return err
+	}
+	if want := strconv.Itoa(rows + changes - changes*9/10); got != want || changed != strconv.Itoa(changes) {
+		return fmt.Errorf("%s after the MERGE: %s rows (want %s), %s changed (want %d)", name, got, want, changed, changes)
+	}
+	return nil
+}
+
+// sameFiles creates silver.<name> holding the data files of table src.
+func (b *bench) sameFiles(ctx context.Context, src catalog.Ident, name string) (catalog.Ident, error) {
+	id, err := b.createTable(ctx, name)
+	if err != nil {
+		return id, err
+	}
+	tbl, err := b.cat.LoadTable(ctx, src)
+	if err != nil {
+		return id, err
+	}
+	fs, err := tbl.FS(ctx)
+	if err != nil {
+		return id, err
+	}
+	manifests, err := tbl.CurrentSnapshot().Manifests(fs)
+	if err != nil {
+		return id, err
+	}
+	var files []iceberg.DataFile
+	for _, m := range manifests {
+		for e, err := range m.Entries(fs, true) {
+			if err != nil {
+				return id, err
+			}
+			files = append(files, e.DataFile())
+		}
+	}
+	dst, err := b.cat.LoadTable(ctx, id)
+	if err != nil {
+		return id, err
+	}
+	tx := dst.NewTransaction()
+	if err := tx.AddDataFiles(ctx, files, nil, table.WithoutDuplicateCheck()); err != nil {
+		return id, err
+	}
+	_, err = tx.Commit(ctx)
+	return id, err
+}
+
+type phase struct {
+	name, label string // label: short, for the chart
+	d           time.Duration
+}
+
+// replayMerge runs the engine's MERGE phases on id one at a time, with the
+// statements the engine runs: plan the base snapshot, copy it into a TEMP
+// stand-in with row identity, MERGE into the stand-in with RETURNING,
+// collect the new rows and the replaced rows' positions, write data and
+// delete files, commit, rebind.
+func (b *bench) replayMerge(ctx context.Context, id catalog.Ident, rows, changes int) ([]phase, error) {
+	var out []phase
+	step := func(label, name string, f func() error) error {
+		d, err := timed(f)
+		out = append(out, phase{name: name, label: label, d: d})
+		return err
+	}
+	txn, err := b.cat.Begin(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer txn.Abort()
+	var base *catalog.TableState
+	if err := step("plan", "plan the base snapshot (Begin, TableState)", func() error { base, err = txn.State(ctx); return err }); err != nil {
+		return nil, err
+	}
+	body, err := viewBody(base, true)
+	if err != nil {
+		return nil, err
+	}
+	const standIn = "bench_stand_in"
+	if err := step("copy into the stand-in", "copy the snapshot into the TEMP stand-in, with row identity", func() error {
+		_, err := b.sess.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+standIn+" AS "+body)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	defer func() { _, _ = b.sess.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+standIn) }()
+	_, mem, err := b.query(ctx, "SELECT sum(memory_usage_bytes) // 1000000 FROM duckdb_memory()")
+	if err != nil {
+		return nil, err
+	}
+	b.add(figure{section: secMerge, name: "DuckDB memory in use while the stand-in exists", value: mem + " MB", target: "—"})
+
+	var returned []arrow.RecordBatch
+	defer func() {
+		for _, r := range returned {
+			r.Release()
+		}
+	}()
+	text := mergeSQL("temp.main."+standIn, rows, changes) + "\nRETURNING merge_action, *"
+	if err := step("DuckDB MERGE", "MERGE into the stand-in in DuckDB, RETURNING read", func() error {
+		st, err := b.sess.Prepare(ctx, text)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = st.Close() }()
+		rdr, err := st.Query(ctx, nil, b.mem)
+		if err != nil {
+			return err
+		}
+		defer rdr.Release()
+		for rdr.Next() {
+			rec := rdr.RecordBatch()
+			rec.Retain()
+			returned = append(returned, rec)
+		}
+		return rdr.Err()
+	}); err != nil {
+		return nil, err
+	}
+
+	target, err := txn.ArrowSchema()
+	if err != nil {
+		return nil, err
+	}
+	var newRows []arrow.RecordBatch
+	defer func() {
+		for _, r := range newRows {
+			r.Release()
+		}
+	}()
+	var dels []catalog.PositionDeletes
+	if err := step("collect changes", "collect new rows and replaced positions", func() error {
+		newRows, dels, err = collect(returned, base, target)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := step("write files", "write data and position-delete files (Txn.Delta)", func() error {
+		rdr, err := array.NewRecordReader(target, newRows)
+		if err != nil {
+			return err
+		}
+		defer rdr.Release()
+		return txn.Delta(ctx, rdr, dels, map[string]string{"lakeflight.sql.statement": "MERGE"}, runtime.GOMAXPROCS(0))
+	}); err != nil {
+		return nil, err
+	}
+	if err := step("commit", "commit the snapshot", func() error { _, err := txn.Commit(ctx); return err }); err != nil {
+		return nil, err
+	}
+	if err := step("rebind", "rebind the table's view (Refresh)", func() error { return b.eng.Refresh(ctx, id) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// viewBody is the engine's view of a snapshot without deletes
+// (engine/views.go viewSQLWith): every column by field id, and with
+// identity each row's file and position.
+func viewBody(st *catalog.TableState, identity bool) (string, error) {
+	if len(st.DeleteFiles) > 0 {
+		return "", fmt.Errorf("the bench builds views of snapshots without deletes only")
+	}
+	types := map[string]string{"long": "BIGINT", "int": "INTEGER", "double": "DOUBLE", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
+	var cols, schema []string
+	for _, f := range st.Schema.Fields() {
+		t, ok := types[f.Type.String()]
+		if !ok {
+			return "", fmt.Errorf("column %s: type %s", f.Name, f.Type)
+		}
+		cols = append(cols, "d."+quoteIdent(f.Name))
+		schema = append(schema, fmt.Sprintf("%d: {name: %s, type: '%s', default_value: NULL}", f.ID, quoteString(f.Name), t))
+	}
+	files := make([]string, len(st.DataFiles))
+	for i, f := range st.DataFiles {
+		files[i] = quoteString(f.Path)
+	}
+	q := "SELECT " + strings.Join(cols, ", ")
+	opts := ""
+	if identity {
+		q += ", d.__lakeflight_file, d.file_row_number AS __lakeflight_pos"
+		opts = ", filename = '__lakeflight_file', file_row_number = true"
+	}
+	return q + " FROM read_parquet([" + strings.Join(files, ", ") + "], schema = map{" + strings.Join(schema, ", ") + "}" + opts + ") AS d", nil
+}
+
+// collect splits the MERGE's RETURNING rows (merge_action, the table's
+// columns, file, position) into the rows to write and the positions to
+// delete, by data file location.
+func collect(returned []arrow.RecordBatch, base *catalog.TableState, target *arrow.Schema) ([]arrow.RecordBatch, []catalog.PositionDeletes, error) {
+	locations := map[string]string{}
+	for _, f := range base.DataFiles {
+		locations[f.Path] = f.Location
+	}
+	n := target.NumFields()
+	byFile := map[string][]int64{}
+	var out []arrow.RecordBatch
+	for _, rec := range returned {
+		actions, ok := rec.Column(0).(*array.String)
+		files, ok2 := rec.Column(n + 1).(*array.String)
+		pos, ok3 := rec.Column(n + 2).(*array.Int64)
+		if !ok || !ok2 || !ok3 {
+			return nil, nil, fmt.Errorf("RETURNING columns: %s", rec.Schema())
+		}
+		for r := 0; r < int(rec.NumRows()); r++ {
+			if actions.Value(r) != "INSERT" {
+				byFile[files.Value(r)] = append(byFile[files.Value(r)], pos.Value(r))
+			}
+		}
+		cols := make([]arrow.Array, n)
+		for i, f := range target.Fields() {
+			cols[i] = rec.Column(1 + i)
+			if !arrow.TypeEqual(cols[i].DataType(), f.Type) {
+				return nil, nil, fmt.Errorf("column %s came back as %s, the table has %s", f.Name, cols[i].DataType(), f.Type)
+			}
+		}
+		out = append(out, array.NewRecordBatch(target, cols, rec.NumRows()))
+	}
+	var dels []catalog.PositionDeletes
+	for f, p := range byFile {
+		loc, ok := locations[f]
+		if !ok {
+			return nil, nil, fmt.Errorf("unknown data file %q", f)
+		}
+		dels = append(dels, catalog.PositionDeletes{DataFile: loc, Positions: p})
+	}
+	return out, dels, nil
+}
+
+func quoteIdent(s string) string  { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
