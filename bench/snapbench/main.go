@@ -65,6 +65,8 @@ type bench struct {
 	sess    *engine.Session
 	mem     memory.Allocator
 	results []figure
+
+	standInMB string // DuckDB's memory while the replayed MERGE's stand-in exists
 }
 
 func run(ctx context.Context, cfg config) error {
