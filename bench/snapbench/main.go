@@ -44,7 +44,7 @@ func main() {
 	flag.IntVar(&cfg.files, "files", 10_000, "data files of the planning table")
 	flag.IntVar(&cfg.mergeRows, "merge-rows", 10_000_000, "rows of the MERGE target table")
 	flag.IntVar(&cfg.mergeDelta, "merge-changes", 100_000, "rows the MERGE changes (9 in 10 updated, 1 in 10 inserted)")
-	flag.IntVar(&cfg.runs, "runs", 7, "alternating runs of each time-travel query and of each planning measurement; medians are reported")
+	flag.IntVar(&cfg.runs, "runs", 11, "alternating runs of each time-travel query and of each planning measurement; medians are reported")
 	flag.StringVar(&cfg.dir, "dir", "", "data directory (default: a temporary one, removed at the end)")
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks-snapshots.md", "markdown report to write ('' for none)")
 	flag.StringVar(&cfg.only, "only", "travel,plan,merge", "comma-separated sections to run")

@@ -133,7 +133,8 @@ func (b *bench) writeReport(path string) error {
 		"read the same amount of the same kind of data, through the same path: the engine rewrites both table references to "+
 		"pinned `read_parquet` views (the current one bound at commit, the old one on first use). Each query runs once per "+
 		"side before timing (pins and prepared statements exist afterwards for both), then %d alternating runs each: "+
-		"prepare, execute, read every batch, close. The figure is median(old) / median(current). The first query at a "+
+		"prepare, execute, read every batch, close. The figure is the median over the pairs of old / current, with both "+
+		"sides' median times. The first query at a "+
 		"snapshot nothing has read yet (resolution, planning and pinning included) is given apart.\n\n", cfg.ttRows, cfg.ttRows, cfg.runs)
 	fmt.Fprintf(&s, "**Planning.** Table `silver.many` has %d real data files (hard links to one 100-row Parquet file written "+
 		"by the catalog, registered with that file's full column metrics, as ingest registers files) in 10 commits of "+
