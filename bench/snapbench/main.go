@@ -66,7 +66,8 @@ type bench struct {
 	mem     memory.Allocator
 	results []figure
 
-	standInMB string // DuckDB's memory while the replayed MERGE's stand-in exists
+	standInMB string   // DuckDB's memory while the replayed MERGE's stand-in exists
+	notes     []string // observations drawn from this run's figures
 }
 
 func run(ctx context.Context, cfg config) error {

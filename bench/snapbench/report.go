@@ -123,23 +123,23 @@ func (b *bench) writeReport(path string) error {
 		"while it ran, so single figures may be noisy; ratios come from alternating runs.\n\n",
 		host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
 	s.WriteString("Command: `go run -tags duckdb_arrow ./bench/snapbench` " +
-		fmt.Sprintf("(defaults: `-tt-rows %d -files %d -merge-rows %d -merge-changes %d -runs %d`).\n",
+		fmt.Sprintf("(this run: `-tt-rows %d -files %d -merge-rows %d -merge-changes %d -runs %d`).\n",
 			cfg.ttRows, cfg.files, cfg.mergeRows, cfg.mergeDelta, cfg.runs))
 	s.WriteString("\n## Method\n\n")
 	fmt.Fprintf(&s, "**Time travel.** Table `silver.travel` (BIGINT id, INTEGER qty, DOUBLE price, VARCHAR name of 1,000 values, "+
-		"TIMESTAMP ts) gets two snapshots of %d rows each, both written by the same writer (`catalog.Txn.Overwrite`, one Parquet "+
+		"TIMESTAMP ts) gets two snapshots of %s rows each, both written by the same writer (`catalog.Txn.Overwrite`, one Parquet "+
 		"file each): the second replaces every row of the first with rows of the same ids and distributions but other values "+
-		"(the bench checks that all %d rows differ). So `… FROM silver.travel AT (VERSION => first)` and `… FROM silver.travel` "+
+		"(the bench checks that all %s rows differ). So `… FROM silver.travel AT (VERSION => first)` and `… FROM silver.travel` "+
 		"read the same amount of the same kind of data, through the same path: the engine rewrites both table references to "+
 		"pinned `read_parquet` views (the current one bound at commit, the old one on first use). Each query runs once per "+
 		"side before timing (pins and prepared statements exist afterwards for both), then %d alternating runs each: "+
 		"prepare, execute, read every batch, close. The figure is the median over the pairs of old / current, with both "+
 		"sides' median times. The first query at a "+
-		"snapshot nothing has read yet (resolution, planning and pinning included) is given apart.\n\n", cfg.ttRows, cfg.ttRows, cfg.runs)
-	fmt.Fprintf(&s, "**Planning.** Table `silver.many` has %d real data files (hard links to one 100-row Parquet file written "+
+		"snapshot nothing has read yet (resolution, planning and pinning included) is given apart.\n\n", count(cfg.ttRows), count(cfg.ttRows), cfg.runs)
+	fmt.Fprintf(&s, "**Planning.** Table `silver.many` has %s real data files (hard links to one 100-row Parquet file written "+
 		"by the catalog, registered with that file's full column metrics, as ingest registers files) in 10 commits of "+
 		"equal size (10 manifests), then %d single-file appends (one more manifest each) that make as many snapshots of "+
-		"just over %d files that nothing has read. *Cold* is `catalog.TableStateAt` on a freshly opened `catalog.Catalog` "+
+		"just over %s files that nothing has read. *Cold* is `catalog.TableStateAt` on a freshly opened `catalog.Catalog` "+
 		"each time (loading the table metadata, the manifest list and every manifest; Open itself not timed); *warm* the "+
 		"same call again on the bench's catalog (the plan comes from the per-snapshot cache); *not planned before* a "+
 		"snapshot the warm catalog has not planned, plus building the SQL of its view the way the engine does "+
@@ -149,19 +149,25 @@ func (b *bench) writeReport(path string) error {
 		"a query on it prepared; the engine lines are `SELECT count(*) FROM silver.many AT (VERSION => s)` prepared through "+
 		"the engine for a snapshot it has not pinned (all of the above end to end), another query text prepared at the "+
 		"same, now pinned, snapshot, and the count executed.\n\n",
-		cfg.files, planExtraSnapshots, cfg.files, ms(planTarget))
-	fmt.Fprintf(&s, "**MERGE.** Table `silver.big` gets %d generated rows in one append (`catalog.Txn.AppendParallel`, one "+
+		count(cfg.files), planExtraSnapshots, count(cfg.files), ms(planTarget))
+	fmt.Fprintf(&s, "**MERGE.** Table `silver.big` gets %s generated rows in one append (`catalog.Txn.AppendParallel`, one "+
 		"Parquet writer per core, as ingest writes). The MERGE below runs through the engine (`Session.Prepare`, "+
 		"`Statement.Exec`), once per table (it changes the table); the bench checks the row counts afterwards. The engine copies the target snapshot into a TEMP "+
 		"stand-in table with each row's file and position, runs the MERGE there with `RETURNING`, writes the new rows as "+
 		"data files and the replaced rows as position deletes, and commits one snapshot. The phases are then replayed one "+
 		"by one, with the same statements, on `silver.big2` (the same data files registered in a second table) and the "+
 		"same session, and then the whole MERGE runs through the engine again on `silver.big3` (a third such table), "+
-		"because the first MERGE of a run has varied by up to a second between runs. That second total less the replayed "+
-		"phases is the engine's own share (preparing against an empty stand-in, rewriting, collecting the changes).\n\n", cfg.mergeRows)
+		"since one run of it is noisy on a shared machine. That second total less the replayed "+
+		"phases is the engine's own share (preparing against an empty stand-in, rewriting, collecting the changes).\n\n", count(cfg.mergeRows))
 	fmt.Fprintf(&s, "```sql\n%s\n```\n", mergeSQL("silver.big", cfg.mergeRows, cfg.mergeDelta))
 	s.WriteString("\n## Results\n")
 	s.WriteString(b.table())
+	if len(b.notes) > 0 {
+		s.WriteString("\n## Observations from this run\n\n")
+		for _, n := range b.notes {
+			fmt.Fprintf(&s, "- %s\n", n)
+		}
+	}
 	charts := b.charts()
 	base := strings.TrimSuffix(path, filepath.Ext(path))
 	for _, key := range sectionOrder {
