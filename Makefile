@@ -39,7 +39,8 @@ tidy-check:
 bench: build
 	$(GO) run -tags $(TAGS) ./bench/flightbench
 	$(GO) run -tags $(TAGS) ./bench/ingestbench -e2e -bin $(BIN)
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime 3x ./engine/ ./flightsql/
+	$(GO) run -tags $(TAGS) ./bench/snapbench
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime 3x ./engine/ ./flightsql/ ./catalog/
 
 clean:
 	rm -rf bin

@@ -141,6 +141,8 @@ type Catalog struct {
 
 	locksMu sync.Mutex
 	locks   map[Ident]*sync.Mutex // per-table commit locks
+
+	plans *planCache // planned files per snapshot (plan.go)
 }
 
 // Open connects to the catalog database, creates the catalog tables if they
@@ -218,6 +220,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		db:        db,
 		ice:       ice,
 		locks:     map[Ident]*sync.Mutex{},
+		plans:     newPlanCache(planCacheFiles),
 	}, nil
 }
 

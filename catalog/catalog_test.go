@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,9 +217,20 @@ func TestLocalPath(t *testing.T) {
 		"file:/a/b":                 "/a/b",
 		"/plain/path":               "/plain/path",
 		"s3://bucket/key":           "",
+		"file:///a b/ü+c;d=e,[1]":   "/a b/ü+c;d=e,[1]",
+		"file:////x":                "//x",
+		"file:///a?b":               "/a",
+		"file:///a#b":               "/a",
+		"file:///a\tb":              "",
+		"file:///a\x7fb":            "",
+		"file://host/a":             "/a",
 	} {
 		if got := LocalPath(in); got != want {
 			t.Errorf("LocalPath(%q) = %q, want %q", in, got, want)
+		}
+		// The fast path agrees with the URL parser.
+		if u, err := url.Parse(in); err == nil && u.Scheme == "file" && LocalPath(in) != filepath.FromSlash(u.Path) {
+			t.Errorf("LocalPath(%q) = %q, url.Parse gives %q", in, LocalPath(in), u.Path)
 		}
 	}
 }

@@ -12,6 +12,41 @@ import (
 func BenchmarkFiles(b *testing.B) {
 	const commits, perCommit = 10, 1000
 	ctx := b.Context()
+	env, id := manyFilesTable(b, commits, perCommit)
+	c, err := Open(ctx, env.cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+
+	b.Run("Files", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			files, err := c.Files(ctx, id, 0)
+			if err != nil || len(files) != commits*perCommit {
+				b.Fatalf("%d files (%v)", len(files), err)
+			}
+		}
+	})
+	// For scale: what a reader's TableState costs (its plan cached after
+	// the first call; BenchmarkTableStateAt10k separates cold and warm).
+	b.Run("TableState", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			st, err := c.TableState(ctx, id)
+			if err != nil || len(st.DataFiles) != commits*perCommit {
+				b.Fatalf("%d files (%v)", len(st.DataFiles), err)
+			}
+		}
+	})
+}
+
+// manyFilesTable creates a table of commits×perCommit data files (one
+// manifest per commit) with metrics for every column, as ingest writes
+// them. The files are registered only, not written.
+func manyFilesTable(b *testing.B, commits, perCommit int) (*testEnv, Ident) {
+	b.Helper()
+	ctx := b.Context()
 	env := &testEnv{dir: b.TempDir()}
 	env.cfg = Config{Driver: "sqlite", URI: env.dir + "/catalog.db", Warehouse: env.dir + "/warehouse"}
 	c, err := Open(ctx, env.cfg, nil)
@@ -82,24 +117,5 @@ func BenchmarkFiles(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-
-	b.Run("Files", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			files, err := c.Files(ctx, id, 0)
-			if err != nil || len(files) != commits*perCommit {
-				b.Fatalf("%d files (%v)", len(files), err)
-			}
-		}
-	})
-	// For scale: what a reader's TableState (scan planning) costs.
-	b.Run("TableState", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			st, err := c.TableState(ctx, id)
-			if err != nil || len(st.DataFiles) != commits*perCommit {
-				b.Fatalf("%d files (%v)", len(st.DataFiles), err)
-			}
-		}
-	})
+	return env, id
 }

@@ -35,6 +35,11 @@ func prepareWarehouse(wh string) (string, error) {
 // "file:///a/b%20c" becomes "/a/b c"; a plain path is returned unchanged; a
 // location in object storage (s3://…) gives "".
 func LocalPath(location string) string {
+	// The common case needs no URL parser: a file:/// location without
+	// escapes, query, fragment or control characters is its path.
+	if rest, ok := strings.CutPrefix(location, "file://"); ok && strings.HasPrefix(rest, "/") && plainURLPath(rest) {
+		return filepath.FromSlash(rest)
+	}
 	if !strings.Contains(location, "://") {
 		if rest, ok := strings.CutPrefix(location, "file:"); ok {
 			return filepath.FromSlash(rest)
@@ -46,4 +51,15 @@ func LocalPath(location string) string {
 		return ""
 	}
 	return filepath.FromSlash(u.Path)
+}
+
+// plainURLPath reports whether url.Parse would return p unchanged as a
+// URL's path.
+func plainURLPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c == '%' || c == '?' || c == '#' || c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

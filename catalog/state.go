@@ -61,39 +61,21 @@ func (c *Catalog) SnapshotAsOf(ctx context.Context, id Ident, ts time.Time) (int
 	return snap.SnapshotID, nil
 }
 
-// stateAt plans the files of snap, to be read with schema.
+// stateAt plans the files of snap (plan.go), to be read with schema. The
+// file lists are the caller's own.
 func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap *table.Snapshot, schema *iceberg.Schema) (*TableState, error) {
-	scan := tbl.Scan(table.WithSnapshotID(snap.SnapshotID))
-	defer func() { _ = scan.Close() }()
-	tasks, err := scan.PlanFiles(ctx)
+	p, err := c.planOf(ctx, tbl, snap)
 	if err != nil {
 		return nil, fmt.Errorf("planning files of %s at snapshot %d: %w", id, snap.SnapshotID, err)
 	}
-	st := &TableState{
+	return &TableState{
 		Ident:            id,
 		MetadataLocation: tbl.MetadataLocation(),
 		SnapshotID:       snap.SnapshotID,
 		Schema:           schema,
-		DataFiles:        make([]DataFile, 0, len(tasks)),
-	}
-	seen := map[string]bool{}
-	add := func(list []DataFile, f iceberg.DataFile) []DataFile {
-		// A file split into several tasks, or a delete file attached to
-		// every task it touches, is listed once.
-		p := f.FilePath()
-		if seen[p] {
-			return list
-		}
-		seen[p] = true
-		return append(list, DataFile{Path: LocalPath(p), Location: p, RecordCount: f.Count(), SizeBytes: f.FileSizeBytes()})
-	}
-	for _, task := range tasks {
-		st.DataFiles = add(st.DataFiles, task.File)
-		for _, del := range task.DeleteFiles {
-			st.DeleteFiles = add(st.DeleteFiles, del)
-		}
-	}
-	return st, nil
+		DataFiles:        slices.Clone(p.data),
+		DeleteFiles:      slices.Clone(p.deletes),
+	}, nil
 }
 
 // Snapshots lists every snapshot of the table, oldest first.
