@@ -134,8 +134,9 @@ func (e *Engine) qualified(id catalog.Ident) string {
 func viewSQL(st *catalog.TableState) (string, error) { return viewSQLWith(st, false) }
 
 // viewSQLWith is viewSQL, with each row's identity when identity is set:
-// two more columns, the data file's path as read (__lakeflight_file) and
-// the row's position in it (__lakeflight_pos).
+// two more columns, the data file's index in st.DataFiles (__lakeflight_file)
+// and the row's position in it (__lakeflight_pos). An index, not the path:
+// a stand-in of 10M rows holds 40 MB of it rather than a gigabyte of paths.
 func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
 	if st.Schema == nil {
 		return "", fmt.Errorf("table %s has no schema: %w", st.Ident, ErrInternal)
@@ -157,7 +158,7 @@ func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
 			sel[i] = "CAST(NULL AS " + types[i] + ") AS " + cols[i]
 		}
 		if identity {
-			sel = append(sel, "CAST(NULL AS VARCHAR) AS __lakeflight_file", "CAST(NULL AS BIGINT) AS __lakeflight_pos")
+			sel = append(sel, "CAST(NULL AS INTEGER) AS __lakeflight_file", "CAST(NULL AS BIGINT) AS __lakeflight_pos")
 		}
 		if len(sel) == 0 {
 			return "SELECT WHERE false", nil
@@ -202,15 +203,15 @@ func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
 		dcols[i] = "d." + c
 	}
 	if identity {
-		dcols = append(dcols, "d.__lakeflight_file", "d.file_row_number AS __lakeflight_pos")
+		dcols = append(dcols, "CAST(d.file_index AS INTEGER) AS __lakeflight_file", "d.file_row_number AS __lakeflight_pos")
 	}
 	q := "SELECT " + strings.Join(dcols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
-		"], schema = map{" + m.String() + "}, filename = '__lakeflight_file', file_row_number = true) AS d"
+		"], schema = map{" + m.String() + "}, filename = '__lakeflight_path', file_row_number = true) AS d"
 	if len(dels) == 0 {
 		return q, nil
 	}
 	return q + " ANTI JOIN (SELECT " + norm + " AS f, pos FROM read_parquet([" + strings.Join(dels, ", ") + "])) AS x" +
-		" ON d.__lakeflight_file = x.f AND d.file_row_number = x.pos", nil
+		" ON d.__lakeflight_path = x.f AND d.file_row_number = x.pos", nil
 }
 
 // duckType renders an Iceberg type as a DuckDB type.

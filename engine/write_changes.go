@@ -5,8 +5,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -42,15 +42,11 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 	case writeMerge:
 		rowsAt, identAt = 1, n+1
 	}
-	locations := make(map[string]string, len(base.DataFiles))
-	for _, f := range base.DataFiles {
-		locations[strings.TrimPrefix(f.Path, "file://")] = f.Location // as viewSQLWith reads it
-	}
 	ch := &changes{}
-	dels := map[string][]int64{}
-	var seen map[string]map[int64]bool // MERGE: a target row may be changed once
+	dels := map[int32][]int64{} // by index in base.DataFiles (viewSQLWith)
+	var seen map[int32]map[int64]bool // MERGE: a target row may be changed once
 	if p.stmt.kind == writeMerge {
-		seen = map[string]map[int64]bool{}
+		seen = map[int32]map[int64]bool{}
 	}
 	ctx = compute.WithAllocator(ctx, memory.DefaultAllocator)
 	for _, rec := range out {
@@ -60,16 +56,22 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 			action = stringsOf(rec.Column(0))
 		}
 		if identAt >= 0 {
-			files, pos := stringsOf(rec.Column(identAt)), rec.Column(identAt+1)
-			ints, ok := pos.(*array.Int64)
-			if !ok {
-				return nil, fmt.Errorf("%s %s: row positions came back as %s: %w", p.stmt.kind, p.id, pos.DataType(), ErrInternal)
+			files, fok := rec.Column(identAt).(*array.Int32)
+			ints, pok := rec.Column(identAt + 1).(*array.Int64)
+			if !fok || !pok {
+				ch.release()
+				return nil, fmt.Errorf("%s %s: row identities came back as %s, %s: %w", p.stmt.kind, p.id,
+					rec.Column(identAt).DataType(), rec.Column(identAt+1).DataType(), ErrInternal)
 			}
 			for r := 0; r < int(rec.NumRows()); r++ {
 				if action != nil && action(r) == "INSERT" {
 					continue
 				}
-				f, at := files(r), ints.Value(r)
+				f, at := files.Value(r), ints.Value(r)
+				if f < 0 || int(f) >= len(base.DataFiles) {
+					ch.release()
+					return nil, fmt.Errorf("%s %s: row identity names file %d of %d: %w", p.stmt.kind, p.id, f, len(base.DataFiles), ErrInternal)
+				}
 				if seen != nil {
 					if seen[f] == nil {
 						seen[f] = map[int64]bool{}
@@ -77,7 +79,7 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 					if seen[f][at] {
 						ch.release()
 						return nil, newError(ErrInvalidSQL, fmt.Sprintf("MERGE INTO %s: several source rows match the same target row "+
-							"(row %d of %s); make the ON condition match at most one source row per target row", p.id, at, f))
+							"(row %d of %s); make the ON condition match at most one source row per target row", p.id, at, base.DataFiles[f].Location))
 					}
 					seen[f][at] = true
 				}
@@ -96,18 +98,8 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 			ch.rows = append(ch.rows, batch)
 		}
 	}
-	files := make([]string, 0, len(dels))
-	for f := range dels {
-		files = append(files, f)
-	}
-	slices.Sort(files)
-	for _, f := range files {
-		loc, ok := locations[f]
-		if !ok {
-			ch.release()
-			return nil, fmt.Errorf("%s %s: row identity names unknown file %q: %w", p.stmt.kind, p.id, f, ErrInternal)
-		}
-		ch.deletes = append(ch.deletes, catalog.PositionDeletes{DataFile: loc, Positions: dels[f]})
+	for _, f := range slices.Sorted(maps.Keys(dels)) {
+		ch.deletes = append(ch.deletes, catalog.PositionDeletes{DataFile: base.DataFiles[f].Location, Positions: dels[f]})
 	}
 	return ch, nil
 }
