@@ -32,6 +32,8 @@ type Session struct {
 	catalog string   // current catalog and schema, as DuckDB reports them
 	schema  string
 	asOf    *asOf // lakeflight_as_of: read every Iceberg table as of this (asof.go)
+	// lastWrite: the last INSERT/UPDATE/DELETE/MERGE on an Iceberg table.
+	lastWrite WriteStats
 	// dirty is set once a statement that can change connection state (SET,
 	// USE, temp objects, transactions) was prepared on the connection; a
 	// clean connection goes back to the engine's pool on Close.

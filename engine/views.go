@@ -133,6 +133,10 @@ func (e *Engine) qualified(id catalog.Ident) string {
 // empty relation when the snapshot has no files.
 func viewSQL(st *catalog.TableState) (string, error) { return viewSQLWith(st, false) }
 
+// ViewSQL is the SELECT the engine binds for a table at the snapshot st
+// describes (exported for benchmarks that time DuckDB's side of binding).
+func ViewSQL(st *catalog.TableState) (string, error) { return viewSQL(st) }
+
 // viewSQLWith is viewSQL, with each row's identity when identity is set:
 // two more columns, the data file's index in st.DataFiles (__lakeflight_file)
 // and the row's position in it (__lakeflight_pos). An index, not the path:

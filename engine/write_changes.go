@@ -43,7 +43,7 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 		rowsAt, identAt = 1, n+1
 	}
 	ch := &changes{}
-	dels := map[int32][]int64{} // by index in base.DataFiles (viewSQLWith)
+	dels := map[int32][]int64{}       // by index in base.DataFiles (viewSQLWith)
 	var seen map[int32]map[int64]bool // MERGE: a target row may be changed once
 	if p.stmt.kind == writeMerge {
 		seen = map[int32]map[int64]bool{}

@@ -289,8 +289,15 @@ func (st *Statement) execWrite(ctx context.Context, params arrow.RecordBatch) (i
 	case writeCreate:
 		return e.createTable(ctx, dc, p, params)
 	}
+	ws := WriteStats{Statement: p.stmt.kind.String(), Table: p.id.String()}
+	defer func() {
+		st.s.mu.Lock()
+		st.s.lastWrite = ws
+		st.s.mu.Unlock()
+	}()
 	for attempt := 1; ; attempt++ {
-		n, err := e.runDML(ctx, dc, p, params)
+		ws.Attempts = attempt
+		n, err := e.runDML(ctx, dc, p, params, &ws)
 		if !errors.Is(err, catalog.ErrConflict) || attempt >= writeAttempts {
 			return n, err
 		}
@@ -308,7 +315,8 @@ func (st *Statement) execWrite(ctx context.Context, params arrow.RecordBatch) (i
 }
 
 // runDML computes and commits one INSERT/UPDATE/DELETE/MERGE.
-func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arrow.RecordBatch) (int64, error) {
+func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arrow.RecordBatch, ws *WriteStats) (int64, error) {
+	lap := stopwatch()
 	txn, err := e.tables.Begin(ctx, p.id)
 	if err != nil {
 		return 0, err
@@ -321,10 +329,12 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 			return 0, err
 		}
 	}
+	ws.Plan += lap()
 	if err := p.fillStandIn(dc, base, false); err != nil {
 		return 0, err
 	}
 	defer dropStandIn(dc)
+	ws.StandIn += lap()
 	text, err := p.dmlText(base)
 	if err != nil {
 		return 0, err
@@ -360,6 +370,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 			return 0, withCtx(ctx, err)
 		}
 	}
+	ws.Run += lap()
 	target, err := txn.ArrowSchema()
 	if err != nil {
 		return 0, err
@@ -369,6 +380,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		return 0, err
 	}
 	defer ch.release()
+	ws.Collect += lap()
 	rdr, err := array.NewRecordReader(target, ch.rows)
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
@@ -382,16 +394,56 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	if err := txn.Delta(ctx, reader, ch.deletes, summary, runtime.GOMAXPROCS(0)); err != nil {
 		return 0, err
 	}
+	ws.Write += lap()
 	snap, err := txn.Commit(ctx)
+	ws.Commit += lap()
 	if err != nil {
 		return 0, err
 	}
 	// The view is rebound when a statement next names the table (the
 	// metadata location moved), not now: a run of writes plans nothing.
 	e.markStale(p.id)
-	e.log.Debug("sql write committed", "statement", p.stmt.kind.String(), "table", p.id.String(),
-		"snapshot", snap, "rows", ch.affected)
+	ws.Snapshot, ws.Rows = snap, ch.affected
+	e.log.Info("sql write committed", "statement", p.stmt.kind.String(), "table", p.id.String(),
+		"snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "stand_in", ws.StandIn,
+		"run", ws.Run, "collect", ws.Collect, "write", ws.Write, "commit", ws.Commit)
 	return ch.affected, nil
+}
+
+// WriteStats describes a session's last INSERT, UPDATE, DELETE or MERGE on
+// an Iceberg table: where its time went (summed over its runs, when it lost
+// commit races) and what it committed.
+type WriteStats struct {
+	Statement string        // INSERT, UPDATE, DELETE or MERGE
+	Table     string        // namespace.table
+	Attempts  int           // runs (more than one after lost commit races)
+	Plan      time.Duration // lock the table and plan its snapshot
+	StandIn   time.Duration // copy the snapshot into the TEMP stand-in
+	Run       time.Duration // DuckDB runs the statement on the stand-in
+	Collect   time.Duration // sort the returned rows into new rows and deletes
+	Write     time.Duration // write the data and position-delete files
+	Commit    time.Duration // commit the snapshot
+	Snapshot  int64         // the snapshot committed (0 if none)
+	Rows      int64         // rows affected
+}
+
+// LastWrite reports the session's last SQL write to an Iceberg table.
+func (s *Session) LastWrite() WriteStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastWrite
+}
+
+// stopwatch returns a function that reports the time since it was last
+// called (or since stopwatch).
+func stopwatch() func() time.Duration {
+	last := time.Now()
+	return func() time.Duration {
+		now := time.Now()
+		d := now.Sub(last)
+		last = now
+		return d
+	}
 }
 
 // executeRecords runs ps once and returns its result as Arrow batches.

@@ -108,6 +108,10 @@ func TestSQLWritesHistory(t *testing.T) {
 			t.Fatalf("step %d: %d snapshots after, %d before: want exactly one more", i, n, before)
 		}
 		snaps[i] = currentSnapshot(t, cat, id)
+		if ws := s.LastWrite(); ws.Snapshot != snaps[i] || ws.Rows != st.affected || ws.Attempts != 1 || ws.Table != "silver.accounts" ||
+			!strings.HasPrefix(st.sql, ws.Statement) || ws.Run <= 0 {
+			t.Fatalf("step %d: LastWrite %+v", i, ws)
+		}
 		if got := mustQuery(t, s, "SELECT * FROM silver.accounts ORDER BY id"); !slices.EqualFunc(got, st.want, slices.Equal[[]string]) {
 			t.Fatalf("step %d (%s): rows %q, want %q", i, st.sql, got, st.want)
 		}

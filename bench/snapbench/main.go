@@ -66,8 +66,7 @@ type bench struct {
 	mem     memory.Allocator
 	results []figure
 
-	standInMB string   // DuckDB's memory while the replayed MERGE's stand-in exists
-	notes     []string // observations drawn from this run's figures
+	notes []string // observations drawn from this run's figures
 }
 
 func run(ctx context.Context, cfg config) error {

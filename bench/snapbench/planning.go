@@ -12,6 +12,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/engine"
 )
 
 // planTarget bounds resolving and planning a snapshot of the 10,000-file
@@ -85,7 +86,7 @@ func (b *bench) planning(ctx context.Context) error {
 		}
 		fresh = append(fresh, d)
 		var body string
-		d, err = timed(func() error { body, err = viewBody(st, false); return err })
+		d, err = timed(func() error { body, err = engine.ViewSQL(st); return err })
 		if err != nil {
 			return err
 		}
