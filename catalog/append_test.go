@@ -268,11 +268,7 @@ func checkParquet(t *testing.T, df DataFile, sc *iceberg.Schema) {
 
 func TestEmptyAppend(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "e"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, _ := eventsTable(t, "e")
 	rdr, err := array.NewRecordReader(richSchema, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -309,11 +305,7 @@ func TestAppendSchemaMismatch(t *testing.T) {
 
 func TestConcurrentAppends(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "busy"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "busy")
 
 	const writers, rows = 6, 40
 	var wg sync.WaitGroup

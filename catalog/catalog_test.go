@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // testEnv is one catalog database file plus warehouse in a temp dir; open
@@ -253,3 +254,15 @@ func TestSQLiteDSN(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// eventsTable opens a fresh catalog holding an empty table bronze.<name>
+// of richSchema, with a checked allocator that must be empty at the end.
+func eventsTable(t *testing.T, name string) (*Catalog, Ident, *memory.CheckedAllocator) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", name}
+	mustCreate(t.Context(), t, c, id, richSchema)
+	return c, id, mem
+}

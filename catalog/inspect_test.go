@@ -8,18 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
 
 func TestHistory(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "events"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "events")
 	if h, err := c.History(ctx, id); err != nil || len(h) != 0 {
 		t.Fatalf("history of an empty table = %+v (%v)", h, err)
 	}
@@ -63,11 +58,7 @@ func TestHistory(t *testing.T) {
 
 func TestFiles(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "events"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "events")
 	if files, err := c.Files(ctx, id, 0); err != nil || files == nil || len(files) != 0 {
 		t.Fatalf("files of an empty table = %#v (%v), want empty", files, err)
 	}
@@ -159,11 +150,7 @@ func TestFiles(t *testing.T) {
 // after the data files.
 func TestFilesWithDeletes(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "events"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "events")
 	appendRows(t, c, mem, id, 0, 20, nil)
 	appendRows(t, c, mem, id, 20, 20, nil)
 
@@ -211,11 +198,7 @@ func TestFilesWithDeletes(t *testing.T) {
 
 func TestManifests(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "events"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "events")
 	if ms, err := c.Manifests(ctx, id, 0); err != nil || ms == nil || len(ms) != 0 {
 		t.Fatalf("manifests of an empty table = %#v (%v), want empty", ms, err)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // scanAll reads the table's current rows with iceberg-go's own reader.
@@ -26,11 +25,7 @@ func scanAll(t *testing.T, c *Catalog, id Ident) arrow.Table {
 
 func TestAppendParallel(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "par"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "par")
 
 	txn, err := c.Begin(ctx, id)
 	if err != nil {

@@ -11,11 +11,7 @@ import (
 
 func TestRefsLifecycle(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "events"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "events")
 	s1 := appendRows(t, c, mem, id, 0, 10, nil)
 	s2 := appendRows(t, c, mem, id, 10, 10, nil)
 	s3 := appendRows(t, c, mem, id, 20, 10, nil)
@@ -90,11 +86,7 @@ func TestRefsLifecycle(t *testing.T) {
 
 func TestRefErrors(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "events"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "events")
 	s1 := appendRows(t, c, mem, id, 0, 10, nil)
 	if _, err := c.CreateTag(ctx, id, "v1", s1); err != nil {
 		t.Fatal(err)
@@ -156,11 +148,7 @@ func TestRefErrors(t *testing.T) {
 
 func TestRollback(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "events"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "events")
 	s1 := appendRows(t, c, mem, id, 0, 250, nil)
 	s2 := appendRows(t, c, mem, id, 250, 50, nil)
 	if _, err := c.CreateTag(ctx, id, "before-rollback", s2); err != nil {

@@ -3,7 +3,6 @@ package catalog
 import (
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
@@ -12,11 +11,7 @@ import (
 // ADD COLUMN), on a table without a snapshot and on one with.
 func TestCommitSchemaOnly(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := newEnv(t).open(t)
-	id := Ident{"bronze", "alter"}
-	mustCreate(ctx, t, c, id, richSchema)
+	c, id, mem := eventsTable(t, "alter")
 
 	addColumn := func(name string) int64 {
 		t.Helper()
