@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -91,7 +92,7 @@ func (c *Catalog) Snapshots(ctx context.Context, id Ident) ([]Snapshot, error) {
 	}
 	slices.SortStableFunc(out, func(a, b Snapshot) int {
 		if a.SequenceNumber != b.SequenceNumber {
-			return cmpInt64(a.SequenceNumber, b.SequenceNumber)
+			return cmp.Compare(a.SequenceNumber, b.SequenceNumber)
 		}
 		return a.Timestamp.Compare(b.Timestamp)
 	})
@@ -116,14 +117,4 @@ func toSnapshot(s table.Snapshot) Snapshot {
 		}
 	}
 	return out
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -34,39 +34,54 @@ func queryStrings(conn bindings.Connection, sql string) ([][]string, error) {
 	if state == bindings.StateError {
 		return nil, duckErr(bindings.ResultErrorType(&res), bindings.ResultError(&res))
 	}
-	n := bindings.ColumnCount(&res)
+	opts := bindings.ResultGetArrowOptions(&res)
+	defer bindings.DestroyArrowOptions(&opts)
+	recs, err := resultRecords(&res, opts)
+	if err != nil {
+		return nil, err
+	}
+	var rows [][]string
+	for _, rec := range recs {
+		rows = appendStrings(rows, rec)
+		rec.Release()
+	}
+	return rows, nil
+}
+
+// resultRecords reads a whole materialised result as Arrow batches (one
+// per DuckDB chunk); the caller releases them.
+func resultRecords(res *bindings.Result, opts bindings.ArrowOptions) ([]arrow.RecordBatch, error) {
+	n := bindings.ColumnCount(res)
 	types := make([]bindings.LogicalType, n)
 	names := make([]string, n)
 	for i := range n {
-		types[i] = bindings.ColumnLogicalType(&res, i)
-		names[i] = bindings.ColumnName(&res, i)
+		types[i] = bindings.ColumnLogicalType(res, i)
+		names[i] = bindings.ColumnName(res, i)
 	}
 	defer destroyTypes(types)
-	opts := bindings.ResultGetArrowOptions(&res)
-	defer bindings.DestroyArrowOptions(&opts)
 	schema, ed := bindings.NewArrowSchema(opts, types, names)
 	if err := errorData(ed); err != nil {
 		return nil, err
 	}
-	var rows [][]string
+	var out []arrow.RecordBatch
 	for {
-		chunk := bindings.FetchChunk(res)
+		chunk := bindings.FetchChunk(*res)
 		if chunk.Ptr == nil {
 			break
 		}
 		rec, ed := bindings.DataChunkToArrowArray(opts, schema, chunk)
+		bindings.DestroyDataChunk(&chunk)
 		if err := errorData(ed); err != nil {
-			bindings.DestroyDataChunk(&chunk)
+			releaseAll(out)
 			return nil, err
 		}
-		rows = appendStrings(rows, rec)
-		rec.Release()
-		bindings.DestroyDataChunk(&chunk)
+		out = append(out, rec)
 	}
-	if msg := bindings.ResultError(&res); msg != "" {
-		return nil, duckErr(bindings.ResultErrorType(&res), msg)
+	if msg := bindings.ResultError(res); msg != "" {
+		releaseAll(out)
+		return nil, duckErr(bindings.ResultErrorType(res), msg)
 	}
-	return rows, nil
+	return out, nil
 }
 
 func appendStrings(rows [][]string, rec arrow.RecordBatch) [][]string {

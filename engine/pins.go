@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -155,7 +156,7 @@ func (e *Engine) evictPinsLocked() {
 	if len(idle) <= maxIdlePins || e.closed {
 		return
 	}
-	slices.SortFunc(idle, func(a, b *pin) int { return cmpUint(a.used, b.used) })
+	slices.SortFunc(idle, func(a, b *pin) int { return cmp.Compare(a.used, b.used) })
 	for _, p := range idle[:len(idle)-maxIdlePins] {
 		if err := execSQL(e.admin, "DROP VIEW IF EXISTS "+p.qualified()); err != nil {
 			e.log.Warn("dropping pinned view", "view", p.name, "err", err)
@@ -163,14 +164,4 @@ func (e *Engine) evictPinsLocked() {
 		}
 		delete(e.pins, p.key)
 	}
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

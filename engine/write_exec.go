@@ -458,35 +458,5 @@ func executeRecords(ctx context.Context, ps bindings.PreparedStatement, opts bin
 		return nil, err
 	}
 	defer bindings.DestroyResult(&res)
-	n := bindings.ColumnCount(&res)
-	types := make([]bindings.LogicalType, n)
-	names := make([]string, n)
-	for i := range n {
-		types[i] = bindings.ColumnLogicalType(&res, i)
-		names[i] = bindings.ColumnName(&res, i)
-	}
-	defer destroyTypes(types)
-	schema, ed := bindings.NewArrowSchema(opts, types, names)
-	if err := errorData(ed); err != nil {
-		return nil, err
-	}
-	var out []arrow.RecordBatch
-	for {
-		chunk := bindings.FetchChunk(res)
-		if chunk.Ptr == nil {
-			break
-		}
-		rec, ed := bindings.DataChunkToArrowArray(opts, schema, chunk)
-		bindings.DestroyDataChunk(&chunk)
-		if err := errorData(ed); err != nil {
-			releaseAll(out)
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-	if msg := bindings.ResultError(&res); msg != "" {
-		releaseAll(out)
-		return nil, duckErr(bindings.ResultErrorType(&res), msg)
-	}
-	return out, nil
+	return resultRecords(&res, opts)
 }
