@@ -90,22 +90,34 @@ func (s *Session) evalAt(dc *dconn, id catalog.Ident, at map[string]any) (*asOf,
 		if isStringConstant(expr) {
 			return &asOf{ref: v, text: v}, nil
 		}
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return &asOf{snapshot: n, text: v}, nil
-		}
-		return &asOf{ref: v, text: v}, nil
+		return parseVersion(v), nil
 	case "TIMESTAMP":
-		rows, err := queryStrings(dc.c, "SELECT epoch_ms(CAST(("+text+") AS TIMESTAMPTZ)), CAST(CAST(("+text+") AS TIMESTAMPTZ) AS VARCHAR)")
-		if err != nil {
-			return nil, fmt.Errorf("evaluating the AT (TIMESTAMP => …) clause of %s: %w", id, err)
-		}
-		ms, err := strconv.ParseInt(rows[0][0], 10, 64)
-		if err != nil {
-			return nil, newError(ErrInvalidSQL, "the AT (TIMESTAMP => …) clause of "+id.String()+" is NULL")
-		}
-		return &asOf{at: time.UnixMilli(ms).UTC(), text: rows[0][1]}, nil
+		return s.evalTimestamp(dc, id, text)
 	}
 	return nil, newError(ErrUnsupported, "AT ("+unit+" => …) is not supported: use VERSION or TIMESTAMP")
+}
+
+// parseVersion reads an evaluated VERSION: a snapshot id, else a tag or
+// branch name.
+func parseVersion(v string) *asOf {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return &asOf{snapshot: n, text: v}
+	}
+	return &asOf{ref: v, text: v}
+}
+
+// evalTimestamp evaluates the expression of AT (TIMESTAMP => expr) on the
+// session's connection (a timestamp without zone is in its TimeZone).
+func (s *Session) evalTimestamp(dc *dconn, id catalog.Ident, expr string) (*asOf, error) {
+	rows, err := queryStrings(dc.c, "SELECT epoch_ms(CAST(("+expr+") AS TIMESTAMPTZ)), CAST(CAST(("+expr+") AS TIMESTAMPTZ) AS VARCHAR)")
+	if err != nil {
+		return nil, fmt.Errorf("evaluating the AT (TIMESTAMP => …) clause of %s: %w", id, err)
+	}
+	ms, err := strconv.ParseInt(rows[0][0], 10, 64)
+	if err != nil {
+		return nil, newError(ErrInvalidSQL, "the AT (TIMESTAMP => …) clause of "+id.String()+" is NULL")
+	}
+	return &asOf{at: time.UnixMilli(ms).UTC(), text: rows[0][1]}, nil
 }
 
 // isStringConstant reports whether a parsed expression is a VARCHAR literal.

@@ -42,16 +42,17 @@ const writeAttempts = 8
 
 // writePlan is a prepared write statement.
 type writePlan struct {
-	stmt  *writeStmt
-	id    catalog.Ident
-	sql   string
-	toks  []token
-	alter *alterAction // ALTER TABLE's change
+	stmt    *writeStmt
+	id      catalog.Ident
+	sql     string
+	toks    []token
+	alter   *alterAction // ALTER TABLE's change
+	sources []edit       // time-travelling sources pointed at pinned views (write_at.go)
 }
 
 // prepareWrite prepares a write on dc (held by the caller). ok is false
 // when the statement does not write to an Iceberg table.
-func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks []token, w *writeStmt) (*Statement, bool, error) {
+func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks []token, w *writeStmt) (res *Statement, ok bool, err error) {
 	if s.e.tables == nil { // no Iceberg catalog: only temp objects to write to
 		return nil, false, nil
 	}
@@ -63,11 +64,21 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 		return nil, ok, err
 	}
 	plan := &writePlan{stmt: w, id: id, sql: sql, toks: toks}
+	sources, pins, err := s.pinWriteSources(ctx, dc, sql, toks, w.nameAt)
+	if err != nil {
+		return nil, true, err
+	}
+	plan.sources = sources
+	defer func() {
+		if res == nil { // else the statement holds the pins until it is destroyed
+			s.e.releasePins(pins)
+		}
+	}()
 	if top := topLevelWord(toks, w.nameEnd, "returning"); top >= 0 && w.kind != writeCreate {
 		return nil, true, newError(ErrUnsupported, w.kind.String()+" … RETURNING is not supported on Iceberg tables yet")
 	}
 	st := &Statement{s: s, sql: sql, text: sql, toks: toks, home: dc, class: classSession, schema: emptySchema,
-		params: emptySchema, streams: map[*stream]struct{}{}, write: plan}
+		params: emptySchema, streams: map[*stream]struct{}{}, write: plan, pins: pins}
 	exists, err := s.e.tableExists(ctx, id)
 	if err != nil {
 		return nil, true, err
@@ -101,7 +112,10 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 		}
 		err = st.describeParams(ps)
 		bindings.DestroyPrepare(&ps)
-		return st, true, err
+		if err != nil {
+			return nil, true, err
+		}
+		return st, true, nil
 	}
 	if !exists {
 		return nil, true, newError(ErrNotFound, w.kind.String()+": table "+id.String()+" does not exist")
@@ -127,7 +141,10 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	}
 	err = st.describeParams(ps)
 	bindings.DestroyPrepare(&ps)
-	return st, true, err
+	if err != nil {
+		return nil, true, err
+	}
+	return st, true, nil
 }
 
 // prepareWriteOnMain is prepareWrite on the session's main connection.
@@ -213,6 +230,7 @@ func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
 		repl += " AS " + quoteIdent(w.name[len(w.name)-1])
 	}
 	edits = append(edits, edit{start: toks[w.nameAt].pos, end: toks[w.nameEnd-1].end, text: repl})
+	edits = append(edits, p.sources...)
 	if w.kind == writeMerge {
 		cols := make([]string, len(st.Schema.Fields()))
 		for i, f := range st.Schema.Fields() {
@@ -269,9 +287,8 @@ func mergeActionEdits(toks []token, cols []string) []edit {
 
 // createText is CREATE TABLE … aimed at a TEMP stand-in.
 func (p *writePlan) createText() string {
-	w := p.stmt
-	rest := p.sql[p.toks[w.nameEnd-1].end:]
-	return "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\"" + rest
+	head := edit{start: 0, end: p.toks[p.stmt.nameEnd-1].end, text: "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\""}
+	return applyEdits(p.sql, append([]edit{head}, p.sources...))
 }
 
 // execWrite runs a prepared write; it returns the rows it changed.
