@@ -17,8 +17,8 @@
 // statements are allowed), tables.go and views.go (binding Iceberg tables
 // and noticing commits), rewrite.go, pins.go and asof.go (snapshot pinning
 // and time travel), metatables.go (iceberg_snapshots and friends),
-// write_parse.go, write_exec.go, write_changes.go, write_at.go and
-// write_ddl.go (SQL writes), procedures.go (CALL
+// write_parse.go, write_exec.go, write_changes.go, write_at.go,
+// write_prefilter.go and write_ddl.go (SQL writes), procedures.go (CALL
 // iceberg_rollback_to_snapshot and friends), errors.go (sentinels),
 // duck.go (C API helpers).
 package engine

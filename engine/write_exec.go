@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -215,6 +216,10 @@ func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) e
 		return fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
 	}
 	q := "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS " + body
+	if alias, where, ok := p.prefilter(); ok {
+		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS SELECT * FROM (" + body + ") AS " +
+			quoteIdent(alias) + " WHERE " + where // see write_prefilter.go
+	}
 	if empty || p.stmt.kind == writeInsert {
 		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS SELECT * FROM (" + body + ") LIMIT 0"
 	}
@@ -351,6 +356,9 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		return 0, err
 	}
 	defer dropStandIn(dc)
+	if rows, err := queryStrings(dc.c, "SELECT count(*) FROM "+standIn); err == nil && len(rows) == 1 {
+		ws.StandInRows, _ = strconv.ParseInt(rows[0][0], 10, 64)
+	}
 	ws.StandIn += lap()
 	text, err := p.dmlText(base)
 	if err != nil {
@@ -423,7 +431,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	ws.Snapshot, ws.Rows = snap, ch.affected
 	e.log.Info("sql write committed", "statement", p.stmt.kind.String(), "table", p.id.String(),
 		"snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "stand_in", ws.StandIn,
-		"run", ws.Run, "collect", ws.Collect, "write", ws.Write, "commit", ws.Commit)
+		"stand_in_rows", ws.StandInRows, "run", ws.Run, "collect", ws.Collect, "write", ws.Write, "commit", ws.Commit)
 	return ch.affected, nil
 }
 
@@ -436,12 +444,15 @@ type WriteStats struct {
 	Attempts  int           // runs (more than one after lost commit races)
 	Plan      time.Duration // lock the table and plan its snapshot
 	StandIn   time.Duration // copy the snapshot into the TEMP stand-in
-	Run       time.Duration // DuckDB runs the statement on the stand-in
-	Collect   time.Duration // sort the returned rows into new rows and deletes
-	Write     time.Duration // write the data and position-delete files
-	Commit    time.Duration // commit the snapshot
-	Snapshot  int64         // the snapshot committed (0 if none)
-	Rows      int64         // rows affected
+	// StandInRows: the rows copied (an UPDATE or DELETE whose WHERE stands
+	// on its own copies only the rows it selects).
+	StandInRows int64
+	Run         time.Duration // DuckDB runs the statement on the stand-in
+	Collect     time.Duration // sort the returned rows into new rows and deletes
+	Write       time.Duration // write the data and position-delete files
+	Commit      time.Duration // commit the snapshot
+	Snapshot    int64         // the snapshot committed (0 if none)
+	Rows        int64         // rows affected
 }
 
 // LastWrite reports the session's last SQL write to an Iceberg table.
