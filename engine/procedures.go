@@ -159,16 +159,10 @@ func (s *Session) prepareCall(sql string, toks []token, p *procPlan) (*Statement
 	if n := p.nargs; n < p.proc.minArgs || n > p.proc.maxArgs {
 		return nil, newError(ErrInvalidSQL, fmt.Sprintf("%s takes %d to %d arguments, not %d: %s", p.name, p.proc.minArgs, p.proc.maxArgs, n, usage))
 	}
-	ps, err := prepareText(dc, p.args)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", usage, err)
-	}
 	st := &Statement{s: s, sql: sql, text: sql, toks: toks, home: dc, class: classSession, schema: emptySchema,
 		params: emptySchema, streams: map[*stream]struct{}{}, proc: p}
-	err = st.describeParams(ps)
-	bindings.DestroyPrepare(&ps)
-	if err != nil {
-		return nil, err
+	if err := st.describeText(p.args); err != nil {
+		return nil, fmt.Errorf("%s: %w", usage, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -80,8 +80,9 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	}
 	st := &Statement{s: s, sql: sql, text: sql, toks: toks, home: dc, class: classSession, schema: emptySchema,
 		params: emptySchema, streams: map[*stream]struct{}{}, write: plan, pins: pins}
-	exists, err := s.e.tableExists(ctx, id)
-	if err != nil {
+	tbl, err := s.e.tables.LoadTable(ctx, id)
+	exists := err == nil
+	if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
 		return nil, true, err
 	}
 	switch w.kind {
@@ -107,13 +108,7 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 		if topLevelWord(toks, w.nameEnd, "partitioned") >= 0 {
 			return nil, true, newError(ErrUnsupported, "CREATE TABLE … PARTITIONED BY is not supported yet: tables are unpartitioned")
 		}
-		ps, err := prepareText(dc, plan.createText())
-		if err != nil {
-			return nil, true, err
-		}
-		err = st.describeParams(ps)
-		bindings.DestroyPrepare(&ps)
-		if err != nil {
+		if err := st.describeText(plan.createText()); err != nil {
 			return nil, true, err
 		}
 		return st, true, nil
@@ -123,29 +118,26 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	}
 	// Prepare against an empty stand-in to check the statement and learn
 	// its parameters.
-	tbl, err := s.e.tables.LoadTable(ctx, id)
-	if err != nil {
-		return nil, true, err
-	}
 	cur := &catalog.TableState{Ident: id, Schema: tbl.Schema()} // the columns are all prepare needs
 	if err := plan.fillStandIn(dc, cur, true); err != nil {
 		return nil, true, err
 	}
 	defer dropStandIn(dc)
-	text, err := plan.dmlText(cur)
-	if err != nil {
-		return nil, true, err
-	}
-	ps, err := prepareText(dc, text)
-	if err != nil {
-		return nil, true, err
-	}
-	err = st.describeParams(ps)
-	bindings.DestroyPrepare(&ps)
-	if err != nil {
+	if err := st.describeText(plan.dmlText(cur)); err != nil {
 		return nil, true, err
 	}
 	return st, true, nil
+}
+
+// describeText prepares text on the statement's connection to learn its
+// parameters (nothing runs), then drops the DuckDB statement.
+func (st *Statement) describeText(text string) error {
+	ps, err := prepareText(st.home, text)
+	if err != nil {
+		return err
+	}
+	defer bindings.DestroyPrepare(&ps)
+	return st.describeParams(ps)
 }
 
 // prepareWriteOnMain is prepareWrite on the session's main connection.
@@ -227,7 +219,7 @@ func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) e
 }
 
 // dmlText is the client's statement aimed at the stand-in, with RETURNING.
-func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
+func (p *writePlan) dmlText(st *catalog.TableState) string {
 	toks, sql, w := p.toks, p.sql, p.stmt
 	var edits []edit
 	repl := standIn
@@ -255,7 +247,7 @@ func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
 	case writeMerge:
 		text += "\nRETURNING merge_action, *"
 	}
-	return text, nil
+	return text
 }
 
 // mergeActionEdits makes MERGE's positional shorthands work on a stand-in
@@ -360,11 +352,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		ws.StandInRows, _ = strconv.ParseInt(rows[0][0], 10, 64)
 	}
 	ws.StandIn += lap()
-	text, err := p.dmlText(base)
-	if err != nil {
-		return 0, err
-	}
-	ps, err := prepareText(dc, text)
+	ps, err := prepareText(dc, p.dmlText(base))
 	if err != nil {
 		return 0, err
 	}
