@@ -142,16 +142,12 @@ func parseCall(sql string, toks []token) (*procPlan, bool) {
 	return &procPlan{name: toks[1].text, proc: p, args: "SELECT " + args, nargs: n}, true
 }
 
-// prepareCall prepares a procedure call on the session's main connection.
-func (s *Session) prepareCall(sql string, toks []token, p *procPlan) (*Statement, error) {
+// prepareCall prepares a procedure call on dc, the session's main
+// connection (see prepareOnMain).
+func (s *Session) prepareCall(dc *dconn, sql string, toks []token, p *procPlan) (*Statement, error) {
 	if s.e.tables == nil {
 		return nil, newError(ErrUnsupported, p.name+" needs an Iceberg catalog")
 	}
-	if !s.take(s.main) {
-		return nil, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before changing tables")
-	}
-	dc := s.main
-	defer s.releaseConn(dc)
 	usage := "call it as CALL " + p.name + p.proc.args
 	if strings.TrimSpace(strings.TrimPrefix(p.args, "SELECT")) == "" {
 		return nil, newError(ErrInvalidSQL, usage)
@@ -164,12 +160,6 @@ func (s *Session) prepareCall(sql string, toks []token, p *procPlan) (*Statement
 	if err := st.describeText(p.args); err != nil {
 		return nil, fmt.Errorf("%s: %w", usage, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	s.stmts[st] = struct{}{}
 	return st, nil
 }
 

@@ -77,10 +77,17 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 		return nil, err
 	}
 	if p, ok := parseCall(sql, toks); ok && prep == nil {
-		return s.prepareCall(sql, toks, p)
+		st, _, err := s.prepareOnMain(func(dc *dconn) (*Statement, bool, error) {
+			st, err := s.prepareCall(dc, sql, toks, p)
+			return st, true, err
+		})
+		return st, err
 	}
 	if w := parseWrite(toks); w != nil && prep == nil {
-		if st, ok, err := s.prepareWriteOnMain(ctx, sql, toks, w); ok || err != nil {
+		st, ok, err := s.prepareOnMain(func(dc *dconn) (*Statement, bool, error) {
+			return s.prepareWrite(ctx, dc, sql, toks, w)
+		})
+		if ok || err != nil {
 			return st, err
 		}
 	}

@@ -140,8 +140,10 @@ func (st *Statement) describeText(text string) error {
 	return st.describeParams(ps)
 }
 
-// prepareWriteOnMain is prepareWrite on the session's main connection.
-func (s *Session) prepareWriteOnMain(ctx context.Context, sql string, toks []token, w *writeStmt) (*Statement, bool, error) {
+// prepareOnMain runs prep on the session's main connection (a statement
+// that changes tables needs it: its stand-in lives there) and registers the
+// statement prep returns. ok is false when prep declined the statement.
+func (s *Session) prepareOnMain(prep func(dc *dconn) (*Statement, bool, error)) (*Statement, bool, error) {
 	if !s.take(s.main) {
 		s.mu.Lock()
 		closed := s.closed
@@ -149,10 +151,10 @@ func (s *Session) prepareWriteOnMain(ctx context.Context, sql string, toks []tok
 		if closed {
 			return nil, true, ErrClosed
 		}
-		return nil, true, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before writing")
+		return nil, true, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before changing tables")
 	}
 	dc := s.main
-	st, ok, err := s.prepareWrite(ctx, dc, sql, toks, w)
+	st, ok, err := prep(dc)
 	s.releaseConn(dc)
 	if err != nil || !ok {
 		return nil, ok, err
@@ -160,6 +162,7 @@ func (s *Session) prepareWriteOnMain(ctx context.Context, sql string, toks []tok
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		st.destroy()
 		return nil, true, ErrClosed
 	}
 	s.dirty = true
