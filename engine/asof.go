@@ -80,44 +80,37 @@ func (s *Session) evalAt(dc *dconn, id catalog.Ident, at map[string]any) (*asOf,
 	if err != nil {
 		return nil, err
 	}
+	return s.evalAtExpr(dc, id, unit, text, isStringConstant(expr))
+}
+
+// evalAtExpr evaluates the expression of AT (unit => expr) on the session's
+// connection (so a timestamp without zone is in its TimeZone). A VERSION is
+// a snapshot id, or a tag or branch name (always, when literal: a string
+// literal was written).
+func (s *Session) evalAtExpr(dc *dconn, id catalog.Ident, unit, expr string, literal bool) (*asOf, error) {
 	switch strings.ToUpper(unit) {
 	case "VERSION":
-		rows, err := queryStrings(dc.c, "SELECT CAST(("+text+") AS VARCHAR)")
+		rows, err := queryStrings(dc.c, "SELECT CAST(("+expr+") AS VARCHAR)")
 		if err != nil {
 			return nil, fmt.Errorf("evaluating the AT (VERSION => …) clause of %s: %w", id, err)
 		}
 		v := rows[0][0]
-		if isStringConstant(expr) {
-			return &asOf{ref: v, text: v}, nil
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && !literal {
+			return &asOf{snapshot: n, text: v}, nil
 		}
-		return parseVersion(v), nil
+		return &asOf{ref: v, text: v}, nil
 	case "TIMESTAMP":
-		return s.evalTimestamp(dc, id, text)
+		rows, err := queryStrings(dc.c, "SELECT epoch_ms(CAST(("+expr+") AS TIMESTAMPTZ)), CAST(CAST(("+expr+") AS TIMESTAMPTZ) AS VARCHAR)")
+		if err != nil {
+			return nil, fmt.Errorf("evaluating the AT (TIMESTAMP => …) clause of %s: %w", id, err)
+		}
+		ms, err := strconv.ParseInt(rows[0][0], 10, 64)
+		if err != nil {
+			return nil, newError(ErrInvalidSQL, "the AT (TIMESTAMP => …) clause of "+id.String()+" is NULL")
+		}
+		return &asOf{at: time.UnixMilli(ms).UTC(), text: rows[0][1]}, nil
 	}
 	return nil, newError(ErrUnsupported, "AT ("+unit+" => …) is not supported: use VERSION or TIMESTAMP")
-}
-
-// parseVersion reads an evaluated VERSION: a snapshot id, else a tag or
-// branch name.
-func parseVersion(v string) *asOf {
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return &asOf{snapshot: n, text: v}
-	}
-	return &asOf{ref: v, text: v}
-}
-
-// evalTimestamp evaluates the expression of AT (TIMESTAMP => expr) on the
-// session's connection (a timestamp without zone is in its TimeZone).
-func (s *Session) evalTimestamp(dc *dconn, id catalog.Ident, expr string) (*asOf, error) {
-	rows, err := queryStrings(dc.c, "SELECT epoch_ms(CAST(("+expr+") AS TIMESTAMPTZ)), CAST(CAST(("+expr+") AS TIMESTAMPTZ) AS VARCHAR)")
-	if err != nil {
-		return nil, fmt.Errorf("evaluating the AT (TIMESTAMP => …) clause of %s: %w", id, err)
-	}
-	ms, err := strconv.ParseInt(rows[0][0], 10, 64)
-	if err != nil {
-		return nil, newError(ErrInvalidSQL, "the AT (TIMESTAMP => …) clause of "+id.String()+" is NULL")
-	}
-	return &asOf{at: time.UnixMilli(ms).UTC(), text: rows[0][1]}, nil
 }
 
 // isStringConstant reports whether a parsed expression is a VARCHAR literal.

@@ -135,19 +135,9 @@ func (s *Session) atClause(dc *dconn, id catalog.Ident, sql string, toks []token
 			return nil, newError(ErrInvalidSQL, "the AT clause of "+id.String()+" must be a constant: parameters are not allowed there")
 		}
 	}
-	switch toks[from].text {
-	case "version":
-		rows, err := queryStrings(dc.c, "SELECT CAST(("+expr+") AS VARCHAR)")
-		if err != nil {
-			return nil, fmt.Errorf("evaluating the AT (VERSION => …) clause of %s: %w", id, err)
-		}
-		v := rows[0][0]
-		if end-exprStart == 1 && toks[exprStart].kind == tokString {
-			return &asOf{ref: v, text: v}, nil
-		}
-		return parseVersion(v), nil
-	case "timestamp":
-		return s.evalTimestamp(dc, id, expr)
+	if toks[from].text != "version" && toks[from].text != "timestamp" {
+		return nil, newError(ErrUnsupported, fmt.Sprintf("time travel on %s: write %s", id, usage))
 	}
-	return nil, newError(ErrUnsupported, fmt.Sprintf("time travel on %s: write %s", id, usage))
+	literal := end-exprStart == 1 && toks[exprStart].kind == tokString
+	return s.evalAtExpr(dc, id, toks[from].text, expr, literal)
 }
