@@ -256,3 +256,39 @@ func TestTicketRetryRightAfterDisconnect(t *testing.T) {
 		t.Fatalf("retry read %d rows, want %d", n, rows)
 	}
 }
+
+// A second reader of a ticket whose first reader is still there is refused
+// (after the grace for a disconnect to arrive), and the first reader still
+// gets every row.
+func TestTicketSecondReaderRefused(t *testing.T) {
+	env := newTestEnv(t)
+	cl := env.client(t, true)
+	const rows = 3_000_000
+	info, err := cl.Execute(context.Background(), `SELECT i FROM range(3000000) t(i)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := cl.DoGet(context.Background(), info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	if !rdr.Next() {
+		t.Fatalf("no first batch: %v", rdr.Err())
+	}
+	n := rdr.RecordBatch().NumRows()
+	_, err = drain(context.Background(), cl, info.Endpoint[0].Ticket)
+	st := wantCode(t, err, codes.FailedPrecondition)
+	if !strings.Contains(st.Message(), "already being read") {
+		t.Errorf("message = %q", st.Message())
+	}
+	for rdr.Next() {
+		n += rdr.RecordBatch().NumRows()
+	}
+	if err := rdr.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != rows {
+		t.Fatalf("first reader read %d rows, want %d", n, rows)
+	}
+}

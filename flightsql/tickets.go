@@ -147,26 +147,26 @@ func (t *handleTable) bind(h *handle, params arrow.RecordBatch) error {
 // client that has already gone to wind down.
 const retryWait = 5 * time.Second
 
+// goneGrace bounds how long a DoGet waits for the server to notice that
+// the client of the ticket's current stream has gone: a client that
+// abandons a stream and retries at once can reach the server before the
+// stream's cancellation does.
+const goneGrace = time.Second
+
 // start marks a ticket as streaming; sctx is the stream's context and
 // cancel stops it. A ticket cancelled before it started is released here.
 // A retry that arrives while the previous reader's stream is still winding
-// down (its client gone) waits for it instead of failing.
+// down (its client gone, or going within goneGrace) waits for it instead
+// of failing.
 func (t *handleTable) start(h *handle, sctx context.Context, cancel context.CancelFunc) error {
 	t.mu.Lock()
 	if h.running && !h.released && !h.canceled {
-		select {
-		case <-h.gone:
-			ended := h.ended
-			t.mu.Unlock()
-			select {
-			case <-ended:
-			case <-sctx.Done():
-				return context.Cause(sctx)
-			case <-time.After(retryWait):
-			}
-			t.mu.Lock()
-		default:
+		gone, ended := h.gone, h.ended
+		t.mu.Unlock()
+		if err := awaitAbandoned(sctx, gone, ended); err != nil {
+			return err
 		}
+		t.mu.Lock()
 	}
 	switch {
 	case h.released:
@@ -184,6 +184,32 @@ func (t *handleTable) start(h *handle, sctx context.Context, cancel context.Canc
 	h.running, h.cancel = true, cancel
 	h.gone, h.ended = sctx.Done(), make(chan struct{})
 	t.mu.Unlock()
+	return nil
+}
+
+// awaitAbandoned waits until a stream whose client is gone (or goes within
+// goneGrace) has ended, for at most retryWait after it went. It returns
+// early if the stream is still wanted; the caller then re-checks the ticket.
+func awaitAbandoned(sctx context.Context, gone <-chan struct{}, ended <-chan struct{}) error {
+	grace := time.NewTimer(goneGrace)
+	defer grace.Stop()
+	select {
+	case <-gone:
+	case <-ended:
+		return nil
+	case <-grace.C:
+		return nil
+	case <-sctx.Done():
+		return context.Cause(sctx)
+	}
+	wait := time.NewTimer(retryWait)
+	defer wait.Stop()
+	select {
+	case <-ended:
+	case <-wait.C:
+	case <-sctx.Done():
+		return context.Cause(sctx)
+	}
 	return nil
 }
 
