@@ -140,3 +140,34 @@ func TestReplaceConflict(t *testing.T) {
 		t.Fatalf("after the conflict: ids %v, want %v", got, want)
 	}
 }
+
+func TestSetProperty(t *testing.T) {
+	ctx := t.Context()
+	c := newEnv(t).open(t)
+	id := Ident{"silver", "people"}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	if err := c.SetProperty(ctx, id, PropDeleteMode, ModeCopyOnWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetProperty(ctx, id, "owner", "data-team"); err != nil {
+		t.Fatal(err)
+	}
+	props, err := c.Properties(ctx, id)
+	if err != nil || props[PropDeleteMode] != ModeCopyOnWrite || props["owner"] != "data-team" {
+		t.Fatalf("properties %v (%v)", props, err)
+	}
+	if err := c.SetProperty(ctx, id, "owner", ""); err != nil {
+		t.Fatal(err)
+	}
+	if props, _ := c.Properties(ctx, id); props["owner"] != "" || props[PropDeleteMode] != ModeCopyOnWrite {
+		t.Errorf("after removing owner: %v", props)
+	}
+	for _, bad := range []struct{ key, value string }{{PropMergeMode, "copy_on_write"}, {"", "x"}} {
+		if err := c.SetProperty(ctx, id, bad.key, bad.value); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("SetProperty(%q, %q) = %v, want ErrInvalidArgument", bad.key, bad.value, err)
+		}
+	}
+	if err := c.SetProperty(ctx, Ident{"silver", "nope"}, "owner", "x"); !errors.Is(err, ErrNoSuchTable) {
+		t.Errorf("property of a missing table: %v", err)
+	}
+}

@@ -1,0 +1,52 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// Table properties: Iceberg's string key/value settings of a table, such
+// as write.delete.mode (cow.go).
+
+// Properties is the table's current properties.
+func (c *Catalog) Properties(ctx context.Context, id Ident) (map[string]string, error) {
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return maps.Clone(map[string]string(tbl.Properties())), nil
+}
+
+// SetProperty sets one property of the table; an empty value removes it.
+// The write-mode properties take only copy-on-write or merge-on-read.
+// Setting a property commits new metadata but no snapshot.
+func (c *Catalog) SetProperty(ctx context.Context, id Ident, key, value string) error {
+	if key == "" {
+		return fmt.Errorf("%w: a table property needs a name", ErrInvalidArgument)
+	}
+	switch key {
+	case PropDeleteMode, PropUpdateMode, PropMergeMode:
+		if value != "" && value != ModeCopyOnWrite && value != ModeMergeOnRead {
+			return fmt.Errorf("%w: %s is %q or %q, not %q", ErrInvalidArgument, key, ModeCopyOnWrite, ModeMergeOnRead, value)
+		}
+	}
+	err := c.commitRefs(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
+		old, had := md.Properties()[key]
+		switch {
+		case value == "" && !had, value != "" && had && old == value:
+			return nil, nil, nil
+		case value == "":
+			return []table.Update{table.NewRemovePropertiesUpdate([]string{key})}, nil, nil
+		}
+		return []table.Update{table.NewSetPropertiesUpdate(iceberg.Properties{key: value})}, nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("setting property %s of %s: %w", key, id, err)
+	}
+	c.log.Info("table property set", "table", id.String(), "key", key, "value", value)
+	return nil
+}
