@@ -102,11 +102,10 @@ func (t *Txn) replacedFiles(ctx context.Context, locations []string) (data, dele
 	}
 	found := map[string]bool{}
 	for _, m := range manifests {
-		entries, err := m.FetchEntries(fs, true)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, e := range entries {
+		for e, err := range m.Entries(fs, true) {
+			if err != nil {
+				return nil, nil, err
+			}
 			df := e.DataFile()
 			switch df.ContentType() {
 			case iceberg.EntryContentData:

@@ -81,6 +81,7 @@ type Tables interface {
 	CreateTag(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)
 	CreateBranch(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)
 	DropRef(ctx context.Context, id catalog.Ident, name string) error
+	SetProperty(ctx context.Context, id catalog.Ident, key, value string) error
 }
 
 // Engine owns the DuckDB database. It is safe for concurrent use; each

@@ -80,3 +80,11 @@ func (fakeTables) DropRef(context.Context, catalog.Ident, string) error { return
 func (fakeTables) LoadTable(context.Context, catalog.Ident) (*table.Table, error) {
 	return nil, errNotFaked
 }
+
+func (fakeTables) SetProperty(context.Context, catalog.Ident, string, string) error {
+	return errNotFaked
+}
+
+func (fakeTables) Properties(context.Context, catalog.Ident) (map[string]string, error) {
+	return nil, errNotFaked
+}

@@ -28,6 +28,7 @@ type Metadata interface {
 	Refs(ctx context.Context, id catalog.Ident) ([]catalog.Ref, error)
 	Files(ctx context.Context, id catalog.Ident, snapshotID int64) ([]catalog.FileInfo, error)
 	Manifests(ctx context.Context, id catalog.Ident, snapshotID int64) ([]catalog.ManifestInfo, error)
+	Properties(ctx context.Context, id catalog.Ident) (map[string]string, error)
 }
 
 // metaColumn is one column of a metadata function's result.
@@ -100,6 +101,20 @@ var metaFunctions = map[string]*metaFunction{
 				}
 				out[i] = []string{quoteString(r.Name), quoteString(r.Type), sqlInt(r.SnapshotID),
 					sqlPtr(r.MaxRefAgeMs), minKeep, sqlPtr(r.MaxSnapshotAgeMs)}
+			}
+			return out, nil
+		},
+	},
+	"iceberg_properties": {
+		cols: []metaColumn{{"key", "VARCHAR"}, {"value", "VARCHAR"}},
+		rows: func(ctx context.Context, e *Engine, id catalog.Ident, _ int64) ([][]string, error) {
+			props, err := e.meta().Properties(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			out := make([][]string, 0, len(props))
+			for _, k := range slices.Sorted(maps.Keys(props)) {
+				out = append(out, []string{quoteString(k), quoteString(props[k])})
 			}
 			return out, nil
 		},

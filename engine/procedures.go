@@ -23,6 +23,8 @@ import (
 //	CALL iceberg_create_branch('bronze.events', 'audit' [, snapshot_id])
 //	CALL iceberg_drop_tag('bronze.events', 'v1')
 //	CALL iceberg_drop_branch('bronze.events', 'audit')
+//	CALL iceberg_set_property('bronze.events', 'write.delete.mode', 'copy-on-write')
+//	CALL iceberg_unset_property('bronze.events', 'write.delete.mode')
 //
 // Each is an update statement (one row affected). Arguments are any SQL
 // expressions, parameters included; DuckDB evaluates them.
@@ -61,6 +63,17 @@ var procedures = map[string]*procedure{
 			}
 			_, err = e.tables.CreateBranch(ctx, id, args[1], snap)
 			return err
+		}},
+	"iceberg_set_property": {args: "('namespace.table', 'key', 'value')", minArgs: 3, maxArgs: 3,
+		run: func(ctx context.Context, e *Engine, id catalog.Ident, args []string) error {
+			if args[2] == "" {
+				return newError(ErrInvalidSQL, "iceberg_set_property needs a value; iceberg_unset_property removes a property")
+			}
+			return e.tables.SetProperty(ctx, id, args[1], args[2])
+		}},
+	"iceberg_unset_property": {args: "('namespace.table', 'key')", minArgs: 2, maxArgs: 2,
+		run: func(ctx context.Context, e *Engine, id catalog.Ident, args []string) error {
+			return e.tables.SetProperty(ctx, id, args[1], "")
 		}},
 	"iceberg_drop_tag":    {args: "('namespace.table', 'name')", minArgs: 2, maxArgs: 2, run: dropRef("tag")},
 	"iceberg_drop_branch": {args: "('namespace.table', 'name')", minArgs: 2, maxArgs: 2, run: dropRef("branch")},

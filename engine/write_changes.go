@@ -89,7 +89,11 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 		if rowsAt < 0 {
 			continue
 		}
-		batch, err := conformRows(ctx, rec, rowsAt, target, action)
+		var keep func(int) bool
+		if action != nil {
+			keep = func(r int) bool { return action(r) != "DELETE" }
+		}
+		batch, err := conformRows(ctx, rec, rowsAt, target, keep)
 		if err != nil {
 			ch.release()
 			return nil, fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
@@ -105,9 +109,9 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 }
 
 // conformRows takes the target's columns of rec (starting at column from),
-// keeps the rows whose MERGE action is not DELETE, and casts each column to
-// the table's type. nil when no row is kept.
-func conformRows(ctx context.Context, rec arrow.RecordBatch, from int, target *arrow.Schema, action func(int) string) (arrow.RecordBatch, error) {
+// keeps the rows keep accepts (all when keep is nil), and casts each column
+// to the table's type. nil when no row is kept.
+func conformRows(ctx context.Context, rec arrow.RecordBatch, from int, target *arrow.Schema, keep func(int) bool) (arrow.RecordBatch, error) {
 	n := target.NumFields()
 	cols := make([]arrow.Array, n)
 	defer func() {
@@ -118,23 +122,23 @@ func conformRows(ctx context.Context, rec arrow.RecordBatch, from int, target *a
 		}
 	}()
 	var mask arrow.Array
-	if action != nil {
+	if keep != nil {
 		b := array.NewBooleanBuilder(memory.DefaultAllocator)
-		keep := 0
+		kept := 0
 		for r := 0; r < int(rec.NumRows()); r++ {
-			k := action(r) != "DELETE"
+			k := keep(r)
 			b.Append(k)
 			if k {
-				keep++
+				kept++
 			}
 		}
 		mask = b.NewArray()
 		b.Release()
 		defer mask.Release()
-		if keep == 0 {
+		if kept == 0 {
 			return nil, nil
 		}
-		if keep == int(rec.NumRows()) {
+		if kept == int(rec.NumRows()) {
 			mask.Release()
 			mask = nil
 		}

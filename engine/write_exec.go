@@ -397,6 +397,20 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	}
 	defer ch.release()
 	ws.Collect += lap()
+	var replaced []string // copy-on-write: the data files rewritten
+	if len(ch.deletes) > 0 && copyOnWrite(txn.Table().Properties(), p.stmt.kind) {
+		surv, locs, err := survivors(ctx, dc, base, ch, target)
+		if err != nil {
+			return 0, fmt.Errorf("%s %s: rewriting touched files: %w", p.stmt.kind, p.id, err)
+		}
+		ws.RewrittenRows = 0
+		for _, b := range surv {
+			ws.RewrittenRows += b.NumRows()
+		}
+		ch.rows, replaced = append(surv, ch.rows...), locs
+		ws.CopyOnWrite = true
+		ws.Rewrite += lap()
+	}
 	rdr, err := array.NewRecordReader(target, ch.rows)
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
@@ -407,7 +421,12 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	if len(ch.rows) > 0 {
 		reader = rdr
 	}
-	if err := txn.Delta(ctx, reader, ch.deletes, summary, runtime.GOMAXPROCS(0)); err != nil {
+	if replaced != nil {
+		err = txn.Replace(ctx, reader, replaced, summary, runtime.GOMAXPROCS(0))
+	} else {
+		err = txn.Delta(ctx, reader, ch.deletes, summary, runtime.GOMAXPROCS(0))
+	}
+	if err != nil {
 		return 0, err
 	}
 	ws.Write += lap()
@@ -422,7 +441,8 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	ws.Snapshot, ws.Rows = snap, ch.affected
 	e.log.Info("sql write committed", "statement", p.stmt.kind.String(), "table", p.id.String(),
 		"snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "stand_in", ws.StandIn,
-		"stand_in_rows", ws.StandInRows, "run", ws.Run, "collect", ws.Collect, "write", ws.Write, "commit", ws.Commit)
+		"stand_in_rows", ws.StandInRows, "run", ws.Run, "collect", ws.Collect, "copy_on_write", ws.CopyOnWrite,
+		"rewrite", ws.Rewrite, "rewritten_rows", ws.RewrittenRows, "write", ws.Write, "commit", ws.Commit)
 	return ch.affected, nil
 }
 
@@ -440,10 +460,17 @@ type WriteStats struct {
 	StandInRows int64
 	Run         time.Duration // DuckDB runs the statement on the stand-in
 	Collect     time.Duration // sort the returned rows into new rows and deletes
-	Write       time.Duration // write the data and position-delete files
-	Commit      time.Duration // commit the snapshot
-	Snapshot    int64         // the snapshot committed (0 if none)
-	Rows        int64         // rows affected
+	// CopyOnWrite: the table's write mode for this statement is
+	// copy-on-write, so the touched data files were rewritten (Rewrite:
+	// reading their RewrittenRows surviving rows back) instead of getting
+	// position-delete files.
+	CopyOnWrite   bool
+	Rewrite       time.Duration
+	RewrittenRows int64
+	Write         time.Duration // write the data and position-delete files
+	Commit        time.Duration // commit the snapshot
+	Snapshot      int64         // the snapshot committed (0 if none)
+	Rows          int64         // rows affected
 }
 
 // LastWrite reports the session's last SQL write to an Iceberg table.
