@@ -187,6 +187,33 @@ def test_lakeflight_commits_read_by_pyiceberg(server, conn):
     assert table.format_version == 2
 
 
+def test_copy_on_write_commits_read_by_pyiceberg(server, conn):
+    """The same series on a table set to copy-on-write: pyiceberg sees the
+    properties, reads every snapshot the same, and the current snapshot has
+    no delete files (the touched data files were rewritten)."""
+    name = f"silver.{unique('cow')}"
+    model: Model = {}
+    for i, (sql, apply) in enumerate(STEPS):
+        with conn.cursor() as cur:
+            cur.execute(sql.format(t=name))
+            if i == 0:
+                for op in ("delete", "update", "merge"):
+                    cur.execute(f"CALL iceberg_set_property('{name}', 'write.{op}.mode', 'copy-on-write')")
+        apply(model)
+    assert rows(fetch(conn, f"SELECT * FROM {name}")) == sorted(model.values(), key=sort_key)
+
+    table = open_catalog(server).load_table(name)
+    assert table.properties["write.delete.mode"] == "copy-on-write"
+    assert assert_same_at_every_snapshot(conn, name, table) == len(STEPS) - 1
+    assert rows(table.scan().to_arrow()) == sorted(model.values(), key=sort_key)
+    deletes = [d for task in table.scan().plan_files() for d in task.delete_files]
+    assert deletes == []
+    ops = [s.summary.operation.value for s in table.snapshots() if s.summary]
+    assert ops.count("overwrite") == 5, ops  # both DELETEs, both UPDATEs and the MERGE rewrote files
+    props = fetch(conn, f"SELECT value FROM iceberg_properties('{name}') WHERE key = 'write.merge.mode'")
+    assert props.column("value").to_pylist() == ["copy-on-write"]
+
+
 SCHEMA = pa.schema(
     [
         pa.field("id", pa.int64(), nullable=False),
