@@ -19,7 +19,9 @@ import (
 // pos, each row naming one deleted row of a data file. lakeflight writes
 // one delete file per data file and records the data file as the delete
 // file's referenced_data_file, so that planners attach it to that file only
-// and iceberg-go can check at commit that the file still exists.
+// and iceberg-go can check at commit that the file still exists. iceberg-go
+// leaves referenced_data_file out of format v2 manifests, though; the
+// file_path bounds (that one path, in full) say the same (cow.go).
 
 // posDeletes are the positions to delete from one data file, sorted and
 // distinct.

@@ -26,7 +26,8 @@ import (
 // and position in two extra columns), and a RETURNING clause that hands
 // back what changed. lakeflight then writes the new rows as data files and
 // the removed rows as position-delete files (merge-on-read; readers apply
-// them as an anti-join) and commits both in one snapshot. The snapshot
+// them as an anti-join; or rewrites the touched files, for a table set to
+// copy-on-write: write_cow.go) and commits both in one snapshot. The snapshot
 // computed from is the one the commit is based on: the table's commit lock
 // is held meanwhile, and a commit by another process in between makes the
 // statement run again on the new snapshot.
