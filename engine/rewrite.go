@@ -74,10 +74,48 @@ func (s *Session) mayRead(toks []token) bool {
 	return len(s.e.referencedTables(toks)) > 0
 }
 
+// explainedQuery is the index of the token that starts the query of an
+// EXPLAIN [ANALYZE], DESCRIBE or SUMMARIZE statement, or 0.
+func explainedQuery(toks []token) int {
+	if len(toks) < 2 || toks[0].kind != tokWord {
+		return 0
+	}
+	j := 1
+	switch toks[0].text {
+	case "explain":
+		if toks[1].is("analyze") {
+			j = 2
+		}
+	case "describe", "desc", "summarize":
+	default:
+		return 0
+	}
+	if j < len(toks) && (readLead[toks[j].text] && toks[j].kind == tokWord || toks[j].kind == tokSymbol && toks[j].text == "(") {
+		return j
+	}
+	return 0
+}
+
 // pinReads rewrites sql (a query) so that it reads pinned snapshot views.
 // It returns nil when the statement needs no rewrite, or when DuckDB's
 // parser cannot describe it (preparing the original then reports why).
 func (s *Session) pinReads(ctx context.Context, dc *dconn, sql string, toks []token) (*rewritten, error) {
+	if j := explainedQuery(toks); j > 0 {
+		// EXPLAIN [ANALYZE], DESCRIBE or SUMMARIZE of a query: DuckDB's
+		// serializer takes only the query, so the query is rewritten and
+		// the leading words kept.
+		off := toks[j].pos
+		inner := make([]token, len(toks)-j)
+		for i, t := range toks[j:] {
+			t.pos, t.end = t.pos-off, t.end-off
+			inner[i] = t
+		}
+		rw, err := s.pinReads(ctx, dc, sql[off:], inner)
+		if rw != nil {
+			rw.sql = sql[:off] + rw.sql
+		}
+		return rw, err
+	}
 	if s.e.tables == nil || !s.mayRead(toks) {
 		return nil, nil
 	}

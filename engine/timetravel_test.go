@@ -273,3 +273,34 @@ func mustLoad(t *testing.T, name string) *time.Location {
 	}
 	return loc
 }
+
+// EXPLAIN, DESCRIBE and SUMMARIZE of a time-travel query describe the
+// snapshot it names, with that snapshot's schema.
+func TestExplainTimeTravel(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "people"}
+	execN(t, s, "CREATE TABLE silver.people AS SELECT 1::INTEGER AS id, 'ann' AS name")
+	s1 := currentSnapshot(t, cat, id)
+	execN(t, s, "ALTER TABLE silver.people ADD COLUMN age INTEGER")
+	execN(t, s, "INSERT INTO silver.people VALUES (2, 'bob', 40), (3, 'cy', 30)")
+	at := fmt.Sprintf("SELECT * FROM silver.people AT (VERSION => %d)", s1)
+
+	cols := mustQuery(t, s, "DESCRIBE "+at)
+	if len(cols) != 2 || cols[0][0] != "id" || cols[1][0] != "name" {
+		t.Errorf("DESCRIBE at s1: %q", cols)
+	}
+	if now := mustQuery(t, s, "DESCRIBE SELECT * FROM silver.people"); len(now) != 3 {
+		t.Errorf("DESCRIBE now: %q", now)
+	}
+	sum := mustQuery(t, s, "SUMMARIZE "+at)
+	if len(sum) != 2 {
+		t.Errorf("SUMMARIZE at s1: %q", sum)
+	}
+	for _, q := range []string{"EXPLAIN " + at, "EXPLAIN ANALYZE " + at, "explain (" + at + ")"} {
+		plan := mustQuery(t, s, q)
+		text := fmt.Sprint(plan)
+		if len(plan) == 0 || !strings.Contains(strings.ToUpper(text), "PARQUET") {
+			t.Errorf("%s: %q", q, plan)
+		}
+	}
+}
