@@ -50,16 +50,20 @@ func survivors(ctx context.Context, dc *dconn, base *catalog.TableState, ch *cha
 	}
 	touched := *base
 	touched.DataFiles = make([]catalog.DataFile, 0, len(ch.deletes))
-	gone := make([]map[int64]bool, 0, len(ch.deletes))
+	gone := make([][]uint64, 0, len(ch.deletes)) // per touched file, a bit per row
 	locations := make([]string, 0, len(ch.deletes))
 	for _, d := range ch.deletes {
 		i, ok := index[d.DataFile]
 		if !ok {
 			return nil, nil, fmt.Errorf("data file %s is not in snapshot %d: %w", d.DataFile, base.SnapshotID, ErrInternal)
 		}
-		set := make(map[int64]bool, len(d.Positions))
+		rows := base.DataFiles[i].RecordCount
+		set := make([]uint64, (rows+63)/64)
 		for _, p := range d.Positions {
-			set[p] = true
+			if p < 0 || p >= rows {
+				return nil, nil, fmt.Errorf("position %d of data file %s, which has %d rows: %w", p, d.DataFile, rows, ErrInternal)
+			}
+			set[p/64] |= 1 << (p % 64)
 		}
 		touched.DataFiles = append(touched.DataFiles, base.DataFiles[i])
 		gone = append(gone, set)
@@ -91,7 +95,10 @@ func survivors(ctx context.Context, dc *dconn, base *catalog.TableState, ch *cha
 			releaseAll(out)
 			return nil, nil, fmt.Errorf("row identities came back as %s, %s: %w", rec.Column(n).DataType(), rec.Column(n+1).DataType(), ErrInternal)
 		}
-		keep := func(r int) bool { return !gone[files.Value(r)][pos.Value(r)] }
+		keep := func(r int) bool {
+			p := pos.Value(r)
+			return gone[files.Value(r)][p/64]&(1<<(p%64)) == 0
+		}
 		b, err := conformRows(ctx, rec, 0, target, keep)
 		if err != nil {
 			releaseAll(out)
