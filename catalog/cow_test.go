@@ -171,3 +171,46 @@ func TestSetProperty(t *testing.T) {
 		t.Errorf("property of a missing table: %v", err)
 	}
 }
+
+func TestRenameTable(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	for _, ns := range []string{"silver", "gold"} {
+		if err := c.EnsureNamespace(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b, g := Ident{"silver", "a"}, Ident{"silver", "b"}, Ident{"gold", "a"}
+	mustCreate(ctx, t, c, a, deltaSchema)
+	s1 := appendIDs(t, c, mem, a, 1, 2)
+	if err := c.RenameTable(ctx, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.LoadTable(ctx, a); !errors.Is(err, ErrNoSuchTable) {
+		t.Errorf("old name after rename: %v", err)
+	}
+	if got := idsOf(t, c, b, s1); !slices.Equal(got, []int64{1, 2}) {
+		t.Errorf("renamed table at its first snapshot: %v", got)
+	}
+	if err := c.RenameTable(ctx, b, g); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(ctx, t, c, a, deltaSchema)
+	for _, bad := range []struct {
+		from, to Ident
+		want     error
+	}{
+		{a, g, ErrTableAlreadyExists},
+		{b, Ident{"silver", "c"}, ErrNoSuchTable},
+		{a, Ident{"nope", "c"}, ErrNoSuchNamespace},
+	} {
+		if err := c.RenameTable(ctx, bad.from, bad.to); !errors.Is(err, bad.want) {
+			t.Errorf("RenameTable(%s, %s) = %v, want %v", bad.from, bad.to, err, bad.want)
+		}
+	}
+	if got := idsOf(t, c, g, 0); !slices.Equal(got, []int64{1, 2}) {
+		t.Errorf("after refused renames: %v", got)
+	}
+}

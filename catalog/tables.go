@@ -84,6 +84,35 @@ func (c *Catalog) DropTable(ctx context.Context, id Ident) error {
 	return nil
 }
 
+// RenameTable gives a table a new name, in its namespace or another one
+// that exists. Its metadata, history and files stay where they are.
+func (c *Catalog) RenameTable(ctx context.Context, from, to Ident) error {
+	if err := from.validate(); err != nil {
+		return err
+	}
+	if err := to.validate(); err != nil {
+		return err
+	}
+	if from == to {
+		return nil
+	}
+	// Both locks, in a fixed order: no commit to the table runs meanwhile.
+	first, second := from, to
+	if to.String() < from.String() {
+		first, second = to, from
+	}
+	mu1, mu2 := c.tableLock(first), c.tableLock(second)
+	mu1.Lock()
+	defer mu1.Unlock()
+	mu2.Lock()
+	defer mu2.Unlock()
+	if _, err := c.ice.RenameTable(ctx, from.iceberg(), to.iceberg()); err != nil {
+		return fmt.Errorf("renaming table %s to %s: %w", from, to, err)
+	}
+	c.log.Info("table renamed", "from", from.String(), "to", to.String())
+	return nil
+}
+
 // DropIfEmpty drops the table only if it has no snapshot yet: it takes back
 // a table created for a write that then failed, without racing a writer
 // that committed to it meanwhile. It reports whether it dropped.

@@ -73,6 +73,7 @@ type Tables interface {
 	Namespaces(ctx context.Context) ([]string, error)
 	CreateTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema) error
 	DropTable(ctx context.Context, id catalog.Ident) error
+	RenameTable(ctx context.Context, from, to catalog.Ident) error
 	DropIfEmpty(ctx context.Context, id catalog.Ident) (bool, error)
 	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
 	LoadTable(ctx context.Context, id catalog.Ident) (*table.Table, error)

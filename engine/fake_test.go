@@ -88,3 +88,7 @@ func (fakeTables) SetProperty(context.Context, catalog.Ident, string, string) er
 func (fakeTables) Properties(context.Context, catalog.Ident) (map[string]string, error) {
 	return nil, errNotFaked
 }
+
+func (fakeTables) RenameTable(context.Context, catalog.Ident, catalog.Ident) error {
+	return errNotFaked
+}

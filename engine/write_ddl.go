@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -196,12 +197,13 @@ func resultSchema(ps bindings.PreparedStatement, opts bindings.ArrowOptions) (*a
 
 // alterAction is one parsed ALTER TABLE change.
 type alterAction struct {
-	op          string // add, drop, rename, type
-	column      string
-	newName     string       // rename
-	typ         iceberg.Type // add, type
-	ifExists    bool         // DROP COLUMN IF EXISTS
-	ifNotExists bool         // ADD COLUMN IF NOT EXISTS
+	op           string // add, drop, rename, type
+	column       string
+	newName      string       // rename, rename table
+	newNamespace string       // rename table: "" for the table's own
+	typ          iceberg.Type // add, type
+	ifExists     bool         // DROP COLUMN IF EXISTS
+	ifNotExists  bool         // ADD COLUMN IF NOT EXISTS
 }
 
 // parseAlter reads ALTER TABLE t ADD/DROP/RENAME/ALTER COLUMN …; column
@@ -227,7 +229,7 @@ func parseAlter(dc *dconn, sql string, toks []token, i int) (*alterAction, error
 		}
 		return strings.TrimRight(strings.TrimSpace(sql[toks[i].pos:]), ";")
 	}
-	const usage = "ALTER TABLE supports ADD COLUMN name type, DROP COLUMN name, RENAME COLUMN a TO b and ALTER COLUMN name TYPE type"
+	const usage = "ALTER TABLE supports ADD COLUMN name type, DROP COLUMN name, RENAME COLUMN a TO b, ALTER COLUMN name TYPE type and RENAME TO name"
 	a := &alterAction{}
 	switch {
 	case word("add"):
@@ -251,7 +253,7 @@ func parseAlter(dc *dconn, sql string, toks []token, i int) (*alterAction, error
 	case word("rename"):
 		a.op = "rename"
 		if word("to") {
-			return nil, newError(ErrUnsupported, "ALTER TABLE … RENAME TO is not supported yet")
+			return parseRenameTable(toks, i)
 		}
 		word("column")
 	case word("alter"):
@@ -295,6 +297,68 @@ func parseAlter(dc *dconn, sql string, toks []token, i int) (*alterAction, error
 	return a, nil
 }
 
+// parseRenameTable reads the new name of ALTER TABLE t RENAME TO name (or
+// namespace.name), starting at toks[i].
+func parseRenameTable(toks []token, i int) (*alterAction, error) {
+	const usage = "ALTER TABLE … RENAME TO takes a table name, or namespace.name"
+	a := &alterAction{op: "rename table"}
+	var parts []string
+	for i < len(toks) && toks[i].ident() {
+		parts = append(parts, toks[i].text)
+		i++
+		if i < len(toks) && toks[i].kind == tokSymbol && toks[i].text == "." {
+			i++
+			continue
+		}
+		break
+	}
+	if i < len(toks) && (toks[i].kind != tokSymbol || toks[i].text != ";") {
+		return nil, newError(ErrInvalidSQL, usage+"; unexpected text after it")
+	}
+	switch len(parts) {
+	case 1:
+		a.newName = parts[0]
+	case 2:
+		a.newNamespace, a.newName = parts[0], parts[1]
+	default:
+		return nil, newError(ErrInvalidSQL, usage)
+	}
+	return a, nil
+}
+
+// renameTable commits ALTER TABLE … RENAME TO and rebinds both names.
+func (e *Engine) renameTable(ctx context.Context, p *writePlan) error {
+	a := p.alter
+	to := catalog.Ident{Namespace: p.id.Namespace, Name: a.newName}
+	if a.newNamespace != "" {
+		namespaces, err := e.tables.Namespaces(ctx)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(namespaces, func(n string) bool { return strings.EqualFold(n, a.newNamespace) })
+		if i < 0 {
+			return newError(ErrNotFound, fmt.Sprintf("ALTER TABLE %s RENAME TO %s.%s: namespace %q does not exist (namespaces: %s)",
+				p.id, a.newNamespace, a.newName, a.newNamespace, strings.Join(namespaces, ", ")))
+		}
+		to.Namespace = namespaces[i]
+	}
+	err := e.tables.RenameTable(ctx, p.id, to)
+	switch {
+	case errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists:
+		return nil
+	case errors.Is(err, catalog.ErrTableAlreadyExists):
+		return newError(ErrAlreadyExists, fmt.Sprintf("ALTER TABLE %s RENAME TO %s: table %s already exists", p.id, to, to))
+	case errors.Is(err, catalog.ErrNoSuchTable):
+		return newError(ErrNotFound, fmt.Sprintf("ALTER TABLE %s RENAME TO %s: table %s does not exist", p.id, to, p.id))
+	case err != nil:
+		return err
+	}
+	if err := e.Refresh(ctx, p.id); err != nil {
+		return err
+	}
+	return e.Refresh(ctx, to)
+}
+
 // icebergTypeOf converts a DuckDB type name to an Iceberg type.
 func icebergTypeOf(dc *dconn, typ string) (iceberg.Type, error) {
 	if typ == "" {
@@ -322,8 +386,11 @@ func icebergTypeOf(dc *dconn, typ string) (iceberg.Type, error) {
 	return isc.Field(0).Type, nil
 }
 
-// alterTable commits one schema change.
+// alterTable commits one schema change, or a rename.
 func (e *Engine) alterTable(ctx context.Context, p *writePlan) error {
+	if p.alter.op == "rename table" {
+		return e.renameTable(ctx, p)
+	}
 	txn, err := e.tables.Begin(ctx, p.id)
 	if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists {
 		return nil

@@ -196,7 +196,6 @@ func TestAlterTable(t *testing.T) {
 		{"ALTER TABLE silver.people ALTER COLUMN full_name TYPE INTEGER", ErrInvalidSQL, "ALTER TABLE silver.people"},
 		{"ALTER TABLE silver.people ADD COLUMN id INTEGER", ErrAlreadyExists, "already exists"},
 		{"ALTER TABLE silver.people DROP COLUMN nope", ErrNotFound, "no column nope"},
-		{"ALTER TABLE silver.people RENAME TO other", ErrUnsupported, "RENAME TO"},
 		{"ALTER TABLE silver.nope ADD COLUMN x INTEGER", ErrNotFound, "table silver.nope does not exist"},
 	} {
 		if _, err := s.Exec(context.Background(), c.sql); !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.msg) {
@@ -370,5 +369,54 @@ func TestStandInPrefilter(t *testing.T) {
 	got := mustQuery(t, s, "SELECT count(*), count(*) FILTER (k = -1), count(*) FILTER (k = -2), min(id) FILTER (k < 0) FROM silver.big")
 	if fmt.Sprint(got[0]) != "[992 4 3 0]" {
 		t.Fatalf("after the writes: %v", got[0])
+	}
+}
+
+// ALTER TABLE … RENAME TO keeps the table's history under the new name.
+func TestRenameTable(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	if err := cat.EnsureNamespace(context.Background(), "gold"); err != nil {
+		t.Fatal(err)
+	}
+	execN(t, s, "CREATE TABLE silver.people AS SELECT 1 AS id")
+	s1 := currentSnapshot(t, cat, catalog.Ident{Namespace: "silver", Name: "people"})
+	execN(t, s, "INSERT INTO silver.people VALUES (2)")
+	execN(t, s, "CREATE TABLE silver.other (x INTEGER)")
+
+	execN(t, s, "ALTER TABLE silver.people RENAME TO persons")
+	if _, _, err := queryAll(t, s, "SELECT * FROM silver.people", nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old name after rename: %v", err)
+	}
+	if got := mustQuery(t, s, "SELECT count(*) FROM silver.persons"); got[0][0] != "2" {
+		t.Fatalf("new name: %q", got)
+	}
+	if got := mustQuery(t, s, fmt.Sprintf("SELECT count(*) FROM silver.persons AT (VERSION => %d)", s1)); got[0][0] != "1" {
+		t.Fatalf("new name at the first snapshot: %q", got)
+	}
+	execN(t, s, "ALTER TABLE silver.persons RENAME TO GOLD.persons")
+	if got := mustQuery(t, s, "SELECT count(*) FROM iceberg_snapshots('gold.persons')"); got[0][0] != "2" {
+		t.Fatalf("snapshots under the new namespace: %q", got)
+	}
+	execN(t, s, "INSERT INTO gold.persons VALUES (3)")
+	if got := mustQuery(t, s, "SELECT sum(id) FROM gold.persons"); got[0][0] != "6" {
+		t.Fatalf("after writing under the new name: %q", got)
+	}
+	for _, c := range []struct {
+		sql  string
+		kind error
+		msg  string
+	}{
+		{"ALTER TABLE silver.other RENAME TO gold.persons", ErrAlreadyExists, "gold.persons already exists"},
+		{"ALTER TABLE silver.other RENAME TO nope.x", ErrNotFound, `namespace "nope" does not exist`},
+		{"ALTER TABLE silver.people RENAME TO y", ErrNotFound, "silver.people does not exist"},
+		{"ALTER TABLE silver.other RENAME TO a.b.c", ErrInvalidSQL, "RENAME TO takes a table name"},
+	} {
+		if _, err := s.Exec(context.Background(), c.sql); !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want %v containing %q", c.sql, err, c.kind, c.msg)
+		}
+	}
+	execN(t, s, "ALTER TABLE IF EXISTS silver.people RENAME TO z")
+	if got := mustQuery(t, s, "SELECT count(*) FROM silver.other"); got[0][0] != "0" {
+		t.Fatalf("silver.other after refused renames: %q", got)
 	}
 }
