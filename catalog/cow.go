@@ -45,6 +45,12 @@ func (t *Txn) Replace(ctx context.Context, rows array.RecordReader, replaced []s
 	if err != nil {
 		return fmt.Errorf("rewriting files of %s: %w", t.id, err)
 	}
+	return t.replace(ctx, rows, dataFiles, delFiles, summary, writers)
+}
+
+// replace writes rows as data files and stages one snapshot that adds them
+// and removes dataFiles and delFiles, pinned to the base snapshot.
+func (t *Txn) replace(ctx context.Context, rows array.RecordReader, dataFiles, delFiles []iceberg.DataFile, summary map[string]string, writers int) error {
 	if rows != nil {
 		want, err := t.ArrowSchema()
 		if err != nil {
@@ -78,6 +84,39 @@ func (t *Txn) Replace(ctx context.Context, rows array.RecordReader, replaced []s
 	}
 	t.orphans = append(t.orphans, func() { w.remove(files) })
 	return nil
+}
+
+// ReplaceAll stages a snapshot that holds only rows (nil: no rows): every
+// data file and every delete file of the base snapshot leaves the table.
+// On a table without a snapshot it is an append. The reader is consumed,
+// not released.
+func (t *Txn) ReplaceAll(ctx context.Context, rows array.RecordReader, summary map[string]string, writers int) error {
+	snap := t.tbl.CurrentSnapshot()
+	if snap == nil {
+		return t.Delta(ctx, rows, nil, summary, writers)
+	}
+	fs, err := t.tbl.FS(ctx)
+	if err != nil {
+		return err
+	}
+	manifests, err := snap.Manifests(fs)
+	if err != nil {
+		return fmt.Errorf("listing files of %s: %w", t.id, err)
+	}
+	var data, deletes []iceberg.DataFile
+	for _, m := range manifests {
+		for e, err := range m.Entries(fs, true) {
+			if err != nil {
+				return fmt.Errorf("listing files of %s: %w", t.id, err)
+			}
+			if df := e.DataFile(); df.ContentType() == iceberg.EntryContentData {
+				data = append(data, df)
+			} else {
+				deletes = append(deletes, df)
+			}
+		}
+	}
+	return t.replace(ctx, rows, data, deletes, summary, writers)
 }
 
 // replacedFiles finds, among the live entries of the base snapshot, the

@@ -214,3 +214,66 @@ func TestRenameTable(t *testing.T) {
 		t.Errorf("after refused renames: %v", got)
 	}
 }
+
+func TestReplaceAll(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := Ident{"silver", "people"}
+	mustCreate(ctx, t, c, id, deltaSchema)
+
+	// On a table without a snapshot: an append.
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := idRows(t, mem, deltaSchema, 1, 2, 3)
+	defer first.Release()
+	if err := txn.ReplaceAll(ctx, first, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	s1, err := txn.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendIDs(t, c, mem, id, 4)
+	st, err := c.TableState(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn, err = c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Delta(ctx, nil, []PositionDeletes{{DataFile: st.DataFiles[0].Location, Positions: []int64{0}}}, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	txn, err = c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := idRows(t, mem, deltaSchema, 10, 11)
+	defer rows.Release()
+	if err := txn.ReplaceAll(ctx, rows, map[string]string{"lakeflight.sql.statement": "CREATE OR REPLACE TABLE"}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := idsOf(t, c, id, 0); !slices.Equal(got, []int64{10, 11}) {
+		t.Fatalf("after ReplaceAll: %v", got)
+	}
+	if got := idsOf(t, c, id, s1); !slices.Equal(got, []int64{1, 2, 3}) {
+		t.Errorf("first snapshot: %v", got)
+	}
+	snap := lastSnapshot(t, c, id)
+	if snap.Operation != "overwrite" || snap.Summary["deleted-data-files"] != "2" || snap.Summary["removed-position-delete-files"] != "1" ||
+		snap.Summary["total-records"] != "2" || snap.Summary["total-delete-files"] != "0" {
+		t.Errorf("replace-all snapshot: %+v", snap)
+	}
+}

@@ -81,6 +81,33 @@ func (t *Txn) EvolveSchema(fn func(*table.UpdateSchema)) error {
 	return nil
 }
 
+// ReplaceSchema stages sc as the table's whole new schema (CREATE OR
+// REPLACE): every current column is dropped and sc's columns are added in
+// its order, with fresh field ids, so old snapshots keep reading with
+// their own schema. The change commits with the data.
+func (t *Txn) ReplaceSchema(sc *iceberg.Schema) error {
+	u := t.tx.UpdateSchema(true, true)
+	cur := t.tbl.Schema()
+	if t.staged {
+		st, err := t.tx.StagedTable()
+		if err != nil {
+			return err
+		}
+		cur = st.Schema()
+	}
+	for _, f := range cur.Fields() {
+		u.DeleteColumn([]string{f.Name})
+	}
+	for _, f := range sc.Fields() {
+		u.AddColumn([]string{f.Name}, f.Type, f.Doc, f.Required, nil)
+	}
+	if err := u.Commit(); err != nil {
+		return fmt.Errorf("replacing the schema of %s: %w", t.id, err)
+	}
+	t.staged = true
+	return nil
+}
+
 // Append writes the reader's batches as data files of one new snapshot,
 // staged until Commit. The reader is consumed, not released. The summary
 // map is read when the reader ends, so a caller may fill in entries (counts

@@ -214,6 +214,22 @@ def test_copy_on_write_commits_read_by_pyiceberg(server, conn):
     assert props.column("value").to_pylist() == ["copy-on-write"]
 
 
+def test_create_or_replace_keeps_history_for_pyiceberg(server, conn):
+    """CREATE OR REPLACE on an existing table is a new snapshot of the same table:
+    pyiceberg sees one table whose old snapshots read with the old schema."""
+    name = f"silver.{unique('replace')}"
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} AS SELECT CAST(i AS BIGINT) AS id FROM range(5) r(i)")
+        cur.execute(f"DELETE FROM {name} WHERE id = 2")
+        cur.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT 'a' AS code, CAST(1.5 AS DOUBLE) AS score")
+    table = open_catalog(server).load_table(name)
+    assert assert_same_at_every_snapshot(conn, name, table) == 3
+    assert table.scan().to_arrow().to_pylist() == [{"code": "a", "score": 1.5}]
+    assert [f.name for f in table.schema().fields] == ["code", "score"]
+    first = min(table.snapshots(), key=lambda s: s.sequence_number)
+    assert rows(table.scan(snapshot_id=first.snapshot_id).to_arrow()) == [{"id": i} for i in range(5)]
+
+
 SCHEMA = pa.schema(
     [
         pa.field("id", pa.int64(), nullable=False),

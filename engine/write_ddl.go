@@ -78,7 +78,7 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 		return 0, err
 	}
 	defer dropStandIn(dc)
-	types, err := queryStrings(dc.c, "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'temp' "+
+	types, err := queryStrings(dc.c, "SELECT column_name, data_type, is_nullable FROM duckdb_columns() WHERE database_name = 'temp' "+
 		"AND table_name = '__lakeflight_target' ORDER BY column_index")
 	if err != nil {
 		return 0, err
@@ -107,10 +107,16 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 	if err != nil {
 		return 0, err
 	}
-	if exists { // OR REPLACE: the old table (and its history) goes
-		if err := e.tables.DropTable(ctx, p.id); err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
+	schema = withRequired(schema, types)
+	if exists { // OR REPLACE: same table, new schema and rows, history kept
+		n, err := e.replaceTable(ctx, p.id, schema, recs)
+		if err != nil {
 			return 0, err
 		}
+		if err := e.Refresh(ctx, p.id); err != nil {
+			e.log.Warn("binding a replaced table", "table", p.id.String(), "err", err)
+		}
+		return n, nil
 	}
 	if err := e.tables.CreateTable(ctx, p.id, schema); err != nil {
 		if errors.Is(err, catalog.ErrTableAlreadyExists) {
@@ -134,10 +140,79 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 	return rows, nil
 }
 
+// withRequired marks the columns declared NOT NULL (the third field of
+// each cols row, duckdb_columns' is_nullable, is "false") as required.
+func withRequired(sc *arrow.Schema, cols [][]string) *arrow.Schema {
+	fields := sc.Fields()
+	changed := false
+	for i := range fields {
+		if i < len(cols) && len(cols[i]) > 2 && cols[i][2] == "false" && fields[i].Nullable {
+			fields[i].Nullable, changed = false, true
+		}
+	}
+	if !changed {
+		return sc
+	}
+	md := sc.Metadata()
+	return arrow.NewSchema(fields, &md)
+}
+
 // isCTAS reports whether a CREATE TABLE has a query (… AS SELECT).
 func (p *writePlan) isCTAS() bool {
 	i := p.stmt.nameEnd
 	return i < len(p.toks) && p.toks[i].is("as")
+}
+
+// replaceTable commits CREATE OR REPLACE TABLE on an existing table as one
+// snapshot, as Iceberg's REPLACE TABLE does: the table keeps its identity,
+// history, refs and properties; its schema becomes schema (fresh field ids)
+// and its rows become recs.
+func (e *Engine) replaceTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema, recs []arrow.RecordBatch) (int64, error) {
+	isc, err := catalog.IcebergSchema(schema)
+	if err != nil {
+		return 0, newError(ErrUnsupported, fmt.Sprintf("CREATE OR REPLACE TABLE %s: %v", id, err))
+	}
+	txn, err := e.tables.Begin(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	defer txn.Abort()
+	if err := txn.ReplaceSchema(isc); err != nil {
+		return 0, newError(ErrInvalidSQL, fmt.Sprintf("CREATE OR REPLACE TABLE %s: %v", id, err))
+	}
+	target, err := txn.ArrowSchema()
+	if err != nil {
+		return 0, err
+	}
+	var rows []arrow.RecordBatch
+	defer func() { releaseAll(rows) }()
+	var n int64
+	for _, rec := range recs {
+		b, err := conformRows(ctx, rec, 0, target, nil)
+		if err != nil {
+			return 0, fmt.Errorf("CREATE OR REPLACE TABLE %s: %w", id, err)
+		}
+		if b != nil {
+			rows = append(rows, b)
+			n += b.NumRows()
+		}
+	}
+	rdr, err := array.NewRecordReader(target, rows)
+	if err != nil {
+		return 0, fmt.Errorf("CREATE OR REPLACE TABLE %s: %w", id, err)
+	}
+	defer rdr.Release()
+	var reader array.RecordReader // nil: no rows
+	if len(rows) > 0 {
+		reader = rdr
+	}
+	if err := txn.ReplaceAll(ctx, reader, map[string]string{"lakeflight.sql.statement": "CREATE OR REPLACE TABLE"}, runtime.GOMAXPROCS(0)); err != nil {
+		return 0, err
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // appendCreated commits the first snapshot of a table made by CREATE … AS.

@@ -154,6 +154,13 @@ func TestCreateTableAs(t *testing.T) {
 	if got := mustQuery(t, s, "SELECT * FROM silver.squares"); len(got) != 1 || got[0][0] != "42" {
 		t.Fatalf("after OR REPLACE: %q", got)
 	}
+	// NOT NULL in a column list makes the column required.
+	execN(t, s, "CREATE TABLE silver.required (a INTEGER NOT NULL, b VARCHAR)")
+	execN(t, s, "INSERT INTO silver.required VALUES (1, NULL)")
+	if _, err := s.Exec(context.Background(), "INSERT INTO silver.required VALUES (NULL, 'x')"); !errors.Is(err, ErrConstraint) ||
+		!strings.Contains(err.Error(), "column a is required") {
+		t.Errorf("NULL into a NOT NULL column: %v", err)
+	}
 	execN(t, s, "DROP TABLE silver.squares")
 	if _, _, err := queryAll(t, s, "SELECT * FROM silver.squares", nil); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after DROP: %v", err)
@@ -418,5 +425,50 @@ func TestRenameTable(t *testing.T) {
 	execN(t, s, "ALTER TABLE IF EXISTS silver.people RENAME TO z")
 	if got := mustQuery(t, s, "SELECT count(*) FROM silver.other"); got[0][0] != "0" {
 		t.Fatalf("silver.other after refused renames: %q", got)
+	}
+}
+
+// CREATE OR REPLACE TABLE on an existing table is one snapshot of the same
+// table: its history, tags and time travel stay; old snapshots read with
+// their own schema.
+func TestCreateOrReplaceKeepsHistory(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "r"}
+	execN(t, s, "CREATE TABLE silver.r AS SELECT i AS id, 'n' || i AS name FROM range(3) t(i)")
+	execN(t, s, "DELETE FROM silver.r WHERE id = 1")
+	s2 := currentSnapshot(t, cat, id)
+	execN(t, s, "CALL iceberg_create_tag('silver.r', 'before')")
+	if n := execN(t, s, "CREATE OR REPLACE TABLE silver.r AS SELECT 'x' AS code, 2.5 AS score"); n != 1 {
+		t.Fatalf("CREATE OR REPLACE affected %d rows", n)
+	}
+	if got := mustQuery(t, s, "SELECT * FROM silver.r"); !slices.EqualFunc(got, [][]string{{"x", "2.5"}}, slices.Equal[[]string]) {
+		t.Fatalf("after replace: %q", got)
+	}
+	want := [][]string{{"0", "n0"}, {"2", "n2"}}
+	for _, at := range []string{fmt.Sprint(s2), "'before'"} {
+		if got := mustQuery(t, s, "SELECT * FROM silver.r AT (VERSION => "+at+") ORDER BY id"); !slices.EqualFunc(got, want, slices.Equal[[]string]) {
+			t.Errorf("at %s: %q, want %q", at, got, want)
+		}
+	}
+	if n := snapshotCount(t, cat, id); n != 3 {
+		t.Errorf("%d snapshots, want 3 (CTAS, DELETE, REPLACE)", n)
+	}
+	if got := mustQuery(t, s, "SELECT count(*) FROM iceberg_files('silver.r')"); got[0][0] != "1" {
+		t.Errorf("files after replace: %q, want the one new data file", got)
+	}
+	// Replacing with a column list empties the table.
+	execN(t, s, "CREATE OR REPLACE TABLE silver.r (a INTEGER NOT NULL, b VARCHAR)")
+	if got := mustQuery(t, s, "SELECT count(*) FROM silver.r"); got[0][0] != "0" {
+		t.Errorf("after replace with columns: %q", got)
+	}
+	cols := mustQuery(t, s, "SELECT column_name FROM (DESCRIBE SELECT * FROM silver.r)")
+	if !slices.EqualFunc(cols, [][]string{{"a"}, {"b"}}, slices.Equal[[]string]) {
+		t.Errorf("columns after replace: %q", cols)
+	}
+	if _, err := s.Exec(context.Background(), "INSERT INTO silver.r VALUES (NULL, 'x')"); !errors.Is(err, ErrConstraint) {
+		t.Errorf("NULL into the replaced NOT NULL column: %v", err)
+	}
+	if got := mustQuery(t, s, "SELECT count(*) FROM silver.r AT (VERSION => 'before')"); got[0][0] != "2" {
+		t.Errorf("tag after two replaces: %q", got)
 	}
 }
