@@ -165,6 +165,18 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql string, toks []t
 			}
 			if rw != nil {
 				st.text, st.pins, volatile = rw.sql, rw.pins, rw.volatile
+			} else if s.e.tables != nil && !readLead[toks[0].text] && explainedQuery(toks) == 0 {
+				// A statement that is no query and writes no Iceberg table
+				// (CREATE TEMP TABLE … AS, INSERT INTO a temp table) may
+				// still read Iceberg snapshots: its AT clauses are found by
+				// their tokens, as in an Iceberg write (write_at.go).
+				edits, pins, err := s.pinWriteSources(ctx, dc, sql, toks, -1)
+				if err != nil {
+					return nil, err
+				}
+				if len(edits) > 0 {
+					st.text, st.pins, volatile = applyEdits(sql, edits), pins, true
+				}
 			}
 		}
 		text := st.text

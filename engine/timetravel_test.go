@@ -304,3 +304,21 @@ func TestExplainTimeTravel(t *testing.T) {
 		}
 	}
 }
+
+// Statements that write only DuckDB's own temp tables read Iceberg
+// snapshots too.
+func TestTimeTravelIntoTempTables(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "people"}
+	execN(t, s, "CREATE TABLE silver.people AS SELECT range AS id FROM range(3)")
+	s1 := currentSnapshot(t, cat, id)
+	execN(t, s, "DELETE FROM silver.people")
+	execN(t, s, fmt.Sprintf("CREATE TEMP TABLE old AS SELECT * FROM silver.people AT (VERSION => %d)", s1))
+	execN(t, s, fmt.Sprintf("INSERT INTO old SELECT id + 10 FROM silver.people AS p AT (VERSION => %d) WHERE p.id > 0", s1))
+	if got := mustQuery(t, s, "SELECT count(*), sum(id) FROM old"); fmt.Sprint(got[0]) != "[5 26]" {
+		t.Errorf("temp table from snapshot %d: %v", s1, got[0])
+	}
+	if _, err := s.Exec(context.Background(), "CREATE TEMP TABLE bad AS SELECT * FROM silver.people AT (VERSION => 42)"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown snapshot into a temp table: %v", err)
+	}
+}
