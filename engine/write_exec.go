@@ -213,8 +213,11 @@ func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) e
 	}
 	q := "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS " + body
 	if alias, where, ok := p.prefilter(); ok {
+		// In row identity order: filled straight from a selective parallel
+		// scan, the stand-in made a MERGE of 18K rows take 1 s instead of
+		// 50 ms (2M-row table).
 		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS SELECT * FROM (" + body + ") AS " +
-			quoteIdent(alias) + " WHERE " + where // see write_prefilter.go
+			quoteIdent(alias) + " WHERE " + where + " ORDER BY " + identFile + ", " + identPos // see write_prefilter.go
 	}
 	if empty || p.stmt.kind == writeInsert {
 		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS SELECT * FROM (" + body + ") LIMIT 0"
