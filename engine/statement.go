@@ -174,6 +174,11 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql string, toks []t
 				if err != nil {
 					return nil, err
 				}
+				if len(edits) > 0 && definesView(toks) {
+					s.e.releasePins(pins)
+					return nil, newError(ErrUnsupported, "a view or macro cannot keep an Iceberg snapshot (AT clause): "+
+						"create a TEMP TABLE from the query, or tag the snapshot and time-travel to the tag in each query")
+				}
 				if len(edits) > 0 {
 					st.text, st.pins, volatile = applyEdits(sql, edits), pins, true
 				}
@@ -621,4 +626,19 @@ func (st *Statement) SchemaFor(ctx context.Context, params arrow.RecordBatch) (*
 	for rdr.Next() {
 	}
 	return rdr.Schema(), rdr.Err()
+}
+
+// definesView reports CREATE [OR REPLACE] [TEMP] VIEW or MACRO/FUNCTION: a
+// definition that outlives the statement, so it must not point at a pinned
+// snapshot view that is dropped when the statement ends.
+func definesView(toks []token) bool {
+	if len(toks) == 0 || !toks[0].is("create") {
+		return false
+	}
+	for _, t := range toks[1:min(len(toks), 6)] {
+		if t.is("view") || t.is("macro") || t.is("function") {
+			return true
+		}
+	}
+	return false
 }

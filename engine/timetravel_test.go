@@ -321,4 +321,8 @@ func TestTimeTravelIntoTempTables(t *testing.T) {
 	if _, err := s.Exec(context.Background(), "CREATE TEMP TABLE bad AS SELECT * FROM silver.people AT (VERSION => 42)"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown snapshot into a temp table: %v", err)
 	}
+	_, err := s.Exec(context.Background(), fmt.Sprintf("CREATE TEMP VIEW v AS SELECT * FROM silver.people AT (VERSION => %d)", s1))
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "cannot keep an Iceberg snapshot") {
+		t.Errorf("a view of a snapshot: %v", err)
+	}
 }
