@@ -111,4 +111,38 @@ class SnapshotsJdbcTest {
       assertTrue(e.getMessage().contains("namespace \"nowhere\" does not exist"), e.getMessage());
     }
   }
+
+  @Test
+  void copyOnWriteAndRenameKeepTheTableReadable() throws Exception {
+    try (Connection c = connect();
+        Statement st = c.createStatement()) {
+      st.executeUpdate("CREATE TABLE silver.jdbc_cow AS SELECT range AS id, range * 2 AS v FROM range(10)");
+      st.executeUpdate(
+          "CALL iceberg_set_property('silver.jdbc_cow', 'write.merge.mode', 'copy-on-write')");
+      assertEquals(
+          2,
+          st.executeUpdate(
+              "MERGE INTO silver.jdbc_cow AS t USING (VALUES (3, -1), (42, 84)) AS s(id, v)"
+                  + " ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v"
+                  + " WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v)"));
+      assertEquals(
+          0,
+          scalar(
+              st,
+              "SELECT count(*) FROM iceberg_files('silver.jdbc_cow') WHERE content <> 'data'"));
+      st.executeUpdate("ALTER TABLE silver.jdbc_cow RENAME TO jdbc_cow2");
+      assertEquals(11, scalar(st, "SELECT count(*) FROM silver.jdbc_cow2"));
+      assertEquals(-1, scalar(st, "SELECT v FROM silver.jdbc_cow2 WHERE id = 3"));
+      long first =
+          scalar(
+              st,
+              "SELECT snapshot_id FROM iceberg_snapshots('silver.jdbc_cow2')"
+                  + " ORDER BY sequence_number LIMIT 1");
+      assertEquals(
+          6, scalar(st, "SELECT v FROM silver.jdbc_cow2 AT (VERSION => " + first + ") WHERE id = 3"));
+      SQLException gone =
+          assertThrows(SQLException.class, () -> st.executeQuery("SELECT * FROM silver.jdbc_cow"));
+      assertTrue(gone.getMessage().contains("jdbc_cow"), gone.getMessage());
+    }
+  }
 }
