@@ -8,7 +8,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
-	"github.com/apache/iceberg-go/table"
 )
 
 // Copy-on-write. A row-level write to a table whose write.<op>.mode is
@@ -51,31 +50,13 @@ func (t *Txn) Replace(ctx context.Context, rows array.RecordReader, replaced []s
 // replace writes rows as data files and stages one snapshot that adds them
 // and removes dataFiles and delFiles, pinned to the base snapshot.
 func (t *Txn) replace(ctx context.Context, rows array.RecordReader, dataFiles, delFiles []iceberg.DataFile, summary map[string]string, writers int) error {
-	if rows != nil {
-		want, err := t.ArrowSchema()
-		if err != nil {
-			return err
-		}
-		if !sameColumns(rows.Schema(), want) {
-			return fmt.Errorf("writing to %s: %w: the rows are %s, the table is %s", t.id, ErrInvalidArgument, rows.Schema(), want)
-		}
-	}
-	w, err := t.target(ctx)
+	w, files, err := t.writeRows(ctx, rows, writers)
 	if err != nil {
-		return fmt.Errorf("writing to %s: %w", t.id, err)
+		return err
 	}
-	var files []iceberg.DataFile
-	if rows != nil {
-		if files, err = w.writeData(ctx, rows, writers); err != nil {
-			return fmt.Errorf("writing to %s: %w", t.id, err)
-		}
-	}
-	if !t.pinned {
-		if err := t.tx.AssertRefSnapshotID(table.MainBranch); err != nil {
-			w.remove(files)
-			return fmt.Errorf("staging changes of %s: %w", t.id, err)
-		}
-		t.pinned = true
+	if err := t.pinMain(); err != nil {
+		w.remove(files)
+		return fmt.Errorf("staging changes of %s: %w", t.id, err)
 	}
 	t.staged = true
 	if err := t.tx.ReplaceFiles(ctx, dataFiles, files, delFiles, iceberg.Properties(summary)); err != nil {

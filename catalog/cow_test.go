@@ -8,6 +8,36 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
+// peopleTable creates silver.people (deltaSchema) with one data file of
+// ten rows per entry of files, ids 10*f … 10*f+9.
+func peopleTable(t *testing.T, c *Catalog, mem memory.Allocator, files int64) Ident {
+	t.Helper()
+	id := Ident{"silver", "people"}
+	mustCreate(t.Context(), t, c, id, deltaSchema)
+	for f := range files {
+		appendIDs(t, c, mem, id, idRange(f*10, 10)...)
+	}
+	return id
+}
+
+// commitTxn stages fn's change in a Txn on id and commits it.
+func commitTxn(t *testing.T, c *Catalog, id Ident, fn func(*Txn) error) int64 {
+	t.Helper()
+	txn, err := c.Begin(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Abort()
+	if err := fn(txn); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := txn.Commit(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
 // Replace rewrites touched files: after a merge-on-read delete in file 0,
 // a copy-on-write change to file 0 (its survivors minus one more row, plus
 // a new row) removes the file and its delete file; iceberg-go's scanner
@@ -17,11 +47,7 @@ func TestReplace(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	c := newEnv(t).open(t)
-	id := Ident{"silver", "people"}
-	mustCreate(ctx, t, c, id, deltaSchema)
-	for f := range int64(3) {
-		appendIDs(t, c, mem, id, idRange(f*10, 10)...)
-	}
+	id := peopleTable(t, c, mem, 3)
 	all := idRange(0, 30)
 	st, err := c.TableState(ctx, id)
 	if err != nil {
@@ -29,32 +55,16 @@ func TestReplace(t *testing.T) {
 	}
 	files := filesByFirstID(t, st)
 
-	txn, err := c.Begin(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := txn.Delta(ctx, nil, []PositionDeletes{{DataFile: files[0].Location, Positions: []int64{2}}}, nil, 1); err != nil {
-		t.Fatal(err)
-	}
-	s1, err := txn.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1 := commitTxn(t, c, id, func(txn *Txn) error {
+		return txn.Delta(ctx, nil, []PositionDeletes{{DataFile: files[0].Location, Positions: []int64{2}}}, nil, 1)
+	})
 
 	// Survivors of file 0 without row 5, and row 100: one snapshot.
-	txn, err = c.Begin(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rows := idRows(t, mem, deltaSchema, append(without(idRange(0, 10), 2, 5), 100)...)
 	defer rows.Release()
-	if err := txn.Replace(ctx, rows, []string{files[0].Location}, map[string]string{"lakeflight.sql.statement": "UPDATE"}, 2); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := txn.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := commitTxn(t, c, id, func(txn *Txn) error {
+		return txn.Replace(ctx, rows, []string{files[0].Location}, map[string]string{"lakeflight.sql.statement": "UPDATE"}, 2)
+	})
 	want := append(without(all, 2, 5), 100)
 	if got := idsOf(t, c, id, 0); !slices.Equal(got, want) {
 		t.Fatalf("after replace: ids %v, want %v", got, want)
@@ -77,22 +87,13 @@ func TestReplace(t *testing.T) {
 	}
 
 	// A whole file deleted: nothing to add.
-	txn, err = c.Begin(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := txn.Replace(ctx, nil, []string{files[10].Location}, nil, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := txn.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	commitTxn(t, c, id, func(txn *Txn) error { return txn.Replace(ctx, nil, []string{files[10].Location}, nil, 1) })
 	if got, want := idsOf(t, c, id, 0), without(want, idRange(10, 10)...); !slices.Equal(got, want) {
 		t.Fatalf("after dropping a file: ids %v, want %v", got, want)
 	}
 
 	// A file not in the snapshot is refused, and nothing is committed.
-	txn, err = c.Begin(ctx, id)
+	txn, err := c.Begin(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +116,7 @@ func TestReplaceConflict(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	env := newEnv(t)
 	c := env.open(t)
-	id := Ident{"silver", "people"}
-	mustCreate(ctx, t, c, id, deltaSchema)
-	appendIDs(t, c, mem, id, idRange(0, 10)...)
+	id := peopleTable(t, c, mem, 1)
 	st, err := c.TableState(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -220,51 +219,26 @@ func TestReplaceAll(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	c := newEnv(t).open(t)
-	id := Ident{"silver", "people"}
-	mustCreate(ctx, t, c, id, deltaSchema)
+	id := peopleTable(t, c, mem, 0)
 
 	// On a table without a snapshot: an append.
-	txn, err := c.Begin(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
 	first := idRows(t, mem, deltaSchema, 1, 2, 3)
 	defer first.Release()
-	if err := txn.ReplaceAll(ctx, first, nil, 1); err != nil {
-		t.Fatal(err)
-	}
-	s1, err := txn.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1 := commitTxn(t, c, id, func(txn *Txn) error { return txn.ReplaceAll(ctx, first, nil, 1) })
 	appendIDs(t, c, mem, id, 4)
 	st, err := c.TableState(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	txn, err = c.Begin(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := txn.Delta(ctx, nil, []PositionDeletes{{DataFile: st.DataFiles[0].Location, Positions: []int64{0}}}, nil, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := txn.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	commitTxn(t, c, id, func(txn *Txn) error {
+		return txn.Delta(ctx, nil, []PositionDeletes{{DataFile: st.DataFiles[0].Location, Positions: []int64{0}}}, nil, 1)
+	})
 
-	txn, err = c.Begin(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rows := idRows(t, mem, deltaSchema, 10, 11)
 	defer rows.Release()
-	if err := txn.ReplaceAll(ctx, rows, map[string]string{"lakeflight.sql.statement": "CREATE OR REPLACE TABLE"}, 2); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := txn.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	commitTxn(t, c, id, func(txn *Txn) error {
+		return txn.ReplaceAll(ctx, rows, map[string]string{"lakeflight.sql.statement": "CREATE OR REPLACE TABLE"}, 2)
+	})
 	if got := idsOf(t, c, id, 0); !slices.Equal(got, []int64{10, 11}) {
 		t.Fatalf("after ReplaceAll: %v", got)
 	}

@@ -68,27 +68,12 @@ func (t *Txn) Delta(ctx context.Context, rows array.RecordReader, deletes []Posi
 	if err != nil {
 		return fmt.Errorf("deleting from %s: %w", t.id, err)
 	}
-	if rows != nil {
-		want, err := t.ArrowSchema()
-		if err != nil {
-			return err
-		}
-		if !sameColumns(rows.Schema(), want) {
-			return fmt.Errorf("writing to %s: %w: the rows are %s, the table is %s", t.id, ErrInvalidArgument, rows.Schema(), want)
-		}
-	}
 	if rows == nil && len(dels) == 0 {
 		return nil
 	}
-	w, err := t.target(ctx)
+	w, files, err := t.writeRows(ctx, rows, writers)
 	if err != nil {
-		return fmt.Errorf("writing to %s: %w", t.id, err)
-	}
-	var files []iceberg.DataFile
-	if rows != nil {
-		if files, err = w.writeData(ctx, rows, writers); err != nil {
-			return fmt.Errorf("writing to %s: %w", t.id, err)
-		}
+		return err
 	}
 	if len(files) == 0 && len(dels) == 0 {
 		return nil
@@ -109,16 +94,53 @@ func (t *Txn) Delta(ctx context.Context, rows array.RecordReader, deletes []Posi
 
 // stageDelta adds the files to the Txn as one snapshot.
 func (t *Txn) stageDelta(ctx context.Context, files, delFiles []iceberg.DataFile, summary map[string]string) error {
-	if len(delFiles) > 0 && !t.pinned {
-		// iceberg-go never rewrites an explicit ref assertion when it
-		// retries, so a commit that finds main moved fails (ErrConflict).
-		if err := t.tx.AssertRefSnapshotID(table.MainBranch); err != nil {
+	if len(delFiles) > 0 {
+		if err := t.pinMain(); err != nil {
 			return err
 		}
-		t.pinned = true
 	}
 	t.staged = true
 	return t.tx.NewRowDelta(iceberg.Properties(summary)).AddRows(files...).AddDeletes(delFiles...).Commit(ctx)
+}
+
+// pinMain makes Commit fail with ErrConflict if another writer moved main
+// since the base snapshot: iceberg-go never rewrites an explicit ref
+// assertion when it retries.
+func (t *Txn) pinMain() error {
+	if t.pinned {
+		return nil
+	}
+	if err := t.tx.AssertRefSnapshotID(table.MainBranch); err != nil {
+		return err
+	}
+	t.pinned = true
+	return nil
+}
+
+// writeRows checks that rows (nil allowed) have the table's columns and
+// writes them as data files by writers goroutines, not yet staged.
+func (t *Txn) writeRows(ctx context.Context, rows array.RecordReader, writers int) (*target, []iceberg.DataFile, error) {
+	if rows != nil {
+		want, err := t.ArrowSchema()
+		if err != nil {
+			return nil, nil, err
+		}
+		if !sameColumns(rows.Schema(), want) {
+			return nil, nil, fmt.Errorf("writing to %s: %w: the rows are %s, the table is %s", t.id, ErrInvalidArgument, rows.Schema(), want)
+		}
+	}
+	w, err := t.target(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing to %s: %w", t.id, err)
+	}
+	if rows == nil {
+		return w, nil, nil
+	}
+	files, err := w.writeData(ctx, rows, writers)
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing to %s: %w", t.id, err)
+	}
+	return w, files, nil
 }
 
 // planDeletes checks deletes against the base snapshot and gathers them into

@@ -150,11 +150,7 @@ func TestDelta(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	c := newEnv(t).open(t)
-	id := Ident{"silver", "people"}
-	mustCreate(ctx, t, c, id, deltaSchema)
-	for f := range int64(3) {
-		appendIDs(t, c, mem, id, idRange(f*10, 10)...)
-	}
+	id := peopleTable(t, c, mem, 3)
 	all := idRange(0, 30)
 
 	// DELETE: positions of two files, out of order, repeated, split over

@@ -9,7 +9,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
-	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/catalog"
 )
@@ -73,18 +72,10 @@ func survivors(ctx context.Context, dc *dconn, base *catalog.TableState, ch *cha
 	if err != nil {
 		return nil, nil, err
 	}
-	ps, err := prepareText(dc, q)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer bindings.DestroyPrepare(&ps)
-	var opts bindings.ArrowOptions
-	bindings.ConnectionGetArrowOptions(dc.c, &opts)
-	defer bindings.DestroyArrowOptions(&opts)
-	recs, err := executeRecords(ctx, ps, opts)
+	recs, _, err := queryRecords(ctx, dc, q)
 	defer releaseAll(recs)
 	if err != nil {
-		return nil, nil, withCtx(ctx, err)
+		return nil, nil, err
 	}
 	n := target.NumFields()
 	var out []arrow.RecordBatch

@@ -90,20 +90,8 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 			sel[i] = "CAST(" + quoteIdent(t[0]) + " AS " + to + ") AS " + quoteIdent(t[0])
 		}
 	}
-	ps, err = prepareText(dc, "SELECT "+strings.Join(sel, ", ")+" FROM "+standIn)
-	if err != nil {
-		return 0, err
-	}
-	defer bindings.DestroyPrepare(&ps)
-	var opts bindings.ArrowOptions
-	bindings.ConnectionGetArrowOptions(dc.c, &opts)
-	defer bindings.DestroyArrowOptions(&opts)
-	recs, err := executeRecords(ctx, ps, opts)
+	recs, schema, err := queryRecords(ctx, dc, "SELECT "+strings.Join(sel, ", ")+" FROM "+standIn)
 	defer releaseAll(recs)
-	if err != nil {
-		return 0, err
-	}
-	schema, err := resultSchema(ps, opts)
 	if err != nil {
 		return 0, err
 	}
@@ -172,13 +160,29 @@ func (e *Engine) replaceTable(ctx context.Context, id catalog.Ident, schema *arr
 	if err != nil {
 		return 0, newError(ErrUnsupported, fmt.Sprintf("CREATE OR REPLACE TABLE %s: %v", id, err))
 	}
+	return e.commitCreated(ctx, id, recs, isc)
+}
+
+// appendCreated commits the first snapshot of a table made by CREATE … AS.
+func (e *Engine) appendCreated(ctx context.Context, id catalog.Ident, recs []arrow.RecordBatch) (int64, error) {
+	return e.commitCreated(ctx, id, recs, nil)
+}
+
+// commitCreated commits the rows of CREATE … AS as one snapshot: appended
+// to the new table, or, with a replacement schema, replacing the existing
+// table's schema and every row.
+func (e *Engine) commitCreated(ctx context.Context, id catalog.Ident, recs []arrow.RecordBatch, replace *iceberg.Schema) (int64, error) {
+	stmt := "CREATE TABLE AS"
 	txn, err := e.tables.Begin(ctx, id)
 	if err != nil {
 		return 0, err
 	}
 	defer txn.Abort()
-	if err := txn.ReplaceSchema(isc); err != nil {
-		return 0, newError(ErrInvalidSQL, fmt.Sprintf("CREATE OR REPLACE TABLE %s: %v", id, err))
+	if replace != nil {
+		stmt = "CREATE OR REPLACE TABLE"
+		if err := txn.ReplaceSchema(replace); err != nil {
+			return 0, newError(ErrInvalidSQL, fmt.Sprintf("%s %s: %v", stmt, id, err))
+		}
 	}
 	target, err := txn.ArrowSchema()
 	if err != nil {
@@ -190,7 +194,7 @@ func (e *Engine) replaceTable(ctx context.Context, id catalog.Ident, schema *arr
 	for _, rec := range recs {
 		b, err := conformRows(ctx, rec, 0, target, nil)
 		if err != nil {
-			return 0, fmt.Errorf("CREATE OR REPLACE TABLE %s: %w", id, err)
+			return 0, fmt.Errorf("%s %s: %w", stmt, id, err)
 		}
 		if b != nil {
 			rows = append(rows, b)
@@ -199,14 +203,19 @@ func (e *Engine) replaceTable(ctx context.Context, id catalog.Ident, schema *arr
 	}
 	rdr, err := array.NewRecordReader(target, rows)
 	if err != nil {
-		return 0, fmt.Errorf("CREATE OR REPLACE TABLE %s: %w", id, err)
+		return 0, fmt.Errorf("%s %s: %w", stmt, id, err)
 	}
 	defer rdr.Release()
-	var reader array.RecordReader // nil: no rows
-	if len(rows) > 0 {
-		reader = rdr
+	summary := map[string]string{"lakeflight.sql.statement": stmt}
+	switch {
+	case replace == nil:
+		err = txn.AppendParallel(ctx, rdr, summary, runtime.GOMAXPROCS(0))
+	case len(rows) == 0:
+		err = txn.ReplaceAll(ctx, nil, summary, runtime.GOMAXPROCS(0))
+	default:
+		err = txn.ReplaceAll(ctx, rdr, summary, runtime.GOMAXPROCS(0))
 	}
-	if err := txn.ReplaceAll(ctx, reader, map[string]string{"lakeflight.sql.statement": "CREATE OR REPLACE TABLE"}, runtime.GOMAXPROCS(0)); err != nil {
+	if err != nil {
 		return 0, err
 	}
 	if _, err := txn.Commit(ctx); err != nil {
@@ -215,42 +224,27 @@ func (e *Engine) replaceTable(ctx context.Context, id catalog.Ident, schema *arr
 	return n, nil
 }
 
-// appendCreated commits the first snapshot of a table made by CREATE … AS.
-func (e *Engine) appendCreated(ctx context.Context, id catalog.Ident, recs []arrow.RecordBatch) (int64, error) {
-	txn, err := e.tables.Begin(ctx, id)
+// queryRecords runs q on dc (held by the caller) and returns its rows and
+// their schema (known even when there are none).
+func queryRecords(ctx context.Context, dc *dconn, q string) ([]arrow.RecordBatch, *arrow.Schema, error) {
+	ps, err := prepareText(dc, q)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	defer txn.Abort()
-	target, err := txn.ArrowSchema()
+	defer bindings.DestroyPrepare(&ps)
+	var opts bindings.ArrowOptions
+	bindings.ConnectionGetArrowOptions(dc.c, &opts)
+	defer bindings.DestroyArrowOptions(&opts)
+	schema, err := resultSchema(ps, opts)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	var rows []arrow.RecordBatch
-	defer func() { releaseAll(rows) }()
-	var n int64
-	for _, rec := range recs {
-		b, err := conformRows(ctx, rec, 0, target, nil)
-		if err != nil {
-			return 0, fmt.Errorf("CREATE TABLE %s AS: %w", id, err)
-		}
-		if b != nil {
-			rows = append(rows, b)
-			n += b.NumRows()
-		}
-	}
-	rdr, err := array.NewRecordReader(target, rows)
+	recs, err := executeRecords(ctx, ps, opts)
 	if err != nil {
-		return 0, fmt.Errorf("CREATE TABLE %s AS: %w", id, err)
+		releaseAll(recs)
+		return nil, nil, withCtx(ctx, err)
 	}
-	defer rdr.Release()
-	if err := txn.AppendParallel(ctx, rdr, map[string]string{"lakeflight.sql.statement": "CREATE TABLE AS"}, runtime.GOMAXPROCS(0)); err != nil {
-		return 0, err
-	}
-	if _, err := txn.Commit(ctx); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return recs, schema, nil
 }
 
 // resultSchema is the Arrow schema of a prepared statement's result.

@@ -4,6 +4,7 @@ package flightsql
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -227,17 +228,18 @@ func TestIngestDisabled(t *testing.T) {
 	}
 }
 
-// A client whose stream broke retries the same ticket at once: the retry
-// waits for the abandoned stream to wind down and then reads everything.
-func TestTicketRetryRightAfterDisconnect(t *testing.T) {
-	env := newTestEnv(t)
-	cl := env.client(t, true)
-	const rows = 3_000_000
-	info, err := cl.Execute(context.Background(), `SELECT i FROM range(3000000) t(i)`)
+// bigTicketRows is the row count of startBigRead's query: enough that its
+// stream is still running after the first batch.
+const bigTicketRows = 3_000_000
+
+// startBigRead executes a large query and reads the first batch of its
+// ticket; the caller owns the reader.
+func startBigRead(ctx context.Context, t *testing.T, cl *afsql.Client) (*flight.FlightInfo, *flight.Reader) {
+	t.Helper()
+	info, err := cl.Execute(context.Background(), fmt.Sprintf(`SELECT i FROM range(%d) t(i)`, bigTicketRows))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	rdr, err := cl.DoGet(ctx, info.Endpoint[0].Ticket)
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +247,16 @@ func TestTicketRetryRightAfterDisconnect(t *testing.T) {
 	if !rdr.Next() {
 		t.Fatalf("no first batch: %v", rdr.Err())
 	}
+	return info, rdr
+}
+
+// A client whose stream broke retries the same ticket at once: the retry
+// waits for the abandoned stream to wind down and then reads everything.
+func TestTicketRetryRightAfterDisconnect(t *testing.T) {
+	env := newTestEnv(t)
+	cl := env.client(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	info, rdr := startBigRead(ctx, t, cl)
 	cancel()
 	rdr.Release()
 
@@ -252,8 +264,8 @@ func TestTicketRetryRightAfterDisconnect(t *testing.T) {
 	if err != nil {
 		t.Fatalf("immediate retry of the ticket: %v", err)
 	}
-	if n != rows {
-		t.Fatalf("retry read %d rows, want %d", n, rows)
+	if n != bigTicketRows {
+		t.Fatalf("retry read %d rows, want %d", n, bigTicketRows)
 	}
 }
 
@@ -263,21 +275,10 @@ func TestTicketRetryRightAfterDisconnect(t *testing.T) {
 func TestTicketSecondReaderRefused(t *testing.T) {
 	env := newTestEnv(t)
 	cl := env.client(t, true)
-	const rows = 3_000_000
-	info, err := cl.Execute(context.Background(), `SELECT i FROM range(3000000) t(i)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdr, err := cl.DoGet(context.Background(), info.Endpoint[0].Ticket)
-	if err != nil {
-		t.Fatal(err)
-	}
+	info, rdr := startBigRead(context.Background(), t, cl)
 	defer rdr.Release()
-	if !rdr.Next() {
-		t.Fatalf("no first batch: %v", rdr.Err())
-	}
 	n := rdr.RecordBatch().NumRows()
-	_, err = drain(context.Background(), cl, info.Endpoint[0].Ticket)
+	_, err := drain(context.Background(), cl, info.Endpoint[0].Ticket)
 	st := wantCode(t, err, codes.FailedPrecondition)
 	if !strings.Contains(st.Message(), "already being read") {
 		t.Errorf("message = %q", st.Message())
@@ -288,7 +289,7 @@ func TestTicketSecondReaderRefused(t *testing.T) {
 	if err := rdr.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n != rows {
-		t.Fatalf("first reader read %d rows, want %d", n, rows)
+	if n != bigTicketRows {
+		t.Fatalf("first reader read %d rows, want %d", n, bigTicketRows)
 	}
 }
