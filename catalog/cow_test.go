@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -249,5 +250,38 @@ func TestReplaceAll(t *testing.T) {
 	if snap.Operation != "overwrite" || snap.Summary["deleted-data-files"] != "2" || snap.Summary["removed-position-delete-files"] != "1" ||
 		snap.Summary["total-records"] != "2" || snap.Summary["total-delete-files"] != "0" {
 		t.Errorf("replace-all snapshot: %+v", snap)
+	}
+}
+
+// A table created under a name another table was renamed away from gets a
+// directory of its own.
+func TestCreateAfterRenameGetsItsOwnLocation(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := peopleTable(t, c, mem, 1)
+	moved := Ident{"silver", "moved"}
+	if err := c.RenameTable(ctx, id, moved); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	appendIDs(t, c, mem, id, 100)
+	a, err := c.LoadTable(ctx, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.LoadTable(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Location() == b.Location() || strings.HasPrefix(b.Location(), a.Location()+"/") {
+		t.Errorf("the new table's location %s is inside the renamed one's, %s", b.Location(), a.Location())
+	}
+	if got := idsOf(t, c, moved, 0); !slices.Equal(got, idRange(0, 10)) {
+		t.Errorf("renamed table: %v", got)
+	}
+	if got := idsOf(t, c, id, 0); !slices.Equal(got, []int64{100}) {
+		t.Errorf("new table: %v", got)
 	}
 }

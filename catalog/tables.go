@@ -5,13 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
 )
 
 // commitRetries is how often a commit that lost the compare-and-swap on the
@@ -47,12 +51,33 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 	if err != nil {
 		return fmt.Errorf("creating table %s: %w", id, err)
 	}
-	if _, err := c.ice.CreateTable(ctx, id.iceberg(), sc,
-		icecat.WithProperties(tableProperties())); err != nil {
+	opts := []icecat.CreateTableOpt{icecat.WithProperties(tableProperties())}
+	if loc, ok := c.freshLocation(id); ok {
+		opts = append(opts, icecat.WithLocation(loc))
+	}
+	if _, err := c.ice.CreateTable(ctx, id.iceberg(), sc, opts...); err != nil {
 		return fmt.Errorf("creating table %s: %w", id, err)
 	}
 	c.log.Info("table created", "table", id.String(), "fields", len(sc.Fields()))
 	return nil
+}
+
+// freshLocation is a location for a new table when its default one,
+// <warehouse>/<namespace>.db/<name>, already holds files: those of a table
+// renamed away from the name (whose files stay where they are) or of one
+// dropped. Sharing a directory would let one table's orphan-file removal
+// take the other's files. ok is false when the default will do (or the
+// warehouse is not local).
+func (c *Catalog) freshLocation(id Ident) (string, bool) {
+	dir := c.WarehouseDir()
+	if dir == "" {
+		return "", false
+	}
+	rel := id.Namespace + ".db/" + id.Name
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+		return "", false
+	}
+	return strings.TrimSuffix(c.warehouse, "/") + "/" + rel + "-" + uuid.NewString()[:8], true
 }
 
 // LoadTable loads the table's current metadata from the catalog. The table
