@@ -614,20 +614,13 @@ func (c *jsonCol) object(d *jsonDec) bool {
 				d.ws()
 				continue
 			}
-			d.ws()
-			if d.i >= len(b) {
-				return d.eof()
+			more, ok := d.afterItem('}')
+			if !ok {
+				return false
 			}
-			if b[d.i] == ',' {
-				d.i++
-				d.ws()
-				continue
-			}
-			if b[d.i] == '}' {
-				d.i++
+			if !more {
 				break
 			}
-			return d.unexpected()
 		}
 	}
 	d.depth--
@@ -655,20 +648,13 @@ func (c *jsonCol) list(d *jsonDec) bool {
 			if !c.elem.value(d) {
 				return false
 			}
-			d.ws()
-			if d.i >= len(b) {
-				return d.eof()
+			more, ok := d.afterItem(']')
+			if !ok {
+				return false
 			}
-			if b[d.i] == ',' {
-				d.i++
-				d.ws()
-				continue
-			}
-			if b[d.i] == ']' {
-				d.i++
+			if !more {
 				break
 			}
-			return d.unexpected()
 		}
 	}
 	d.depth--

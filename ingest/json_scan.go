@@ -85,6 +85,26 @@ func (d *jsonDec) unexpected() bool {
 	return d.syntax(d.i, "unexpected character "+strconv.QuoteRune(rune(d.b[d.i])))
 }
 
+// afterItem reads what follows an item of an object or array: a comma
+// (more is true; the whitespace after it is skipped too) or close (more is
+// false). Anything else, or the end of the input, is a syntax error (ok is
+// false).
+func (d *jsonDec) afterItem(close byte) (more, ok bool) {
+	d.ws()
+	if d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+			d.ws()
+			return true, true
+		case close:
+			d.i++
+			return false, true
+		}
+	}
+	return false, d.unexpected()
+}
+
 const (
 	jsonLo = 0x0101010101010101
 	jsonHi = 0x8080808080808080
@@ -602,21 +622,15 @@ func (d *jsonDec) skip() bool {
 			if !d.skip() {
 				return false
 			}
-			d.ws()
-			if d.i >= len(d.b) {
-				return d.eof()
+			more, ok := d.afterItem('}')
+			if !ok {
+				return false
 			}
-			if d.b[d.i] == ',' {
-				d.i++
-				d.ws()
+			if more {
 				continue
 			}
-			if d.b[d.i] == '}' {
-				d.i++
-				d.depth--
-				return true
-			}
-			return d.unexpected()
+			d.depth--
+			return true
 		}
 	case '[':
 		if d.depth++; d.depth > jsonMaxDepth {
@@ -633,21 +647,15 @@ func (d *jsonDec) skip() bool {
 			if !d.skip() {
 				return false
 			}
-			d.ws()
-			if d.i >= len(d.b) {
-				return d.eof()
+			more, ok := d.afterItem(']')
+			if !ok {
+				return false
 			}
-			if d.b[d.i] == ',' {
-				d.i++
-				d.ws()
+			if more {
 				continue
 			}
-			if d.b[d.i] == ']' {
-				d.i++
-				d.depth--
-				return true
-			}
-			return d.unexpected()
+			d.depth--
+			return true
 		}
 	case 't':
 		return d.lit("true")
