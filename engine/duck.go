@@ -48,19 +48,41 @@ func queryStrings(conn bindings.Connection, sql string) ([][]string, error) {
 	return rows, nil
 }
 
+// resultColumns lists the names and types of a result's columns; the
+// caller destroys the types.
+func resultColumns(res *bindings.Result) ([]string, []bindings.LogicalType) {
+	n := bindings.ColumnCount(res)
+	names, types := make([]string, n), make([]bindings.LogicalType, n)
+	for i := range n {
+		names[i], types[i] = bindings.ColumnName(res, i), bindings.ColumnLogicalType(res, i)
+	}
+	return names, types
+}
+
+// preparedColumns lists the names and types of a prepared statement's
+// result columns; the caller destroys the types.
+func preparedColumns(ps bindings.PreparedStatement) ([]string, []bindings.LogicalType) {
+	n := bindings.PreparedStatementColumnCount(ps)
+	names, types := make([]string, n), make([]bindings.LogicalType, n)
+	for i := range n {
+		names[i], types[i] = bindings.PreparedStatementColumnName(ps, i), bindings.PreparedStatementColumnLogicalType(ps, i)
+	}
+	return names, types
+}
+
+// resultArrowSchema is the Arrow schema of a result's columns.
+func resultArrowSchema(res *bindings.Result, opts bindings.ArrowOptions) (*arrow.Schema, error) {
+	names, types := resultColumns(res)
+	defer destroyTypes(types)
+	schema, ed := bindings.NewArrowSchema(opts, types, names)
+	return schema, errorData(ed)
+}
+
 // resultRecords reads a whole materialised result as Arrow batches (one
 // per DuckDB chunk); the caller releases them.
 func resultRecords(res *bindings.Result, opts bindings.ArrowOptions) ([]arrow.RecordBatch, error) {
-	n := bindings.ColumnCount(res)
-	types := make([]bindings.LogicalType, n)
-	names := make([]string, n)
-	for i := range n {
-		types[i] = bindings.ColumnLogicalType(res, i)
-		names[i] = bindings.ColumnName(res, i)
-	}
-	defer destroyTypes(types)
-	schema, ed := bindings.NewArrowSchema(opts, types, names)
-	if err := errorData(ed); err != nil {
+	schema, err := resultArrowSchema(res, opts)
+	if err != nil {
 		return nil, err
 	}
 	var out []arrow.RecordBatch

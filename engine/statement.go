@@ -243,15 +243,9 @@ func (st *Statement) Fresh(ctx context.Context) (*Statement, error) {
 
 // describe computes IsQuery, Schema and ParameterSchema.
 func (st *Statement) describe() error {
-	n := bindings.PreparedStatementColumnCount(st.ps)
-	names := make([]string, n)
-	types := make([]bindings.LogicalType, n)
-	for i := range n {
-		names[i] = bindings.PreparedStatementColumnName(st.ps, i)
-		types[i] = bindings.PreparedStatementColumnLogicalType(st.ps, i)
-	}
+	names, types := preparedColumns(st.ps)
 	defer destroyTypes(types)
-	st.isQuery = n > 0 && returnsRows(st.stype, names, types)
+	st.isQuery = len(names) > 0 && returnsRows(st.stype, names, types)
 	st.schema = emptySchema
 	if st.isQuery {
 		schema, open, err := st.resultSchema(types, names)

@@ -241,16 +241,8 @@ func (r *stream) execute(ctx context.Context, ps bindings.PreparedStatement) (bi
 // checkSchema makes sure the result has the columns announced at prepare
 // time (DuckDB rebinds a prepared statement when a view it reads changed).
 func (r *stream) checkSchema(res *bindings.Result) error {
-	n := bindings.ColumnCount(res)
-	names := make([]string, n)
-	types := make([]bindings.LogicalType, n)
-	for i := range n {
-		names[i] = bindings.ColumnName(res, i)
-		types[i] = bindings.ColumnLogicalType(res, i)
-	}
-	defer destroyTypes(types)
-	got, ed := bindings.NewArrowSchema(r.st.opts, types, names)
-	if err := errorData(ed); err != nil {
+	got, err := resultArrowSchema(res, r.st.opts)
+	if err != nil {
 		return err
 	}
 	if r.st.schemaOpen {

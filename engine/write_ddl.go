@@ -249,13 +249,7 @@ func queryRecords(ctx context.Context, dc *dconn, q string) ([]arrow.RecordBatch
 
 // resultSchema is the Arrow schema of a prepared statement's result.
 func resultSchema(ps bindings.PreparedStatement, opts bindings.ArrowOptions) (*arrow.Schema, error) {
-	n := bindings.PreparedStatementColumnCount(ps)
-	types := make([]bindings.LogicalType, n)
-	names := make([]string, n)
-	for i := range n {
-		types[i] = bindings.PreparedStatementColumnLogicalType(ps, i)
-		names[i] = bindings.PreparedStatementColumnName(ps, i)
-	}
+	names, types := preparedColumns(ps)
 	defer destroyTypes(types)
 	sc, ed := bindings.NewArrowSchema(opts, types, names)
 	if err := errorData(ed); err != nil {
