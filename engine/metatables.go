@@ -254,18 +254,10 @@ func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, toks []token, 
 // 'namespace.table' or 'catalog.namespace.table'.
 func (s *Session) metaTarget(dc *dconn, arg string) (catalog.Ident, error) {
 	parts := strings.Split(arg, ".")
-	var cat, schema, name string
-	switch len(parts) {
-	case 1:
-		name = parts[0]
-	case 2:
-		schema, name = parts[0], parts[1]
-	case 3:
-		cat, schema, name = parts[0], parts[1], parts[2]
-	default:
+	if len(parts) > 3 {
 		return catalog.Ident{}, fmt.Errorf("%q is not a table name", arg)
 	}
-	id, ok, err := s.resolveTable(dc, cat, schema, name, nil)
+	id, ok, err := s.resolveParts(dc, parts)
 	if err != nil {
 		return catalog.Ident{}, err
 	}

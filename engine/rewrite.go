@@ -241,6 +241,20 @@ func (s *Session) pinTable(ctx context.Context, dc *dconn, toks []token, k int,
 	return edits, p, nil
 }
 
+// resolveParts is resolveTable for a name given as its dot-separated
+// parts; ok is false for anything but one to three parts.
+func (s *Session) resolveParts(dc *dconn, parts []string) (catalog.Ident, bool, error) {
+	switch len(parts) {
+	case 1:
+		return s.resolveTable(dc, "", "", parts[0], nil)
+	case 2:
+		return s.resolveTable(dc, "", parts[0], parts[1], nil)
+	case 3:
+		return s.resolveTable(dc, parts[0], parts[1], parts[2], nil)
+	}
+	return catalog.Ident{}, false, nil
+}
+
 // resolveTable maps a parsed table name to a bound Iceberg table, the way
 // DuckDB resolves names: catalog.schema.table, schema.table, or a bare name
 // in the session's current schema (unless a CTE or temp object has it).

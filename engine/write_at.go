@@ -47,18 +47,7 @@ func (s *Session) pinWriteSources(ctx context.Context, dc *dconn, sql string, to
 			continue // DuckDB refuses time travel on the target
 		}
 		parts, _ := nameAt(toks, nameStart)
-		var cat, schema, name string
-		switch len(parts) {
-		case 1:
-			name = parts[0]
-		case 2:
-			schema, name = parts[0], parts[1]
-		case 3:
-			cat, schema, name = parts[0], parts[1], parts[2]
-		default:
-			continue
-		}
-		id, ok, err := s.resolveTable(dc, cat, schema, name, nil)
+		id, ok, err := s.resolveParts(dc, parts)
 		if err != nil {
 			return fail(err)
 		}
@@ -83,7 +72,7 @@ func (s *Session) pinWriteSources(ctx context.Context, dc *dconn, sql string, to
 		pins = append(pins, p)
 		repl := p.qualified()
 		if alias == "" {
-			repl += " AS " + quoteIdent(name)
+			repl += " AS " + quoteIdent(parts[len(parts)-1])
 		}
 		edits = append(edits,
 			edit{start: toks[nameStart].pos, end: toks[nameEnd].end, text: repl},
