@@ -101,22 +101,21 @@ func (b *bench) createTable(ctx context.Context, name string) (catalog.Ident, er
 // appendRows commits n generated rows as one snapshot, written by one
 // Parquet writer per core as ingest writes them.
 func (b *bench) appendRows(ctx context.Context, id catalog.Ident, n, seed int64, writers int) (int64, error) {
-	txn, err := b.cat.Begin(ctx, id)
-	if err != nil {
-		return 0, err
-	}
-	defer txn.Abort()
-	g := newGen(b.mem, n, seed)
-	defer g.Release()
-	if err := txn.AppendParallel(ctx, g, nil, writers); err != nil {
-		return 0, err
-	}
-	return txn.Commit(ctx)
+	return b.commitRows(ctx, id, n, seed, func(txn *catalog.Txn, g *genReader) error {
+		return txn.AppendParallel(ctx, g, nil, writers)
+	})
 }
 
 // overwriteRows commits n generated rows as one snapshot that replaces every
 // row of the table (iceberg-go's writer).
 func (b *bench) overwriteRows(ctx context.Context, id catalog.Ident, n, seed int64) (int64, error) {
+	return b.commitRows(ctx, id, n, seed, func(txn *catalog.Txn, g *genReader) error {
+		return txn.Overwrite(ctx, g, nil)
+	})
+}
+
+// commitRows stages n generated rows with stage and commits them.
+func (b *bench) commitRows(ctx context.Context, id catalog.Ident, n, seed int64, stage func(*catalog.Txn, *genReader) error) (int64, error) {
 	txn, err := b.cat.Begin(ctx, id)
 	if err != nil {
 		return 0, err
@@ -124,7 +123,7 @@ func (b *bench) overwriteRows(ctx context.Context, id catalog.Ident, n, seed int
 	defer txn.Abort()
 	g := newGen(b.mem, n, seed)
 	defer g.Release()
-	if err := txn.Overwrite(ctx, g, nil); err != nil {
+	if err := stage(txn, g); err != nil {
 		return 0, err
 	}
 	return txn.Commit(ctx)
