@@ -34,7 +34,7 @@ func (c *Catalog) SetProperty(ctx context.Context, id Ident, key, value string) 
 			return fmt.Errorf("%w: %s is %q or %q, not %q", ErrInvalidArgument, key, ModeCopyOnWrite, ModeMergeOnRead, value)
 		}
 	}
-	err := c.commitRefs(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
+	err := c.commitMetadata(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
 		old, had := md.Properties()[key]
 		switch {
 		case value == "" && !had, value != "" && had && old == value:

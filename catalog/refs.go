@@ -68,7 +68,7 @@ func (c *Catalog) createRef(ctx context.Context, id Ident, name string, typ tabl
 		return 0, err
 	}
 	var target int64
-	err := c.commitRefs(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
+	err := c.commitMetadata(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
 		if ref, err := findRef(id, md, name); err == nil {
 			return nil, nil, fmt.Errorf("%w: %q is a %s at snapshot %d", ErrRefExists, name, ref.Type, ref.SnapshotID)
 		}
@@ -96,7 +96,7 @@ func (c *Catalog) DropRef(ctx context.Context, id Ident, name string) error {
 	if name == table.MainBranch {
 		return fmt.Errorf("dropping %q of %s: %w: the main branch cannot be dropped", name, id, ErrInvalidArgument)
 	}
-	err := c.commitRefs(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
+	err := c.commitMetadata(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
 		ref, err := findRef(id, md, name)
 		if err != nil {
 			return nil, nil, err
@@ -118,7 +118,7 @@ func (c *Catalog) DropRef(ctx context.Context, id Ident, name string) error {
 // does not have wraps ErrNoSuchSnapshot.
 func (c *Catalog) Rollback(ctx context.Context, id Ident, snapshotID int64) error {
 	moved := false
-	err := c.commitRefs(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
+	err := c.commitMetadata(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
 		if md.SnapshotByID(snapshotID) == nil {
 			return nil, nil, fmt.Errorf("%w: table %s has no snapshot %d", ErrNoSuchSnapshot, id, snapshotID)
 		}
@@ -147,7 +147,7 @@ func (c *Catalog) Rollback(ctx context.Context, id Ident, snapshotID int64) erro
 	return nil
 }
 
-// commitRefs commits a change of the table's refs under the table's commit
+// commitMetadata commits a metadata-only change (refs, properties) under the table's commit
 // lock. plan sees freshly loaded metadata and returns the updates (none:
 // nothing to do) and the requirements that make them safe; the catalog
 // checks those against its current metadata and swaps the metadata location
@@ -157,7 +157,7 @@ func (c *Catalog) Rollback(ctx context.Context, id Ident, snapshotID int64) erro
 // iceberg-go's Transaction has no public way to stage a ref update (its
 // apply is unexported), so the updates go to the catalog's CommitTable
 // directly, as iceberg-go's own CLI does for branches and tags.
-func (c *Catalog) commitRefs(ctx context.Context, id Ident, plan func(table.Metadata) ([]table.Update, []table.Requirement, error)) error {
+func (c *Catalog) commitMetadata(ctx context.Context, id Ident, plan func(table.Metadata) ([]table.Update, []table.Requirement, error)) error {
 	if err := id.validate(); err != nil {
 		return err
 	}
