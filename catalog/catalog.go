@@ -111,6 +111,16 @@ type Snapshot struct {
 //   func (c *Catalog) Files(ctx context.Context, id Ident, snapshotID int64) ([]FileInfo, error)
 //   func (c *Catalog) Manifests(ctx context.Context, id Ident, snapshotID int64) ([]ManifestInfo, error)
 //
+// Renames and properties (tables.go, properties.go), and the row-level
+// writes of a Txn (delta.go: merge-on-read; cow.go: copy-on-write):
+//
+//   func (c *Catalog) RenameTable(ctx context.Context, from, to Ident) error
+//   func (c *Catalog) Properties(ctx context.Context, id Ident) (map[string]string, error)
+//   func (c *Catalog) SetProperty(ctx context.Context, id Ident, key, value string) error // "" removes
+//   func (t *Txn) Delta(ctx, rows, deletes []PositionDeletes, summary, writers) error
+//   func (t *Txn) Replace(ctx, rows, replaced []string, summary, writers) error
+//   func (t *Txn) ReplaceAll(ctx, rows, summary, writers) error; func (t *Txn) ReplaceSchema(*iceberg.Schema) error
+//
 // Errors: unknown table/namespace wrap iceberg-go's catalog.ErrNoSuchTable /
 // ErrNoSuchNamespace; creating an existing table wraps ErrTableAlreadyExists;
 // unknown snapshots, tags and branches wrap ErrNoSuchSnapshot; creating a
