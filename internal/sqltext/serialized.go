@@ -1,0 +1,159 @@
+package sqltext
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// What DuckDB's own parser says about a query. json_serialize_sql(text)
+// returns the parsed statements as JSON; the engine asks DuckDB for it and
+// hands the text here. Every table reference (BASE_TABLE) and table
+// function call (TABLE_FUNCTION) comes with its byte offset in the text
+// (query_location), and a table reference with its AT clause.
+
+// Serialized is a parsed json_serialize_sql answer.
+type Serialized struct {
+	Refs []SerialRef
+	// CTEs are the names of common table expressions anywhere in it
+	// (lower-cased).
+	CTEs map[string]bool
+}
+
+// SerialRef is one table reference or table function call.
+type SerialRef struct {
+	Func                 bool
+	Catalog, Schema, Name string // Name is the function's name for Func
+	Alias                string
+	// Pos is the byte offset of the reference in the text (-1 when DuckDB
+	// gave none).
+	Pos int
+	// AtUnit and AtExpr are the AT clause (AtExpr nil when there is none).
+	AtUnit string
+	AtExpr any
+	// Node is the whole parsed node, for callers that need more (the
+	// arguments of a table function).
+	Node map[string]any
+}
+
+// ErrNotSerializable: DuckDB could not describe the text (not a SELECT, or
+// a syntax error); the message is DuckDB's.
+var ErrNotSerializable = errors.New("duckdb cannot serialize this statement")
+
+// ParseSerialized reads a json_serialize_sql answer.
+func ParseSerialized(js string) (*Serialized, error) {
+	dec := json.NewDecoder(strings.NewReader(js))
+	dec.UseNumber() // snapshot ids do not fit a float64
+	var tree map[string]any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
+	}
+	if tree["error"] == true {
+		msg, _ := tree["error_message"].(string)
+		return nil, errors.Join(ErrNotSerializable, errors.New(msg))
+	}
+	out := &Serialized{CTEs: map[string]bool{}}
+	Walk(tree, func(m map[string]any) {
+		switch m["type"] {
+		case "BASE_TABLE", "TABLE_FUNCTION":
+			r := SerialRef{Func: m["type"] == "TABLE_FUNCTION", Node: m, Pos: location(m)}
+			r.Catalog, _ = m["catalog_name"].(string)
+			r.Schema, _ = m["schema_name"].(string)
+			r.Name, _ = m["table_name"].(string)
+			r.Alias, _ = m["alias"].(string)
+			if r.Func {
+				r.Name = FunctionName(m)
+			}
+			if at, ok := m["at_clause"].(map[string]any); ok {
+				r.AtUnit, _ = at["unit"].(string)
+				r.AtExpr = at["expr"]
+			}
+			out.Refs = append(out.Refs, r)
+		}
+		if cm, ok := m["cte_map"].(map[string]any); ok {
+			list, _ := cm["map"].([]any)
+			for _, kv := range list {
+				if k, ok := kv.(map[string]any)["key"].(string); ok {
+					out.CTEs[strings.ToLower(k)] = true
+				}
+			}
+		}
+	})
+	return out, nil
+}
+
+// FunctionName is the lower-cased name of a TABLE_FUNCTION node's call.
+func FunctionName(node map[string]any) string {
+	fn, _ := node["function"].(map[string]any)
+	name, _ := fn["function_name"].(string)
+	return strings.ToLower(name)
+}
+
+// Walk calls fn on every object in a decoded JSON tree.
+func Walk(v any, fn func(map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		fn(v)
+		for _, c := range v {
+			Walk(c, fn)
+		}
+	case []any:
+		for _, c := range v {
+			Walk(c, fn)
+		}
+	}
+}
+
+// location is a node's byte offset in the text, or -1.
+func location(node map[string]any) int {
+	n, ok := node["query_location"].(json.Number)
+	if !ok {
+		return -1
+	}
+	u, err := strconv.ParseUint(n.String(), 10, 64)
+	if err != nil || u > math.MaxInt32 {
+		return -1
+	}
+	return int(u)
+}
+
+// HasParam reports whether a parsed expression holds a parameter.
+func HasParam(expr any) bool {
+	found := false
+	Walk(expr, func(m map[string]any) {
+		if m["class"] == "PARAMETER" {
+			found = true
+		}
+	})
+	return found
+}
+
+// IsStringConstant reports whether a parsed expression is a VARCHAR literal.
+func IsStringConstant(expr any) bool {
+	m, ok := expr.(map[string]any)
+	if !ok || m["class"] != "CONSTANT" {
+		return false
+	}
+	v, _ := m["value"].(map[string]any)
+	t, _ := v["type"].(map[string]any)
+	return t["id"] == "VARCHAR"
+}
+
+// TokenAt returns the index of the token starting at byte offset pos, or -1.
+func (toks Tokens) TokenAt(pos int) int {
+	lo, hi := 0, len(toks)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if toks[m].Pos < pos {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(toks) && toks[lo].Pos == pos {
+		return lo
+	}
+	return -1
+}
