@@ -24,9 +24,9 @@ type Serialized struct {
 
 // SerialRef is one table reference or table function call.
 type SerialRef struct {
-	Func                 bool
+	Func                  bool
 	Catalog, Schema, Name string // Name is the function's name for Func
-	Alias                string
+	Alias                 string
 	// Pos is the byte offset of the reference in the text (-1 when DuckDB
 	// gave none).
 	Pos int

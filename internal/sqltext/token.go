@@ -1,6 +1,6 @@
 // Package sqltext is lakeflight's SQL text layer: the few things about a
 // client's SQL text that must be known before DuckDB prepares it, answered
-// in pure Go. It tokenizes DuckDB's dialect (nested block comments, E'' and
+// in pure Go. It tokenizes DuckDB's dialect (nested block comments, E” and
 // dollar-quoted strings, quoted identifiers, parameters), splits scripts
 // into statements, classifies each statement (query, Iceberg DML with or
 // without a WITH prefix, DDL, procedure call, session statement), finds
