@@ -81,3 +81,15 @@ func (id Ident) validate() error {
 }
 
 func (id Ident) iceberg() table.Identifier { return table.Identifier{id.Namespace, id.Name} }
+
+// DropNamespace drops an empty namespace: ErrNoSuchNamespace when there is
+// none, ErrNamespaceNotEmpty when it still holds tables.
+func (c *Catalog) DropNamespace(ctx context.Context, ns string) error {
+	if err := c.ice.DropNamespace(ctx, table.Identifier{ns}); err != nil {
+		return fmt.Errorf("dropping namespace %s: %w", ns, err)
+	}
+	return nil
+}
+
+// ErrNamespaceNotEmpty: DropNamespace of a namespace that still has tables.
+var ErrNamespaceNotEmpty = icecat.ErrNamespaceNotEmpty

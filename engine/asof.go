@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // Time travel: which snapshot of a table a statement reads. An AT clause
@@ -37,51 +38,6 @@ type asOf struct {
 }
 
 func (a *asOf) String() string { return a.text }
-
-// snapshotFor picks the snapshot of id to read, given the reference's AT
-// clause (nil when it has none): -1 means the current view (no time
-// travel). volatile reports whether the choice can change for the same
-// statement text (a time, a tag, session time travel).
-func (s *Session) snapshotFor(ctx context.Context, dc *dconn, id catalog.Ident, at map[string]any) (snap int64, volatile bool, err error) {
-	var req *asOf
-	switch {
-	case at != nil:
-		if req, err = s.evalAt(dc, id, at); err != nil {
-			return 0, false, err
-		}
-	default:
-		s.mu.Lock()
-		req = s.asOf
-		s.mu.Unlock()
-	}
-	if req == nil {
-		return -1, false, nil
-	}
-	snap, err = s.e.resolveAsOf(ctx, id, req)
-	return snap, req.ref != "" || !req.at.IsZero() || at == nil, err
-}
-
-// evalAt turns a parsed AT clause into a request. Its expression is
-// evaluated by DuckDB on the session's connection (so TIMESTAMP literals
-// without a zone use the session's TimeZone); parameters are refused.
-func (s *Session) evalAt(dc *dconn, id catalog.Ident, at map[string]any) (*asOf, error) {
-	unit, _ := at["unit"].(string)
-	expr := at["expr"]
-	hasParam := false
-	walkJSON(expr, func(m map[string]any) {
-		if m["class"] == "PARAMETER" {
-			hasParam = true
-		}
-	})
-	if hasParam {
-		return nil, newError(ErrInvalidSQL, "the AT clause of "+id.String()+" must be a constant: parameters are not allowed there")
-	}
-	text, err := exprSQL(dc, expr)
-	if err != nil {
-		return nil, err
-	}
-	return s.evalAtExpr(dc, id, unit, text, isStringConstant(expr))
-}
 
 // evalAtExpr evaluates the expression of AT (unit => expr) on the session's
 // connection (so a timestamp without zone is in its TimeZone). A VERSION is
@@ -111,17 +67,6 @@ func (s *Session) evalAtExpr(dc *dconn, id catalog.Ident, unit, expr string, lit
 		return &asOf{at: time.UnixMilli(ms).UTC(), text: rows[0][1]}, nil
 	}
 	return nil, newError(ErrUnsupported, "AT ("+unit+" => …) is not supported: use VERSION or TIMESTAMP")
-}
-
-// isStringConstant reports whether a parsed expression is a VARCHAR literal.
-func isStringConstant(expr any) bool {
-	m, ok := expr.(map[string]any)
-	if !ok || m["class"] != "CONSTANT" {
-		return false
-	}
-	v, _ := m["value"].(map[string]any)
-	t, _ := v["type"].(map[string]any)
-	return t["id"] == "VARCHAR"
 }
 
 // resolveAsOf finds the snapshot of id that req names.
@@ -225,18 +170,17 @@ func (s *Session) SetAsOf(ctx context.Context, v string) error {
 
 // asOfStatement recognises SET/RESET lakeflight_as_of and returns the
 // DuckDB statement that stands for it: a session variable of the same
-// name, read back after it ran (noteAsOf).
-func asOfStatement(sql string, toks []token) (string, bool) {
-	if len(toks) < 2 || !toks[1].is(AsOfSetting) {
+// name, read back after it ran (noteAsOf). While it is set, the current
+// views refuse to bind (views.go), so nothing reads current data unseen.
+func asOfStatement(sql string, toks sqltext.Tokens) (string, bool) {
+	i := 1
+	if toks.Word(i, "session") || toks.Word(i, "local") {
+		i++
+	}
+	if len(toks) <= i || !toks[i].Is(AsOfSetting) || !toks.Word(0, "set") && !toks.Word(0, "reset") {
 		return "", false
 	}
-	switch {
-	case toks[0].is("set"):
-		return sql[:toks[0].end] + " VARIABLE" + sql[toks[0].end:], true
-	case toks[0].is("reset"):
-		return sql[:toks[0].end] + " VARIABLE" + sql[toks[0].end:], true
-	}
-	return "", false
+	return sql[:toks[0].End] + " VARIABLE " + sql[toks[i].Pos:], true
 }
 
 // noteAsOf reads the lakeflight_as_of variable back after SET/RESET.

@@ -71,6 +71,8 @@ type Tables interface {
 	Metadata
 	// SQL writes (write_*.go).
 	Namespaces(ctx context.Context) ([]string, error)
+	EnsureNamespace(ctx context.Context, ns string) error
+	DropNamespace(ctx context.Context, ns string) error
 	CreateTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema) error
 	DropTable(ctx context.Context, id catalog.Ident) error
 	RenameTable(ctx context.Context, from, to catalog.Ident) error

@@ -92,3 +92,7 @@ func (fakeTables) Properties(context.Context, catalog.Ident) (map[string]string,
 func (fakeTables) RenameTable(context.Context, catalog.Ident, catalog.Ident) error {
 	return errNotFaked
 }
+
+func (fakeTables) EnsureNamespace(context.Context, string) error { return errNotFaked }
+
+func (fakeTables) DropNamespace(context.Context, string) error { return errNotFaked }

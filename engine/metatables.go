@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // Snapshot metadata as tables: iceberg_snapshots('bronze.events') and its
@@ -176,31 +177,21 @@ var metaFunctions = map[string]*metaFunction{
 // meta is the catalog's metadata side.
 func (e *Engine) meta() Metadata { return e.tables }
 
-// pinMetaFunction pins the metadata view for one table function call
-// (toks[k] starts its name) when it is one of the metadata functions.
-func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, toks []token, k int, node map[string]any) ([]edit, *pin, error) {
-	fnNode, _ := node["function"].(map[string]any)
-	fname, _ := fnNode["function_name"].(string)
-	fname = strings.ToLower(fname)
-	mf := metaFunctions[fname]
-	if mf == nil {
-		return nil, nil, nil
-	}
-	args, _ := fnNode["children"].([]any)
+// pinMetaFunction pins the metadata view for one call of a metadata
+// function (st.fn, st.name in metaFunctions) and returns the edit that
+// points the text at it.
+func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, st site, mf *metaFunction) ([]sqltext.Edit, *pin, error) {
+	fname, args := st.name, st.args
 	usage := fname + "('namespace.table')"
 	if mf.atSnapshot {
 		usage = fname + "('namespace.table'[, snapshot_id])"
 	}
-	if len(args) == 0 || len(args) > 1 && !mf.atSnapshot || len(args) > 2 {
+	if len(args) == 0 || len(args) > 1 && !mf.atSnapshot || len(args) > 2 || slices.Contains(args, "") {
 		return nil, nil, newError(ErrInvalidSQL, "call it as "+usage)
 	}
 	vals := make([]string, len(args))
 	for i, a := range args {
-		text, err := exprSQL(dc, a)
-		if err != nil {
-			return nil, nil, err
-		}
-		rows, err := queryStrings(dc.c, "SELECT CAST(("+text+") AS VARCHAR)")
+		rows, err := queryStrings(dc.c, "SELECT CAST(("+a+") AS VARCHAR)")
 		if err != nil {
 			return nil, nil, fmt.Errorf("evaluating the arguments of %s: %w", fname, err)
 		}
@@ -234,20 +225,11 @@ func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, toks []token, 
 	if err != nil {
 		return nil, nil, err
 	}
-	end := matchParen(toks, k+1)
-	if end < 0 {
-		_, j := nameAt(toks, k)
-		end = matchParen(toks, j)
-	}
-	if end < 0 {
-		s.e.releasePins([]*pin{p})
-		return nil, nil, newError(ErrInvalidSQL, "cannot find the arguments of "+fname+" in the statement text")
-	}
 	repl := p.qualified()
-	if alias, _ := node["alias"].(string); alias == "" {
+	if !st.hasAlias {
 		repl += " AS " + quoteIdent(fname)
 	}
-	return []edit{{start: toks[k].pos, end: toks[end].end, text: repl}}, p, nil
+	return []sqltext.Edit{{Start: st.start, End: st.end, Text: repl}}, p, nil
 }
 
 // metaTarget resolves a metadata function's table argument: 'table',

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // Which client statements run. The DuckDB sandbox (engine.go) already
@@ -24,10 +26,10 @@ const (
 	classSession              // SET/RESET/USE, transaction control, temp DDL, DML on temp tables
 )
 
-const (
-	msgIcebergWrite = "writes to Iceberg tables through SQL are not supported yet"
-	msgTempOnly     = msgIcebergWrite + "; only TEMP tables, views, macros and sequences can be created, altered or dropped"
-)
+// msgTempOnly explains why a non-TEMP object other than an Iceberg table
+// or namespace cannot be created, altered or dropped.
+const msgTempOnly = "only Iceberg tables and namespaces (CREATE/ALTER/DROP TABLE, CREATE/DROP SCHEMA) and " +
+	"TEMP tables, views, macros and sequences of the session can be created, altered or dropped"
 
 // sessionSettings may be changed by clients with SET/RESET; they are
 // per-connection in DuckDB and cannot reach the file system.
@@ -64,7 +66,7 @@ var refusedLead = map[string]error{
 	"deallocate": newError(ErrUnsupported, "SQL DEALLOCATE is not supported: use the protocol's prepared statements"),
 	"checkpoint": newError(ErrUnsupported, "CHECKPOINT is not supported"),
 	"vacuum":     newError(ErrUnsupported, "VACUUM is not supported"),
-	"comment":    newError(ErrUnsupported, msgTempOnly),
+	"comment":    newError(ErrUnsupported, "COMMENT ON is not supported: Iceberg tables keep no comments yet"),
 }
 
 // deniedFunctions are DuckDB table functions with effects beyond the
@@ -82,21 +84,20 @@ var deniedFunctions = map[string]bool{
 
 // precheck refuses statements by their leading keyword or by a denied
 // function call, before preparing.
-func precheck(toks []token) error {
+func precheck(toks sqltext.Tokens) error {
 	if len(toks) == 0 {
 		return nil
 	}
 	for i := 0; i+1 < len(toks); i++ {
-		if toks[i].ident() && toks[i+1].kind == tokSymbol && toks[i+1].text == "(" &&
-			deniedFunctions[strings.ToLower(toks[i].text)] {
-			return newError(ErrPermission, "function "+toks[i].text+" is not permitted")
+		if toks[i].Ident() && toks.Sym(i+1, "(") && deniedFunctions[strings.ToLower(toks[i].Text)] {
+			return newError(ErrPermission, "function "+toks[i].Text+" is not permitted")
 		}
 	}
-	if toks[0].kind == tokWord {
-		if err, ok := refusedLead[toks[0].text]; ok {
+	if toks[0].Kind == sqltext.Word {
+		if err, ok := refusedLead[toks[0].Text]; ok {
 			return err
 		}
-		if toks[0].text == "update" && len(toks) > 1 && toks[1].is("extensions") {
+		if toks.Words(0, "update", "extensions") {
 			return newError(ErrPermission, "UPDATE EXTENSIONS is not permitted")
 		}
 	}
@@ -109,7 +110,7 @@ type tempChecker func(name string) (bool, error)
 
 // classify checks a prepared statement against the policy and says what it
 // does. toks are the statement's own tokens.
-func classify(t bindings.StatementType, toks []token, isTemp tempChecker) (class, error) {
+func classify(t bindings.StatementType, toks sqltext.Tokens, isTemp tempChecker) (class, error) {
 	if err := precheck(toks); err != nil {
 		return 0, err
 	}
@@ -125,9 +126,9 @@ func classify(t bindings.StatementType, toks []token, isTemp tempChecker) (class
 		return classSession, nil
 	case bindings.StatementTypeInsert, bindings.StatementTypeUpdate, bindings.StatementTypeDelete,
 		bindings.StatementTypeMergeInto:
-		// The only base tables a client can reach are its temp tables (the
-		// lakehouse catalog holds views, and CREATE is TEMP-only), so
-		// DuckDB itself refuses the rest; prepareError words that refusal.
+		// Writes to Iceberg tables never get here (write_exec.go); the only
+		// base tables left are the session's temp tables, so DuckDB itself
+		// refuses the rest and prepareError words that refusal.
 		return classSession, nil
 	case bindings.StatementTypeCreate, bindings.StatementTypeCreateFunc:
 		return classSession, checkCreate(toks)
@@ -152,55 +153,63 @@ func classify(t bindings.StatementType, toks []token, isTemp tempChecker) (class
 }
 
 // checkSet allows USE and SET/RESET of the per-session settings above.
-func checkSet(toks []token) error {
+func checkSet(toks sqltext.Tokens) error {
 	if len(toks) == 0 {
 		return nil
 	}
 	switch {
-	case toks[0].is("use"):
+	case toks.Word(0, "use"):
 		return nil
-	case toks[0].is("set"), toks[0].is("reset"), toks[0].is("pragma"):
+	case toks.Word(0, "set"), toks.Word(0, "reset"), toks.Word(0, "pragma"):
 	default:
 		return newError(ErrPermission, "this form of SET is not permitted")
 	}
 	i := 1
-	if i < len(toks) && (toks[i].is("session") || toks[i].is("local")) {
+	if toks.Word(i, "session") || toks.Word(i, "local") {
 		i++
 	}
-	if i < len(toks) && toks[i].is("global") {
+	if toks.Word(i, "global") {
 		return newError(ErrPermission, "SET GLOBAL is not permitted: settings are per session")
 	}
-	if i >= len(toks) || !toks[i].ident() {
+	if i >= len(toks) || !toks[i].Ident() {
 		return newError(ErrPermission, "this form of SET is not permitted")
 	}
-	name := strings.ToLower(toks[i].text)
-	if name == "time" && i+1 < len(toks) && toks[i+1].is("zone") {
+	name := strings.ToLower(toks[i].Text)
+	if name == "time" && toks.Word(i+1, "zone") {
 		name = "timezone"
 	}
 	if !sessionSettings[name] {
-		return newError(ErrPermission, "setting "+quoteIdent(toks[i].text)+" cannot be changed through lakeflight")
+		return newError(ErrPermission, "setting "+quoteIdent(toks[i].Text)+" cannot be changed through lakeflight")
 	}
 	return nil
 }
 
-func checkPragma(toks []token) error {
-	if len(toks) > 0 && (toks[0].is("show") || toks[0].is("describe") || toks[0].is("summarize")) {
+func checkPragma(toks sqltext.Tokens) error {
+	if toks.Word(0, "show") || toks.Word(0, "describe") || toks.Word(0, "summarize") {
 		return nil
 	}
-	if len(toks) > 1 && toks[0].is("pragma") && toks[1].ident() && readPragmas[strings.ToLower(toks[1].text)] {
+	if toks.Word(0, "pragma") && len(toks) > 1 && toks[1].Ident() && readPragmas[strings.ToLower(toks[1].Text)] {
 		return nil
 	}
 	return newError(ErrPermission, "this PRAGMA is not permitted")
 }
 
-// checkCreate allows CREATE [OR REPLACE] TEMP|TEMPORARY ... only.
-func checkCreate(toks []token) error {
-	for i := 1; i < len(toks) && i < 4; i++ {
-		if toks[i].is("temp") || toks[i].is("temporary") {
-			return nil
-		}
+// checkCreate allows CREATE [OR REPLACE] TEMP|TEMPORARY ... only (Iceberg
+// tables and namespaces are created by the write path before this).
+func checkCreate(toks sqltext.Tokens) error {
+	info := sqltext.Classify(toks)
+	if info.Temp {
+		return nil
 	}
-	return newError(ErrUnsupported, msgTempOnly)
+	what := strings.ToUpper(info.Object)
+	if what == "" {
+		what = "this object"
+	}
+	if info.Object == "view" {
+		return newError(ErrUnsupported, "CREATE VIEW in the lakehouse is not supported yet: Iceberg views are not stored; "+
+			"a session can have TEMP views (CREATE TEMP VIEW …)")
+	}
+	return newError(ErrUnsupported, "CREATE "+what+" is not supported: "+msgTempOnly)
 }
 
 // dropKinds are the object kinds DROP/ALTER may name (for temp objects).
@@ -212,19 +221,19 @@ var dropKinds = map[string]bool{
 // checkDropAlter allows DROP/ALTER only when every named object is a temp
 // object: written temp.x / temp.main.x, or a one-part name the session has
 // as a temp object (temp comes first on DuckDB's search path).
-func checkDropAlter(toks []token, isTemp tempChecker) error {
+func checkDropAlter(toks sqltext.Tokens, isTemp tempChecker) error {
 	i := 1
-	for i < len(toks) && toks[i].kind == tokWord && dropKinds[toks[i].text] {
+	for i < len(toks) && toks[i].Kind == sqltext.Word && dropKinds[toks[i].Text] {
 		i++
 	}
 	if i == 1 {
 		return newError(ErrUnsupported, msgTempOnly)
 	}
-	if i+1 < len(toks) && toks[i].is("if") && toks[i+1].is("exists") {
+	if toks.Words(i, "if", "exists") {
 		i += 2
 	}
 	for {
-		parts, j := nameAt(toks, i)
+		parts, j := toks.Name(i)
 		if len(parts) == 0 {
 			return newError(ErrUnsupported, msgTempOnly)
 		}
@@ -241,15 +250,16 @@ func checkDropAlter(toks []token, isTemp tempChecker) error {
 		default:
 			return newError(ErrUnsupported, msgTempOnly)
 		}
-		if !toks[0].is("drop") || j >= len(toks) || toks[j].kind != tokSymbol || toks[j].text != "," {
+		if !toks.Word(0, "drop") || !toks.Sym(j, ",") {
 			return nil
 		}
 		i = j + 1
 	}
 }
 
-// prepareError rewords DuckDB's refusal to write to a view, which is how
-// a write to an Iceberg table fails.
+// prepareError rewords DuckDB's refusal to write to a view (a pinned
+// snapshot, or an Iceberg name the write path did not take) and its
+// refusal of an AT clause on something that is not an Iceberg table.
 func prepareError(err error) error {
 	var e *Error
 	if !errors.As(err, &e) {
@@ -257,30 +267,10 @@ func prepareError(err error) error {
 	}
 	m := e.Msg
 	if strings.Contains(m, "is not an table") || strings.Contains(m, "base table") {
-		return newError(ErrUnsupported, msgIcebergWrite+" ("+m+")")
+		return newError(ErrUnsupported, "only Iceberg tables (namespace.table) and the session's TEMP tables can be written ("+m+")")
 	}
 	if strings.Contains(m, "does not support time travel") {
-		return newError(ErrUnsupported, "time travel (AT VERSION/TIMESTAMP) works only on Iceberg tables, "+
-			"in a statement sent on its own ("+m+")")
+		return newError(ErrUnsupported, "time travel (AT VERSION/TIMESTAMP) works only on Iceberg tables ("+m+")")
 	}
 	return err
-}
-
-// splitStatements groups tokens by top-level semicolons, dropping empty
-// statements, to pair each of DuckDB's extracted statements with its tokens.
-func splitStatements(toks []token) [][]token {
-	var out [][]token
-	start := 0
-	for i, t := range toks {
-		if t.kind == tokSymbol && t.text == ";" {
-			if i > start {
-				out = append(out, toks[start:i])
-			}
-			start = i + 1
-		}
-	}
-	if start < len(toks) {
-		out = append(out, toks[start:])
-	}
-	return out
 }

@@ -13,6 +13,7 @@ import (
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // Snapshot management as SQL procedures, named like Iceberg's Spark
@@ -120,46 +121,30 @@ type procPlan struct {
 
 // parseCall recognises CALL of one of the procedures: its name and the
 // text of its argument list.
-func parseCall(sql string, toks []token) (*procPlan, bool) {
-	if len(toks) < 3 || !toks[0].is("call") || toks[1].kind != tokWord {
+func parseCall(sql string, toks sqltext.Tokens) (*procPlan, bool) {
+	if !toks.Word(0, "call") || len(toks) < 3 || toks[1].Kind != sqltext.Word {
 		return nil, false
 	}
-	p, ok := procedures[toks[1].text]
+	p, ok := procedures[toks[1].Text]
 	if !ok {
 		return nil, false
 	}
-	end := matchParen(toks, 2)
+	end := toks.Close(2)
 	if end < 0 {
 		return nil, false
 	}
-	args := strings.TrimSpace(sql[toks[2].end:toks[end].pos])
-	n, depth := 0, 0
-	if end > 3 {
-		n = 1
-	}
-	for _, t := range toks[3:end] {
-		if t.kind != tokSymbol {
-			continue
-		}
-		switch t.text {
-		case "(", "[", "{":
-			depth++
-		case ")", "]", "}":
-			depth--
-		case ",":
-			if depth == 0 {
-				n++
-			}
-		}
-	}
-	return &procPlan{name: toks[1].text, proc: p, args: "SELECT " + args, nargs: n}, true
+	args := toks.Args(sql, 2, end)
+	return &procPlan{name: toks[1].Text, proc: p, args: "SELECT " + strings.Join(args, ", "), nargs: len(args)}, true
 }
 
 // prepareCall prepares a procedure call on dc, the session's main
 // connection (see prepareOnMain).
-func (s *Session) prepareCall(dc *dconn, sql string, toks []token, p *procPlan) (*Statement, error) {
+func (s *Session) prepareCall(dc *dconn, sql string, toks sqltext.Tokens, p *procPlan) (*Statement, error) {
 	if s.e.tables == nil {
 		return nil, newError(ErrUnsupported, p.name+" needs an Iceberg catalog")
+	}
+	if err := s.refuseInTransaction("CALL "+p.name, ""); err != nil {
+		return nil, err
 	}
 	usage := "call it as CALL " + p.name + p.proc.args
 	if strings.TrimSpace(strings.TrimPrefix(p.args, "SELECT")) == "" {
@@ -183,6 +168,10 @@ func (st *Statement) execCall(ctx context.Context, params arrow.RecordBatch) (in
 		return 0, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before changing tables")
 	}
 	dc, p, e := st.home, st.proc, st.s.e
+	if err := st.s.refuseInTransaction("CALL "+p.name, ""); err != nil {
+		st.s.releaseConn(dc)
+		return 0, err
+	}
 	type call struct {
 		id   catalog.Ident
 		args []string

@@ -3,25 +3,19 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
-// Rewriting reads. Before a query that reads Iceberg tables is prepared,
-// DuckDB's own parser describes it (json_serialize_sql): every table
-// reference with its byte offset, alias and AT clause, and every table
-// function call. lakeflight then edits the statement's original text at
-// those offsets, so everything else (hints, formatting, parameters) stays
-// exactly as the client wrote it:
+// Pinning. Before a statement that reads Iceberg tables is prepared, its
+// references are found and its text edited at their byte spans, so
+// everything else (hints, formatting, parameters) stays as the client wrote
+// it:
 //
 //   - an Iceberg table becomes its pinned view (pins.go) at the snapshot
 //     the AT clause, the session's lakeflight_as_of or the table's current
@@ -29,6 +23,14 @@ import (
 //     column references still work; the AT clause is removed;
 //   - iceberg_snapshots('ns.table') and the other metadata functions
 //     (metatables.go) become pinned views of the table's metadata.
+//
+// Where the references are comes from DuckDB's own parser
+// (json_serialize_sql) for every query it can describe; for writes, for
+// EXPLAIN-like wrappers it cannot describe and for PIVOT without an IN list,
+// from sqltext's token scan. What either misses fails closed: an AT clause
+// left in the text makes DuckDB refuse the statement ("does not support time
+// travel"), and a current view read while lakeflight_as_of is set refuses
+// to bind (views.go, the guard).
 
 // rewritten is a statement's text with its Iceberg references pinned.
 type rewritten struct {
@@ -37,208 +39,272 @@ type rewritten struct {
 	// volatile: the choice of snapshot depended on the clock or on session
 	// time travel, so the prepared plan must not be reused for the same text.
 	volatile bool
+	edits    []sqltext.Edit
 }
 
-// edit replaces sql[start:end] with text.
-type edit struct {
-	start, end int
-	text       string
+// site is one place in a statement's text where a table or a table
+// function is referenced.
+type site struct {
+	catalog, schema, name string // the name as parsed; for a function, its name
+	start, end            int    // byte span to replace (a function: name through ")")
+	hasAlias              bool   // an alias follows (else the pin gets the table's name)
+	noAlias               bool   // TABLE t, DESCRIBE t: no alias may follow
+	at                    *atText
+	fn                    bool
+	args                  []string // a function's arguments, as SQL text
+	tok                   int      // index of the name's first token
 }
 
-// relation is one table reference or table function call found by DuckDB's parser.
-type relation struct {
-	node map[string]any
-	fn   bool // TABLE_FUNCTION
+// atText is an AT (unit => expression) clause as written.
+type atText struct {
+	start, end int // byte span of the whole clause
+	unit, expr string
+	literal    bool // the expression is one string literal
+	param      bool // the expression holds a parameter
+	arrow      bool // written with "=>"
 }
 
-// readLead are the first words of statements that may be rewritten.
-var readLead = map[string]bool{"select": true, "with": true, "from": true, "values": true, "table": true}
-
-// mayRead reports whether a statement is worth parsing for Iceberg
-// references: a query that names a bound table, calls a metadata function
-// or time-travels (or any query while the session time-travels).
-func (s *Session) mayRead(toks []token) bool {
-	if len(toks) == 0 {
-		return false
+// siteOf turns a token-found reference into a site.
+func siteOf(text string, toks sqltext.Tokens, r sqltext.Ref) site {
+	s := site{start: toks[r.Start].Pos, end: toks[r.End-1].End, hasAlias: r.Alias != "", tok: r.Start, fn: r.Func,
+		noAlias: r.By == "table" || r.By == "describe"}
+	switch len(r.Parts) {
+	case 1:
+		s.name = r.Parts[0]
+	case 2:
+		s.schema, s.name = r.Parts[0], r.Parts[1]
+	default:
+		s.catalog, s.schema, s.name = r.Parts[len(r.Parts)-3], r.Parts[len(r.Parts)-2], r.Parts[len(r.Parts)-1]
 	}
-	if !readLead[toks[0].text] && (toks[0].kind != tokSymbol || toks[0].text != "(") {
-		return false
+	if r.Func {
+		s.name = strings.ToLower(r.Parts[len(r.Parts)-1])
+		s.end = toks[r.Close].End
+		s.args = toks.Args(text, r.End, r.Close)
 	}
+	if a := r.At; a != nil {
+		s.at = &atText{start: toks[a.Start].Pos, end: toks[a.End].End, unit: a.Unit, arrow: a.Arrow,
+			literal: a.ExprEnd-a.ExprStart == 1 && toks[a.ExprStart].Kind == sqltext.String}
+		if a.ExprEnd > a.ExprStart {
+			s.at.expr = text[toks[a.ExprStart].Pos:toks[a.ExprEnd-1].End]
+		}
+		for _, t := range toks[a.ExprStart:a.ExprEnd] {
+			s.at.param = s.at.param || t.Kind == sqltext.Param
+		}
+	}
+	return s
+}
+
+// pinMode says which references of a statement to pin.
+type pinMode int
+
+const (
+	// pinAll: a query; every Iceberg reference reads a pinned view, the
+	// current snapshot's when nothing else is asked for.
+	pinAll pinMode = iota
+	// pinTravel: a write or a session statement; only references that
+	// time-travel (an AT clause, or any while lakeflight_as_of is set)
+	// are pinned, the others read the current views when it runs.
+	pinTravel
+)
+
+// mayRead reports whether a statement is worth looking at for Iceberg
+// references: it names a bound table, calls a metadata function or has an
+// AT clause.
+func (s *Session) mayRead(toks sqltext.Tokens) bool {
 	for i, t := range toks {
-		if t.kind == tokWord && i+1 < len(toks) && toks[i+1].text == "(" && toks[i+1].kind == tokSymbol {
-			if t.text == "at" || metaFunctions[t.text] != nil {
-				return true
-			}
+		if t.Kind == sqltext.Word && toks.Sym(i+1, "(") && (t.Text == "at" || metaFunctions[t.Text] != nil) {
+			return true
 		}
 	}
 	return len(s.e.referencedTables(toks)) > 0
 }
 
-// explainedQuery is the index of the token that starts the query of an
-// EXPLAIN [ANALYZE], DESCRIBE or SUMMARIZE statement, or 0.
-func explainedQuery(toks []token) int {
-	if len(toks) < 2 || toks[0].kind != tokWord {
-		return 0
-	}
-	j := 1
-	switch toks[0].text {
-	case "explain":
-		if toks[1].is("analyze") {
-			j = 2
-		}
-	case "describe", "desc", "summarize":
-	default:
-		return 0
-	}
-	if j < len(toks) && (readLead[toks[j].text] && toks[j].kind == tokWord || toks[j].kind == tokSymbol && toks[j].text == "(") {
-		return j
-	}
-	return 0
-}
-
-// pinReads rewrites sql (a query) so that it reads pinned snapshot views.
-// It returns nil when the statement needs no rewrite, or when DuckDB's
-// parser cannot describe it (preparing the original then reports why).
-func (s *Session) pinReads(ctx context.Context, dc *dconn, sql string, toks []token) (*rewritten, error) {
-	if j := explainedQuery(toks); j > 0 {
-		// EXPLAIN [ANALYZE], DESCRIBE or SUMMARIZE of a query: DuckDB's
-		// serializer takes only the query, so the query is rewritten and
-		// the leading words kept.
-		off := toks[j].pos
-		inner := make([]token, len(toks)-j)
-		for i, t := range toks[j:] {
-			t.pos, t.end = t.pos-off, t.end-off
-			inner[i] = t
-		}
-		rw, err := s.pinReads(ctx, dc, sql[off:], inner)
-		if rw != nil {
-			rw.sql = sql[:off] + rw.sql
-		}
-		return rw, err
-	}
+// pinQuery rewrites a query (or EXPLAIN/DESCRIBE/SUMMARIZE of one) so that
+// it reads pinned snapshot views. It returns nil when nothing needs a pin.
+func (s *Session) pinQuery(ctx context.Context, dc *dconn, text string, toks sqltext.Tokens, info sqltext.Info) (*rewritten, error) {
 	if s.e.tables == nil || !s.mayRead(toks) {
 		return nil, nil
 	}
-	rows, err := queryStrings(dc.c, "SELECT json_serialize_sql("+quoteString(sql)+")")
-	if err != nil || len(rows) != 1 {
-		return nil, nil //nolint:nilerr // the prepare that follows reports the statement's own error
-	}
-	dec := json.NewDecoder(strings.NewReader(rows[0][0]))
-	dec.UseNumber() // snapshot ids do not fit a float64
-	var tree map[string]any
-	if err := dec.Decode(&tree); err != nil || tree["error"] == true {
-		return nil, nil //nolint:nilerr // as above
-	}
-	ctes := map[string]bool{}
-	var rels []relation
-	walkJSON(tree, func(m map[string]any) {
-		switch m["type"] {
-		case "BASE_TABLE":
-			rels = append(rels, relation{node: m})
-		case "TABLE_FUNCTION":
-			rels = append(rels, relation{node: m, fn: true})
-		}
-		if cm, ok := m["cte_map"].(map[string]any); ok {
-			list, _ := cm["map"].([]any)
-			for _, kv := range list {
-				if k, ok := kv.(map[string]any)["key"].(string); ok {
-					ctes[strings.ToLower(k)] = true
-				}
+	sites, ctes, err := s.parsedSites(dc, text, toks)
+	if errors.Is(err, sqltext.ErrNotSerializable) && info.Inner > 0 {
+		// EXPLAIN [ANALYZE] of a query: DuckDB's serializer takes only
+		// the query, so it describes that part.
+		inner := toks[info.Inner:].Rebase(toks[info.Inner].Pos)
+		sites, ctes, err = s.parsedSites(dc, text[toks[info.Inner].Pos:], inner)
+		for i := range sites {
+			sites[i].start += toks[info.Inner].Pos
+			sites[i].end += toks[info.Inner].Pos
+			sites[i].tok += info.Inner
+			if sites[i].at != nil {
+				sites[i].at.start += toks[info.Inner].Pos
+				sites[i].at.end += toks[info.Inner].Pos
 			}
 		}
-	})
+	}
+	if errors.Is(err, sqltext.ErrNotSerializable) {
+		// DuckDB describes no PIVOT without an IN list (it becomes several
+		// statements): its references are found by their tokens.
+		sites, ctes, err = tokenSites(text, toks), toks.CTENames(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.pinSites(ctx, dc, text, sites, ctes, pinAll, -1)
+}
+
+// parsedSites asks DuckDB's parser for the references of text (one
+// statement whose tokens are toks).
+func (s *Session) parsedSites(dc *dconn, text string, toks sqltext.Tokens) ([]site, map[string]bool, error) {
+	rows, err := queryStrings(dc.c, "SELECT json_serialize_sql("+quoteString(text)+")")
+	if err != nil || len(rows) != 1 {
+		return nil, nil, sqltext.ErrNotSerializable
+	}
+	tree, err := sqltext.ParseSerialized(rows[0][0])
+	if err != nil {
+		return nil, nil, sqltext.ErrNotSerializable
+	}
+	var sites []site
+	for _, r := range tree.Refs {
+		st := site{catalog: r.Catalog, schema: r.Schema, name: r.Name, fn: r.Func, hasAlias: r.Alias != "", tok: -1}
+		if k := toks.TokenAt(r.Pos); r.Pos >= 0 && k >= 0 {
+			by := "json"
+			if toks.Word(k-1, "table") || toks.Word(k-1, "describe") || toks.Word(k-1, "desc") ||
+				toks.Word(k-1, "summarize") || toks.Word(k-1, "show") {
+				by = "describe"
+			}
+			if ref, ok := toks.RefAt(k, by); ok {
+				ts := siteOf(text, toks, ref)
+				ts.catalog, ts.schema, ts.name, ts.hasAlias = r.Catalog, r.Schema, r.Name, r.Alias != ""
+				if r.AtExpr == nil {
+					ts.at = nil
+				} else if ts.at == nil {
+					ts.at = &atText{start: -1}
+				}
+				st = ts
+			}
+		}
+		sites = append(sites, st)
+	}
+	return sites, tree.CTEs, nil
+}
+
+// tokenSites are the references sqltext's token scan finds.
+func tokenSites(text string, toks sqltext.Tokens) []site {
+	refs := sqltext.Refs(toks)
+	out := make([]site, len(refs))
+	for i, r := range refs {
+		out[i] = siteOf(text, toks, r)
+	}
+	return out
+}
+
+// pinSites pins the sites that need it and returns the edited text (nil
+// when nothing was pinned). skip is the token index of a write's target,
+// which is never pinned (-1: none).
+func (s *Session) pinSites(ctx context.Context, dc *dconn, text string, sites []site, ctes map[string]bool, mode pinMode, skip int) (*rewritten, error) {
 	out := &rewritten{}
-	var edits []edit
 	fail := func(err error) (*rewritten, error) {
 		s.e.releasePins(out.pins)
 		return nil, err
 	}
-	for _, rel := range rels {
-		loc, ok := location(rel.node)
-		if !ok {
+	s.mu.Lock()
+	asOf := s.asOf
+	s.mu.Unlock()
+	for _, st := range sites {
+		if skip >= 0 && st.tok == skip {
 			continue
 		}
-		k := slices.IndexFunc(toks, func(t token) bool { return t.pos == loc })
-		if k < 0 {
+		if st.fn {
+			if mf := metaFunctions[st.name]; mf != nil {
+				if st.tok < 0 {
+					return fail(newError(ErrInvalidSQL, "cannot find the call of "+st.name+" in the statement text"))
+				}
+				es, p, err := s.pinMetaFunction(ctx, dc, st, mf)
+				if err != nil {
+					return fail(err)
+				}
+				out.pins = append(out.pins, p)
+				out.edits = append(out.edits, es...)
+			}
 			continue
 		}
-		var es []edit
-		var p *pin
-		if rel.fn {
-			es, p, err = s.pinMetaFunction(ctx, dc, toks, k, rel.node)
-		} else {
-			es, p, err = s.pinTable(ctx, dc, toks, k, rel.node, ctes, out)
-		}
+		id, ok, err := s.resolveTable(dc, st.catalog, st.schema, st.name, ctes)
 		if err != nil {
 			return fail(err)
 		}
-		if p != nil {
-			out.pins = append(out.pins, p)
-			edits = append(edits, es...)
+		if !ok {
+			continue
+		}
+		if mode == pinTravel && st.at == nil && asOf == nil {
+			continue // read at run time from the current view
+		}
+		if st.tok < 0 || st.at != nil && st.at.start < 0 {
+			// DuckDB's parser gave a place the text does not have: better
+			// to refuse than to read the table unpinned.
+			return fail(newError(ErrInvalidSQL, "cannot locate the reference to "+id.String()+
+				" in the statement text, so it cannot be pinned to a snapshot: write the table name plainly (namespace.table)"))
+		}
+		p, volatile, err := s.pinFor(ctx, dc, id, st.at, asOf)
+		if err != nil {
+			return fail(err)
+		}
+		out.pins = append(out.pins, p)
+		out.volatile = out.volatile || volatile
+		repl := p.qualified()
+		if !st.hasAlias && !st.noAlias {
+			repl += " AS " + quoteIdent(st.name)
+		}
+		out.edits = append(out.edits, sqltext.Edit{Start: st.start, End: st.end, Text: repl})
+		if st.at != nil {
+			out.edits = append(out.edits, sqltext.Edit{Start: st.at.start, End: st.at.end})
 		}
 	}
-	if len(edits) == 0 {
+	if len(out.edits) == 0 {
 		return fail(nil)
 	}
-	out.sql = applyEdits(sql, edits)
+	sql, err := sqltext.Apply(text, out.edits)
+	if err != nil {
+		return fail(fmt.Errorf("pinning the statement's tables: %w: %w", ErrInternal, err))
+	}
+	out.sql = sql
 	return out, nil
 }
 
-// pinTable pins one table reference (toks[k] starts its name) if it names
-// an Iceberg table, and returns the edits that point the text at the pin.
-func (s *Session) pinTable(ctx context.Context, dc *dconn, toks []token, k int,
-	node map[string]any, ctes map[string]bool, out *rewritten,
-) ([]edit, *pin, error) {
-	catName, _ := node["catalog_name"].(string)
-	schema, _ := node["schema_name"].(string)
-	name, _ := node["table_name"].(string)
-	at, _ := node["at_clause"].(map[string]any)
-	id, ok, err := s.resolveTable(dc, catName, schema, name, ctes)
-	if err != nil || !ok {
-		return nil, nil, err
-	}
-	snap, volatile, err := s.snapshotFor(ctx, dc, id, at)
-	if err != nil {
-		return nil, nil, err
-	}
-	out.volatile = out.volatile || volatile
-	var p *pin
-	switch snap {
-	case -1: // no time travel: the current view, pinned
-		p, err = s.e.pinCurrent(id)
-	case 0:
-		return nil, nil, newError(ErrNotFound, fmt.Sprintf("table %s has no snapshots yet: there is nothing to time-travel to", id))
-	default:
-		p, err = s.e.pinSnapshot(ctx, id, snap)
-		if errors.Is(err, catalog.ErrNoSuchSnapshot) {
-			return nil, nil, s.e.noSuchSnapshot(ctx, id, snap)
-		}
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	// The name's extent, then alias and column aliases, then AT (…).
-	_, j := nameAt(toks, k)
-	nameEnd := toks[j-1].end
-	alias, _ := node["alias"].(string)
-	repl := p.qualified()
-	if alias == "" {
-		repl += " AS " + quoteIdent(name)
-	}
-	edits := []edit{{start: toks[k].pos, end: nameEnd, text: repl}}
+// pinFor pins table id at the snapshot the AT clause (nil: none) or the
+// session's lakeflight_as_of (nil: none) names, or its current view.
+func (s *Session) pinFor(ctx context.Context, dc *dconn, id catalog.Ident, at *atText, asOf *asOf) (*pin, bool, error) {
+	req := asOf
 	if at != nil {
-		i := j
-		for i < len(toks) && (!toks[i].is("at") || i+1 >= len(toks) || toks[i+1].text != "(") {
-			i++
+		const usage = "AT (VERSION => snapshot id, tag or branch) or AT (TIMESTAMP => timestamp)"
+		switch {
+		case at.param:
+			return nil, false, newError(ErrInvalidSQL, "the AT clause of "+id.String()+" must be a constant: parameters are not allowed there")
+		case !at.arrow || at.expr == "":
+			return nil, false, newError(ErrInvalidSQL, fmt.Sprintf("time travel on %s: write %s", id, usage))
 		}
-		end := matchParen(toks, i+1)
-		if i >= len(toks) || end < 0 {
-			s.e.releasePins([]*pin{p})
-			return nil, nil, newError(ErrInvalidSQL, "cannot find the AT clause of "+id.String()+" in the statement text")
+		r, err := s.evalAtExpr(dc, id, at.unit, at.expr, at.literal)
+		if err != nil {
+			return nil, false, err
 		}
-		edits = append(edits, edit{start: toks[i].pos, end: toks[end].end, text: ""})
+		req = r
 	}
-	return edits, p, nil
+	if req == nil {
+		p, err := s.e.pinCurrent(id)
+		return p, false, err
+	}
+	volatile := req.ref != "" || !req.at.IsZero() || at == nil
+	snap, err := s.e.resolveAsOf(ctx, id, req)
+	if err != nil {
+		return nil, false, err
+	}
+	if snap == 0 {
+		return nil, false, newError(ErrNotFound, fmt.Sprintf("table %s has no snapshots yet: there is nothing to time-travel to", id))
+	}
+	p, err := s.e.pinSnapshot(ctx, id, snap)
+	if errors.Is(err, catalog.ErrNoSuchSnapshot) {
+		return nil, false, s.e.noSuchSnapshot(ctx, id, snap)
+	}
+	return p, volatile, err
 }
 
 // resolveParts is resolveTable for a name given as its dot-separated
@@ -304,94 +370,20 @@ func (e *Engine) boundTable(ns, name string) (catalog.Ident, bool) {
 	return catalog.Ident{}, false
 }
 
-// applyEdits applies non-overlapping edits to sql.
-func applyEdits(sql string, edits []edit) string {
-	sorted := slices.Clone(edits)
-	slices.SortFunc(sorted, func(a, b edit) int { return b.start - a.start }) // back to front
-	for _, ed := range sorted {
-		sql = sql[:ed.start] + ed.text + sql[ed.end:]
-	}
-	return sql
+// definesView reports CREATE [OR REPLACE] [TEMP] VIEW or MACRO/FUNCTION: a
+// definition that outlives the statement, so it must not point at a pinned
+// snapshot view that is dropped when the statement ends.
+func definesView(info sqltext.Info) bool {
+	return info.Kind == sqltext.KindCreate && (info.Object == "view" || info.Object == "macro" || info.Object == "function")
 }
 
-// walkJSON calls fn on every object in a decoded JSON tree.
-func walkJSON(v any, fn func(map[string]any)) {
-	switch v := v.(type) {
-	case map[string]any:
-		fn(v)
-		for _, c := range v {
-			walkJSON(c, fn)
-		}
-	case []any:
-		for _, c := range v {
-			walkJSON(c, fn)
-		}
+// pinSources pins the time-travelling references of a write or a session
+// statement (CREATE TEMP TABLE … AS, INSERT INTO a temp table): those with
+// an AT clause, and every one while lakeflight_as_of is set. skip is the
+// token index of a write's target (-1: none). nil when nothing was pinned.
+func (s *Session) pinSources(ctx context.Context, dc *dconn, text string, toks sqltext.Tokens, skip int) (*rewritten, error) {
+	if s.e.tables == nil || !s.mayRead(toks) {
+		return nil, nil
 	}
-}
-
-// location is a parsed node's byte offset in the statement, if known.
-func location(node map[string]any) (int, bool) {
-	n, ok := node["query_location"].(json.Number)
-	if !ok {
-		return 0, false
-	}
-	u, err := strconv.ParseUint(n.String(), 10, 64)
-	if err != nil || u > math.MaxInt32 {
-		return 0, false
-	}
-	return int(u), true
-}
-
-// matchParen returns the index of the ")" closing the "(" at toks[i], or -1.
-func matchParen(toks []token, i int) int {
-	if i >= len(toks) || toks[i].kind != tokSymbol || toks[i].text != "(" {
-		return -1
-	}
-	depth := 0
-	for ; i < len(toks); i++ {
-		if toks[i].kind != tokSymbol {
-			continue
-		}
-		switch toks[i].text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
-// exprSQL renders a parsed expression (from json_serialize_sql) back into
-// SQL text through DuckDB, by way of a one-column SELECT.
-func exprSQL(dc *dconn, expr any) (string, error) {
-	stmt := map[string]any{
-		"error": false,
-		"statements": []any{map[string]any{
-			"node": map[string]any{
-				"type": "SELECT_NODE", "modifiers": []any{}, "cte_map": map[string]any{"map": []any{}},
-				"select_list": []any{expr}, "from_table": map[string]any{"type": "EMPTY", "alias": "", "sample": nil, "query_location": json.Number("18446744073709551615")},
-				"where_clause": nil, "group_expressions": []any{}, "group_sets": []any{},
-				"aggregate_handling": "STANDARD_HANDLING", "having": nil, "sample": nil, "qualify": nil,
-			},
-			"named_param_map": []any{},
-		}},
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(stmt); err != nil {
-		return "", fmt.Errorf("rendering an expression: %w", err)
-	}
-	rows, err := queryStrings(dc.c, "SELECT json_deserialize_sql("+quoteString(strings.TrimSpace(b.String()))+")")
-	if err != nil {
-		return "", err
-	}
-	if len(rows) != 1 {
-		return "", newError(ErrInternal, "rendering an expression gave no SQL")
-	}
-	return rows[0][0], nil
+	return s.pinSites(ctx, dc, text, tokenSites(text, toks), toks.CTENames(), pinTravel, skip)
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // Session is one client session: one DuckDB connection, so temp tables,
@@ -38,6 +40,9 @@ type Session struct {
 	// USE, temp objects, transactions) was prepared on the connection; a
 	// clean connection goes back to the engine's pool on Close.
 	dirty bool
+	// txn: BEGIN ran and no COMMIT or ROLLBACK since; Iceberg writes are
+	// refused meanwhile (write_schema.go, refuseInTransaction).
+	txn bool
 }
 
 // dconn is one DuckDB connection and whether an execution holds it.
@@ -139,11 +144,14 @@ func (s *Session) SetSchema(ctx context.Context, name string) error {
 }
 
 // Exec runs one or more statements (separated by semicolons) without
-// parameters and returns the rows they changed in total.
+// parameters and returns the rows they changed in total. Each statement is
+// prepared on its own, as Prepare would (so each is pinned, policed and
+// routed to the Iceberg write path), and they run in turn; the first error
+// stops the script. A script that would change an Iceberg table inside a
+// transaction it opens is refused before any of it runs.
 func (s *Session) Exec(ctx context.Context, sql string) (int64, error) {
-	toks := tokenize(sql)
-	groups := splitStatements(toks)
-	if len(groups) <= 1 {
+	stmts := sqltext.Split(sql)
+	if len(stmts) <= 1 {
 		st, err := s.Prepare(ctx, sql)
 		if err != nil {
 			return 0, err
@@ -151,42 +159,21 @@ func (s *Session) Exec(ctx context.Context, sql string) (int64, error) {
 		defer func() { _ = st.Close() }()
 		return st.Exec(ctx, nil)
 	}
-	var total int64
-	for _, g := range groups {
-		if err := precheck(g); err != nil {
-			return total, err
+	for _, stmt := range stmts {
+		if err := precheck(stmt.Toks); err != nil {
+			return 0, err
 		}
 	}
-	// Several statements: DuckDB extracts them, each is prepared and run
-	// in turn with the tokens of its own text.
-	dc, release, err := s.acquire(true)
-	if err != nil {
+	if err := s.checkScript(ctx, sql, stmts); err != nil {
 		return 0, err
 	}
-	var ext bindings.ExtractedStatements
-	n := bindings.ExtractStatements(dc.c, sql, &ext)
-	if n == 0 {
-		msg := bindings.ExtractStatementsError(ext)
-		bindings.DestroyExtracted(&ext)
-		release()
-		return 0, duckErr(bindings.ErrorTypeInvalid, msg)
-	}
-	if int(n) != len(groups) {
-		bindings.DestroyExtracted(&ext)
-		release()
-		return 0, newError(ErrUnsupported, "cannot split this script into statements: send them one at a time")
-	}
-	release()
-	defer bindings.DestroyExtracted(&ext)
-	for i := range n {
+	var total int64
+	for _, stmt := range stmts {
 		rows, err := func() (int64, error) {
-			st, err := s.prepare(ctx, sql, groups[i], func(c bindings.Connection, ps *bindings.PreparedStatement) bindings.State {
-				return bindings.PrepareExtractedStatement(c, ext, i, ps)
-			})
+			st, err := s.prepare(ctx, stmt.Text, stmt.Text, stmt.Toks)
 			if err != nil {
 				return 0, err
 			}
-			st.reusable = false // keyed by the whole script's text: never cached
 			defer func() { _ = st.Close() }()
 			return st.Exec(ctx, nil)
 		}()
@@ -196,6 +183,59 @@ func (s *Session) Exec(ctx context.Context, sql string) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+// checkScript checks a script before any of it runs: DuckDB must split it
+// into as many statements as lakeflight does, and no statement may change
+// an Iceberg table while a transaction the script opens is open.
+func (s *Session) checkScript(ctx context.Context, sql string, stmts []sqltext.Statement) error {
+	dc, release, err := s.acquire(true)
+	if err != nil {
+		return err
+	}
+	defer release()
+	var ext bindings.ExtractedStatements
+	n := bindings.ExtractStatements(dc.c, sql, &ext)
+	msg := bindings.ExtractStatementsError(ext)
+	bindings.DestroyExtracted(&ext)
+	if n == 0 {
+		return duckErr(bindings.ErrorTypeInvalid, msg)
+	}
+	if int(n) != len(stmts) {
+		return newError(ErrUnsupported, "cannot split this script into statements: send them one at a time")
+	}
+	s.mu.Lock()
+	in := s.txn
+	s.mu.Unlock()
+	for _, stmt := range stmts {
+		switch info := sqltext.Classify(stmt.Toks); info.Kind {
+		case sqltext.KindBegin:
+			in = true
+		case sqltext.KindCommit, sqltext.KindRollback:
+			in = false
+		default:
+			if !in || s.e.tables == nil {
+				continue
+			}
+			if p, ok := parseCall(stmt.Text, stmt.Toks); ok {
+				return inTransactionError("CALL "+p.name, "")
+			}
+			w := parseWrite(stmt.Toks)
+			if w == nil {
+				continue
+			}
+			if w.kind == writeCreateSchema || w.kind == writeDropSchema {
+				if _, ok, _ := s.namespaceOf(dc, w.kind, w.name); ok {
+					return inTransactionError(w.kind.String(), strings.Join(w.name, "."))
+				}
+				continue
+			}
+			if _, ok, _ := s.targetOf(ctx, dc, w.kind, w.name); ok {
+				return inTransactionError(w.kind.String(), strings.Join(w.name, "."))
+			}
+		}
+	}
+	return nil
 }
 
 // acquire takes the session's connection for one execution. When an open
@@ -250,6 +290,9 @@ func (s *Session) sideConn() (*dconn, error) {
 	}
 	s.mu.Lock()
 	setup := append([]string{"USE " + quoteIdent(s.catalog) + "." + quoteIdent(s.schema)}, s.sets...)
+	if s.asOf != nil { // the guard of the current views (views.go) holds there too
+		setup = append(setup, "SET VARIABLE "+AsOfSetting+" = "+quoteString(s.asOf.text))
+	}
 	s.mu.Unlock()
 	for _, q := range setup {
 		if err := execSQL(c, q); err != nil {
@@ -261,8 +304,8 @@ func (s *Session) sideConn() (*dconn, error) {
 
 // noteSet records a successful SET/RESET for side connections and refreshes
 // the current catalog and schema.
-func (s *Session) noteSet(dc *dconn, sql string, toks []token) {
-	if len(toks) > 0 && (toks[0].is("set") || toks[0].is("reset") || toks[0].is("pragma")) {
+func (s *Session) noteSet(dc *dconn, sql string, toks sqltext.Tokens) {
+	if toks.Word(0, "set") || toks.Word(0, "reset") || toks.Word(0, "pragma") {
 		s.mu.Lock()
 		s.sets = append(s.sets, strings.TrimSpace(sql))
 		s.mu.Unlock()

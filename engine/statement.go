@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // Statement is one prepared statement of a session. Its result schema is
@@ -23,7 +25,7 @@ type Statement struct {
 	s    *Session
 	sql  string // as the client sent it
 	text string // as prepared: sql with Iceberg tables pinned (rewrite.go)
-	toks []token
+	toks sqltext.Tokens
 	pins []*pin // snapshot views text reads; released when the statement goes
 	// volatile: the snapshots chosen depend on the clock or a tag; asOfText
 	// is the session's lakeflight_as_of at prepare. Fresh uses both.
@@ -57,15 +59,23 @@ var emptySchema = arrow.NewSchema(nil, nil)
 // Prepare parses and binds one statement, checks it against the policy and
 // computes its result and parameter schemas. Iceberg tables it mentions are
 // first checked for commits by other writers and rebound when they moved.
+// The text holds one statement (a trailing ";" and comments are fine);
+// Session.Exec runs scripts.
 func (s *Session) Prepare(ctx context.Context, sql string) (*Statement, error) {
-	return s.prepare(ctx, sql, tokenize(sql), nil)
+	stmts := sqltext.Split(sql)
+	switch len(stmts) {
+	case 0:
+		return s.prepare(ctx, sql, sql, nil) // DuckDB says why there is nothing to run
+	case 1:
+		return s.prepare(ctx, sql, stmts[0].Text, stmts[0].Toks)
+	}
+	return nil, newError(ErrInvalidSQL, fmt.Sprintf("the text holds %d statements, and a prepared statement is one: "+
+		"send them one at a time, or as one update (ExecuteUpdate), which runs them in turn", len(stmts)))
 }
 
-// prepareFunc prepares a statement on a connection; nil means "the text
-// itself" (and lets prepareOn rewrite it first).
-type prepareFunc func(bindings.Connection, *bindings.PreparedStatement) bindings.State
-
-func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep prepareFunc) (*Statement, error) {
+// prepare prepares text, one statement whose tokens are toks; sql is what
+// the client sent (the key of the prepared-statement cache).
+func (s *Session) prepare(ctx context.Context, sql, text string, toks sqltext.Tokens) (*Statement, error) {
 	if err := precheck(toks); err != nil {
 		return nil, err
 	}
@@ -76,16 +86,16 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 	if err := s.e.syncTables(ctx, toks); err != nil {
 		return nil, err
 	}
-	if p, ok := parseCall(sql, toks); ok && prep == nil {
+	if p, ok := parseCall(text, toks); ok {
 		st, _, err := s.prepareOnMain(func(dc *dconn) (*Statement, bool, error) {
-			st, err := s.prepareCall(dc, sql, toks, p)
+			st, err := s.prepareCall(dc, text, toks, p)
 			return st, true, err
 		})
 		return st, err
 	}
-	if w := parseWrite(toks); w != nil && prep == nil {
+	if w := parseWrite(toks); w != nil {
 		st, ok, err := s.prepareOnMain(func(dc *dconn) (*Statement, bool, error) {
-			return s.prepareWrite(ctx, dc, sql, toks, w)
+			return s.prepareWrite(ctx, dc, text, toks, w)
 		})
 		if ok || err != nil {
 			return st, err
@@ -106,9 +116,9 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 		}
 		dc, owned = side, true
 	}
-	st, err := s.prepareOn(ctx, dc, sql, toks, prep)
+	st, err := s.prepareOn(ctx, dc, sql, text, toks)
 	if err != nil && errors.Is(err, ErrNotFound) && s.e.relist(ctx) {
-		st, err = s.prepareOn(ctx, dc, sql, toks, prep) // a table created since the last listing
+		st, err = s.prepareOn(ctx, dc, sql, text, toks) // a table created since the last listing
 	}
 	if !owned {
 		s.releaseConn(dc)
@@ -140,9 +150,9 @@ func (s *Session) prepare(ctx context.Context, sql string, toks []token, prep pr
 
 // prepareOn prepares on dc, which the caller holds, reusing a statement
 // from dc's cache when the same text was prepared and closed there before.
-// A query that reads Iceberg tables is first rewritten to read pinned
-// snapshots; prep is then bypassed for the rewritten text.
-func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql string, toks []token, prep prepareFunc) (*Statement, error) {
+// A statement that reads Iceberg tables is first rewritten to read pinned
+// snapshots (rewrite.go).
+func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql, text string, toks sqltext.Tokens) (*Statement, error) {
 	gen := s.e.gen.Load()
 	if c := dc.cache.take(sql, gen); c != nil {
 		s.e.stats.cacheHits.Add(1)
@@ -153,43 +163,40 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql string, toks []t
 		}, nil
 	}
 	epoch := dc.cache.currentEpoch()
-	st := &Statement{s: s, sql: sql, text: sql, toks: toks, home: dc, streams: map[*stream]struct{}{}}
+	st := &Statement{s: s, sql: sql, text: text, toks: toks, home: dc, streams: map[*stream]struct{}{}}
 	volatile := false
-	if prep == nil { // one statement, prepared from its own text
-		if text, ok := asOfStatement(sql, toks); ok {
-			st.text, st.asOfSet = text, true
-		} else {
-			rw, err := s.pinReads(ctx, dc, sql, toks)
-			if err != nil {
-				return nil, err
+	if as, ok := asOfStatement(text, toks); ok {
+		st.text, st.asOfSet = as, true
+	} else {
+		info := sqltext.Classify(toks)
+		var rw *rewritten
+		var err error
+		switch info.Kind {
+		case sqltext.KindQuery, sqltext.KindExplain:
+			rw, err = s.pinQuery(ctx, dc, text, toks, info)
+		default:
+			// A statement that is no query and writes no Iceberg table
+			// (CREATE TEMP TABLE … AS, INSERT INTO a temp table) may still
+			// read Iceberg snapshots: its time-travelling references are
+			// found by their tokens, as in an Iceberg write.
+			rw, err = s.pinSources(ctx, dc, text, toks, -1)
+			if err == nil && rw != nil && definesView(info) {
+				s.e.releasePins(rw.pins)
+				return nil, newError(ErrUnsupported, "a view or macro cannot keep an Iceberg snapshot (AT clause or lakeflight_as_of): "+
+					"create a TEMP TABLE from the query, or tag the snapshot and time-travel to the tag in each query")
 			}
 			if rw != nil {
-				st.text, st.pins, volatile = rw.sql, rw.pins, rw.volatile
-			} else if s.e.tables != nil && !readLead[toks[0].text] && explainedQuery(toks) == 0 {
-				// A statement that is no query and writes no Iceberg table
-				// (CREATE TEMP TABLE … AS, INSERT INTO a temp table) may
-				// still read Iceberg snapshots: its AT clauses are found by
-				// their tokens, as in an Iceberg write (write_at.go).
-				edits, pins, err := s.pinWriteSources(ctx, dc, sql, toks, -1)
-				if err != nil {
-					return nil, err
-				}
-				if len(edits) > 0 && definesView(toks) {
-					s.e.releasePins(pins)
-					return nil, newError(ErrUnsupported, "a view or macro cannot keep an Iceberg snapshot (AT clause): "+
-						"create a TEMP TABLE from the query, or tag the snapshot and time-travel to the tag in each query")
-				}
-				if len(edits) > 0 {
-					st.text, st.pins, volatile = applyEdits(sql, edits), pins, true
-				}
+				rw.volatile = true
 			}
 		}
-		text := st.text
-		prep = func(c bindings.Connection, ps *bindings.PreparedStatement) bindings.State {
-			return bindings.Prepare(c, text, ps)
+		if err != nil {
+			return nil, err
+		}
+		if rw != nil {
+			st.text, st.pins, volatile = rw.sql, rw.pins, rw.volatile
 		}
 	}
-	if prep(dc.c, &st.ps) == bindings.StateError {
+	if bindings.Prepare(dc.c, st.text, &st.ps) == bindings.StateError {
 		msg := bindings.PrepareError(st.ps)
 		bindings.DestroyPrepare(&st.ps)
 		s.e.releasePins(st.pins)
@@ -420,6 +427,10 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 		var res bindings.Result
 		state := bindings.ExecutePrepared(ps, &res)
 		ir.disarm()
+		if st.stype == bindings.StatementTypeTransaction && dc == st.home {
+			// A failed COMMIT rolls back, so the transaction is over either way.
+			st.s.noteTransaction(sqltext.Classify(st.toks).Kind)
+		}
 		if state == bindings.StateError {
 			err := duckErr(bindings.ResultErrorType(&res), bindings.ResultError(&res))
 			bindings.DestroyResult(&res)
@@ -432,7 +443,7 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 	}
 	if st.class == classSession && dc == st.home {
 		if st.stype == bindings.StatementTypeSet && !st.asOfSet {
-			st.s.noteSet(dc, st.sql, st.toks)
+			st.s.noteSet(dc, st.text, st.toks)
 		}
 		if st.asOfSet {
 			if err := st.s.noteAsOf(dc); err != nil {
@@ -620,19 +631,4 @@ func (st *Statement) SchemaFor(ctx context.Context, params arrow.RecordBatch) (*
 	for rdr.Next() {
 	}
 	return rdr.Schema(), rdr.Err()
-}
-
-// definesView reports CREATE [OR REPLACE] [TEMP] VIEW or MACRO/FUNCTION: a
-// definition that outlives the statement, so it must not point at a pinned
-// snapshot view that is dropped when the statement ends.
-func definesView(toks []token) bool {
-	if len(toks) == 0 || !toks[0].is("create") {
-		return false
-	}
-	for _, t := range toks[1:min(len(toks), 6)] {
-		if t.is("view") || t.is("macro") || t.is("function") {
-			return true
-		}
-	}
-	return false
 }

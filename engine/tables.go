@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // Noticing commits made by other writers. Before a statement is prepared,
@@ -19,8 +20,8 @@ import (
 // more (tables created since Open) and the prepare retried.
 
 // referencedTables returns the bound tables whose names appear in toks.
-func (e *Engine) referencedTables(toks []token) []catalog.Ident {
-	names := dottedNames(toks)
+func (e *Engine) referencedTables(toks sqltext.Tokens) []catalog.Ident {
+	names := toks.DottedNames()
 	if len(names) == 0 {
 		return nil
 	}
@@ -57,7 +58,7 @@ func nameMentions(parts []string, id catalog.Ident) bool {
 // syncTables rebinds the referenced tables whose metadata location changed.
 // Catalog errors are logged, not returned: the last bound snapshot is still
 // a consistent answer.
-func (e *Engine) syncTables(ctx context.Context, toks []token) error {
+func (e *Engine) syncTables(ctx context.Context, toks sqltext.Tokens) error {
 	if e.tables == nil {
 		return nil
 	}

@@ -53,7 +53,11 @@ func (e *Engine) bindLocked(ctx context.Context, id catalog.Ident) error {
 	if err != nil {
 		return fmt.Errorf("binding %s: %w", id, err)
 	}
-	q := "CREATE OR REPLACE VIEW " + e.qualified(id) + " AS " + body
+	guarded, err := buildViewSQL(st, false, asOfGuard(id))
+	if err != nil {
+		return fmt.Errorf("binding %s: %w", id, err)
+	}
+	q := "CREATE OR REPLACE VIEW " + e.qualified(id) + " AS " + guarded
 	if err := execSQL(e.admin, q); err != nil {
 		return fmt.Errorf("binding %s: %w", id, err)
 	}
@@ -131,17 +135,46 @@ func (e *Engine) qualified(id catalog.Ident) string {
 // viewSQL is the SELECT a table's view runs: read_parquet over the
 // snapshot's data files with columns mapped by Iceberg field id, or a typed
 // empty relation when the snapshot has no files.
-func viewSQL(st *catalog.TableState) (string, error) { return viewSQLWith(st, false) }
+func viewSQL(st *catalog.TableState) (string, error) { return buildViewSQL(st, false, "") }
+
+// The guard. While a session has lakeflight_as_of set, every statement it
+// runs must read pinned snapshot views, never the current ones. Should the
+// rewrite miss a reference (a construct it cannot see into), the current
+// view itself refuses: its file list is a constant DuckDB folds when it
+// binds the view, and that constant is error(…) while the connection's
+// lakeflight_as_of variable is set. The pinned views have no guard.
+
+// asOfGuard is the guard expression's error message for table id: a SQL
+// expression (it quotes the session's lakeflight_as_of).
+func asOfGuard(id catalog.Ident) string {
+	return "concat(" + quoteString("time travel: lakeflight could not pin this reference to "+id.String()+
+		" to the snapshot that lakeflight_as_of names (") + ", getvariable('" + AsOfSetting + "'), " +
+		quoteString("), so it would read current data; the statement is refused. Name the snapshot on that "+
+			"reference with AT (VERSION => …), or RESET "+AsOfSetting+" to read current data") + ")"
+}
+
+// guarded wraps a constant SQL expression in the guard.
+func guarded(expr, msg string) string {
+	if msg == "" {
+		return expr
+	}
+	return "CASE WHEN getvariable('" + AsOfSetting + "') IS NULL THEN " + expr + " ELSE error(" + msg + ") END"
+}
+
+// viewSQLWith is viewSQL, with each row's identity when identity is set
+// (see buildViewSQL).
+func viewSQLWith(st *catalog.TableState, identity bool) (string, error) { return buildViewSQL(st, identity, "") }
 
 // ViewSQL is the SELECT the engine binds for a table at the snapshot st
 // describes (exported for benchmarks that time DuckDB's side of binding).
 func ViewSQL(st *catalog.TableState) (string, error) { return viewSQL(st) }
 
-// viewSQLWith is viewSQL, with each row's identity when identity is set:
+// buildViewSQL is viewSQL, with each row's identity when identity is set:
 // two more columns, the data file's index in st.DataFiles (__lakeflight_file)
 // and the row's position in it (__lakeflight_pos). An index, not the path:
 // a stand-in of 10M rows holds 40 MB of it rather than a gigabyte of paths.
-func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
+// A non-empty guard is the error message of the as-of guard (asOfGuard).
+func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, error) {
 	if st.Schema == nil {
 		return "", fmt.Errorf("table %s has no schema: %w", st.Ident, ErrInternal)
 	}
@@ -164,10 +197,14 @@ func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
 		if identity {
 			sel = append(sel, "CAST(NULL AS INTEGER) AS __lakeflight_file", "CAST(NULL AS BIGINT) AS __lakeflight_pos")
 		}
-		if len(sel) == 0 {
-			return "SELECT WHERE false", nil
+		from := ""
+		if guard != "" {
+			from = " FROM range(" + guarded("0", guard) + ")"
 		}
-		return "SELECT " + strings.Join(sel, ", ") + " WHERE false", nil
+		if len(sel) == 0 {
+			return "SELECT" + from + " WHERE false", nil
+		}
+		return "SELECT " + strings.Join(sel, ", ") + from + " WHERE false", nil
 	}
 	files := make([]string, len(st.DataFiles))
 	for i, f := range st.DataFiles {
@@ -189,9 +226,10 @@ func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
 		m.WriteString(quoteString(types[i]))
 		m.WriteString(", default_value: NULL}")
 	}
+	list := guarded("["+strings.Join(files, ", ")+"]", guard)
 	if len(st.DeleteFiles) == 0 && !identity {
-		return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
-			"], schema = map{" + m.String() + "})", nil
+		return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet(" + list +
+			", schema = map{" + m.String() + "})", nil
 	}
 	// Position deletes (format v2): drop the rows whose (file, position)
 	// a delete file lists. Delete files name data files by location
@@ -209,8 +247,8 @@ func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
 	if identity {
 		dcols = append(dcols, "CAST(d.file_index AS INTEGER) AS __lakeflight_file", "d.file_row_number AS __lakeflight_pos")
 	}
-	q := "SELECT " + strings.Join(dcols, ", ") + " FROM read_parquet([" + strings.Join(files, ", ") +
-		"], schema = map{" + m.String() + "}, filename = '__lakeflight_path', file_row_number = true) AS d"
+	q := "SELECT " + strings.Join(dcols, ", ") + " FROM read_parquet(" + list +
+		", schema = map{" + m.String() + "}, filename = '__lakeflight_path', file_row_number = true) AS d"
 	if len(dels) == 0 {
 		return q, nil
 	}

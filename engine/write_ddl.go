@@ -17,6 +17,7 @@ import (
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // CREATE TABLE, DROP TABLE and ALTER TABLE on Iceberg tables. Column types
@@ -24,15 +25,22 @@ import (
 // parses the column list (or runs the query of CREATE … AS), and the
 // stand-in's columns become the Iceberg schema.
 
+// dropTable drops every table a DROP TABLE names (CASCADE and RESTRICT
+// mean the same here: nothing in the lakehouse depends on a table).
 func (e *Engine) dropTable(ctx context.Context, p *writePlan) error {
-	err := e.tables.DropTable(ctx, p.id)
-	if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists {
-		err = nil
+	for _, id := range p.ids {
+		err := e.tables.DropTable(ctx, id)
+		if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists {
+			err = nil
+		}
+		if err != nil {
+			return fmt.Errorf("DROP TABLE %s: %w", id, err)
+		}
+		if err := e.Refresh(ctx, id); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	return e.Refresh(ctx, p.id)
+	return nil
 }
 
 // icebergCasts maps DuckDB types Iceberg cannot store to ones it can.
@@ -57,7 +65,11 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 	if exists && !w.orReplace {
 		return 0, newError(ErrAlreadyExists, "CREATE TABLE: table "+p.id.String()+" already exists")
 	}
-	ps, err := prepareText(dc, p.createText())
+	text, err := p.createText()
+	if err != nil {
+		return 0, err
+	}
+	ps, err := prepareText(dc, text)
 	if err != nil {
 		return 0, err
 	}
@@ -146,10 +158,7 @@ func withRequired(sc *arrow.Schema, cols [][]string) *arrow.Schema {
 }
 
 // isCTAS reports whether a CREATE TABLE has a query (… AS SELECT).
-func (p *writePlan) isCTAS() bool {
-	i := p.stmt.nameEnd
-	return i < len(p.toks) && p.toks[i].is("as")
-}
+func (p *writePlan) isCTAS() bool { return p.toks.Word(p.stmt.nameEnd, "as") }
 
 // replaceTable commits CREATE OR REPLACE TABLE on an existing table as one
 // snapshot, as Iceberg's REPLACE TABLE does: the table keeps its identity,
@@ -264,6 +273,7 @@ type alterAction struct {
 	column       string
 	newName      string       // rename, rename table
 	newNamespace string       // rename table: "" for the table's own
+	newCatalog   string       // rename table: "" or the lakehouse catalog's name
 	typ          iceberg.Type // add, type
 	ifExists     bool         // DROP COLUMN IF EXISTS
 	ifNotExists  bool         // ADD COLUMN IF NOT EXISTS
@@ -271,18 +281,18 @@ type alterAction struct {
 
 // parseAlter reads ALTER TABLE t ADD/DROP/RENAME/ALTER COLUMN …; column
 // types are DuckDB type names, converted to Iceberg types through Arrow.
-func parseAlter(dc *dconn, sql string, toks []token, i int) (*alterAction, error) {
+func parseAlter(dc *dconn, sql string, toks sqltext.Tokens, i int) (*alterAction, error) {
 	word := func(w string) bool {
-		if i < len(toks) && toks[i].is(w) {
+		if toks.Word(i, w) {
 			i++
 			return true
 		}
 		return false
 	}
 	ident := func() (string, bool) {
-		if i < len(toks) && toks[i].ident() {
+		if i < len(toks) && toks[i].Ident() {
 			i++
-			return toks[i-1].text, true
+			return toks[i-1].Text, true
 		}
 		return "", false
 	}
@@ -290,7 +300,7 @@ func parseAlter(dc *dconn, sql string, toks []token, i int) (*alterAction, error
 		if i >= len(toks) {
 			return ""
 		}
-		return strings.TrimRight(strings.TrimSpace(sql[toks[i].pos:]), ";")
+		return strings.TrimSpace(sql[toks[i].Pos:])
 	}
 	const usage = "ALTER TABLE supports ADD COLUMN name type, DROP COLUMN name, RENAME COLUMN a TO b, ALTER COLUMN name TYPE type and RENAME TO name"
 	a := &alterAction{}
@@ -354,7 +364,7 @@ func parseAlter(dc *dconn, sql string, toks []token, i int) (*alterAction, error
 		a.typ = t
 		i = len(toks)
 	}
-	if i < len(toks) && (toks[i].kind != tokSymbol || toks[i].text != ";") {
+	if i < len(toks) {
 		return nil, newError(ErrInvalidSQL, usage+"; unexpected text after the column")
 	}
 	return a, nil
@@ -362,20 +372,11 @@ func parseAlter(dc *dconn, sql string, toks []token, i int) (*alterAction, error
 
 // parseRenameTable reads the new name of ALTER TABLE t RENAME TO name (or
 // namespace.name), starting at toks[i].
-func parseRenameTable(toks []token, i int) (*alterAction, error) {
+func parseRenameTable(toks sqltext.Tokens, i int) (*alterAction, error) {
 	const usage = "ALTER TABLE … RENAME TO takes a table name, or namespace.name"
 	a := &alterAction{op: "rename table"}
-	var parts []string
-	for i < len(toks) && toks[i].ident() {
-		parts = append(parts, toks[i].text)
-		i++
-		if i < len(toks) && toks[i].kind == tokSymbol && toks[i].text == "." {
-			i++
-			continue
-		}
-		break
-	}
-	if i < len(toks) && (toks[i].kind != tokSymbol || toks[i].text != ";") {
+	parts, i := toks.Name(i)
+	if i < len(toks) {
 		return nil, newError(ErrInvalidSQL, usage+"; unexpected text after it")
 	}
 	switch len(parts) {
@@ -383,6 +384,8 @@ func parseRenameTable(toks []token, i int) (*alterAction, error) {
 		a.newName = parts[0]
 	case 2:
 		a.newNamespace, a.newName = parts[0], parts[1]
+	case 3:
+		a.newCatalog, a.newNamespace, a.newName = parts[0], parts[1], parts[2]
 	default:
 		return nil, newError(ErrInvalidSQL, usage)
 	}
@@ -392,6 +395,10 @@ func parseRenameTable(toks []token, i int) (*alterAction, error) {
 // renameTable commits ALTER TABLE … RENAME TO and rebinds both names.
 func (e *Engine) renameTable(ctx context.Context, p *writePlan) error {
 	a := p.alter
+	if a.newCatalog != "" && !strings.EqualFold(a.newCatalog, e.cfg.CatalogName) {
+		return newError(ErrUnsupported, fmt.Sprintf("ALTER TABLE %s RENAME TO %s.%s.%s: a table stays in the %s catalog",
+			p.id, a.newCatalog, a.newNamespace, a.newName, e.cfg.CatalogName))
+	}
 	to := catalog.Ident{Namespace: p.id.Namespace, Name: a.newName}
 	if a.newNamespace != "" {
 		namespaces, err := e.tables.Namespaces(ctx)

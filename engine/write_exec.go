@@ -17,6 +17,7 @@ import (
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // Running SQL writes on Iceberg tables. Each statement is one atomic
@@ -46,38 +47,54 @@ const writeAttempts = 8
 type writePlan struct {
 	stmt    *writeStmt
 	id      catalog.Ident
+	ids     []catalog.Ident // DROP TABLE a, b: every table, id being the first
 	sql     string
-	toks    []token
-	alter   *alterAction // ALTER TABLE's change
-	sources []edit       // time-travelling sources pointed at pinned views (write_at.go)
+	toks    sqltext.Tokens
+	alter   *alterAction    // ALTER TABLE's change
+	sources []sqltext.Edit // time-travelling sources pointed at pinned views (rewrite.go)
 }
 
 // prepareWrite prepares a write on dc (held by the caller). ok is false
-// when the statement does not write to an Iceberg table.
-func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks []token, w *writeStmt) (res *Statement, ok bool, err error) {
+// when the statement does not write to an Iceberg table or namespace.
+func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks sqltext.Tokens, w *writeStmt) (res *Statement, ok bool, err error) {
 	if s.e.tables == nil { // no Iceberg catalog: only temp objects to write to
 		return nil, false, nil
 	}
-	if w.nameAt < 0 {
-		return nil, true, newError(ErrUnsupported, "INSERT OR REPLACE / INSERT OR IGNORE need a primary key, which Iceberg tables do not have: use MERGE INTO")
+	if w.kind == writeCreateSchema || w.kind == writeDropSchema {
+		return s.prepareSchemaWrite(ctx, dc, sql, toks, w)
 	}
-	id, ok, err := s.writeTarget(ctx, dc, w)
+	ids, ok, err := s.writeTargets(ctx, dc, w)
 	if err != nil || !ok {
 		return nil, ok, err
 	}
-	plan := &writePlan{stmt: w, id: id, sql: sql, toks: toks}
-	sources, pins, err := s.pinWriteSources(ctx, dc, sql, toks, w.nameAt)
+	id := ids[0]
+	if w.InsertOr {
+		return nil, true, newError(ErrUnsupported, "INSERT OR REPLACE / INSERT OR IGNORE need a primary key, which Iceberg tables do not have: use MERGE INTO")
+	}
+	if err := s.refuseInTransaction(w.kind.String(), id.String()); err != nil {
+		return nil, true, err
+	}
+	if as := s.AsOf(); as != "" && (w.kind == writeUpdate || w.kind == writeDelete || w.kind == writeMerge) {
+		return nil, true, newError(ErrInvalidSQL, fmt.Sprintf("%s changes the current rows of %s, but this session reads as of %q "+
+			"(lakeflight_as_of): RESET lakeflight_as_of first; to use old rows in a write, name their snapshot with AT (VERSION => …)", w.kind, id, as))
+	}
+	plan := &writePlan{stmt: w, id: id, ids: ids, sql: sql, toks: toks}
+	rw, err := s.pinSources(ctx, dc, sql, toks, w.nameAt)
 	if err != nil {
 		return nil, true, err
 	}
-	plan.sources = sources
+	var pins []*pin
+	if rw != nil {
+		plan.sources, pins = rw.edits, rw.pins
+	}
 	defer func() {
 		if res == nil { // else the statement holds the pins until it is destroyed
 			s.e.releasePins(pins)
 		}
 	}()
-	if top := topLevelWord(toks, w.nameEnd, "returning"); top >= 0 && w.kind != writeCreate {
-		return nil, true, newError(ErrUnsupported, w.kind.String()+" … RETURNING is not supported on Iceberg tables yet")
+	if w.Returning >= 0 && w.kind != writeCreate {
+		return nil, true, newError(ErrUnsupported, w.kind.String()+" … RETURNING is not supported on Iceberg tables yet: "+
+			"the statement commits without returning rows; query the table (or its snapshot) afterwards")
 	}
 	st := &Statement{s: s, sql: sql, text: sql, toks: toks, home: dc, class: classSession, schema: emptySchema,
 		params: emptySchema, streams: map[*stream]struct{}{}, write: plan, pins: pins}
@@ -88,8 +105,14 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	}
 	switch w.kind {
 	case writeDrop:
-		if !exists && !w.ifExists {
-			return nil, true, newError(ErrNotFound, "DROP TABLE: table "+id.String()+" does not exist")
+		for _, other := range ids {
+			ok, err := s.e.tableExists(ctx, other)
+			if err != nil {
+				return nil, true, err
+			}
+			if !ok && !w.ifExists {
+				return nil, true, newError(ErrNotFound, "DROP TABLE: table "+other.String()+" does not exist")
+			}
 		}
 		return st, true, nil
 	case writeAlter:
@@ -106,10 +129,17 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 		if exists && !w.ifNotExists && !w.orReplace {
 			return nil, true, newError(ErrAlreadyExists, "CREATE TABLE: table "+id.String()+" already exists")
 		}
-		if topLevelWord(toks, w.nameEnd, "partitioned") >= 0 {
+		if toks.TopLevel(w.nameEnd, "partitioned") >= 0 {
 			return nil, true, newError(ErrUnsupported, "CREATE TABLE … PARTITIONED BY is not supported yet: tables are unpartitioned")
 		}
-		if err := st.describeText(plan.createText()); err != nil {
+		if err := refuseConstraints(toks, w.nameEnd, id); err != nil {
+			return nil, true, err
+		}
+		text, err := plan.createText()
+		if err != nil {
+			return nil, true, err
+		}
+		if err := st.describeText(text); err != nil {
 			return nil, true, err
 		}
 		return st, true, nil
@@ -124,10 +154,74 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 		return nil, true, err
 	}
 	defer dropStandIn(dc)
-	if err := st.describeText(plan.dmlText(cur)); err != nil {
+	text, err := plan.dmlText(cur)
+	if err != nil {
+		return nil, true, err
+	}
+	if err := st.describeText(text); err != nil {
 		return nil, true, err
 	}
 	return st, true, nil
+}
+
+// writeTargets resolves every target of a write (DROP TABLE names several):
+// ok is false when none is an Iceberg table (DuckDB handles the statement);
+// a mix of Iceberg tables and other objects is refused.
+func (s *Session) writeTargets(ctx context.Context, dc *dconn, w *writeStmt) ([]catalog.Ident, bool, error) {
+	var ids []catalog.Ident
+	others := 0
+	for _, t := range w.Targets {
+		id, ok, err := s.targetOf(ctx, dc, w.kind, t.Parts)
+		if err != nil {
+			return nil, true, err
+		}
+		if !ok {
+			others++
+			continue
+		}
+		ids = append(ids, id)
+	}
+	switch {
+	case len(ids) == 0:
+		return nil, false, nil
+	case others > 0:
+		return nil, true, newError(ErrUnsupported, "DROP TABLE names Iceberg tables and other objects together: drop them in separate statements")
+	}
+	return ids, true, nil
+}
+
+// constraintWords are column constraints Iceberg tables cannot keep; taking
+// them would drop them silently after the first statement.
+var constraintWords = map[string]string{
+	"primary": "PRIMARY KEY", "unique": "UNIQUE", "check": "CHECK", "references": "REFERENCES (a foreign key)",
+	"foreign": "FOREIGN KEY", "default": "DEFAULT", "generated": "GENERATED", "collate": "COLLATE",
+}
+
+// refuseConstraints refuses CREATE TABLE column lists with constraints
+// other than NOT NULL (which Iceberg keeps as a required column).
+func refuseConstraints(toks sqltext.Tokens, from int, id catalog.Ident) error {
+	if !toks.Sym(from, "(") {
+		return nil // CREATE TABLE … AS: no column list
+	}
+	end := toks.Close(from)
+	depth := 0
+	for i := from + 1; i < end; i++ {
+		switch {
+		case toks[i].Sym("("):
+			depth++
+		case toks[i].Sym(")"):
+			depth--
+		case depth == 0 && toks[i].Kind == sqltext.Word && constraintWords[toks[i].Text] != "",
+			depth == 0 && toks[i].Is("as") && toks.Sym(i+1, "("):
+			what := constraintWords[toks[i].Text]
+			if what == "" {
+				what = "a generated column (AS (…))"
+			}
+			return newError(ErrUnsupported, fmt.Sprintf("CREATE TABLE %s: %s cannot be kept on an Iceberg table (Iceberg has no "+
+				"enforced keys, checks, defaults or collations); declare columns NOT NULL where needed and use MERGE INTO for upserts", id, what))
+		}
+	}
+	return nil
 }
 
 // describeText prepares text on the statement's connection to learn its
@@ -212,11 +306,11 @@ func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) e
 		return fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
 	}
 	q := "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS " + body
-	if alias, where, ok := p.prefilter(); ok {
+	if alias, where, with, ok := p.prefilter(); ok {
 		// In row identity order: filled straight from a selective parallel
 		// scan, the stand-in made a MERGE of 18K rows take 1 s instead of
 		// 50 ms (2M-row table).
-		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS SELECT * FROM (" + body + ") AS " +
+		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS " + with + "SELECT * FROM (" + body + ") AS " +
 			quoteIdent(alias) + " WHERE " + where + " ORDER BY " + identFile + ", " + identPos // see write_prefilter.go
 	}
 	if empty || p.stmt.kind == writeInsert {
@@ -226,14 +320,13 @@ func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) e
 }
 
 // dmlText is the client's statement aimed at the stand-in, with RETURNING.
-func (p *writePlan) dmlText(st *catalog.TableState) string {
+func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
 	toks, sql, w := p.toks, p.sql, p.stmt
-	var edits []edit
 	repl := standIn
-	if w.kind != writeInsert && !hasAlias(toks, w.nameEnd) {
+	if w.kind != writeInsert && w.Alias == "" {
 		repl += " AS " + quoteIdent(w.name[len(w.name)-1])
 	}
-	edits = append(edits, edit{start: toks[w.nameAt].pos, end: toks[w.nameEnd-1].end, text: repl})
+	edits := []sqltext.Edit{{Start: toks[w.nameAt].Pos, End: toks[w.nameEnd-1].End, Text: repl}}
 	edits = append(edits, p.sources...)
 	if w.kind == writeMerge {
 		cols := make([]string, len(st.Schema.Fields()))
@@ -242,8 +335,10 @@ func (p *writePlan) dmlText(st *catalog.TableState) string {
 		}
 		edits = append(edits, mergeActionEdits(toks, cols)...)
 	}
-	text := applyEdits(sql, edits)
-	text = strings.TrimRight(strings.TrimSpace(text), ";")
+	text, err := sqltext.Apply(sql, edits)
+	if err != nil {
+		return "", fmt.Errorf("%s %s: aiming the statement at its stand-in: %w: %w", w.kind, p.id, ErrInternal, err)
+	}
 	switch w.kind {
 	case writeInsert:
 		text += "\nRETURNING *"
@@ -254,45 +349,53 @@ func (p *writePlan) dmlText(st *catalog.TableState) string {
 	case writeMerge:
 		text += "\nRETURNING merge_action, *"
 	}
-	return text
+	return text, nil
 }
 
 // mergeActionEdits makes MERGE's positional shorthands work on a stand-in
 // with identity columns: INSERT * and a bare INSERT become INSERT BY NAME,
 // INSERT VALUES (…) names the table's columns, UPDATE SET * and a bare
-// UPDATE become UPDATE BY NAME.
-func mergeActionEdits(toks []token, cols []string) []edit {
-	var out []edit
+// UPDATE become UPDATE BY NAME. Only the THEN of a WHEN [NOT] MATCHED
+// clause starts an action (a CASE … THEN inside one does not).
+func mergeActionEdits(toks sqltext.Tokens, cols []string) []sqltext.Edit {
+	var out []sqltext.Edit
+	when := -1 // the last top-level WHEN
+	depth := 0
 	for i := 0; i+1 < len(toks); i++ {
-		if !toks[i].is("then") {
+		switch {
+		case toks[i].Sym("("):
+			depth++
+		case toks[i].Sym(")"):
+			depth--
+		case depth == 0 && toks[i].Is("when"):
+			when = i
+		}
+		if depth != 0 || !toks[i].Is("then") || when < 0 || !toks.Word(when+1, "matched") && !toks.Words(when+1, "not", "matched") {
 			continue
 		}
+		when = -1
 		act := toks[i+1]
-		next := token{kind: tokSymbol, text: ";", pos: act.end, end: act.end}
-		if i+2 < len(toks) {
-			next = toks[i+2]
-		}
-		bare := next.is("when") || next.is("returning") || (next.kind == tokSymbol && next.text == ";") || i+2 >= len(toks)
+		bare := i+2 >= len(toks) || toks.Word(i+2, "when") || toks.Word(i+2, "returning")
 		switch {
-		case act.is("insert") && next.kind == tokSymbol && next.text == "*":
-			out = append(out, edit{start: next.pos, end: next.end, text: "BY NAME"})
-		case act.is("insert") && next.is("values"):
-			out = append(out, edit{start: next.pos, end: next.pos, text: "(" + strings.Join(cols, ", ") + ") "})
-		case act.is("insert") && bare:
-			out = append(out, edit{start: act.end, end: act.end, text: " BY NAME"})
-		case act.is("update") && next.is("set") && i+3 < len(toks) && toks[i+3].text == "*" && toks[i+3].kind == tokSymbol:
-			out = append(out, edit{start: next.pos, end: toks[i+3].end, text: "BY NAME"})
-		case act.is("update") && bare:
-			out = append(out, edit{start: act.end, end: act.end, text: " BY NAME"})
+		case act.Is("insert") && toks.Sym(i+2, "*"):
+			out = append(out, sqltext.Edit{Start: toks[i+2].Pos, End: toks[i+2].End, Text: "BY NAME"})
+		case act.Is("insert") && toks.Word(i+2, "values"):
+			out = append(out, sqltext.Edit{Start: toks[i+2].Pos, End: toks[i+2].Pos, Text: "(" + strings.Join(cols, ", ") + ") "})
+		case act.Is("insert") && bare:
+			out = append(out, sqltext.Edit{Start: act.End, End: act.End, Text: " BY NAME"})
+		case act.Is("update") && toks.Word(i+2, "set") && toks.Sym(i+3, "*"):
+			out = append(out, sqltext.Edit{Start: toks[i+2].Pos, End: toks[i+3].End, Text: "BY NAME"})
+		case act.Is("update") && bare:
+			out = append(out, sqltext.Edit{Start: act.End, End: act.End, Text: " BY NAME"})
 		}
 	}
 	return out
 }
 
 // createText is CREATE TABLE … aimed at a TEMP stand-in.
-func (p *writePlan) createText() string {
-	head := edit{start: 0, end: p.toks[p.stmt.nameEnd-1].end, text: "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\""}
-	return applyEdits(p.sql, append([]edit{head}, p.sources...))
+func (p *writePlan) createText() (string, error) {
+	head := sqltext.Edit{Start: 0, End: p.toks[p.stmt.nameEnd-1].End, Text: "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\""}
+	return sqltext.Apply(p.sql, append([]sqltext.Edit{head}, p.sources...))
 }
 
 // execWrite runs a prepared write; it returns the rows it changed.
@@ -302,7 +405,14 @@ func (st *Statement) execWrite(ctx context.Context, params arrow.RecordBatch) (i
 	}
 	defer st.s.releaseConn(st.home)
 	p, dc, e := st.write, st.home, st.s.e
+	if err := st.s.refuseInTransaction(p.stmt.kind.String(), p.id.String()); err != nil {
+		return 0, err
+	}
 	switch p.stmt.kind {
+	case writeCreateSchema:
+		return 0, e.createSchema(ctx, p)
+	case writeDropSchema:
+		return 0, e.dropSchema(ctx, p)
 	case writeDrop:
 		return 0, e.dropTable(ctx, p)
 	case writeAlter:
@@ -359,7 +469,11 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		ws.StandInRows, _ = strconv.ParseInt(rows[0][0], 10, 64)
 	}
 	ws.StandIn += lap()
-	ps, err := prepareText(dc, p.dmlText(base))
+	text, err := p.dmlText(base)
+	if err != nil {
+		return 0, err
+	}
+	ps, err := prepareText(dc, text)
 	if err != nil {
 		return 0, err
 	}

@@ -9,33 +9,34 @@ import (
 	"strings"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
 // Recognising SQL writes to Iceberg tables. DuckDB cannot write to the
 // engine's views, so a write statement is recognised by its leading words
-// and its target name before DuckDB sees it, and is then run against a
-// stand-in TEMP table (write_exec.go): DuckDB computes the rows, iceberg-go
-// commits them.
+// (sqltext.ParseWrite: INSERT, UPDATE, DELETE and MERGE, also after a WITH
+// prefix; CREATE/DROP/ALTER TABLE; CREATE/DROP SCHEMA) and its target name
+// before DuckDB sees it, and is then run against a stand-in TEMP table
+// (write_exec.go): DuckDB computes the rows, iceberg-go commits them.
 
-type writeKind int
+type writeKind = sqltext.WriteKind
 
 const (
-	writeInsert writeKind = iota
-	writeUpdate
-	writeDelete
-	writeMerge
-	writeCreate // CREATE TABLE … (columns) or … AS query
-	writeDrop
-	writeAlter
+	writeInsert       = sqltext.WriteInsert
+	writeUpdate       = sqltext.WriteUpdate
+	writeDelete       = sqltext.WriteDelete
+	writeMerge        = sqltext.WriteMerge
+	writeCreate       = sqltext.WriteCreateTable
+	writeDrop         = sqltext.WriteDropTable
+	writeAlter        = sqltext.WriteAlterTable
+	writeCreateSchema = sqltext.WriteCreateSchema
+	writeDropSchema   = sqltext.WriteDropSchema
 )
 
-func (k writeKind) String() string {
-	return [...]string{"INSERT", "UPDATE", "DELETE", "MERGE", "CREATE TABLE", "DROP TABLE", "ALTER TABLE"}[k]
-}
-
-// writeStmt is a parsed write: its kind, where its target name sits in the
-// token list ([nameAt, nameEnd)), and its modifiers.
+// writeStmt is a parsed write: its kind, where its (first) target name sits
+// in the token list ([nameAt, nameEnd)), and its modifiers.
 type writeStmt struct {
+	*sqltext.Write
 	kind            writeKind
 	name            []string
 	nameAt, nameEnd int
@@ -44,77 +45,15 @@ type writeStmt struct {
 	orReplace       bool // CREATE OR REPLACE
 }
 
-// parseWrite recognises INSERT/UPDATE/DELETE/MERGE and non-TEMP
-// CREATE/DROP/ALTER TABLE by their leading words.
-func parseWrite(toks []token) *writeStmt {
-	if len(toks) < 2 || toks[0].kind != tokWord {
+// parseWrite recognises a statement that may write to the lakehouse.
+func parseWrite(toks sqltext.Tokens) *writeStmt {
+	w := sqltext.ParseWrite(toks)
+	if w == nil {
 		return nil
 	}
-	w := &writeStmt{}
-	i := 1
-	expect := func(words ...string) bool {
-		for _, wd := range words {
-			if i >= len(toks) || !toks[i].is(wd) {
-				return false
-			}
-			i++
-		}
-		return true
-	}
-	switch toks[0].text {
-	case "insert":
-		w.kind = writeInsert
-		if toks[1].is("or") {
-			return &writeStmt{kind: writeInsert, nameAt: -1} // INSERT OR …: refused later
-		}
-		if !expect("into") {
-			return nil
-		}
-	case "update":
-		w.kind = writeUpdate
-		if toks[1].is("extensions") {
-			return nil
-		}
-	case "delete":
-		w.kind = writeDelete
-		if !expect("from") {
-			return nil
-		}
-	case "merge":
-		w.kind = writeMerge
-		if !expect("into") {
-			return nil
-		}
-	case "create", "drop", "alter":
-		switch toks[0].text {
-		case "create":
-			w.kind = writeCreate
-			if expect("or", "replace") {
-				w.orReplace = true
-			}
-		case "drop":
-			w.kind = writeDrop
-		default:
-			w.kind = writeAlter
-		}
-		if !expect("table") { // TEMP tables, views, schemas, …: not ours
-			return nil
-		}
-		if w.kind == writeCreate && expect("if", "not", "exists") {
-			w.ifNotExists = true
-		}
-		if w.kind != writeCreate && expect("if", "exists") {
-			w.ifExists = true
-		}
-	default:
-		return nil
-	}
-	if i >= len(toks) || !toks[i].ident() {
-		return nil
-	}
-	w.nameAt = i
-	w.name, w.nameEnd = nameAt(toks, i)
-	return w
+	t := w.Target()
+	return &writeStmt{Write: w, kind: w.Kind, name: t.Parts, nameAt: t.Start, nameEnd: t.End,
+		ifExists: w.IfExists, ifNotExists: w.IfNotExists, orReplace: w.OrReplace}
 }
 
 // systemCatalogs are DuckDB databases that are never Iceberg namespaces.
@@ -124,8 +63,17 @@ var systemCatalogs = []string{"temp", "memory", "system", "main"}
 // when the statement is not for the lakehouse (a temp object, another
 // database); an error names a namespace that does not exist.
 func (s *Session) writeTarget(ctx context.Context, dc *dconn, w *writeStmt) (catalog.Ident, bool, error) {
+	return s.targetOf(ctx, dc, w.kind, w.name)
+}
+
+// targetOf resolves one target name of a write (see writeTarget).
+func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts []string) (catalog.Ident, bool, error) {
 	cat := s.e.cfg.CatalogName
 	var ns, name string
+	w := struct {
+		kind writeKind
+		name []string
+	}{kind, parts}
 	switch len(w.name) {
 	case 3:
 		if !strings.EqualFold(w.name[0], cat) {
@@ -175,47 +123,3 @@ func (s *Session) writeTarget(ctx context.Context, dc *dconn, w *writeStmt) (cat
 	return catalog.Ident{Namespace: ns, Name: name}, true, nil
 }
 
-// hasAlias reports whether the target name at toks[end-1] is followed by
-// an alias (AS x, or a bare identifier that is not the next clause).
-func hasAlias(toks []token, end int) bool {
-	if end >= len(toks) {
-		return false
-	}
-	t := toks[end]
-	if t.is("as") {
-		return true
-	}
-	if t.kind == tokQuoted {
-		return true
-	}
-	if t.kind != tokWord {
-		return false
-	}
-	switch t.text {
-	case "set", "where", "using", "returning", "on", "from", "values", "select", "default", "by", "with", "table":
-		return false
-	}
-	return true
-}
-
-// topLevelWord finds the first top-level (outside parentheses) occurrence
-// of word at or after toks[from]; -1 if none.
-func topLevelWord(toks []token, from int, word string) int {
-	depth := 0
-	for i := from; i < len(toks); i++ {
-		t := toks[i]
-		if t.kind == tokSymbol {
-			switch t.text {
-			case "(":
-				depth++
-			case ")":
-				depth--
-			}
-			continue
-		}
-		if depth == 0 && t.is(word) {
-			return i
-		}
-	}
-	return -1
-}

@@ -2,7 +2,12 @@
 
 package engine
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lakeflight/lakeflight/internal/sqltext"
+)
 
 // Prefiltering the stand-in. An UPDATE or DELETE touches only the rows its
 // WHERE clause selects, so when that clause stands on its own (no FROM or
@@ -22,19 +27,35 @@ var volatileFunctions = map[string]bool{
 	"localtime": true, "localtimestamp": true, "today": true,
 }
 
-// prefilter returns the alias the statement uses for the target and the
-// text of a condition every row the statement changes meets, when the
-// stand-in may be filled with only the rows that meet it.
-func (p *writePlan) prefilter() (alias, where string, ok bool) {
+// prefilter returns the alias the statement uses for the target, the text
+// of a condition every row the statement changes meets, and the statement's
+// WITH prefix (the condition may use its names), when the stand-in may be
+// filled with only the rows that meet the condition.
+func (p *writePlan) prefilter() (alias, where, with string, ok bool) {
+	alias, where, ok = p.condition()
+	if !ok {
+		return "", "", "", false
+	}
+	if info := p.stmt.Info; info.With >= 0 {
+		var err error
+		if with, err = p.span(p.toks[info.With].Pos, p.toks[info.Lead].Pos); err != nil {
+			return "", "", "", false
+		}
+	}
+	return alias, where, with, true
+}
+
+// condition is prefilter without the WITH prefix.
+func (p *writePlan) condition() (alias, where string, ok bool) {
 	w, toks := p.stmt, p.toks
 	if w.kind != writeUpdate && w.kind != writeDelete && w.kind != writeMerge {
 		return "", "", false
 	}
-	for _, t := range toks[w.nameEnd:] {
-		if t.kind == tokSymbol && (t.text == "?" || t.text == "$") {
+	for _, t := range toks {
+		if t.Kind == sqltext.Param {
 			return "", "", false // parameters: one fill serves every parameter row
 		}
-		if t.kind == tokWord && volatileFunctions[t.text] {
+		if t.Kind == sqltext.Word && volatileFunctions[t.Text] {
 			return "", "", false
 		}
 	}
@@ -43,32 +64,29 @@ func (p *writePlan) prefilter() (alias, where string, ok bool) {
 		where, ok = p.mergeKeys(alias)
 		return alias, where, ok
 	}
-	at := topLevelWord(toks, w.nameEnd, "where")
+	at := toks.TopLevel(w.nameEnd, "where")
 	if at < 0 || at+1 >= len(toks) {
 		return "", "", false
 	}
 	for _, other := range []string{"from", "using", "returning"} {
-		if topLevelWord(toks, w.nameEnd, other) >= 0 {
+		if toks.TopLevel(w.nameEnd, other) >= 0 {
 			return "", "", false
 		}
 	}
-	return alias, strings.TrimRight(strings.TrimSpace(p.tail(toks[at+1].pos)), ";"), true
+	where, err := p.span(toks[at+1].Pos, len(p.sql))
+	if err != nil {
+		return "", "", false
+	}
+	return alias, strings.TrimSpace(where), true
 }
 
 // targetAlias is the name the statement gives its target: its alias, or
 // the table's own name.
 func (p *writePlan) targetAlias() string {
-	w, toks := p.stmt, p.toks
-	alias := w.name[len(w.name)-1]
-	if i := w.nameEnd; hasAlias(toks, i) {
-		if toks[i].is("as") {
-			i++
-		}
-		if i < len(toks) && toks[i].ident() {
-			alias = toks[i].text
-		}
+	if p.stmt.Alias != "" {
+		return p.stmt.Alias
 	}
-	return alias
+	return p.stmt.name[len(p.stmt.name)-1]
 }
 
 // mergeKeys is a condition on the target rows a MERGE can change: those
@@ -79,36 +97,44 @@ func (p *writePlan) targetAlias() string {
 // rows into the stand-in.
 func (p *writePlan) mergeKeys(alias string) (string, bool) {
 	toks := p.toks
-	using := topLevelWord(toks, p.stmt.nameEnd, "using")
+	using := toks.TopLevel(p.stmt.nameEnd, "using")
 	if using < 0 {
 		return "", false
 	}
-	on := topLevelWord(toks, using+1, "on")
-	if on < 0 || on == using+1 || topLevelWord(toks[:on], using+1, "join") >= 0 {
+	on := toks.TopLevel(using+1, "on")
+	if on < 0 || on == using+1 || toks[:on].TopLevel(using+1, "join") >= 0 {
 		return "", false
 	}
-	end := topLevelWord(toks, on+1, "when")
+	end := toks.TopLevel(on+1, "when")
 	if end < 0 {
 		return "", false
 	}
 	for i := end; i+1 < len(toks); i++ {
-		if toks[i].is("by") && toks[i+1].is("source") {
+		if toks.Words(i, "by", "source") {
 			return "", false
 		}
 	}
-	if topLevelWord(toks[:end], on+1, "or") >= 0 {
+	if toks[:end].TopLevel(on+1, "or") >= 0 {
 		return "", false
 	}
-	source := strings.TrimSpace(p.span(toks[using+1].pos, toks[on].pos))
+	source, err := p.span(toks[using+1].Pos, toks[on].Pos)
+	if err != nil {
+		return "", false
+	}
 	// Conjuncts: the runs of tokens between top-level ANDs.
 	start := on + 1
 	for start < end {
-		stop := topLevelWord(toks[:end], start, "and")
+		stop := toks[:end].TopLevel(start, "and")
 		if stop < 0 {
 			stop = end
 		}
 		if tgt, src, ok := keyEquality(toks[start:stop], alias); ok {
-			return p.span(tgt.pos, tgt.end) + " IN (SELECT " + p.span(src.pos, src.end) + " FROM " + source + ")", true
+			t, err1 := p.span(tgt.Start, tgt.End)
+			s, err2 := p.span(src.Start, src.End)
+			if err1 != nil || err2 != nil {
+				return "", false
+			}
+			return t + " IN (SELECT " + s + " FROM " + strings.TrimSpace(source) + ")", true
 		}
 		start = stop + 1
 	}
@@ -118,20 +144,20 @@ func (p *writePlan) mergeKeys(alias string) (string, bool) {
 // keyEquality recognises a.x = b.y where exactly one of a and b is the
 // target's alias, and returns the spans of the target's side and the
 // source's.
-func keyEquality(c []token, alias string) (tgt, src token, ok bool) {
-	if len(c) != 7 || c[3].kind != tokSymbol || c[3].text != "=" {
-		return token{}, token{}, false
+func keyEquality(c sqltext.Tokens, alias string) (tgt, src sqltext.Edit, ok bool) {
+	if len(c) != 7 || !c[3].Sym("=") {
+		return sqltext.Edit{}, sqltext.Edit{}, false
 	}
-	side := func(t []token) (string, token, bool) {
-		if !t[0].ident() || t[1].kind != tokSymbol || t[1].text != "." || !t[2].ident() {
-			return "", token{}, false
+	side := func(t sqltext.Tokens) (string, sqltext.Edit, bool) {
+		if !t[0].Ident() || !t[1].Sym(".") || !t[2].Ident() {
+			return "", sqltext.Edit{}, false
 		}
-		return t[0].text, token{pos: t[0].pos, end: t[2].end}, true
+		return t[0].Text, sqltext.Edit{Start: t[0].Pos, End: t[2].End}, true
 	}
 	lq, l, lok := side(c[0:3])
 	rq, r, rok := side(c[4:7])
 	if !lok || !rok {
-		return token{}, token{}, false
+		return sqltext.Edit{}, sqltext.Edit{}, false
 	}
 	switch lt, rt := strings.EqualFold(lq, alias), strings.EqualFold(rq, alias); {
 	case lt && !rt:
@@ -139,20 +165,22 @@ func keyEquality(c []token, alias string) (tgt, src token, ok bool) {
 	case rt && !lt:
 		return r, l, true
 	}
-	return token{}, token{}, false
+	return sqltext.Edit{}, sqltext.Edit{}, false
 }
 
 // span is sql[from:to] with the edits of time-travelling sources in it
 // applied.
-func (p *writePlan) span(from, to int) string {
-	var es []edit
+// An edit that straddles the span's edge is an error: the span would read
+// a table unpinned.
+func (p *writePlan) span(from, to int) (string, error) {
+	var es []sqltext.Edit
 	for _, e := range p.sources {
-		if e.start >= from && e.end <= to {
-			es = append(es, edit{start: e.start - from, end: e.end - from, text: e.text})
+		switch {
+		case e.Start >= from && e.End <= to:
+			es = append(es, e)
+		case e.End > from && e.Start < to:
+			return "", fmt.Errorf("a pinned reference straddles [%d,%d): %w", from, to, ErrInternal)
 		}
 	}
-	return applyEdits(p.sql[from:to], es)
+	return sqltext.Apply(p.sql[from:to], sqltext.Shift(es, -from))
 }
-
-// tail is sql[from:] with the edits of time-travelling sources in it applied.
-func (p *writePlan) tail(from int) string { return p.span(from, len(p.sql)) }

@@ -416,7 +416,8 @@ func TestRenameTable(t *testing.T) {
 		{"ALTER TABLE silver.other RENAME TO gold.persons", ErrAlreadyExists, "gold.persons already exists"},
 		{"ALTER TABLE silver.other RENAME TO nope.x", ErrNotFound, `namespace "nope" does not exist`},
 		{"ALTER TABLE silver.people RENAME TO y", ErrNotFound, "silver.people does not exist"},
-		{"ALTER TABLE silver.other RENAME TO a.b.c", ErrInvalidSQL, "RENAME TO takes a table name"},
+		{"ALTER TABLE silver.other RENAME TO a.b.c", ErrUnsupported, "a table stays in the lakehouse catalog"},
+		{"ALTER TABLE silver.other RENAME TO a.b.c.d", ErrInvalidSQL, "RENAME TO takes a table name"},
 	} {
 		if _, err := s.Exec(context.Background(), c.sql); !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s: %v, want %v containing %q", c.sql, err, c.kind, c.msg)

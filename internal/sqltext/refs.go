@@ -214,3 +214,41 @@ func (toks Tokens) refAt(i int, by string) (Ref, int, bool) {
 	}
 	return r, j, true
 }
+
+// RefAt reads the table reference whose name starts at toks[i] (as DuckDB's
+// serializer locates it), with its alias, column aliases and AT clause;
+// by says what introduced it ("table" for TABLE t, which takes no alias).
+func (toks Tokens) RefAt(i int, by string) (Ref, bool) {
+	r, _, ok := toks.refAt(i, by)
+	return r, ok && r.Start == i
+}
+
+// Args splits the tokens strictly between the parentheses at toks[open]
+// and toks[close] into top-level comma-separated spans of text.
+func (toks Tokens) Args(text string, open, close int) []string {
+	if close <= open+1 {
+		return nil
+	}
+	var out []string
+	depth, start := 0, open+1
+	for i := open + 1; i < close; i++ {
+		switch {
+		case toks[i].Sym("(") || toks[i].Sym("[") || toks[i].Sym("{"):
+			depth++
+		case toks[i].Sym(")") || toks[i].Sym("]") || toks[i].Sym("}"):
+			depth--
+		case depth == 0 && toks[i].Sym(","):
+			out = append(out, span(text, toks, start, i))
+			start = i + 1
+		}
+	}
+	return append(out, span(text, toks, start, close))
+}
+
+// span is the text of the tokens [from, to), "" when there are none.
+func span(text string, toks Tokens, from, to int) string {
+	if to <= from {
+		return ""
+	}
+	return text[toks[from].Pos:toks[to-1].End]
+}
