@@ -163,7 +163,9 @@ func guarded(expr, msg string) string {
 
 // viewSQLWith is viewSQL, with each row's identity when identity is set
 // (see buildViewSQL).
-func viewSQLWith(st *catalog.TableState, identity bool) (string, error) { return buildViewSQL(st, identity, "") }
+func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
+	return buildViewSQL(st, identity, "")
+}
 
 // ViewSQL is the SELECT the engine binds for a table at the snapshot st
 // describes (exported for benchmarks that time DuckDB's side of binding).

@@ -50,7 +50,7 @@ type writePlan struct {
 	ids     []catalog.Ident // DROP TABLE a, b: every table, id being the first
 	sql     string
 	toks    sqltext.Tokens
-	alter   *alterAction    // ALTER TABLE's change
+	alter   *alterAction   // ALTER TABLE's change
 	sources []sqltext.Edit // time-travelling sources pointed at pinned views (rewrite.go)
 }
 

@@ -122,4 +122,3 @@ func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts
 	}
 	return catalog.Ident{Namespace: ns, Name: name}, true, nil
 }
-
