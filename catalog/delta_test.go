@@ -372,8 +372,9 @@ func TestDeltaEvolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := txn.EvolveSchema(func(u *table.UpdateSchema) {
+	if err := txn.EvolveSchema(func(u *table.UpdateSchema) error {
 		u.AddColumn([]string{"score"}, iceberg.PrimitiveTypes.Int64, "", false, nil)
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}

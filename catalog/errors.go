@@ -1,15 +1,17 @@
 package catalog
 
 import (
-	"errors"
-
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/lakeflight/lakeflight/internal/errkind"
 )
 
 // Errors callers test with errors.Is. Where iceberg-go already has the
-// concept, lakeflight reuses its sentinel rather than inventing a twin.
+// concept, lakeflight reuses its sentinel rather than inventing a twin;
+// errkind.Of knows those aliases' kinds, and lakeflight's own sentinels
+// carry theirs.
 var (
 	// ErrNoSuchTable: the table is not in the catalog.
 	ErrNoSuchTable = icecat.ErrNoSuchTable
@@ -24,10 +26,10 @@ var (
 	ErrNoSuchSnapshot = table.ErrSnapshotNotFound
 	// ErrRefExists: creating a tag or branch under a name the table already
 	// uses for one.
-	ErrRefExists = errors.New("a tag or branch of that name exists")
+	ErrRefExists = errkind.New(errkind.AlreadyExists, "a tag or branch of that name exists")
 	// ErrNotSupported: configuration that names a backend not built yet
 	// (PostgreSQL catalog, S3 warehouse).
-	ErrNotSupported = errors.New("not supported yet")
+	ErrNotSupported = errkind.New(errkind.Unsupported, "not supported yet")
 	// ErrConflict: another writer committed to the table first; re-run the statement.
-	ErrConflict = errors.New("another writer committed to the table first")
+	ErrConflict = errkind.New(errkind.Conflict, "another writer committed to the table first")
 )

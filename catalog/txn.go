@@ -70,10 +70,13 @@ func (t *Txn) ArrowSchema() (*arrow.Schema, error) {
 }
 
 // EvolveSchema stages a schema change: fn receives the table's schema
-// updater; the change commits with the data.
-func (t *Txn) EvolveSchema(fn func(*table.UpdateSchema)) error {
+// updater; the change commits with the data. An error from fn stages
+// nothing and is returned, wrapped, as is.
+func (t *Txn) EvolveSchema(fn func(*table.UpdateSchema) error) error {
 	u := t.tx.UpdateSchema(true, false)
-	fn(u)
+	if err := fn(u); err != nil {
+		return fmt.Errorf("changing the schema of %s: %w", t.id, err)
+	}
 	if err := u.Commit(); err != nil {
 		return fmt.Errorf("changing the schema of %s: %w", t.id, err)
 	}

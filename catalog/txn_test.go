@@ -20,8 +20,9 @@ func TestCommitSchemaOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer txn.Abort()
-		if err := txn.EvolveSchema(func(u *table.UpdateSchema) {
+		if err := txn.EvolveSchema(func(u *table.UpdateSchema) error {
 			u.AddColumn([]string{name}, iceberg.PrimitiveTypes.String, "", false, nil)
+			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}

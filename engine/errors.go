@@ -4,29 +4,31 @@ package engine
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/lakeflight/lakeflight/internal/errkind"
 )
 
 // Sentinel errors. Every error the engine returns for a failed statement
 // wraps exactly one of them (test with errors.Is); the error text is
-// DuckDB's own message, so callers can show it to the user as is.
+// DuckDB's own message, so callers can show it to the user as is. Each
+// carries its errkind.Kind, which is all the transports look at.
 var (
-	ErrInvalidSQL  = errors.New("invalid sql")       // parser, binder, conversion, bad parameter
-	ErrNotFound    = errors.New("not found")         // unknown table, schema, catalog, function, column source
-	ErrPermission  = errors.New("permission denied") // sandbox: file access outside the warehouse, locked settings
-	ErrUnsupported = errors.New("unsupported")       // statement kinds lakeflight refuses (COPY, ATTACH, writes to Iceberg tables)
-	ErrCanceled    = errors.New("canceled")          // interrupted by ctx or by the client
-	ErrConstraint  = errors.New("constraint violation")
-	ErrInternal    = errors.New("internal error")
+	ErrInvalidSQL  = errkind.New(errkind.InvalidArgument, "invalid sql")        // parser, binder, conversion, bad parameter
+	ErrNotFound    = errkind.New(errkind.NotFound, "not found")                 // unknown table, schema, catalog, function, column source
+	ErrPermission  = errkind.New(errkind.PermissionDenied, "permission denied") // sandbox: file access outside the warehouse, locked settings
+	ErrUnsupported = errkind.New(errkind.Unsupported, "unsupported")            // statement kinds lakeflight refuses (COPY, ATTACH, writes to Iceberg tables)
+	ErrCanceled    = errkind.New(errkind.Canceled, "canceled")                  // interrupted by ctx or by the client
+	ErrConstraint  = errkind.New(errkind.FailedPrecondition, "constraint violation")
+	ErrInternal    = errkind.New(errkind.Internal, "internal error")
 
 	// Added beyond the original contract.
-	ErrAlreadyExists = errors.New("already exists")           // CREATE of an existing (temp) object
-	ErrSchemaChanged = errors.New("result schema changed")    // a prepared statement now yields other columns: prepare again
-	ErrBusy          = errors.New("session busy")             // session state change while a result of the session is streaming
-	ErrClosed        = errors.New("engine or session closed") // use after Close
+	ErrAlreadyExists = errkind.New(errkind.AlreadyExists, "already exists")             // CREATE of an existing (temp) object
+	ErrSchemaChanged = errkind.New(errkind.FailedPrecondition, "result schema changed") // a prepared statement now yields other columns: prepare again
+	ErrBusy          = errkind.New(errkind.FailedPrecondition, "session busy")          // session state change while a result of the session is streaming
+	ErrClosed        = errkind.New(errkind.Unavailable, "engine or session closed")     // use after Close
 )
 
 // Error is a failed statement: Kind is one of the sentinels above, Msg is

@@ -482,7 +482,7 @@ func (e *Engine) alterTable(ctx context.Context, p *writePlan) error {
 	if f, ok := txn.Table().Schema().FindFieldByNameCaseInsensitive(a.column); ok {
 		a.column = f.Name
 	}
-	err = txn.EvolveSchema(func(u *table.UpdateSchema) {
+	err = txn.EvolveSchema(func(u *table.UpdateSchema) error {
 		switch a.op {
 		case "add":
 			u.AddColumn([]string{a.column}, a.typ, "", false, nil)
@@ -493,6 +493,7 @@ func (e *Engine) alterTable(ctx context.Context, p *writePlan) error {
 		case "type":
 			u.UpdateColumn([]string{a.column}, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: a.typ, Valid: true}})
 		}
+		return nil
 	})
 	if err != nil {
 		return newError(ErrInvalidSQL, fmt.Sprintf("ALTER TABLE %s: %v", p.id, err))

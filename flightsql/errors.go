@@ -3,77 +3,60 @@
 package flightsql
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"runtime/debug"
 
-	"github.com/lakeflight/lakeflight/catalog"
-	"github.com/lakeflight/lakeflight/engine"
-	"github.com/lakeflight/lakeflight/ingest"
+	"github.com/lakeflight/lakeflight/internal/errkind"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// Errors of this package; toStatus gives each its gRPC code.
+// Errors of this package, each with its kind; toStatus maps kinds only.
 var (
 	// errUnknownHandle: a ticket or prepared-statement handle this server
 	// never issued, already consumed, closed or expired.
-	errUnknownHandle = errors.New("unknown or expired handle")
+	errUnknownHandle = errkind.New(errkind.NotFound, "unknown or expired handle")
 	// errBadRequest: a malformed request (wrong parameter count, bad option value).
-	errBadRequest = errors.New("invalid request")
+	errBadRequest = errkind.New(errkind.InvalidArgument, "invalid request")
 	// errNoTransactions: lakeflight commits each statement on its own.
-	errNoTransactions = errors.New("transactions are not supported: each statement commits on its own")
+	errNoTransactions = errkind.New(errkind.Unsupported, "transactions are not supported: each statement commits on its own")
 	// errBusy: the ticket is being streamed by another DoGet right now.
-	errBusy = errors.New("ticket is already being read")
+	errBusy = errkind.New(errkind.FailedPrecondition, "ticket is already being read")
 	// errIngestOff: the server was built without an ingest writer.
-	errIngestOff = errors.New("bulk ingest is not enabled on this server")
+	errIngestOff = errkind.New(errkind.Unsupported, "bulk ingest is not enabled on this server")
 	// errSubstrait: lakeflight speaks SQL only.
-	errSubstrait = errors.New("substrait plans are not supported")
+	errSubstrait = errkind.New(errkind.Unsupported, "substrait plans are not supported")
 	// errClosed: the server is shutting down.
-	errClosed = errors.New("server is closing")
+	errClosed = errkind.New(errkind.Unavailable, "server is closing")
 )
 
-// wireCodes lists, in order, which wrapped error becomes which gRPC code.
-// It is the one table between lakeflight's domain errors and the wire.
-var wireCodes = []struct {
-	err  error
-	code codes.Code
-}{
-	{context.DeadlineExceeded, codes.DeadlineExceeded}, // before ErrCanceled: a timeout is both
-	{engine.ErrCanceled, codes.Canceled},
-	{context.Canceled, codes.Canceled},
-	{engine.ErrInvalidSQL, codes.InvalidArgument},
-	{engine.ErrNotFound, codes.NotFound},
-	{engine.ErrPermission, codes.PermissionDenied},
-	{engine.ErrUnsupported, codes.Unimplemented},
-	{engine.ErrConstraint, codes.FailedPrecondition},
-	{engine.ErrAlreadyExists, codes.AlreadyExists},
-	{engine.ErrSchemaChanged, codes.FailedPrecondition},
-	{engine.ErrBusy, codes.FailedPrecondition},
-	{engine.ErrClosed, codes.Unavailable},
-	{errUnknownHandle, codes.NotFound},
-	{errBadRequest, codes.InvalidArgument},
-	{errNoTransactions, codes.Unimplemented},
-	{errIngestOff, codes.Unimplemented},
-	{ingest.ErrSchema, codes.InvalidArgument},
-	{ingest.ErrMalformed, codes.InvalidArgument},
-	{ingest.ErrOptions, codes.InvalidArgument},
-	{ingest.ErrFormat, codes.InvalidArgument},
-	{ingest.ErrTooManyRejects, codes.InvalidArgument},
-	{errSubstrait, codes.Unimplemented},
-	{errBusy, codes.FailedPrecondition},
-	{errClosed, codes.Unavailable},
-	{catalog.ErrNoSuchTable, codes.NotFound},
-	{catalog.ErrNoSuchNamespace, codes.NotFound},
-	{catalog.ErrTableAlreadyExists, codes.AlreadyExists},
-	{catalog.ErrInvalidArgument, codes.InvalidArgument},
-	{catalog.ErrNotSupported, codes.Unimplemented},
-	{catalog.ErrNoSuchSnapshot, codes.NotFound},
-	{catalog.ErrRefExists, codes.AlreadyExists},
-	{catalog.ErrConflict, codes.Aborted}, // lost a commit race too often: retry the statement
+// wireCodes gives each error kind its gRPC code. It is the one table
+// between lakeflight's errors and the wire; web/errors.go has the HTTP twin.
+var wireCodes = [...]codes.Code{
+	errkind.Internal:           codes.Internal,
+	errkind.NotFound:           codes.NotFound,
+	errkind.AlreadyExists:      codes.AlreadyExists,
+	errkind.InvalidArgument:    codes.InvalidArgument,
+	errkind.SchemaMismatch:     codes.InvalidArgument, // HTTP alone tells it apart (422)
+	errkind.Conflict:           codes.Aborted,         // lost a commit race too often: retry the statement
+	errkind.Unsupported:        codes.Unimplemented,
+	errkind.Canceled:           codes.Canceled,
+	errkind.DeadlineExceeded:   codes.DeadlineExceeded,
+	errkind.ResourceExhausted:  codes.ResourceExhausted,
+	errkind.PermissionDenied:   codes.PermissionDenied,
+	errkind.Unavailable:        codes.Unavailable,
+	errkind.FailedPrecondition: codes.FailedPrecondition,
+}
+
+// codeOf is the gRPC code of err's kind (errkind.Of: a deadline outranks a
+// cancellation, which outranks anything else the error wraps).
+func codeOf(err error) codes.Code {
+	if k := errkind.Of(err); int(k) < len(wireCodes) {
+		return wireCodes[k]
+	}
+	return codes.Internal
 }
 
 // toStatus turns any error into the gRPC status the client sees. Known
@@ -87,10 +70,8 @@ func toStatus(log *slog.Logger, op string, err error) error {
 	if st, ok := status.FromError(err); ok {
 		return st.Err() // already a status (from arrow-go or a nested call)
 	}
-	for _, w := range wireCodes {
-		if errors.Is(err, w.err) {
-			return status.Error(w.code, err.Error())
-		}
+	if code := codeOf(err); code != codes.Internal {
+		return status.Error(code, err.Error())
 	}
 	ref := newRef()
 	log.Error("flightsql: internal error", "op", op, "ref", ref, "err", err)

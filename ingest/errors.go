@@ -1,21 +1,23 @@
 package ingest
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/lakeflight/lakeflight/internal/errkind"
 )
 
+// Errors callers test with errors.Is; each carries its errkind.Kind.
 var (
 	// ErrMalformed: the input does not parse (bad rows under the strict
 	// policy, a broken file structure, an unterminated quote).
-	ErrMalformed = errors.New("malformed input")
+	ErrMalformed = errkind.New(errkind.InvalidArgument, "malformed input")
 	// ErrOptions: the options contradict themselves or the input.
-	ErrOptions = errors.New("invalid ingest options")
+	ErrOptions = errkind.New(errkind.InvalidArgument, "invalid ingest options")
 	// ErrFormat: the format could not be detected or is not supported.
-	ErrFormat = errors.New("unknown input format")
+	ErrFormat = errkind.New(errkind.InvalidArgument, "unknown input format")
 	// ErrTooManyRejects: rejects mode met more bad rows than MaxRejects.
-	ErrTooManyRejects = errors.New("too many bad rows")
+	ErrTooManyRejects = errkind.New(errkind.InvalidArgument, "too many bad rows")
 )
 
 // maxRawBytes bounds the raw row text kept in a RowError.
@@ -78,5 +80,6 @@ func (e *BadRowsError) Error() string {
 func (e *BadRowsError) Unwrap() error { return ErrMalformed }
 
 // ErrSchema: incoming columns cannot be stored in the target table (a type
-// Iceberg lacks, an unsafe type change, a duplicate name).
-var ErrSchema = errors.New("schema mismatch")
+// Iceberg lacks, an unsafe type change, a duplicate name). Its kind,
+// SchemaMismatch, is what makes POST /ingest answer 422 rather than 400.
+var ErrSchema = errkind.New(errkind.SchemaMismatch, "schema mismatch")

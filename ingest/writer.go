@@ -156,12 +156,8 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 		return res, fmt.Errorf("ingesting into %s: %w", req.Table, err)
 	}
 	if !change.empty() {
-		if err := txn.EvolveSchema(func(u *icetable.UpdateSchema) {
-			if aerr := change.apply(u); aerr != nil {
-				err = aerr
-			}
-		}); err != nil {
-			return res, err
+		if err := txn.EvolveSchema(change.apply); err != nil {
+			return res, err // names the table already
 		}
 		if tblSchema, err = txn.ArrowSchema(); err != nil {
 			return res, err

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/lakeflight/lakeflight/catalog"
@@ -33,7 +35,8 @@ func openCatalog(t *testing.T) *catalog.Catalog {
 }
 
 // batchOf builds a one-batch reader from columns given as Go slices
-// ([]int32, []int64, []float64, []string; nil entries of []*string are NULL).
+// ([]int32, []int64, []float64, []string; nil entries of []*string are NULL)
+// or as arrow.Array, which batchOf then owns.
 func batchOf(t *testing.T, names []string, cols ...any) array.RecordReader {
 	t.Helper()
 	mem := memory.DefaultAllocator
@@ -58,6 +61,8 @@ func batchOf(t *testing.T, names []string, cols ...any) array.RecordReader {
 			b := array.NewStringBuilder(mem)
 			b.AppendValues(v, nil)
 			arrs[i], n = b.NewArray(), len(v)
+		case arrow.Array:
+			arrs[i], n = v, v.Len()
 		default:
 			t.Fatalf("batchOf: %T", c)
 		}
@@ -243,6 +248,41 @@ func TestWriterRejectsAndAbort(t *testing.T) {
 	}
 	if _, err := c.LoadTable(t.Context(), fresh); !errors.Is(err, catalog.ErrNoSuchTable) {
 		t.Fatalf("table of a failed ingest: %v", err)
+	}
+}
+
+// A schema change that fails while it is being staged reaches the caller
+// as that failure, and stages nothing. A decimal wider than Iceberg's 38
+// digits passes the type mapping but not iceberg-go's conversion, which
+// runs inside Txn.EvolveSchema's function, after "note" was already added.
+func TestWriterSchemaChangeFailure(t *testing.T) {
+	c := openCatalog(t)
+	w := NewWriter(c, slog.New(slog.DiscardHandler), nil)
+	id := catalog.Ident{Namespace: "bronze", Name: "wide"}
+	if _, err := w.Write(t.Context(), Request{Table: id, Records: batchOf(t, []string{"id"}, []int32{1})}); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotCount(t, c, id)
+
+	b := array.NewDecimal128Builder(memory.DefaultAllocator, &arrow.Decimal128Type{Precision: 50, Scale: 2})
+	b.Append(decimal128.FromI64(12345))
+	big := b.NewArray()
+	b.Release()
+	_, err := w.Write(t.Context(), Request{Table: id, Mode: ModeAppend,
+		Records: batchOf(t, []string{"id", "note", "big"}, []int32{2}, []string{"x"}, big)})
+	if !errors.Is(err, ErrSchema) || !errors.Is(err, catalog.ErrInvalidArgument) ||
+		!strings.Contains(err.Error(), `column "big"`) || !strings.Contains(err.Error(), "precision 50") {
+		t.Fatalf("want the failed conversion of big, got: %v", err)
+	}
+	if n := snapshotCount(t, c, id); n != before {
+		t.Fatalf("a failed schema change committed: %d snapshots, was %d", n, before)
+	}
+	st, err := c.TableState(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Schema.FindFieldByName("note"); ok {
+		t.Fatalf("half of a failed schema change was kept: %s", st.Schema)
 	}
 }
 

@@ -9,51 +9,53 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/ingest"
+	"github.com/lakeflight/lakeflight/internal/errkind"
 )
 
-// Errors of this package; handleError gives each its HTTP status.
+// Errors of this package, each with its kind; toProblem maps kinds only.
 var (
 	// ErrStarting: the server is starting (a dependency such as the ingest
 	// writer is not up yet) or stopping.
-	ErrStarting = errors.New("the server is starting or stopping; try again shortly")
+	ErrStarting = errkind.New(errkind.Unavailable, "the server is starting or stopping; try again shortly")
 	// errIngestOff: the sidecar was built without an ingester.
-	errIngestOff = errors.New("ingest is not enabled on this server")
+	errIngestOff = errkind.New(errkind.Unsupported, "ingest is not enabled on this server")
 	// errSnapshotsOff: the sidecar was built without a Snapshotter.
-	errSnapshotsOff = errors.New("snapshot management is not enabled on this server")
+	errSnapshotsOff = errkind.New(errkind.Unsupported, "snapshot management is not enabled on this server")
 	// errBadRequest: a malformed request (unknown parameter, stray form field).
-	errBadRequest = errors.New("bad request")
+	errBadRequest = errkind.New(errkind.InvalidArgument, "bad request")
 	// errBodyTooLarge: a request body (other than an upload) over its limit.
-	errBodyTooLarge = errors.New("request body too large")
-	// errUnsupportedMedia: a body in a format lakeflight does not read.
-	errUnsupportedMedia = errors.New("unsupported media type")
+	errBodyTooLarge = errkind.New(errkind.ResourceExhausted, "request body too large")
+	// errUnsupportedMedia: a body in a format lakeflight does not read. Its
+	// kind is Unsupported; toProblem answers 415 for it, the one status that
+	// is about HTTP itself rather than a kind (see there).
+	errUnsupportedMedia = errkind.New(errkind.Unsupported, "unsupported media type")
 )
 
-// wireStatus lists, in order, which wrapped error becomes which HTTP status.
-// It is the one table between domain errors and HTTP.
-var wireStatus = []struct {
-	err  error
-	code int
-}{
-	{ErrStarting, http.StatusServiceUnavailable},
-	{errIngestOff, http.StatusServiceUnavailable},
-	{errSnapshotsOff, http.StatusServiceUnavailable},
-	{errUnsupportedMedia, http.StatusUnsupportedMediaType},
-	{errBodyTooLarge, http.StatusRequestEntityTooLarge},
-	{errBadRequest, http.StatusBadRequest},
-	{ingest.ErrSchema, http.StatusUnprocessableEntity},
-	{catalog.ErrNoSuchTable, http.StatusNotFound},
-	{catalog.ErrNoSuchNamespace, http.StatusNotFound},
-	{catalog.ErrNoSuchSnapshot, http.StatusNotFound},
-	{catalog.ErrTableAlreadyExists, http.StatusConflict},
-	{catalog.ErrRefExists, http.StatusConflict},
-	{catalog.ErrConflict, http.StatusConflict},
-	{ingest.ErrMalformed, http.StatusBadRequest},
-	{ingest.ErrOptions, http.StatusBadRequest},
-	{ingest.ErrFormat, http.StatusBadRequest},
-	{ingest.ErrTooManyRejects, http.StatusBadRequest},
-	{catalog.ErrInvalidArgument, http.StatusBadRequest},
+// wireStatus gives each error kind its HTTP status. It is the one table
+// between lakeflight's errors and HTTP; flightsql/errors.go has the gRPC twin.
+var wireStatus = [...]int{
+	errkind.Internal:           http.StatusInternalServerError,
+	errkind.NotFound:           http.StatusNotFound,
+	errkind.AlreadyExists:      http.StatusConflict,
+	errkind.InvalidArgument:    http.StatusBadRequest,
+	errkind.SchemaMismatch:     http.StatusUnprocessableEntity, // well-formed input the table cannot take
+	errkind.Conflict:           http.StatusConflict,
+	errkind.Unsupported:        http.StatusNotImplemented,
+	errkind.Canceled:           http.StatusServiceUnavailable, // the client is still there: the server stopped the work
+	errkind.DeadlineExceeded:   http.StatusGatewayTimeout,
+	errkind.ResourceExhausted:  http.StatusRequestEntityTooLarge, // lakeflight's only exhaustible resource here is a size limit
+	errkind.PermissionDenied:   http.StatusForbidden,
+	errkind.Unavailable:        http.StatusServiceUnavailable,
+	errkind.FailedPrecondition: http.StatusConflict, // the target's state, not the request, is in the way
+}
+
+// statusOf is the HTTP status of err's kind (errkind.Of).
+func statusOf(err error) int {
+	if k := errkind.Of(err); int(k) < len(wireStatus) {
+		return wireStatus[k]
+	}
+	return http.StatusInternalServerError
 }
 
 // problem is an RFC 9457 problem+json body. Errors lists the bad rows of a
@@ -100,15 +102,16 @@ func (s *Server) toProblem(err error, c echo.Context) problem {
 		// The client went away; nobody reads this answer.
 		s.opts.Logger.Info("http request canceled by the client", "path", c.Path(), "err", err)
 		p.Status, p.Detail = http.StatusBadRequest, "request canceled"
+	case errors.Is(err, errUnsupportedMedia):
+		// 415 is about the request's Content-Type or Content-Encoding, which
+		// only HTTP has; every other status comes from the error's kind.
+		p.Status, p.Detail = http.StatusUnsupportedMediaType, err.Error()
 	default:
-		for _, w := range wireStatus {
-			if errors.Is(err, w.err) {
-				p.Status, p.Detail = w.code, err.Error()
-				break
-			}
-		}
-		if p.Status == http.StatusInternalServerError {
+		if p.Status = statusOf(err); p.Status == http.StatusInternalServerError {
+			p.Detail = "internal error"
 			s.opts.Logger.Error("http handler failed", "path", c.Path(), "err", err)
+		} else {
+			p.Detail = err.Error()
 		}
 	}
 	if errors.As(err, &bad) {

@@ -324,10 +324,10 @@ func TestIngestErrors(t *testing.T) {
 }
 
 func TestIngestUnavailable(t *testing.T) {
-	// Not configured.
+	// Not configured: not implemented here, as Flight's DoPut says too.
 	s := New(Options{})
 	s.SetReady(true)
-	if code, _, p := post(t, s.Handler(), "/ingest?table=t", "text/csv", strings.NewReader("a\n1\n")); code != 503 || !strings.Contains(p.Detail, "not enabled") {
+	if code, _, p := post(t, s.Handler(), "/ingest?table=t", "text/csv", strings.NewReader("a\n1\n")); code != 501 || !strings.Contains(p.Detail, "not enabled") {
 		t.Fatalf("no ingester: %d %+v", code, p)
 	}
 	// Configured but starting: the late-bound writer is not there yet.

@@ -38,7 +38,7 @@ type Options struct {
 	Checks   []Check
 	// CheckTimeout bounds each readiness check; default 2s.
 	CheckTimeout time.Duration
-	// Ingest commits uploads to POST /ingest; nil answers 503.
+	// Ingest commits uploads to POST /ingest; nil answers 501.
 	Ingest Ingester
 	// MaxIngestBytes bounds one upload's body; default 1 GiB.
 	MaxIngestBytes int64
@@ -46,7 +46,7 @@ type Options struct {
 	// default 2 minutes.
 	UploadIdleTimeout time.Duration
 	// Snapshots serves the /v1/tables/{ns}/{table}/… snapshot endpoints;
-	// nil answers 503.
+	// nil answers 501.
 	Snapshots Snapshotter
 }
 

@@ -1,0 +1,193 @@
+// Package errkind is the small set of error kinds lakeflight's packages
+// share, so that the transports (flightsql's gRPC codes, web's HTTP
+// statuses) map kinds, not long lists of sentinels. A package declares its
+// sentinels with New, which gives each a kind; Of classifies any error.
+// errkind sits below every lakeflight package and imports none of them.
+package errkind
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/apache/iceberg-go"
+	icecatalog "github.com/apache/iceberg-go/catalog"
+	icetable "github.com/apache/iceberg-go/table"
+)
+
+// Kind is what went wrong, in the terms a client acts on. The zero value
+// is Internal.
+type Kind uint8
+
+const (
+	// Internal: a bug or an unexpected failure; clients see no details.
+	Internal Kind = iota
+	// NotFound: the named table, snapshot, handle … does not exist.
+	NotFound
+	// AlreadyExists: creating something under a name already taken.
+	AlreadyExists
+	// InvalidArgument: the request is malformed whatever the server's state
+	// (bad SQL, bad options, rows that do not parse).
+	InvalidArgument
+	// SchemaMismatch: well-formed input whose columns the target table
+	// cannot take. It is InvalidArgument for gRPC, but HTTP tells it apart
+	// (422, not 400), so it is a kind rather than an override in web.
+	SchemaMismatch
+	// Conflict: another writer committed first; running again may succeed.
+	Conflict
+	// Unsupported: lakeflight refuses or does not implement this.
+	Unsupported
+	// Canceled: the caller or the server stopped the work.
+	Canceled
+	// DeadlineExceeded: the work ran out of time (a cancellation too, told apart).
+	DeadlineExceeded
+	// ResourceExhausted: the request is over a size limit.
+	ResourceExhausted
+	// PermissionDenied: the sandbox refuses the access.
+	PermissionDenied
+	// Unavailable: the server is starting or closing; try again later.
+	Unavailable
+	// FailedPrecondition: the request is valid but the state it acts on is
+	// not ready for it (a session busy streaming, a stale prepared statement).
+	FailedPrecondition
+)
+
+var names = [...]string{
+	Internal:           "internal",
+	NotFound:           "not found",
+	AlreadyExists:      "already exists",
+	InvalidArgument:    "invalid argument",
+	SchemaMismatch:     "schema mismatch",
+	Conflict:           "conflict",
+	Unsupported:        "unsupported",
+	Canceled:           "canceled",
+	DeadlineExceeded:   "deadline exceeded",
+	ResourceExhausted:  "resource exhausted",
+	PermissionDenied:   "permission denied",
+	Unavailable:        "unavailable",
+	FailedPrecondition: "failed precondition",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(names) {
+		return names[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// All lists every kind, for tests that check a transport maps each one.
+func All() []Kind {
+	all := make([]Kind, len(names))
+	for i := range all {
+		all[i] = Kind(i)
+	}
+	return all
+}
+
+// Kinded is an error that knows its kind. Sentinels made by New are; a
+// package's own error type may be too.
+type Kinded interface {
+	error
+	ErrorKind() Kind
+}
+
+type sentinel struct {
+	kind Kind
+	msg  string
+}
+
+func (e *sentinel) Error() string   { return e.msg }
+func (e *sentinel) ErrorKind() Kind { return e.kind }
+
+// New returns a sentinel error of kind k with text msg. Like errors.New,
+// every call makes a distinct error for errors.Is.
+func New(k Kind, msg string) error { return &sentinel{kind: k, msg: msg} }
+
+// upstream gives a kind to the sentinels of other projects lakeflight
+// reuses instead of declaring twins (catalog/errors.go aliases most).
+var upstream = []struct {
+	err  error
+	kind Kind
+}{
+	{context.DeadlineExceeded, DeadlineExceeded},
+	{context.Canceled, Canceled},
+	{icecatalog.ErrNoSuchTable, NotFound},
+	{icecatalog.ErrNoSuchNamespace, NotFound},
+	{icecatalog.ErrNoSuchView, NotFound},
+	{icetable.ErrSnapshotNotFound, NotFound},
+	{icecatalog.ErrTableAlreadyExists, AlreadyExists},
+	{icecatalog.ErrNamespaceAlreadyExists, AlreadyExists},
+	{icecatalog.ErrViewAlreadyExists, AlreadyExists},
+	{icecatalog.ErrNamespaceNotEmpty, FailedPrecondition},
+	{iceberg.ErrInvalidArgument, InvalidArgument},
+	{icecatalog.ErrInvalidIdentifier, InvalidArgument},
+	{iceberg.ErrNotImplemented, Unsupported},
+	{icetable.ErrCommitFailed, Conflict},
+}
+
+// Of classifies err. It walks the whole wrap tree (%w, multiple %w,
+// errors.Join) depth first in wrapping order and takes the first error
+// with a kind: a Kinded error or one of the upstream sentinels. Two kinds
+// outrank the order: a deadline anywhere makes the error DeadlineExceeded
+// (a timeout is also a cancellation), else a cancellation anywhere makes it
+// Canceled, since the work stopped whatever else went wrong on the way.
+// An error with no kind, and nil, is Internal.
+func Of(err error) Kind {
+	first, found := Internal, false
+	canceled := false
+	deadline := walk(err, func(k Kind) bool {
+		switch k {
+		case DeadlineExceeded:
+			return true
+		case Canceled:
+			canceled = true
+		}
+		if !found {
+			first, found = k, true
+		}
+		return false
+	})
+	switch {
+	case deadline:
+		return DeadlineExceeded
+	case canceled:
+		return Canceled
+	}
+	return first
+}
+
+// walk calls visit with the kind of every kinded error in err's tree, in
+// depth-first wrapping order, and stops early when visit returns true.
+func walk(err error, visit func(Kind) bool) bool {
+	if err == nil {
+		return false
+	}
+	if k, ok := own(err); ok && visit(k) {
+		return true
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return walk(u.Unwrap(), visit)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if walk(e, visit) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// own is the kind err has itself, not through what it wraps.
+func own(err error) (Kind, bool) {
+	if k, ok := err.(Kinded); ok {
+		return k.ErrorKind(), true
+	}
+	is, _ := err.(interface{ Is(error) bool })
+	for _, u := range upstream {
+		// This node only, as errors.Is would test it; walk does the unwrapping.
+		if err == u.err || is != nil && is.Is(u.err) { //nolint:errorlint // see above
+			return u.kind, true
+		}
+	}
+	return Internal, false
+}
