@@ -34,6 +34,14 @@ var (
 	errSubstrait = errors.New("substrait plans are not supported")
 	// errClosed: the server is shutting down.
 	errClosed = errors.New("server is closing")
+	// errSessionGone: the call's session cookie names a session that
+	// expired or was closed. Unauthenticated, not NotFound: the credential
+	// the client presents (its cookie) is no longer valid and a new
+	// connection gets a new one, while NotFound is what a missing table or
+	// handle answers, which a client must not mistake for this.
+	errSessionGone = errors.New("session expired or closed: its SET, USE, temp tables and lakeflight_as_of are gone; reconnect to start a new session")
+	// errConnGone: the call's connection closed before the call began.
+	errConnGone = errors.New("connection closed")
 )
 
 // wireCodes lists, in order, which wrapped error becomes which gRPC code.
@@ -66,6 +74,8 @@ var wireCodes = []struct {
 	{errSubstrait, codes.Unimplemented},
 	{errBusy, codes.FailedPrecondition},
 	{errClosed, codes.Unavailable},
+	{errSessionGone, codes.Unauthenticated},
+	{errConnGone, codes.Canceled},
 	{catalog.ErrNoSuchTable, codes.NotFound},
 	{catalog.ErrNoSuchNamespace, codes.NotFound},
 	{catalog.ErrTableAlreadyExists, codes.AlreadyExists},
