@@ -65,8 +65,8 @@ type callSession struct {
 	err error
 }
 
-// sessionFor finds (or creates) the session of a call that is starting
-// and begins the call in it.
+// sessionFor finds (or creates) the session of a call that is starting,
+// pinned for the call.
 func (s *Server) sessionFor(ctx context.Context) (*clientSession, error) {
 	id, ok := ctx.Value(connKey{}).(connID)
 	if !ok {
@@ -89,7 +89,7 @@ func (s *Server) sessionUnary(ctx context.Context, req any, info *grpc.UnaryServ
 	if err != nil {
 		return nil, s.status(path.Base(info.FullMethod), err)
 	}
-	defer cs.endCall()
+	defer cs.unpin()
 	return handler(context.WithValue(ctx, sessionKey{}, callSession{cs: cs}), req)
 }
 
@@ -104,7 +104,7 @@ func (s *Server) sessionStream(srv any, ss grpc.ServerStream, info *grpc.StreamS
 		}
 		return handler(srv, ctxStream{ss, context.WithValue(ctx, sessionKey{}, callSession{err: err})})
 	}
-	defer cs.endCall()
+	defer cs.unpin()
 	return handler(srv, ctxStream{ss, context.WithValue(ctx, sessionKey{}, callSession{cs: cs})})
 }
 

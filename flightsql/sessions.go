@@ -27,12 +27,12 @@ import (
 //     ("never adopted") closes: no client can name it any more;
 //   - an adopted session outlives its connections by the idle timeout, so a
 //     cookie-keeping client may reconnect to it; CloseSession ends it at once;
-//   - a session whose engine session holds no state (engine
-//     Session.Stateful), used by no call and no handle, gives its DuckDB
-//     connection back to the engine's pool; the next call opens another;
-//   - handles (tickets, prepared statements) pin their session: it keeps its
-//     engine connection and does not expire while they live; they are
-//     released when it closes.
+//   - running calls and live handles (tickets, prepared statements) pin
+//     their session: it keeps its engine connection and does not expire
+//     while pinned; handles are released when it closes;
+//   - an unpinned session whose engine session holds no state (engine
+//     Session.Stateful) gives its DuckDB connection back to the engine's
+//     pool; the next call opens another.
 
 // connID names one gRPC connection (session_calls.go tags each with one).
 type connID uint64
@@ -47,8 +47,7 @@ type clientSession struct {
 
 	mu       sync.Mutex
 	conn     conn // nil until a call needs it, and after it went back
-	calls    int  // calls running in the session
-	pins     int  // live handles using conn
+	pins     int  // running calls and live handles
 	lastUsed time.Time
 	closed   bool
 }
@@ -71,24 +70,9 @@ func (cs *clientSession) engineConn(ctx context.Context, q querier) (conn, error
 	return cs.conn, nil
 }
 
-// beginCall and endCall bracket every call in the session; the last call
-// to end gives back an engine connection that holds nothing.
-func (cs *clientSession) beginCall() {
-	cs.mu.Lock()
-	cs.calls++
-	cs.lastUsed = time.Now()
-	cs.mu.Unlock()
-}
-
-func (cs *clientSession) endCall() {
-	cs.mu.Lock()
-	cs.calls--
-	cs.lastUsed = time.Now()
-	c := cs.releasableLocked()
-	cs.mu.Unlock()
-	closeConn(c)
-}
-
+// pin and unpin bracket every running call and every live handle (ticket,
+// prepared statement) of the session; the last unpin gives back an engine
+// connection that holds nothing.
 func (cs *clientSession) pin() {
 	cs.mu.Lock()
 	cs.pins++
@@ -96,7 +80,6 @@ func (cs *clientSession) pin() {
 	cs.mu.Unlock()
 }
 
-// unpin drops one handle's hold.
 func (cs *clientSession) unpin() {
 	cs.mu.Lock()
 	cs.pins--
@@ -107,7 +90,7 @@ func (cs *clientSession) unpin() {
 }
 
 // close marks the session closed and closes its engine connection, or
-// leaves that to the last call or handle still using it.
+// leaves that to the last call or handle still using it (unpin).
 func (cs *clientSession) close() {
 	cs.mu.Lock()
 	cs.closed = true
@@ -120,7 +103,7 @@ func (cs *clientSession) close() {
 // either the session is closed or the connection holds no state (so
 // closing it loses nothing); the caller closes it after unlocking.
 func (cs *clientSession) releasableLocked() conn {
-	if cs.conn == nil || cs.calls > 0 || cs.pins > 0 {
+	if cs.conn == nil || cs.pins > 0 {
 		return nil
 	}
 	if !cs.closed && cs.conn.Stateful() {
@@ -196,7 +179,7 @@ func (st *sessionStore) connEnded(id connID) {
 }
 
 // byCookie returns the session named by a cookie, now used from the
-// connection id too, with a call begun in it. A token naming no live
+// connection id too, pinned for the call. A token naming no live
 // session is errSessionGone: a fresh session would silently drop the
 // client's SET, USE, temp tables and time travel.
 func (st *sessionStore) byCookie(id connID, token string) (*clientSession, error) {
@@ -213,12 +196,12 @@ func (st *sessionStore) byCookie(id connID, token string) (*clientSession, error
 	if _, open := st.conns[id]; open {
 		cs.conns[id] = struct{}{}
 	}
-	cs.beginCall()
+	cs.pin()
 	return cs, nil
 }
 
 // byConn returns the session of the connection id, creating it on first
-// use, with a call begun in it.
+// use, pinned for the call.
 func (st *sessionStore) byConn(id connID) (*clientSession, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -235,7 +218,7 @@ func (st *sessionStore) byConn(id connID) (*clientSession, error) {
 		st.conns[id] = cs
 		st.metrics.sessions.Inc()
 	}
-	cs.beginCall()
+	cs.pin()
 	return cs, nil
 }
 
@@ -274,7 +257,7 @@ func (st *sessionStore) expire(now time.Time) {
 			continue
 		}
 		cs.mu.Lock()
-		idle := cs.calls == 0 && cs.pins == 0 && now.Sub(cs.lastUsed) > st.idle
+		idle := cs.pins == 0 && now.Sub(cs.lastUsed) > st.idle
 		cs.mu.Unlock()
 		if idle {
 			delete(st.sessions, token)
