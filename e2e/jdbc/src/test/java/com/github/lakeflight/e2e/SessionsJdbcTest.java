@@ -6,37 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Session state through the Flight SQL JDBC driver: SET, temp tables and time travel
  * (lakeflight_as_of) persist across the statements of one connection and never reach another.
  */
-class SessionsJdbcTest {
-  private static LakeflightServer server;
-
-  @BeforeAll
-  static void startServer() throws Exception {
-    server = LakeflightServer.start();
-  }
-
-  @AfterAll
-  static void stopServer() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-  }
-
-  private static Connection connect() throws SQLException {
-    return DriverManager.getConnection(server.jdbcUrl());
-  }
-
+class SessionsJdbcTest extends ServerTest {
   private static String scalar(Connection c, String sql) throws SQLException {
     // A statement of its own for every query: state must live in the session, not the statement.
     try (Statement st = c.createStatement();
