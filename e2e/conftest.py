@@ -154,13 +154,17 @@ def stop(srv: Server) -> None:
     assert code == 0, f"lakeflight exited with code {code} on SIGTERM; log:\n{srv.log_tail()}"
 
 
-def connect(server: Server, **kwargs):
-    """A DB-API connection in autocommit mode with the session cookie kept.
+def connect(server: Server, *, cookies: bool = True, **kwargs):
+    """A DB-API connection in autocommit mode, by default with the session cookie kept.
 
-    Flight SQL sessions (and so temp tables) follow the arrow_flight_session_id
-    cookie; the ADBC driver only keeps cookies when asked to.
+    A Flight SQL session (SET, USE, temp tables, lakeflight_as_of) is the
+    arrow_flight_session_id cookie when the client keeps cookies (the ADBC driver does
+    only when asked to), and otherwise the client's gRPC connection. cookies=False
+    connects with the driver's default options, as the README's example does.
     """
-    db_kwargs = {adbc_driver_flightsql.DatabaseOptions.WITH_COOKIE_MIDDLEWARE.value: "true"}
+    db_kwargs = {}
+    if cookies:
+        db_kwargs[adbc_driver_flightsql.DatabaseOptions.WITH_COOKIE_MIDDLEWARE.value] = "true"
     db_kwargs.update(kwargs.pop("db_kwargs", {}))
     return flight_sql.connect(server.uri, db_kwargs=db_kwargs, autocommit=True, **kwargs)
 

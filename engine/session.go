@@ -335,3 +335,14 @@ func isTempObject(c bindings.Connection, name string) (bool, error) {
 	}
 	return len(rows) == 1 && rows[0][0] != "0", nil
 }
+
+// Stateful reports whether the session holds state a client may come back
+// for: it ran or prepared a statement that can change connection state
+// (SET, USE, temp objects, transactions), or it reads as of a snapshot
+// (lakeflight_as_of). A session that is not stateful can be closed and
+// reopened between calls without the client noticing.
+func (s *Session) Stateful() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirty || s.asOf != nil
+}

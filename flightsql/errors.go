@@ -30,6 +30,14 @@ var (
 	errSubstrait = errkind.New(errkind.Unsupported, "substrait plans are not supported")
 	// errClosed: the server is shutting down.
 	errClosed = errkind.New(errkind.Unavailable, "server is closing")
+	// errSessionGone: the call's session cookie names a session that
+	// expired or was closed. Unauthenticated, not NotFound: the credential
+	// the client presents (its cookie) is no longer valid and a new
+	// connection gets a new one, while NotFound is what a missing table or
+	// handle answers, which a client must not mistake for this.
+	errSessionGone = errkind.New(errkind.Unauthenticated, "session expired or closed: its SET, USE, temp tables and lakeflight_as_of are gone; reconnect to start a new session")
+	// errConnGone: the call's connection closed before the call began.
+	errConnGone = errkind.New(errkind.Canceled, "connection closed")
 )
 
 // wireCodes gives each error kind its gRPC code. It is the one table
@@ -48,6 +56,7 @@ var wireCodes = [...]codes.Code{
 	errkind.PermissionDenied:   codes.PermissionDenied,
 	errkind.Unavailable:        codes.Unavailable,
 	errkind.FailedPrecondition: codes.FailedPrecondition,
+	errkind.Unauthenticated:    codes.Unauthenticated,
 }
 
 // codeOf is the gRPC code of err's kind (errkind.Of: a deadline outranks a

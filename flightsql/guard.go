@@ -91,18 +91,10 @@ func (t *trackedBatch) force() {
 	}
 }
 
-// guardedStream carries the guard in the stream's context.
-type guardedStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s guardedStream) Context() context.Context { return s.ctx }
-
 // guardStream installs a guard for the call and cleans up after it.
-func guardStream(srv any, ss grpc.ServerStream, handler grpc.StreamHandler) error {
+func guardStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	g := &chunkGuard{live: map[*trackedBatch]struct{}{}}
-	err := handler(srv, guardedStream{ss, context.WithValue(ss.Context(), guardKey{}, g)})
+	err := handler(srv, ctxStream{ss, context.WithValue(ss.Context(), guardKey{}, g)})
 	g.releaseAll()
 	return err
 }

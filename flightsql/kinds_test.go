@@ -39,6 +39,7 @@ func TestCodeOfEachKind(t *testing.T) {
 		errkind.PermissionDenied:   codes.PermissionDenied,
 		errkind.Unavailable:        codes.Unavailable,
 		errkind.FailedPrecondition: codes.FailedPrecondition,
+		errkind.Unauthenticated:    codes.Unauthenticated,
 	}
 	if len(wireCodes) != len(errkind.All()) {
 		t.Errorf("wireCodes has %d entries for %d kinds", len(wireCodes), len(errkind.All()))
@@ -131,6 +132,8 @@ var sentinelKinds = []struct {
 	{"errIngestOff", errIngestOff, errkind.Unsupported},
 	{"errSubstrait", errSubstrait, errkind.Unsupported},
 	{"errClosed", errClosed, errkind.Unavailable},
+	{"errSessionGone", errSessionGone, errkind.Unauthenticated},
+	{"errConnGone", errConnGone, errkind.Canceled},
 
 	{"context.Canceled", context.Canceled, errkind.Canceled},
 	{"context.DeadlineExceeded", context.DeadlineExceeded, errkind.DeadlineExceeded},

@@ -32,6 +32,9 @@ type conn interface {
 	// "" reads current data.
 	AsOf() string
 	SetAsOf(ctx context.Context, v string) error
+	// Stateful: the connection holds state (SET, USE, temp objects,
+	// lakeflight_as_of) that closing it would lose.
+	Stateful() bool
 	Close() error
 }
 

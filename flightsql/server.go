@@ -24,7 +24,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
-	"github.com/apache/arrow-go/v18/arrow/flight/session"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/lakeflight/lakeflight/engine"
 	"github.com/lakeflight/lakeflight/ingest"
@@ -44,8 +43,9 @@ type Options struct {
 	// (engine.Config.CatalogName); its views are listed as tables.
 	// Default: the engine's.
 	IcebergCatalog string
-	// SessionIdleTimeout closes sessions (and prepared statements) unused
-	// this long. Default 30 minutes.
+	// SessionIdleTimeout closes prepared statements unused this long, and
+	// sessions that no open connection uses once unused this long (an open
+	// connection keeps its sessions however idle). Default 30 minutes.
 	SessionIdleTimeout time.Duration
 	// TicketTTL is how long a ticket from GetFlightInfo stays valid.
 	// Default 5 minutes.
@@ -158,16 +158,15 @@ func newServer(q querier, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// ServerOptions returns the interceptors the grpc.Server must be built
-// with: metrics and panic recovery, then arrow-go's session middleware
-// (cookie arrow_flight_session_id), then per-call session cleanup.
+// ServerOptions returns what the grpc.Server must be built with: the
+// stats handler that tags connections (session_calls.go), then metrics and
+// panic recovery, each call's session, and the stream batch guard.
 func (s *Server) ServerOptions() []grpc.ServerOption {
-	mgr := session.NewStatefulServerSessionManager(session.WithStore(s.sessions))
-	mw := flight.CreateServerMiddleware(session.NewServerSessionMiddleware(mgr))
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(s.opts.MaxRecvBytes),
-		grpc.ChainUnaryInterceptor(s.metrics.unary(s.log), mw.Unary, s.endCallUnary),
-		grpc.ChainStreamInterceptor(s.metrics.stream(s.log), mw.Stream, s.endCallStream),
+		grpc.StatsHandler(connTracker{s.sessions}),
+		grpc.ChainUnaryInterceptor(s.metrics.unary(s.log), s.sessionUnary),
+		grpc.ChainStreamInterceptor(s.metrics.stream(s.log), s.sessionStream, guardStream),
 	}
 }
 
@@ -206,23 +205,4 @@ func (s *Server) reap() {
 			s.sessions.expire(now)
 		}
 	}
-}
-
-// endCall gives back the DuckDB connection of a session the call left
-// nothing in, when the client never showed its cookie (cookie-less clients
-// get a fresh session per call; this keeps connections from piling up).
-func (s *Server) endCall(ctx context.Context) {
-	if cs, err := s.clientSession(ctx); err == nil {
-		cs.releaseIdleConn()
-	}
-}
-
-func (s *Server) endCallUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	defer s.endCall(ctx)
-	return handler(ctx, req)
-}
-
-func (s *Server) endCallStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	defer s.endCall(ss.Context())
-	return guardStream(srv, ss, handler)
 }

@@ -138,27 +138,33 @@ func seedEvents(t testing.TB, cat *catalog.Catalog) {
 	}
 }
 
-// client connects a Flight SQL client; with cookies it keeps one session.
+// client connects a Flight SQL client; with cookies it keeps one session
+// across connections too.
 func (e *testEnv) client(t testing.TB, cookies bool) *afsql.Client {
 	t.Helper()
-	var mw []flight.ClientMiddleware
-	if cookies {
-		mw = append(mw, flight.NewClientCookieMiddleware())
+	if !cookies {
+		return e.dial(t)
 	}
+	cl := e.dial(t, flight.NewClientCookieMiddleware())
+	// A first call that takes the session cookie, as drivers do at
+	// connect. It must be unary: arrow-go's client hands the headers of a
+	// streaming call (DoPut, DoAction) to its cookie middleware only when
+	// the stream is finished, which may be after the next call.
+	if _, err := cl.GetSqlInfoSchema(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// dial connects a Flight SQL client with the given middleware (clients
+// dialled with one cookie middleware share its cookies).
+func (e *testEnv) dial(t testing.TB, mw ...flight.ClientMiddleware) *afsql.Client {
+	t.Helper()
 	cl, err := afsql.NewClient(e.addr, nil, mw, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cl.Close() })
-	if cookies {
-		// A first call that takes the session cookie, as drivers do at
-		// connect. It must be unary: arrow-go's client hands the headers of
-		// a streaming call (DoPut, DoAction) to its cookie middleware only
-		// when the stream is finished, which may be after the next call.
-		if _, err := cl.GetSqlInfoSchema(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return cl
 }
 

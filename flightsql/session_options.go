@@ -4,6 +4,7 @@ package flightsql
 
 import (
 	"context"
+	"errors"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
@@ -28,11 +29,10 @@ const (
 // SetSessionOptions applies catalog first, then schema; other names and
 // non-string values are reported per option, as the protocol asks.
 func (s *Server) SetSessionOptions(ctx context.Context, req *flight.SetSessionOptionsRequest) (*flight.SetSessionOptionsResult, error) {
-	cs, c, err := s.conn(ctx)
+	_, c, err := s.conn(ctx)
 	if err != nil {
 		return nil, s.status("SetSessionOptions", err)
 	}
-	cs.markStateful()
 	res := &flight.SetSessionOptionsResult{Errors: map[string]*flight.SetSessionOptionsResultError{}}
 	fail := func(name string, v pb.SetSessionOptionsResult_ErrorValue) {
 		res.Errors[name] = &flight.SetSessionOptionsResultError{Value: v}
@@ -94,16 +94,18 @@ func (s *Server) GetSessionOptions(ctx context.Context, _ *flight.GetSessionOpti
 	return &flight.GetSessionOptionsResult{SessionOptions: opts}, nil
 }
 
-// CloseSession ends the caller's session: its handles are released and its
-// engine connection closed; the middleware tells the client to drop the cookie.
+// CloseSession ends the caller's session: its handles are released, its
+// engine connection closed, and the client told to drop the cookie. A
+// session that is already gone counts as closed. A later call without a
+// cookie on the same connection starts a new session.
 func (s *Server) CloseSession(ctx context.Context, _ *flight.CloseSessionRequest) (*flight.CloseSessionResult, error) {
 	cs, err := s.clientSession(ctx)
-	if err != nil {
+	if err != nil && !errors.Is(err, errSessionGone) {
 		return nil, s.status("CloseSession", err)
 	}
-	if err := cs.fs.Close(); err != nil {
-		return nil, s.status("CloseSession", err)
+	if cs != nil {
+		s.sessions.remove(cs)
 	}
-	_ = s.sessions.Remove(cs.token)
+	dropCookie(ctx)
 	return &flight.CloseSessionResult{Status: flight.CloseSessionResultClosed}, nil
 }

@@ -4,44 +4,50 @@ package flightsql
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/apache/arrow-go/v18/arrow/flight/session"
 )
 
-// Client sessions. arrow-go's session middleware gives every client a
-// cookie (arrow_flight_session_id); sessionStore is the store behind it
-// and keeps, per cookie, one lazily opened engine session (one DuckDB
-// connection) so temp tables, USE and prepared statements live across calls.
+// Client sessions. A session is the cookie arrow_flight_session_id when
+// the client sends one, and otherwise the client's gRPC connection
+// (session_calls.go says how a call finds its session). Each session opens
+// one engine session (one DuckDB connection) when first needed, so SET,
+// USE, temp tables and lakeflight_as_of live across calls.
 //
-// Lifetimes, so nothing leaks:
-//   - a session whose cookie came back at least once ("adopted") lives
-//     until CloseSession, the idle timeout or Server.Close;
-//   - a never-adopted session that holds no state (no session options, no
-//     DDL/DML run, no handles) gives its DuckDB connection back at the end
-//     of each call and as soon as its last handle (ticket, prepared
-//     statement) goes; the entry itself is dropped after adoptWindow, by
-//     which time a cookie-aware client would have sent the cookie back.
-//     Cookie-less clients (a session per call) thus hold no connections;
-//   - handles pin their session; the reaper expires idle handles and
-//     sessions.
+// Lifetimes, so nothing leaks and no state is lost silently:
+//   - a session is used from the connection that created it and from every
+//     connection that sent its cookie; while one of them is open the
+//     session lives, however idle (like a PostgreSQL connection);
+//   - when its last connection ends, a session whose cookie never came back
+//     ("never adopted") closes: no client can name it any more;
+//   - an adopted session outlives its connections by the idle timeout, so a
+//     cookie-keeping client may reconnect to it; CloseSession ends it at once;
+//   - running calls and live handles (tickets, prepared statements) pin
+//     their session: it keeps its engine connection and does not expire
+//     while pinned; handles are released when it closes;
+//   - an unpinned session whose engine session holds no state (engine
+//     Session.Stateful) gives its DuckDB connection back to the engine's
+//     pool; the next call opens another.
 
-// adoptWindow is how long a session nobody sent the cookie of is kept.
-const adoptWindow = time.Minute
+// connID names one gRPC connection (session_calls.go tags each with one).
+type connID uint64
 
 // clientSession is the server side of one client's session.
 type clientSession struct {
-	token string
-	fs    session.ServerSession
+	token string // the cookie value
+
+	// guarded by sessionStore.mu
+	adopted bool                // the client sent the cookie back at least once
+	conns   map[connID]struct{} // open connections using the session
 
 	mu       sync.Mutex
-	conn     conn
-	adopted  bool // the client sent the cookie back at least once
-	stateful bool // the session holds state a client may return for (options, DDL, DML)
-	pins     int  // live handles using conn
+	conn     conn // nil until a call needs it, and after it went back
+	pins     int  // running calls and live handles
 	lastUsed time.Time
 	closed   bool
 }
@@ -51,7 +57,7 @@ func (cs *clientSession) engineConn(ctx context.Context, q querier) (conn, error
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.closed {
-		return nil, fmt.Errorf("session %s: %w", cs.token, errUnknownHandle)
+		return nil, errSessionGone
 	}
 	cs.lastUsed = time.Now()
 	if cs.conn == nil {
@@ -64,15 +70,9 @@ func (cs *clientSession) engineConn(ctx context.Context, q querier) (conn, error
 	return cs.conn, nil
 }
 
-// markStateful records that the session now holds state (session options,
-// temp tables, ...) that must survive until the client comes back or the
-// idle timeout.
-func (cs *clientSession) markStateful() {
-	cs.mu.Lock()
-	cs.stateful = true
-	cs.mu.Unlock()
-}
-
+// pin and unpin bracket every running call and every live handle (ticket,
+// prepared statement) of the session; the last unpin gives back an engine
+// connection that holds nothing.
 func (cs *clientSession) pin() {
 	cs.mu.Lock()
 	cs.pins++
@@ -80,197 +80,214 @@ func (cs *clientSession) pin() {
 	cs.mu.Unlock()
 }
 
-// unpin drops one handle's hold. The last unpin of a closed session, or of
-// a never-adopted stateless one, closes its engine connection.
 func (cs *clientSession) unpin() {
 	cs.mu.Lock()
 	cs.pins--
 	cs.lastUsed = time.Now()
-	var c conn
-	if cs.pins == 0 && (cs.closed || cs.disposableLocked()) {
-		c, cs.conn = cs.conn, nil
-	}
+	c := cs.releasableLocked()
 	cs.mu.Unlock()
-	if c != nil {
-		_ = c.Close()
-	}
+	closeConn(c)
 }
-
-// releaseIdleConn closes the engine connection of a never-adopted session
-// that holds nothing a client could come back for. Called after each call.
-func (cs *clientSession) releaseIdleConn() {
-	cs.mu.Lock()
-	var c conn
-	if cs.pins == 0 && cs.disposableLocked() {
-		c, cs.conn = cs.conn, nil
-	}
-	cs.mu.Unlock()
-	if c != nil {
-		_ = c.Close()
-	}
-}
-
-func (cs *clientSession) disposableLocked() bool { return !cs.adopted && !cs.stateful }
 
 // close marks the session closed and closes its engine connection, or
-// leaves that to the last unpin while streams still use it.
-func (cs *clientSession) close() error {
+// leaves that to the last call or handle still using it (unpin).
+func (cs *clientSession) close() {
 	cs.mu.Lock()
-	var c conn
-	if cs.pins == 0 {
-		c, cs.conn = cs.conn, nil
-	}
 	cs.closed = true
+	c := cs.releasableLocked()
 	cs.mu.Unlock()
-	_ = cs.fs.Close()
-	if c != nil {
-		return c.Close()
-	}
-	return nil
+	closeConn(c)
 }
 
-// sessionStore implements arrow-go's session.SessionStore.
+// releasableLocked takes the engine connection when nothing uses it and
+// either the session is closed or the connection holds no state (so
+// closing it loses nothing); the caller closes it after unlocking.
+func (cs *clientSession) releasableLocked() conn {
+	if cs.conn == nil || cs.pins > 0 {
+		return nil
+	}
+	if !cs.closed && cs.conn.Stateful() {
+		return nil
+	}
+	c := cs.conn
+	cs.conn = nil
+	return c
+}
+
+func closeConn(c conn) {
+	if c != nil {
+		_ = c.Close() // the engine logs what it could not close
+	}
+}
+
+// sessionStore holds the live sessions and the open connections.
 type sessionStore struct {
 	q       querier
 	log     *slog.Logger
 	metrics *metrics
 	idle    time.Duration
 	onClose func(*clientSession) // releases the session's handles
+	lastID  atomic.Uint64        // the last connID handed out
 
 	mu       sync.Mutex
-	sessions map[string]*clientSession
-	closed   bool
+	sessions map[string]*clientSession // by token
+	// conns has an entry per open connection: the session its cookie-less
+	// calls use, nil until the first one.
+	conns  map[connID]*clientSession
+	closed bool
 }
-
-var _ session.SessionStore = (*sessionStore)(nil)
 
 func newSessionStore(q querier, log *slog.Logger, m *metrics, idle time.Duration) *sessionStore {
-	return &sessionStore{q: q, log: log, metrics: m, idle: idle, sessions: map[string]*clientSession{}}
+	return &sessionStore{q: q, log: log, metrics: m, idle: idle,
+		sessions: map[string]*clientSession{}, conns: map[connID]*clientSession{}}
 }
 
-// Get is called when a request carries a session cookie: the client keeps
-// the session, so it is adopted.
-func (st *sessionStore) Get(id string) (session.ServerSession, error) {
+// connOpened registers a new gRPC connection and names it.
+func (st *sessionStore) connOpened() connID {
+	id := connID(st.lastID.Add(1))
 	st.mu.Lock()
-	cs, ok := st.sessions[id]
+	st.conns[id] = nil
 	st.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("session %q: %w", id, errUnknownHandle)
-	}
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if cs.closed {
-		return nil, fmt.Errorf("session %q: %w", id, errUnknownHandle)
-	}
-	cs.adopted = true
-	cs.lastUsed = time.Now()
-	return cs.fs, nil
+	return id
 }
 
-// Put registers a session the middleware just created.
-func (st *sessionStore) Put(s session.ServerSession) error {
+// connEnded forgets a connection and closes the never-adopted sessions it
+// was the last user of; adopted ones start their idle timeout.
+func (st *sessionStore) connEnded(id connID) {
+	var dead []*clientSession
+	st.mu.Lock()
+	delete(st.conns, id)
+	for token, cs := range st.sessions {
+		if _, ok := cs.conns[id]; !ok {
+			continue
+		}
+		delete(cs.conns, id)
+		if len(cs.conns) > 0 {
+			continue
+		}
+		if cs.adopted {
+			cs.mu.Lock()
+			cs.lastUsed = time.Now()
+			cs.mu.Unlock()
+			continue
+		}
+		delete(st.sessions, token)
+		dead = append(dead, cs)
+	}
+	st.mu.Unlock()
+	st.closeSessions(dead)
+}
+
+// byCookie returns the session named by a cookie, now used from the
+// connection id too, pinned for the call. A token naming no live
+// session is errSessionGone: a fresh session would silently drop the
+// client's SET, USE, temp tables and time travel.
+func (st *sessionStore) byCookie(id connID, token string) (*clientSession, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.closed {
-		return nil // the call fails with errClosed in clientSession (an error here panics the middleware)
+		return nil, errClosed
 	}
-	st.sessions[s.Token()] = &clientSession{token: s.Token(), fs: s, lastUsed: time.Now()}
-	st.metrics.sessions.Inc()
-	return nil
-}
-
-// Remove drops a session (CloseSession) and closes its engine connection.
-func (st *sessionStore) Remove(id string) error {
-	st.mu.Lock()
-	cs, ok := st.sessions[id]
-	delete(st.sessions, id)
-	st.mu.Unlock()
+	cs, ok := st.sessions[token]
 	if !ok {
-		return nil
+		return nil, errSessionGone
 	}
-	st.metrics.sessions.Dec()
-	if st.onClose != nil {
-		st.onClose(cs)
+	cs.adopted = true
+	if _, open := st.conns[id]; open {
+		cs.conns[id] = struct{}{}
 	}
-	if err := cs.close(); err != nil {
-		st.log.Warn("flightsql: closing session", "err", err)
-	}
-	return nil
-}
-
-// lookup finds a live session by token.
-func (st *sessionStore) lookup(id string) (*clientSession, bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	cs, ok := st.sessions[id]
-	return cs, ok
-}
-
-// expire removes sessions idle longer than the timeout (adoptWindow for
-// never-adopted ones) and holding no handle.
-func (st *sessionStore) expire(now time.Time) {
-	var idle []string
-	window := min(st.idle, adoptWindow)
-	st.mu.Lock()
-	for id, cs := range st.sessions {
-		cs.mu.Lock()
-		limit := st.idle
-		if !cs.adopted {
-			limit = window
-		}
-		if cs.pins == 0 && now.Sub(cs.lastUsed) > limit {
-			idle = append(idle, id)
-		}
-		cs.mu.Unlock()
-	}
-	st.mu.Unlock()
-	for _, id := range idle {
-		_ = st.Remove(id)
-	}
-}
-
-// closeAll closes every session; later Puts fail.
-func (st *sessionStore) closeAll() {
-	st.mu.Lock()
-	st.closed = true
-	ids := make([]string, 0, len(st.sessions))
-	for id := range st.sessions {
-		ids = append(ids, id)
-	}
-	st.mu.Unlock()
-	for _, id := range ids {
-		_ = st.Remove(id)
-	}
-}
-
-// clientSession returns the caller's session (set by the session middleware).
-func (s *Server) clientSession(ctx context.Context) (*clientSession, error) {
-	fs, err := session.GetSessionFromContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("no session on call: %w", err)
-	}
-	cs, ok := s.sessions.lookup(fs.Token())
-	if !ok {
-		s.sessions.mu.Lock()
-		closed := s.sessions.closed
-		s.sessions.mu.Unlock()
-		if closed {
-			return nil, errClosed
-		}
-		return nil, fmt.Errorf("session closed: %w", errUnknownHandle)
-	}
+	cs.pin()
 	return cs, nil
 }
 
-// conn returns the caller's engine connection.
-func (s *Server) conn(ctx context.Context) (*clientSession, conn, error) {
-	cs, err := s.clientSession(ctx)
-	if err != nil {
-		return nil, nil, err
+// byConn returns the session of the connection id, creating it on first
+// use, pinned for the call.
+func (st *sessionStore) byConn(id connID) (*clientSession, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return nil, errClosed
 	}
-	c, err := cs.engineConn(ctx, s.q)
-	if err != nil {
-		return nil, nil, err
+	cs, open := st.conns[id]
+	if !open {
+		return nil, errConnGone
 	}
-	return cs, c, nil
+	if cs == nil {
+		cs = &clientSession{token: newToken(), conns: map[connID]struct{}{id: {}}}
+		st.sessions[cs.token] = cs
+		st.conns[id] = cs
+		st.metrics.sessions.Inc()
+	}
+	cs.pin()
+	return cs, nil
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// remove ends a session (CloseSession). The connection that created it
+// gets a new one on its next cookie-less call.
+func (st *sessionStore) remove(cs *clientSession) {
+	st.mu.Lock()
+	live := st.sessions[cs.token] == cs
+	if live {
+		delete(st.sessions, cs.token)
+		for id := range cs.conns {
+			if st.conns[id] == cs {
+				st.conns[id] = nil
+			}
+		}
+	}
+	st.mu.Unlock()
+	if live {
+		st.closeSessions([]*clientSession{cs})
+	}
+}
+
+// expire closes adopted sessions that no open connection uses, idle longer
+// than the timeout and holding no handle.
+func (st *sessionStore) expire(now time.Time) {
+	var dead []*clientSession
+	st.mu.Lock()
+	for token, cs := range st.sessions {
+		if len(cs.conns) > 0 {
+			continue
+		}
+		cs.mu.Lock()
+		idle := cs.pins == 0 && now.Sub(cs.lastUsed) > st.idle
+		cs.mu.Unlock()
+		if idle {
+			delete(st.sessions, token)
+			dead = append(dead, cs)
+		}
+	}
+	st.mu.Unlock()
+	st.closeSessions(dead)
+}
+
+// closeAll closes every session; later calls fail with errClosed.
+func (st *sessionStore) closeAll() {
+	st.mu.Lock()
+	st.closed = true
+	dead := make([]*clientSession, 0, len(st.sessions))
+	for _, cs := range st.sessions {
+		dead = append(dead, cs)
+	}
+	clear(st.sessions)
+	st.mu.Unlock()
+	st.closeSessions(dead)
+}
+
+// closeSessions closes sessions already taken out of the store.
+func (st *sessionStore) closeSessions(dead []*clientSession) {
+	for _, cs := range dead {
+		st.metrics.sessions.Dec()
+		if st.onClose != nil {
+			st.onClose(cs)
+		}
+		cs.close()
+	}
 }

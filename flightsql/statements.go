@@ -73,11 +73,10 @@ func (s *Server) DoPutCommandStatementUpdate(ctx context.Context, cmd afsql.Stat
 	if len(cmd.GetTransactionId()) > 0 {
 		return 0, s.status("DoPutCommandStatementUpdate", errNoTransactions)
 	}
-	cs, c, err := s.conn(ctx)
+	_, c, err := s.conn(ctx)
 	if err != nil {
 		return 0, s.status("DoPutCommandStatementUpdate", err)
 	}
-	cs.markStateful()
 	n, err := c.Exec(ctx, cmd.GetQuery())
 	return n, s.status("DoPutCommandStatementUpdate", err)
 }
@@ -219,7 +218,6 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd afsql.Pre
 	if params == nil {
 		params = t.params // bound earlier (or nil: run once)
 	}
-	h.sess.markStateful()
 	n, err := t.stmt.Exec(ctx, params)
 	return n, s.status("DoPutPreparedStatementUpdate", err)
 }

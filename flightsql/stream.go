@@ -31,7 +31,6 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 	if !h.stmt.IsQuery() {
 		// A statement sent down the query path (DDL, DML): run it now and
 		// answer with an empty result.
-		h.sess.markStateful()
 		_, err := h.stmt.Exec(sctx, h.params)
 		cancel()
 		s.handles.finish(h, err == nil)

@@ -48,6 +48,7 @@ var wireStatus = [...]int{
 	errkind.PermissionDenied:   http.StatusForbidden,
 	errkind.Unavailable:        http.StatusServiceUnavailable,
 	errkind.FailedPrecondition: http.StatusConflict, // the target's state, not the request, is in the way
+	errkind.Unauthenticated:    http.StatusUnauthorized,
 }
 
 // statusOf is the HTTP status of err's kind (errkind.Of).

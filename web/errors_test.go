@@ -39,6 +39,7 @@ func TestStatusOfEachKind(t *testing.T) {
 		errkind.PermissionDenied:   403,
 		errkind.Unavailable:        503,
 		errkind.FailedPrecondition: 409,
+		errkind.Unauthenticated:    401,
 	}
 	for _, k := range errkind.All() {
 		t.Run(k.String(), func(t *testing.T) {

@@ -49,6 +49,9 @@ const (
 	// FailedPrecondition: the request is valid but the state it acts on is
 	// not ready for it (a session busy streaming, a stale prepared statement).
 	FailedPrecondition
+	// Unauthenticated: the credential the call presents (a session cookie,
+	// later a token) is not, or no longer, valid.
+	Unauthenticated
 )
 
 var names = [...]string{
@@ -65,6 +68,7 @@ var names = [...]string{
 	PermissionDenied:   "permission denied",
 	Unavailable:        "unavailable",
 	FailedPrecondition: "failed precondition",
+	Unauthenticated:    "unauthenticated",
 }
 
 func (k Kind) String() string {

@@ -33,31 +33,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /** lakeflight seen through the Arrow Flight SQL JDBC driver, the way a BI tool sees it. */
-class FlightSqlJdbcTest {
-  private static LakeflightServer server;
-
-  @BeforeAll
-  static void startServer() throws Exception {
-    server = LakeflightServer.start();
-  }
-
-  @AfterAll
-  static void stopServer() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-  }
-
-  private static Connection connect() throws SQLException {
-    return DriverManager.getConnection(server.jdbcUrl());
-  }
-
+class FlightSqlJdbcTest extends ServerTest {
   @Test
   void connectsAndRunsAQuery() throws Exception {
     try (Connection c = connect();

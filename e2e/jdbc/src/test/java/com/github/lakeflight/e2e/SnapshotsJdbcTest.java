@@ -6,37 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** SQL writes, time travel and snapshot metadata through the Flight SQL JDBC driver. */
-class SnapshotsJdbcTest {
-  private static LakeflightServer server;
-
-  @BeforeAll
-  static void startServer() throws Exception {
-    server = LakeflightServer.start();
-  }
-
-  @AfterAll
-  static void stopServer() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-  }
-
-  private static Connection connect() throws SQLException {
-    return DriverManager.getConnection(server.jdbcUrl());
-  }
-
+class SnapshotsJdbcTest extends ServerTest {
   private static long scalar(Statement st, String sql) throws SQLException {
     try (ResultSet rs = st.executeQuery(sql)) {
       assertTrue(rs.next(), sql);
