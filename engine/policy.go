@@ -269,6 +269,10 @@ func prepareError(err error) error {
 	if strings.Contains(m, "is not an table") || strings.Contains(m, "base table") {
 		return newError(ErrUnsupported, "only Iceberg tables (namespace.table) and the session's TEMP tables can be written ("+m+")")
 	}
+	if strings.Contains(m, "Cannot prepare multiple statements") {
+		return newError(ErrUnsupported, "PIVOT without an IN list makes DuckDB run a script (it first collects the values), "+
+			"which a prepared statement cannot be: name the values, e.g. PIVOT t ON k IN ('a', 'b') USING sum(v)")
+	}
 	if strings.Contains(m, "does not support time travel") {
 		return newError(ErrUnsupported, "time travel (AT VERSION/TIMESTAMP) works only on Iceberg tables ("+m+")")
 	}

@@ -22,6 +22,11 @@ import (
 // referencedTables returns the bound tables whose names appear in toks.
 func (e *Engine) referencedTables(toks sqltext.Tokens) []catalog.Ident {
 	names := toks.DottedNames()
+	for _, t := range toks {
+		if t.Kind == sqltext.String && len(t.Text) < 256 { // query_table('ns.t') and the metadata functions name tables in strings
+			names = append(names, strings.Split(t.Text, "."))
+		}
+	}
 	if len(names) == 0 {
 		return nil
 	}
