@@ -61,7 +61,7 @@ func (s *Server) sqlInfoValues(kw []string, fn functionLists) map[afsql.SqlInfo]
 		afsql.SqlInfoFlightSqlServerCancel:                      true,
 		afsql.SqlInfoFlightSqlServerBulkIngestion:               true,
 		afsql.SqlInfoFlightSqlServerIngestTransactionsSupported: false,
-		afsql.SqlInfoFlightSqlServerStatementTimeout:            int32(s.opts.SessionIdleTimeout.Milliseconds()),
+		afsql.SqlInfoFlightSqlServerStatementTimeout:            int32(0), // no statement timeout (0 = none)
 		afsql.SqlInfoFlightSqlServerTransactionTimeout:          int32(0),
 
 		// SQL language
@@ -98,14 +98,16 @@ func (s *Server) sqlInfoValues(kw []string, fn functionLists) map[afsql.SqlInfo]
 		afsql.SqlInfoProcedureTerm:                          "procedure",
 		afsql.SqlInfoCatalogTerm:                            "catalog",
 		afsql.SqlInfoCatalogAtStart:                         true,
-		afsql.SqlInfoSchemasSupportedActions:                int32(elementInProcedure | elementInIndex),
-		afsql.SqlInfoCatalogsSupportedActions:               int32(elementInProcedure | elementInIndex),
-		afsql.SqlInfoSupportedPositionedCommands:            int32(0),
-		afsql.SqlInfoSelectForUpdateSupported:               false,
-		afsql.SqlInfoStoredProceduresSupported:              false,
-		afsql.SqlInfoSupportedSubqueries:                    int32(subqueryComparisons | subqueryExists | subqueryIns | subqueryQuantifieds),
-		afsql.SqlInfoCorrelatedSubqueriesSupported:          true,
-		afsql.SqlInfoSupportedUnions:                        int32(unionPlain | unionAll),
+		// Procedures name tables in strings and indexes exist only on TEMP
+		// tables: schema and catalog names go in neither.
+		afsql.SqlInfoSchemasSupportedActions:       int32(0),
+		afsql.SqlInfoCatalogsSupportedActions:      int32(0),
+		afsql.SqlInfoSupportedPositionedCommands:   int32(0),
+		afsql.SqlInfoSelectForUpdateSupported:      false,
+		afsql.SqlInfoStoredProceduresSupported:     false,
+		afsql.SqlInfoSupportedSubqueries:           int32(subqueryComparisons | subqueryExists | subqueryIns | subqueryQuantifieds),
+		afsql.SqlInfoCorrelatedSubqueriesSupported: true,
+		afsql.SqlInfoSupportedUnions:               int32(unionPlain | unionAll),
 
 		// Limits: 0 means "no limit or unknown" (JDBC semantics)
 		afsql.SqlInfoMaxBinaryLiteralLen:     int64(0),
