@@ -133,7 +133,13 @@ func TestIdleExpiry(t *testing.T) {
 	if _, err := cl.Execute(ctx, `SELECT 2`); err != nil { // a ticket never fetched
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
+	// The reaper expires both handles and the session once they sit idle
+	// past their lifetimes (200 ms): wait for that, then use them.
+	waitFor(t, 10*time.Second, func() bool {
+		env.srv.handles.mu.Lock()
+		defer env.srv.handles.mu.Unlock()
+		return len(env.srv.handles.handles) == 0
+	})
 	_, err = prep.Execute(ctx)
 	wantCode(t, err, codes.NotFound)
 	if st := env.eng.Stats(); st.Sessions > 1 {

@@ -462,15 +462,23 @@ func TestIngestReadDeadlines(t *testing.T) {
 		t.Fatalf("slow commit: %d %s", resp.StatusCode, msg)
 	}
 
-	// An upload that stalls is dropped and commits nothing.
+	// An upload that stalls is dropped and commits nothing: the client
+	// sends half the file and then nothing until the server has answered
+	// (dropped it), and only then the rest.
 	pr, pw := io.Pipe()
+	answered := make(chan struct{})
+	sent := make(chan struct{})
 	go func() {
+		defer close(sent)
 		_, _ = pw.Write(pq[:len(pq)/2])
-		time.Sleep(4 * idle)
+		<-answered
 		_, _ = pw.Write(pq[len(pq)/2:])
 		_ = pw.Close()
 	}()
 	resp, err = http.Post(srv.URL+"/ingest?table=stalled", "application/x-parquet", pr)
+	close(answered)
+	_ = pr.Close()
+	<-sent
 	if err == nil {
 		msg, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()

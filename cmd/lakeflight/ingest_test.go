@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -426,7 +427,9 @@ func TestProgressLines(t *testing.T) {
 	p = newProgress("bar", &buf, "t", 100)
 	p.every = 5 * time.Millisecond
 	p.start()
-	time.Sleep(30 * time.Millisecond)
+	for !strings.Contains(buf.String(), "\rt: 0 B of 100 B (0%)") { // the first redraw
+		runtime.Gosched()
+	}
 	p.stop()
 	out := buf.String()
 	if !strings.HasPrefix(out, "\rt: 0 B of 100 B (0%)") || !strings.HasSuffix(out, "\r\x1b[K") || strings.Contains(out, "\n") {
