@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -231,6 +232,12 @@ func TestIngestParquetUploads(t *testing.T) {
 		t.Fatalf("multipart made %d snapshots, want 1", n)
 	}
 	rows := tableRows(t, cat, "silver.multi")
+	// The two files' rows come back in no fixed file order: by id.
+	slices.SortFunc(rows, func(a, b string) int {
+		ia, _ := strconv.Atoi(strings.Fields(a)[0])
+		ib, _ := strconv.Atoi(strings.Fields(b)[0])
+		return ia - ib
+	})
 	if len(rows) != 15 || !strings.HasSuffix(rows[0], " a.parquet 1") || !strings.HasSuffix(rows[14], " b.parquet 5") {
 		t.Fatalf("multipart rows (with metadata columns): %q", rows)
 	}
