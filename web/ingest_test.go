@@ -406,7 +406,7 @@ func TestIngestCSV(t *testing.T) {
 	if code != 200 || res.Rows != 2 {
 		t.Fatalf("csv parts: %d %+v %+v", code, res, p)
 	}
-	if rows := tableRows(t, cat, "parts"); len(rows) != 2 || rows[1] != "11 3" {
+	if rows := tableRows(t, cat, "parts"); len(rows) != 2 || !slices.Contains(rows, "11 3") || !slices.Contains(rows, "10 1.5") { // files in no fixed order
 		t.Fatalf("csv parts rows: %q", rows)
 	}
 	body, ctype = multipartBody(t,
