@@ -202,6 +202,9 @@ func TestGetTables(t *testing.T) {
 	if got := tables(&afsql.GetTablesOpts{TableNameFilterPattern: ptrTo("scratch")}); len(got) != 1 || got[0][0] != "temp" || got[0][3] != "LOCAL TEMPORARY" {
 		t.Errorf("temp table listed as %q", got)
 	}
+	if _, err := cl.ExecuteUpdate(ctx, `CREATE TEMP VIEW scratch_v AS SELECT 1 AS one`); err != nil {
+		t.Fatal(err)
+	}
 
 	// include_schema: Arrow schema with Flight SQL column metadata.
 	info, err := cl.GetTables(ctx, &afsql.GetTablesOpts{IncludeSchema: true, TableNameFilterPattern: ptrTo("%")})
@@ -236,7 +239,7 @@ func TestGetTables(t *testing.T) {
 				if tn, _ := md.TypeName(); tn != "BIGINT" {
 					t.Errorf("id TYPE_NAME = %q", tn)
 				}
-				if ro, ok := md.IsReadOnly(); !ok || !ro {
+				if ro, ok := md.IsReadOnly(); !ok || ro { // Iceberg tables take INSERT/UPDATE/DELETE/MERGE
 					t.Errorf("Iceberg column IS_READ_ONLY = %v, %v", ro, ok)
 				}
 				md1 := colMD(sc.Field(1).Metadata)
@@ -262,13 +265,22 @@ func TestGetTables(t *testing.T) {
 				if sc.Field(1).Nullable {
 					t.Errorf("scratch.s NOT NULL column is nullable")
 				}
+				if ro, ok := md.IsReadOnly(); !ok || ro {
+					t.Errorf("temp table column IS_READ_ONLY = %v, %v", ro, ok)
+				}
+			case "scratch_v":
+				found[name] = true
+				md := colMD(sc.Field(0).Metadata)
+				if ro, ok := md.IsReadOnly(); !ok || !ro {
+					t.Errorf("view column IS_READ_ONLY = %v, %v", ro, ok)
+				}
 			}
 		}
 	}
 	if err := rdr.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if !found["events"] || !found["scratch"] {
+	if !found["events"] || !found["scratch"] || !found["scratch_v"] {
 		t.Errorf("include_schema listing lacks tables: %v", found)
 	}
 }

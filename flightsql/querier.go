@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakeflight/lakeflight/engine"
 )
 
 // What flightsql needs from the SQL engine, declared here (by the consumer).
@@ -35,6 +37,9 @@ type conn interface {
 	// Stateful: the connection holds state (SET, USE, temp objects,
 	// lakeflight_as_of) that closing it would lose.
 	Stateful() bool
+	// Catalog lists the catalogs, schemas and tables the session sees
+	// (its temp objects included), with column types when asked.
+	Catalog(ctx context.Context, f engine.CatalogFilter) (*engine.CatalogListing, error)
 	Close() error
 }
 

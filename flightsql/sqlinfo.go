@@ -5,9 +5,11 @@ package flightsql
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // GetSqlInfo: the server's capabilities. Every id Flight SQL defines is
@@ -205,7 +207,7 @@ func (s *Server) registerSqlInfo(ctx context.Context) error {
 		}
 		out := make([]string, 0, len(rows))
 		for _, r := range rows {
-			out = append(out, r[0].s)
+			out = append(out, r[0])
 		}
 		return out, nil
 	}
@@ -235,4 +237,34 @@ func (s *Server) registerSqlInfo(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// queryRows runs sql in session c and returns every value as text ("" for
+// NULL): DuckDB's keyword and function lists.
+func queryRows(ctx context.Context, c conn, mem memory.Allocator, sql string) ([][]string, error) {
+	st, err := c.Prepare(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = st.Close() }()
+	rdr, err := st.Query(ctx, nil, mem)
+	if err != nil {
+		return nil, err
+	}
+	defer rdr.Release()
+	var out [][]string
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			r := make([]string, rec.NumCols())
+			for j, col := range rec.Columns() {
+				if col.IsNull(i) {
+					continue
+				}
+				r[j] = strings.Clone(col.ValueStr(i)) // ValueStr may alias the batch
+			}
+			out = append(out, r)
+		}
+	}
+	return out, rdr.Err()
 }

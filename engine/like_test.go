@@ -1,6 +1,6 @@
 //go:build duckdb_arrow
 
-package flightsql
+package engine
 
 import "testing"
 
