@@ -59,14 +59,10 @@ func parseWrite(toks sqltext.Tokens) *writeStmt {
 // systemCatalogs are DuckDB databases that are never Iceberg namespaces.
 var systemCatalogs = []string{"temp", "memory", "system", "main"}
 
-// writeTarget resolves a write's target to an Iceberg table id. ok is false
-// when the statement is not for the lakehouse (a temp object, another
-// database); an error names a namespace that does not exist.
-func (s *Session) writeTarget(ctx context.Context, dc *dconn, w *writeStmt) (catalog.Ident, bool, error) {
-	return s.targetOf(ctx, dc, w.kind, w.name)
-}
-
-// targetOf resolves one target name of a write (see writeTarget).
+// targetOf resolves one target name (its parts) of a write of the given
+// kind to an Iceberg table id. ok is false when the statement is not for
+// the lakehouse (a temp object, another database); an error names a
+// namespace that does not exist.
 func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts []string) (catalog.Ident, bool, error) {
 	cat := s.e.cfg.CatalogName
 	var ns, name string

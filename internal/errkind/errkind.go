@@ -168,7 +168,7 @@ func walk(err error, visit func(Kind) bool) bool {
 	if k, ok := own(err); ok && visit(k) {
 		return true
 	}
-	switch u := err.(type) {
+	switch u := err.(type) { //nolint:errorlint // walk unwraps by itself, one node at a time
 	case interface{ Unwrap() error }:
 		return walk(u.Unwrap(), visit)
 	case interface{ Unwrap() []error }:
@@ -183,7 +183,7 @@ func walk(err error, visit func(Kind) bool) bool {
 
 // own is the kind err has itself, not through what it wraps.
 func own(err error) (Kind, bool) {
-	if k, ok := err.(Kinded); ok {
+	if k, ok := err.(Kinded); ok { //nolint:errorlint // this node only: walk does the unwrapping
 		return k.ErrorKind(), true
 	}
 	is, _ := err.(interface{ Is(error) bool })

@@ -97,7 +97,7 @@ func Refs(toks Tokens) []Ref {
 		switch t.Text {
 		case "from":
 			by = "from"
-			lv.from = !(top && lead == "delete" && toks.Word(i-1, "delete"))
+			lv.from = !top || lead != "delete" || !toks.Word(i-1, "delete") // DELETE FROM names one target
 		case "join":
 			by = "join"
 		case "into":
