@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
@@ -254,20 +253,12 @@ func arrowTypes(dc *dconn, names []string) map[string]arrow.DataType {
 	slices.Sort(names)
 	names = slices.Compact(names)
 	out := make(map[string]arrow.DataType, len(names))
-	var opts bindings.ArrowOptions
-	bindings.ConnectionGetArrowOptions(dc.c, &opts)
-	defer bindings.DestroyArrowOptions(&opts)
 	convert := func(names []string) bool {
 		sel := make([]string, len(names))
 		for i, n := range names {
 			sel[i] = "CAST(NULL AS " + n + ")"
 		}
-		ps, err := prepareText(dc, "SELECT "+strings.Join(sel, ", "))
-		if err != nil {
-			return false
-		}
-		defer bindings.DestroyPrepare(&ps)
-		sc, err := resultSchema(ps, opts)
+		sc, err := textSchema(dc, "SELECT "+strings.Join(sel, ", "))
 		if err != nil || sc.NumFields() != len(names) {
 			return false
 		}
@@ -297,15 +288,7 @@ func (s *Session) describeByQuery(dc *dconn, t *TableEntry, cols []Column) bool 
 	if t.Iceberg {
 		return fail(fmt.Errorf("a column type does not parse back: %w", ErrInternal))
 	}
-	ps, err := prepareText(dc, "SELECT * FROM "+quoteIdent(t.Catalog)+"."+quoteIdent(t.Schema)+"."+quoteIdent(t.Name))
-	if err != nil {
-		return fail(err)
-	}
-	defer bindings.DestroyPrepare(&ps)
-	var opts bindings.ArrowOptions
-	bindings.ConnectionGetArrowOptions(dc.c, &opts)
-	defer bindings.DestroyArrowOptions(&opts)
-	sc, err := resultSchema(ps, opts)
+	sc, err := textSchema(dc, "SELECT * FROM "+quoteIdent(t.Catalog)+"."+quoteIdent(t.Schema)+"."+quoteIdent(t.Name))
 	if err != nil {
 		return fail(err)
 	}

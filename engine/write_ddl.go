@@ -256,6 +256,20 @@ func queryRecords(ctx context.Context, dc *dconn, q string) ([]arrow.RecordBatch
 	return recs, schema, nil
 }
 
+// textSchema is the Arrow schema of q's result, learnt by preparing it on
+// dc (held by the caller); nothing runs.
+func textSchema(dc *dconn, q string) (*arrow.Schema, error) {
+	ps, err := prepareText(dc, q)
+	if err != nil {
+		return nil, err
+	}
+	defer bindings.DestroyPrepare(&ps)
+	var opts bindings.ArrowOptions
+	bindings.ConnectionGetArrowOptions(dc.c, &opts)
+	defer bindings.DestroyArrowOptions(&opts)
+	return resultSchema(ps, opts)
+}
+
 // resultSchema is the Arrow schema of a prepared statement's result.
 func resultSchema(ps bindings.PreparedStatement, opts bindings.ArrowOptions) (*arrow.Schema, error) {
 	names, types := preparedColumns(ps)
@@ -437,15 +451,7 @@ func icebergTypeOf(dc *dconn, typ string) (iceberg.Type, error) {
 	if to, ok := icebergCasts[strings.ToUpper(typ)]; ok {
 		typ = to
 	}
-	ps, err := prepareText(dc, "SELECT CAST(NULL AS "+typ+") AS c")
-	if err != nil {
-		return nil, err
-	}
-	defer bindings.DestroyPrepare(&ps)
-	var opts bindings.ArrowOptions
-	bindings.ConnectionGetArrowOptions(dc.c, &opts)
-	defer bindings.DestroyArrowOptions(&opts)
-	sc, err := resultSchema(ps, opts)
+	sc, err := textSchema(dc, "SELECT CAST(NULL AS "+typ+") AS c")
 	if err != nil {
 		return nil, err
 	}
