@@ -28,13 +28,13 @@ def fetch(cur, sql: str) -> pa.Table:
 
 def test_pyarrow_table_round_trip(cursor):
     name = unique("arrow")
-    utc = dt.timezone.utc
+    utc = dt.UTC
     table = pa.table(
         {
             "id": pa.array([1, 2, 3], pa.int32()),
             "big": pa.array([10**12, None, -5], pa.int64()),
             "price": pa.array([1.5, 2.25, None], pa.float64()),
-            "name": pa.array(["a", None, "ç,\"q\""], pa.string()),
+            "name": pa.array(["a", None, 'ç,"q"'], pa.string()),
             "ok": pa.array([True, False, None]),
             "day": pa.array([dt.date(2026, 1, 2), dt.date(1999, 12, 31), None]),
             "at": pa.array(
@@ -63,7 +63,9 @@ def test_pandas_dataframe(cursor):
             "city": ["Oslo", "Lima", None, "Pune"],
             "temp": [-3.5, 19.0, 7.25, None],
             "count": pd.array([1, None, 3, 4], dtype="Int64"),
-            "seen": pd.to_datetime(["2026-01-01 10:00", "2026-01-02 11:30:15", "2026-02-03", "2026-03-04 00:00:01"], format="ISO8601"),
+            "seen": pd.to_datetime(
+                ["2026-01-01 10:00", "2026-01-02 11:30:15", "2026-02-03", "2026-03-04 00:00:01"], format="ISO8601"
+            ),
             "small": pd.array([1, 2, 3, 4], dtype="int8"),
         }
     )

@@ -75,9 +75,13 @@ def cli(server: Server, *args: str, check: bool = True) -> subprocess.CompletedP
 def post(server: Server, path: Path, query: str) -> tuple[int, dict]:
     boundary = uuid.uuid4().hex
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + path.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     req = urllib.request.Request(
         f"http://{server.http_addr}/ingest?{query}",
         data=body,
@@ -136,7 +140,7 @@ def test_vega_files(server, vega, file, expect):
     assert rows(server, f"SELECT count(*) FROM bronze.{table}") == [(want,)]
 
 
-BROKEN = "id,amount,label\n1,10.5,a\n2,11.0,b\n3,12.25,c\n4,not-a-number,d\n5,13.0,e\n6,oops,f\n7,14.5,\"g\"\n"
+BROKEN = 'id,amount,label\n1,10.5,a\n2,11.0,b\n3,12.25,c\n4,not-a-number,d\n5,13.0,e\n6,oops,f\n7,14.5,"g"\n'
 
 
 def test_strict_mode_names_the_line_and_commits_nothing(server, tmp_path):
@@ -159,7 +163,9 @@ def test_rejects_mode_keeps_every_bad_row(server, tmp_path):
     for door in ("cli", "http"):
         table = name(f"rej_{door}")
         if door == "cli":
-            cli(server, "--table", f"bronze.{table}", "--column-type", "amount=float64", "--on-bad", "rejects", str(src))
+            cli(
+                server, "--table", f"bronze.{table}", "--column-type", "amount=float64", "--on-bad", "rejects", str(src)
+            )
         else:
             status, res = post(server, src, f"table=bronze.{table}&column_type=amount:float64&on_bad=rejects")
             assert status == 200 and res["rejected"] == 2, res
