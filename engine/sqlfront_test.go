@@ -147,10 +147,20 @@ func TestCorpusAgainstDuckDB(t *testing.T) {
 					execN(t, s, q)
 					now.exec(t, q)
 				}
-				if _, err := s.Exec(context.Background(), c.SQL); err != nil {
-					t.Fatalf("write: %v", err)
+				if c.Returning {
+					_, got, err := queryAll(t, s, c.SQL, nil)
+					if err != nil {
+						t.Fatalf("write: %v", err)
+					}
+					if want := now.query(t, c.SQL); !sameRows(got, want, false) {
+						t.Errorf("RETURNING: lakeflight %q, DuckDB %q", got, want)
+					}
+				} else {
+					if _, err := s.Exec(context.Background(), c.SQL); err != nil {
+						t.Fatalf("write: %v", err)
+					}
+					now.exec(t, c.SQL)
 				}
-				now.exec(t, c.SQL)
 				got, want := mustQuery(t, s, sqlcorpus.ReadW), now.query(t, sqlcorpus.ReadW)
 				if !sameRows(got, want, true) {
 					t.Errorf("silver.w after the write: lakeflight %q, DuckDB %q", got, want)

@@ -470,6 +470,9 @@ func (st *Statement) Query(ctx context.Context, params arrow.RecordBatch, mem me
 		}
 		return array.NewRecordReader(st.schema, nil)
 	}
+	if st.write != nil {
+		return st.queryWrite(ctx, params)
+	}
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
@@ -502,6 +505,32 @@ func (st *Statement) Query(ctx context.Context, params arrow.RecordBatch, mem me
 	}
 	return r, nil
 }
+
+// queryWrite runs a write with a RETURNING clause: it commits, then
+// answers the returned rows. Each call writes again: a caller that may
+// retry (a Flight ticket) keeps the rows of the first run (see Writes).
+func (st *Statement) queryWrite(ctx context.Context, params arrow.RecordBatch) (array.RecordReader, error) {
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if err := st.checkParams(params); err != nil {
+		st.mu.Unlock()
+		return nil, err
+	}
+	_, rows, err := st.execWriteRows(ctx, params)
+	st.mu.Unlock()
+	defer releaseAll(rows)
+	if err != nil {
+		return nil, err
+	}
+	return array.NewRecordReader(st.schema, rows)
+}
+
+// Writes reports a statement that changes an Iceberg table or namespace
+// when it runs: running it twice writes twice.
+func (st *Statement) Writes() bool { return st.write != nil || st.proc != nil }
 
 func (st *Statement) checkParams(params arrow.RecordBatch) error {
 	want := st.params.NumFields()

@@ -52,6 +52,9 @@ type writePlan struct {
 	toks    sqltext.Tokens
 	alter   *alterAction   // ALTER TABLE's change
 	sources []sqltext.Edit // time-travelling sources pointed at pinned views (rewrite.go)
+	// returned is the schema of the rows the client's RETURNING asks for
+	// (nil without one); they follow the engine's own returned columns.
+	returned *arrow.Schema
 }
 
 // prepareWrite prepares a write on dc (held by the caller). ok is false
@@ -92,10 +95,6 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 			s.e.releasePins(pins)
 		}
 	}()
-	if w.Returning >= 0 && w.kind != writeCreate {
-		return nil, true, newError(ErrUnsupported, w.kind.String()+" … RETURNING is not supported on Iceberg tables yet: "+
-			"the statement commits without returning rows; query the table (or its snapshot) afterwards")
-	}
 	st := &Statement{s: s, sql: sql, text: sql, toks: toks, home: dc, class: classSession, schema: emptySchema,
 		params: emptySchema, streams: map[*stream]struct{}{}, write: plan, pins: pins}
 	tbl, err := s.e.tables.LoadTable(ctx, id)
@@ -158,10 +157,58 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	if err != nil {
 		return nil, true, err
 	}
-	if err := st.describeText(text); err != nil {
+	if w.Returning < 0 {
+		if err := st.describeText(text); err != nil {
+			return nil, true, err
+		}
+		return st, true, nil
+	}
+	if err := st.describeReturning(text, plan.ownColumns(cur)); err != nil {
 		return nil, true, err
 	}
+	plan.returned = st.schema
 	return st, true, nil
+}
+
+// ownColumns is how many columns the engine's own RETURNING asks for
+// (dmlText): the client's RETURNING columns follow them.
+func (p *writePlan) ownColumns(st *catalog.TableState) int {
+	n := len(st.Schema.Fields())
+	switch p.stmt.kind {
+	case writeUpdate:
+		return n + 2 // the row and its identity
+	case writeDelete:
+		return 2 // the identity
+	case writeMerge:
+		return 1 + n + 2 // the action, the row, its identity
+	}
+	return n // INSERT: the row
+}
+
+// describeReturning prepares text (nothing runs) to learn its parameters
+// and, of its result, the columns after the first own: what the client's
+// RETURNING clause gives back. The statement is then a query.
+func (st *Statement) describeReturning(text string, own int) error {
+	ps, err := prepareText(st.home, text)
+	if err != nil {
+		return err
+	}
+	defer bindings.DestroyPrepare(&ps)
+	if err := st.describeParams(ps); err != nil {
+		return err
+	}
+	var opts bindings.ArrowOptions
+	bindings.ConnectionGetArrowOptions(st.home.c, &opts)
+	defer bindings.DestroyArrowOptions(&opts)
+	full, err := resultSchema(ps, opts)
+	if err != nil {
+		return err
+	}
+	if full.NumFields() <= own {
+		return fmt.Errorf("RETURNING gave %d columns, fewer than the %d the engine reads: %w", full.NumFields(), own, ErrInternal)
+	}
+	st.schema, st.isQuery = arrow.NewSchema(full.Fields()[own:], nil), true
+	return nil
 }
 
 // writeTargets resolves every target of a write (DROP TABLE names several):
@@ -335,21 +382,55 @@ func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
 		}
 		edits = append(edits, mergeActionEdits(toks, cols)...)
 	}
+	own := map[writeKind]string{writeInsert: "*", writeUpdate: "*", writeDelete: identFile + ", " + identPos,
+		writeMerge: "merge_action, *"}[w.kind]
+	if w.Returning >= 0 {
+		// The client's RETURNING list follows the engine's own columns; its
+		// stars leave out the stand-in's identity columns.
+		ret, err := returningEdits(toks, w.Returning, own, w.kind != writeInsert)
+		if err != nil {
+			return "", err
+		}
+		edits = append(edits, ret...)
+	}
 	text, err := sqltext.Apply(sql, edits)
 	if err != nil {
 		return "", fmt.Errorf("%s %s: aiming the statement at its stand-in: %w: %w", w.kind, p.id, ErrInternal, err)
 	}
-	switch w.kind {
-	case writeInsert:
-		text += "\nRETURNING *"
-	case writeUpdate:
-		text += "\nRETURNING *"
-	case writeDelete:
-		text += "\nRETURNING " + identFile + ", " + identPos
-	case writeMerge:
-		text += "\nRETURNING merge_action, *"
+	if w.Returning < 0 {
+		text += "\nRETURNING " + own
 	}
 	return text, nil
+}
+
+// returningEdits put the engine's own columns first in a client's RETURNING
+// list (at toks[ret]) and, when the stand-in has identity columns, keep
+// them out of the client's stars.
+func returningEdits(toks sqltext.Tokens, ret int, own string, identity bool) ([]sqltext.Edit, error) {
+	edits := []sqltext.Edit{{Start: toks[ret].End, End: toks[ret].End, Text: " " + own + ","}}
+	if !identity {
+		return edits, nil
+	}
+	hidden := identFile + ", " + identPos
+	depth := 0
+	for i := ret + 1; i < len(toks); i++ {
+		switch {
+		case toks[i].Sym("("):
+			depth++
+		case toks[i].Sym(")"):
+			depth--
+		case depth == 0 && toks[i].Sym("*") && (i == ret+1 || toks.Sym(i-1, ",") || toks.Sym(i-1, ".")):
+			switch {
+			case toks.Word(i+1, "exclude") && toks.Sym(i+2, "("):
+				edits = append(edits, sqltext.Edit{Start: toks[i+2].End, End: toks[i+2].End, Text: hidden + ", "})
+			case toks.Word(i+1, "exclude"):
+				return nil, newError(ErrInvalidSQL, "RETURNING * EXCLUDE: write the excluded columns in parentheses, EXCLUDE (a, b)")
+			default:
+				edits = append(edits, sqltext.Edit{Start: toks[i].End, End: toks[i].End, Text: " EXCLUDE (" + hidden + ")"})
+			}
+		}
+	}
+	return edits, nil
 }
 
 // mergeActionEdits makes MERGE's positional shorthands work on a stand-in
@@ -400,25 +481,35 @@ func (p *writePlan) createText() (string, error) {
 
 // execWrite runs a prepared write; it returns the rows it changed.
 func (st *Statement) execWrite(ctx context.Context, params arrow.RecordBatch) (int64, error) {
+	n, returned, err := st.execWriteRows(ctx, params)
+	releaseAll(returned)
+	return n, err
+}
+
+// execWriteRows runs a prepared write; it returns the rows it changed and,
+// when the statement has a RETURNING clause, the rows it returns (the
+// caller releases them), once the snapshot is committed.
+func (st *Statement) execWriteRows(ctx context.Context, params arrow.RecordBatch) (int64, []arrow.RecordBatch, error) {
 	if !st.s.take(st.home) {
-		return 0, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before writing")
+		return 0, nil, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before writing")
 	}
 	defer st.s.releaseConn(st.home)
 	p, dc, e := st.write, st.home, st.s.e
 	if err := st.s.refuseInTransaction(p.stmt.kind.String(), p.id.String()); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	switch p.stmt.kind {
 	case writeCreateSchema:
-		return 0, e.createSchema(ctx, p)
+		return 0, nil, e.createSchema(ctx, p)
 	case writeDropSchema:
-		return 0, e.dropSchema(ctx, p)
+		return 0, nil, e.dropSchema(ctx, p)
 	case writeDrop:
-		return 0, e.dropTable(ctx, p)
+		return 0, nil, e.dropTable(ctx, p)
 	case writeAlter:
-		return 0, e.alterTable(ctx, p)
+		return 0, nil, e.alterTable(ctx, p)
 	case writeCreate:
-		return e.createTable(ctx, dc, p, params)
+		n, err := e.createTable(ctx, dc, p, params)
+		return n, nil, err
 	}
 	ws := WriteStats{Statement: p.stmt.kind.String(), Table: p.id.String()}
 	defer func() {
@@ -428,9 +519,9 @@ func (st *Statement) execWrite(ctx context.Context, params arrow.RecordBatch) (i
 	}()
 	for attempt := 1; ; attempt++ {
 		ws.Attempts = attempt
-		n, err := e.runDML(ctx, dc, p, params, &ws)
+		n, returned, err := e.runDML(ctx, dc, p, params, &ws)
 		if !errors.Is(err, catalog.ErrConflict) || attempt >= writeAttempts {
-			return n, err
+			return n, returned, err
 		}
 		// Another process committed first. Back off a random while (so
 		// racing writers spread out), then run the statement again on the
@@ -439,30 +530,30 @@ func (st *Statement) execWrite(ctx context.Context, params arrow.RecordBatch) (i
 		wait := time.Duration(attempt) * (20*time.Millisecond + rand.N(80*time.Millisecond))
 		select {
 		case <-ctx.Done():
-			return 0, canceled(ctx)
+			return 0, nil, canceled(ctx)
 		case <-time.After(wait):
 		}
 	}
 }
 
 // runDML computes and commits one INSERT/UPDATE/DELETE/MERGE.
-func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arrow.RecordBatch, ws *WriteStats) (int64, error) {
+func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arrow.RecordBatch, ws *WriteStats) (int64, []arrow.RecordBatch, error) {
 	lap := stopwatch()
 	txn, err := e.tables.Begin(ctx, p.id)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer txn.Abort()
 	// INSERT needs only the columns; the others compute from the rows.
 	base := &catalog.TableState{Ident: p.id, Schema: txn.Table().Schema()}
 	if p.stmt.kind != writeInsert {
 		if base, err = txn.State(ctx); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
 	ws.Plan += lap()
 	if err := p.fillStandIn(dc, base, false); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer dropStandIn(dc)
 	if rows, err := queryStrings(dc.c, "SELECT count(*) FROM "+standIn); err == nil && len(rows) == 1 {
@@ -471,11 +562,11 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	ws.StandIn += lap()
 	text, err := p.dmlText(base)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	ps, err := prepareText(dc, text)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer bindings.DestroyPrepare(&ps)
 	var opts bindings.ArrowOptions
@@ -493,7 +584,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	for r := 0; r < rows; r++ {
 		if params != nil {
 			if err := bindRow(ps, params, r); err != nil {
-				return 0, err
+				return 0, nil, err
 			}
 		}
 		ir.arm()
@@ -501,17 +592,17 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		ir.disarm()
 		out = append(out, recs...)
 		if err != nil {
-			return 0, withCtx(ctx, err)
+			return 0, nil, withCtx(ctx, err)
 		}
 	}
 	ws.Run += lap()
 	target, err := txn.ArrowSchema()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	ch, err := collectChanges(ctx, p, base, target, out)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer ch.release()
 	ws.Collect += lap()
@@ -519,7 +610,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	if len(ch.deletes) > 0 && copyOnWrite(txn.Table().Properties(), p.stmt.kind) {
 		surv, locs, err := survivors(ctx, dc, base, ch, target)
 		if err != nil {
-			return 0, fmt.Errorf("%s %s: rewriting touched files: %w", p.stmt.kind, p.id, err)
+			return 0, nil, fmt.Errorf("%s %s: rewriting touched files: %w", p.stmt.kind, p.id, err)
 		}
 		ws.RewrittenRows = 0
 		for _, b := range surv {
@@ -531,7 +622,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	}
 	rdr, err := array.NewRecordReader(target, ch.rows)
 	if err != nil {
-		return 0, fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
+		return 0, nil, fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
 	}
 	defer rdr.Release()
 	summary := map[string]string{"lakeflight.sql.statement": p.stmt.kind.String()}
@@ -545,13 +636,13 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		err = txn.Delta(ctx, reader, ch.deletes, summary, runtime.GOMAXPROCS(0))
 	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	ws.Write += lap()
 	snap, err := txn.Commit(ctx)
 	ws.Commit += lap()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	// The view is rebound when a statement next names the table (the
 	// metadata location moved), not now: a run of writes plans nothing.
@@ -561,7 +652,22 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		"snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "stand_in", ws.StandIn,
 		"stand_in_rows", ws.StandInRows, "run", ws.Run, "collect", ws.Collect, "copy_on_write", ws.CopyOnWrite,
 		"rewrite", ws.Rewrite, "rewritten_rows", ws.RewrittenRows, "write", ws.Write, "commit", ws.Commit)
-	return ch.affected, nil
+	return ch.affected, returnedRows(p, out), nil
+}
+
+// returnedRows cuts the client's RETURNING columns out of the rows the
+// statement returned (nil without a RETURNING clause); the caller releases
+// them.
+func returnedRows(p *writePlan, out []arrow.RecordBatch) []arrow.RecordBatch {
+	if p.returned == nil {
+		return nil
+	}
+	var rows []arrow.RecordBatch
+	for _, rec := range out {
+		own := int(rec.NumCols()) - p.returned.NumFields()
+		rows = append(rows, array.NewRecordBatch(p.returned, rec.Columns()[own:], rec.NumRows()))
+	}
+	return rows
 }
 
 // WriteStats describes a session's last INSERT, UPDATE, DELETE or MERGE on

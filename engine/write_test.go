@@ -232,7 +232,7 @@ func TestSQLWriteRefusals(t *testing.T) {
 		{"UPDATE silver.t SET nope = 1", ErrInvalidSQL, "nope"},
 		{"MERGE INTO silver.t USING (VALUES (1, 'x'), (1, 'y')) s(id, v) ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v",
 			ErrInvalidSQL, "several source rows match the same target row"},
-		{"DELETE FROM silver.t RETURNING *", ErrUnsupported, "RETURNING"},
+		{"DELETE FROM silver.t RETURNING * EXCLUDE v", ErrInvalidSQL, "EXCLUDE (a, b)"},
 		{"INSERT OR REPLACE INTO silver.t VALUES (1, 'z')", ErrUnsupported, "MERGE INTO"},
 		{"CREATE TABLE silver.p (x INTEGER) PARTITIONED BY (x)", ErrUnsupported, "PARTITIONED BY"},
 		{"DROP TABLE silver.missing", ErrNotFound, "does not exist"},

@@ -187,10 +187,21 @@ func TestCorpusOverFlight(t *testing.T) {
 					}
 				}
 			case c.Write:
-				for _, q := range []string{sqlcorpus.DropW, sqlcorpus.ResetW, c.SQL} {
+				for _, q := range []string{sqlcorpus.DropW, sqlcorpus.ResetW} {
 					update(cl, q)
 					if _, err := now.Exec(q); err != nil {
 						t.Fatalf("oracle: %s: %v", q, err)
+					}
+				}
+				if c.Returning {
+					got := sortedRows(flightRows(query(t, cl, c.SQL)), false)
+					if want := sortedRows(oracleRows(t, now, c.SQL), false); !slices.Equal(got, want) {
+						t.Errorf("RETURNING: lakeflight %q, DuckDB %q", got, want)
+					}
+				} else {
+					update(cl, c.SQL)
+					if _, err := now.Exec(c.SQL); err != nil {
+						t.Fatalf("oracle: %s: %v", c.SQL, err)
 					}
 				}
 				got := sortedRows(flightRows(query(t, cl, sqlcorpus.ReadW)), true)

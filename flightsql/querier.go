@@ -53,6 +53,9 @@ type stmt interface {
 	IsQuery() bool
 	Query(ctx context.Context, params arrow.RecordBatch, mem memory.Allocator) (array.RecordReader, error)
 	Exec(ctx context.Context, params arrow.RecordBatch) (int64, error)
+	// Writes reports a statement that changes tables when it runs (a
+	// write's RETURNING rows must not be fetched by running it again).
+	Writes() bool
 	// Fresh is the statement a new execution runs: the same one, or the
 	// same text prepared anew when the tables it reads have moved since
 	// (then the caller closes it). A ticket keeps what Fresh gave it.

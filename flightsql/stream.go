@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 )
 
@@ -43,7 +44,13 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 		return h.stmt.Schema(), ch, nil
 	}
 
-	rdr, err := h.stmt.Query(sctx, h.params, s.mem)
+	var rdr array.RecordReader
+	var err error
+	if h.stmt.Writes() {
+		rdr, err = s.writeResult(sctx, h)
+	} else {
+		rdr, err = h.stmt.Query(sctx, h.params, s.mem)
+	}
 	if err != nil {
 		cancel()
 		s.handles.finish(h, false)
@@ -146,4 +153,32 @@ func dataSize(d arrow.ArrayData) int64 {
 		n += dataSize(c)
 	}
 	return n
+}
+
+// writeResult answers the ticket of a write with a RETURNING clause: the
+// first DoGet runs it (it commits) and keeps the returned rows with the
+// ticket; a retry reads them again. Only one DoGet of a ticket runs at a
+// time (handles.start), so h.written needs no lock.
+func (s *Server) writeResult(ctx context.Context, h *handle) (array.RecordReader, error) {
+	if h.writtenSchema == nil {
+		rdr, err := h.stmt.Query(ctx, h.params, s.mem)
+		if err != nil {
+			return nil, err
+		}
+		defer rdr.Release()
+		rows := []arrow.RecordBatch{}
+		for rdr.Next() {
+			b := rdr.RecordBatch()
+			b.Retain()
+			rows = append(rows, b)
+		}
+		if err := rdr.Err(); err != nil {
+			for _, b := range rows {
+				b.Release()
+			}
+			return nil, err
+		}
+		h.written, h.writtenSchema = rows, rdr.Schema()
+	}
+	return array.NewRecordReader(h.writtenSchema, h.written)
 }

@@ -38,6 +38,10 @@ type handle struct {
 	parent   *handle           // ticket of a prepared statement
 	params   arrow.RecordBatch // bound parameters (nil: none)
 	expires  time.Time
+	// written: a write's RETURNING rows, kept after its first run so that a
+	// retried DoGet reads them again instead of writing again.
+	written       []arrow.RecordBatch
+	writtenSchema *arrow.Schema
 
 	// guarded by handleTable.mu
 	running  bool
@@ -305,6 +309,10 @@ func (t *handleTable) releaseLocked(h *handle) []func() {
 		h.params = nil
 		fin = append(fin, p.Release)
 	}
+	for _, b := range h.written {
+		fin = append(fin, b.Release)
+	}
+	h.written = nil
 	if h.ownsStmt || h.kind == kindPrepared {
 		st := h.stmt
 		fin = append(fin, func() { _ = st.Close() })

@@ -4,10 +4,15 @@ package flightsql
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // A ticket reads the snapshot resolved by GetFlightInfo, even when commits
@@ -128,5 +133,54 @@ func TestSQLWritesAndAsOfOverFlight(t *testing.T) {
 	}
 	if got := query(t, cl, "SELECT count(*) FROM bronze.events WHERE id = 10").rows[0][0]; got != "1" {
 		t.Fatalf("after resetting as_of: id 10 count %s", got)
+	}
+}
+
+// A write with RETURNING is a query: its ticket answers the returned rows
+// once the snapshot is committed, and fetching the ticket again never
+// writes again.
+func TestWriteReturningOverFlight(t *testing.T) {
+	env := newTestEnv(t)
+	cl := env.client(t, false)
+	ctx := context.Background()
+	prep, err := cl.Prepare(ctx, "INSERT INTO bronze.events (id, name) VALUES (?, 'r') RETURNING id * 10 AS tenfold, name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prep.Close(ctx)
+	if upd, ok := prep.IsUpdate(); !ok || upd {
+		t.Errorf("INSERT … RETURNING: IsUpdate = %v, %v; want a query", upd, ok)
+	}
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	b.AppendValues([]int64{7, 8}, nil)
+	col := b.NewArray()
+	b.Release()
+	params := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "1", Type: arrow.PrimitiveTypes.Int64}}, nil), []arrow.Array{col}, 2)
+	col.Release()
+	prep.SetParameters(params)
+	params.Release()
+	info, err := prep.Execute(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := fetch(ctx, cl, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(res.rows, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+	if !slices.EqualFunc(res.rows, [][]string{{"70", "r"}, {"80", "r"}}, slices.Equal[[]string]) {
+		t.Fatalf("returned rows %q", res.rows)
+	}
+	// A second fetch of the same ticket: consumed, or the same rows, but
+	// never a second insert.
+	if again, err := fetch(ctx, cl, info); err == nil && len(again.rows) != 2 {
+		t.Fatalf("refetch: %q", again.rows)
+	}
+	if got := query(t, cl, "SELECT count(*) FROM bronze.events WHERE name = 'r'").rows[0][0]; got != "2" {
+		t.Fatalf("%s rows inserted, want 2", got)
+	}
+	// An ad-hoc DELETE … RETURNING.
+	if got := query(t, cl, "DELETE FROM bronze.events WHERE name = 'r' RETURNING *").rows; len(got) != 2 || len(got[0]) != 3 {
+		t.Fatalf("DELETE … RETURNING *: %q (want the table's 3 columns, no identity)", got)
 	}
 }

@@ -29,8 +29,9 @@ type Case struct {
 	Query, Ordered bool
 	// Write: the case changes silver.w, which is reset from silver.t
 	// before it; silver.w's rows afterwards must equal DuckDB's after the
-	// same statement on a plain copy.
-	Write bool
+	// same statement on a plain copy. Returning: the write answers rows
+	// (a RETURNING clause) that must equal DuckDB's too.
+	Write, Returning bool
 	// Refused: lakeflight refuses the case with an error containing this
 	// (DuckDB runs it as a script, which a prepared statement cannot be).
 	Refused string
@@ -130,5 +131,15 @@ func Cases() []Case {
 			Kind: "delete", Refs: []string{"silver.w", "silver.u"}, Write: true},
 		{Name: "insert-multibyte", SQL: "INSERT INTO silver.w VALUES (7, 'ö✓', 70) -- trailing", Kind: "insert", Refs: []string{"silver.w"}, Write: true},
 		{Name: "insert-dollar-string", SQL: "INSERT INTO silver.w SELECT 8, $$;AT (VERSION => 1)$$, 80;", Kind: "insert", Refs: []string{"silver.w"}, Write: true},
+		{Name: "insert-returning", SQL: "INSERT INTO silver.w VALUES (20, 'r', 200), (21, 's', 210) RETURNING id, v * 2 AS twice",
+			Kind: "insert", Write: true, Returning: true},
+		{Name: "delete-returning-star", SQL: "DELETE FROM silver.w WHERE v > 20 RETURNING *", Kind: "delete", Write: true, Returning: true},
+		{Name: "delete-returning-exclude", SQL: "DELETE FROM silver.w AS w WHERE id = 2 RETURNING w.* EXCLUDE (k)",
+			Kind: "delete", Write: true, Returning: true},
+		{Name: "update-returning", SQL: "WITH a AS (SELECT 'a' AS k) UPDATE silver.w SET v = v + 1 WHERE k IN (SELECT k FROM a) RETURNING id, v",
+			Kind: "update", Write: true, Returning: true},
+		{Name: "merge-returning", SQL: "MERGE INTO silver.w AS w USING (SELECT 1 AS id UNION ALL SELECT 42) AS s ON w.id = s.id " +
+			"WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT (id, k, v) VALUES (s.id, 'new', 0) RETURNING merge_action, id",
+			Kind: "merge", Write: true, Returning: true},
 	}
 }
