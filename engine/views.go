@@ -29,43 +29,7 @@ func (e *Engine) Refresh(ctx context.Context, id catalog.Ident) error {
 	if e.tables == nil {
 		return errNoTables
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	return e.bindLocked(ctx, id)
-}
-
-// bindLocked (re)creates the view for id from the catalog's current state.
-func (e *Engine) bindLocked(ctx context.Context, id catalog.Ident) error {
-	st, err := e.tables.TableState(ctx, id)
-	if errors.Is(err, catalog.ErrNoSuchTable) {
-		return e.unbindLocked(id)
-	}
-	if err != nil {
-		return fmt.Errorf("binding %s: %w", id, err)
-	}
-	if err := e.ensureSchemaLocked(id.Namespace); err != nil {
-		return err
-	}
-	body, err := viewSQL(st)
-	if err != nil {
-		return fmt.Errorf("binding %s: %w", id, err)
-	}
-	guarded, err := buildViewSQL(st, false, asOfGuard(id))
-	if err != nil {
-		return fmt.Errorf("binding %s: %w", id, err)
-	}
-	q := "CREATE OR REPLACE VIEW " + e.qualified(id) + " AS " + guarded
-	if err := execSQL(e.admin, q); err != nil {
-		return fmt.Errorf("binding %s: %w", id, err)
-	}
-	e.gen.Add(1)
-	e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID, body: body}
-	e.stats.rebinds.Add(1)
-	e.log.Debug("bound table", "table", id.String(), "snapshot", st.SnapshotID, "files", len(st.DataFiles))
-	return nil
+	return e.bind(ctx, id, "")
 }
 
 // markStale makes the next statement naming id rebind its view, as after
@@ -79,13 +43,21 @@ func (e *Engine) markStale(id catalog.Ident) {
 	}
 }
 
-func (e *Engine) unbindLocked(id catalog.Ident) error {
-	if _, ok := e.views[id]; !ok {
+// unbind drops id's view. Only a bind flight of id calls it, so no bind of
+// the same table can recreate the view meanwhile; the view may exist without
+// being recorded (created by a flight that then saw its schema dropped).
+func (e *Engine) unbind(id catalog.Ident) error {
+	e.mu.Lock()
+	if _, ok := e.views[id]; ok {
+		delete(e.views, id)
+		e.gen.Add(1)
+	}
+	exists := e.schema[id.Namespace]
+	e.mu.Unlock()
+	if !exists {
 		return nil
 	}
-	delete(e.views, id)
-	e.gen.Add(1)
-	return execSQL(e.admin, "DROP VIEW IF EXISTS "+e.qualified(id))
+	return e.ddlExec("DROP VIEW IF EXISTS " + e.qualified(id))
 }
 
 func (e *Engine) ensureSchemaLocked(ns string) error {
@@ -101,28 +73,35 @@ func (e *Engine) ensureSchemaLocked(ns string) error {
 	return nil
 }
 
-// relistLocked binds tables that appeared in the catalog and drops views
-// of tables that disappeared.
-func (e *Engine) relistLocked(ctx context.Context) error {
+// relistTables binds tables that appeared in the catalog and drops views
+// of tables that disappeared (each through a bind flight, which finds the
+// table gone). Only listing errors are returned; bind errors are logged.
+func (e *Engine) relistTables(ctx context.Context) error {
 	ids, err := e.tables.ListTables(ctx)
 	if err != nil {
 		return fmt.Errorf("listing tables: %w", err)
 	}
 	seen := make(map[catalog.Ident]bool, len(ids))
+	var todo []catalog.Ident
+	e.mu.Lock()
 	for _, id := range ids {
 		seen[id] = true
-		if _, ok := e.views[id]; ok {
-			continue
-		}
-		if err := e.bindLocked(ctx, id); err != nil {
-			e.log.Warn("cannot bind table", "table", id.String(), "err", err)
+		if _, ok := e.views[id]; !ok {
+			todo = append(todo, id)
 		}
 	}
 	for id := range e.views {
 		if !seen[id] {
-			if err := e.unbindLocked(id); err != nil {
+			todo = append(todo, id)
+		}
+	}
+	e.mu.Unlock()
+	for _, id := range todo {
+		if err := e.bind(ctx, id, ""); err != nil {
+			if errors.Is(err, ErrClosed) || ctx.Err() != nil {
 				return err
 			}
+			e.log.Warn("cannot bind table", "table", id.String(), "err", err)
 		}
 	}
 	return nil
