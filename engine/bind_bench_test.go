@@ -1,0 +1,160 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/lakeflight/lakeflight/catalog"
+)
+
+// manyFiles builds tables of many small data files cheaply: one real
+// Parquet file (a seed table's) hard-linked under new names and committed
+// with AddDataFiles, no Parquet written per file.
+type manyFiles struct {
+	cat  *catalog.Catalog
+	src  catalog.DataFile
+	dir  string
+	next int // files linked so far
+}
+
+func newManyFiles(t testing.TB, cat *catalog.Catalog) *manyFiles {
+	t.Helper()
+	ctx := context.Background()
+	seed := catalog.Ident{Namespace: "bronze", Name: "seed"}
+	if err := cat.CreateTable(ctx, seed, eventsSchema); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, cat, seed, 0, 100)
+	st, err := cat.TableState(ctx, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cat.WarehouseDir(), "many-files")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &manyFiles{cat: cat, src: st.DataFiles[0], dir: dir}
+}
+
+// add commits n more files (100 rows each) to id in one snapshot.
+func (m *manyFiles) add(t testing.TB, id catalog.Ident, n int) {
+	t.Helper()
+	ctx := context.Background()
+	files := make([]iceberg.DataFile, n)
+	for i := range files {
+		path := filepath.Join(m.dir, fmt.Sprintf("f-%06d.parquet", m.next))
+		m.next++
+		if err := os.Link(m.src.Path, path); err != nil {
+			t.Fatal(err)
+		}
+		bld, err := iceberg.NewDataFileBuilder(*iceberg.UnpartitionedSpec, iceberg.EntryContentData, "file://"+path,
+			iceberg.ParquetFile, nil, nil, nil, m.src.RecordCount, m.src.SizeBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[i] = bld.Build()
+	}
+	tbl, err := m.cat.LoadTable(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := tbl.NewTransaction()
+	if err := tx.AddDataFiles(ctx, files, nil, table.WithoutDuplicateCheck()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// table creates id with files data files in ten commits.
+func (m *manyFiles) table(t testing.TB, id catalog.Ident, files int) {
+	t.Helper()
+	if err := m.cat.CreateTable(context.Background(), id, eventsSchema); err != nil {
+		t.Fatal(err)
+	}
+	for c := range 10 {
+		m.add(t, id, files*(c+1)/10-files*c/10)
+	}
+}
+
+// BenchmarkBind1000Files: sessions binding 1,000-file tables another writer
+// has just committed to (one more file each, outside the timer), so each
+// bind reads a new snapshot from the catalog, re-creates the view, pins it
+// and has DuckDB prepare a query on it. Per iteration it times one session
+// binding one table, then 8 sessions binding 8 other tables at once, and
+// reports both and their ratio (target: 8-at-once ≤ 1.5× one).
+//
+//	go test -tags duckdb_arrow -run '^$' -bench Bind1000 -benchtime 5x ./engine/
+func BenchmarkBind1000Files(b *testing.B) {
+	const files, eight = 1000, 8
+	env := newIcebergEnv(b)
+	cat := env.open(b)
+	ctx := context.Background()
+	if err := cat.EnsureNamespace(ctx, "bronze"); err != nil {
+		b.Fatal(err)
+	}
+	mf := newManyFiles(b, cat)
+	ids := make([]catalog.Ident, eight+1)
+	for i := range ids {
+		ids[i] = catalog.Ident{Namespace: "bronze", Name: fmt.Sprintf("t%d", i)}
+		mf.table(b, ids[i], files)
+	}
+	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	sessions := make([]*Session, len(ids))
+	for i := range sessions {
+		sessions[i] = newSession(b, e)
+	}
+	bind := func(i int) error {
+		st, err := sessions[i].Prepare(ctx, "SELECT count(*) FROM bronze."+ids[i].Name)
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	}
+	var one, all time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		for _, id := range ids {
+			mf.add(b, id, 1)
+		}
+		b.StartTimer()
+		start := time.Now()
+		if err := bind(0); err != nil {
+			b.Fatal(err)
+		}
+		one += time.Since(start)
+
+		start = time.Now()
+		var wg sync.WaitGroup
+		errs := make([]error, eight)
+		for i := range eight {
+			wg.Go(func() { errs[i] = bind(i + 1) })
+		}
+		wg.Wait()
+		all += time.Since(start)
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(one.Microseconds())/1e3/float64(b.N), "one-ms/op")
+	b.ReportMetric(float64(all.Microseconds())/1e3/float64(b.N), "eight-ms/op")
+	b.ReportMetric(float64(all)/float64(one), "ratio")
+}
