@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -193,7 +194,7 @@ func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, 
 		if !filepath.IsAbs(p) {
 			return "", fmt.Errorf("data file %q is not a local absolute path: %w", f.Path, ErrUnsupported)
 		}
-		files[i] = quoteString(p)
+		files[i] = p
 	}
 	var m strings.Builder
 	for i, f := range fields {
@@ -207,7 +208,7 @@ func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, 
 		m.WriteString(quoteString(types[i]))
 		m.WriteString(", default_value: NULL}")
 	}
-	list := guarded("["+strings.Join(files, ", ")+"]", guard)
+	list := guarded(fileList(files), guard)
 	if len(st.DeleteFiles) == 0 && !identity {
 		return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet(" + list +
 			", schema = map{" + m.String() + "})", nil
@@ -217,7 +218,7 @@ func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, 
 	// (file:///…, percent-encoded); the data files are read by local path.
 	dels := make([]string, len(st.DeleteFiles))
 	for i, f := range st.DeleteFiles {
-		dels[i] = quoteString(strings.TrimPrefix(f.Path, "file://"))
+		dels[i] = strings.TrimPrefix(f.Path, "file://")
 	}
 	const norm = "CASE WHEN starts_with(file_path, 'file://') THEN url_decode(substr(file_path, 8)) " +
 		"WHEN starts_with(file_path, 'file:') THEN substr(file_path, 6) ELSE file_path END"
@@ -233,8 +234,43 @@ func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, 
 	if len(dels) == 0 {
 		return q, nil
 	}
-	return q + " ANTI JOIN (SELECT " + norm + " AS f, pos FROM read_parquet([" + strings.Join(dels, ", ") + "])) AS x" +
+	return q + " ANTI JOIN (SELECT " + norm + " AS f, pos FROM read_parquet(" + fileList(dels) + ")) AS x" +
 		" ON d.__lakeflight_path = x.f AND d.file_row_number = x.pos", nil
+}
+
+// fileList is the SQL expression of the list of files paths, as
+// read_parquet takes it. A list literal costs DuckDB about 3.5 µs a file to
+// lex, parse and fold (3.6 ms for 1,000 files), paid by every CREATE VIEW
+// and every first bind of a view; so a long list is one string, split when
+// DuckDB folds the expression, with the files' common directory written
+// once. The order of the files is kept (file_index counts in it).
+func fileList(paths []string) string {
+	const sep = "\x1f" // chr(31): no path lakeflight writes holds it
+	if len(paths) < 16 || slices.ContainsFunc(paths, func(p string) bool { return strings.Contains(p, sep) }) {
+		q := make([]string, len(paths))
+		for i, p := range paths {
+			q[i] = quoteString(p)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	}
+	dir := paths[0][:strings.LastIndexByte(paths[0], '/')+1]
+	for _, p := range paths[1:] {
+		for !strings.HasPrefix(p, dir) {
+			dir = dir[:strings.LastIndexByte(dir[:len(dir)-1], '/')+1]
+		}
+	}
+	var b strings.Builder
+	for i, p := range paths {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(p[len(dir):])
+	}
+	joined := quoteString(b.String())
+	if dir != "" {
+		joined = quoteString(dir) + " || replace(" + joined + ", chr(31), chr(31) || " + quoteString(dir) + ")"
+	}
+	return "string_split(" + joined + ", chr(31))"
 }
 
 // duckType renders an Iceberg type as a DuckDB type.
