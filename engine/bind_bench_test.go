@@ -19,10 +19,11 @@ import (
 
 // manyFiles builds tables of many small data files cheaply: one real
 // Parquet file (a seed table's) hard-linked under new names and committed
-// with AddDataFiles, no Parquet written per file.
+// with AddDataFiles, with the seed file's column metrics (as ingest
+// registers files), no Parquet written per file.
 type manyFiles struct {
 	cat  *catalog.Catalog
-	src  catalog.DataFile
+	src  iceberg.DataFile
 	dir  string
 	next int // files linked so far
 }
@@ -35,15 +36,29 @@ func newManyFiles(t testing.TB, cat *catalog.Catalog) *manyFiles {
 		t.Fatal(err)
 	}
 	appendEvents(t, cat, seed, 0, 100)
-	st, err := cat.TableState(ctx, seed)
+	tbl, err := cat.LoadTable(ctx, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(cat.WarehouseDir(), "many-files")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	fs, err := tbl.FS(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &manyFiles{cat: cat, src: st.DataFiles[0], dir: dir}
+	manifests, err := tbl.CurrentSnapshot().Manifests(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &manyFiles{cat: cat, dir: filepath.Join(cat.WarehouseDir(), "many-files")}
+	for e, err := range manifests[0].Entries(fs, false) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.src = e.DataFile()
+	}
+	if err := os.MkdirAll(m.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // add commits n more files (100 rows each) to id in one snapshot.
@@ -54,15 +69,18 @@ func (m *manyFiles) add(t testing.TB, id catalog.Ident, n int) {
 	for i := range files {
 		path := filepath.Join(m.dir, fmt.Sprintf("f-%06d.parquet", m.next))
 		m.next++
-		if err := os.Link(m.src.Path, path); err != nil {
+		if err := os.Link(catalog.LocalPath(m.src.FilePath()), path); err != nil {
 			t.Fatal(err)
 		}
+		src := m.src
 		bld, err := iceberg.NewDataFileBuilder(*iceberg.UnpartitionedSpec, iceberg.EntryContentData, "file://"+path,
-			iceberg.ParquetFile, nil, nil, nil, m.src.RecordCount, m.src.SizeBytes)
+			iceberg.ParquetFile, nil, nil, nil, src.Count(), src.FileSizeBytes())
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[i] = bld.Build()
+		files[i] = bld.ColumnSizes(src.ColumnSizes()).ValueCounts(src.ValueCounts()).NullValueCounts(src.NullValueCounts()).
+			NaNValueCounts(src.NaNValueCounts()).LowerBoundValues(src.LowerBoundValues()).UpperBoundValues(src.UpperBoundValues()).
+			SplitOffsets(src.SplitOffsets()).Build()
 	}
 	tbl, err := m.cat.LoadTable(ctx, id)
 	if err != nil {
