@@ -107,6 +107,42 @@ func (m *manyFiles) table(t testing.TB, id catalog.Ident, files int) {
 	}
 }
 
+// manyFilesEnv is a catalog with one table of files data files in bronze
+// per name, and an engine over it; wrap, when not nil, stands between them.
+func manyFilesEnv(t testing.TB, files int, wrap func(*catalog.Catalog) Tables, names ...string) (*Engine, *manyFiles, []catalog.Ident) {
+	t.Helper()
+	cat := newIcebergEnv(t).open(t)
+	ctx := context.Background()
+	if err := cat.EnsureNamespace(ctx, "bronze"); err != nil {
+		t.Fatal(err)
+	}
+	mf := newManyFiles(t, cat)
+	ids := make([]catalog.Ident, len(names))
+	for i, name := range names {
+		ids[i] = catalog.Ident{Namespace: "bronze", Name: name}
+		mf.table(t, ids[i], files)
+	}
+	var tables Tables = cat
+	if wrap != nil {
+		tables = wrap(cat)
+	}
+	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, tables, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, mf, ids
+}
+
+// tableNames is t0 … t(n-1).
+func tableNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("t%d", i)
+	}
+	return out
+}
+
 // BenchmarkBind1000Files: sessions binding 1,000-file tables another writer
 // has just committed to (one more file each, outside the timer), so each
 // bind reads a new snapshot from the catalog, re-creates the view, pins it
@@ -118,23 +154,8 @@ func (m *manyFiles) table(t testing.TB, id catalog.Ident, files int) {
 //	go test -tags duckdb_arrow -run '^$' -bench Bind1000 -benchtime 5x ./engine/
 func BenchmarkBind1000Files(b *testing.B) {
 	const files, eight = 1000, 8
-	env := newIcebergEnv(b)
-	cat := env.open(b)
+	e, mf, ids := manyFilesEnv(b, files, nil, tableNames(eight+1)...)
 	ctx := context.Background()
-	if err := cat.EnsureNamespace(ctx, "bronze"); err != nil {
-		b.Fatal(err)
-	}
-	mf := newManyFiles(b, cat)
-	ids := make([]catalog.Ident, eight+1)
-	for i := range ids {
-		ids[i] = catalog.Ident{Namespace: "bronze", Name: fmt.Sprintf("t%d", i)}
-		mf.table(b, ids[i], files)
-	}
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { e.Close() })
 	sessions := make([]*Session, len(ids))
 	for i := range sessions {
 		sessions[i] = newSession(b, e)

@@ -17,54 +17,23 @@ import (
 // committed to, so every first statement binds): each reads its own table,
 // at its newest snapshot.
 func TestConcurrentBindsManyTables(t *testing.T) {
-	env := newIcebergEnv(t)
-	cat := env.open(t)
-	ctx := context.Background()
-	if err := cat.EnsureNamespace(ctx, "bronze"); err != nil {
-		t.Fatal(err)
-	}
-	mf := newManyFiles(t, cat)
 	const tables, perTable, files = 6, 3, 20
-	ids := make([]catalog.Ident, tables)
-	for i := range ids {
-		ids[i] = catalog.Ident{Namespace: "bronze", Name: fmt.Sprintf("t%d", i)}
-		mf.table(t, ids[i], files)
-	}
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, mf, ids := manyFilesEnv(t, files, nil, tableNames(tables)...)
 	for i, id := range ids {
 		mf.add(t, id, i+1) // table i now has files+i+1 files of 100 rows
 	}
 	before := e.Stats().Rebinds
-	var wg sync.WaitGroup
-	errs := make(chan error, tables*perTable)
-	for i := range tables * perTable {
-		wg.Go(func() {
-			s, err := e.NewSession(ctx)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer s.Close()
-			n := i % tables
-			_, rows, err := queryAll(t, s, "SELECT count(*) FROM bronze."+ids[n].Name, nil)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if want := strconv.Itoa((files + n + 1) * 100); rows[0][0] != want {
-				errs <- fmt.Errorf("%s: %s rows, want %s", ids[n], rows[0][0], want)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	inSessions(t, e, tables*perTable, func(i int, s *Session) error {
+		n := i % tables
+		_, rows, err := queryAll(t, s, "SELECT count(*) FROM bronze."+ids[n].Name, nil)
+		if err != nil {
+			return err
+		}
+		if want := strconv.Itoa((files + n + 1) * 100); rows[0][0] != want {
+			return fmt.Errorf("%s: %s rows, want %s", ids[n], rows[0][0], want)
+		}
+		return nil
+	})()
 	// One bind per table: the sessions reading the same table share it.
 	if got := e.Stats().Rebinds - before; got != tables {
 		t.Errorf("%d rebinds for %d tables", got, tables)
@@ -75,50 +44,28 @@ func TestConcurrentBindsManyTables(t *testing.T) {
 // own Refresh after its last commit returns, the view is at that commit,
 // whatever older binds finished later.
 func TestConcurrentBindsSameTable(t *testing.T) {
-	env := newIcebergEnv(t)
-	cat := env.open(t)
-	ctx := context.Background()
-	if err := cat.EnsureNamespace(ctx, "bronze"); err != nil {
-		t.Fatal(err)
-	}
-	mf := newManyFiles(t, cat)
-	id := catalog.Ident{Namespace: "bronze", Name: "hot"}
-	mf.table(t, id, 10)
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, mf, ids := manyFilesEnv(t, 10, nil, "hot")
+	id, cat, ctx := ids[0], mf.cat, context.Background()
 	const commits, binders = 8, 6
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan error, binders+1)
-	for i := range binders {
-		wg.Go(func() {
-			s, err := e.NewSession(ctx)
+	wait := inSessions(t, e, binders, func(i int, s *Session) error {
+		for {
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
+			var err error
+			if i%2 == 0 {
+				err = e.Refresh(ctx, id)
+			} else {
+				_, _, err = queryAll(t, s, "SELECT count(*) FROM bronze.hot", nil)
+			}
 			if err != nil {
-				errs <- err
-				return
+				return err
 			}
-			defer s.Close()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if i%2 == 0 {
-					err = e.Refresh(ctx, id)
-				} else {
-					_, _, err = queryAll(t, s, "SELECT count(*) FROM bronze.hot", nil)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
+		}
+	})
 	for range commits {
 		mf.add(t, id, 1)
 		if err := e.Refresh(ctx, id); err != nil {
@@ -126,11 +73,7 @@ func TestConcurrentBindsSameTable(t *testing.T) {
 		}
 	}
 	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	wait()
 	loc, err := cat.MetadataLocation(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +87,35 @@ func TestConcurrentBindsSameTable(t *testing.T) {
 	s := newSession(t, e)
 	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.hot"); got[0][0] != strconv.Itoa((10+commits)*100) {
 		t.Fatalf("count %v, want %d", got, (10+commits)*100)
+	}
+}
+
+// inSessions runs fn(i, s) for i in [0, n), each in a goroutine with a
+// session of its own; the returned func waits for them all and fails the
+// test with their errors.
+func inSessions(t *testing.T, e *Engine, n int, fn func(i int, s *Session) error) (wait func()) {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			s, err := e.NewSession(context.Background())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			if err := fn(i, s); err != nil {
+				errs <- err
+			}
+		})
+	}
+	return func() {
+		t.Helper()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
 	}
 }
 
@@ -187,22 +159,12 @@ func (g *gatedTables) arm(id catalog.Ident) {
 
 func gatedEnv(t *testing.T) (*Engine, *gatedTables, *manyFiles, catalog.Ident) {
 	t.Helper()
-	env := newIcebergEnv(t)
-	cat := env.open(t)
-	ctx := context.Background()
-	if err := cat.EnsureNamespace(ctx, "bronze"); err != nil {
-		t.Fatal(err)
-	}
-	mf := newManyFiles(t, cat)
-	id := catalog.Ident{Namespace: "bronze", Name: "doomed"}
-	mf.table(t, id, 10)
-	g := &gatedTables{Catalog: cat, entered: make(chan struct{}), release: make(chan struct{}), dropped: make(chan struct{})}
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e, g, mf, id
+	g := &gatedTables{entered: make(chan struct{}), release: make(chan struct{}), dropped: make(chan struct{})}
+	e, mf, ids := manyFilesEnv(t, 10, func(cat *catalog.Catalog) Tables {
+		g.Catalog = cat
+		return g
+	}, "doomed")
+	return e, g, mf, ids[0]
 }
 
 // A bind that read the table before DROP TABLE and finishes after it does
