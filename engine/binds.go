@@ -86,6 +86,9 @@ func (e *Engine) bind(ctx context.Context, id catalog.Ident, want string) error 
 		}
 		e.mu.Unlock()
 		retry, err := await(ctx, f)
+		if ctx.Err() != nil {
+			return canceled(ctx)
+		}
 		if f.seq >= asked && !retry {
 			return err
 		}

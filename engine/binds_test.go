@@ -235,3 +235,47 @@ func TestCloseWaitsForBinds(t *testing.T) {
 		t.Fatalf("Refresh after Close: %v", err)
 	}
 }
+
+// Pins created, released and evicted from many sessions at once, the same
+// keys asked for by several: idle pins beyond maxIdlePins are dropped with
+// their views, and every pin kept still has its view (a key evicted and
+// created again is never lost to the drop of its old view).
+func TestPinsConcurrentCreateAndEvict(t *testing.T) {
+	e, _ := openTest(t, nil)
+	const keys, askers = maxIdlePins * 2, 4
+	inSessions(t, e, askers, func(i int, _ *Session) error {
+		for range 2 {
+			for k := range keys {
+				key := fmt.Sprintf("k%d", (k+i*7)%keys)
+				p, err := e.pinView(context.Background(), key, key, func() (string, error) {
+					return "SELECT " + quoteString(key) + " AS k", nil
+				})
+				if err != nil {
+					return err
+				}
+				e.releasePins([]*pin{p})
+			}
+		}
+		return nil
+	})()
+	e.mu.Lock()
+	n := len(e.pins)
+	names := make([]string, 0, n)
+	for _, p := range e.pins {
+		names = append(names, p.name)
+	}
+	e.mu.Unlock()
+	if n != maxIdlePins {
+		t.Fatalf("%d idle pins kept, want %d", n, maxIdlePins)
+	}
+	s := newSession(t, e)
+	rows := mustQuery(t, s, "SELECT count(*) FROM duckdb_views() WHERE database_name = '"+PinCatalog+"'")
+	if rows[0][0] != strconv.Itoa(maxIdlePins) {
+		t.Fatalf("%s pinned views exist, want %d", rows[0][0], maxIdlePins)
+	}
+	for _, name := range names {
+		if got := mustQuery(t, s, "SELECT k FROM "+quoteIdent(PinCatalog)+".main."+quoteIdent(name)); got[0][0] != name {
+			t.Fatalf("pin %s reads %v", name, got)
+		}
+	}
+}

@@ -119,13 +119,13 @@ func (e *Engine) pinView(ctx context.Context, key, name string, body func() (str
 	p, err := e.createPin(key, name, body)
 	e.mu.Lock()
 	delete(e.pinning, key)
-	var victims []*pin
+	var ev eviction
 	if err == nil {
-		victims = e.evictLocked()
+		ev = e.evictLocked()
 	}
 	e.mu.Unlock()
 	e.endFlight(f, err)
-	e.dropPins(victims)
+	e.dropPins(ev)
 	return p, err
 }
 
@@ -157,15 +157,22 @@ func (e *Engine) releasePins(pins []*pin) {
 	for _, p := range pins {
 		p.refs--
 	}
-	victims := e.evictLocked()
+	ev := e.evictLocked()
 	e.mu.Unlock()
-	e.dropPins(victims)
+	e.dropPins(ev)
+}
+
+// eviction is pins taken out of Engine.pins whose views are still to be
+// dropped, under one flight registered for each of their keys.
+type eviction struct {
+	f    *flight
+	pins []*pin
 }
 
 // evictLocked takes the least recently used idle pins beyond maxIdlePins
-// out of e.pins, each under a drop flight of its key; the caller passes
-// them to dropPins once it has released e.mu.
-func (e *Engine) evictLocked() []*pin {
+// out of e.pins; the caller passes them to dropPins once it has released
+// e.mu.
+func (e *Engine) evictLocked() eviction {
 	var idle []*pin
 	for _, p := range e.pins {
 		if p.refs <= 0 {
@@ -173,7 +180,7 @@ func (e *Engine) evictLocked() []*pin {
 		}
 	}
 	if len(idle) <= maxIdlePins || e.closed {
-		return nil
+		return eviction{}
 	}
 	slices.SortFunc(idle, func(a, b *pin) int { return cmp.Compare(a.used, b.used) })
 	victims := idle[:len(idle)-maxIdlePins]
@@ -182,15 +189,16 @@ func (e *Engine) evictLocked() []*pin {
 		delete(e.pins, p.key)
 		e.pinning[p.key] = f
 	}
-	return victims
+	return eviction{f: f, pins: victims}
 }
 
 // dropPins drops the views of evicted pins, outside e.mu, on one
 // connection. A view that cannot be dropped stays, as an idle pin.
-func (e *Engine) dropPins(victims []*pin) {
-	if len(victims) == 0 {
+func (e *Engine) dropPins(ev eviction) {
+	if ev.f == nil {
 		return
 	}
+	victims := ev.pins
 	var kept []*pin
 	err := e.ddl(func(conn bindings.Connection) error {
 		for _, p := range victims {
@@ -206,7 +214,6 @@ func (e *Engine) dropPins(victims []*pin) {
 		kept = victims
 	}
 	e.mu.Lock()
-	f := e.pinning[victims[0].key]
 	for _, p := range victims {
 		delete(e.pinning, p.key)
 	}
@@ -214,5 +221,5 @@ func (e *Engine) dropPins(victims []*pin) {
 		e.pins[p.key] = p
 	}
 	e.mu.Unlock()
-	e.endFlight(f, nil)
+	e.endFlight(ev.f, nil)
 }
