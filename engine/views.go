@@ -49,16 +49,15 @@ func (e *Engine) markStale(id catalog.Ident) {
 // being recorded (created by a flight that then saw its schema dropped).
 func (e *Engine) unbind(id catalog.Ident) error {
 	e.mu.Lock()
-	if _, ok := e.views[id]; ok {
-		delete(e.views, id)
-		e.gen.Add(1)
-	}
+	delete(e.views, id)
 	exists := e.schema[id.Namespace]
 	e.mu.Unlock()
 	if !exists {
 		return nil
 	}
-	return e.ddlExec("DROP VIEW IF EXISTS " + e.qualified(id))
+	err := e.ddlExec("DROP VIEW IF EXISTS " + e.qualified(id))
+	e.gen.Add(1) // after the drop: a plan cached meanwhile is stale too
+	return err
 }
 
 func (e *Engine) ensureSchemaLocked(ns string) error {
