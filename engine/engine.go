@@ -15,7 +15,8 @@
 // (prepare, schema, exec), stream.go (the streaming, coalescing reader),
 // params.go (Arrow parameters → DuckDB bindings), policy.go (which client
 // statements are allowed), tables.go and views.go (binding Iceberg tables
-// and noticing commits), rewrite.go, pins.go and asof.go (snapshot pinning
+// and noticing commits), binds.go (binds and pins outside the engine's
+// lock, one at a time per table or pin), rewrite.go, pins.go and asof.go (snapshot pinning
 // and time travel), metatables.go (iceberg_snapshots and friends),
 // write_parse.go, write_exec.go, write_changes.go, write_at.go,
 // write_prefilter.go and write_ddl.go (SQL writes), procedures.go (CALL
