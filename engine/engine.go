@@ -15,7 +15,8 @@
 // (prepare, schema, exec), stream.go (the streaming, coalescing reader),
 // params.go (Arrow parameters → DuckDB bindings), policy.go (which client
 // statements are allowed), tables.go and views.go (binding Iceberg tables
-// and noticing commits), rewrite.go, pins.go and asof.go (snapshot pinning
+// and noticing commits), binds.go (binds and pins outside the engine's
+// lock, one at a time per table or pin), rewrite.go, pins.go and asof.go (snapshot pinning
 // and time travel), metatables.go (iceberg_snapshots and friends),
 // write_parse.go, write_exec.go, write_changes.go, write_at.go,
 // write_prefilter.go and write_ddl.go (SQL writes), procedures.go (CALL
@@ -96,13 +97,22 @@ type Engine struct {
 
 	db bindings.Database
 
-	mu      sync.Mutex          // guards admin, views, schemas, closed
-	admin   bindings.Connection // the engine's own connection: views, schemas
-	views   map[catalog.Ident]boundView
-	schema  map[string]bool // schemas created in the lakehouse catalog
-	closed  bool
-	pins    map[string]*pin // pinned snapshot and metadata views (pins.go)
-	pinTick uint64          // orders pin use, for eviction
+	// mu guards the fields below it, in short critical sections: catalog
+	// I/O and view DDL run outside it, in flights (binds.go).
+	mu        sync.Mutex
+	admin     bindings.Connection // the engine's own connection: setup, schemas, Ping
+	views     map[catalog.Ident]boundView
+	schema    map[string]bool // schemas created in the lakehouse catalog
+	dropEpoch uint64          // moves when a lakehouse schema is dropped (with its views)
+	closed    bool
+	pins      map[string]*pin // pinned snapshot and metadata views (pins.go)
+	pinTick   uint64          // orders pin use, for eviction
+
+	binding   map[catalog.Ident]*flight // the bind in progress per table
+	pinning   map[string]*flight        // the pin creation or drop in progress per pin key
+	flightSeq uint64                    // numbers flights in start order
+	ddlConns  []bindings.Connection     // idle connections for flights' DDL
+	flights   sync.WaitGroup            // flights in progress: Close waits for them
 
 	open     map[*Session]struct{} // guarded by mu
 	pool     []*dconn              // clean connections for new sessions; guarded by mu
@@ -183,6 +193,9 @@ func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*En
 		schema: map[string]bool{},
 		open:   map[*Session]struct{}{},
 		pins:   map[string]*pin{},
+
+		binding: map[catalog.Ident]*flight{},
+		pinning: map[string]*flight{},
 	}
 	var msg string
 	if bindings.OpenExt("", &e.db, dbcfg, &msg) == bindings.StateError {
@@ -193,8 +206,8 @@ func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*En
 		return nil, fmt.Errorf("opening engine: connecting: %w", ErrInternal)
 	}
 	if err := e.setup(ctx); err != nil {
-		bindings.Disconnect(&e.admin)
-		bindings.Close(&e.db)
+		e.flights.Wait()
+		e.closeDB()
 		return nil, err
 	}
 	log.Info("engine open", "duckdb", bindings.LibraryVersion(), "warehouse", cfg.Warehouse,
@@ -211,14 +224,15 @@ func (e *Engine) setup(ctx context.Context) error {
 		}
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for _, s := range baseSchemas {
 		if err := e.ensureSchemaLocked(s); err != nil {
+			e.mu.Unlock()
 			return err
 		}
 	}
+	e.mu.Unlock()
 	if e.tables != nil {
-		if err := e.relistLocked(ctx); err != nil {
+		if err := e.relistTables(ctx); err != nil {
 			return err
 		}
 	}
@@ -268,11 +282,21 @@ func (e *Engine) Close() error {
 		e.closeConn(dc)
 	}
 	e.sessions.Wait()
+	e.flights.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.closeDB()
+	return nil
+}
+
+// closeDB disconnects the engine's own connections and closes the database.
+func (e *Engine) closeDB() {
+	for i := range e.ddlConns {
+		bindings.Disconnect(&e.ddlConns[i])
+	}
+	e.ddlConns = nil
 	bindings.Disconnect(&e.admin)
 	bindings.Close(&e.db)
-	return nil
 }
 
 // Ping checks that DuckDB answers.

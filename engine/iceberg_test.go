@@ -25,7 +25,7 @@ type icebergEnv struct {
 	cfg catalog.Config
 }
 
-func newIcebergEnv(t *testing.T) *icebergEnv {
+func newIcebergEnv(t testing.TB) *icebergEnv {
 	dir := t.TempDir()
 	return &icebergEnv{cfg: catalog.Config{
 		Driver:    "sqlite",
@@ -34,7 +34,7 @@ func newIcebergEnv(t *testing.T) *icebergEnv {
 	}}
 }
 
-func (env *icebergEnv) open(t *testing.T) *catalog.Catalog {
+func (env *icebergEnv) open(t testing.TB) *catalog.Catalog {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := catalog.Open(context.Background(), env.cfg, log)
@@ -56,7 +56,7 @@ var eventsSchema = arrow.NewSchema([]arrow.Field{
 }, nil)
 
 // appendEvents appends rows [from, from+n) to id.
-func appendEvents(t *testing.T, c *catalog.Catalog, id catalog.Ident, from, n int) {
+func appendEvents(t testing.TB, c *catalog.Catalog, id catalog.Ident, from, n int) {
 	t.Helper()
 	mem := memory.NewGoAllocator()
 	b := array.NewRecordBuilder(mem, eventsSchema)

@@ -215,7 +215,7 @@ func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, st site, mf *m
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(key))
 	name := fmt.Sprintf("%s(%s)#%x", fname, id, h.Sum64())
-	p, err := s.e.pinView(key, name, func() (string, error) {
+	p, err := s.e.pinView(ctx, key, name, func() (string, error) {
 		rows, err := mf.rows(ctx, s.e, id, snap)
 		if err != nil {
 			return "", err

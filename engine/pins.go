@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 
+	bindings "github.com/duckdb/duckdb-go-bindings"
+
 	"github.com/lakeflight/lakeflight/catalog"
 )
 
@@ -51,24 +53,23 @@ func (p *pin) qualified() string {
 // caller owns one reference.
 func (e *Engine) pinSnapshot(ctx context.Context, id catalog.Ident, snap int64) (*pin, error) {
 	key := id.String() + "@" + strconv.FormatInt(snap, 10)
-	if p := e.acquirePin(key); p != nil {
-		return p, nil
-	}
-	st, err := e.tables.TableStateAt(ctx, id, snap)
-	if err != nil {
-		return nil, err
-	}
-	body, err := viewSQL(st)
-	if err != nil {
-		return nil, fmt.Errorf("binding %s at snapshot %d: %w", id, snap, err)
-	}
-	return e.createPin(key, key, body)
+	return e.pinView(ctx, key, key, func() (string, error) {
+		st, err := e.tables.TableStateAt(ctx, id, snap)
+		if err != nil {
+			return "", err
+		}
+		body, err := viewSQL(st)
+		if err != nil {
+			return "", fmt.Errorf("binding %s at snapshot %d: %w", id, snap, err)
+		}
+		return body, nil
+	})
 }
 
 // pinCurrent returns the pinned view of table id as its current view shows
 // it: the current snapshot read with the table's current schema (a column
 // added since that snapshot reads as NULL), keyed by metadata location.
-func (e *Engine) pinCurrent(id catalog.Ident) (*pin, error) {
+func (e *Engine) pinCurrent(ctx context.Context, id catalog.Ident) (*pin, error) {
 	e.mu.Lock()
 	bound, ok := e.views[id]
 	e.mu.Unlock()
@@ -78,57 +79,72 @@ func (e *Engine) pinCurrent(id catalog.Ident) (*pin, error) {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(bound.metadataLocation))
 	key := fmt.Sprintf("%s@%d#%x", id, bound.snapshotID, h.Sum64())
-	if p := e.acquirePin(key); p != nil {
-		return p, nil
-	}
-	return e.createPin(key, key, bound.body)
+	return e.pinView(ctx, key, key, func() (string, error) { return bound.body, nil })
 }
 
-// pinView returns the pinned view named by key with the given body (built
-// only when the view does not exist yet). The caller owns one reference.
-func (e *Engine) pinView(key, name string, body func() (string, error)) (*pin, error) {
-	if p := e.acquirePin(key); p != nil {
-		return p, nil
+// pinView returns the pinned view named by key with the given body, built
+// and created outside Engine.mu only when the view does not exist yet, by
+// one caller at a time per key (a flight, binds.go); others wait for it.
+// Eviction drops a pin's view in a flight of its key too, so a creation
+// never overlaps the drop of the same name. The caller owns one reference.
+func (e *Engine) pinView(ctx context.Context, key, name string, body func() (string, error)) (*pin, error) {
+	e.mu.Lock()
+	for {
+		if e.closed {
+			e.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if p, ok := e.pins[key]; ok {
+			e.pinTick++
+			p.refs++
+			p.used = e.pinTick
+			e.mu.Unlock()
+			return p, nil
+		}
+		f := e.pinning[key]
+		if f == nil {
+			break
+		}
+		e.mu.Unlock()
+		// Created, dropped or failed: look again, unless it failed for
+		// a reason that is also this caller's.
+		if retry, err := await(ctx, f); err != nil && !retry {
+			return nil, err
+		}
+		e.mu.Lock()
 	}
+	f := e.startFlightLocked()
+	e.pinning[key] = f
+	e.mu.Unlock()
+	p, err := e.createPin(key, name, body)
+	e.mu.Lock()
+	delete(e.pinning, key)
+	var ev eviction
+	if err == nil {
+		ev = e.evictLocked()
+	}
+	e.mu.Unlock()
+	e.endFlight(f, err)
+	e.dropPins(ev)
+	return p, err
+}
+
+// createPin is a pin flight's work: build the body, create the view, record
+// the pin with one reference.
+func (e *Engine) createPin(key, name string, body func() (string, error)) (*pin, error) {
 	sql, err := body()
 	if err != nil {
 		return nil, err
 	}
-	return e.createPin(key, name, sql)
-}
-
-// acquirePin takes a reference to an existing pin, or returns nil.
-func (e *Engine) acquirePin(key string) *pin {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p, ok := e.pins[key]
-	if !ok {
-		return nil
-	}
-	e.pinTick++
-	p.refs++
-	p.used = e.pinTick
-	return p
-}
-
-func (e *Engine) createPin(key, name, body string) (*pin, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil, ErrClosed
-	}
-	e.pinTick++
-	if p, ok := e.pins[key]; ok { // created meanwhile by another statement
-		p.refs++
-		p.used = e.pinTick
-		return p, nil
-	}
-	p := &pin{key: key, name: name, refs: 1, used: e.pinTick}
-	if err := execSQL(e.admin, "CREATE OR REPLACE VIEW "+p.qualified()+" AS "+body); err != nil {
+	p := &pin{key: key, name: name, refs: 1}
+	if err := e.ddlExec("CREATE OR REPLACE VIEW " + p.qualified() + " AS " + sql); err != nil {
 		return nil, fmt.Errorf("pinning %s: %w", key, err)
 	}
+	e.mu.Lock()
+	e.pinTick++
+	p.used = e.pinTick
 	e.pins[key] = p
-	e.evictPinsLocked()
+	e.mu.Unlock()
 	return p, nil
 }
 
@@ -138,15 +154,25 @@ func (e *Engine) releasePins(pins []*pin) {
 		return
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for _, p := range pins {
 		p.refs--
 	}
-	e.evictPinsLocked()
+	ev := e.evictLocked()
+	e.mu.Unlock()
+	e.dropPins(ev)
 }
 
-// evictPinsLocked drops the least recently used idle pins beyond maxIdlePins.
-func (e *Engine) evictPinsLocked() {
+// eviction is pins taken out of Engine.pins whose views are still to be
+// dropped, under one flight registered for each of their keys.
+type eviction struct {
+	f    *flight
+	pins []*pin
+}
+
+// evictLocked takes the least recently used idle pins beyond maxIdlePins
+// out of e.pins; the caller passes them to dropPins once it has released
+// e.mu.
+func (e *Engine) evictLocked() eviction {
 	var idle []*pin
 	for _, p := range e.pins {
 		if p.refs <= 0 {
@@ -154,14 +180,46 @@ func (e *Engine) evictPinsLocked() {
 		}
 	}
 	if len(idle) <= maxIdlePins || e.closed {
-		return
+		return eviction{}
 	}
 	slices.SortFunc(idle, func(a, b *pin) int { return cmp.Compare(a.used, b.used) })
-	for _, p := range idle[:len(idle)-maxIdlePins] {
-		if err := execSQL(e.admin, "DROP VIEW IF EXISTS "+p.qualified()); err != nil {
-			e.log.Warn("dropping pinned view", "view", p.name, "err", err)
-			continue
-		}
+	victims := idle[:len(idle)-maxIdlePins]
+	f := e.startFlightLocked()
+	for _, p := range victims {
 		delete(e.pins, p.key)
+		e.pinning[p.key] = f
 	}
+	return eviction{f: f, pins: victims}
+}
+
+// dropPins drops the views of evicted pins, outside e.mu, on one
+// connection. A view that cannot be dropped stays, as an idle pin.
+func (e *Engine) dropPins(ev eviction) {
+	if ev.f == nil {
+		return
+	}
+	victims := ev.pins
+	var kept []*pin
+	err := e.ddl(func(conn bindings.Connection) error {
+		for _, p := range victims {
+			if err := execSQL(conn, "DROP VIEW IF EXISTS "+p.qualified()); err != nil {
+				e.log.Warn("dropping pinned view", "view", p.name, "err", err)
+				kept = append(kept, p)
+			}
+		}
+		return nil
+	})
+	if err != nil { // no connection: nothing was dropped
+		e.log.Warn("dropping pinned views", "err", err)
+		kept = victims
+	}
+	e.mu.Lock()
+	for _, p := range victims {
+		delete(e.pinning, p.key)
+	}
+	for _, p := range kept {
+		e.pins[p.key] = p
+	}
+	e.mu.Unlock()
+	e.endFlight(ev.f, nil)
 }

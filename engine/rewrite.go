@@ -289,7 +289,7 @@ func (s *Session) pinFor(ctx context.Context, dc *dconn, id catalog.Ident, at *a
 		req = r
 	}
 	if req == nil {
-		p, err := s.e.pinCurrent(id)
+		p, err := s.e.pinCurrent(ctx, id)
 		return p, false, err
 	}
 	volatile := req.ref != "" || !req.at.IsZero() || at == nil

@@ -76,18 +76,18 @@ func (e *Engine) syncTables(ctx context.Context, toks sqltext.Tokens) error {
 			e.log.Warn("checking table for commits", "table", id.String(), "err", err)
 			continue
 		}
-		e.mu.Lock()
-		if e.closed {
-			e.mu.Unlock()
-			return ErrClosed
+		if err != nil {
+			loc = "" // gone from the catalog: the bind drops its view
 		}
-		bound, ok := e.views[id]
-		if ok && (err != nil || bound.metadataLocation != loc) {
-			if err := e.bindLocked(ctx, id); err != nil {
-				e.log.Warn("rebinding table", "table", id.String(), "err", err)
+		if err := e.bind(ctx, id, loc); err != nil {
+			if errors.Is(err, ErrClosed) {
+				return err
 			}
+			if ctx.Err() != nil {
+				return canceled(ctx)
+			}
+			e.log.Warn("rebinding table", "table", id.String(), "err", err)
 		}
-		e.mu.Unlock()
 	}
 	return nil
 }
@@ -99,15 +99,18 @@ func (e *Engine) relist(ctx context.Context) bool {
 		return false
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
+	closed, before := e.closed, len(e.views)
+	e.mu.Unlock()
+	if closed {
 		return false
 	}
-	before := len(e.views)
 	gen := e.stats.rebinds.Load()
-	if err := e.relistLocked(ctx); err != nil {
+	if err := e.relistTables(ctx); err != nil {
 		e.log.Warn("relisting tables", "err", err)
 		return false
 	}
-	return len(e.views) != before || e.stats.rebinds.Load() != gen
+	e.mu.Lock()
+	after := len(e.views)
+	e.mu.Unlock()
+	return after != before || e.stats.rebinds.Load() != gen
 }

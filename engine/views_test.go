@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/apache/iceberg-go"
@@ -98,5 +99,39 @@ func TestViewFieldIDsAndDeletes(t *testing.T) {
 	delete(tables, id)
 	if _, _, err := queryAll(t, s, "SELECT count(*) FROM bronze.renamed", nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("dropped table: %v", err)
+	}
+}
+
+// fileList renders any list of paths as an expression DuckDB folds back
+// into exactly that list, in order.
+func TestFileList(t *testing.T) {
+	e, _ := openTest(t, nil)
+	many := func(f func(i int) string) []string {
+		out := make([]string, 40)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	for name, paths := range map[string][]string{
+		"few":        {"/w/a.parquet", "/w/b.parquet"},
+		"one dir":    many(func(i int) string { return fmt.Sprintf("/w/ns.db/t/data/%05d.parquet", i) }),
+		"many dirs":  many(func(i int) string { return fmt.Sprintf("/w/ns.db/t/data/p=%d/%05d.parquet", i%3, i) }),
+		"quotes":     many(func(i int) string { return fmt.Sprintf("/w/it's/%d'.parquet", i) }),
+		"separator":  many(func(i int) string { return fmt.Sprintf("/w/a\x1fb/%d.parquet", i) }),
+		"no dir":     many(func(i int) string { return fmt.Sprintf("%d.parquet", i) }),
+		"root files": many(func(i int) string { return fmt.Sprintf("/%d.parquet", i) }),
+	} {
+		rows, err := queryStrings(e.admin, "SELECT unnest("+fileList(paths)+")")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got := make([]string, len(rows))
+		for i, r := range rows {
+			got[i] = r[0]
+		}
+		if !slices.Equal(got, paths) {
+			t.Errorf("%s: got %q, want %q", name, got, paths)
+		}
 	}
 }

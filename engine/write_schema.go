@@ -152,6 +152,7 @@ func (e *Engine) dropDuckSchema(ns string) error {
 		}
 	}
 	delete(e.schema, ns)
+	e.dropEpoch++ // binds in flight start over: their view went with the schema
 	e.gen.Add(1)
 	return nil
 }

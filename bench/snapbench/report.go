@@ -181,5 +181,15 @@ func (b *bench) writeReport(path string) error {
 			return err
 		}
 	}
+	if old, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(old), keptMarker); i >= 0 {
+			s.WriteString("\n" + string(old[i:]))
+		}
+	}
 	return os.WriteFile(path, []byte(s.String()), 0o644)
 }
+
+// keptMarker starts the part of the report other benchmarks write (by hand
+// or by their own tools): snapbench rewrites everything above it and keeps
+// it and what follows.
+const keptMarker = "<!-- snapbench keeps what follows -->"
