@@ -135,7 +135,7 @@ func manyFilesEnv(t testing.TB, files int, wrap func(*catalog.Catalog) Tables, n
 }
 
 // tableNames is t0 … t(n-1).
-func tableNames(n int) []string {
+func manyTableNames(n int) []string {
 	out := make([]string, n)
 	for i := range out {
 		out[i] = fmt.Sprintf("t%d", i)
@@ -154,7 +154,7 @@ func tableNames(n int) []string {
 //	go test -tags duckdb_arrow -run '^$' -bench Bind1000 -benchtime 5x ./engine/
 func BenchmarkBind1000Files(b *testing.B) {
 	const files, eight = 1000, 8
-	e, mf, ids := manyFilesEnv(b, files, nil, tableNames(eight+1)...)
+	e, mf, ids := manyFilesEnv(b, files, nil, manyTableNames(eight+1)...)
 	ctx := context.Background()
 	sessions := make([]*Session, len(ids))
 	for i := range sessions {

@@ -18,7 +18,7 @@ import (
 // at its newest snapshot.
 func TestConcurrentBindsManyTables(t *testing.T) {
 	const tables, perTable, files = 6, 3, 20
-	e, mf, ids := manyFilesEnv(t, files, nil, tableNames(tables)...)
+	e, mf, ids := manyFilesEnv(t, files, nil, manyTableNames(tables)...)
 	for i, id := range ids {
 		mf.add(t, id, i+1) // table i now has files+i+1 files of 100 rows
 	}
