@@ -69,17 +69,31 @@ func (s *Session) evalAtExpr(dc *dconn, id catalog.Ident, unit, expr string, lit
 	return nil, newError(ErrUnsupported, "AT ("+unit+" => …) is not supported: use VERSION or TIMESTAMP")
 }
 
+// TimeTravel resolves what AT clauses and lakeflight_as_of name, and lists
+// a table's snapshots for the messages that explain a miss.
+type TimeTravel interface {
+	SnapshotAsOf(ctx context.Context, id catalog.Ident, ts time.Time) (int64, error)
+	ResolveRef(ctx context.Context, id catalog.Ident, name string) (int64, error)
+	Snapshots(ctx context.Context, id catalog.Ident) ([]catalog.Snapshot, error)
+}
+
+// errNoTravel refuses time travel on an engine whose catalog keeps no history.
+var errNoTravel = newError(ErrUnsupported, "time travel needs a catalog with snapshot history, and this engine has none")
+
 // resolveAsOf finds the snapshot of id that req names.
 func (e *Engine) resolveAsOf(ctx context.Context, id catalog.Ident, req *asOf) (int64, error) {
+	if e.travel == nil {
+		return 0, errNoTravel
+	}
 	switch {
 	case req.ref != "":
-		snap, err := e.tables.ResolveRef(ctx, id, req.ref)
+		snap, err := e.travel.ResolveRef(ctx, id, req.ref)
 		if errors.Is(err, catalog.ErrNoSuchSnapshot) {
 			return 0, &Error{Kind: ErrNotFound, Msg: err.Error(), Cause: err}
 		}
 		return snap, err
 	case !req.at.IsZero():
-		snap, err := e.tables.SnapshotAsOf(ctx, id, req.at)
+		snap, err := e.travel.SnapshotAsOf(ctx, id, req.at)
 		if errors.Is(err, catalog.ErrNoSuchSnapshot) {
 			return 0, e.noSnapshotAt(ctx, id, req)
 		}
@@ -91,7 +105,10 @@ func (e *Engine) resolveAsOf(ctx context.Context, id catalog.Ident, req *asOf) (
 // noSnapshotAt explains a time before the table's first snapshot.
 func (e *Engine) noSnapshotAt(ctx context.Context, id catalog.Ident, req *asOf) error {
 	msg := fmt.Sprintf("table %s has no snapshot at or before %s", id, req.text)
-	if snaps, err := e.tables.Snapshots(ctx, id); err == nil {
+	if e.travel == nil {
+		return errNoTravel
+	}
+	if snaps, err := e.travel.Snapshots(ctx, id); err == nil {
 		if len(snaps) == 0 {
 			msg += ": it has no snapshots yet"
 		} else {
@@ -111,7 +128,10 @@ func (e *Engine) noSnapshotAt(ctx context.Context, id catalog.Ident, req *asOf) 
 // noSuchSnapshot explains an unknown snapshot id, listing the latest ones.
 func (e *Engine) noSuchSnapshot(ctx context.Context, id catalog.Ident, snap int64) error {
 	msg := fmt.Sprintf("table %s has no snapshot %d", id, snap)
-	if snaps, err := e.tables.Snapshots(ctx, id); err == nil {
+	if e.travel == nil {
+		return errNoTravel
+	}
+	if snaps, err := e.travel.Snapshots(ctx, id); err == nil {
 		switch {
 		case len(snaps) == 0:
 			msg += ": it has no snapshots yet"

@@ -111,7 +111,7 @@ func (e *Engine) bind(ctx context.Context, id catalog.Ident, want string) error 
 // behind.
 func (e *Engine) bindTable(ctx context.Context, id catalog.Ident) error {
 	for {
-		st, err := e.tables.TableState(ctx, id)
+		st, err := e.source.TableState(ctx, id)
 		if errors.Is(err, catalog.ErrNoSuchTable) {
 			return e.unbind(id)
 		}

@@ -10,18 +10,28 @@
 // engine sits between flightsql/web (above) and catalog (below); it knows
 // nothing of Flight or HTTP.
 //
-// The files: engine.go (Open, Config, the DuckDB instance and its sandbox),
-// session.go (one DuckDB connection per client session), statement.go
-// (prepare, schema, exec), stream.go (the streaming, coalescing reader),
-// params.go (Arrow parameters → DuckDB bindings), policy.go (which client
-// statements are allowed), tables.go and views.go (binding Iceberg tables
-// and noticing commits), binds.go (binds and pins outside the engine's
-// lock, one at a time per table or pin), rewrite.go, pins.go and asof.go (snapshot pinning
-// and time travel), metatables.go (iceberg_snapshots and friends),
-// write_parse.go, write_exec.go, write_changes.go, write_at.go,
-// write_prefilter.go and write_ddl.go (SQL writes), procedures.go (CALL
-// iceberg_rollback_to_snapshot and friends), errors.go (sentinels),
-// duck.go (C API helpers).
+// It has three parts, each with the catalog role it needs (engine.go):
+//
+//   - the DuckDB runtime: engine.go (Open, Config, the DuckDB instance and
+//     its sandbox), session.go (one DuckDB connection per client session,
+//     scripts, transactions), statement.go (prepare, schema, exec),
+//     stream.go (the streaming, coalescing reader), params.go (Arrow
+//     parameters → DuckDB bindings), policy.go (which client statements are
+//     allowed), listing.go (catalogs, schemas, tables and their columns for
+//     metadata calls), errors.go (sentinels), duck.go (C API helpers);
+//   - snapshot pinning (TableSource, TimeTravel, Metadata): tables.go,
+//     views.go and binds.go (binding Iceberg tables, noticing commits,
+//     outside the engine's lock), rewrite.go, pins.go and asof.go (pinning
+//     and time travel, the as-of guard), metatables.go (iceberg_snapshots
+//     and friends);
+//   - the Iceberg write engine (TableWriter, SnapshotManager):
+//     write_parse.go, write_exec.go, write_changes.go, write_prefilter.go,
+//     write_cow.go, write_ddl.go and write_schema.go (SQL writes, DDL,
+//     schemas), procedures.go (CALL iceberg_rollback_to_snapshot and
+//     friends).
+//
+// The SQL text itself (tokens, statements, classification, references)
+// is internal/sqltext's.
 package engine
 
 import (
@@ -34,10 +44,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/iceberg-go/table"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/catalog"
@@ -59,41 +66,46 @@ const DefaultBatchRows = 65536
 // baseSchemas always exist in the lakehouse catalog, tables or not.
 var baseSchemas = []string{"bronze", "silver", "gold"}
 
-// Tables is what engine needs from the catalog (*catalog.Catalog satisfies it).
-type Tables interface {
+// The engine's needs of the catalog are small interfaces, one per role,
+// each beside the part of the engine that uses it: TableSource (binding
+// and pinning tables), TimeTravel (asof.go), Metadata (metatables.go),
+// TableWriter (write_exec.go) and SnapshotManager (procedures.go). Open
+// takes a TableSource and uses whichever other roles it also has; a part
+// whose role is missing refuses its statements. *catalog.Catalog has them
+// all.
+
+// TableSource lists tables and reads their states: all binding and
+// pinning needs (views.go, binds.go, pins.go, tables.go).
+type TableSource interface {
 	ListTables(ctx context.Context) ([]catalog.Ident, error)
 	TableState(ctx context.Context, id catalog.Ident) (*catalog.TableState, error)
 	MetadataLocation(ctx context.Context, id catalog.Ident) (string, error)
-	// Time travel.
 	TableStateAt(ctx context.Context, id catalog.Ident, snapshotID int64) (*catalog.TableState, error)
-	SnapshotAsOf(ctx context.Context, id catalog.Ident, ts time.Time) (int64, error)
-	ResolveRef(ctx context.Context, id catalog.Ident, name string) (int64, error)
-	Snapshots(ctx context.Context, id catalog.Ident) ([]catalog.Snapshot, error)
-	Metadata
-	// SQL writes (write_*.go).
-	Namespaces(ctx context.Context) ([]string, error)
-	EnsureNamespace(ctx context.Context, ns string) error
-	DropNamespace(ctx context.Context, ns string) error
-	CreateTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema) error
-	DropTable(ctx context.Context, id catalog.Ident) error
-	RenameTable(ctx context.Context, from, to catalog.Ident) error
-	DropIfEmpty(ctx context.Context, id catalog.Ident) (bool, error)
-	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
-	LoadTable(ctx context.Context, id catalog.Ident) (*table.Table, error)
-	// Snapshot management (procedures.go).
-	Rollback(ctx context.Context, id catalog.Ident, snapshotID int64) error
-	CreateTag(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)
-	CreateBranch(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)
-	DropRef(ctx context.Context, id catalog.Ident, name string) error
-	SetProperty(ctx context.Context, id catalog.Ident, key, value string) error
 }
+
+// Tables is every role at once, as *catalog.Catalog has them.
+type Tables interface {
+	TableSource
+	TimeTravel
+	Metadata
+	TableWriter
+	SnapshotManager
+}
+
+var _ Tables = (*catalog.Catalog)(nil)
 
 // Engine owns the DuckDB database. It is safe for concurrent use; each
 // client session gets its own connection through NewSession.
 type Engine struct {
-	cfg    Config
-	tables Tables
-	log    *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// The catalog, by role (nil: the engine has no Iceberg tables, or
+	// refuses what the missing role would do).
+	source TableSource
+	travel TimeTravel
+	meta   Metadata
+	writer TableWriter
+	snaps  SnapshotManager
 
 	db bindings.Database
 
@@ -144,7 +156,7 @@ type Stats struct {
 
 // Open starts an in-memory DuckDB, binds every catalog table as a view and
 // applies the sandbox (client SQL may read only inside cfg.Warehouse).
-func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*Engine, error) {
+func Open(ctx context.Context, cfg Config, tables TableSource, log *slog.Logger) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -187,7 +199,7 @@ func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*En
 	}
 	e := &Engine{
 		cfg:    cfg,
-		tables: tables,
+		source: tables,
 		log:    log,
 		views:  map[catalog.Ident]boundView{},
 		schema: map[string]bool{},
@@ -196,6 +208,12 @@ func Open(ctx context.Context, cfg Config, tables Tables, log *slog.Logger) (*En
 
 		binding: map[catalog.Ident]*flight{},
 		pinning: map[string]*flight{},
+	}
+	if tables != nil { // the other roles, where the source has them
+		e.travel, _ = tables.(TimeTravel)
+		e.meta, _ = tables.(Metadata)
+		e.writer, _ = tables.(TableWriter)
+		e.snaps, _ = tables.(SnapshotManager)
 	}
 	var msg string
 	if bindings.OpenExt("", &e.db, dbcfg, &msg) == bindings.StateError {
@@ -231,7 +249,7 @@ func (e *Engine) setup(ctx context.Context) error {
 		}
 	}
 	e.mu.Unlock()
-	if e.tables != nil {
+	if e.source != nil {
 		if err := e.relistTables(ctx); err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 }
 
 // openTest opens an engine over a fresh warehouse (no catalog unless given).
-func openTest(t testing.TB, tables Tables) (*Engine, string) {
+func openTest(t testing.TB, tables TableSource) (*Engine, string) {
 	t.Helper()
 	wh := filepath.Join(t.TempDir(), "warehouse")
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

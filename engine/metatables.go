@@ -51,7 +51,7 @@ var metaFunctions = map[string]*metaFunction{
 			{"summary", "MAP(VARCHAR, VARCHAR)"},
 		},
 		rows: func(ctx context.Context, e *Engine, id catalog.Ident, _ int64) ([][]string, error) {
-			snaps, err := e.tables.Snapshots(ctx, id)
+			snaps, err := e.travel.Snapshots(ctx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -71,7 +71,7 @@ var metaFunctions = map[string]*metaFunction{
 			{"is_current_ancestor", "BOOLEAN"},
 		},
 		rows: func(ctx context.Context, e *Engine, id catalog.Ident, _ int64) ([][]string, error) {
-			hist, err := e.meta().History(ctx, id)
+			hist, err := e.meta.History(ctx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -90,7 +90,7 @@ var metaFunctions = map[string]*metaFunction{
 			{"max_snapshot_age_in_ms", "BIGINT"},
 		},
 		rows: func(ctx context.Context, e *Engine, id catalog.Ident, _ int64) ([][]string, error) {
-			refs, err := e.meta().Refs(ctx, id)
+			refs, err := e.meta.Refs(ctx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -109,7 +109,7 @@ var metaFunctions = map[string]*metaFunction{
 	"iceberg_properties": {
 		cols: []metaColumn{{"key", "VARCHAR"}, {"value", "VARCHAR"}},
 		rows: func(ctx context.Context, e *Engine, id catalog.Ident, _ int64) ([][]string, error) {
-			props, err := e.meta().Properties(ctx, id)
+			props, err := e.meta.Properties(ctx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -130,7 +130,7 @@ var metaFunctions = map[string]*metaFunction{
 		},
 		atSnapshot: true,
 		rows: func(ctx context.Context, e *Engine, id catalog.Ident, snap int64) ([][]string, error) {
-			files, err := e.meta().Files(ctx, id, snap)
+			files, err := e.meta.Files(ctx, id, snap)
 			if err != nil {
 				return nil, err
 			}
@@ -156,7 +156,7 @@ var metaFunctions = map[string]*metaFunction{
 		},
 		atSnapshot: true,
 		rows: func(ctx context.Context, e *Engine, id catalog.Ident, snap int64) ([][]string, error) {
-			mans, err := e.meta().Manifests(ctx, id, snap)
+			mans, err := e.meta.Manifests(ctx, id, snap)
 			if err != nil {
 				return nil, err
 			}
@@ -174,14 +174,15 @@ var metaFunctions = map[string]*metaFunction{
 	},
 }
 
-// meta is the catalog's metadata side.
-func (e *Engine) meta() Metadata { return e.tables }
 
 // pinMetaFunction pins the metadata view for one call of a metadata
 // function (st.fn, st.name in metaFunctions) and returns the edit that
 // points the text at it.
 func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, st site, mf *metaFunction) ([]sqltext.Edit, *pin, error) {
 	fname, args := st.name, st.args
+	if s.e.meta == nil || s.e.travel == nil {
+		return nil, nil, newError(ErrUnsupported, fname+" needs a catalog with snapshot metadata, and this engine has none")
+	}
 	usage := fname + "('namespace.table')"
 	if mf.atSnapshot {
 		usage = fname + "('namespace.table'[, snapshot_id])"
@@ -207,7 +208,7 @@ func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, st site, mf *m
 			return nil, nil, newError(ErrInvalidSQL, fname+": snapshot id "+strconv.Quote(vals[1])+" is not a number; call it as "+usage)
 		}
 	}
-	loc, err := s.e.tables.MetadataLocation(ctx, id)
+	loc, err := s.e.source.MetadataLocation(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}

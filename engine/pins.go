@@ -54,7 +54,7 @@ func (p *pin) qualified() string {
 func (e *Engine) pinSnapshot(ctx context.Context, id catalog.Ident, snap int64) (*pin, error) {
 	key := id.String() + "@" + strconv.FormatInt(snap, 10)
 	return e.pinView(ctx, key, key, func() (string, error) {
-		st, err := e.tables.TableStateAt(ctx, id, snap)
+		st, err := e.source.TableStateAt(ctx, id, snap)
 		if err != nil {
 			return "", err
 		}

@@ -30,6 +30,16 @@ import (
 // Each is an update statement (one row affected). Arguments are any SQL
 // expressions, parameters included; DuckDB evaluates them.
 
+// SnapshotManager is what the procedures change: the current snapshot,
+// tags and branches, table properties.
+type SnapshotManager interface {
+	Rollback(ctx context.Context, id catalog.Ident, snapshotID int64) error
+	CreateTag(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)
+	CreateBranch(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)
+	DropRef(ctx context.Context, id catalog.Ident, name string) error
+	SetProperty(ctx context.Context, id catalog.Ident, key, value string) error
+}
+
 // procedure is one snapshot-management procedure.
 type procedure struct {
 	args    string // usage, for messages
@@ -45,7 +55,7 @@ var procedures = map[string]*procedure{
 			if err != nil {
 				return err
 			}
-			return e.tables.Rollback(ctx, id, snap)
+			return e.snaps.Rollback(ctx, id, snap)
 		}},
 	"iceberg_create_tag": {args: "('namespace.table', 'name'[, snapshot_id])", minArgs: 2, maxArgs: 3,
 		run: func(ctx context.Context, e *Engine, id catalog.Ident, args []string) error {
@@ -53,7 +63,7 @@ var procedures = map[string]*procedure{
 			if err != nil {
 				return err
 			}
-			_, err = e.tables.CreateTag(ctx, id, args[1], snap)
+			_, err = e.snaps.CreateTag(ctx, id, args[1], snap)
 			return err
 		}},
 	"iceberg_create_branch": {args: "('namespace.table', 'name'[, snapshot_id])", minArgs: 2, maxArgs: 3,
@@ -62,7 +72,7 @@ var procedures = map[string]*procedure{
 			if err != nil {
 				return err
 			}
-			_, err = e.tables.CreateBranch(ctx, id, args[1], snap)
+			_, err = e.snaps.CreateBranch(ctx, id, args[1], snap)
 			return err
 		}},
 	"iceberg_set_property": {args: "('namespace.table', 'key', 'value')", minArgs: 3, maxArgs: 3,
@@ -70,11 +80,11 @@ var procedures = map[string]*procedure{
 			if args[2] == "" {
 				return newError(ErrInvalidSQL, "iceberg_set_property needs a value; iceberg_unset_property removes a property")
 			}
-			return e.tables.SetProperty(ctx, id, args[1], args[2])
+			return e.snaps.SetProperty(ctx, id, args[1], args[2])
 		}},
 	"iceberg_unset_property": {args: "('namespace.table', 'key')", minArgs: 2, maxArgs: 2,
 		run: func(ctx context.Context, e *Engine, id catalog.Ident, args []string) error {
-			return e.tables.SetProperty(ctx, id, args[1], "")
+			return e.snaps.SetProperty(ctx, id, args[1], "")
 		}},
 	"iceberg_drop_tag":    {args: "('namespace.table', 'name')", minArgs: 2, maxArgs: 2, run: dropRef("tag")},
 	"iceberg_drop_branch": {args: "('namespace.table', 'name')", minArgs: 2, maxArgs: 2, run: dropRef("branch")},
@@ -83,7 +93,7 @@ var procedures = map[string]*procedure{
 // dropRef drops a tag or branch, checking that the name is of that kind.
 func dropRef(kind string) func(ctx context.Context, e *Engine, id catalog.Ident, args []string) error {
 	return func(ctx context.Context, e *Engine, id catalog.Ident, args []string) error {
-		refs, err := e.tables.Refs(ctx, id)
+		refs, err := e.meta.Refs(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -91,7 +101,7 @@ func dropRef(kind string) func(ctx context.Context, e *Engine, id catalog.Ident,
 		if i >= 0 && refs[i].Type != kind {
 			return newError(ErrInvalidSQL, fmt.Sprintf("%q of %s is a %s, not a %s", args[1], id, refs[i].Type, kind))
 		}
-		return e.tables.DropRef(ctx, id, args[1])
+		return e.snaps.DropRef(ctx, id, args[1])
 	}
 }
 
@@ -140,7 +150,7 @@ func parseCall(sql string, toks sqltext.Tokens) (*procPlan, bool) {
 // prepareCall prepares a procedure call on dc, the session's main
 // connection (see prepareOnMain).
 func (s *Session) prepareCall(dc *dconn, sql string, toks sqltext.Tokens, p *procPlan) (*Statement, error) {
-	if s.e.tables == nil {
+	if s.e.snaps == nil || s.e.meta == nil {
 		return nil, newError(ErrUnsupported, p.name+" needs an Iceberg catalog")
 	}
 	if err := s.refuseInTransaction("CALL "+p.name, ""); err != nil {

@@ -122,7 +122,7 @@ func (s *Session) mayRead(toks sqltext.Tokens) bool {
 // pinQuery rewrites a query (or EXPLAIN/DESCRIBE/SUMMARIZE of one) so that
 // it reads pinned snapshot views. It returns nil when nothing needs a pin.
 func (s *Session) pinQuery(ctx context.Context, dc *dconn, text string, toks sqltext.Tokens, info sqltext.Info) (*rewritten, error) {
-	if s.e.tables == nil || !s.mayRead(toks) {
+	if s.e.source == nil || !s.mayRead(toks) {
 		return nil, nil
 	}
 	sites, ctes, err := s.parsedSites(dc, text, toks)
@@ -382,7 +382,7 @@ func definesView(info sqltext.Info) bool {
 // an AT clause, and every one while lakeflight_as_of is set. skip is the
 // token index of a write's target (-1: none). nil when nothing was pinned.
 func (s *Session) pinSources(ctx context.Context, dc *dconn, text string, toks sqltext.Tokens, skip int) (*rewritten, error) {
-	if s.e.tables == nil || !s.mayRead(toks) {
+	if s.e.source == nil || !s.mayRead(toks) {
 		return nil, nil
 	}
 	return s.pinSites(ctx, dc, text, tokenSites(text, toks), toks.CTENames(), pinTravel, skip)

@@ -214,7 +214,7 @@ func (s *Session) checkScript(ctx context.Context, sql string, stmts []sqltext.S
 		case sqltext.KindCommit, sqltext.KindRollback:
 			in = false
 		default:
-			if !in || s.e.tables == nil {
+			if !in || s.e.source == nil {
 				continue
 			}
 			if p, ok := parseCall(stmt.Text, stmt.Toks); ok {

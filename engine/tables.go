@@ -64,11 +64,11 @@ func nameMentions(parts []string, id catalog.Ident) bool {
 // Catalog errors are logged, not returned: the last bound snapshot is still
 // a consistent answer.
 func (e *Engine) syncTables(ctx context.Context, toks sqltext.Tokens) error {
-	if e.tables == nil {
+	if e.source == nil {
 		return nil
 	}
 	for _, id := range e.referencedTables(toks) {
-		loc, err := e.tables.MetadataLocation(ctx, id)
+		loc, err := e.source.MetadataLocation(ctx, id)
 		if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
 			if ctx.Err() != nil {
 				return canceled(ctx)
@@ -95,7 +95,7 @@ func (e *Engine) syncTables(ctx context.Context, toks sqltext.Tokens) error {
 // relist binds tables created in the catalog since they were last listed.
 // It reports whether the set of bound tables changed.
 func (e *Engine) relist(ctx context.Context) bool {
-	if e.tables == nil {
+	if e.source == nil {
 		return false
 	}
 	e.mu.Lock()

@@ -27,7 +27,7 @@ type boundView struct {
 // call it after this server commits to the table. A table that no longer
 // exists is unbound.
 func (e *Engine) Refresh(ctx context.Context, id catalog.Ident) error {
-	if e.tables == nil {
+	if e.source == nil {
 		return errNoTables
 	}
 	return e.bind(ctx, id, "")
@@ -77,7 +77,7 @@ func (e *Engine) ensureSchemaLocked(ns string) error {
 // of tables that disappeared (each through a bind flight, which finds the
 // table gone). Only listing errors are returned; bind errors are logged.
 func (e *Engine) relistTables(ctx context.Context) error {
-	ids, err := e.tables.ListTables(ctx)
+	ids, err := e.source.ListTables(ctx)
 	if err != nil {
 		return fmt.Errorf("listing tables: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/iceberg-go"
@@ -43,8 +44,7 @@ func (f fakeTables) MetadataLocation(_ context.Context, id catalog.Ident) (strin
 	return st.MetadataLocation, nil
 }
 
-var _ Tables = fakeTables(nil)
-var _ Tables = (*catalog.Catalog)(nil)
+var _ TableSource = fakeTables(nil)
 
 // TestViewFieldIDsAndDeletes binds a table whose files disagree on column
 // names (a rename) and miss a column (added later), with position deletes.
@@ -132,6 +132,29 @@ func TestFileList(t *testing.T) {
 		}
 		if !slices.Equal(got, paths) {
 			t.Errorf("%s: got %q, want %q", name, got, paths)
+		}
+	}
+}
+
+// An engine over a catalog that is only a TableSource reads its tables and
+// refuses, clearly, what the missing roles would do.
+func TestMissingRolesRefuse(t *testing.T) {
+	id := catalog.Ident{Namespace: "bronze", Name: "only"}
+	tables := fakeTables{id: &catalog.TableState{Ident: id, MetadataLocation: "m1", SnapshotID: 1,
+		Schema: iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "x", Type: iceberg.PrimitiveTypes.Int64})}}
+	e, _ := openTest(t, tables)
+	s := newSession(t, e)
+	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.only"); got[0][0] != "0" {
+		t.Fatalf("count: %q", got)
+	}
+	for _, c := range []struct{ sql, msg string }{
+		{"INSERT INTO bronze.only VALUES (1)", "takes no SQL writes"},
+		{"SELECT * FROM bronze.only AT (VERSION => 1)", "time travel needs a catalog"},
+		{"SELECT * FROM iceberg_snapshots('bronze.only')", "needs a catalog with snapshot metadata"},
+		{"CALL iceberg_create_tag('bronze.only', 'v1')", "needs an Iceberg catalog"},
+	} {
+		if _, err := s.Exec(context.Background(), c.sql); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want unsupported containing %q", c.sql, err, c.msg)
 		}
 	}
 }

@@ -29,7 +29,7 @@ import (
 // mean the same here: nothing in the lakehouse depends on a table).
 func (e *Engine) dropTable(ctx context.Context, p *writePlan) error {
 	for _, id := range p.ids {
-		err := e.tables.DropTable(ctx, id)
+		err := e.writer.DropTable(ctx, id)
 		if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists {
 			err = nil
 		}
@@ -118,7 +118,7 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 		}
 		return n, nil
 	}
-	if err := e.tables.CreateTable(ctx, p.id, schema); err != nil {
+	if err := e.writer.CreateTable(ctx, p.id, schema); err != nil {
 		if errors.Is(err, catalog.ErrTableAlreadyExists) {
 			return 0, newError(ErrAlreadyExists, "CREATE TABLE: table "+p.id.String()+" already exists")
 		}
@@ -128,7 +128,7 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 	if p.isCTAS() {
 		rows, err = e.appendCreated(ctx, p.id, recs)
 		if err != nil {
-			if _, derr := e.tables.DropIfEmpty(ctx, p.id); derr != nil {
+			if _, derr := e.writer.DropIfEmpty(ctx, p.id); derr != nil {
 				e.log.Warn("dropping a table whose CREATE … AS failed", "table", p.id.String(), "err", derr)
 			}
 			return 0, err
@@ -182,7 +182,7 @@ func (e *Engine) appendCreated(ctx context.Context, id catalog.Ident, recs []arr
 // table's schema and every row.
 func (e *Engine) commitCreated(ctx context.Context, id catalog.Ident, recs []arrow.RecordBatch, replace *iceberg.Schema) (int64, error) {
 	stmt := "CREATE TABLE AS"
-	txn, err := e.tables.Begin(ctx, id)
+	txn, err := e.writer.Begin(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -415,7 +415,7 @@ func (e *Engine) renameTable(ctx context.Context, p *writePlan) error {
 	}
 	to := catalog.Ident{Namespace: p.id.Namespace, Name: a.newName}
 	if a.newNamespace != "" {
-		namespaces, err := e.tables.Namespaces(ctx)
+		namespaces, err := e.writer.Namespaces(ctx)
 		if err != nil {
 			return err
 		}
@@ -426,7 +426,7 @@ func (e *Engine) renameTable(ctx context.Context, p *writePlan) error {
 		}
 		to.Namespace = namespaces[i]
 	}
-	err := e.tables.RenameTable(ctx, p.id, to)
+	err := e.writer.RenameTable(ctx, p.id, to)
 	switch {
 	case errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists:
 		return nil
@@ -467,7 +467,7 @@ func (e *Engine) alterTable(ctx context.Context, p *writePlan) error {
 	if p.alter.op == "rename table" {
 		return e.renameTable(ctx, p)
 	}
-	txn, err := e.tables.Begin(ctx, p.id)
+	txn, err := e.writer.Begin(ctx, p.id)
 	if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go/table"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/catalog"
@@ -43,6 +44,20 @@ const (
 // writeAttempts bounds runs of a statement that keeps losing commit races.
 const writeAttempts = 8
 
+// TableWriter is what SQL writes change in the catalog: namespaces, tables
+// and their snapshots (through a Txn).
+type TableWriter interface {
+	Namespaces(ctx context.Context) ([]string, error)
+	EnsureNamespace(ctx context.Context, ns string) error
+	DropNamespace(ctx context.Context, ns string) error
+	CreateTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema) error
+	DropTable(ctx context.Context, id catalog.Ident) error
+	RenameTable(ctx context.Context, from, to catalog.Ident) error
+	DropIfEmpty(ctx context.Context, id catalog.Ident) (bool, error)
+	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
+	LoadTable(ctx context.Context, id catalog.Ident) (*table.Table, error)
+}
+
 // writePlan is a prepared write statement.
 type writePlan struct {
 	stmt    *writeStmt
@@ -60,8 +75,11 @@ type writePlan struct {
 // prepareWrite prepares a write on dc (held by the caller). ok is false
 // when the statement does not write to an Iceberg table or namespace.
 func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks sqltext.Tokens, w *writeStmt) (res *Statement, ok bool, err error) {
-	if s.e.tables == nil { // no Iceberg catalog: only temp objects to write to
+	if s.e.source == nil { // no Iceberg catalog: only temp objects to write to
 		return nil, false, nil
+	}
+	if s.e.writer == nil {
+		return nil, true, newError(ErrUnsupported, w.kind.String()+": this engine's catalog takes no SQL writes")
 	}
 	if w.kind == writeCreateSchema || w.kind == writeDropSchema {
 		return s.prepareSchemaWrite(ctx, dc, sql, toks, w)
@@ -97,7 +115,7 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	}()
 	st := &Statement{s: s, sql: sql, text: sql, toks: toks, home: dc, class: classSession, schema: emptySchema,
 		params: emptySchema, streams: map[*stream]struct{}{}, write: plan, pins: pins}
-	tbl, err := s.e.tables.LoadTable(ctx, id)
+	tbl, err := s.e.writer.LoadTable(ctx, id)
 	exists := err == nil
 	if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
 		return nil, true, err
@@ -325,7 +343,7 @@ func (st *Statement) describeParams(ps bindings.PreparedStatement) error {
 }
 
 func (e *Engine) tableExists(ctx context.Context, id catalog.Ident) (bool, error) {
-	_, err := e.tables.MetadataLocation(ctx, id)
+	_, err := e.source.MetadataLocation(ctx, id)
 	if errors.Is(err, catalog.ErrNoSuchTable) {
 		return false, nil
 	}
@@ -539,7 +557,7 @@ func (st *Statement) execWriteRows(ctx context.Context, params arrow.RecordBatch
 // runDML computes and commits one INSERT/UPDATE/DELETE/MERGE.
 func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arrow.RecordBatch, ws *WriteStats) (int64, []arrow.RecordBatch, error) {
 	lap := stopwatch()
-	txn, err := e.tables.Begin(ctx, p.id)
+	txn, err := e.writer.Begin(ctx, p.id)
 	if err != nil {
 		return 0, nil, err
 	}

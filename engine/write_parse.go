@@ -96,7 +96,7 @@ func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts
 	default:
 		return catalog.Ident{}, false, nil
 	}
-	namespaces, err := s.e.tables.Namespaces(ctx)
+	namespaces, err := s.e.writer.Namespaces(ctx)
 	if err != nil {
 		return catalog.Ident{}, false, err
 	}

@@ -33,7 +33,7 @@ func (s *Session) prepareSchemaWrite(ctx context.Context, dc *dconn, sql string,
 	if err := s.refuseInTransaction(w.kind.String(), strings.Join(namespaces, ", ")); err != nil {
 		return nil, true, err
 	}
-	existing, err := s.e.tables.Namespaces(ctx)
+	existing, err := s.e.writer.Namespaces(ctx)
 	if err != nil {
 		return nil, true, err
 	}
@@ -86,7 +86,7 @@ func (s *Session) namespaceOf(dc *dconn, kind writeKind, parts []string) (string
 // createSchema commits CREATE SCHEMA.
 func (e *Engine) createSchema(ctx context.Context, p *writePlan) error {
 	for _, id := range p.ids {
-		if err := e.tables.EnsureNamespace(ctx, id.Namespace); err != nil {
+		if err := e.writer.EnsureNamespace(ctx, id.Namespace); err != nil {
 			return fmt.Errorf("CREATE SCHEMA %s: %w", id.Namespace, err)
 		}
 		e.mu.Lock()
@@ -101,7 +101,7 @@ func (e *Engine) createSchema(ctx context.Context, p *writePlan) error {
 
 // dropSchema commits DROP SCHEMA [CASCADE].
 func (e *Engine) dropSchema(ctx context.Context, p *writePlan) error {
-	all, err := e.tables.ListTables(ctx)
+	all, err := e.source.ListTables(ctx)
 	if err != nil {
 		return err
 	}
@@ -119,14 +119,14 @@ func (e *Engine) dropSchema(ctx context.Context, p *writePlan) error {
 				id.Namespace, strings.Join(names, ", "), id.Namespace))
 		}
 		for _, t := range tables {
-			if err := e.tables.DropTable(ctx, t); err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
+			if err := e.writer.DropTable(ctx, t); err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
 				return fmt.Errorf("DROP SCHEMA %s CASCADE: dropping %s: %w", id.Namespace, t, err)
 			}
 			if err := e.Refresh(ctx, t); err != nil {
 				return err
 			}
 		}
-		err := e.tables.DropNamespace(ctx, id.Namespace)
+		err := e.writer.DropNamespace(ctx, id.Namespace)
 		switch {
 		case errors.Is(err, catalog.ErrNoSuchNamespace) && p.stmt.ifExists:
 		case err != nil:
