@@ -174,7 +174,6 @@ var metaFunctions = map[string]*metaFunction{
 	},
 }
 
-
 // pinMetaFunction pins the metadata view for one call of a metadata
 // function (st.fn, st.name in metaFunctions) and returns the edit that
 // points the text at it.
