@@ -141,6 +141,7 @@ type counters struct {
 	rebinds    atomic.Int64
 	sessions   atomic.Int64
 	cacheHits  atomic.Int64
+	running    atomic.Int64
 }
 
 // Stats is a snapshot of the engine's running totals.
@@ -151,6 +152,7 @@ type Stats struct {
 	Batches      int64 // batches sent through Query readers
 	Rebinds      int64 // Iceberg views (re)bound
 	Sessions     int64 // sessions currently open
+	Running      int64 // statements DuckDB is executing right now
 	Tables       int   // Iceberg tables currently bound
 }
 
@@ -342,6 +344,7 @@ func (e *Engine) Stats() Stats {
 		Batches:      e.stats.batches.Load(),
 		Rebinds:      e.stats.rebinds.Load(),
 		Sessions:     e.stats.sessions.Load(),
+		Running:      e.stats.running.Load(),
 		Tables:       n,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -406,7 +407,7 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 	if params != nil {
 		rows = int(params.NumRows())
 	}
-	ir := &interrupter{conn: dc.c}
+	ir := st.s.e.interrupter(dc.c)
 	stop := context.AfterFunc(ctx, ir.interrupt)
 	defer func() {
 		stop()
@@ -597,20 +598,32 @@ func (st *Statement) forget(r *stream) {
 
 // interrupter interrupts a connection only while a statement runs on it, so
 // a late cancellation can never hit the connection's next statement.
+// It also counts, in Stats().Running, the statements DuckDB is executing.
 type interrupter struct {
 	mu      sync.Mutex
 	conn    bindings.Connection
 	running bool
+	count   *atomic.Int64 // the engine's running statements
+}
+
+func (e *Engine) interrupter(conn bindings.Connection) *interrupter {
+	return &interrupter{conn: conn, count: &e.stats.running}
 }
 
 func (i *interrupter) arm() {
 	i.mu.Lock()
+	if !i.running {
+		i.count.Add(1)
+	}
 	i.running = true
 	i.mu.Unlock()
 }
 
 func (i *interrupter) disarm() {
 	i.mu.Lock()
+	if i.running {
+		i.count.Add(-1)
+	}
 	i.running = false
 	i.mu.Unlock()
 }

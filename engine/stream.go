@@ -49,7 +49,7 @@ func newStream(st *Statement, conn bindings.Connection, mem memory.Allocator) *s
 		st:     st,
 		schema: st.schema,
 		mem:    mem,
-		ir:     &interrupter{conn: conn},
+		ir:     st.s.e.interrupter(conn),
 		ch:     make(chan arrow.RecordBatch, queueDepth),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),

@@ -594,7 +594,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	if params != nil {
 		rows = int(params.NumRows())
 	}
-	ir := &interrupter{conn: dc.c}
+	ir := e.interrupter(dc.c)
 	stop := context.AfterFunc(ctx, ir.interrupt)
 	defer stop()
 	var out []arrow.RecordBatch

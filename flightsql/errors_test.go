@@ -176,7 +176,7 @@ func TestCancelFlightInfo(t *testing.T) {
 		h := env.srv.handles.handles[string(ticketHandle(t, info))]
 		return h != nil && h.running
 	})
-	time.Sleep(100 * time.Millisecond) // let DuckDB get going
+	waitFor(t, 10*time.Second, func() bool { return env.eng.Stats().Running > 0 }) // DuckDB is executing it
 	res, err := cl.CancelFlightInfo(ctx, &flight.CancelFlightInfoRequest{Info: info})
 	if err != nil {
 		t.Fatal(err)
