@@ -384,14 +384,10 @@ func (st *Statement) execConn() (*dconn, bindings.PreparedStatement, func(), err
 // and returns the rows changed in total. A query is run and its rows
 // discarded.
 func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.closed {
-		return 0, ErrClosed
-	}
-	if err := st.checkParams(params); err != nil {
+	if err := st.lockRun(params); err != nil {
 		return 0, err
 	}
+	defer st.mu.Unlock()
 	if st.write != nil {
 		return st.execWrite(ctx, params)
 	}
@@ -477,13 +473,7 @@ func (st *Statement) Query(ctx context.Context, params arrow.RecordBatch, mem me
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	st.mu.Lock()
-	if st.closed {
-		st.mu.Unlock()
-		return nil, ErrClosed
-	}
-	if err := st.checkParams(params); err != nil {
-		st.mu.Unlock()
+	if err := st.lockRun(params); err != nil {
 		return nil, err
 	}
 	dc, ps, release, err := st.execConn()
@@ -511,13 +501,7 @@ func (st *Statement) Query(ctx context.Context, params arrow.RecordBatch, mem me
 // answers the returned rows. Each call writes again: a caller that may
 // retry (a Flight ticket) keeps the rows of the first run (see Writes).
 func (st *Statement) queryWrite(ctx context.Context, params arrow.RecordBatch) (array.RecordReader, error) {
-	st.mu.Lock()
-	if st.closed {
-		st.mu.Unlock()
-		return nil, ErrClosed
-	}
-	if err := st.checkParams(params); err != nil {
-		st.mu.Unlock()
+	if err := st.lockRun(params); err != nil {
 		return nil, err
 	}
 	_, rows, err := st.execWriteRows(ctx, params)
@@ -532,6 +516,20 @@ func (st *Statement) queryWrite(ctx context.Context, params arrow.RecordBatch) (
 // Writes reports a statement that changes an Iceberg table or namespace
 // when it runs: running it twice writes twice.
 func (st *Statement) Writes() bool { return st.write != nil || st.proc != nil }
+
+// lockRun locks st for one run with params; it fails (leaving st
+// unlocked) after Close or for a wrong number of parameters.
+func (st *Statement) lockRun(params arrow.RecordBatch) error {
+	st.mu.Lock()
+	err := ErrClosed
+	if !st.closed {
+		err = st.checkParams(params)
+	}
+	if err != nil {
+		st.mu.Unlock()
+	}
+	return err
+}
 
 func (st *Statement) checkParams(params arrow.RecordBatch) error {
 	want := st.params.NumFields()

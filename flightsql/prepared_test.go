@@ -112,10 +112,7 @@ func TestPreparedUpdateOnTempTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close(ctx)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{{Name: "$1", Type: arrow.PrimitiveTypes.Int64}}, nil))
-	b.Field(0).(*array.Int64Builder).Append(3)
-	rec := b.NewRecordBatch()
-	b.Release()
+	rec := int64Params("$1", 3)
 	q.SetParameters(rec)
 	rec.Release()
 	info, err := q.Execute(ctx)

@@ -256,3 +256,11 @@ func emptyReader(t testing.TB) array.RecordReader {
 	t.Cleanup(rdr.Release)
 	return rdr
 }
+
+// int64Params is one column of int64 parameters named name, a row per value.
+func int64Params(name string, vals ...int64) arrow.RecordBatch {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{{Name: name, Type: arrow.PrimitiveTypes.Int64}}, nil))
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).AppendValues(vals, nil)
+	return b.NewRecordBatch()
+}

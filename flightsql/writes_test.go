@@ -8,11 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // A ticket reads the snapshot resolved by GetFlightInfo, even when commits
@@ -151,12 +148,7 @@ func TestWriteReturningOverFlight(t *testing.T) {
 	if upd, ok := prep.IsUpdate(); !ok || upd {
 		t.Errorf("INSERT … RETURNING: IsUpdate = %v, %v; want a query", upd, ok)
 	}
-	b := array.NewInt64Builder(memory.DefaultAllocator)
-	b.AppendValues([]int64{7, 8}, nil)
-	col := b.NewArray()
-	b.Release()
-	params := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "1", Type: arrow.PrimitiveTypes.Int64}}, nil), []arrow.Array{col}, 2)
-	col.Release()
+	params := int64Params("1", 7, 8)
 	prep.SetParameters(params)
 	params.Release()
 	info, err := prep.Execute(ctx)
