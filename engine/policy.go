@@ -4,6 +4,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
@@ -260,7 +261,7 @@ func checkDropAlter(toks sqltext.Tokens, isTemp tempChecker) error {
 // prepareError rewords DuckDB's refusal to write to a view (a pinned
 // snapshot, or an Iceberg name the write path did not take) and its
 // refusal of an AT clause on something that is not an Iceberg table.
-func prepareError(err error) error {
+func prepareError(err error, toks sqltext.Tokens) error {
 	var e *Error
 	if !errors.As(err, &e) {
 		return err
@@ -270,6 +271,9 @@ func prepareError(err error) error {
 		return newError(ErrUnsupported, "only Iceberg tables (namespace.table) and the session's TEMP tables can be written ("+m+")")
 	}
 	if strings.Contains(m, "Cannot prepare multiple statements") {
+		if !slices.ContainsFunc(toks, func(t sqltext.Token) bool { return t.Is("pivot") || t.Is("pivot_wider") }) {
+			return newError(ErrUnsupported, "DuckDB runs this statement as a script of several, which a prepared statement cannot be ("+m+")")
+		}
 		return newError(ErrUnsupported, "PIVOT without an IN list makes DuckDB run a script (it first collects the values), "+
 			"which a prepared statement cannot be: name the values, e.g. PIVOT t ON k IN ('a', 'b') USING sum(v)")
 	}

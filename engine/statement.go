@@ -201,7 +201,7 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql, text string, to
 		msg := bindings.PrepareError(st.ps)
 		bindings.DestroyPrepare(&st.ps)
 		s.e.releasePins(st.pins)
-		return nil, prepareError(duckErr(bindings.ErrorTypeInvalid, msg))
+		return nil, prepareError(duckErr(bindings.ErrorTypeInvalid, msg), toks)
 	}
 	st.stype = bindings.PreparedStatementType(st.ps)
 	cls, err := classify(st.stype, toks, func(name string) (bool, error) { return isTempObject(dc.c, name) })
