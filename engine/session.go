@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -43,6 +44,10 @@ type Session struct {
 	// txn: BEGIN ran and no COMMIT or ROLLBACK since; Iceberg writes are
 	// refused meanwhile (write_schema.go, refuseInTransaction).
 	txn bool
+	// defs are the tokens of the session's temp views and macros: a
+	// statement that reads one reads the Iceberg tables it names, so those
+	// are checked for commits too (withDefinitions).
+	defs sqltext.Tokens
 }
 
 // dconn is one DuckDB connection and whether an execution holds it.
@@ -345,4 +350,29 @@ func (s *Session) Stateful() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.dirty || s.asOf != nil
+}
+
+// maxDefinitionTokens bounds what noteDefinition keeps; past it, the
+// oldest definitions are no longer checked for commits.
+const maxDefinitionTokens = 1 << 16
+
+// noteDefinition keeps the tokens of a temp view or macro just created.
+func (s *Session) noteDefinition(toks sqltext.Tokens) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.defs = append(s.defs, toks...)
+	if n := len(s.defs); n > maxDefinitionTokens {
+		s.defs = slices.Clone(s.defs[n-maxDefinitionTokens:])
+	}
+}
+
+// withDefinitions is toks and the tokens of the session's temp views and
+// macros, whose Iceberg tables a statement may read through them.
+func (s *Session) withDefinitions(toks sqltext.Tokens) sqltext.Tokens {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.defs) == 0 {
+		return toks
+	}
+	return append(slices.Clone(toks), s.defs...)
 }

@@ -353,3 +353,17 @@ func TestWriteRefusalsAndDrops(t *testing.T) {
 		t.Fatalf("script: %d rows changed, want 1", n)
 	}
 }
+
+// A temp view over an Iceberg table reads the table's newest commit, though
+// the statement that reads the view does not name the table.
+func TestTempViewSeesCommits(t *testing.T) {
+	_, _, s, _ := corpusEnv(t)
+	mustExec(t, s, "CREATE TEMP VIEW recent AS SELECT count(*) AS n FROM silver.u")
+	if got := mustQuery(t, s, "SELECT n FROM recent"); got[0][0] != "3" {
+		t.Fatalf("view before the insert: %q", got)
+	}
+	execN(t, s, "INSERT INTO silver.u VALUES (7, 'w')")
+	if got := mustQuery(t, s, "SELECT n FROM recent"); got[0][0] != "4" {
+		t.Fatalf("view after the insert: %q, want 4", got)
+	}
+}

@@ -84,7 +84,7 @@ func (s *Session) prepare(ctx context.Context, sql, text string, toks sqltext.To
 		return nil, canceled(ctx)
 	}
 	s.e.stats.statements.Add(1)
-	if err := s.e.syncTables(ctx, toks); err != nil {
+	if err := s.e.syncTables(ctx, s.withDefinitions(toks)); err != nil {
 		return nil, err
 	}
 	if p, ok := parseCall(text, toks); ok {
@@ -240,7 +240,7 @@ func (st *Statement) Fresh(ctx context.Context) (*Statement, error) {
 	if len(st.pins) == 0 && asOf == st.asOfText {
 		return st, nil // reads no Iceberg table
 	}
-	if err := st.s.e.syncTables(ctx, st.toks); err != nil {
+	if err := st.s.e.syncTables(ctx, st.s.withDefinitions(st.toks)); err != nil {
 		return nil, err
 	}
 	if !st.volatile && asOf == st.asOfText && st.gen == st.s.e.gen.Load() {
@@ -439,6 +439,9 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 		bindings.DestroyResult(&res)
 	}
 	if st.class == classSession && dc == st.home {
+		if info := sqltext.Classify(st.toks); definesView(info) {
+			st.s.noteDefinition(st.toks)
+		}
 		if st.stype == bindings.StatementTypeSet && !st.asOfSet {
 			st.s.noteSet(dc, st.text, st.toks)
 		}
