@@ -58,17 +58,7 @@ func TestPreparedQueryManyParameterRows(t *testing.T) {
 		{[]int32{1, 2, 3}, []string{"a", "b", "c"}, [][]string{{"10", "A"}, {"20", "B"}, {"30", "C"}}},
 		{[]int32{7}, []string{"z"}, [][]string{{"70", "Z"}}},
 	} {
-		p := params(round.ints, round.strs)
-		prep.SetParameters(p)
-		p.Release()
-		info, err := prep.Execute(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := fetch(ctx, cl, info)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := queryWith(ctx, t, cl, prep, params(round.ints, round.strs))
 		if !slices.EqualFunc(res.rows, round.want, slices.Equal[[]string]) {
 			t.Errorf("rows = %q, want %q", res.rows, round.want)
 		}
@@ -112,17 +102,7 @@ func TestPreparedUpdateOnTempTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close(ctx)
-	rec := int64Params("$1", 3)
-	q.SetParameters(rec)
-	rec.Release()
-	info, err := q.Execute(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := fetch(ctx, cl, info)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := queryWith(ctx, t, cl, q, int64Params("$1", 3))
 	if want := [][]string{{"c"}, {"d"}}; !slices.EqualFunc(res.rows, want, slices.Equal[[]string]) {
 		t.Errorf("rows = %q, want %q", res.rows, want)
 	}

@@ -264,3 +264,20 @@ func int64Params(name string, vals ...int64) arrow.RecordBatch {
 	b.Field(0).(*array.Int64Builder).AppendValues(vals, nil)
 	return b.NewRecordBatch()
 }
+
+// queryWith binds params (and releases them) to prep, executes it and
+// fetches the result.
+func queryWith(ctx context.Context, t testing.TB, cl *afsql.Client, prep *afsql.PreparedStatement, params arrow.RecordBatch) result {
+	t.Helper()
+	prep.SetParameters(params)
+	params.Release()
+	info, err := prep.Execute(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := fetch(ctx, cl, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}

@@ -151,7 +151,7 @@ func TestWriteReturningOverFlight(t *testing.T) {
 	params := int64Params("1", 7, 8)
 	prep.SetParameters(params)
 	params.Release()
-	info, err := prep.Execute(ctx)
+	info, err := prep.Execute(ctx) // the ticket, fetched twice
 	if err != nil {
 		t.Fatal(err)
 	}
