@@ -33,6 +33,7 @@ def test_time_travel_shapes_read_the_snapshot(plain):
         "FROM silver.front_tt SELECT count(*)": 2,
         "SELECT count(*) FROM (TABLE silver.front_tt)": 2,
         "SELECT count(*) FROM (PIVOT silver.front_tt ON k IN ('a', 'b', 'c') USING sum(v) GROUP BY id)": 2,
+        "SELECT count(*) FROM (PIVOT silver.front_tt ON k USING sum(v) GROUP BY id)": 2,
         "SELECT count(*) FROM (UNPIVOT silver.front_tt ON v INTO NAME n VALUE x)": 2,
         "WITH x AS (SELECT * FROM silver.front_tt) SELECT count(*) FROM x": 2,
         "SELECT count(*) FROM (SELECT id FROM silver.front_tt UNION ALL SELECT id FROM silver.front_tt)": 4,

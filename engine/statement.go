@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -200,8 +201,26 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql, text string, to
 	if bindings.Prepare(dc.c, st.text, &st.ps) == bindings.StateError {
 		msg := bindings.PrepareError(st.ps)
 		bindings.DestroyPrepare(&st.ps)
-		s.e.releasePins(st.pins)
-		return nil, prepareError(duckErr(bindings.ErrorTypeInvalid, msg), toks)
+		expanded, ok, err := false, false, error(nil)
+		if strings.Contains(msg, "Cannot prepare multiple statements") {
+			// PIVOT without IN (pivot.go): name its values, then try again.
+			var text string
+			if text, ok, err = s.expandPivots(dc, st.text); ok {
+				st.text, volatile = text, true
+				expanded = bindings.Prepare(dc.c, st.text, &st.ps) != bindings.StateError
+				if !expanded {
+					msg = bindings.PrepareError(st.ps)
+					bindings.DestroyPrepare(&st.ps)
+				}
+			}
+		}
+		if !expanded {
+			s.e.releasePins(st.pins)
+			if err != nil {
+				return nil, err
+			}
+			return nil, prepareError(duckErr(bindings.ErrorTypeInvalid, msg), toks)
+		}
 	}
 	st.stype = bindings.PreparedStatementType(st.ps)
 	cls, err := classify(st.stype, toks, func(name string) (bool, error) { return isTempObject(dc.c, name) })
