@@ -198,30 +198,12 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql, text string, to
 			st.text, st.pins, volatile = rw.sql, rw.pins, rw.volatile
 		}
 	}
-	if bindings.Prepare(dc.c, st.text, &st.ps) == bindings.StateError {
-		msg := bindings.PrepareError(st.ps)
-		bindings.DestroyPrepare(&st.ps)
-		expanded, ok, err := false, false, error(nil)
-		if strings.Contains(msg, "Cannot prepare multiple statements") {
-			// PIVOT without IN (pivot.go): name its values, then try again.
-			var text string
-			if text, ok, err = s.expandPivots(dc, st.text); ok {
-				st.text, volatile = text, true
-				expanded = bindings.Prepare(dc.c, st.text, &st.ps) != bindings.StateError
-				if !expanded {
-					msg = bindings.PrepareError(st.ps)
-					bindings.DestroyPrepare(&st.ps)
-				}
-			}
-		}
-		if !expanded {
-			s.e.releasePins(st.pins)
-			if err != nil {
-				return nil, err
-			}
-			return nil, prepareError(duckErr(bindings.ErrorTypeInvalid, msg), toks)
-		}
+	expanded, err := s.prepareStatement(dc, st, toks)
+	if err != nil {
+		s.e.releasePins(st.pins)
+		return nil, err
 	}
+	volatile = volatile || expanded
 	st.stype = bindings.PreparedStatementType(st.ps)
 	cls, err := classify(st.stype, toks, func(name string) (bool, error) { return isTempObject(dc.c, name) })
 	if st.asOfSet { // SET VARIABLE lakeflight_as_of: lakeflight's own setting
@@ -244,6 +226,33 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql, text string, to
 	st.gen, st.epoch, st.reusable, st.volatile = gen, epoch, !volatile, volatile
 	st.asOfText = s.AsOf()
 	return st, nil
+}
+
+// prepareStatement prepares st.text on dc into st.ps. When DuckDB cannot
+// prepare it because a PIVOT has no IN list, the values are written in
+// (pivot.go) and it is prepared again; expanded reports that, since the
+// values depend on the data read now.
+func (s *Session) prepareStatement(dc *dconn, st *Statement, toks sqltext.Tokens) (expanded bool, err error) {
+	if bindings.Prepare(dc.c, st.text, &st.ps) != bindings.StateError {
+		return false, nil
+	}
+	msg := bindings.PrepareError(st.ps)
+	bindings.DestroyPrepare(&st.ps)
+	if strings.Contains(msg, "Cannot prepare multiple statements") {
+		text, ok, err := s.expandPivots(dc, st.text)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			st.text = text
+			if bindings.Prepare(dc.c, st.text, &st.ps) != bindings.StateError {
+				return true, nil
+			}
+			msg = bindings.PrepareError(st.ps)
+			bindings.DestroyPrepare(&st.ps)
+		}
+	}
+	return false, prepareError(duckErr(bindings.ErrorTypeInvalid, msg), toks)
 }
 
 // Fresh is the statement to run for a new execution: st itself when the
