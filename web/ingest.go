@@ -139,6 +139,9 @@ func readIngestParams(q url.Values) (ingest.Request, ingest.Options, error) {
 			return req, opts, fmt.Errorf("%w: unknown query parameter %q (known: %s)", errBadRequest, k, strings.Join(ingestParams, ", "))
 		}
 	}
+	if err := singleValued(q, "null", "column_type"); err != nil {
+		return req, opts, err
+	}
 	var err error
 	if req.Table, err = ingest.ParseTable(q.Get("table")); err != nil {
 		return req, opts, err

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -18,19 +20,62 @@ const maxJSONBody = 1 << 20
 // decodeJSONBody reads the request body, one JSON object, into the struct v
 // points to. An empty body reads as {} (so that a missing field is named as
 // such); unknown fields, malformed JSON, a value of the wrong type and data
-// after the object are bad requests that say what was wrong. The
+// after the object are bad requests that say what was wrong. Field names
+// must be exact (encoding/json alone would take "Snapshot_ID" for
+// "snapshot_id") and given once (it would keep the last of two). The
 // Content-Type is not checked: curl -d sends a form type by default.
 func decodeJSONBody(c echo.Context, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxJSONBody))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxJSONBody))
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		return bodyTooLarge(tooLarge)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: reading the body: %w", errBadRequest, err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil // {}
+	}
+	if err := exactFields(body, v); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(v); err != nil {
 		return jsonBodyError(err, v)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
-			return bodyTooLarge(tooLarge)
-		}
 		return fmt.Errorf("%w: unexpected data after the JSON object in the body", errBadRequest)
+	}
+	return nil
+}
+
+// exactFields checks the top-level keys of a JSON object body: each one of
+// v's JSON field names, spelled exactly, at most once. Malformed bodies are
+// left to the decoder, which says where they break.
+func exactFields(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	known := jsonFields(v)
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := t.(string)
+		switch {
+		case seen[key]:
+			return fmt.Errorf("%w: field %q is given twice", errBadRequest, key)
+		case !slices.Contains(known, key):
+			return fmt.Errorf("%w: unknown field %q (known: %s); field names are case-sensitive", errBadRequest, key, strings.Join(known, ", "))
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
 	}
 	return nil
 }
