@@ -58,10 +58,14 @@ type Config struct {
 	Threads       int    // DuckDB threads, 0 = DuckDB default
 	TempDirectory string // DuckDB temp_directory, "" = DuckDB default
 	BatchRows     int    // target rows per outgoing Arrow batch, default 65536
+	MaxSQLBytes   int    // longest SQL text a client may send, default 1 MiB
 }
 
 // DefaultBatchRows is the default Config.BatchRows.
 const DefaultBatchRows = 65536
+
+// DefaultMaxSQLBytes is the default Config.MaxSQLBytes.
+const DefaultMaxSQLBytes = 1 << 20
 
 // baseSchemas always exist in the lakehouse catalog, tables or not.
 var baseSchemas = []string{"bronze", "silver", "gold"}
@@ -167,6 +171,9 @@ func Open(ctx context.Context, cfg Config, tables TableSource, log *slog.Logger)
 	}
 	if cfg.BatchRows <= 0 {
 		cfg.BatchRows = DefaultBatchRows
+	}
+	if cfg.MaxSQLBytes <= 0 {
+		cfg.MaxSQLBytes = DefaultMaxSQLBytes
 	}
 	if cfg.Warehouse == "" || !filepath.IsAbs(cfg.Warehouse) {
 		return nil, fmt.Errorf("opening engine: warehouse %q must be an absolute path", cfg.Warehouse)

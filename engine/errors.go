@@ -29,6 +29,7 @@ var (
 	ErrSchemaChanged = errkind.New(errkind.FailedPrecondition, "result schema changed") // a prepared statement now yields other columns: prepare again
 	ErrBusy          = errkind.New(errkind.FailedPrecondition, "session busy")          // session state change while a result of the session is streaming
 	ErrClosed        = errkind.New(errkind.Unavailable, "engine or session closed")     // use after Close
+	ErrTooLarge      = errkind.New(errkind.ResourceExhausted, "too large")              // over a configured limit (SQL text size)
 )
 
 // Error is a failed statement: Kind is one of the sentinels above, Msg is

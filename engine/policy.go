@@ -4,6 +4,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -281,4 +282,15 @@ func prepareError(err error, toks sqltext.Tokens) error {
 		return newError(ErrUnsupported, "time travel (AT VERSION/TIMESTAMP) works only on Iceberg tables ("+m+")")
 	}
 	return err
+}
+
+// checkSQLSize refuses a SQL text over the configured limit before anything
+// reads it: DuckDB's parser cannot be interrupted and its time grows faster
+// than the text.
+func (e *Engine) checkSQLSize(sql string) error {
+	if len(sql) <= e.cfg.MaxSQLBytes {
+		return nil
+	}
+	return newError(ErrTooLarge, fmt.Sprintf("the SQL text is %d bytes, over the server's limit of %d bytes "+
+		"(lakeflight serve --max-sql-bytes)", len(sql), e.cfg.MaxSQLBytes))
 }

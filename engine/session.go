@@ -155,6 +155,9 @@ func (s *Session) SetSchema(ctx context.Context, name string) error {
 // stops the script. A script that would change an Iceberg table inside a
 // transaction it opens is refused before any of it runs.
 func (s *Session) Exec(ctx context.Context, sql string) (int64, error) {
+	if err := s.e.checkSQLSize(sql); err != nil {
+		return 0, err
+	}
 	stmts := sqltext.Split(sql)
 	if len(stmts) <= 1 {
 		st, err := s.Prepare(ctx, sql)

@@ -370,3 +370,23 @@ func TestTempViewSeesCommits(t *testing.T) {
 		t.Fatalf("view after the insert: %q, want 4", got)
 	}
 }
+
+// A SQL text over the configured limit is refused before DuckDB parses it.
+func TestSQLSizeLimit(t *testing.T) {
+	e, err := Open(context.Background(), Config{Warehouse: t.TempDir(), Threads: 2, MaxSQLBytes: 64}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	s := newSession(t, e)
+	long := "SELECT 1 WHERE " + strings.Repeat("1 = 1 AND ", 10) + "true"
+	if _, err := s.Prepare(context.Background(), long); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "--max-sql-bytes") {
+		t.Fatalf("Prepare of %d bytes: %v", len(long), err)
+	}
+	if _, err := s.Exec(context.Background(), long+"; SELECT 2"); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Exec of a long script: %v", err)
+	}
+	if got := mustQuery(t, s, "SELECT 42"); got[0][0] != "42" {
+		t.Fatalf("a short text: %q", got)
+	}
+}

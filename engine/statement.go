@@ -64,6 +64,9 @@ var emptySchema = arrow.NewSchema(nil, nil)
 // The text holds one statement (a trailing ";" and comments are fine);
 // Session.Exec runs scripts.
 func (s *Session) Prepare(ctx context.Context, sql string) (*Statement, error) {
+	if err := s.e.checkSQLSize(sql); err != nil {
+		return nil, err
+	}
 	stmts := sqltext.Split(sql)
 	switch len(stmts) {
 	case 0:

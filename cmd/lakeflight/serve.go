@@ -136,6 +136,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		Threads:       cfg.DuckDB.Threads,
 		TempDirectory: cfg.TempDir(),
 		BatchRows:     cfg.DuckDB.BatchRows,
+		MaxSQLBytes:   int(cfg.MaxSQLBytes),
 	}, cat, log.With("component", "engine"))
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("starting DuckDB: %w", err))

@@ -27,6 +27,10 @@ type Config struct {
 
 	Catalog CatalogConfig `yaml:"catalog"`
 	DuckDB  DuckDBConfig  `yaml:"duckdb"`
+	// MaxSQLBytes bounds the text of one SQL statement or script a client
+	// sends: DuckDB's parser cannot be interrupted, and its time grows
+	// faster than the text (40,000 ANDs, 700 KB, parse for 3 s).
+	MaxSQLBytes ByteSize `yaml:"max_sql_bytes"`
 
 	// ShutdownTimeout bounds graceful shutdown; streams still running after
 	// it are cut.
@@ -68,6 +72,7 @@ func Default() Config {
 			Driver: "sqlite",
 		},
 		DuckDB:          DuckDBConfig{BatchRows: 65536},
+		MaxSQLBytes:     1 << 20,
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
@@ -134,6 +139,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxIngestBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max_ingest_bytes: %d must be positive", c.MaxIngestBytes))
+	}
+	if c.MaxSQLBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_sql_bytes: %d must be positive", c.MaxSQLBytes))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: %s must be positive", c.ShutdownTimeout))

@@ -141,3 +141,22 @@ func TestMaxIngestBytes(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+func TestMaxSQLBytes(t *testing.T) {
+	if got := Default().MaxSQLBytes; got != 1<<20 {
+		t.Fatalf("default %d, want 1 MiB", got)
+	}
+	cfg, err := Load([]string{"--max-sql-bytes", "4MiB"}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.MaxSQLBytes != 4<<20 {
+		t.Fatalf("flag: %d %v", cfg.MaxSQLBytes, err)
+	}
+	cfg, err = Load(nil, func(k string) string {
+		if k == "LAKEFLIGHT_MAX_SQL_BYTES" {
+			return "64KiB"
+		}
+		return ""
+	}, io.Discard)
+	if err != nil || cfg.MaxSQLBytes != 64<<10 {
+		t.Fatalf("env: %d %v", cfg.MaxSQLBytes, err)
+	}
+}

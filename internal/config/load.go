@@ -49,6 +49,11 @@ func settings() []setting {
 			c.MaxIngestBytes = n
 			return err
 		}},
+		{"max-sql-bytes", "largest SQL text (statement or script) a client may send, e.g. 1MiB", func(c *Config, v string) error {
+			n, err := ParseByteSize(v)
+			c.MaxSQLBytes = n
+			return err
+		}},
 		{"shutdown-timeout", "bound on graceful shutdown, e.g. 15s", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			c.ShutdownTimeout = d
