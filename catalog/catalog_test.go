@@ -266,3 +266,24 @@ func eventsTable(t *testing.T, name string) (*Catalog, Ident, *memory.CheckedAll
 	mustCreate(t.Context(), t, c, id, richSchema)
 	return c, id, mem
 }
+
+// Names that could be created but never queried, or that no file system
+// takes, are refused with the reason.
+func TestNamesThatCannotBeQueriedAreRefused(t *testing.T) {
+	for _, c := range []struct{ name, want string }{
+		{"", "empty"},
+		{"a.b", "contains '.'"},
+		{"\xff\xfe", "not valid UTF-8"},
+		{"tab\there", "control character"},
+		{strings.Repeat("x", 201), "longer than 200"},
+	} {
+		if err := validName("table", c.name); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want an invalid argument containing %q", c.name, err, c.want)
+		}
+	}
+	for _, ok := range []string{"events", "Évènements_2026", strings.Repeat("x", 200), "with space"} {
+		if err := validName("table", ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}

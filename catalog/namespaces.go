@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
@@ -61,14 +63,28 @@ func (c *Catalog) ListTables(ctx context.Context) ([]Ident, error) {
 	return out, nil
 }
 
-// validName refuses names the catalog cannot store unambiguously: empty
-// ones, and ones with dots (the SQL catalog joins namespace levels with dots).
+// maxNameBytes bounds namespace and table names: each is a directory name
+// in the warehouse (file systems take 255 bytes), with room for the suffix
+// a table created over an old one's files gets.
+const maxNameBytes = 200
+
+// validName refuses names the catalog cannot store unambiguously or that
+// could never be queried once created: empty ones, ones with dots (the SQL
+// catalog joins namespace levels with dots) or path separators, invalid
+// UTF-8 (DuckDB cannot bind it), control characters, and names longer than
+// maxNameBytes.
 func validName(what, name string) error {
-	if name == "" {
+	switch {
+	case name == "":
 		return fmt.Errorf("%w: empty %s name", ErrInvalidArgument, what)
-	}
-	if strings.ContainsAny(name, "./\\\x00") {
+	case strings.ContainsAny(name, "./\\\x00"):
 		return fmt.Errorf("%w: %s name %q contains '.', '/', '\\' or NUL", ErrInvalidArgument, what, name)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: %s name %q is not valid UTF-8", ErrInvalidArgument, what, name)
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return fmt.Errorf("%w: %s name %q contains a control character", ErrInvalidArgument, what, name)
+	case len(name) > maxNameBytes:
+		return fmt.Errorf("%w: %s name of %d bytes is longer than %d", ErrInvalidArgument, what, len(name), maxNameBytes)
 	}
 	return nil
 }
