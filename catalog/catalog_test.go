@@ -287,3 +287,18 @@ func TestNamesThatCannotBeQueriedAreRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestRefNamesAreBounded(t *testing.T) {
+	for _, c := range []struct{ name, want string }{
+		{strings.Repeat("t", 256), "longer than 255"},
+		{"\xff", "not valid UTF-8"},
+		{" v1", "leading or trailing spaces"},
+	} {
+		if err := validRefName(c.name); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.name, err, c.want)
+		}
+	}
+	if err := validRefName(strings.Repeat("t", 255)); err != nil {
+		t.Error(err)
+	}
+}

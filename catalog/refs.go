@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/apache/iceberg-go/table"
 )
@@ -266,9 +267,16 @@ func validRefName(name string) error {
 		return fmt.Errorf("%w: tag or branch name %q has leading or trailing spaces", ErrInvalidArgument, name)
 	case strings.ContainsFunc(name, unicode.IsControl):
 		return fmt.Errorf("%w: tag or branch name %q contains control characters", ErrInvalidArgument, name)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: tag or branch name %q is not valid UTF-8", ErrInvalidArgument, name)
+	case len(name) > maxRefNameBytes: // every later metadata file would carry it
+		return fmt.Errorf("%w: tag or branch name of %d bytes is longer than %d", ErrInvalidArgument, len(name), maxRefNameBytes)
 	}
 	return nil
 }
+
+// maxRefNameBytes bounds tag and branch names.
+const maxRefNameBytes = 255
 
 func deref[T int | int64](p *T) T {
 	if p == nil {
