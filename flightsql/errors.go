@@ -36,6 +36,8 @@ var (
 	// connection gets a new one, while NotFound is what a missing table or
 	// handle answers, which a client must not mistake for this.
 	errSessionGone = errkind.New(errkind.Unauthenticated, "session expired or closed: its SET, USE, temp tables and lakeflight_as_of are gone; reconnect to start a new session")
+	// errTooManySessions: the server holds as many sessions as it may.
+	errTooManySessions = errkind.New(errkind.ResourceExhausted, "too many open sessions")
 	// errConnGone: the call's connection closed before the call began.
 	errConnGone = errkind.New(errkind.Canceled, "connection closed")
 )

@@ -135,6 +135,7 @@ var sentinelKinds = []struct {
 	{"errClosed", errClosed, errkind.Unavailable},
 	{"errSessionGone", errSessionGone, errkind.Unauthenticated},
 	{"errConnGone", errConnGone, errkind.Canceled},
+	{"errTooManySessions", errTooManySessions, errkind.ResourceExhausted},
 
 	{"context.Canceled", context.Canceled, errkind.Canceled},
 	{"context.DeadlineExceeded", context.DeadlineExceeded, errkind.DeadlineExceeded},

@@ -47,6 +47,9 @@ type Options struct {
 	// sessions that no open connection uses once unused this long (an open
 	// connection keeps its sessions however idle). Default 30 minutes.
 	SessionIdleTimeout time.Duration
+	// MaxSessions bounds the open sessions; a connection that would open
+	// one more is refused with ResourceExhausted. Default 2048.
+	MaxSessions int
 	// TicketTTL is how long a ticket from GetFlightInfo stays valid.
 	// Default 5 minutes.
 	TicketTTL time.Duration
@@ -61,6 +64,9 @@ type Options struct {
 	// parameters). Default 256 MiB.
 	MaxRecvBytes int
 }
+
+// DefaultMaxSessions is the default Options.MaxSessions.
+const DefaultMaxSessions = 2048
 
 // Server is the Flight SQL service. Create it with New, put it on a
 // grpc.Server built with ServerOptions via Register, and Close it after the
@@ -113,6 +119,9 @@ func newServer(q querier, opts Options) (*Server, error) {
 	if opts.SessionIdleTimeout <= 0 {
 		opts.SessionIdleTimeout = 30 * time.Minute
 	}
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = DefaultMaxSessions
+	}
 	if opts.TicketTTL <= 0 {
 		opts.TicketTTL = 5 * time.Minute
 	}
@@ -143,7 +152,7 @@ func newServer(q querier, opts Options) (*Server, error) {
 		s.ingest = opts.Ingest
 	}
 	s.Alloc = opts.Allocator
-	s.sessions = newSessionStore(q, s.log, m, opts.SessionIdleTimeout)
+	s.sessions = newSessionStore(q, s.log, m, opts.SessionIdleTimeout, opts.MaxSessions)
 	s.handles = newHandleTable(opts.TicketTTL, opts.SessionIdleTimeout)
 	s.sessions.onClose = s.handles.releaseSession
 

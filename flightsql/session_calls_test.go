@@ -140,3 +140,25 @@ func TestConnectionEndFreesSession(t *testing.T) {
 		return env.eng.Stats().Sessions == 0 && openSessions(t, env) == 0
 	})
 }
+
+// Sessions are capped: one more than MaxSessions is ResourceExhausted, and
+// a closed connection makes room again.
+func TestMaxSessions(t *testing.T) {
+	env := newTestEnv(t, func(o *Options) { o.MaxSessions = 2 })
+	ctx := context.Background()
+	a, b, c := env.client(t, false), env.client(t, false), env.client(t, false)
+	for _, cl := range []*afsql.Client{a, b} {
+		if _, err := cl.ExecuteUpdate(ctx, "SET TimeZone = 'UTC'"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := c.ExecuteUpdate(ctx, "SET TimeZone = 'UTC'")
+	if st := wantCode(t, err, codes.ResourceExhausted); !strings.Contains(st.Message(), "--max-sessions") {
+		t.Errorf("message %q", st.Message())
+	}
+	_ = a.Close()
+	waitFor(t, 10*time.Second, func() bool { return openSessions(t, env) == 1 })
+	if _, err := c.ExecuteUpdate(ctx, "SET TimeZone = 'UTC'"); err != nil {
+		t.Fatalf("after a connection closed: %v", err)
+	}
+}

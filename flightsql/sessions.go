@@ -126,6 +126,7 @@ type sessionStore struct {
 	log     *slog.Logger
 	metrics *metrics
 	idle    time.Duration
+	max     int                  // open sessions at most
 	onClose func(*clientSession) // releases the session's handles
 	lastID  atomic.Uint64        // the last connID handed out
 
@@ -137,8 +138,8 @@ type sessionStore struct {
 	closed bool
 }
 
-func newSessionStore(q querier, log *slog.Logger, m *metrics, idle time.Duration) *sessionStore {
-	return &sessionStore{q: q, log: log, metrics: m, idle: idle,
+func newSessionStore(q querier, log *slog.Logger, m *metrics, idle time.Duration, max int) *sessionStore {
+	return &sessionStore{q: q, log: log, metrics: m, idle: idle, max: max,
 		sessions: map[string]*clientSession{}, conns: map[connID]*clientSession{}}
 }
 
@@ -213,6 +214,10 @@ func (st *sessionStore) byConn(id connID) (*clientSession, error) {
 		return nil, errConnGone
 	}
 	if cs == nil {
+		if len(st.sessions) >= st.max {
+			return nil, fmt.Errorf("%w: %d sessions are open, the server's limit (lakeflight serve --max-sessions); "+
+				"close idle connections or raise it", errTooManySessions, len(st.sessions))
+		}
 		cs = &clientSession{token: newToken(), conns: map[connID]struct{}{id: {}}}
 		st.sessions[cs.token] = cs
 		st.conns[id] = cs

@@ -146,12 +146,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	ingestWriter := ingest.NewWriter(cat, log.With("component", "ingest"), nil)
 	ingestLate.Store(ingestWriter)
 	fsrv, err := flightsql.New(flightsql.Options{
-		Engine:     eng,
-		Ingest:     ingestWriter,
-		Logger:     log.With("component", "flightsql"),
-		Registerer: reg,
-		Allocator:  mallocator.NewMallocator(), // C memory: no GC pressure from 64K-row batches
-		Version:    version,
+		Engine:      eng,
+		Ingest:      ingestWriter,
+		Logger:      log.With("component", "flightsql"),
+		Registerer:  reg,
+		Allocator:   mallocator.NewMallocator(), // C memory: no GC pressure from 64K-row batches
+		Version:     version,
+		MaxSessions: cfg.MaxSessions,
 	})
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))

@@ -31,6 +31,9 @@ type Config struct {
 	// sends: DuckDB's parser cannot be interrupted, and its time grows
 	// faster than the text (40,000 ANDs, 700 KB, parse for 3 s).
 	MaxSQLBytes ByteSize `yaml:"max_sql_bytes"`
+	// MaxSessions bounds the open Flight SQL sessions (one per client
+	// connection, or per cookie).
+	MaxSessions int `yaml:"max_sessions"`
 
 	// ShutdownTimeout bounds graceful shutdown; streams still running after
 	// it are cut.
@@ -73,6 +76,7 @@ func Default() Config {
 		},
 		DuckDB:          DuckDBConfig{BatchRows: 65536},
 		MaxSQLBytes:     1 << 20,
+		MaxSessions:     2048,
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
@@ -139,6 +143,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxIngestBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max_ingest_bytes: %d must be positive", c.MaxIngestBytes))
+	}
+	if c.MaxSessions <= 0 {
+		errs = append(errs, fmt.Errorf("max_sessions: %d must be positive", c.MaxSessions))
 	}
 	if c.MaxSQLBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max_sql_bytes: %d must be positive", c.MaxSQLBytes))

@@ -160,3 +160,16 @@ func TestMaxSQLBytes(t *testing.T) {
 		t.Fatalf("env: %d %v", cfg.MaxSQLBytes, err)
 	}
 }
+
+func TestMaxSessions(t *testing.T) {
+	if got := Default().MaxSessions; got != 2048 {
+		t.Fatalf("default %d", got)
+	}
+	cfg, err := Load([]string{"--max-sessions", "10"}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.MaxSessions != 10 {
+		t.Fatalf("flag: %d %v", cfg.MaxSessions, err)
+	}
+	if _, err := Load([]string{"--max-sessions", "0"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Fatal("--max-sessions 0 was taken")
+	}
+}

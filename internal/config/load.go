@@ -54,6 +54,11 @@ func settings() []setting {
 			c.MaxSQLBytes = n
 			return err
 		}},
+		{"max-sessions", "most Flight SQL sessions open at once (one per client connection or cookie)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxSessions = n
+			return err
+		}},
 		{"shutdown-timeout", "bound on graceful shutdown, e.g. 15s", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			c.ShutdownTimeout = d
