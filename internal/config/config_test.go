@@ -169,7 +169,11 @@ func TestMaxSessions(t *testing.T) {
 	if err != nil || cfg.MaxSessions != 10 {
 		t.Fatalf("flag: %d %v", cfg.MaxSessions, err)
 	}
-	if _, err := Load([]string{"--max-sessions", "0"}, func(string) string { return "" }, io.Discard); err == nil {
-		t.Fatal("--max-sessions 0 was taken")
+	cfg, err = Load([]string{"--max-sessions", "0"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max_sessions") {
+		t.Fatalf("--max-sessions 0: %v", err)
 	}
 }
