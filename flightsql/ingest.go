@@ -97,6 +97,9 @@ func (s *Server) ingestRequest(ctx context.Context, cmd afsql.StatementIngest) (
 		return ""
 	}
 	req.Key, req.Source = opt(ingest.OptionKey), opt(ingest.OptionSource)
+	if req.InvalidUTF8, err = ingest.ParseUTF8Policy(opt(ingest.OptionInvalidUTF8)); err != nil {
+		return req, err
+	}
 	if req.Source == "" {
 		req.Source = "flight-sql"
 	}

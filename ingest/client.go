@@ -29,6 +29,10 @@ const (
 	// with the statement option adbc.flight.sql.rpc.call_header.<name>).
 	OptionKey    = "lakeflight-idempotency-key"
 	OptionSource = "lakeflight-source"
+	// OptionInvalidUTF8 is the server's UTF8Policy for the batches: "error"
+	// (the default) fails the ingest on text that is not valid UTF-8,
+	// "replace" stores it with U+FFFD.
+	OptionInvalidUTF8 = "lakeflight-invalid-utf8"
 	// RejectsPrefix starts the app metadata of a zero-row batch carrying a
 	// JSON array of RowError; StatsPrefix one carrying a JSON WireStats.
 	RejectsPrefix = "lakeflight.rejects:"

@@ -29,6 +29,10 @@ type conformReader struct {
 	// the end; an error it returns becomes the stream's error.
 	atEnd func() error
 	done  bool // the source has ended
+	// replaceUTF8 repairs text that is not valid UTF-8 instead of failing;
+	// batches counts the batches read, to say where a bad value was.
+	replaceUTF8 bool
+	batches     int64
 }
 
 type conformCol struct {
@@ -106,7 +110,20 @@ func (r *conformReader) Next() bool {
 			cols[i].Retain()
 		}
 	}
-	r.cur = array.NewRecordBatch(r.schema, cols, n)
+	cur := array.NewRecordBatch(r.schema, cols, n)
+	r.batches++
+	// The last line of defence for every door (a parser, a Parquet file,
+	// a Flight client's batches): no invalid UTF-8 reaches a data file.
+	fixed, bad := fixBatchUTF8(r.mem, cur, r.replaceUTF8)
+	cur.Release()
+	if len(bad) > 0 {
+		fixed.Release()
+		x := bad[0]
+		r.err = fmt.Errorf("%w: batch %d, row %d, column %q: %s (%d bad rows in the batch)",
+			ErrMalformed, r.batches, x.row+1, r.schema.Field(x.col).Name, reasonInvalidUTF8, len(bad))
+		return false
+	}
+	r.cur = fixed
 	r.rows.Add(n)
 	return true
 }

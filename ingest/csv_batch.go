@@ -19,6 +19,9 @@ type batchBuilder struct {
 	rows    int             // rows in the batch being built
 	capRows int             // rows reserved in every column
 	hint    int             // rows to reserve at a time
+	// replaceUTF8 stores invalid UTF-8 in text columns with U+FFFD instead
+	// of making the row bad.
+	replaceUTF8 bool
 }
 
 func newBatchBuilder(mem memory.Allocator, schema *arrow.Schema, cols []textColumn, nulls *nullSet) *batchBuilder {
@@ -71,6 +74,14 @@ func (bb *batchBuilder) add(s *recordScanner) int {
 			continue
 		}
 		if str := bb.str[i]; str != nil {
+			if c.utf8 && !validUTF8(text) {
+				if !bb.replaceUTF8 {
+					bb.abandon()
+					return i
+				}
+				str.appendValidUTF8(text)
+				continue
+			}
 			str.append(text)
 			continue
 		}

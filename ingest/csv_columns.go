@@ -25,9 +25,12 @@ const (
 // textColumn is one output column of a text format: its name and type and
 // how its fields convert.
 type textColumn struct {
-	name  string
-	typ   arrow.DataType
-	kind  textKind
+	name string
+	typ  arrow.DataType
+	kind textKind
+	// utf8: a text column (utf8, large_utf8) whose values must be valid
+	// UTF-8; binary columns take any bytes.
+	utf8  bool
 	bits  int // textInt, textFloat
 	unit  arrow.TimeUnit
 	zoned bool // a timestamp with a time zone: offsets are converted to UTC
@@ -42,7 +45,9 @@ type textColumn struct {
 func newTextColumn(name string, t arrow.DataType) (textColumn, error) {
 	c := textColumn{name: name, typ: t}
 	switch t.ID() {
-	case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY:
+	case arrow.STRING, arrow.LARGE_STRING:
+		c.kind, c.utf8 = textString, true
+	case arrow.BINARY, arrow.LARGE_BINARY:
 		c.kind = textString
 	case arrow.BOOL:
 		c.kind = textBool

@@ -207,6 +207,9 @@ func (w *csvWorker) genericField(line []byte, i, col int) (int, bool) {
 		return j, true
 	}
 	if str := bb.str[col]; str != nil {
+		if c.utf8 && !validUTF8(text) {
+			return 0, false // the general path reports or repairs it
+		}
 		str.append(text)
 		return j, true
 	}

@@ -144,6 +144,7 @@ func (p *csvParser) work(work <-chan *csvPiece) {
 	defer p.wg.Done()
 	w := &csvWorker{p: p, sc: newRecordScanner(p.d), fast: fastKinds(p.d, p.cols)}
 	w.bb = newBatchBuilder(p.opts.Allocator, p.schema, p.cols, &p.nulls)
+	w.bb.replaceUTF8 = p.opts.InvalidUTF8 == UTF8Replace
 	w.bb.hint = min(p.opts.BatchRows, max(16, p.opts.ChunkBytes/p.rowBytes*9/8))
 	defer w.bb.release()
 	for pc := range work {
@@ -252,9 +253,12 @@ func (p *csvParser) valueError(line int64, raw []byte, col int, text []byte, quo
 	c := &p.cols[col]
 	e := p.rowError(line, raw, "")
 	e.Column, e.Value, e.Expected = c.name, clipRaw(text), c.typ.String()
-	if p.nulls.isNull(c, text, quoted) {
+	switch {
+	case p.nulls.isNull(c, text, quoted):
 		e.Reason = "null in a non-nullable column"
-	} else {
+	case c.utf8 && !validUTF8(text):
+		e.Reason = reasonInvalidUTF8
+	default:
 		e.Reason = fmt.Sprintf("cannot parse %q as %s", clipText(text, 64), c.typ)
 	}
 	return e

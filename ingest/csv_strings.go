@@ -45,6 +45,15 @@ func (c *stringColumn) append(v []byte) {
 	c.ends = append(c.ends, int64(len(c.data)))
 }
 
+// appendValidUTF8 appends v with its invalid UTF-8 replaced (appendValidUTF8).
+func (c *stringColumn) appendValidUTF8(v []byte) {
+	if c.valid != nil {
+		c.setValid(len(c.ends), true)
+	}
+	c.data = appendValidUTF8(c.data, v)
+	c.ends = append(c.ends, int64(len(c.data)))
+}
+
 func (c *stringColumn) appendNull() {
 	row := len(c.ends)
 	if c.valid == nil {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/lakeflight/lakeflight/internal/errkind"
 )
@@ -46,10 +47,14 @@ func (e *RowError) Error() string {
 	return b.String()
 }
 
-// clipRaw cuts raw row text to maxRawBytes.
+// clipRaw cuts raw row text to maxRawBytes, not inside a UTF-8 sequence.
 func clipRaw(raw []byte) string {
 	if len(raw) > maxRawBytes {
-		raw = raw[:maxRawBytes]
+		n := maxRawBytes
+		for n > maxRawBytes-utf8.UTFMax && !utf8.RuneStart(raw[n]) {
+			n--
+		}
+		raw = raw[:n]
 	}
 	return string(raw)
 }

@@ -34,8 +34,10 @@ import (
 // Options.Schema) are skipped — after a syntax check of their values — and
 // counted by dotted path; IgnoredKeys reports the counts.
 //
-// Strings: escapes are decoded, invalid UTF-8 bytes and lone surrogates
-// become U+FFFD, as encoding/json does, so every utf8 value is valid UTF-8.
+// Strings: escapes are decoded. A string value with invalid UTF-8 bytes or
+// a lone surrogate escape makes its row bad, unless Options.InvalidUTF8 is
+// UTF8Replace: then they become U+FFFD, as encoding/json does. Either way
+// every utf8 value is valid UTF-8.
 
 // jsonParser is the parser for JSON input.
 type jsonParser struct {
@@ -161,6 +163,7 @@ func newJSONParserT(ctx context.Context, in input, opts *Options) (*jsonParser, 
 		w := &jsonWorker{
 			root: root, schema: schema, opts: opts, arr: arr, lines: in.lines, pool: pool,
 		}
+		w.d.replaceUTF8 = opts.InvalidUTF8 == UTF8Replace
 		p.workers.Add(1)
 		go func() {
 			defer p.workers.Done()

@@ -342,7 +342,7 @@ func (c *jsonCol) value(d *jsonDec) bool {
 	case jsonKStr:
 		if ch == '"' {
 			n := len(c.data)
-			data, ok := d.strAppend(c.data)
+			data, ok := d.strAppend(c.data, c)
 			if !ok {
 				// drop what was decoded: the slot was not appended, so
 				// truncating the row would not cut these bytes
@@ -358,8 +358,11 @@ func (c *jsonCol) value(d *jsonDec) bool {
 		if !ok {
 			return false
 		}
+		if !d.replaceUTF8 && !validUTF8(raw) {
+			return d.mismatch(c, raw, reasonInvalidUTF8)
+		}
 		c.valid = append(c.valid, 1)
-		c.data = jsonAppendValidUTF8(c.data, raw)
+		c.data = appendValidUTF8(c.data, raw)
 		c.offs = append(c.offs, int32(len(c.data)))
 		return true
 

@@ -16,9 +16,11 @@ import (
 // encoding/json, and never allocates on the good path: numbers are parsed
 // from the bytes, strings are returned as sub-slices of the input unless
 // they hold an escape or invalid UTF-8, in which case they are decoded into
-// a destination buffer. Invalid UTF-8 is replaced, byte by byte, with
-// U+FFFD, and so are lone UTF-16 surrogates in \u escapes — the same as
-// encoding/json does.
+// a destination buffer. A string value with invalid UTF-8 or a lone UTF-16
+// surrogate escape (\udc80) is a bad value unless replaceUTF8 is set, in
+// which case each invalid byte and lone surrogate becomes U+FFFD, as
+// encoding/json does. Keys, and strings read as other types, are always
+// decoded that way.
 
 // jsonMaxDepth bounds nesting, like encoding/json's limit.
 const jsonMaxDepth = 10000
@@ -39,6 +41,10 @@ type jsonDec struct {
 	errReason string
 
 	tmp []byte // scratch for decoded keys and strings
+
+	// replaceUTF8: string values keep invalid UTF-8 as U+FFFD instead of
+	// failing (Options.InvalidUTF8).
+	replaceUTF8 bool
 
 	ignored map[string]int64 // values of keys that are not columns, by path
 }
@@ -194,17 +200,19 @@ func jsonHex4(b []byte) rune {
 	return r
 }
 
-// strAppend scans the string starting at d.b[d.i] == '"' and appends its
-// decoded content to dst in the same pass, 8 bytes at a time between
-// escapes; d.i ends past the closing quote. It checks what str checks, in
-// the same order, so errors are the same. Raw bytes >= 0x80 are checked
-// once at the end, and if they are not valid UTF-8 the string is decoded
-// again by jsonUnquote, which replaces them.
-func (d *jsonDec) strAppend(dst []byte) ([]byte, bool) {
+// strAppend scans the string value of column col starting at d.b[d.i] ==
+// '"' and appends its decoded content to dst in the same pass, 8 bytes at a
+// time between escapes; d.i ends past the closing quote. It checks what str
+// checks, in the same order, so errors are the same. Raw bytes >= 0x80 are
+// checked once at the end; if they are not valid UTF-8, or an escape was a
+// lone surrogate, the value is bad (a mismatch of col) or, with replaceUTF8,
+// decoded again by jsonUnquote, which replaces them.
+func (d *jsonDec) strAppend(dst []byte, col *jsonCol) ([]byte, bool) {
 	b := d.b
 	i := d.i + 1
 	start, base := i, len(dst)
 	high := uint64(0) // raw bytes copied, or-ed together
+	lone := false     // an escape was a lone surrogate
 	for {
 		for i+8 <= len(b) {
 			x := binary.LittleEndian.Uint64(b[i:])
@@ -237,7 +245,10 @@ func (d *jsonDec) strAppend(dst []byte) ([]byte, bool) {
 		switch {
 		case c == '"':
 			d.i = i + 1
-			if high&jsonHi != 0 && !utf8.Valid(dst[base:]) {
+			if lone || (high&jsonHi != 0 && !utf8.Valid(dst[base:])) {
+				if !d.replaceUTF8 {
+					return dst, d.mismatch(col, b[start:i], reasonInvalidUTF8)
+				}
 				dst = jsonUnquote(dst[:base], b[start:i])
 			}
 			return dst, true
@@ -254,7 +265,9 @@ func (d *jsonDec) strAppend(dst []byte) ([]byte, bool) {
 			default:
 				return dst, d.syntax(i, "invalid escape "+strconv.Quote(string(b[i:i+2]))+" in string")
 			}
-			dst, i = jsonUnescape(dst, b, i)
+			var l bool
+			dst, i, l = jsonUnescape(dst, b, i)
+			lone = lone || l
 		case c < 0x20:
 			return dst, d.syntax(i, "control character "+strconv.QuoteRune(rune(c))+" in string")
 		default:
@@ -266,8 +279,9 @@ func (d *jsonDec) strAppend(dst []byte) ([]byte, bool) {
 }
 
 // jsonUnescape appends the character of the validated escape at s[i] ==
-// '\\' (two for a surrogate pair) and returns the index after it.
-func jsonUnescape(dst, s []byte, i int) ([]byte, int) {
+// '\\' (two for a surrogate pair) and returns the index after it; lone
+// reports a surrogate without its pair, appended as U+FFFD.
+func jsonUnescape(dst, s []byte, i int) (out []byte, next int, lone bool) {
 	switch s[i+1] {
 	case 'b':
 		dst = append(dst, '\b')
@@ -286,17 +300,17 @@ func jsonUnescape(dst, s []byte, i int) ([]byte, int) {
 			if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
 				if r2 := jsonHex4(s[i+2:]); r2 >= 0 {
 					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						return utf8.AppendRune(dst, dec), i + 6
+						return utf8.AppendRune(dst, dec), i + 6, false
 					}
 				}
 			}
-			r = utf8.RuneError
+			return utf8.AppendRune(dst, utf8.RuneError), i, true
 		}
-		return utf8.AppendRune(dst, r), i
+		return utf8.AppendRune(dst, r), i, false
 	default: // " \ /
 		dst = append(dst, s[i+1])
 	}
-	return dst, i + 2
+	return dst, i + 2, false
 }
 
 // jsonUnquote appends the decoded content of an already validated string
@@ -306,7 +320,7 @@ func jsonUnquote(dst, s []byte) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == '\\' {
-			dst, i = jsonUnescape(dst, s, i)
+			dst, i, _ = jsonUnescape(dst, s, i)
 			continue
 		}
 		j := len(s)
@@ -323,24 +337,6 @@ func jsonUnquote(dst, s []byte) []byte {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = utf8.AppendRune(dst, utf8.RuneError)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return dst
-}
-
-// jsonAppendValidUTF8 appends s with each invalid UTF-8 byte replaced by
-// U+FFFD (used for raw JSON text kept in string columns).
-func jsonAppendValidUTF8(dst, s []byte) []byte {
-	if utf8.Valid(s) {
-		return append(dst, s...)
-	}
-	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = utf8.AppendRune(dst, utf8.RuneError)

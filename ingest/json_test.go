@@ -150,7 +150,7 @@ func TestJSONGolden(t *testing.T) {
 }
 
 // jsonGoldenOptions reads a golden input's options: lines of
-// "sample N", "decimal" or "type COLUMN TYPE".
+// "sample N", "decimal", "invalid-utf8 POLICY" or "type COLUMN TYPE".
 func jsonGoldenOptions(t *testing.T, path string, o *Options) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -177,6 +177,8 @@ func jsonGoldenOptions(t *testing.T, path string, o *Options) {
 			fmt.Sscan(w[1], &o.SampleRows)
 		case len(w) == 1 && w[0] == "decimal":
 			o.InferDecimal = true
+		case len(w) == 2 && w[0] == "invalid-utf8":
+			o.InvalidUTF8 = UTF8Policy(w[1])
 		case len(w) == 3 && (w[0] == "type" || w[0] == "field") && types[w[2]] != nil:
 			if w[0] == "field" {
 				fields = append(fields, arrow.Field{Name: w[1], Type: types[w[2]], Nullable: true})

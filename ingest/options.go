@@ -113,6 +113,10 @@ type Options struct {
 	// and reports them all (default 1; 0 after defaults means no limit is
 	// not allowed — use a large number to list every error).
 	MaxErrors int
+	// InvalidUTF8 says what a string value that is not valid UTF-8 does:
+	// UTF8Error (the default) makes its row bad, UTF8Replace stores it with
+	// U+FFFD in place of each invalid byte.
+	InvalidUTF8 UTF8Policy
 	// MaxRejects bounds the rejects kept in memory in rejects mode
 	// (default 1,000,000); more bad rows than that fail the input.
 	MaxRejects int
@@ -155,6 +159,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Policy == "" {
 		o.Policy = PolicyStrict
+	}
+	if o.InvalidUTF8 == "" {
+		o.InvalidUTF8 = UTF8Error
 	}
 	if o.MaxErrors <= 0 {
 		o.MaxErrors = 1

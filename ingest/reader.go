@@ -207,6 +207,9 @@ func (o *Options) validate() error {
 	if _, err := ParsePolicy(string(o.Policy)); err != nil {
 		return err
 	}
+	if _, err := ParseUTF8Policy(string(o.InvalidUTF8)); err != nil {
+		return err
+	}
 	if d := o.CSV.Delimiter; d != 0 && (d == '\n' || d == '\r' || d == o.CSV.Quote) {
 		return fmt.Errorf("%w: delimiter %q cannot be a newline or the quote", ErrOptions, d)
 	}
@@ -304,6 +307,9 @@ func (r *Reader) firstReject() string {
 
 // reasonKey groups bad rows for the skip summary.
 func reasonKey(e *RowError) string {
+	if e.Reason == reasonInvalidUTF8 && e.Column != "" {
+		return fmt.Sprintf("column %q: %s", e.Column, reasonInvalidUTF8)
+	}
 	if e.Column != "" && e.Expected != "" {
 		return fmt.Sprintf("column %q: not a valid %s", e.Column, e.Expected)
 	}

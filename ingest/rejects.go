@@ -28,7 +28,9 @@ var rejectsSchema = arrow.NewSchema([]arrow.Field{
 // RejectsSchema is the Arrow schema of rejects tables.
 func RejectsSchema() *arrow.Schema { return rejectsSchema }
 
-// rejectsBatch builds one batch of rejected rows.
+// rejectsBatch builds one batch of rejected rows. Text that is not valid
+// UTF-8 (the raw line of a row rejected for exactly that) is stored with
+// the invalid bytes written as \xNN, so the rejects table stays readable.
 func rejectsBatch(mem memory.Allocator, rows []RowError, key string, at time.Time) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, rejectsSchema)
 	defer b.Release()
@@ -39,7 +41,7 @@ func rejectsBatch(mem memory.Allocator, rows []RowError, key string, at time.Tim
 			sb.AppendNull()
 			return
 		}
-		sb.Append(s)
+		sb.Append(escapeInvalidUTF8(s))
 	}
 	for i := range rows {
 		r := &rows[i]

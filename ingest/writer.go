@@ -66,6 +66,11 @@ type Request struct {
 	// it returns the rows rejected by the parser (committed to the rejects
 	// table with the data), the input bytes and the rows skipped.
 	After func() (rejects []RowError, bytes, skipped int64)
+	// InvalidUTF8 is what text that is not valid UTF-8 does: fail the
+	// ingest (UTF8Error, the default), or become U+FFFD (UTF8Replace).
+	// Readers from Open have applied it already; batches from elsewhere
+	// (a Flight client) are checked here.
+	InvalidUTF8 UTF8Policy
 }
 
 // Result says what an ingest committed.
@@ -112,6 +117,9 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 		req.Mode = ModeCreateAppend
 	}
 	if _, err := ParseMode(string(req.Mode)); err != nil {
+		return res, err
+	}
+	if _, err := ParseUTF8Policy(string(req.InvalidUTF8)); err != nil {
 		return res, err
 	}
 	in, err := icebergSchema(req.Records.Schema())
@@ -169,6 +177,7 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 		return res, fmt.Errorf("ingesting into %s: %w", req.Table, err)
 	}
 	defer conf.Release()
+	conf.replaceUTF8 = req.InvalidUTF8 == UTF8Replace
 	summary := map[string]string{SummaryMode: string(req.Mode)}
 	if req.Source != "" {
 		summary[SummarySource] = req.Source

@@ -152,6 +152,10 @@ func readIngestParams(q url.Values) (ingest.Request, ingest.Options, error) {
 	if opts.Policy, err = ingest.ParsePolicy(q.Get("on_bad")); err != nil {
 		return req, opts, err
 	}
+	if opts.InvalidUTF8, err = ingest.ParseUTF8Policy(q.Get("invalid_utf8")); err != nil {
+		return req, opts, err
+	}
+	req.InvalidUTF8 = opts.InvalidUTF8
 	req.Key = q.Get("key")
 	switch f := ingest.Format(q.Get("format")); f {
 	case "", "auto":

@@ -41,6 +41,10 @@ sets them and their types; later CSV and JSON files are parsed with those types
 (a value that does not fit is a bad row), later Parquet files must match
 exactly. Otherwise use --each.
 
+Text that is not valid UTF-8 makes its row bad (handled as --on-bad says; a
+rejects table shows the invalid bytes as \xNN); --invalid-utf8 replace stores
+each invalid byte as U+FFFD instead.
+
 Re-running is safe: unless --key or --no-key is given, the ingest carries an
 idempotency key derived from the table, mode, parsing flags and each file's
 absolute path, size and modification time. Running the same command again on
@@ -60,6 +64,7 @@ type ingestOptions struct {
 	table          string
 	mode           ingest.Mode
 	policy         ingest.Policy
+	invalidUTF8    ingest.UTF8Policy
 	maxErrors      int
 	format         ingest.Format
 	csv            ingest.CSVOptions
@@ -145,7 +150,7 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 	if s := getenv("LAKEFLIGHT_SERVER"); s != "" {
 		defServer = s
 	}
-	var table, mode, onBad, format, delimiter, quote, progress string
+	var table, mode, onBad, invalidUTF8, format, delimiter, quote, progress string
 	var header, noHeader bool
 	var nulls, types listFlag
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
@@ -154,6 +159,7 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 	fs.StringVar(&table, "table", "", "target table `[NAMESPACE.]NAME` (required; namespace defaults to "+ingest.DefaultNamespace+")")
 	fs.StringVar(&mode, "mode", string(ingest.ModeCreateAppend), "`mode`: create, append, replace or create_append")
 	fs.StringVar(&onBad, "on-bad", string(ingest.PolicyStrict), "bad-row `policy`: strict (fail, commit nothing), skip (drop and count) or rejects (keep them in NAME__rejects)")
+	fs.StringVar(&invalidUTF8, "invalid-utf8", string(ingest.UTF8Error), "text that is not valid UTF-8: error (a bad row, see --on-bad) or replace (store each invalid byte as U+FFFD)")
 	fs.IntVar(&opts.maxErrors, "max-errors", 1, "strict: collect up to `N` bad rows and list them all before failing (1: stop at the first)")
 	fs.StringVar(&format, "format", "auto", "input `format`: auto (from the file name, else the first bytes), csv, json or parquet")
 	fs.StringVar(&delimiter, "delimiter", "", "CSV field `delimiter`: one character, or tab, comma, semicolon, pipe (default: sniffed)")
@@ -209,6 +215,9 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 	if opts.policy, err = ingest.ParsePolicy(onBad); err != nil {
 		return opts, ingestUsageErr("--on-bad: %v", err)
 	}
+	if opts.invalidUTF8, err = ingest.ParseUTF8Policy(invalidUTF8); err != nil {
+		return opts, ingestUsageErr("--invalid-utf8: %v", err)
+	}
 	if opts.maxErrors < 1 {
 		return opts, ingestUsageErr("--max-errors %d: want 1 or more", opts.maxErrors)
 	}
@@ -259,6 +268,7 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 		Format:      opts.format,
 		ColumnTypes: colTypes,
 		Policy:      opts.policy,
+		InvalidUTF8: opts.invalidUTF8,
 		MaxErrors:   opts.maxErrors,
 		Metadata:    opts.metadata,
 		IngestedAt:  time.Now(),
@@ -375,6 +385,9 @@ func (o *ingestOptions) keyFor(files []inputFile, perFile bool) string {
 	fmt.Fprintf(&h, "table=%s.%s\nmode=%s\nformat=%s\non-bad=%s\nmetadata=%t\ndelimiter=%d\nquote=%d\nheader=%d\n",
 		o.namespace, o.table, o.mode, o.format, o.policy, o.metadata, o.csv.Delimiter, o.csv.Quote, o.csv.Header)
 	fmt.Fprintf(&h, "null=%q\n", o.csv.NullTokens)
+	if o.invalidUTF8 == ingest.UTF8Replace { // only then, so that earlier keys still replay
+		fmt.Fprintf(&h, "invalid-utf8=%s\n", o.invalidUTF8)
+	}
 	types := slices.Clone(o.columnTypes)
 	slices.Sort(types)
 	fmt.Fprintf(&h, "column-type=%q\n", types)
