@@ -38,7 +38,35 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	log := newLogger(cfg, stderr)
+	served := make(chan struct{})
+	defer close(served)
+	go watchShutdown(ctx, served, shutdownBound(cfg.ShutdownTimeout), log, os.Exit)
 	return serve(ctx, cfg, log, nil)
+}
+
+// shutdownBound is how long an ordered stop may take in all: Flight calls
+// and the HTTP drain get a shutdown timeout each, closing gets a grace.
+func shutdownBound(timeout time.Duration) time.Duration { return 2*timeout + 10*time.Second }
+
+// watchShutdown makes a stop always end: once ctx is done (SIGTERM), it
+// waits bound for served to close and otherwise exits the process with
+// status 3. A statement DuckDB cannot interrupt, or a stuck close, must not
+// keep the process alive after it was told to stop.
+func watchShutdown(ctx context.Context, served <-chan struct{}, bound time.Duration, log *slog.Logger, exit func(int)) {
+	select {
+	case <-served:
+		return
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	select {
+	case <-served:
+	case <-t.C:
+		log.Error("stopping took longer than its bound: exiting without finishing (a statement DuckDB cannot interrupt may be running)",
+			"bound", bound)
+		exit(3)
+	}
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -215,3 +215,23 @@ func TestRunUnknownCommand(t *testing.T) {
 		t.Fatalf("got %v (exit %d)", err, exitCode(err))
 	}
 }
+
+// A stop that does not finish within its bound exits the process (status
+// 3); one that finishes in time does not.
+func TestWatchShutdown(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	exited := make(chan int, 1)
+	stuck := make(chan struct{}) // never closed: the stop hangs
+	watchShutdown(ctx, stuck, time.Millisecond, log, func(code int) { exited <- code })
+	if code := <-exited; code != 3 {
+		t.Fatalf("exit status %d, want 3", code)
+	}
+	done := make(chan struct{})
+	close(done)
+	watchShutdown(ctx, done, time.Hour, log, func(code int) { t.Fatalf("exited %d after a stop that finished", code) })
+	if got := shutdownBound(15 * time.Second); got != 40*time.Second {
+		t.Fatalf("bound for 15s: %s", got)
+	}
+}
