@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -120,6 +123,9 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 		return res, err
 	}
 	if _, err := ParseUTF8Policy(string(req.InvalidUTF8)); err != nil {
+		return res, err
+	}
+	if err := checkKey(req.Key); err != nil {
 		return res, err
 	}
 	in, err := icebergSchema(req.Records.Schema())
@@ -350,4 +356,20 @@ func findKey(tbl *icetable.Table, key string) (Result, bool) {
 			Rejected: num(SummaryRejected), Skipped: num(SummarySkipped), Replayed: true}, true
 	}
 	return Result{}, false
+}
+
+// MaxKeyBytes bounds an idempotency key: every later snapshot summary and
+// metadata file of the table carries it.
+const MaxKeyBytes = 256
+
+// checkKey refuses an idempotency key that is too long or not valid text.
+func checkKey(key string) error {
+	switch {
+	case len(key) > MaxKeyBytes:
+		return fmt.Errorf("%w: the idempotency key is %d bytes, longer than %d (every later metadata file of the table keeps it): "+
+			"use a hash of what identifies the load", ErrOptions, len(key), MaxKeyBytes)
+	case !utf8.ValidString(key) || strings.ContainsFunc(key, unicode.IsControl):
+		return fmt.Errorf("%w: the idempotency key %q must be printable UTF-8 text", ErrOptions, key)
+	}
+	return nil
 }

@@ -306,3 +306,23 @@ func (f *failAfterFirst) Err() error {
 	}
 	return nil
 }
+
+// An idempotency key is short printable text: a 1 MB key would ride in
+// every later metadata file of the table.
+func TestWriterRefusesOversizedKeys(t *testing.T) {
+	c := openCatalog(t)
+	w := NewWriter(c, slog.New(slog.DiscardHandler), nil)
+	id := catalog.Ident{Namespace: "bronze", Name: "keys"}
+	for _, key := range []string{strings.Repeat("k", MaxKeyBytes+1), "bad\x00key", "\xff"} {
+		_, err := w.Write(t.Context(), Request{Table: id, Key: key, Records: batchOf(t, []string{"x"}, []int64{1})})
+		if !errors.Is(err, ErrOptions) {
+			t.Errorf("key of %d bytes: %v, want an options error", len(key), err)
+		}
+	}
+	if _, err := c.TableState(t.Context(), id); !errors.Is(err, catalog.ErrNoSuchTable) {
+		t.Fatalf("refused keys left a table: %v", err)
+	}
+	if _, err := w.Write(t.Context(), Request{Table: id, Key: strings.Repeat("k", MaxKeyBytes), Records: batchOf(t, []string{"x"}, []int64{1})}); err != nil {
+		t.Fatal(err)
+	}
+}
