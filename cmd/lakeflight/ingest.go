@@ -61,6 +61,7 @@ type ingestOptions struct {
 	mode           ingest.Mode
 	policy         ingest.Policy
 	maxErrors      int
+	maxRatio       int
 	format         ingest.Format
 	csv            ingest.CSVOptions
 	columnTypes    []string
@@ -155,6 +156,7 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 	fs.StringVar(&mode, "mode", string(ingest.ModeCreateAppend), "`mode`: create, append, replace or create_append")
 	fs.StringVar(&onBad, "on-bad", string(ingest.PolicyStrict), "bad-row `policy`: strict (fail, commit nothing), skip (drop and count) or rejects (keep them in NAME__rejects)")
 	fs.IntVar(&opts.maxErrors, "max-errors", 1, "strict: collect up to `N` bad rows and list them all before failing (1: stop at the first)")
+	fs.IntVar(&opts.maxRatio, "max-decompression-ratio", ingest.DefaultMaxRatio, "refuse a gzip/zstd file that decompresses to more than `N` times its size, a likely decompression bomb (checked after its first 16 MiB; 0: no check)")
 	fs.StringVar(&format, "format", "auto", "input `format`: auto (from the file name, else the first bytes), csv, json or parquet")
 	fs.StringVar(&delimiter, "delimiter", "", "CSV field `delimiter`: one character, or tab, comma, semicolon, pipe (default: sniffed)")
 	fs.StringVar(&quote, "quote", "", "CSV quote `character`, or none (default: sniffed)")
@@ -208,6 +210,9 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 	}
 	if opts.policy, err = ingest.ParsePolicy(onBad); err != nil {
 		return opts, ingestUsageErr("--on-bad: %v", err)
+	}
+	if opts.maxRatio < 0 {
+		return opts, ingestUsageErr("--max-decompression-ratio %d: want 0 (no check) or more", opts.maxRatio)
 	}
 	if opts.maxErrors < 1 {
 		return opts, ingestUsageErr("--max-errors %d: want 1 or more", opts.maxErrors)
@@ -404,8 +409,13 @@ func ingestOnce(ctx context.Context, client *afsql.Client, opts ingestOptions, f
 		sum.files = append(sum.files, f.arg)
 	}
 	started := time.Now()
+	limits := &ingest.Limits{MaxRatio: float64(opts.maxRatio)}
+	if opts.maxRatio == 0 {
+		limits.MaxRatio = -1
+	}
 	open := func(ctx context.Context, f inputFile) (*ingest.Reader, error) {
 		o := opts.parsed
+		o.Limits = limits
 		if f.arg == "-" {
 			o.Source = "stdin"
 			return ingest.Open(ctx, os.Stdin, o)
@@ -561,7 +571,11 @@ func describeIngestError(ctx context.Context, err error, server, table string) e
 	}
 	st, ok := status.FromError(err)
 	if !ok {
-		return fmt.Errorf("ingest into %s failed; nothing was committed: %s", table, firstLine(err.Error()))
+		hint := ""
+		if le := (*ingest.LimitError)(nil); errors.As(err, &le) && le.Ratio {
+			hint = " (--max-decompression-ratio 0 lifts this check)"
+		}
+		return fmt.Errorf("ingest into %s failed; nothing was committed: %s%s", table, firstLine(err.Error()), hint)
 	}
 	switch st.Code() {
 	case codes.Unavailable:
