@@ -115,6 +115,7 @@ var sentinelKinds = []struct {
 	{"ingest.ErrFormat", ingest.ErrFormat, errkind.InvalidArgument},
 	{"ingest.ErrTooManyRejects", ingest.ErrTooManyRejects, errkind.InvalidArgument},
 	{"ingest.ErrSchema", ingest.ErrSchema, errkind.SchemaMismatch},
+	{"ingest.ErrTooLarge", ingest.ErrTooLarge, errkind.ResourceExhausted},
 
 	{"catalog.ErrNoSuchTable", catalog.ErrNoSuchTable, errkind.NotFound},
 	{"catalog.ErrNoSuchNamespace", catalog.ErrNoSuchNamespace, errkind.NotFound},

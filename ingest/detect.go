@@ -7,9 +7,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 )
 
 // compression of an input stream.
@@ -83,24 +80,4 @@ func sniffFormat(br *bufio.Reader) (Format, error) {
 		return FormatJSON, nil
 	}
 	return FormatCSV, nil
-}
-
-// decompress wraps r in the decoder c needs. The returned closer releases
-// the decoder.
-func decompress(r io.Reader, c compression) (io.Reader, func(), error) {
-	switch c {
-	case compressGzip:
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: reading gzip header: %w", ErrMalformed, err)
-		}
-		return zr, func() { _ = zr.Close() }, nil
-	case compressZstd:
-		zr, err := zstd.NewReader(r)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: reading zstd frame: %w", ErrMalformed, err)
-		}
-		return zr.IOReadCloser(), zr.Close, nil
-	}
-	return r, func() {}, nil
 }

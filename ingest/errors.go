@@ -88,3 +88,7 @@ func (e *BadRowsError) Unwrap() error { return ErrMalformed }
 // Iceberg lacks, an unsafe type change, a duplicate name). Its kind,
 // SchemaMismatch, is what makes POST /ingest answer 422 rather than 400.
 var ErrSchema = errkind.New(errkind.SchemaMismatch, "schema mismatch")
+
+// ErrTooLarge: compressed input decompresses to more than a limit allows
+// (Limits). Its kind, ResourceExhausted, makes POST /ingest answer 413.
+var ErrTooLarge = errkind.New(errkind.ResourceExhausted, "input too large")

@@ -132,6 +132,10 @@ type Options struct {
 	// the system temp directory).
 	TempDir string
 
+	// Limits bound what compressed input may decompress to (decompress.go);
+	// nil checks the ratio against DefaultMaxRatio only.
+	Limits *Limits
+
 	Allocator memory.Allocator
 }
 

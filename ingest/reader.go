@@ -70,7 +70,7 @@ type Reader struct {
 	done   bool
 	strict []RowError // bad rows seen under the strict policy
 
-	raw      *countingReader // nil for Parquet (counted by chunk)
+	counted  bool // bytes counts the input as read (else, Parquet, by chunk)
 	rows     atomic.Int64
 	bytes    atomic.Int64
 	size     int64
@@ -133,13 +133,14 @@ func open(ctx context.Context, r io.Reader, at io.ReaderAt, size int64, opts Opt
 	}()
 
 	extFormat, extComp, tsv := splitExt(opts.Source)
-	rd.raw = &countingReader{r: r, n: &rd.bytes}
-	br := bufio.NewReaderSize(rd.raw, 1<<16)
+	src := &sourceReader{r: r, n: &rd.bytes}
+	rd.counted = true
+	br := bufio.NewReaderSize(src, 1<<16)
 	comp := extComp
 	if sniffed := sniffCompression(br); sniffed != compressNone {
 		comp = sniffed // the bytes win over a misleading name
 	}
-	plain, closeZ, err := decompress(br, comp)
+	plain, closeZ, err := decompress(br, src, comp, opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Source, err)
 	}
@@ -174,7 +175,7 @@ func open(ctx context.Context, r io.Reader, at io.ReaderAt, size int64, opts Opt
 	case FormatJSON:
 		p, err = newJSONParser(ctx, in, &rd.opts)
 	case FormatParquet:
-		rd.raw = nil // counted per row group instead
+		rd.counted = false // counted per row group instead
 		p, err = newParquetParser(ctx, in, &rd.opts)
 	default:
 		err = fmt.Errorf("%w: %q (want csv, json or parquet)", ErrFormat, format)
@@ -264,7 +265,7 @@ func (r *Reader) Next() bool {
 
 // account applies the bad-row policy to a chunk and counts its bytes.
 func (r *Reader) account(c *chunk) error {
-	if r.raw == nil {
+	if !r.counted {
 		r.bytes.Add(c.Bytes)
 	}
 	if len(c.Errs) == 0 {
@@ -407,16 +408,4 @@ func (r *Reader) release() {
 		r.close[i]()
 	}
 	r.close = nil
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }

@@ -118,6 +118,14 @@ func (s *Server) toProblem(err error, c echo.Context) problem {
 	if errors.As(err, &bad) {
 		p.Errors = bad.Rows
 	}
+	var limit *ingest.LimitError
+	if errors.As(err, &limit) && p.Status == http.StatusRequestEntityTooLarge {
+		setting := "max_ingest_decompressed_bytes (--max-ingest-decompressed-bytes)"
+		if limit.Ratio {
+			setting = "max_ingest_ratio (--max-ingest-ratio)"
+		}
+		p.Detail += "; nothing was committed; the server's " + setting + " sets this limit"
+	}
 	p.Title = http.StatusText(p.Status)
 	return p
 }

@@ -41,6 +41,11 @@ var _ TableTyper = (*ingest.Writer)(nil)
 // DefaultMaxIngestBytes bounds an upload when Options.MaxIngestBytes is 0.
 const DefaultMaxIngestBytes int64 = 1 << 30
 
+// DefaultDecompressedFactor times MaxIngestBytes bounds what an upload's
+// compressed files may decompress to when Options.MaxIngestDecompressedBytes
+// is 0: 1 GiB of gzip that is CSV at 64:1 is already unusual.
+const DefaultDecompressedFactor = 64
+
 // DefaultUploadIdle is how long an upload may send nothing before it is
 // dropped when Options.UploadIdleTimeout is 0. There is no cap on the whole
 // upload: a gigabyte takes its time.
@@ -83,6 +88,8 @@ func (s *Server) ingestUpload(c echo.Context) error {
 		return &http.MaxBytesError{Limit: limit}
 	}
 	body := newUploadBody(c.Response(), r.Body, limit, s.opts.UploadIdleTimeout)
+	// One Limits for every part: they decompress under one budget.
+	opts.Limits = &ingest.Limits{MaxDecompressedBytes: s.opts.MaxIngestDecompressedBytes, MaxRatio: s.opts.MaxIngestRatio}
 	ctx := r.Context()
 	if tt, ok := s.opts.Ingest.(TableTyper); ok && (req.Mode == ingest.ModeAppend || req.Mode == ingest.ModeCreateAppend) {
 		// An append parses with the table's types: a bad value is then a

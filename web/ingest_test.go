@@ -31,6 +31,12 @@ import (
 // ingestServer is the sidecar over a real ingest writer and catalog.
 func ingestServer(t *testing.T, maxBytes int64) (http.Handler, *catalog.Catalog) {
 	t.Helper()
+	return ingestServerWith(t, Options{MaxIngestBytes: maxBytes})
+}
+
+// ingestServerWith is ingestServer with more options (Ingest is set here).
+func ingestServerWith(t *testing.T, opts Options) (http.Handler, *catalog.Catalog) {
+	t.Helper()
 	dir := t.TempDir()
 	cat, err := catalog.Open(t.Context(), catalog.Config{Driver: "sqlite", URI: filepath.Join(dir, "catalog.db"),
 		Warehouse: filepath.Join(dir, "warehouse")}, slog.New(slog.DiscardHandler))
@@ -43,7 +49,8 @@ func ingestServer(t *testing.T, maxBytes int64) (http.Handler, *catalog.Catalog)
 			t.Fatal(err)
 		}
 	}
-	s := New(Options{Ingest: ingest.NewWriter(cat, slog.New(slog.DiscardHandler), nil), MaxIngestBytes: maxBytes})
+	opts.Ingest = ingest.NewWriter(cat, slog.New(slog.DiscardHandler), nil)
+	s := New(opts)
 	s.SetReady(true)
 	return s.Handler(), cat
 }

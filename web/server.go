@@ -18,6 +18,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lakeflight/lakeflight/ingest"
 )
 
 // Pinger is a dependency whose reachability decides readiness.
@@ -42,6 +44,13 @@ type Options struct {
 	Ingest Ingester
 	// MaxIngestBytes bounds one upload's body; default 1 GiB.
 	MaxIngestBytes int64
+	// MaxIngestDecompressedBytes bounds what the compressed files of one
+	// upload decompress to, together; default 64 × MaxIngestBytes.
+	MaxIngestDecompressedBytes int64
+	// MaxIngestRatio fails a compressed file that decompresses to more
+	// than this many times its size (after its first ingest.RatioGrace
+	// bytes); default ingest.DefaultMaxRatio, negative: no check.
+	MaxIngestRatio float64
 	// UploadIdleTimeout drops an upload that sends nothing for this long;
 	// default 2 minutes.
 	UploadIdleTimeout time.Duration
@@ -68,6 +77,12 @@ func New(opts Options) *Server {
 	}
 	if opts.MaxIngestBytes <= 0 {
 		opts.MaxIngestBytes = DefaultMaxIngestBytes
+	}
+	if opts.MaxIngestDecompressedBytes <= 0 {
+		opts.MaxIngestDecompressedBytes = DefaultDecompressedFactor * opts.MaxIngestBytes
+	}
+	if opts.MaxIngestRatio == 0 {
+		opts.MaxIngestRatio = ingest.DefaultMaxRatio
 	}
 	if opts.UploadIdleTimeout <= 0 {
 		opts.UploadIdleTimeout = DefaultUploadIdle

@@ -66,6 +66,7 @@ type ingestOptions struct {
 	policy         ingest.Policy
 	invalidUTF8    ingest.UTF8Policy
 	maxErrors      int
+	maxRatio       int
 	format         ingest.Format
 	csv            ingest.CSVOptions
 	columnTypes    []string
@@ -161,6 +162,7 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 	fs.StringVar(&onBad, "on-bad", string(ingest.PolicyStrict), "bad-row `policy`: strict (fail, commit nothing), skip (drop and count) or rejects (keep them in NAME__rejects)")
 	fs.StringVar(&invalidUTF8, "invalid-utf8", string(ingest.UTF8Error), "text that is not valid UTF-8: error (a bad row, see --on-bad) or replace (store each invalid byte as U+FFFD)")
 	fs.IntVar(&opts.maxErrors, "max-errors", 1, "strict: collect up to `N` bad rows and list them all before failing (1: stop at the first)")
+	fs.IntVar(&opts.maxRatio, "max-decompression-ratio", ingest.DefaultMaxRatio, "refuse a gzip/zstd file that decompresses to more than `N` times its size, a likely decompression bomb (checked after its first 16 MiB; 0: no check)")
 	fs.StringVar(&format, "format", "auto", "input `format`: auto (from the file name, else the first bytes), csv, json or parquet")
 	fs.StringVar(&delimiter, "delimiter", "", "CSV field `delimiter`: one character, or tab, comma, semicolon, pipe (default: sniffed)")
 	fs.StringVar(&quote, "quote", "", "CSV quote `character`, or none (default: sniffed)")
@@ -217,6 +219,9 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 	}
 	if opts.invalidUTF8, err = ingest.ParseUTF8Policy(invalidUTF8); err != nil {
 		return opts, ingestUsageErr("--invalid-utf8: %v", err)
+	}
+	if opts.maxRatio < 0 {
+		return opts, ingestUsageErr("--max-decompression-ratio %d: want 0 (no check) or more", opts.maxRatio)
 	}
 	if opts.maxErrors < 1 {
 		return opts, ingestUsageErr("--max-errors %d: want 1 or more", opts.maxErrors)
@@ -417,8 +422,13 @@ func ingestOnce(ctx context.Context, client *afsql.Client, opts ingestOptions, f
 		sum.files = append(sum.files, f.arg)
 	}
 	started := time.Now()
+	limits := &ingest.Limits{MaxRatio: float64(opts.maxRatio)}
+	if opts.maxRatio == 0 {
+		limits.MaxRatio = -1
+	}
 	open := func(ctx context.Context, f inputFile) (*ingest.Reader, error) {
 		o := opts.parsed
+		o.Limits = limits
 		if f.arg == "-" {
 			o.Source = "stdin"
 			return ingest.Open(ctx, os.Stdin, o)
@@ -574,7 +584,11 @@ func describeIngestError(ctx context.Context, err error, server, table string) e
 	}
 	st, ok := status.FromError(err)
 	if !ok {
-		return fmt.Errorf("ingest into %s failed; nothing was committed: %s", table, firstLine(err.Error()))
+		hint := ""
+		if le := (*ingest.LimitError)(nil); errors.As(err, &le) && le.Ratio {
+			hint = " (--max-decompression-ratio 0 lifts this check)"
+		}
+		return fmt.Errorf("ingest into %s failed; nothing was committed: %s%s", table, firstLine(err.Error()), hint)
 	}
 	switch st.Code() {
 	case codes.Unavailable:

@@ -136,7 +136,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	lateIngest := lateWriter{&ingestLate}
 	var catalogLate atomic.Pointer[catalog.Catalog]
 	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks,
-		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes), Snapshots: lateCatalog{&catalogLate}})
+		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes),
+		MaxIngestDecompressedBytes: int64(cfg.IngestDecompressedLimit()), MaxIngestRatio: ingestRatio(cfg.MaxIngestRatio), Snapshots: lateCatalog{&catalogLate}})
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(httpLn) }()
 
@@ -343,4 +344,13 @@ func (l lateCatalog) Rollback(ctx context.Context, id catalog.Ident, snapshotID 
 		return err
 	}
 	return c.Rollback(ctx, id, snapshotID)
+}
+
+// ingestRatio turns the configured ratio (0: off) into web.Options'
+// (negative: off).
+func ingestRatio(n int) float64 {
+	if n == 0 {
+		return -1
+	}
+	return float64(n)
 }

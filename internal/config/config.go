@@ -24,6 +24,13 @@ type Config struct {
 
 	// MaxIngestBytes bounds one upload to the sidecar's POST /ingest.
 	MaxIngestBytes ByteSize `yaml:"max_ingest_bytes"`
+	// MaxIngestDecompressedBytes bounds what the gzip or zstd files of one
+	// upload decompress to; 0 means 64 × MaxIngestBytes.
+	MaxIngestDecompressedBytes ByteSize `yaml:"max_ingest_decompressed_bytes"`
+	// MaxIngestRatio refuses a compressed file that decompresses to more
+	// than this many times its size (checked after its first 16 MiB); 0
+	// turns the check off.
+	MaxIngestRatio int `yaml:"max_ingest_ratio"`
 
 	Catalog CatalogConfig `yaml:"catalog"`
 	DuckDB  DuckDBConfig  `yaml:"duckdb"`
@@ -70,6 +77,10 @@ func Default() Config {
 		// 1 GiB: large enough for a day of logs, small enough that one
 		// upload cannot fill a small disk with spooled Parquet.
 		MaxIngestBytes: 1 << 30,
+		// Decompressed bytes default to 64 × MaxIngestBytes (see
+		// IngestDecompressedLimit); 1000:1 is beyond deflate and any real
+		// CSV or JSON, within reach of a bomb.
+		MaxIngestRatio: 1000,
 		Catalog: CatalogConfig{
 			Name:   "lakehouse",
 			Driver: "sqlite",
@@ -99,6 +110,15 @@ func (c Config) WarehouseDir() string {
 		return c.Catalog.Warehouse
 	}
 	return filepath.Join(c.DataDir, "warehouse")
+}
+
+// IngestDecompressedLimit is MaxIngestDecompressedBytes, or 64 ×
+// MaxIngestBytes when that is 0.
+func (c Config) IngestDecompressedLimit() ByteSize {
+	if c.MaxIngestDecompressedBytes > 0 {
+		return c.MaxIngestDecompressedBytes
+	}
+	return 64 * c.MaxIngestBytes
 }
 
 // TempDir is DuckDB's spill directory: configured, or <data-dir>/tmp.
@@ -149,6 +169,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSQLBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max_sql_bytes: %d must be positive", c.MaxSQLBytes))
+	}
+	if c.MaxIngestDecompressedBytes < 0 {
+		errs = append(errs, fmt.Errorf("max_ingest_decompressed_bytes: %d is negative", c.MaxIngestDecompressedBytes))
+	}
+	if c.MaxIngestRatio < 0 {
+		errs = append(errs, fmt.Errorf("max_ingest_ratio: %d is negative (0 turns the check off)", c.MaxIngestRatio))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: %s must be positive", c.ShutdownTimeout))

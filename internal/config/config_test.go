@@ -177,3 +177,40 @@ func TestMaxSessions(t *testing.T) {
 		t.Fatalf("--max-sessions 0: %v", err)
 	}
 }
+
+func TestMaxIngestDecompressed(t *testing.T) {
+	cfg := Default()
+	if got := cfg.IngestDecompressedLimit(); got != 64<<30 {
+		t.Fatalf("default %d, want 64 × 1 GiB", got)
+	}
+	if cfg.MaxIngestRatio != 1000 {
+		t.Fatalf("default ratio %d, want 1000", cfg.MaxIngestRatio)
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("max_ingest_bytes: 1MiB\nmax_ingest_decompressed_bytes: 8GiB\nmax_ingest_ratio: 50\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load([]string{"--config", file}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.IngestDecompressedLimit() != 8<<30 || cfg.MaxIngestRatio != 50 {
+		t.Fatalf("from file: %d %d %v", cfg.IngestDecompressedLimit(), cfg.MaxIngestRatio, err)
+	}
+	env := func(k string) string {
+		return map[string]string{"LAKEFLIGHT_MAX_INGEST_DECOMPRESSED_BYTES": "2GiB", "LAKEFLIGHT_MAX_INGEST_RATIO": "0"}[k]
+	}
+	cfg, err = Load([]string{"--config", file}, env, io.Discard)
+	if err != nil || cfg.IngestDecompressedLimit() != 2<<30 || cfg.MaxIngestRatio != 0 {
+		t.Fatalf("env over file: %d %d %v", cfg.IngestDecompressedLimit(), cfg.MaxIngestRatio, err)
+	}
+	cfg, err = Load([]string{"--max-ingest-bytes", "10MB", "--max-ingest-ratio", "200"}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.IngestDecompressedLimit() != 640e6 || cfg.MaxIngestRatio != 200 {
+		t.Fatalf("flag: %d %d %v", cfg.IngestDecompressedLimit(), cfg.MaxIngestRatio, err)
+	}
+	if _, err := Load([]string{"--max-ingest-decompressed-bytes", "huge"}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "max-ingest-decompressed-bytes") {
+		t.Fatalf("bad flag: %v", err)
+	}
+	cfg = Default()
+	cfg.MaxIngestDecompressedBytes, cfg.MaxIngestRatio = -1, -1
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max_ingest_decompressed_bytes") || !strings.Contains(err.Error(), "max_ingest_ratio") {
+		t.Fatalf("validate: %v", err)
+	}
+}

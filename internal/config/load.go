@@ -59,6 +59,16 @@ func settings() []setting {
 			c.MaxSessions = n
 			return err
 		}},
+		{"max-ingest-decompressed-bytes", "most a POST /ingest's gzip/zstd files may decompress to, e.g. 64GiB (default 64 × max-ingest-bytes)", func(c *Config, v string) error {
+			n, err := ParseByteSize(v)
+			c.MaxIngestDecompressedBytes = n
+			return err
+		}},
+		{"max-ingest-ratio", "refuse a compressed upload that decompresses to more than this many times its size (0: no check)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxIngestRatio = n
+			return err
+		}},
 		{"shutdown-timeout", "bound on graceful shutdown, e.g. 15s", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			c.ShutdownTimeout = d
