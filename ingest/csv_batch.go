@@ -22,6 +22,9 @@ type batchBuilder struct {
 	// replaceUTF8 stores invalid UTF-8 in text columns with U+FFFD instead
 	// of making the row bad.
 	replaceUTF8 bool
+	// textValid: the input being read is valid UTF-8 as a whole, so no
+	// field needs a check of its own (csv_split.go).
+	textValid bool
 }
 
 func newBatchBuilder(mem memory.Allocator, schema *arrow.Schema, cols []textColumn, nulls *nullSet) *batchBuilder {
@@ -74,7 +77,7 @@ func (bb *batchBuilder) add(s *recordScanner) int {
 			continue
 		}
 		if str := bb.str[i]; str != nil {
-			if c.utf8 && !validUTF8(text) {
+			if c.utf8 && !bb.textValid && !validUTF8(text) {
 				if !bb.replaceUTF8 {
 					bb.abandon()
 					return i

@@ -75,6 +75,9 @@ func (w *csvWorker) addFast(buf []byte, pos int) (end, nl int, ok bool) {
 		le--
 	}
 	line := buf[:le]
+	// One check of the whole record instead of one per string field, and
+	// none when the piece was valid (csv_split.go).
+	w.lineValid = w.bb.textValid || validUTF8(line[pos:])
 	bb := w.bb
 	bb.reserveRow()
 	i, last := pos, len(w.fast)-1
@@ -207,7 +210,7 @@ func (w *csvWorker) genericField(line []byte, i, col int) (int, bool) {
 		return j, true
 	}
 	if str := bb.str[col]; str != nil {
-		if c.utf8 && !validUTF8(text) {
+		if c.utf8 && !w.lineValid && !validUTF8(text) {
 			return 0, false // the general path reports or repairs it
 		}
 		str.append(text)

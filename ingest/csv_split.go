@@ -160,12 +160,22 @@ type csvWorker struct {
 	sc   *recordScanner
 	bb   *batchBuilder
 	fast []fastKind // the fast path's plan (csv_fast.go); nil: no fast path
+	// lineValid: the record the fast path is reading is valid UTF-8 as a
+	// whole, so each of its fields is (they are cut at ASCII bytes).
+	lineValid bool
 }
+
+// Checking text for valid UTF-8 costs one pass over each piece: a piece
+// that is valid UTF-8 as a whole (almost always, most often plain ASCII,
+// checked 8 bytes at a time) has only valid fields, since fields are cut
+// at ASCII bytes; only in a piece that is not are records and then fields
+// checked one by one.
 
 // parse turns a piece into chunks of at most BatchRows good rows each,
 // with the bad rows among them.
 func (w *csvWorker) parse(pc *csvPiece) ([]*chunk, error) {
 	p, buf := w.p, pc.buf
+	w.bb.textValid = validUTF8(buf)
 	line := pc.line
 	var chunks []*chunk
 	cur := w.newChunk()
