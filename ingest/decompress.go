@@ -166,7 +166,7 @@ func (s *checkedStream) Read(p []byte) (int, error) {
 		s.err = fmt.Errorf("%w: %s stream cut short at compressed byte %d (the file is truncated)",
 			ErrMalformed, s.codec, s.offset())
 	default:
-		s.err = fmt.Errorf("%w: %s stream corrupt at compressed byte %d: %v",
+		s.err = fmt.Errorf("%w: %s stream corrupt at compressed byte %d: %w",
 			ErrMalformed, s.codec, s.offset(), err)
 	}
 	return n, s.err
