@@ -337,12 +337,8 @@ func jsonUnquote(dst, s []byte) []byte {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = utf8.AppendRune(dst, utf8.RuneError)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
+		var size int
+		dst, size = appendRuneOrFFFD(dst, s[i:])
 		i += size
 	}
 	return dst

@@ -63,15 +63,21 @@ func appendValidUTF8(dst, s []byte) []byte {
 		return append(dst, s...)
 	}
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = utf8.AppendRune(dst, utf8.RuneError)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
+		var size int
+		dst, size = appendRuneOrFFFD(dst, s[i:])
 		i += size
 	}
 	return dst
+}
+
+// appendRuneOrFFFD appends the UTF-8 sequence s starts with, or U+FFFD when
+// its first byte starts none, and says how many bytes of s it took.
+func appendRuneOrFFFD(dst, s []byte) ([]byte, int) {
+	r, size := utf8.DecodeRune(s)
+	if r == utf8.RuneError && size == 1 {
+		return utf8.AppendRune(dst, utf8.RuneError), 1
+	}
+	return append(dst, s[:size]...), size
 }
 
 // escapeInvalidUTF8 returns s with each byte that does not start a valid
