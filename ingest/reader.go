@@ -175,7 +175,12 @@ func open(ctx context.Context, r io.Reader, at io.ReaderAt, size int64, opts Opt
 	case FormatJSON:
 		p, err = newJSONParser(ctx, in, &rd.opts)
 	case FormatParquet:
-		rd.counted = false // counted per row group instead
+		if in.at != nil && in.size >= 0 {
+			// Read by random access, not through the stream: counted per
+			// row group instead (what sniffing read does not count).
+			rd.counted = false
+			rd.bytes.Store(0)
+		}
 		p, err = newParquetParser(ctx, in, &rd.opts)
 	default:
 		err = fmt.Errorf("%w: %q (want csv, json or parquet)", ErrFormat, format)

@@ -187,3 +187,37 @@ func TestSplitExt(t *testing.T) {
 		t.Errorf("x.tsv.gz: %v %v", c, tsv)
 	}
 }
+
+// A Parquet file's bytes are counted once, whether it is read by random
+// access (a file) or through a stream (spooled first).
+func TestParquetBytesCountedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "once.parquet")
+	writeParquet(t, path, 5000, 1000)
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(r *Reader, err error) int64 {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Release()
+		for r.Next() {
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return r.Stats().Bytes
+	}
+	if got := count(OpenFile(t.Context(), path, Options{})); got != info.Size() {
+		t.Errorf("file: %d bytes counted, the file has %d", got, info.Size())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := count(Open(t.Context(), bytes.NewReader(data), Options{Source: "once.parquet"})); got != info.Size() {
+		t.Errorf("stream: %d bytes counted, the file has %d", got, info.Size())
+	}
+}

@@ -217,7 +217,7 @@ func TestIngestParquetUploads(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("raw: %d %+v", code, p)
 	}
-	if res.Table != "bronze.raw" || res.Rows != 100 || res.SnapshotID == 0 || res.Bytes <= 0 || res.Replayed {
+	if res.Table != "bronze.raw" || res.Rows != 100 || res.SnapshotID == 0 || res.Bytes != int64(len(idNameRows(t, 0, 100))) || res.Replayed {
 		t.Fatalf("raw: %+v", res)
 	}
 	if n := len(tableRows(t, cat, "bronze.raw")); n != 100 {
