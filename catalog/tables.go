@@ -41,11 +41,20 @@ func IcebergSchema(schema *arrow.Schema) (*iceberg.Schema, error) {
 	return sc, nil
 }
 
+// MaxColumns bounds a table's top-level columns. The schema is written into
+// every manifest's Avro metadata, where about 20,000 columns no longer fit
+// (measured: 16,000 commit, 20,000 fail inside iceberg-go).
+const MaxColumns = 10000
+
 // CreateTable creates an empty, unpartitioned table with the given schema.
 // The namespace must exist (see EnsureNamespace).
 func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schema) error {
 	if err := id.validate(); err != nil {
 		return err
+	}
+	if n := schema.NumFields(); n > MaxColumns {
+		return fmt.Errorf("%w: table %s would have %d columns; a table has at most %d (its schema must fit the metadata of every data file's manifest)",
+			ErrInvalidArgument, id, n, MaxColumns)
 	}
 	sc, err := IcebergSchema(schema)
 	if err != nil {

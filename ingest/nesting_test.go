@@ -2,10 +2,13 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/lakeflight/lakeflight/catalog"
 )
@@ -44,5 +47,23 @@ func TestNestingLimits(t *testing.T) {
 	defer r.Release()
 	if _, err := w.Write(t.Context(), Request{Table: catalog.Ident{Namespace: "bronze", Name: "ok"}, Records: r}); err != nil {
 		t.Fatalf("depth %d: %v", MaxListDepth, err)
+	}
+}
+
+// An input wider than a table may be is refused with the count, not an
+// internal error from the metadata writer.
+func TestColumnLimit(t *testing.T) {
+	n := catalog.MaxColumns + 1
+	fields := make([]arrow.Field, n)
+	for i := range fields {
+		fields[i] = arrow.Field{Name: fmt.Sprintf("c%d", i), Type: arrow.PrimitiveTypes.Int64, Nullable: true}
+	}
+	sc := arrow.NewSchema(fields, nil)
+	if _, err := icebergSchema(sc); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "at most 10000") {
+		t.Fatalf("%d columns: %v", n, err)
+	}
+	c := openCatalog(t)
+	if err := c.CreateTable(t.Context(), catalog.Ident{Namespace: "bronze", Name: "wide"}, sc); !errors.Is(err, catalog.ErrInvalidArgument) {
+		t.Fatalf("CreateTable with %d columns: %v", n, err)
 	}
 }

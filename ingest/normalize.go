@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"github.com/lakeflight/lakeflight/catalog"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -83,6 +84,9 @@ func icebergType(name string, dt arrow.DataType) (arrow.DataType, error) {
 // icebergSchema maps every field with icebergType; all fields become
 // nullable (bronze tables never refuse a row for a missing value).
 func icebergSchema(sc *arrow.Schema) (*arrow.Schema, error) {
+	if n := sc.NumFields(); n > catalog.MaxColumns {
+		return nil, fmt.Errorf("%w: the input has %d columns; a table has at most %d", ErrMalformed, n, catalog.MaxColumns)
+	}
 	fields := make([]arrow.Field, sc.NumFields())
 	seen := make(map[string]bool, len(fields))
 	for i, f := range sc.Fields() {
