@@ -2,9 +2,10 @@ package ingest
 
 import (
 	"fmt"
-	"github.com/lakeflight/lakeflight/catalog"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lakeflight/lakeflight/catalog"
 )
 
 // icebergType maps an incoming Arrow type to the nearest type an Iceberg v2
