@@ -279,11 +279,21 @@ func (w *Writer) begin(ctx context.Context, req Request, in *arrow.Schema) (*cat
 	case req.Mode == ModeAppend:
 		return nil, false, fmt.Errorf("ingesting into %s (mode append; use create_append to create it): %w", req.Table, err)
 	}
-	if err := w.cat.CreateTable(ctx, req.Table, in); err != nil && !errors.Is(err, catalog.ErrTableAlreadyExists) {
+	err = w.cat.CreateTable(ctx, req.Table, in)
+	if err != nil && !errors.Is(err, catalog.ErrTableAlreadyExists) {
 		return nil, false, err
 	}
+	created := err == nil
 	txn, err = w.cat.Begin(ctx, req.Table)
-	return txn, err == nil, err
+	if err != nil && created {
+		// The client went away (or the catalog failed) between creating
+		// the table and starting the write: take the empty table back, or
+		// a retry with mode=create would find it there.
+		if _, derr := w.cat.DropIfEmpty(context.WithoutCancel(ctx), req.Table); derr != nil {
+			w.log.Warn("dropping the table of a failed ingest", "table", req.Table.String(), "err", derr)
+		}
+	}
+	return txn, created && err == nil, err
 }
 
 // commitRejects appends rejected rows to the rejects table (creating it)
