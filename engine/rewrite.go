@@ -125,21 +125,11 @@ func (s *Session) pinQuery(ctx context.Context, dc *dconn, text string, toks sql
 	if s.e.source == nil || !s.mayRead(toks) {
 		return nil, nil
 	}
-	sites, ctes, err := s.parsedSites(dc, text, toks)
+	sites, ctes, err := s.parsedSites(dc, text, toks, 0)
 	if errors.Is(err, sqltext.ErrNotSerializable) && info.Inner > 0 {
 		// EXPLAIN [ANALYZE] of a query: DuckDB's serializer takes only
 		// the query, so it describes that part.
-		inner := toks[info.Inner:].Rebase(toks[info.Inner].Pos)
-		sites, ctes, err = s.parsedSites(dc, text[toks[info.Inner].Pos:], inner)
-		for i := range sites {
-			sites[i].start += toks[info.Inner].Pos
-			sites[i].end += toks[info.Inner].Pos
-			sites[i].tok += info.Inner
-			if sites[i].at != nil {
-				sites[i].at.start += toks[info.Inner].Pos
-				sites[i].at.end += toks[info.Inner].Pos
-			}
-		}
+		sites, ctes, err = s.parsedSites(dc, text, toks, info.Inner)
 	}
 	if errors.Is(err, sqltext.ErrNotSerializable) {
 		// DuckDB describes no PIVOT without an IN list (it becomes several
@@ -152,10 +142,13 @@ func (s *Session) pinQuery(ctx context.Context, dc *dconn, text string, toks sql
 	return s.pinSites(ctx, dc, text, sites, ctes, pinAll, -1)
 }
 
-// parsedSites asks DuckDB's parser for the references of text (one
-// statement whose tokens are toks).
-func (s *Session) parsedSites(dc *dconn, text string, toks sqltext.Tokens) ([]site, map[string]bool, error) {
-	rows, err := queryStrings(dc.c, "SELECT json_serialize_sql("+quoteString(text)+")")
+// parsedSites asks DuckDB's parser for the references of the statement
+// text (tokens toks) from its token from on; the sites are placed in the
+// whole text. A reference the text does not show where DuckDB says keeps
+// tok -1 (pinSites refuses it if it names an Iceberg table).
+func (s *Session) parsedSites(dc *dconn, text string, toks sqltext.Tokens, from int) ([]site, map[string]bool, error) {
+	base := toks[from].Pos
+	rows, err := queryStrings(dc.c, "SELECT json_serialize_sql("+quoteString(text[base:])+")")
 	if err != nil || len(rows) != 1 {
 		return nil, nil, sqltext.ErrNotSerializable
 	}
@@ -166,16 +159,18 @@ func (s *Session) parsedSites(dc *dconn, text string, toks sqltext.Tokens) ([]si
 	var sites []site
 	for _, r := range tree.Refs {
 		st := site{catalog: r.Catalog, schema: r.Schema, name: r.Name, fn: r.Func, hasAlias: r.Alias != "", tok: -1}
-		if k := toks.TokenAt(r.Pos); r.Pos >= 0 && k >= 0 {
+		if k := toks.TokenAt(base + r.Pos); r.Pos >= 0 && k >= from {
 			by := "json"
-			if toks.Word(k-1, "table") || toks.Word(k-1, "describe") || toks.Word(k-1, "desc") ||
-				toks.Word(k-1, "summarize") || toks.Word(k-1, "show") {
+			switch {
+			case toks.Word(k-1, "table"):
+				by = "table"
+			case toks.Word(k-1, "describe") || toks.Word(k-1, "desc") || toks.Word(k-1, "summarize") || toks.Word(k-1, "show"):
 				by = "describe"
 			}
 			if ref, ok := toks.RefAt(k, by); ok {
 				ts := siteOf(text, toks, ref)
 				ts.catalog, ts.schema, ts.name, ts.hasAlias = r.Catalog, r.Schema, r.Name, r.Alias != ""
-				if r.AtExpr == nil {
+				if !r.At {
 					ts.at = nil
 				} else if ts.at == nil {
 					ts.at = &atText{start: -1}

@@ -232,14 +232,14 @@ func (s *Session) checkScript(ctx context.Context, sql string, stmts []sqltext.S
 			if w == nil {
 				continue
 			}
-			if w.kind == writeCreateSchema || w.kind == writeDropSchema {
-				if _, ok, _ := s.namespaceOf(dc, w.kind, w.name); ok {
-					return inTransactionError(w.kind.String(), strings.Join(w.name, "."))
+			if w.Kind == writeCreateSchema || w.Kind == writeDropSchema {
+				if _, ok, _ := s.namespaceOf(dc, w.Kind, w.Target().Parts); ok {
+					return inTransactionError(w.Kind.String(), strings.Join(w.Target().Parts, "."))
 				}
 				continue
 			}
-			if _, ok, _ := s.targetOf(ctx, dc, w.kind, w.name); ok {
-				return inTransactionError(w.kind.String(), strings.Join(w.name, "."))
+			if _, ok, _ := s.targetOf(ctx, dc, w.Kind, w.Target().Parts); ok {
+				return inTransactionError(w.Kind.String(), strings.Join(w.Target().Parts, "."))
 			}
 		}
 	}

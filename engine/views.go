@@ -82,21 +82,21 @@ func (e *Engine) relistTables(ctx context.Context) error {
 		return fmt.Errorf("listing tables: %w", err)
 	}
 	seen := make(map[catalog.Ident]bool, len(ids))
-	var todo []catalog.Ident
+	var pending []catalog.Ident
 	e.mu.Lock()
 	for _, id := range ids {
 		seen[id] = true
 		if _, ok := e.views[id]; !ok {
-			todo = append(todo, id)
+			pending = append(pending, id)
 		}
 	}
 	for id := range e.views {
 		if !seen[id] {
-			todo = append(todo, id)
+			pending = append(pending, id)
 		}
 	}
 	e.mu.Unlock()
-	for _, id := range todo {
+	for _, id := range pending {
 		if err := e.bind(ctx, id, ""); err != nil {
 			if errors.Is(err, ErrClosed) || ctx.Err() != nil {
 				return err

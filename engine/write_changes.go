@@ -34,7 +34,7 @@ func (c *changes) release() { releaseAll(c.rows) }
 func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState, target *arrow.Schema, out []arrow.RecordBatch) (*changes, error) {
 	n := target.NumFields()
 	rowsAt, identAt := 0, -1
-	switch p.stmt.kind {
+	switch p.stmt.Kind {
 	case writeUpdate:
 		identAt = n
 	case writeDelete:
@@ -45,14 +45,14 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 	ch := &changes{}
 	dels := map[int32][]int64{}       // by index in base.DataFiles (viewSQLWith)
 	var seen map[int32]map[int64]bool // MERGE: a target row may be changed once
-	if p.stmt.kind == writeMerge {
+	if p.stmt.Kind == writeMerge {
 		seen = map[int32]map[int64]bool{}
 	}
 	ctx = compute.WithAllocator(ctx, memory.DefaultAllocator)
 	for _, rec := range out {
 		ch.affected += rec.NumRows()
 		var action func(int) string
-		if p.stmt.kind == writeMerge {
+		if p.stmt.Kind == writeMerge {
 			action = stringsOf(rec.Column(0))
 		}
 		if identAt >= 0 {
@@ -60,7 +60,7 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 			ints, pok := rec.Column(identAt + 1).(*array.Int64)
 			if !fok || !pok {
 				ch.release()
-				return nil, fmt.Errorf("%s %s: row identities came back as %s, %s: %w", p.stmt.kind, p.id,
+				return nil, fmt.Errorf("%s %s: row identities came back as %s, %s: %w", p.stmt.Kind, p.id,
 					rec.Column(identAt).DataType(), rec.Column(identAt+1).DataType(), ErrInternal)
 			}
 			for r := 0; r < int(rec.NumRows()); r++ {
@@ -70,7 +70,7 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 				f, at := files.Value(r), ints.Value(r)
 				if f < 0 || int(f) >= len(base.DataFiles) {
 					ch.release()
-					return nil, fmt.Errorf("%s %s: row identity names file %d of %d: %w", p.stmt.kind, p.id, f, len(base.DataFiles), ErrInternal)
+					return nil, fmt.Errorf("%s %s: row identity names file %d of %d: %w", p.stmt.Kind, p.id, f, len(base.DataFiles), ErrInternal)
 				}
 				if seen != nil {
 					if seen[f] == nil {
@@ -96,7 +96,7 @@ func collectChanges(ctx context.Context, p *writePlan, base *catalog.TableState,
 		batch, err := conformRows(ctx, rec, rowsAt, target, keep)
 		if err != nil {
 			ch.release()
-			return nil, fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
+			return nil, fmt.Errorf("%s %s: %w", p.stmt.Kind, p.id, err)
 		}
 		if batch != nil {
 			ch.rows = append(ch.rows, batch)

@@ -30,7 +30,7 @@ import (
 func (e *Engine) dropTable(ctx context.Context, p *writePlan) error {
 	for _, id := range p.ids {
 		err := e.writer.DropTable(ctx, id)
-		if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists {
+		if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.IfExists {
 			err = nil
 		}
 		if err != nil {
@@ -59,10 +59,10 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 	if err != nil {
 		return 0, err
 	}
-	if exists && w.ifNotExists {
+	if exists && w.IfNotExists {
 		return 0, nil
 	}
-	if exists && !w.orReplace {
+	if exists && !w.OrReplace {
 		return 0, newError(ErrAlreadyExists, "CREATE TABLE: table "+p.id.String()+" already exists")
 	}
 	text, err := p.createText()
@@ -158,7 +158,7 @@ func withRequired(sc *arrow.Schema, cols [][]string) *arrow.Schema {
 }
 
 // isCTAS reports whether a CREATE TABLE has a query (… AS SELECT).
-func (p *writePlan) isCTAS() bool { return p.toks.Word(p.stmt.nameEnd, "as") }
+func (p *writePlan) isCTAS() bool { return p.toks.Word(p.stmt.Target().End, "as") }
 
 // replaceTable commits CREATE OR REPLACE TABLE on an existing table as one
 // snapshot, as Iceberg's REPLACE TABLE does: the table keeps its identity,
@@ -428,7 +428,7 @@ func (e *Engine) renameTable(ctx context.Context, p *writePlan) error {
 	}
 	err := e.writer.RenameTable(ctx, p.id, to)
 	switch {
-	case errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists:
+	case errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.IfExists:
 		return nil
 	case errors.Is(err, catalog.ErrTableAlreadyExists):
 		return newError(ErrAlreadyExists, fmt.Sprintf("ALTER TABLE %s RENAME TO %s: table %s already exists", p.id, to, to))
@@ -468,7 +468,7 @@ func (e *Engine) alterTable(ctx context.Context, p *writePlan) error {
 		return e.renameTable(ctx, p)
 	}
 	txn, err := e.writer.Begin(ctx, p.id)
-	if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.ifExists {
+	if errors.Is(err, catalog.ErrNoSuchTable) && p.stmt.IfExists {
 		return nil
 	}
 	if err != nil {

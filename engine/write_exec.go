@@ -60,7 +60,7 @@ type TableWriter interface {
 
 // writePlan is a prepared write statement.
 type writePlan struct {
-	stmt    *writeStmt
+	stmt    *sqltext.Write
 	id      catalog.Ident
 	ids     []catalog.Ident // DROP TABLE a, b: every table, id being the first
 	sql     string
@@ -74,14 +74,14 @@ type writePlan struct {
 
 // prepareWrite prepares a write on dc (held by the caller). ok is false
 // when the statement does not write to an Iceberg table or namespace.
-func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks sqltext.Tokens, w *writeStmt) (res *Statement, ok bool, err error) {
+func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks sqltext.Tokens, w *sqltext.Write) (res *Statement, ok bool, err error) {
 	if s.e.source == nil { // no Iceberg catalog: only temp objects to write to
 		return nil, false, nil
 	}
 	if s.e.writer == nil {
-		return nil, true, newError(ErrUnsupported, w.kind.String()+": this engine's catalog takes no SQL writes")
+		return nil, true, newError(ErrUnsupported, w.Kind.String()+": this engine's catalog takes no SQL writes")
 	}
-	if w.kind == writeCreateSchema || w.kind == writeDropSchema {
+	if w.Kind == writeCreateSchema || w.Kind == writeDropSchema {
 		return s.prepareSchemaWrite(ctx, dc, sql, toks, w)
 	}
 	ids, ok, err := s.writeTargets(ctx, dc, w)
@@ -92,15 +92,15 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	if w.InsertOr {
 		return nil, true, newError(ErrUnsupported, "INSERT OR REPLACE / INSERT OR IGNORE need a primary key, which Iceberg tables do not have: use MERGE INTO")
 	}
-	if err := s.refuseInTransaction(w.kind.String(), id.String()); err != nil {
+	if err := s.refuseInTransaction(w.Kind.String(), id.String()); err != nil {
 		return nil, true, err
 	}
-	if as := s.AsOf(); as != "" && (w.kind == writeUpdate || w.kind == writeDelete || w.kind == writeMerge) {
+	if as := s.AsOf(); as != "" && (w.Kind == writeUpdate || w.Kind == writeDelete || w.Kind == writeMerge) {
 		return nil, true, newError(ErrInvalidSQL, fmt.Sprintf("%s changes the current rows of %s, but this session reads as of %q "+
-			"(lakeflight_as_of): RESET lakeflight_as_of first; to use old rows in a write, name their snapshot with AT (VERSION => …)", w.kind, id, as))
+			"(lakeflight_as_of): RESET lakeflight_as_of first; to use old rows in a write, name their snapshot with AT (VERSION => …)", w.Kind, id, as))
 	}
 	plan := &writePlan{stmt: w, id: id, ids: ids, sql: sql, toks: toks}
-	rw, err := s.pinSources(ctx, dc, sql, toks, w.nameAt)
+	rw, err := s.pinSources(ctx, dc, sql, toks, w.Target().Start)
 	if err != nil {
 		return nil, true, err
 	}
@@ -120,36 +120,36 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
 		return nil, true, err
 	}
-	switch w.kind {
+	switch w.Kind {
 	case writeDrop:
 		for _, other := range ids {
 			ok, err := s.e.tableExists(ctx, other)
 			if err != nil {
 				return nil, true, err
 			}
-			if !ok && !w.ifExists {
+			if !ok && !w.IfExists {
 				return nil, true, newError(ErrNotFound, "DROP TABLE: table "+other.String()+" does not exist")
 			}
 		}
 		return st, true, nil
 	case writeAlter:
-		if !exists && !w.ifExists {
+		if !exists && !w.IfExists {
 			return nil, true, newError(ErrNotFound, "ALTER TABLE: table "+id.String()+" does not exist")
 		}
-		act, err := parseAlter(dc, sql, toks, w.nameEnd)
+		act, err := parseAlter(dc, sql, toks, w.Target().End)
 		if err != nil {
 			return nil, true, err
 		}
 		plan.alter = act
 		return st, true, nil
 	case writeCreate:
-		if exists && !w.ifNotExists && !w.orReplace {
+		if exists && !w.IfNotExists && !w.OrReplace {
 			return nil, true, newError(ErrAlreadyExists, "CREATE TABLE: table "+id.String()+" already exists")
 		}
-		if toks.TopLevel(w.nameEnd, "partitioned") >= 0 {
+		if toks.TopLevel(w.Target().End, "partitioned") >= 0 {
 			return nil, true, newError(ErrUnsupported, "CREATE TABLE … PARTITIONED BY is not supported yet: tables are unpartitioned")
 		}
-		if err := refuseConstraints(toks, w.nameEnd, id); err != nil {
+		if err := refuseConstraints(toks, w.Target().End, id); err != nil {
 			return nil, true, err
 		}
 		text, err := plan.createText()
@@ -162,7 +162,7 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 		return st, true, nil
 	}
 	if !exists {
-		return nil, true, newError(ErrNotFound, w.kind.String()+": table "+id.String()+" does not exist")
+		return nil, true, newError(ErrNotFound, w.Kind.String()+": table "+id.String()+" does not exist")
 	}
 	// Prepare against an empty stand-in to check the statement and learn
 	// its parameters.
@@ -192,7 +192,7 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 // (dmlText): the client's RETURNING columns follow them.
 func (p *writePlan) ownColumns(st *catalog.TableState) int {
 	n := len(st.Schema.Fields())
-	switch p.stmt.kind {
+	switch p.stmt.Kind {
 	case writeUpdate:
 		return n + 2 // the row and its identity
 	case writeDelete:
@@ -232,11 +232,11 @@ func (st *Statement) describeReturning(text string, own int) error {
 // writeTargets resolves every target of a write (DROP TABLE names several):
 // ok is false when none is an Iceberg table (DuckDB handles the statement);
 // a mix of Iceberg tables and other objects is refused.
-func (s *Session) writeTargets(ctx context.Context, dc *dconn, w *writeStmt) ([]catalog.Ident, bool, error) {
+func (s *Session) writeTargets(ctx context.Context, dc *dconn, w *sqltext.Write) ([]catalog.Ident, bool, error) {
 	var ids []catalog.Ident
 	others := 0
 	for _, t := range w.Targets {
-		id, ok, err := s.targetOf(ctx, dc, w.kind, t.Parts)
+		id, ok, err := s.targetOf(ctx, dc, w.Kind, t.Parts)
 		if err != nil {
 			return nil, true, err
 		}
@@ -366,9 +366,9 @@ func dropStandIn(dc *dconn) { _ = execSQL(dc.c, "DROP TABLE IF EXISTS "+standIn)
 // fillStandIn (re)creates the stand-in from snapshot st: empty for INSERT
 // (or when empty is set), else every row with its identity.
 func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) error {
-	body, err := viewSQLWith(st, p.stmt.kind != writeInsert)
+	body, err := viewSQLWith(st, p.stmt.Kind != writeInsert)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
+		return fmt.Errorf("%s %s: %w", p.stmt.Kind, p.id, err)
 	}
 	q := "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS " + body
 	if alias, where, with, ok := p.prefilter(); ok {
@@ -378,7 +378,7 @@ func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) e
 		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS " + with + "SELECT * FROM (" + body + ") AS " +
 			quoteIdent(alias) + " WHERE " + where + " ORDER BY " + identFile + ", " + identPos // see write_prefilter.go
 	}
-	if empty || p.stmt.kind == writeInsert {
+	if empty || p.stmt.Kind == writeInsert {
 		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS SELECT * FROM (" + body + ") LIMIT 0"
 	}
 	return execSQL(dc.c, q)
@@ -388,12 +388,12 @@ func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) e
 func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
 	toks, sql, w := p.toks, p.sql, p.stmt
 	repl := standIn
-	if w.kind != writeInsert && w.Alias == "" {
-		repl += " AS " + quoteIdent(w.name[len(w.name)-1])
+	if w.Kind != writeInsert && w.Alias == "" {
+		repl += " AS " + quoteIdent(w.Target().Parts[len(w.Target().Parts)-1])
 	}
-	edits := []sqltext.Edit{{Start: toks[w.nameAt].Pos, End: toks[w.nameEnd-1].End, Text: repl}}
+	edits := []sqltext.Edit{{Start: toks[w.Target().Start].Pos, End: toks[w.Target().End-1].End, Text: repl}}
 	edits = append(edits, p.sources...)
-	if w.kind == writeMerge {
+	if w.Kind == writeMerge {
 		cols := make([]string, len(st.Schema.Fields()))
 		for i, f := range st.Schema.Fields() {
 			cols[i] = quoteIdent(f.Name)
@@ -401,11 +401,11 @@ func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
 		edits = append(edits, mergeActionEdits(toks, cols)...)
 	}
 	own := map[writeKind]string{writeInsert: "*", writeUpdate: "*", writeDelete: identFile + ", " + identPos,
-		writeMerge: "merge_action, *"}[w.kind]
+		writeMerge: "merge_action, *"}[w.Kind]
 	if w.Returning >= 0 {
 		// The client's RETURNING list follows the engine's own columns; its
 		// stars leave out the stand-in's identity columns.
-		ret, err := returningEdits(toks, w.Returning, own, w.kind != writeInsert)
+		ret, err := returningEdits(toks, w.Returning, own, w.Kind != writeInsert)
 		if err != nil {
 			return "", err
 		}
@@ -413,7 +413,7 @@ func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
 	}
 	text, err := sqltext.Apply(sql, edits)
 	if err != nil {
-		return "", fmt.Errorf("%s %s: aiming the statement at its stand-in: %w: %w", w.kind, p.id, ErrInternal, err)
+		return "", fmt.Errorf("%s %s: aiming the statement at its stand-in: %w: %w", w.Kind, p.id, ErrInternal, err)
 	}
 	if w.Returning < 0 {
 		text += "\nRETURNING " + own
@@ -493,7 +493,7 @@ func mergeActionEdits(toks sqltext.Tokens, cols []string) []sqltext.Edit {
 
 // createText is CREATE TABLE … aimed at a TEMP stand-in.
 func (p *writePlan) createText() (string, error) {
-	head := sqltext.Edit{Start: 0, End: p.toks[p.stmt.nameEnd-1].End, Text: "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\""}
+	head := sqltext.Edit{Start: 0, End: p.toks[p.stmt.Target().End-1].End, Text: "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\""}
 	return sqltext.Apply(p.sql, append([]sqltext.Edit{head}, p.sources...))
 }
 
@@ -513,10 +513,10 @@ func (st *Statement) execWriteRows(ctx context.Context, params arrow.RecordBatch
 	}
 	defer st.s.releaseConn(st.home)
 	p, dc, e := st.write, st.home, st.s.e
-	if err := st.s.refuseInTransaction(p.stmt.kind.String(), p.id.String()); err != nil {
+	if err := st.s.refuseInTransaction(p.stmt.Kind.String(), p.id.String()); err != nil {
 		return 0, nil, err
 	}
-	switch p.stmt.kind {
+	switch p.stmt.Kind {
 	case writeCreateSchema:
 		return 0, nil, e.createSchema(ctx, p)
 	case writeDropSchema:
@@ -529,7 +529,7 @@ func (st *Statement) execWriteRows(ctx context.Context, params arrow.RecordBatch
 		n, err := e.createTable(ctx, dc, p, params)
 		return n, nil, err
 	}
-	ws := WriteStats{Statement: p.stmt.kind.String(), Table: p.id.String()}
+	ws := WriteStats{Statement: p.stmt.Kind.String(), Table: p.id.String()}
 	defer func() {
 		st.s.mu.Lock()
 		st.s.lastWrite = ws
@@ -564,7 +564,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	defer txn.Abort()
 	// INSERT needs only the columns; the others compute from the rows.
 	base := &catalog.TableState{Ident: p.id, Schema: txn.Table().Schema()}
-	if p.stmt.kind != writeInsert {
+	if p.stmt.Kind != writeInsert {
 		if base, err = txn.State(ctx); err != nil {
 			return 0, nil, err
 		}
@@ -625,10 +625,10 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	defer ch.release()
 	ws.Collect += lap()
 	var replaced []string // copy-on-write: the data files rewritten
-	if len(ch.deletes) > 0 && copyOnWrite(txn.Table().Properties(), p.stmt.kind) {
+	if len(ch.deletes) > 0 && copyOnWrite(txn.Table().Properties(), p.stmt.Kind) {
 		surv, locs, err := survivors(ctx, dc, base, ch, target)
 		if err != nil {
-			return 0, nil, fmt.Errorf("%s %s: rewriting touched files: %w", p.stmt.kind, p.id, err)
+			return 0, nil, fmt.Errorf("%s %s: rewriting touched files: %w", p.stmt.Kind, p.id, err)
 		}
 		ws.RewrittenRows = 0
 		for _, b := range surv {
@@ -640,10 +640,10 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	}
 	rdr, err := array.NewRecordReader(target, ch.rows)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: %w", p.stmt.kind, p.id, err)
+		return 0, nil, fmt.Errorf("%s %s: %w", p.stmt.Kind, p.id, err)
 	}
 	defer rdr.Release()
-	summary := map[string]string{"lakeflight.sql.statement": p.stmt.kind.String()}
+	summary := map[string]string{"lakeflight.sql.statement": p.stmt.Kind.String()}
 	var reader array.RecordReader // nil: nothing to add
 	if len(ch.rows) > 0 {
 		reader = rdr
@@ -666,7 +666,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	// metadata location moved), not now: a run of writes plans nothing.
 	e.markStale(p.id)
 	ws.Snapshot, ws.Rows = snap, ch.affected
-	e.log.Info("sql write committed", "statement", p.stmt.kind.String(), "table", p.id.String(),
+	e.log.Info("sql write committed", "statement", p.stmt.Kind.String(), "table", p.id.String(),
 		"snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "stand_in", ws.StandIn,
 		"stand_in_rows", ws.StandInRows, "run", ws.Run, "collect", ws.Collect, "copy_on_write", ws.CopyOnWrite,
 		"rewrite", ws.Rewrite, "rewritten_rows", ws.RewrittenRows, "write", ws.Write, "commit", ws.Commit)

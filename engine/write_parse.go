@@ -33,28 +33,8 @@ const (
 	writeDropSchema   = sqltext.WriteDropSchema
 )
 
-// writeStmt is a parsed write: its kind, where its (first) target name sits
-// in the token list ([nameAt, nameEnd)), and its modifiers.
-type writeStmt struct {
-	*sqltext.Write
-	kind            writeKind
-	name            []string
-	nameAt, nameEnd int
-	ifExists        bool // DROP/ALTER … IF EXISTS
-	ifNotExists     bool // CREATE … IF NOT EXISTS
-	orReplace       bool // CREATE OR REPLACE
-}
-
 // parseWrite recognises a statement that may write to the lakehouse.
-func parseWrite(toks sqltext.Tokens) *writeStmt {
-	w := sqltext.ParseWrite(toks)
-	if w == nil {
-		return nil
-	}
-	t := w.Target()
-	return &writeStmt{Write: w, kind: w.Kind, name: t.Parts, nameAt: t.Start, nameEnd: t.End,
-		ifExists: w.IfExists, ifNotExists: w.IfNotExists, orReplace: w.OrReplace}
-}
+func parseWrite(toks sqltext.Tokens) *sqltext.Write { return sqltext.ParseWrite(toks) }
 
 // systemCatalogs are DuckDB databases that are never Iceberg namespaces.
 var systemCatalogs = []string{"temp", "memory", "system", "main"}
@@ -66,22 +46,18 @@ var systemCatalogs = []string{"temp", "memory", "system", "main"}
 func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts []string) (catalog.Ident, bool, error) {
 	cat := s.e.cfg.CatalogName
 	var ns, name string
-	w := struct {
-		kind writeKind
-		name []string
-	}{kind, parts}
-	switch len(w.name) {
+	switch len(parts) {
 	case 3:
-		if !strings.EqualFold(w.name[0], cat) {
+		if !strings.EqualFold(parts[0], cat) {
 			return catalog.Ident{}, false, nil
 		}
-		ns, name = w.name[1], w.name[2]
+		ns, name = parts[1], parts[2]
 	case 2:
-		if slices.ContainsFunc(systemCatalogs, func(c string) bool { return strings.EqualFold(c, w.name[0]) }) ||
-			strings.EqualFold(w.name[0], cat) {
+		if slices.ContainsFunc(systemCatalogs, func(c string) bool { return strings.EqualFold(c, parts[0]) }) ||
+			strings.EqualFold(parts[0], cat) {
 			return catalog.Ident{}, false, nil
 		}
-		ns, name = w.name[0], w.name[1]
+		ns, name = parts[0], parts[1]
 	case 1:
 		s.mu.Lock()
 		curCat, curSchema := s.catalog, s.schema
@@ -89,10 +65,10 @@ func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts
 		if !strings.EqualFold(curCat, cat) || strings.EqualFold(curSchema, "main") {
 			return catalog.Ident{}, false, nil
 		}
-		if temp, err := isTempObject(dc.c, w.name[0]); err != nil || temp {
+		if temp, err := isTempObject(dc.c, parts[0]); err != nil || temp {
 			return catalog.Ident{}, false, err
 		}
-		ns, name = curSchema, w.name[0]
+		ns, name = curSchema, parts[0]
 	default:
 		return catalog.Ident{}, false, nil
 	}
@@ -102,7 +78,7 @@ func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts
 	}
 	i := slices.IndexFunc(namespaces, func(n string) bool { return strings.EqualFold(n, ns) })
 	if i < 0 {
-		if len(w.name) == 2 {
+		if len(parts) == 2 {
 			// Perhaps database.table of another DuckDB database: DuckDB decides.
 			rows, err := queryStrings(dc.c, "SELECT 1 FROM duckdb_databases() WHERE lower(database_name) = lower("+quoteString(ns)+")")
 			if err == nil && len(rows) > 0 {
@@ -110,7 +86,7 @@ func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts
 			}
 		}
 		return catalog.Ident{}, false, newError(ErrNotFound, fmt.Sprintf("%s %s.%s: namespace %q does not exist in the %s catalog (namespaces: %s)",
-			w.kind, ns, name, ns, cat, strings.Join(namespaces, ", ")))
+			kind, ns, name, ns, cat, strings.Join(namespaces, ", ")))
 	}
 	ns = namespaces[i]
 	if id, ok := s.e.boundTable(ns, name); ok {

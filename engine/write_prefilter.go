@@ -48,7 +48,7 @@ func (p *writePlan) prefilter() (alias, where, with string, ok bool) {
 // condition is prefilter without the WITH prefix.
 func (p *writePlan) condition() (alias, where string, ok bool) {
 	w, toks := p.stmt, p.toks
-	if w.kind != writeUpdate && w.kind != writeDelete && w.kind != writeMerge {
+	if w.Kind != writeUpdate && w.Kind != writeDelete && w.Kind != writeMerge {
 		return "", "", false
 	}
 	for _, t := range toks {
@@ -60,16 +60,16 @@ func (p *writePlan) condition() (alias, where string, ok bool) {
 		}
 	}
 	alias = p.targetAlias()
-	if w.kind == writeMerge {
+	if w.Kind == writeMerge {
 		where, ok = p.mergeKeys(alias)
 		return alias, where, ok
 	}
-	at := toks.TopLevel(w.nameEnd, "where")
+	at := toks.TopLevel(w.Target().End, "where")
 	if at < 0 || at+1 >= len(toks) {
 		return "", "", false
 	}
 	for _, other := range []string{"from", "using", "returning"} {
-		if toks.TopLevel(w.nameEnd, other) >= 0 {
+		if toks.TopLevel(w.Target().End, other) >= 0 {
 			return "", "", false
 		}
 	}
@@ -86,7 +86,7 @@ func (p *writePlan) targetAlias() string {
 	if p.stmt.Alias != "" {
 		return p.stmt.Alias
 	}
-	return p.stmt.name[len(p.stmt.name)-1]
+	return p.stmt.Target().Parts[len(p.stmt.Target().Parts)-1]
 }
 
 // mergeKeys is a condition on the target rows a MERGE can change: those
@@ -97,7 +97,7 @@ func (p *writePlan) targetAlias() string {
 // rows into the stand-in.
 func (p *writePlan) mergeKeys(alias string) (string, bool) {
 	toks := p.toks
-	using := toks.TopLevel(p.stmt.nameEnd, "using")
+	using := toks.TopLevel(p.stmt.Target().End, "using")
 	if using < 0 {
 		return "", false
 	}

@@ -21,16 +21,16 @@ import (
 
 // prepareSchemaWrite prepares CREATE/DROP SCHEMA; ok is false when the
 // schema is not the lakehouse's (another DuckDB database decides).
-func (s *Session) prepareSchemaWrite(ctx context.Context, dc *dconn, sql string, toks sqltext.Tokens, w *writeStmt) (*Statement, bool, error) {
+func (s *Session) prepareSchemaWrite(ctx context.Context, dc *dconn, sql string, toks sqltext.Tokens, w *sqltext.Write) (*Statement, bool, error) {
 	var namespaces []string
 	for _, t := range w.Targets {
-		ns, ok, err := s.namespaceOf(dc, w.kind, t.Parts)
+		ns, ok, err := s.namespaceOf(dc, w.Kind, t.Parts)
 		if err != nil || !ok {
 			return nil, ok, err
 		}
 		namespaces = append(namespaces, ns)
 	}
-	if err := s.refuseInTransaction(w.kind.String(), strings.Join(namespaces, ", ")); err != nil {
+	if err := s.refuseInTransaction(w.Kind.String(), strings.Join(namespaces, ", ")); err != nil {
 		return nil, true, err
 	}
 	existing, err := s.e.writer.Namespaces(ctx)
@@ -43,11 +43,11 @@ func (s *Session) prepareSchemaWrite(ctx context.Context, dc *dconn, sql string,
 		switch {
 		case j >= 0:
 			ns = existing[j]
-		case w.kind == writeDropSchema && !w.ifExists:
+		case w.Kind == writeDropSchema && !w.IfExists:
 			return nil, true, newError(ErrNotFound, fmt.Sprintf("DROP SCHEMA: namespace %q does not exist in the %s catalog (namespaces: %s)",
 				ns, s.e.cfg.CatalogName, strings.Join(existing, ", ")))
 		}
-		if j >= 0 && w.kind == writeCreateSchema && !w.ifNotExists {
+		if j >= 0 && w.Kind == writeCreateSchema && !w.IfNotExists {
 			return nil, true, newError(ErrAlreadyExists, fmt.Sprintf("CREATE SCHEMA: namespace %q already exists", ns))
 		}
 		ids[i] = catalog.Ident{Namespace: ns}
@@ -128,7 +128,7 @@ func (e *Engine) dropSchema(ctx context.Context, p *writePlan) error {
 		}
 		err := e.writer.DropNamespace(ctx, id.Namespace)
 		switch {
-		case errors.Is(err, catalog.ErrNoSuchNamespace) && p.stmt.ifExists:
+		case errors.Is(err, catalog.ErrNoSuchNamespace) && p.stmt.IfExists:
 		case err != nil:
 			return fmt.Errorf("DROP SCHEMA %s: %w", id.Namespace, err)
 		}

@@ -53,8 +53,8 @@ type Info struct {
 var queryLead = map[string]bool{"select": true, "from": true, "values": true, "table": true, "pivot": true,
 	"unpivot": true, "with": true, "pivot_wider": true, "pivot_longer": true}
 
-// StartsQuery reports whether toks[i] can start a query.
-func (toks Tokens) StartsQuery(i int) bool {
+// startsQuery reports whether toks[i] can start a query.
+func (toks Tokens) startsQuery(i int) bool {
 	return i < len(toks) && (toks[i].Kind == Word && queryLead[toks[i].Text] || toks[i].Sym("("))
 }
 
@@ -107,14 +107,14 @@ func Classify(toks Tokens) Info {
 		if toks.Word(info.Inner, "analyze") {
 			info.Inner++
 		}
-		if toks.Sym(info.Inner, "(") && !toks.StartsQuery(info.Inner+1) { // EXPLAIN (FORMAT json) …
+		if toks.Sym(info.Inner, "(") && !toks.startsQuery(info.Inner+1) { // EXPLAIN (FORMAT json) …
 			if c := toks.Close(info.Inner); c > 0 {
 				info.Inner = c + 1
 			}
 		}
 	case "describe", "desc", "summarize", "show":
 		info.Kind = KindExplain
-		if toks.StartsQuery(i + 1) {
+		if toks.startsQuery(i + 1) {
 			info.Inner = i + 1
 		}
 	case "create", "drop", "alter":

@@ -33,8 +33,8 @@ type Ref struct {
 	By string
 }
 
-// AtClause reads an AT clause at toks[i], if one is there.
-func (toks Tokens) AtClause(i int) *At {
+// atClause reads an AT clause at toks[i], if one is there.
+func (toks Tokens) atClause(i int) *At {
 	if !toks.Word(i, "at") || !toks.Sym(i+1, "(") {
 		return nil
 	}
@@ -74,7 +74,7 @@ func Refs(toks Tokens) []Ref {
 		lv := &levels[len(levels)-1]
 		switch {
 		case t.Sym("("):
-			levels = append(levels, level{query: toks.StartsQuery(i + 1)})
+			levels = append(levels, level{query: toks.startsQuery(i + 1)})
 			continue
 		case t.Sym(")"):
 			if len(levels) > 1 {
@@ -114,12 +114,12 @@ func Refs(toks Tokens) []Ref {
 				lv.from = lead == "delete"
 			}
 		case "table":
-			if toks.Ident1(i+1) && (i == info.Lead || toks.Sym(i-1, "(") || toks.Word(i-1, "union") || toks.Word(i-1, "except") ||
+			if toks.identAt(i+1) && (i == info.Lead || toks.Sym(i-1, "(") || toks.Word(i-1, "union") || toks.Word(i-1, "except") ||
 				toks.Word(i-1, "intersect") || toks.Word(i-1, "all") || toks.Word(i-1, "distinct")) {
 				by = "table"
 			}
 		case "pivot", "unpivot", "pivot_wider", "pivot_longer":
-			if toks.Ident1(i+1) && (i == info.Lead || toks.Sym(i-1, "(") || toks.Word(i-1, "from") || toks.Word(i-1, "join")) {
+			if toks.identAt(i+1) && (i == info.Lead || toks.Sym(i-1, "(") || toks.Word(i-1, "from") || toks.Word(i-1, "join")) {
 				by = t.Text
 			}
 		}
@@ -133,8 +133,8 @@ func Refs(toks Tokens) []Ref {
 	return out
 }
 
-// Ident1 reports whether toks[i] is an identifier.
-func (toks Tokens) Ident1(i int) bool { return i < len(toks) && toks[i].Ident() }
+// identAt reports whether toks[i] is an identifier.
+func (toks Tokens) identAt(i int) bool { return i < len(toks) && toks[i].Ident() }
 
 // nextAfterLead is the index of the first word w after the lead keyword
 // (INSERT [OR …] INTO, MERGE INTO), or -1.
@@ -208,7 +208,7 @@ func (toks Tokens) refAt(i int, by string) (Ref, int, bool) {
 		}
 	}
 	r.Next = j
-	if at := toks.AtClause(j); at != nil {
+	if at := toks.atClause(j); at != nil {
 		r.At = at
 		j = at.End + 1
 	}

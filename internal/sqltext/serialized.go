@@ -30,12 +30,8 @@ type SerialRef struct {
 	// Pos is the byte offset of the reference in the text (-1 when DuckDB
 	// gave none).
 	Pos int
-	// AtUnit and AtExpr are the AT clause (AtExpr nil when there is none).
-	AtUnit string
-	AtExpr any
-	// Node is the whole parsed node, for callers that need more (the
-	// arguments of a table function).
-	Node map[string]any
+	// At: the reference has an AT clause.
+	At bool
 }
 
 // ErrNotSerializable: DuckDB could not describe the text (not a SELECT, or
@@ -55,21 +51,18 @@ func ParseSerialized(js string) (*Serialized, error) {
 		return nil, errors.Join(ErrNotSerializable, errors.New(msg))
 	}
 	out := &Serialized{CTEs: map[string]bool{}}
-	Walk(tree, func(m map[string]any) {
+	walk(tree, func(m map[string]any) {
 		switch m["type"] {
 		case "BASE_TABLE", "TABLE_FUNCTION":
-			r := SerialRef{Func: m["type"] == "TABLE_FUNCTION", Node: m, Pos: location(m)}
+			r := SerialRef{Func: m["type"] == "TABLE_FUNCTION", Pos: location(m)}
 			r.Catalog, _ = m["catalog_name"].(string)
 			r.Schema, _ = m["schema_name"].(string)
 			r.Name, _ = m["table_name"].(string)
 			r.Alias, _ = m["alias"].(string)
 			if r.Func {
-				r.Name = FunctionName(m)
+				r.Name = functionName(m)
 			}
-			if at, ok := m["at_clause"].(map[string]any); ok {
-				r.AtUnit, _ = at["unit"].(string)
-				r.AtExpr = at["expr"]
-			}
+			_, r.At = m["at_clause"].(map[string]any)
 			out.Refs = append(out.Refs, r)
 		}
 		if cm, ok := m["cte_map"].(map[string]any); ok {
@@ -84,24 +77,24 @@ func ParseSerialized(js string) (*Serialized, error) {
 	return out, nil
 }
 
-// FunctionName is the lower-cased name of a TABLE_FUNCTION node's call.
-func FunctionName(node map[string]any) string {
+// functionName is the lower-cased name of a TABLE_FUNCTION node's call.
+func functionName(node map[string]any) string {
 	fn, _ := node["function"].(map[string]any)
 	name, _ := fn["function_name"].(string)
 	return strings.ToLower(name)
 }
 
-// Walk calls fn on every object in a decoded JSON tree.
-func Walk(v any, fn func(map[string]any)) {
+// walk calls fn on every object in a decoded JSON tree.
+func walk(v any, fn func(map[string]any)) {
 	switch v := v.(type) {
 	case map[string]any:
 		fn(v)
 		for _, c := range v {
-			Walk(c, fn)
+			walk(c, fn)
 		}
 	case []any:
 		for _, c := range v {
-			Walk(c, fn)
+			walk(c, fn)
 		}
 	}
 }
@@ -117,28 +110,6 @@ func location(node map[string]any) int {
 		return -1
 	}
 	return int(u)
-}
-
-// HasParam reports whether a parsed expression holds a parameter.
-func HasParam(expr any) bool {
-	found := false
-	Walk(expr, func(m map[string]any) {
-		if m["class"] == "PARAMETER" {
-			found = true
-		}
-	})
-	return found
-}
-
-// IsStringConstant reports whether a parsed expression is a VARCHAR literal.
-func IsStringConstant(expr any) bool {
-	m, ok := expr.(map[string]any)
-	if !ok || m["class"] != "CONSTANT" {
-		return false
-	}
-	v, _ := m["value"].(map[string]any)
-	t, _ := v["type"].(map[string]any)
-	return t["id"] == "VARCHAR"
 }
 
 // TokenAt returns the index of the token starting at byte offset pos, or -1.

@@ -19,7 +19,7 @@ func Split(sql string) []Statement {
 		if end > start {
 			part := toks[start:end]
 			s, e := part[0].Pos, part[len(part)-1].End
-			out = append(out, Statement{Text: sql[s:e], Start: s, End: e, Toks: Tokens(part).Rebase(s)})
+			out = append(out, Statement{Text: sql[s:e], Start: s, End: e, Toks: Tokens(part).rebase(s)})
 		}
 	}
 	for i, t := range toks {
@@ -30,14 +30,4 @@ func Split(sql string) []Statement {
 	}
 	flush(len(toks))
 	return out
-}
-
-// One returns the statement of a text that holds exactly one (ok false for
-// none or several).
-func One(sql string) (Statement, bool) {
-	st := Split(sql)
-	if len(st) != 1 {
-		return Statement{}, false
-	}
-	return st[0], true
 }

@@ -258,9 +258,3 @@ func isWordStart(c byte) bool {
 func isWordChar(c byte) bool { return isWordStart(c) || (c >= '0' && c <= '9') || c == '$' }
 
 func isTagChar(c byte) bool { return isWordStart(c) || (c >= '0' && c <= '9') }
-
-// QuoteIdent quotes a SQL identifier.
-func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-// QuoteString quotes a SQL string literal.
-func QuoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -36,15 +36,6 @@ func (toks Tokens) Name(i int) ([]string, int) {
 	return parts, i
 }
 
-// NameStart walks back from toks[last], the last part of a dotted name, to
-// its first part.
-func (toks Tokens) NameStart(last int) int {
-	for last >= 2 && toks.Sym(last-1, ".") && toks[last-2].Ident() {
-		last -= 2
-	}
-	return last
-}
-
 // Close returns the index of the ")" closing the "(" at toks[i], or -1.
 func (toks Tokens) Close(i int) int {
 	if !toks.Sym(i, "(") {
@@ -85,16 +76,6 @@ func (toks Tokens) TopLevel(from int, word string) int {
 	return -1
 }
 
-// HasParams reports whether any token from toks[from] on is a parameter.
-func (toks Tokens) HasParams(from int) bool {
-	for _, t := range toks[min(from, len(toks)):] {
-		if t.Kind == Param {
-			return true
-		}
-	}
-	return false
-}
-
 // DottedNames returns every dotted name in toks (identifier chains of any
 // length): the raw material for finding tables a statement may read.
 func (toks Tokens) DottedNames() [][]string {
@@ -111,9 +92,9 @@ func (toks Tokens) DottedNames() [][]string {
 	return out
 }
 
-// Rebase returns the tokens with off subtracted from their offsets (for a
+// rebase returns the tokens with off subtracted from their offsets (for a
 // statement cut out of a longer text at off).
-func (toks Tokens) Rebase(off int) Tokens {
+func (toks Tokens) rebase(off int) Tokens {
 	out := make(Tokens, len(toks))
 	for i, t := range toks {
 		t.Pos, t.End = t.Pos-off, t.End-off

@@ -44,12 +44,8 @@ type Write struct {
 	AliasEnd              int
 	IfExists, IfNotExists bool
 	OrReplace, Cascade    bool
-	Restrict              bool // DROP … RESTRICT (the default, said out loud)
 	InsertOr              bool // INSERT OR REPLACE / OR IGNORE
 	Returning             int  // index of a top-level RETURNING, or -1
-	// Rest is, for DROP, the index after the names and CASCADE/RESTRICT
-	// (len(toks) when nothing follows).
-	Rest int
 }
 
 // Target is the (first) target name.
@@ -130,11 +126,9 @@ func ParseWrite(toks Tokens) *Write {
 		case toks.Word(j, "cascade"):
 			w.Cascade = true
 			j++
-		case toks.Word(j, "restrict"):
-			w.Restrict = true
+		case toks.Word(j, "restrict"): // the default
 			j++
 		}
-		w.Rest = j
 	}
 	w.AliasEnd = j
 	if w.Kind.DML() {
