@@ -125,14 +125,11 @@ func (e *Engine) bindTable(ctx context.Context, id catalog.Ident) error {
 		if err != nil {
 			return err
 		}
-		body, err := viewSQL(st)
+		built, err := buildViewSQL(st, false)
 		if err != nil {
 			return fmt.Errorf("binding %s: %w", id, err)
 		}
-		guarded, err := buildViewSQL(st, false, asOfGuard(id))
-		if err != nil {
-			return fmt.Errorf("binding %s: %w", id, err)
-		}
+		body, guarded := built.plain(), built.guarded(asOfGuard(id))
 		err = e.ddlExec("CREATE OR REPLACE VIEW " + e.qualified(id) + " AS " + guarded)
 		e.mu.Lock()
 		if e.dropEpoch != epoch {

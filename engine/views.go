@@ -114,7 +114,7 @@ func (e *Engine) qualified(id catalog.Ident) string {
 // viewSQL is the SELECT a table's view runs: read_parquet over the
 // snapshot's data files with columns mapped by Iceberg field id, or a typed
 // empty relation when the snapshot has no files.
-func viewSQL(st *catalog.TableState) (string, error) { return buildViewSQL(st, false, "") }
+func viewSQL(st *catalog.TableState) (string, error) { return viewSQLWith(st, false) }
 
 // The guard. While a session has lakeflight_as_of set, every statement it
 // runs must read pinned snapshot views, never the current ones. Should the
@@ -143,7 +143,25 @@ func guarded(expr, msg string) string {
 // viewSQLWith is viewSQL, with each row's identity when identity is set
 // (see buildViewSQL).
 func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
-	return buildViewSQL(st, identity, "")
+	b, err := buildViewSQL(st, identity)
+	return b.plain(), err
+}
+
+// viewBody is a view's SELECT with its data file list apart (head, files,
+// tail), so that the plain body (pins) and the guarded one (the lakehouse
+// view) come from one build.
+type viewBody struct{ head, files, tail string }
+
+func (b viewBody) plain() string { return b.head + b.files + b.tail }
+
+// guarded is the body with the as-of guard (msg, asOfGuard) on its files.
+// A table without columns has no file list to guard (DuckDB cannot bind a
+// view of no columns anyway).
+func (b viewBody) guarded(msg string) string {
+	if b.files == "" {
+		return b.plain()
+	}
+	return b.head + guarded(b.files, msg) + b.tail
 }
 
 // ViewSQL is the SELECT the engine binds for a table at the snapshot st
@@ -154,10 +172,9 @@ func ViewSQL(st *catalog.TableState) (string, error) { return viewSQL(st) }
 // two more columns, the data file's index in st.DataFiles (__lakeflight_file)
 // and the row's position in it (__lakeflight_pos). An index, not the path:
 // a stand-in of 10M rows holds 40 MB of it rather than a gigabyte of paths.
-// A non-empty guard is the error message of the as-of guard (asOfGuard).
-func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, error) {
+func buildViewSQL(st *catalog.TableState, identity bool) (viewBody, error) {
 	if st.Schema == nil {
-		return "", fmt.Errorf("table %s has no schema: %w", st.Ident, ErrInternal)
+		return viewBody{}, fmt.Errorf("table %s has no schema: %w", st.Ident, ErrInternal)
 	}
 	fields := st.Schema.Fields()
 	cols := make([]string, len(fields))
@@ -165,7 +182,7 @@ func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, 
 	for i, f := range fields {
 		t, err := duckType(f.Type)
 		if err != nil {
-			return "", fmt.Errorf("column %s: %w", f.Name, err)
+			return viewBody{}, fmt.Errorf("column %s: %w", f.Name, err)
 		}
 		types[i] = t
 		cols[i] = quoteIdent(f.Name)
@@ -178,20 +195,16 @@ func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, 
 		if identity {
 			sel = append(sel, "CAST(NULL AS INTEGER) AS __lakeflight_file", "CAST(NULL AS BIGINT) AS __lakeflight_pos")
 		}
-		from := ""
-		if guard != "" {
-			from = " FROM range(" + guarded("0", guard) + ")"
-		}
 		if len(sel) == 0 {
-			return "SELECT" + from + " WHERE false", nil
+			return viewBody{head: "SELECT WHERE false"}, nil
 		}
-		return "SELECT " + strings.Join(sel, ", ") + from + " WHERE false", nil
+		return viewBody{head: "SELECT " + strings.Join(sel, ", ") + " FROM range(", files: "0", tail: ") WHERE false"}, nil
 	}
 	files := make([]string, len(st.DataFiles))
 	for i, f := range st.DataFiles {
 		p := strings.TrimPrefix(f.Path, "file://")
 		if !filepath.IsAbs(p) {
-			return "", fmt.Errorf("data file %q is not a local absolute path: %w", f.Path, ErrUnsupported)
+			return viewBody{}, fmt.Errorf("data file %q is not a local absolute path: %w", f.Path, ErrUnsupported)
 		}
 		files[i] = p
 	}
@@ -207,10 +220,10 @@ func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, 
 		m.WriteString(quoteString(types[i]))
 		m.WriteString(", default_value: NULL}")
 	}
-	list := guarded(fileList(files), guard)
+	list := fileList(files)
 	if len(st.DeleteFiles) == 0 && !identity {
-		return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet(" + list +
-			", schema = map{" + m.String() + "})", nil
+		return viewBody{head: "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet(", files: list,
+			tail: ", schema = map{" + m.String() + "})"}, nil
 	}
 	// Position deletes (format v2): drop the rows whose (file, position)
 	// a delete file lists. Delete files name data files by location
@@ -228,13 +241,13 @@ func buildViewSQL(st *catalog.TableState, identity bool, guard string) (string, 
 	if identity {
 		dcols = append(dcols, "CAST(d.file_index AS INTEGER) AS __lakeflight_file", "d.file_row_number AS __lakeflight_pos")
 	}
-	q := "SELECT " + strings.Join(dcols, ", ") + " FROM read_parquet(" + list +
-		", schema = map{" + m.String() + "}, filename = '__lakeflight_path', file_row_number = true) AS d"
-	if len(dels) == 0 {
-		return q, nil
+	b := viewBody{head: "SELECT " + strings.Join(dcols, ", ") + " FROM read_parquet(", files: list,
+		tail: ", schema = map{" + m.String() + "}, filename = '__lakeflight_path', file_row_number = true) AS d"}
+	if len(dels) > 0 {
+		b.tail += " ANTI JOIN (SELECT " + norm + " AS f, pos FROM read_parquet(" + fileList(dels) + ")) AS x" +
+			" ON d.__lakeflight_path = x.f AND d.file_row_number = x.pos"
 	}
-	return q + " ANTI JOIN (SELECT " + norm + " AS f, pos FROM read_parquet(" + fileList(dels) + ")) AS x" +
-		" ON d.__lakeflight_path = x.f AND d.file_row_number = x.pos", nil
+	return b, nil
 }
 
 // fileList is the SQL expression of the list of files paths, as
