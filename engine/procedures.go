@@ -186,30 +186,21 @@ func (st *Statement) execCall(ctx context.Context, params arrow.RecordBatch) (in
 		id   catalog.Ident
 		args []string
 	}
-	calls, err := func() ([]call, error) {
-		defer st.s.releaseConn(dc)
-		ps, err := prepareText(dc, p.args)
-		if err != nil {
-			return nil, err
-		}
-		defer bindings.DestroyPrepare(&ps)
-		var opts bindings.ArrowOptions
-		bindings.ConnectionGetArrowOptions(dc.c, &opts)
-		defer bindings.DestroyArrowOptions(&opts)
+	var calls []call
+	err := withPrepared(dc, p.args, func(ps bindings.PreparedStatement, opts bindings.ArrowOptions) error {
 		n := 1
 		if params != nil {
 			n = int(params.NumRows())
 		}
-		var out []call
 		for r := 0; r < n; r++ {
 			if params != nil {
 				if err := bindRow(ps, params, r); err != nil {
-					return nil, err
+					return err
 				}
 			}
 			recs, err := executeRecords(ctx, ps, opts)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			rows := [][]string(nil)
 			for _, rec := range recs {
@@ -217,16 +208,17 @@ func (st *Statement) execCall(ctx context.Context, params arrow.RecordBatch) (in
 			}
 			releaseAll(recs)
 			if len(rows) != 1 {
-				return nil, newError(ErrInternal, p.name+": evaluating the arguments gave no row")
+				return newError(ErrInternal, p.name+": evaluating the arguments gave no row")
 			}
 			id, err := st.s.procTable(dc, p, rows[0][0])
 			if err != nil {
-				return nil, err
+				return err
 			}
-			out = append(out, call{id: id, args: rows[0]})
+			calls = append(calls, call{id: id, args: rows[0]})
 		}
-		return out, nil
-	}()
+		return nil
+	})
+	st.s.releaseConn(dc)
 	if err != nil {
 		return 0, err
 	}

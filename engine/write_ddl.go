@@ -235,39 +235,43 @@ func (e *Engine) commitCreated(ctx context.Context, id catalog.Ident, recs []arr
 
 // queryRecords runs q on dc (held by the caller) and returns its rows and
 // their schema (known even when there are none).
-func queryRecords(ctx context.Context, dc *dconn, q string) ([]arrow.RecordBatch, *arrow.Schema, error) {
+func queryRecords(ctx context.Context, dc *dconn, q string) (recs []arrow.RecordBatch, schema *arrow.Schema, err error) {
+	err = withPrepared(dc, q, func(ps bindings.PreparedStatement, opts bindings.ArrowOptions) error {
+		if schema, err = resultSchema(ps, opts); err != nil {
+			return err
+		}
+		if recs, err = executeRecords(ctx, ps, opts); err != nil {
+			releaseAll(recs)
+			recs = nil
+			return withCtx(ctx, err)
+		}
+		return nil
+	})
+	return recs, schema, err
+}
+
+// withPrepared prepares q on dc (held by the caller), runs fn with the
+// statement and the connection's Arrow options, and frees both.
+func withPrepared(dc *dconn, q string, fn func(bindings.PreparedStatement, bindings.ArrowOptions) error) error {
 	ps, err := prepareText(dc, q)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	defer bindings.DestroyPrepare(&ps)
 	var opts bindings.ArrowOptions
 	bindings.ConnectionGetArrowOptions(dc.c, &opts)
 	defer bindings.DestroyArrowOptions(&opts)
-	schema, err := resultSchema(ps, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	recs, err := executeRecords(ctx, ps, opts)
-	if err != nil {
-		releaseAll(recs)
-		return nil, nil, withCtx(ctx, err)
-	}
-	return recs, schema, nil
+	return fn(ps, opts)
 }
 
 // textSchema is the Arrow schema of q's result, learnt by preparing it on
 // dc (held by the caller); nothing runs.
-func textSchema(dc *dconn, q string) (*arrow.Schema, error) {
-	ps, err := prepareText(dc, q)
-	if err != nil {
-		return nil, err
-	}
-	defer bindings.DestroyPrepare(&ps)
-	var opts bindings.ArrowOptions
-	bindings.ConnectionGetArrowOptions(dc.c, &opts)
-	defer bindings.DestroyArrowOptions(&opts)
-	return resultSchema(ps, opts)
+func textSchema(dc *dconn, q string) (sc *arrow.Schema, err error) {
+	err = withPrepared(dc, q, func(ps bindings.PreparedStatement, opts bindings.ArrowOptions) error {
+		sc, err = resultSchema(ps, opts)
+		return err
+	})
+	return sc, err
 }
 
 // resultSchema is the Arrow schema of a prepared statement's result.
