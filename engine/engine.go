@@ -59,13 +59,26 @@ type Config struct {
 	TempDirectory string // DuckDB temp_directory, "" = DuckDB default
 	BatchRows     int    // target rows per outgoing Arrow batch, default 65536
 	MaxSQLBytes   int    // longest SQL text a client may send, default 1 MiB
+	// MaxSetOperations bounds UNION/INTERSECT/EXCEPT in one statement and
+	// MaxConditions its AND/OR terms: DuckDB's time on both grows with the
+	// square of their count and cannot be interrupted (policy.go).
+	MaxSetOperations int // default 1,000
+	MaxConditions    int // default 20,000
+	// MaxResultColumns bounds the columns of a statement's result, default
+	// 10,000 (as for a table).
+	MaxResultColumns int
 }
 
 // DefaultBatchRows is the default Config.BatchRows.
 const DefaultBatchRows = 65536
 
-// DefaultMaxSQLBytes is the default Config.MaxSQLBytes.
-const DefaultMaxSQLBytes = 1 << 20
+// Defaults of the Config limits.
+const (
+	DefaultMaxSQLBytes      = 1 << 20
+	DefaultMaxSetOperations = 1000
+	DefaultMaxConditions    = 20000
+	DefaultMaxResultColumns = 10000
+)
 
 // baseSchemas always exist in the lakehouse catalog, tables or not.
 var baseSchemas = []string{"bronze", "silver", "gold"}
@@ -174,6 +187,15 @@ func Open(ctx context.Context, cfg Config, tables TableSource, log *slog.Logger)
 	}
 	if cfg.MaxSQLBytes <= 0 {
 		cfg.MaxSQLBytes = DefaultMaxSQLBytes
+	}
+	if cfg.MaxSetOperations <= 0 {
+		cfg.MaxSetOperations = DefaultMaxSetOperations
+	}
+	if cfg.MaxConditions <= 0 {
+		cfg.MaxConditions = DefaultMaxConditions
+	}
+	if cfg.MaxResultColumns <= 0 {
+		cfg.MaxResultColumns = DefaultMaxResultColumns
 	}
 	if cfg.Warehouse == "" || !filepath.IsAbs(cfg.Warehouse) {
 		return nil, fmt.Errorf("opening engine: warehouse %q must be an absolute path", cfg.Warehouse)

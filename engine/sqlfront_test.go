@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -388,5 +389,64 @@ func TestSQLSizeLimit(t *testing.T) {
 	}
 	if got := mustQuery(t, s, "SELECT 42"); got[0][0] != "42" {
 		t.Fatalf("a short text: %q", got)
+	}
+}
+
+// Statements whose shape DuckDB plans in quadratic, uninterruptible time
+// are refused before DuckDB sees them; those at the limits run.
+func TestSQLShapeLimits(t *testing.T) {
+	e, err := Open(context.Background(), Config{
+		Warehouse: t.TempDir(), Threads: 2, MaxSetOperations: 3, MaxConditions: 4, MaxResultColumns: 5,
+	}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	s := newSession(t, e)
+	unions := func(n int) string {
+		parts := make([]string, n+1)
+		for i := range parts {
+			parts[i] = fmt.Sprintf("SELECT %d AS x", i)
+		}
+		return "SELECT count(*) FROM (" + strings.Join(parts, " UNION ALL ") + ")"
+	}
+	conds := func(n int) string { return "SELECT 1 WHERE " + strings.Repeat("1 = 1 AND ", n) + "true" }
+	cols := func(n int) string {
+		c := make([]string, n)
+		for i := range c {
+			c[i] = fmt.Sprintf("%d AS c%d", i, i)
+		}
+		return "SELECT " + strings.Join(c, ", ")
+	}
+	for _, tt := range []struct {
+		sql, flag string
+		ok        bool
+	}{
+		{unions(3), "", true},
+		{unions(4), "--max-sql-set-operations", false},
+		{"SELECT 1 INTERSECT SELECT 1 EXCEPT SELECT 2 UNION SELECT 3 UNION SELECT 4", "--max-sql-set-operations", false},
+		{conds(4), "", true},
+		{conds(5), "--max-sql-conditions", false},
+		{"SELECT 1 WHERE 1 = 1 OR 2 = 2 OR 3 = 3 AND 4 BETWEEN 1 AND 5 OR false", "--max-sql-conditions", false},
+		{cols(5), "", true},
+		{cols(6), "--max-result-columns", false},
+	} {
+		_, err := s.Prepare(context.Background(), tt.sql)
+		if tt.ok {
+			if err != nil {
+				t.Errorf("%s: %v", tt.sql, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tt.flag) {
+			t.Errorf("%s: %v; want ErrTooLarge naming %s", tt.sql, err, tt.flag)
+		}
+	}
+	// Words inside strings and quoted names are not counted.
+	if got := mustQuery(t, s, `SELECT 'a and b or c union d' AS "and or union except"`); got[0][0] != "a and b or c union d" {
+		t.Fatalf("quoted words: %q", got)
+	}
+	if _, err := s.Exec(context.Background(), "SELECT 1; "+conds(5)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("a script with a statement over the limit: %v", err)
 	}
 }

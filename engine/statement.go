@@ -84,6 +84,9 @@ func (s *Session) prepare(ctx context.Context, sql, text string, toks sqltext.To
 	if err := precheck(toks); err != nil {
 		return nil, err
 	}
+	if err := s.e.checkShape(toks); err != nil {
+		return nil, err
+	}
 	if ctx.Err() != nil {
 		return nil, canceled(ctx)
 	}
@@ -282,6 +285,11 @@ func (st *Statement) Fresh(ctx context.Context) (*Statement, error) {
 
 // describe computes IsQuery, Schema and ParameterSchema.
 func (st *Statement) describe() error {
+	// Each column's type costs DuckDB a copy of all of them: the count is
+	// checked first.
+	if err := st.s.e.checkResultColumns(int(bindings.PreparedStatementColumnCount(st.ps))); err != nil {
+		return err
+	}
 	names, types := preparedColumns(st.ps)
 	defer destroyTypes(types)
 	st.isQuery = len(names) > 0 && returnsRows(st.stype, names, types)

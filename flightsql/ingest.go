@@ -42,7 +42,7 @@ func (s *Server) DoPutCommandStatementIngest(ctx context.Context, cmd afsql.Stat
 	if err != nil {
 		return 0, s.status("DoPutCommandStatementIngest", err)
 	}
-	in := &ingestStream{MessageReader: rdr}
+	in := &ingestStream{MessageReader: rdr, limit: s.opts.MaxIngestBytes}
 	req.Records = in
 	req.After = in.after
 	res, err := s.ingest.Write(ctx, req)
@@ -140,6 +140,9 @@ type ingestStream struct {
 	rejects []ingest.RowError
 	stats   ingest.WireStats
 	err     error
+	// limit bounds the Arrow bytes of the whole stream; received counts
+	// them.
+	limit, received int64
 }
 
 func (r *ingestStream) Next() bool {
@@ -150,7 +153,15 @@ func (r *ingestStream) Next() bool {
 				return false
 			}
 		}
-		if r.RecordBatch().NumRows() > 0 {
+		rec := r.RecordBatch()
+		r.received += recordSize(rec)
+		if r.received > r.limit {
+			r.err = fmt.Errorf("%w: the ingest stream carried more than %d bytes of Arrow data, the server's limit for one ingest "+
+				"(lakeflight serve --max-ingest-decompressed-bytes); nothing was committed: split it into several ingests",
+				ingest.ErrTooLarge, r.limit)
+			return false
+		}
+		if rec.NumRows() > 0 {
 			return true
 		}
 	}

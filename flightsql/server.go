@@ -57,16 +57,30 @@ type Options struct {
 	// bigger engine batches are sliced. Default 3 MiB, under grpc-go's
 	// 4 MiB default receive limit.
 	MaxBatchBytes int64
+	// MaxRowBytes caps one result row as sent (its Arrow message body): a
+	// bigger row cannot be sliced into a message clients accept, and is
+	// refused with ResourceExhausted. Default 16 MiB, the receive limit of
+	// the ADBC and Go Flight SQL drivers.
+	MaxRowBytes int64
 	// Ingest commits bulk ingests (DoPut CommandStatementIngest); nil
 	// answers them Unimplemented.
 	Ingest *ingest.Writer
+	// MaxIngestBytes caps the Arrow bytes of one bulk ingest stream
+	// (DoPut), all its batches together. Default 64 GiB.
+	MaxIngestBytes int64
 	// MaxRecvBytes caps one incoming gRPC message (an ingest batch, bound
 	// parameters). Default 256 MiB.
 	MaxRecvBytes int
 }
 
-// DefaultMaxSessions is the default Options.MaxSessions.
-const DefaultMaxSessions = 2048
+// Defaults of Options.
+const (
+	DefaultMaxSessions = 2048
+	DefaultMaxRowBytes = 16 << 20
+	// DefaultMaxIngestBytes is lakeflight serve's default
+	// --max-ingest-decompressed-bytes (64 × 1 GiB).
+	DefaultMaxIngestBytes = 64 << 30
+)
 
 // Server is the Flight SQL service. Create it with New, put it on a
 // grpc.Server built with ServerOptions via Register, and Close it after the
@@ -127,6 +141,12 @@ func newServer(q querier, opts Options) (*Server, error) {
 	}
 	if opts.MaxBatchBytes <= 0 {
 		opts.MaxBatchBytes = 3 << 20
+	}
+	if opts.MaxIngestBytes <= 0 {
+		opts.MaxIngestBytes = DefaultMaxIngestBytes
+	}
+	if opts.MaxRowBytes <= 0 {
+		opts.MaxRowBytes = DefaultMaxRowBytes
 	}
 	if opts.Version == "" {
 		opts.Version = "dev"

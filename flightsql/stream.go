@@ -4,11 +4,13 @@ package flightsql
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 )
 
 // stream executes a ticket and streams its batches. The producer goroutine
@@ -80,9 +82,19 @@ func (s *Server) produce(ctx context.Context, out *arrow.Schema, rdr interface {
 	RecordBatch() arrow.RecordBatch
 	Err() error
 }, ch chan<- flight.StreamChunk) error {
+	var sent int64 // result rows before this batch
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
-		parts := split(rec, s.opts.MaxBatchBytes)
+		parts, err := fit(split(rec, s.opts.MaxBatchBytes), sent, s.opts.MaxRowBytes)
+		sent += rec.NumRows()
+		if err != nil {
+			st := s.status("DoGet", err)
+			select {
+			case ch <- flight.StreamChunk{Err: st}:
+			case <-ctx.Done():
+			}
+			return st
+		}
 		for i, part := range parts {
 			rows := part.NumRows()
 			size := recordSize(rec) * rows / max(rec.NumRows(), 1)
@@ -131,6 +143,77 @@ func split(rec arrow.RecordBatch, limit int64) []arrow.RecordBatch {
 		parts = append(parts, rec.NewSlice(i, min(i+step, rows)))
 	}
 	return parts
+}
+
+// fit makes sure no part is a message over limit bytes: a part whose
+// buffers may hold more (slices count their parents' whole buffers) is
+// measured as it will be sent and halved while it is too big. A single row
+// over the limit is refused; first is the result row the batch of the parts
+// starts at. It takes over parts (retained) and returns parts to release.
+func fit(parts []arrow.RecordBatch, first, limit int64) ([]arrow.RecordBatch, error) {
+	out := make([]arrow.RecordBatch, 0, len(parts))
+	var fail error
+	for len(parts) > 0 {
+		p := parts[0]
+		parts = parts[1:]
+		if fail != nil || recordSize(p) <= limit {
+			out = append(out, p)
+			continue
+		}
+		n, err := bodySize(p)
+		switch {
+		case err != nil:
+			fail = err
+		case n <= limit:
+		case p.NumRows() > 1:
+			half := p.NumRows() / 2
+			parts = append([]arrow.RecordBatch{p.NewSlice(0, half), p.NewSlice(half, p.NumRows())}, parts...)
+			p.Release()
+			continue
+		default:
+			fail = fmt.Errorf("%w: result row %d is %d bytes as sent, over the server's limit of %d bytes for one row "+
+				"(lakeflight serve --max-result-row-bytes): select less of it, e.g. substr() of a long value",
+				errRowTooLarge, first+rowOffset(p), n, limit)
+		}
+		out = append(out, p)
+	}
+	if fail != nil {
+		for _, p := range out {
+			p.Release()
+		}
+		return nil, fail
+	}
+	return out, nil
+}
+
+// rowOffset is where a slice starts in the batch it was cut from.
+func rowOffset(rec arrow.RecordBatch) int64 {
+	if rec.NumCols() == 0 {
+		return 0
+	}
+	return int64(rec.Column(0).Data().Offset())
+}
+
+// bodySize is the bytes of the IPC message body rec is sent as.
+func bodySize(rec arrow.RecordBatch) (int64, error) {
+	p, err := ipc.GetRecordBatchPayload(rec)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Release()
+	var n countingWriter
+	if err := p.SerializeBody(&n); err != nil {
+		return 0, err
+	}
+	return int64(n), nil
+}
+
+// countingWriter counts what is written to it and keeps nothing.
+type countingWriter int64
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	*w += countingWriter(len(b))
+	return len(b), nil
 }
 
 // recordSize is the bytes of a batch's Arrow buffers.

@@ -166,6 +166,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		TempDirectory: cfg.TempDir(),
 		BatchRows:     cfg.DuckDB.BatchRows,
 		MaxSQLBytes:   int(cfg.MaxSQLBytes),
+
+		MaxSetOperations: cfg.MaxSQLSetOperations,
+		MaxConditions:    cfg.MaxSQLConditions,
+		MaxResultColumns: cfg.MaxResultColumns,
 	}, cat, log.With("component", "engine"))
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("starting DuckDB: %w", err))
@@ -182,6 +186,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		Allocator:   mallocator.NewMallocator(), // C memory: no GC pressure from 64K-row batches
 		Version:     version,
 		MaxSessions: cfg.MaxSessions,
+
+		MaxRowBytes:    int64(cfg.MaxResultRowBytes),
+		MaxIngestBytes: int64(cfg.IngestDecompressedLimit()),
 	})
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))

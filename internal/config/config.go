@@ -38,6 +38,17 @@ type Config struct {
 	// sends: DuckDB's parser cannot be interrupted, and its time grows
 	// faster than the text (40,000 ANDs, 700 KB, parse for 3 s).
 	MaxSQLBytes ByteSize `yaml:"max_sql_bytes"`
+	// MaxSQLSetOperations and MaxSQLConditions bound the UNION/INTERSECT/
+	// EXCEPT and the AND/OR terms of one statement: DuckDB's time on them
+	// grows with the square of their count, and it cannot be interrupted.
+	MaxSQLSetOperations int `yaml:"max_sql_set_operations"`
+	MaxSQLConditions    int `yaml:"max_sql_conditions"`
+	// MaxResultColumns bounds the columns of a query result.
+	MaxResultColumns int `yaml:"max_result_columns"`
+	// MaxResultRowBytes bounds one result row as sent: a row bigger than a
+	// gRPC message may be cannot be sliced, and clients refuse messages
+	// over their receive limit (16 MiB for the ADBC and Go drivers).
+	MaxResultRowBytes ByteSize `yaml:"max_result_row_bytes"`
 	// MaxSessions bounds the open Flight SQL sessions (one per client
 	// connection, or per cookie).
 	MaxSessions int `yaml:"max_sessions"`
@@ -85,12 +96,16 @@ func Default() Config {
 			Name:   "lakehouse",
 			Driver: "sqlite",
 		},
-		DuckDB:          DuckDBConfig{BatchRows: 65536},
-		MaxSQLBytes:     1 << 20,
-		MaxSessions:     2048,
-		ShutdownTimeout: 15 * time.Second,
-		LogLevel:        "info",
-		LogFormat:       "text",
+		DuckDB:              DuckDBConfig{BatchRows: 65536},
+		MaxSQLBytes:         1 << 20,
+		MaxSQLSetOperations: 1000,
+		MaxSQLConditions:    20000,
+		MaxResultColumns:    10000,
+		MaxResultRowBytes:   16 << 20,
+		MaxSessions:         2048,
+		ShutdownTimeout:     15 * time.Second,
+		LogLevel:            "info",
+		LogFormat:           "text",
 	}
 }
 
@@ -169,6 +184,19 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSQLBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max_sql_bytes: %d must be positive", c.MaxSQLBytes))
+	}
+	for _, l := range []struct {
+		name string
+		n    int64
+	}{
+		{"max_sql_set_operations", int64(c.MaxSQLSetOperations)},
+		{"max_sql_conditions", int64(c.MaxSQLConditions)},
+		{"max_result_columns", int64(c.MaxResultColumns)},
+		{"max_result_row_bytes", int64(c.MaxResultRowBytes)},
+	} {
+		if l.n <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %d must be positive", l.name, l.n))
+		}
 	}
 	if c.MaxIngestDecompressedBytes < 0 {
 		errs = append(errs, fmt.Errorf("max_ingest_decompressed_bytes: %d is negative", c.MaxIngestDecompressedBytes))

@@ -214,3 +214,40 @@ func TestMaxIngestDecompressed(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+// The SQL shape and result limits: defaults, flags, environment, YAML, and
+// zero refused by Validate.
+func TestShapeLimits(t *testing.T) {
+	d := Default()
+	if d.MaxSQLSetOperations != 1000 || d.MaxSQLConditions != 20000 || d.MaxResultColumns != 10000 || d.MaxResultRowBytes != 16<<20 {
+		t.Fatalf("defaults: %d %d %d %d", d.MaxSQLSetOperations, d.MaxSQLConditions, d.MaxResultColumns, d.MaxResultRowBytes)
+	}
+	cfg, err := Load([]string{"--max-sql-set-operations", "5", "--max-sql-conditions", "6", "--max-result-columns", "7"},
+		func(k string) string {
+			if k == "LAKEFLIGHT_MAX_RESULT_ROW_BYTES" {
+				return "2MiB"
+			}
+			return ""
+		}, io.Discard)
+	if err != nil || cfg.MaxSQLSetOperations != 5 || cfg.MaxSQLConditions != 6 || cfg.MaxResultColumns != 7 || cfg.MaxResultRowBytes != 2<<20 {
+		t.Fatalf("flags and env: %+v %v", cfg, err)
+	}
+	for _, f := range []string{"max-sql-set-operations", "max-sql-conditions", "max-result-columns", "max-result-row-bytes"} {
+		cfg, err := Load([]string{"--" + f, "0"}, func(string) string { return "" }, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.ReplaceAll(f, "-", "_")
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--%s 0: %v", f, err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte("max_sql_conditions: 9\nmax_result_row_bytes: 1MiB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load([]string{"--config", path}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.MaxSQLConditions != 9 || cfg.MaxResultRowBytes != 1<<20 {
+		t.Fatalf("yaml: %d %d %v", cfg.MaxSQLConditions, cfg.MaxResultRowBytes, err)
+	}
+}

@@ -54,6 +54,26 @@ func settings() []setting {
 			c.MaxSQLBytes = n
 			return err
 		}},
+		{"max-sql-set-operations", "most UNION/INTERSECT/EXCEPT in one SQL statement", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxSQLSetOperations = n
+			return err
+		}},
+		{"max-sql-conditions", "most AND/OR terms in one SQL statement", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxSQLConditions = n
+			return err
+		}},
+		{"max-result-columns", "most columns a query result may have", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxResultColumns = n
+			return err
+		}},
+		{"max-result-row-bytes", "largest single result row sent to a client, e.g. 16MiB", func(c *Config, v string) error {
+			n, err := ParseByteSize(v)
+			c.MaxResultRowBytes = n
+			return err
+		}},
 		{"max-sessions", "most Flight SQL sessions open at once (one per client connection or cookie)", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			c.MaxSessions = n
