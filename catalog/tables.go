@@ -102,8 +102,10 @@ func (c *Catalog) LoadTable(ctx context.Context, id Ident) (*table.Table, error)
 	return tbl, nil
 }
 
-// DropTable removes the table from the catalog. Its files stay in the
-// warehouse (orphan-file removal or a purge reclaims them).
+// DropTable removes the table from the catalog, then its directory from a
+// local warehouse (data, metadata and any file a failed write left): no
+// snapshot of a dropped table can be read again. A query still reading it
+// fails on a missing file rather than reading anything else.
 func (c *Catalog) DropTable(ctx context.Context, id Ident) error {
 	if err := id.validate(); err != nil {
 		return err
@@ -111,11 +113,56 @@ func (c *Catalog) DropTable(ctx context.Context, id Ident) error {
 	mu := c.tableLock(id)
 	mu.Lock()
 	defer mu.Unlock()
+	dir := c.tableDir(ctx, id)
 	if err := c.ice.DropTable(ctx, id.iceberg()); err != nil {
 		return fmt.Errorf("dropping table %s: %w", id, err)
 	}
 	c.log.Info("table dropped", "table", id.String())
+	c.purge(id, dir)
 	return nil
+}
+
+// tableDir is the local directory of the table's files, "" when it has none
+// lakeflight may remove: a location outside the local warehouse, or not of
+// the shape lakeflight gives tables (<warehouse>/<namespace>.db/<name>…),
+// is never touched. Table and namespace names hold no '.' or '/', so two
+// tables' directories never nest, and CreateTable gives a new table a fresh
+// directory when the default one is taken (by a renamed table, which keeps
+// its directory), so no two tables share one.
+func (c *Catalog) tableDir(ctx context.Context, id Ident) string {
+	wh := c.WarehouseDir()
+	if wh == "" {
+		return ""
+	}
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return ""
+	}
+	dir := LocalPath(tbl.Location())
+	rel, err := filepath.Rel(wh, dir)
+	if err != nil || dir == "" || !filepath.IsAbs(dir) {
+		return ""
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	if len(parts) != 2 || !strings.HasSuffix(parts[0], ".db") || parts[0] == ".db" || parts[1] == "" ||
+		parts[1] == "." || parts[1] == ".." {
+		return ""
+	}
+	return dir
+}
+
+// purge removes a dropped table's directory. The drop is committed: a
+// failure is logged (the files are orphans for orphan-file removal) and
+// not returned.
+func (c *Catalog) purge(id Ident, dir string) {
+	if dir == "" {
+		return
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		c.log.Warn("dropped table's files not removed", "table", id.String(), "dir", dir, "err", err)
+		return
+	}
+	c.log.Info("dropped table's files removed", "table", id.String(), "dir", dir)
 }
 
 // RenameTable gives a table a new name, in its namespace or another one
@@ -164,10 +211,12 @@ func (c *Catalog) DropIfEmpty(ctx context.Context, id Ident) (bool, error) {
 	if tbl.CurrentSnapshot() != nil {
 		return false, nil
 	}
+	dir := c.tableDir(ctx, id)
 	if err := c.ice.DropTable(ctx, id.iceberg()); err != nil {
 		return false, fmt.Errorf("dropping table %s: %w", id, err)
 	}
 	c.log.Info("empty table dropped", "table", id.String())
+	c.purge(id, dir)
 	return true, nil
 }
 
