@@ -1,11 +1,17 @@
 package catalog
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 )
 
 // A dropped table takes its directory with it, renamed or not, and leaves
@@ -75,5 +81,58 @@ func TestDropRemovesTheTablesFiles(t *testing.T) {
 	entries, err := os.ReadDir(c.WarehouseDir())
 	if err != nil || len(entries) == 0 {
 		t.Fatalf("warehouse after the drops: %v %v", entries, err)
+	}
+}
+
+// A schema change that would take a table past MaxColumns is refused before
+// it is staged, and so is a replacement schema that wide; the table is
+// unchanged.
+func TestSchemaChangesKeepTheColumnLimit(t *testing.T) {
+	ctx := t.Context()
+	c := newEnv(t).open(t)
+	id := Ident{"silver", "wide"}
+	fields := make([]arrow.Field, MaxColumns-1)
+	for i := range fields {
+		fields[i] = arrow.Field{Name: fmt.Sprintf("c%d", i), Type: arrow.PrimitiveTypes.Int32, Nullable: true}
+	}
+	mustCreate(ctx, t, c, id, arrow.NewSchema(fields, nil))
+
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Abort()
+	err = txn.EvolveSchema(func(u *table.UpdateSchema) error {
+		u.AddColumn([]string{"one"}, iceberg.PrimitiveTypes.Int64, "", false, nil)
+		u.AddColumn([]string{"two"}, iceberg.PrimitiveTypes.Int64, "", false, nil)
+		return nil
+	})
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "10001 columns") {
+		t.Fatalf("adding two columns to %d: %v", MaxColumns-1, err)
+	}
+	txn.Abort()
+	txn, err = c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Abort()
+	if err := txn.EvolveSchema(func(u *table.UpdateSchema) error {
+		u.AddColumn([]string{"one"}, iceberg.PrimitiveTypes.Int64, "", false, nil)
+		return nil
+	}); err != nil {
+		t.Fatalf("adding one column, up to the limit: %v", err)
+	}
+	wide := make([]iceberg.NestedField, MaxColumns+1)
+	for i := range wide {
+		wide[i] = iceberg.NestedField{ID: i + 1, Name: fmt.Sprintf("w%d", i), Type: iceberg.PrimitiveTypes.Int32}
+	}
+	err = txn.ReplaceSchema(iceberg.NewSchema(0, wide...))
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "10001 columns") {
+		t.Fatalf("a replacement of %d columns: %v", MaxColumns+1, err)
+	}
+	txn.Abort()
+	st, err := c.TableState(ctx, id)
+	if err != nil || len(st.Schema.Fields()) != MaxColumns-1 {
+		t.Fatalf("the table after the refusals: %d columns, %v", len(st.Schema.Fields()), err)
 	}
 }

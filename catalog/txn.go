@@ -71,7 +71,8 @@ func (t *Txn) ArrowSchema() (*arrow.Schema, error) {
 
 // EvolveSchema stages a schema change: fn receives the table's schema
 // updater; the change commits with the data. An error from fn stages
-// nothing and is returned, wrapped, as is.
+// nothing and is returned, wrapped, as is. A change past MaxColumns is
+// ErrInvalidArgument, and the Txn must then be aborted.
 func (t *Txn) EvolveSchema(fn func(*table.UpdateSchema) error) error {
 	u := t.tx.UpdateSchema(true, false)
 	if err := fn(u); err != nil {
@@ -81,6 +82,12 @@ func (t *Txn) EvolveSchema(fn func(*table.UpdateSchema) error) error {
 		return fmt.Errorf("changing the schema of %s: %w", t.id, err)
 	}
 	t.staged = true
+	// Checked once staged (iceberg-go's Apply before Commit would add the
+	// columns twice): the error makes the caller abort, nothing commits.
+	if st, err := t.tx.StagedTable(); err == nil && len(st.Schema().Fields()) > MaxColumns {
+		return fmt.Errorf("%w: changing the schema of %s would give it %d columns; a table has at most %d "+
+			"(its schema must fit the metadata of every data file's manifest)", ErrInvalidArgument, t.id, len(st.Schema().Fields()), MaxColumns)
+	}
 	return nil
 }
 
@@ -89,6 +96,10 @@ func (t *Txn) EvolveSchema(fn func(*table.UpdateSchema) error) error {
 // its order, with fresh field ids, so old snapshots keep reading with
 // their own schema. The change commits with the data.
 func (t *Txn) ReplaceSchema(sc *iceberg.Schema) error {
+	if n := len(sc.Fields()); n > MaxColumns {
+		return fmt.Errorf("%w: table %s would have %d columns; a table has at most %d "+
+			"(its schema must fit the metadata of every data file's manifest)", ErrInvalidArgument, t.id, n, MaxColumns)
+	}
 	u := t.tx.UpdateSchema(true, true)
 	cur := t.tbl.Schema()
 	if t.staged {
