@@ -191,6 +191,14 @@ func TestCancelFlightInfo(t *testing.T) {
 		t.Fatal("query still running 10s after cancel")
 	}
 	t.Logf("cancelled after %v", time.Since(start))
+	// /metrics counts the query canceled only once DuckDB has stopped it.
+	waitFor(t, 10*time.Second, func() bool {
+		n := canceledQueries(t, env)
+		if n > 0 && env.eng.Stats().Running != 0 {
+			t.Fatalf("%v canceled queries counted while DuckDB still runs %d statements", n, env.eng.Stats().Running)
+		}
+		return n == 1
+	})
 
 	// Cancelling again: the ticket is gone.
 	_, err = cl.CancelFlightInfo(ctx, &flight.CancelFlightInfoRequest{Info: info})
@@ -292,4 +300,26 @@ func TestTicketSecondReaderRefused(t *testing.T) {
 	if n != bigTicketRows {
 		t.Fatalf("first reader read %d rows, want %d", n, bigTicketRows)
 	}
+}
+
+// canceledQueries is the count of DoGet queries /metrics shows as canceled.
+func canceledQueries(t testing.TB, env *testEnv) uint64 {
+	t.Helper()
+	families, err := env.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "lakeflight_flightsql_query_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == "canceled" {
+					return m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	return 0
 }
