@@ -30,6 +30,7 @@ var (
 	ErrBusy          = errkind.New(errkind.FailedPrecondition, "session busy")          // session state change while a result of the session is streaming
 	ErrClosed        = errkind.New(errkind.Unavailable, "engine or session closed")     // use after Close
 	ErrTooLarge      = errkind.New(errkind.ResourceExhausted, "too large")              // over a configured limit (SQL text size)
+	ErrOutOfMemory   = errkind.New(errkind.ResourceExhausted, "out of memory")          // DuckDB hit its memory limit
 )
 
 // Error is a failed statement: Kind is one of the sentinels above, Msg is
@@ -73,6 +74,8 @@ func kindOfType(t bindings.ErrorType, msg string) error {
 		return ErrPermission
 	case bindings.ErrorTypeInterrupt:
 		return ErrCanceled
+	case bindings.ErrorTypeOutOfMemory:
+		return ErrOutOfMemory
 	case bindings.ErrorTypeConstraint, bindings.ErrorTypeDependency:
 		return ErrConstraint
 	case bindings.ErrorTypeNotImplemented, bindings.ErrorTypeMissingExtension,
@@ -146,7 +149,12 @@ func duckErr(t bindings.ErrorType, msg string) *Error {
 	if msg == "" {
 		msg = "duckdb: unknown error"
 	}
-	return newError(kindOfType(t, msg), msg)
+	kind := kindOfType(t, msg)
+	if kind == ErrOutOfMemory {
+		msg += " (the statement needs more memory than the server lets DuckDB use: lakeflight serve --memory-limit; " +
+			"sorts, joins and aggregates spill to --temp-directory, lists and single huge values cannot)"
+	}
+	return newError(kind, msg)
 }
 
 // errorData turns a bindings ErrorData into an error (nil when it holds

@@ -450,3 +450,22 @@ func TestSQLShapeLimits(t *testing.T) {
 		t.Fatalf("a script with a statement over the limit: %v", err)
 	}
 }
+
+// DuckDB running out of its memory limit is ResourceExhausted naming the
+// setting, not an internal error, and the session goes on.
+func TestOutOfMemoryIsResourceExhausted(t *testing.T) {
+	e, err := Open(context.Background(), Config{Warehouse: t.TempDir(), Threads: 1, MemoryLimit: "64MB"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	s := newSession(t, e)
+	// One list of 40 M integers (320 MB) cannot spill.
+	_, _, err = queryAll(t, s, "SELECT length(list(i)) FROM range(40000000) t(i)", nil)
+	if !errors.Is(err, ErrOutOfMemory) || !strings.Contains(err.Error(), "--memory-limit") {
+		t.Fatalf("err = %v; want ErrOutOfMemory naming --memory-limit", err)
+	}
+	if got := mustQuery(t, s, "SELECT 42"); got[0][0] != "42" {
+		t.Fatalf("after the refusal: %q", got)
+	}
+}

@@ -105,6 +105,7 @@ var sentinelKinds = []struct {
 	{"engine.ErrBusy", engine.ErrBusy, errkind.FailedPrecondition},
 	{"engine.ErrClosed", engine.ErrClosed, errkind.Unavailable},
 	{"engine.ErrTooLarge", engine.ErrTooLarge, errkind.ResourceExhausted},
+	{"engine.ErrOutOfMemory", engine.ErrOutOfMemory, errkind.ResourceExhausted},
 	{"engine.Error", &engine.Error{Kind: engine.ErrNotFound, Msg: "Catalog Error: Table nope does not exist"}, errkind.NotFound},
 	{"engine.Error timed out", &engine.Error{Kind: engine.ErrCanceled, Msg: "INTERRUPT Error", Cause: context.DeadlineExceeded}, errkind.DeadlineExceeded},
 	{"engine.Error canceled", &engine.Error{Kind: engine.ErrCanceled, Msg: "INTERRUPT Error", Cause: context.Canceled}, errkind.Canceled},
