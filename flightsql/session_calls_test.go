@@ -4,6 +4,7 @@ package flightsql
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +161,48 @@ func TestMaxSessions(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { return openSessions(t, env) == 1 })
 	if _, err := c.ExecuteUpdate(ctx, "SET TimeZone = 'UTC'"); err != nil {
 		t.Fatalf("after a connection closed: %v", err)
+	}
+}
+
+// At the cap, an abandoned session (its client kept the cookie and went
+// away; no connection or handle uses it) is evicted, the one unused longest
+// first, to make room for a new one; sessions in use never are.
+func TestMaxSessionsEvictsAbandoned(t *testing.T) {
+	env := newTestEnv(t, func(o *Options) { o.MaxSessions = 2 })
+	ctx := context.Background()
+	older, newer := flight.NewClientCookieMiddleware(), flight.NewClientCookieMiddleware()
+	for i, jar := range []flight.ClientMiddleware{older, newer} {
+		cl := env.dial(t, jar)
+		if _, err := cl.GetSqlInfoSchema(ctx); err != nil { // takes the cookie
+			t.Fatal(err)
+		}
+		// The cookie comes back: the session is adopted and outlives the
+		// connection.
+		if _, err := cl.ExecuteUpdate(ctx, fmt.Sprintf("CREATE TEMP TABLE mine AS SELECT %d AS x", i)); err != nil {
+			t.Fatal(err)
+		}
+		_ = cl.Close()
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitFor(t, 10*time.Second, func() bool { return openSessions(t, env) == 2 })
+
+	// A third client gets a session: the older abandoned one makes room.
+	fresh := env.client(t, false)
+	if _, err := fresh.ExecuteUpdate(ctx, "SET TimeZone = 'UTC'"); err != nil {
+		t.Fatalf("a new session at the cap with abandoned ones: %v", err)
+	}
+	if n := openSessions(t, env); n != 2 {
+		t.Fatalf("open sessions = %v, want 2", n)
+	}
+	_, err := env.dial(t, older).Execute(ctx, `SELECT x FROM mine`)
+	wantCode(t, err, codes.Unauthenticated) // evicted: said so, never a silent fresh session
+	if got := query(t, env.dial(t, newer), `SELECT x FROM mine`).rows; got[0][0] != "1" {
+		t.Fatalf("the newer session's temp table: %q", got)
+	}
+
+	// Both remaining sessions are in use by open connections: no room.
+	_, err = env.client(t, false).ExecuteUpdate(ctx, "SET TimeZone = 'UTC'")
+	if st := wantCode(t, err, codes.ResourceExhausted); !strings.Contains(st.Message(), "--max-sessions") {
+		t.Errorf("message %q", st.Message())
 	}
 }

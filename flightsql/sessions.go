@@ -204,6 +204,13 @@ func (st *sessionStore) byCookie(id connID, token string) (*clientSession, error
 // byConn returns the session of the connection id, creating it on first
 // use, pinned for the call.
 func (st *sessionStore) byConn(id connID) (*clientSession, error) {
+	var evicted *clientSession
+	defer func() {
+		if evicted != nil { // closed outside the lock
+			st.log.Info("session evicted to make room: no connection used it", "idle", time.Since(evicted.lastUsedAt()).Round(time.Second))
+			st.closeSessions([]*clientSession{evicted})
+		}
+	}()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.closed {
@@ -215,8 +222,12 @@ func (st *sessionStore) byConn(id connID) (*clientSession, error) {
 	}
 	if cs == nil {
 		if len(st.sessions) >= st.max {
-			return nil, fmt.Errorf("%w: %d sessions are open, the server's limit (lakeflight serve --max-sessions); "+
-				"close idle connections or raise it", errTooManySessions, len(st.sessions))
+			evicted = st.evictLocked()
+		}
+		if evicted == nil && len(st.sessions) >= st.max {
+			return nil, fmt.Errorf("%w: %d sessions are open, the server's limit (lakeflight serve --max-sessions), "+
+				"and each is used by an open connection or a running call; close idle connections or raise it",
+				errTooManySessions, len(st.sessions))
 		}
 		cs = &clientSession{token: newToken(), conns: map[connID]struct{}{id: {}}}
 		st.sessions[cs.token] = cs
@@ -225,6 +236,35 @@ func (st *sessionStore) byConn(id connID) (*clientSession, error) {
 	}
 	cs.pin()
 	return cs, nil
+}
+
+// evictLocked takes out of the store the abandoned session unused longest:
+// one that no open connection uses and no call or handle pins (a client
+// that kept its cookie and went away). nil when every session is in use.
+func (st *sessionStore) evictLocked() *clientSession {
+	var victim *clientSession
+	var oldest time.Time
+	for _, cs := range st.sessions {
+		if len(cs.conns) > 0 {
+			continue
+		}
+		cs.mu.Lock()
+		free, last := cs.pins == 0, cs.lastUsed
+		cs.mu.Unlock()
+		if free && (victim == nil || last.Before(oldest)) {
+			victim, oldest = cs, last
+		}
+	}
+	if victim != nil {
+		delete(st.sessions, victim.token)
+	}
+	return victim
+}
+
+func (cs *clientSession) lastUsedAt() time.Time {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.lastUsed
 }
 
 func newToken() string {

@@ -187,8 +187,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		Version:     version,
 		MaxSessions: cfg.MaxSessions,
 
-		MaxRowBytes:    int64(cfg.MaxResultRowBytes),
-		MaxIngestBytes: int64(cfg.IngestDecompressedLimit()),
+		MaxRowBytes:        int64(cfg.MaxResultRowBytes),
+		SessionIdleTimeout: cfg.SessionIdleTimeout,
+		MaxIngestBytes:     int64(cfg.IngestDecompressedLimit()),
 	})
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))

@@ -52,6 +52,10 @@ type Config struct {
 	// MaxSessions bounds the open Flight SQL sessions (one per client
 	// connection, or per cookie).
 	MaxSessions int `yaml:"max_sessions"`
+	// SessionIdleTimeout is how long a session whose client kept its cookie
+	// outlives the client's last connection (and how long an unused
+	// prepared statement lives).
+	SessionIdleTimeout time.Duration `yaml:"session_idle_timeout"`
 
 	// ShutdownTimeout bounds graceful shutdown; streams still running after
 	// it are cut.
@@ -103,6 +107,7 @@ func Default() Config {
 		MaxResultColumns:    10000,
 		MaxResultRowBytes:   16 << 20,
 		MaxSessions:         2048,
+		SessionIdleTimeout:  30 * time.Minute,
 		ShutdownTimeout:     15 * time.Second,
 		LogLevel:            "info",
 		LogFormat:           "text",
@@ -203,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxIngestRatio < 0 {
 		errs = append(errs, fmt.Errorf("max_ingest_ratio: %d is negative (0 turns the check off)", c.MaxIngestRatio))
+	}
+	if c.SessionIdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("session_idle_timeout: %s must be positive", c.SessionIdleTimeout))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: %s must be positive", c.ShutdownTimeout))

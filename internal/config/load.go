@@ -89,6 +89,11 @@ func settings() []setting {
 			c.MaxIngestRatio = n
 			return err
 		}},
+		{"session-idle-timeout", "how long a cookie session outlives its client's last connection, e.g. 30m", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			c.SessionIdleTimeout = d
+			return err
+		}},
 		{"shutdown-timeout", "bound on graceful shutdown, e.g. 15s", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			c.ShutdownTimeout = d
