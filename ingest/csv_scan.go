@@ -3,7 +3,10 @@ package ingest
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/bits"
+
+	"github.com/lakeflight/lakeflight/catalog"
 )
 
 // dialect is a CSV dialect once options and sniffing have settled it.
@@ -27,6 +30,15 @@ type csvField struct {
 	quoted     bool
 	scratch    bool // the text is in the scanner's scratch, not the buffer
 }
+
+// maxRecordFields bounds the fields the scanner keeps for one record: a
+// record with more cannot fit any table, and is a bad row (reasonManyFields)
+// read on to its end without keeping its fields (a 50 MB line of commas
+// took 2 GB when every field was kept). One more than the column limit, so
+// a header that wide is refused by that limit, with its count.
+const maxRecordFields = catalog.MaxColumns + 1
+
+var reasonManyFields = fmt.Sprintf("more than %d fields (a table has at most %d columns)", maxRecordFields, catalog.MaxColumns)
 
 // recordScanner splits records into fields. Field texts are in the
 // scanned buffer, or in scratch when escapes had to be resolved; both stay
@@ -136,6 +148,9 @@ func (s *recordScanner) scan(buf []byte, pos int) (end, lines int, bad string) {
 			if esc {
 				f = s.unescape(buf[f.start:f.end])
 			}
+			if len(s.fields) == maxRecordFields {
+				return s.skipRecord(buf, pos, reasonManyFields)
+			}
 			s.fields = append(s.fields, f)
 			i = next
 			switch {
@@ -160,6 +175,9 @@ func (s *recordScanner) scan(buf []byte, pos int) (end, lines int, bad string) {
 			if e > i && buf[e-1] == '\r' {
 				e--
 			}
+			if len(s.fields) == maxRecordFields {
+				return s.skipRecord(buf, pos, reasonManyFields)
+			}
 			s.fields = append(s.fields, csvField{start: uint32(i), end: uint32(e)})
 			if j == n {
 				return n, lines, ""
@@ -168,6 +186,9 @@ func (s *recordScanner) scan(buf []byte, pos int) (end, lines int, bad string) {
 		}
 		if buf[j] != delim { // a quote inside an unquoted field
 			return s.skipRecord(buf, pos, reasonBareQuote)
+		}
+		if len(s.fields) == maxRecordFields {
+			return s.skipRecord(buf, pos, reasonManyFields)
 		}
 		s.fields = append(s.fields, csvField{start: uint32(i), end: uint32(j)})
 		i = j + 1
