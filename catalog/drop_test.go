@@ -136,3 +136,48 @@ func TestSchemaChangesKeepTheColumnLimit(t *testing.T) {
 		t.Fatalf("the table after the refusals: %d columns, %v", len(st.Schema.Fields()), err)
 	}
 }
+
+// Names a location would have to escape get a directory of safe characters
+// of their own: the table is created, written, read and dropped like any.
+func TestNamesNeedingEscapes(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	for _, name := range []string{"a%b", "a%zz", "été", "a b", "x#y?z", "100%"} {
+		id := Ident{"silver", name}
+		mustCreate(ctx, t, c, id, deltaSchema)
+		appendIDs(t, c, mem, id, 7)
+		if got := idsOf(t, c, id, 0); !slices.Equal(got, []int64{7}) {
+			t.Errorf("%q: ids %v", name, got)
+		}
+		tbl, err := c.LoadTable(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc := tbl.Location()
+		rest := strings.TrimPrefix(loc, "file://")
+		if strings.ContainsAny(rest, "% #?") || !isASCII(rest) {
+			t.Errorf("%q: location %s needs escaping", name, loc)
+		}
+		dir := LocalPath(loc)
+		if _, err := os.Stat(dir); err != nil {
+			t.Errorf("%q: %v", name, err)
+		}
+		if err := c.DropTable(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%q: directory %s left after the drop", name, dir)
+		}
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -72,21 +72,43 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 }
 
 // freshLocation is a location for a new table when its default one,
-// <warehouse>/<namespace>.db/<name>, already holds files: those of a table
-// renamed away from the name (whose files stay where they are) or of one
-// dropped. Sharing a directory would let one table's orphan-file removal
-// take the other's files. ok is false when the default will do (or the
-// warehouse is not local).
+// <warehouse>/<namespace>.db/<name>, will not do, and ok false when it will
+// (or the warehouse is not local):
+//   - the default directory already holds files: those of a table renamed
+//     away from the name (whose files stay where they are). Sharing a
+//     directory would let one table's orphan-file removal, or drop, take the
+//     other's files;
+//   - the name holds characters a location would have to escape (%, spaces,
+//     non-ASCII): a location is a URL, and readers differ on unescaping it
+//     (iceberg-go refuses a bare %, pyiceberg looks for the escaped path).
+//     The directory gets the name with each such character as '_'.
+//
+// Either way a random suffix keeps the directory the table's own.
 func (c *Catalog) freshLocation(id Ident) (string, bool) {
 	dir := c.WarehouseDir()
 	if dir == "" {
 		return "", false
 	}
-	rel := id.Namespace + ".db/" + id.Name
-	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
-		return "", false
+	ns, name := pathSafe(id.Namespace), pathSafe(id.Name)
+	rel := ns + ".db/" + name
+	if ns == id.Namespace && name == id.Name {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+			return "", false
+		}
 	}
 	return strings.TrimSuffix(c.warehouse, "/") + "/" + rel + "-" + uuid.NewString()[:8], true
+}
+
+// pathSafe is name with every character but ASCII letters, digits, '_' and
+// '-' replaced by '_'.
+func pathSafe(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-':
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 // LoadTable loads the table's current metadata from the catalog. The table
