@@ -60,7 +60,7 @@ type ingestResponse struct {
 
 // ingestParams are the query parameters POST /ingest understands.
 var ingestParams = []string{"table", "mode", "on_bad", "key", "format", "delimiter", "quote", "header",
-	"null", "column_type", "metadata_columns", "max_errors", "filename"}
+	"null", "column_type", "metadata_columns", "max_errors", "filename", "invalid_utf8"}
 
 // ingestUpload is POST /ingest: the body (multipart/form-data with one or
 // more parts named "file", or the raw file) streams into the parser and
