@@ -80,7 +80,15 @@ func decompress(br *bufio.Reader, src *sourceReader, c compression, lim *Limits)
 	switch c {
 	case compressGzip:
 		gz, err := gzip.NewReader(br)
-		if err != nil {
+		switch {
+		case err == nil:
+		case src.failed() != nil:
+			return nil, nil, src.failed() // the input failed, not the stream
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			at := src.n.Load() - int64(br.Buffered())
+			return nil, nil, fmt.Errorf("%w: gzip stream cut short at compressed byte %d, inside its 10-byte header "+
+				"(the file is truncated)", ErrMalformed, at)
+		default:
 			return nil, nil, fmt.Errorf("%w: reading gzip header: %w", ErrMalformed, err)
 		}
 		zr, closer = gz, func() { _ = gz.Close() }
