@@ -481,13 +481,6 @@ def nested_object_line(depth: int) -> bytes:
     return b'{"x":1,"s":' + v + b"}\n"
 
 
-CLI_DEEP_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="lakeflight ingest of an NDJSON line nesting lists 1,000 deep fails (exit 1, nothing committed) with "
-    '\'arrow/ipc: could not encode record to payload: arrow/ipc: could not encode column 1 ("a"): could not '
-    "visit list element ... (x~64) arrow/ipc: max recursion depth reached' — a multi-KB message that does not "
-    "name the nesting limit: the client parses without the limit and arrow-go's IPC writer gives up first",
-)
 
 
 @pytest.mark.parametrize(
@@ -499,7 +492,7 @@ CLI_DEEP_BUG = pytest.mark.xfail(
         (1000, "http"),
         (5000, "http"),
         (30, "cli"),
-        pytest.param(1000, "cli", marks=CLI_DEEP_BUG),
+        pytest.param(1000, "cli"),
     ],
 )
 def test_deep_lists_refused_quickly(server, tmp_path, depth, door):
