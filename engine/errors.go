@@ -4,6 +4,7 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
@@ -150,7 +151,7 @@ func duckErr(t bindings.ErrorType, msg string) *Error {
 		msg = "duckdb: unknown error"
 	}
 	kind := kindOfType(t, msg)
-	if kind == ErrOutOfMemory {
+	if errors.Is(kind, ErrOutOfMemory) {
 		msg += " (the statement needs more memory than the server lets DuckDB use: lakeflight serve --memory-limit; " +
 			"sorts, joins and aggregates spill to --temp-directory, lists and single huge values cannot)"
 	}
