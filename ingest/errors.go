@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -45,6 +46,19 @@ func (e *RowError) Error() string {
 	}
 	b.WriteString(e.Reason)
 	return b.String()
+}
+
+// MarshalJSON writes e with each byte of its text that is not valid UTF-8
+// escaped as \xNN, as the rejects table stores it: encoding/json would
+// make each one U+FFFD, and a rejected row sent by a client (or listed in
+// an HTTP answer) would no longer show which bytes made it bad.
+func (e RowError) MarshalJSON() ([]byte, error) {
+	type plain RowError // without this method
+	p := plain(e)
+	for _, s := range []*string{&p.Source, &p.Column, &p.Value, &p.Expected, &p.Reason, &p.Raw} {
+		*s = escapeInvalidUTF8(*s)
+	}
+	return json.Marshal(p)
 }
 
 // clipRaw cuts raw row text to maxRawBytes, not inside a UTF-8 sequence.

@@ -90,7 +90,7 @@ func (n *jsonInfer) observe(d *jsonDec) {
 			return
 		}
 		for {
-			key, _ := d.strValue()
+			key := d.keyValue()
 			var k *jsonInfer
 			if !n.wide {
 				k = n.kid(key)

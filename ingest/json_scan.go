@@ -359,6 +359,43 @@ func (d *jsonDec) strValue() ([]byte, bool) {
 	return d.tmp, true
 }
 
+// keyValue is strValue for an object key, which names a column or a
+// struct field: what is not text stays visible instead of becoming U+FFFD
+// (jsonKeyUnquote), so that the name check refuses the key rather than
+// store a name the input does not have.
+func (d *jsonDec) keyValue() []byte {
+	start, end, flags, ok := d.str()
+	if !ok {
+		return nil
+	}
+	if flags == 0 {
+		return d.b[start:end]
+	}
+	d.tmp = jsonKeyUnquote(d.tmp[:0], d.b[start:end])
+	return d.tmp
+}
+
+// jsonKeyUnquote is jsonUnquote, except that bytes that are not UTF-8 are
+// kept as they are and a lone surrogate escape is written as its own
+// three-byte encoding (not valid UTF-8 either).
+func jsonKeyUnquote(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		if s[i] != '\\' {
+			dst = append(dst, s[i])
+			i++
+			continue
+		}
+		n := len(dst)
+		var lone bool
+		dst, i, lone = jsonUnescape(dst, s, i)
+		if lone { // a \uXXXX escape, 6 bytes back
+			r := jsonHex4(s[i-4:])
+			dst = append(dst[:n], 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
+		}
+	}
+	return dst
+}
+
 // num scans a number at d.i with JSON's grammar; isInt says it has no
 // fraction or exponent.
 func (d *jsonDec) num() (start, end int, isInt, ok bool) {

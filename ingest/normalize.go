@@ -88,6 +88,9 @@ func icebergSchema(sc *arrow.Schema) (*arrow.Schema, error) {
 	if n := sc.NumFields(); n > catalog.MaxColumns {
 		return nil, fmt.Errorf("%w: the input has %d columns; a table has at most %d", ErrMalformed, n, catalog.MaxColumns)
 	}
+	if err := checkNames(sc); err != nil {
+		return nil, err
+	}
 	fields := make([]arrow.Field, sc.NumFields())
 	seen := make(map[string]bool, len(fields))
 	for i, f := range sc.Fields() {

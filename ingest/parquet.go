@@ -131,7 +131,7 @@ func (p *parquetParser) badRows(ctx context.Context, c *chunk, b arrow.RecordBat
 		if !ok {
 			x := bad[next]
 			f := b.Schema().Field(x.col)
-			val := stringValue(b.Column(x.col), i)
+			val := badText(b.Column(x.col), i)
 			c.Errs = append(c.Errs, RowError{
 				Source: p.opts.Source, Line: p.seen + int64(i) + 1, Column: f.Name,
 				Value: clipRaw(val), Expected: f.Type.String(), Reason: reasonInvalidUTF8,

@@ -193,6 +193,9 @@ func open(ctx context.Context, r io.Reader, at io.ReaderAt, size int64, opts Opt
 	}
 	rd.p = p
 	rd.schema = p.Schema()
+	if err := checkNames(rd.schema); err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Source, err)
+	}
 	if opts.Metadata {
 		if rd.meta, err = newMetaColumns(rd.schema, &rd.opts); err != nil {
 			return nil, err
