@@ -538,7 +538,7 @@ func (c *jsonCol) value(d *jsonDec) bool {
 // object parses the object at d.i into the struct column c (one slot).
 func (c *jsonCol) object(d *jsonDec) bool {
 	if d.depth++; d.depth > jsonMaxDepth {
-		return d.syntax(d.i, "nesting too deep")
+		return d.syntax(d.i, reasonTooDeep)
 	}
 	n := len(c.valid)
 	b := d.b
@@ -639,7 +639,7 @@ func (c *jsonCol) object(d *jsonDec) bool {
 // list parses the array at d.i into the list column c (one slot).
 func (c *jsonCol) list(d *jsonDec) bool {
 	if d.depth++; d.depth > jsonMaxDepth {
-		return d.syntax(d.i, "nesting too deep")
+		return d.syntax(d.i, reasonTooDeep)
 	}
 	b := d.b
 	d.i++

@@ -74,6 +74,7 @@ func jsonInferSchema(h *jsonHead, in input, opts *Options, arr bool, start int) 
 		quota = max(1, quota/2)
 	}
 	seen, rows := 0, 0
+	firstErr := "" // why the first row that failed did
 	pos := start
 	if !arr {
 		for seen < quota {
@@ -99,6 +100,8 @@ func jsonInferSchema(h *jsonHead, in input, opts *Options, arr bool, start int) 
 				seen++
 				if root.row(&d, line) {
 					rows++
+				} else if firstErr == "" {
+					firstErr = d.errMsg
 				}
 			}
 			if k < 0 {
@@ -139,6 +142,8 @@ func jsonInferSchema(h *jsonHead, in input, opts *Options, arr bool, start int) 
 			seen++
 			if root.row(&d, elem) {
 				rows++
+			} else if firstErr == "" {
+				firstErr = d.errMsg
 			}
 			if ev == jsonEvEnd {
 				break
@@ -152,6 +157,10 @@ func jsonInferSchema(h *jsonHead, in input, opts *Options, arr bool, start int) 
 			return nil, fmt.Errorf("%w: %s: the top-level array is empty: nothing to infer a schema from (give a schema)", ErrMalformed, opts.Source)
 		case seen == 0:
 			return nil, fmt.Errorf("%w: %s: empty input", ErrMalformed, opts.Source)
+		}
+		if firstErr != "" {
+			return nil, fmt.Errorf("%w: %s: none of the %d sampled rows could be read, so there is nothing to infer a schema from; "+
+				"the first: %s", ErrMalformed, opts.Source, seen, firstErr)
 		}
 		return nil, fmt.Errorf("%w: %s: none of the %d sampled rows is a valid JSON object: nothing to infer a schema from", ErrMalformed, opts.Source, seen)
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -22,8 +23,14 @@ import (
 // encoding/json does. Keys, and strings read as other types, are always
 // decoded that way.
 
-// jsonMaxDepth bounds nesting, like encoding/json's limit.
-const jsonMaxDepth = 10000
+// jsonMaxDepth bounds the nesting of a row: the row object and, under it,
+// no more levels than a column's type may have (MaxNesting). Deeper input
+// is refused as it is parsed, so its cost stays linear.
+const jsonMaxDepth = MaxNesting + 1
+
+// reasonTooDeep is the syntax error of input nested deeper than that.
+var reasonTooDeep = fmt.Sprintf("nested more than %d levels deep (a column keeps at most %d levels of types, %d of lists)",
+	jsonMaxDepth, MaxNesting, MaxListDepth)
 
 // jsonDec is the cursor. On failure the parse functions return false and
 // leave the reason in err* fields.
@@ -626,7 +633,7 @@ func (d *jsonDec) skip() bool {
 		return ok
 	case '{':
 		if d.depth++; d.depth > jsonMaxDepth {
-			return d.syntax(d.i, "nesting too deep")
+			return d.syntax(d.i, reasonTooDeep)
 		}
 		d.i++
 		d.ws()
@@ -663,7 +670,7 @@ func (d *jsonDec) skip() bool {
 		}
 	case '[':
 		if d.depth++; d.depth > jsonMaxDepth {
-			return d.syntax(d.i, "nesting too deep")
+			return d.syntax(d.i, reasonTooDeep)
 		}
 		d.i++
 		d.ws()

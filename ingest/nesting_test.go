@@ -67,3 +67,38 @@ func TestColumnLimit(t *testing.T) {
 		t.Fatalf("CreateTable with %d columns: %v", n, err)
 	}
 }
+
+// JSON nested deeper than any column may keep is refused as it is parsed,
+// naming the limit, however deep it goes (10,000 levels reached
+// encoding/json's limit and read as "not a JSON object"); objects nested to
+// the type limit are read.
+func TestDeepJSONRefusedWhileParsed(t *testing.T) {
+	deepObject := func(depth int) string {
+		return `{"x": 1, "s": ` + strings.Repeat(`{"a": `, depth) + "1" + strings.Repeat("}", depth) + "}\n"
+	}
+	for _, line := range []string{deepJSON(MaxNesting + 1), deepJSON(10_000), deepJSON(100_000), deepObject(MaxNesting + 1), deepObject(50_000)} {
+		_, err := Open(t.Context(), strings.NewReader(line), Options{Format: FormatJSON, Source: "deep.ndjson"})
+		want := fmt.Sprintf("nested more than %d levels deep (a column keeps at most %d levels of types, %d of lists)",
+			MaxNesting+1, MaxNesting, MaxListDepth)
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "deep.ndjson") {
+			t.Errorf("%d bytes: %v; want ErrMalformed naming the limit", len(line), err)
+		}
+	}
+	// The limit itself parses; a later row deeper than it is a bad row.
+	in := deepObject(MaxNesting) + deepObject(MaxNesting+1)
+	r, err := Open(t.Context(), strings.NewReader(in), Options{Format: FormatJSON, Source: "mixed.ndjson", Policy: PolicySkip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	var rows int64
+	for r.Next() {
+		rows += r.RecordBatch().NumRows()
+	}
+	if err := r.Err(); err != nil || rows != 1 {
+		t.Fatalf("rows %d, err %v; want the row at the limit", rows, err)
+	}
+	if lists, depth := nesting(r.Schema().Field(1).Type); lists != 0 || depth != MaxNesting {
+		t.Fatalf("column s: %d lists, depth %d", lists, depth)
+	}
+}

@@ -116,11 +116,12 @@ func icebergSchema(sc *arrow.Schema) (*arrow.Schema, error) {
 // Nesting limits. DuckDB's scan of a list column slows exponentially with
 // the depth of list nesting (measured: about 2× per level, 0.4 s for one
 // row at 22 levels, minutes at 30) and cannot be interrupted meanwhile, so
-// a table must never hold one that deep; structs cost nothing like it, but
-// any type is bounded.
+// a table must never hold one that deep. Structs cost nothing like it, but
+// clients stop first: arrow-go's IPC writer at 64 levels, pyarrow's C-data
+// import (ADBC Python) at 63 structs under the row; 32 leaves room.
 const (
 	MaxListDepth = 16
-	MaxNesting   = 64
+	MaxNesting   = 32
 )
 
 // checkNesting refuses a column type nested deeper than the limits.
