@@ -74,11 +74,14 @@ func (c schemaChange) apply(u *icetable.UpdateSchema) error {
 		u.DeleteColumn([]string{name})
 	}
 	for _, f := range c.add {
-		t, err := icetable.ArrowTypeToIceberg(f.Type, true)
+		// Converted as a one-column schema: the fields inside a struct,
+		// list or map need ids to convert (ArrowTypeToIceberg fails on
+		// them with "missing field_id"); AddColumn gives them the table's.
+		sc, err := icetable.ArrowSchemaToIcebergWithFreshIDs(arrow.NewSchema([]arrow.Field{f}, nil), true)
 		if err != nil {
 			return fmt.Errorf("%w: column %q: %w", ErrSchema, f.Name, err)
 		}
-		u.AddColumn([]string{f.Name}, t, "", false, nil)
+		u.AddColumn([]string{f.Name}, sc.Field(0).Type, "", false, nil)
 	}
 	for _, f := range c.widen {
 		t, err := icetable.ArrowTypeToIceberg(f.Type, true)
