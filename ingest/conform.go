@@ -109,6 +109,15 @@ func (r *conformReader) Next() bool {
 			cols[i] = b.Column(c.src)
 			cols[i].Retain()
 		}
+		if hiddenListValues(cols[i]) {
+			out, err := compactLists(r.ctx, cols[i])
+			if err != nil {
+				r.err = fmt.Errorf("%w: column %q: %w", ErrSchema, tf.Name, err)
+				return false
+			}
+			cols[i].Release()
+			cols[i] = out
+		}
 	}
 	cur := array.NewRecordBatch(r.schema, cols, n)
 	r.batches++
@@ -143,4 +152,45 @@ func (r *conformReader) Release() {
 		r.cur.Release()
 		r.cur = nil
 	}
+}
+
+// hiddenListValues reports whether a list or map in a (at any depth) has a
+// null slot that still spans values. Arrow allows it and clients send it
+// (pyarrow's ListArray.from_arrays with a mask), but the Parquet writer
+// refuses such lists.
+func hiddenListValues(a arrow.Array) bool {
+	switch a := a.(type) {
+	case *array.FixedSizeList: // every slot spans its size; the writer takes that
+		return hiddenListValues(a.ListValues())
+	case array.ListLike:
+		if a.NullN() > 0 {
+			for i := 0; i < a.Len(); i++ {
+				if start, end := a.ValueOffsets(i); a.IsNull(i) && end > start {
+					return true
+				}
+			}
+		}
+		return hiddenListValues(a.ListValues())
+	case *array.Struct:
+		for f := 0; f < a.NumField(); f++ {
+			if hiddenListValues(a.Field(f)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// compactLists rebuilds a with every null list slot empty: taking every
+// row copies only the values of valid slots, at every depth.
+func compactLists(ctx context.Context, a arrow.Array) (arrow.Array, error) {
+	b := array.NewInt64Builder(compute.GetAllocator(ctx))
+	defer b.Release()
+	b.Reserve(a.Len())
+	for i := 0; i < a.Len(); i++ {
+		b.UnsafeAppend(int64(i))
+	}
+	idx := b.NewArray()
+	defer idx.Release()
+	return compute.TakeArray(ctx, a, idx)
 }
