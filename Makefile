@@ -41,6 +41,8 @@ bench: build
 	$(GO) run -tags $(TAGS) ./bench/ingestbench -e2e -bin $(BIN)
 	$(GO) run -tags $(TAGS) ./bench/snapbench
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime 3x ./engine/ ./flightsql/ ./catalog/
+	# parser throughput with the UTF-8 and stream checks on, and their own cost
+	$(GO) test -tags $(TAGS) -run '^$$' -bench 'CSV$$|NDJSON$$|FixBatchUTF8|Decompress' -benchmem -benchtime 3x ./ingest/
 
 clean:
 	rm -rf bin
