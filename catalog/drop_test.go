@@ -181,3 +181,82 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// The nesting limits hold for every way a schema is made: a create, a
+// schema change and a replacement; Arrow and Iceberg types count alike.
+func TestSchemasKeepTheNestingLimits(t *testing.T) {
+	ctx := t.Context()
+	c := newEnv(t).open(t)
+	if err := c.EnsureNamespace(ctx, "silver"); err != nil {
+		t.Fatal(err)
+	}
+	deepStruct := func(n int) arrow.DataType {
+		typ := arrow.DataType(arrow.PrimitiveTypes.Int64)
+		for range n {
+			typ = arrow.StructOf(arrow.Field{Name: "a", Type: typ, Nullable: true})
+		}
+		return typ
+	}
+	deepList := func(n int) arrow.DataType {
+		typ := arrow.DataType(arrow.PrimitiveTypes.Int64)
+		for range n {
+			typ = arrow.ListOf(typ)
+		}
+		return typ
+	}
+	for _, tt := range []struct {
+		typ  arrow.DataType
+		want string // "" when the type is kept
+	}{
+		{deepStruct(MaxNesting), ""},
+		{deepStruct(MaxNesting + 1), "nests 33 types deep; at most 32"},
+		{deepList(MaxListDepth), ""},
+		{deepList(MaxListDepth + 1), "nests lists 17 deep; at most 16"},
+		{arrow.MapOf(arrow.BinaryTypes.String, deepList(MaxListDepth)), "nests lists 17 deep"},
+		{arrow.MapOf(arrow.BinaryTypes.String, deepList(MaxListDepth-1)), ""},
+	} {
+		lists, depth := Nesting(tt.typ)
+		id := Ident{"silver", fmt.Sprintf("n%d_%d", lists, depth)}
+		err := c.CreateTable(ctx, id, arrow.NewSchema([]arrow.Field{{Name: "v", Type: tt.typ, Nullable: true}}, nil))
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.typ, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("create with %s: %v; want %q", tt.typ, err, tt.want)
+		}
+		if _, err := c.TableState(ctx, id); !errors.Is(err, ErrNoSuchTable) {
+			t.Errorf("a refused create left %s (%v)", id, err)
+		}
+	}
+
+	id := Ident{"silver", "flat"}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	deep, err := IcebergSchema(arrow.NewSchema([]arrow.Field{{Name: "v", Type: deepStruct(MaxNesting + 1), Nullable: true}}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Abort()
+	err = txn.EvolveSchema(func(u *table.UpdateSchema) error {
+		u.AddColumn([]string{"v"}, deep.Field(0).Type, "", false, nil)
+		return nil
+	})
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "nests 33 types deep") {
+		t.Fatalf("adding a column 33 deep: %v", err)
+	}
+	txn.Abort()
+	txn, err = c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Abort()
+	if err := txn.ReplaceSchema(deep); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "nests 33 types deep") {
+		t.Fatalf("a replacement 33 deep: %v", err)
+	}
+}

@@ -60,6 +60,9 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 	if err != nil {
 		return fmt.Errorf("creating table %s: %w", id, err)
 	}
+	if err := checkSchemaNesting(id, sc); err != nil {
+		return err
+	}
 	opts := []icecat.CreateTableOpt{icecat.WithProperties(tableProperties())}
 	if loc, ok := c.freshLocation(id); ok {
 		opts = append(opts, icecat.WithLocation(loc))

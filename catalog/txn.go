@@ -84,9 +84,14 @@ func (t *Txn) EvolveSchema(fn func(*table.UpdateSchema) error) error {
 	t.staged = true
 	// Checked once staged (iceberg-go's Apply before Commit would add the
 	// columns twice): the error makes the caller abort, nothing commits.
-	if st, err := t.tx.StagedTable(); err == nil && len(st.Schema().Fields()) > MaxColumns {
-		return fmt.Errorf("%w: changing the schema of %s would give it %d columns; a table has at most %d "+
-			"(its schema must fit the metadata of every data file's manifest)", ErrInvalidArgument, t.id, len(st.Schema().Fields()), MaxColumns)
+	if st, err := t.tx.StagedTable(); err == nil {
+		if n := len(st.Schema().Fields()); n > MaxColumns {
+			return fmt.Errorf("%w: changing the schema of %s would give it %d columns; a table has at most %d "+
+				"(its schema must fit the metadata of every data file's manifest)", ErrInvalidArgument, t.id, n, MaxColumns)
+		}
+		if err := checkSchemaNesting(t.id, st.Schema()); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -99,6 +104,9 @@ func (t *Txn) ReplaceSchema(sc *iceberg.Schema) error {
 	if n := len(sc.Fields()); n > MaxColumns {
 		return fmt.Errorf("%w: table %s would have %d columns; a table has at most %d "+
 			"(its schema must fit the metadata of every data file's manifest)", ErrInvalidArgument, t.id, n, MaxColumns)
+	}
+	if err := checkSchemaNesting(t.id, sc); err != nil {
+		return err
 	}
 	u := t.tx.UpdateSchema(true, true)
 	cur := t.tbl.Schema()

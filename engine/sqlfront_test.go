@@ -15,6 +15,7 @@ import (
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/errkind"
 	"github.com/lakeflight/lakeflight/internal/sqlcorpus"
 )
 
@@ -467,5 +468,33 @@ func TestOutOfMemoryIsResourceExhausted(t *testing.T) {
 	}
 	if got := mustQuery(t, s, "SELECT 42"); got[0][0] != "42" {
 		t.Fatalf("after the refusal: %q", got)
+	}
+}
+
+// SQL writes keep the nesting limits too: a table or column nested deeper
+// than clients can read is refused with InvalidArgument naming the column,
+// and nothing is created.
+func TestSQLWritesKeepTheNestingLimits(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	deep := func(n int) string {
+		return strings.Repeat("{'a': ", n) + "1" + strings.Repeat("}", n)
+	}
+	execN(t, s, "CREATE TABLE silver.ok32 AS SELECT "+deep(32)+" AS v")
+	for _, sql := range []string{
+		"CREATE TABLE silver.deep AS SELECT " + deep(33) + " AS v",
+		"CREATE TABLE silver.deep (v INTEGER" + strings.Repeat("[]", 17) + ")",
+		"ALTER TABLE silver.ok32 ADD COLUMN w " + strings.Repeat("STRUCT(a ", 33) + "INTEGER" + strings.Repeat(")", 33),
+		"CREATE OR REPLACE TABLE silver.ok32 AS SELECT " + deep(40) + " AS v",
+	} {
+		_, err := s.Exec(context.Background(), sql)
+		if errkind.Of(err) != errkind.InvalidArgument || !strings.Contains(err.Error(), "deep; at most") {
+			t.Errorf("%.60s…: %v", sql, err)
+		}
+	}
+	if _, err := cat.TableState(context.Background(), catalog.Ident{Namespace: "silver", Name: "deep"}); !errors.Is(err, catalog.ErrNoSuchTable) {
+		t.Errorf("a refused create left silver.deep (%v)", err)
+	}
+	if got := mustQuery(t, s, "SELECT count(*) FROM silver.ok32"); got[0][0] != "1" {
+		t.Fatalf("silver.ok32 after the refusals: %q", got)
 	}
 }

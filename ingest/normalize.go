@@ -113,44 +113,20 @@ func icebergSchema(sc *arrow.Schema) (*arrow.Schema, error) {
 	return arrow.NewSchema(fields, nil), nil
 }
 
-// Nesting limits. DuckDB's scan of a list column slows exponentially with
-// the depth of list nesting (measured: about 2× per level, 0.4 s for one
-// row at 22 levels, minutes at 30) and cannot be interrupted meanwhile, so
-// a table must never hold one that deep. Structs cost nothing like it, but
-// clients stop first: arrow-go's IPC writer at 64 levels, pyarrow's C-data
-// import (ADBC Python) at 63 structs under the row; 32 leaves room.
+// Nesting limits: the catalog's, kept at every door.
 const (
-	MaxListDepth = 16
-	MaxNesting   = 32
+	MaxListDepth = catalog.MaxListDepth
+	MaxNesting   = catalog.MaxNesting
 )
 
 // checkNesting refuses a column type nested deeper than the limits.
 func checkNesting(name string, t arrow.DataType) error {
 	lists, depth := nesting(t)
-	switch {
-	case lists > MaxListDepth:
-		return fmt.Errorf("%w: column %q nests lists %d deep; at most %d are kept (DuckDB's scans of deeper lists take "+
-			"exponential time)", ErrMalformed, name, lists, MaxListDepth)
-	case depth > MaxNesting:
-		return fmt.Errorf("%w: column %q nests %d types deep; at most %d are kept", ErrMalformed, name, depth, MaxNesting)
+	if p := catalog.NestingProblem(name, lists, depth); p != "" {
+		return fmt.Errorf("%w: %s", ErrMalformed, p)
 	}
 	return nil
 }
 
 // nesting is the deepest run of lists in t and the depth of t.
-func nesting(t arrow.DataType) (lists, depth int) {
-	switch t := t.(type) {
-	case arrow.ListLikeType:
-		l, d := nesting(t.Elem())
-		return l + 1, d + 1
-	case *arrow.StructType:
-		for _, f := range t.Fields() {
-			l, d := nesting(f.Type)
-			lists, depth = max(lists, l), max(depth, d)
-		}
-		return lists, depth + 1
-	case *arrow.DictionaryType:
-		return nesting(t.ValueType)
-	}
-	return 0, 0
-}
+func nesting(t arrow.DataType) (lists, depth int) { return catalog.Nesting(t) }
