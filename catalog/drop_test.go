@@ -191,14 +191,14 @@ func TestSchemasKeepTheNestingLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	deepStruct := func(n int) arrow.DataType {
-		typ := arrow.DataType(arrow.PrimitiveTypes.Int64)
+		typ := arrow.PrimitiveTypes.Int64
 		for range n {
 			typ = arrow.StructOf(arrow.Field{Name: "a", Type: typ, Nullable: true})
 		}
 		return typ
 	}
 	deepList := func(n int) arrow.DataType {
-		typ := arrow.DataType(arrow.PrimitiveTypes.Int64)
+		typ := arrow.PrimitiveTypes.Int64
 		for range n {
 			typ = arrow.ListOf(typ)
 		}
