@@ -30,6 +30,9 @@ type Txn struct {
 	base    *TableState // State, planned on first use
 	pinned  bool        // position deletes staged: main must not move (delta.go)
 	orphans []func()    // each removes the files one Delta staged, after a conflict
+
+	files      *txnFiles // every file written through the Txn's table
+	committing bool      // Commit was called: the files may be referenced
 }
 
 // Begin locks the table and loads its current metadata.
@@ -44,8 +47,10 @@ func (c *Catalog) Begin(ctx context.Context, id Ident) (*Txn, error) {
 		mu.Unlock()
 		return nil, err
 	}
+	files := &txnFiles{}
+	tbl = table.New(tbl.Identifier(), tbl.Metadata(), tbl.MetadataLocation(), files.fsys(tbl.FS), committer{c.ice})
 	var once sync.Once
-	return &Txn{c: c, id: id, tbl: tbl, tx: tbl.NewTransaction(), unlock: func() { once.Do(mu.Unlock) }}, nil
+	return &Txn{c: c, id: id, tbl: tbl, tx: tbl.NewTransaction(), unlock: func() { once.Do(mu.Unlock) }, files: files}, nil
 }
 
 // Table is the table as loaded by Begin (before this Txn's changes).
@@ -159,6 +164,7 @@ func (t *Txn) Overwrite(ctx context.Context, rdr array.RecordReader, summary map
 // the table since Begin. The lock is released either way.
 func (t *Txn) Commit(ctx context.Context) (int64, error) {
 	defer t.unlock()
+	t.committing = true
 	committed, err := t.tx.Commit(ctx)
 	if err != nil && t.pinned && errors.Is(err, table.ErrCommitFailed) {
 		// A clean conflict: nothing committed, the files are nobody's.
@@ -179,9 +185,18 @@ func (t *Txn) Commit(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
-// Abort drops the staged changes (their data files stay as orphans for
-// orphan-file removal) and releases the lock. Safe after Commit.
-func (t *Txn) Abort() { t.unlock() }
+// Abort drops the staged changes, removes the files written for them and
+// releases the lock. Safe after Commit, when it only releases the lock: a
+// commit whose outcome is unknown may reference its files.
+func (t *Txn) Abort() {
+	if !t.committing {
+		if err := t.files.remove(); err != nil {
+			t.c.log.Warn("aborted write's files not all removed (orphan-file removal will find them)", "table", t.id.String(), "err", err)
+		}
+		t.committing = true // once
+	}
+	t.unlock()
+}
 
 // Undo moves the table's main branch back to parent, the snapshot that was
 // current before snapshot (0: the table had none, so it is dropped). It
