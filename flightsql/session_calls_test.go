@@ -115,6 +115,13 @@ func TestStaleCookie(t *testing.T) {
 	if err != nil || res.Status != flight.CloseSessionResultClosed {
 		t.Fatalf("CloseSession: %v, %v", res, err)
 	}
+	// arrow-go's client hands a streaming call's headers (CloseSession is
+	// a DoAction) to its cookie jar only once the stream has ended, which
+	// may be after the next call has gone out with the old cookie.
+	waitFor(t, 5*time.Second, func() bool {
+		_, err := b.Execute(context.Background(), `SELECT 1`)
+		return err == nil
+	})
 	if got := query(t, b, `SELECT count(*) FROM lakehouse.bronze.sess_tt`).rows[0][0]; got != "2" {
 		t.Errorf("new session reads %s rows, want current data: 2", got)
 	}
