@@ -73,8 +73,8 @@ func TestAbortRemovesTheWritesFiles(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("append: %v", err)
 	}
-	if len(txn.files.names) == 0 {
-		t.Fatal("the failed append wrote no file, so this proves nothing")
+	if n := len(dataFiles(t, c, id)); n != 2 {
+		t.Fatalf("the failed append left %d files in all before Abort, want 2 (else this proves nothing)", n)
 	}
 	txn.Abort()
 	if got := dataFiles(t, c, id); !slices.Equal(got, committed) {

@@ -951,6 +951,37 @@ def test_failed_create_leaves_no_files(server, how):
     assert_absent(server, table)
 
 
+def data_files(server: Server, name: str) -> list[str]:
+    return sorted(p.name for d in server.warehouse.glob(f"bronze.db/{name}*") for p in d.rglob("*.parquet"))
+
+
+@pytest.mark.parametrize("door", ["http", "adbc"])
+def test_failed_append_leaves_no_data_files(server, door):
+    """An append that fails late (the bad row last) leaves the table's directory holding only its
+    committed files, and the table reads as before."""
+    name = unique("append_fail")
+    table = f"bronze.{name}"
+    status, body = post_raw(server, f"table={table}", b"a,b\n1,x\n", "text/csv")
+    assert status == 200, body
+    before = data_files(server, name)
+    assert len(before) == 1, before
+    if door == "http":
+        # 300,000 good rows, then one that is not an integer: strict mode fails at the end.
+        rows = b"".join(b"%d,row%d\n" % (i, i) for i in range(300_000))
+        status, body = post_raw(server, f"table={table}&mode=append", b"a,b\n" + rows + b"oops,y\n", "text/csv")
+        assert status == 400, body
+        assert "oops" in json.dumps(body), body
+    else:
+        good = pa.table({"a": pa.array(range(300_000), pa.int64()), "b": pa.array(["r"] * 300_000)})
+        bad = pa.table({"a": pa.array([1], pa.int64()), "b": pa.array([b"\xff"], pa.binary()).cast(pa.string(), safe=False)})
+        data = pa.concat_tables([good, bad]).combine_chunks()
+        with connect(server) as c, c.cursor() as cur:
+            with pytest.raises(dbapi.ProgrammingError, match="invalid UTF-8"):
+                cur.adbc_ingest(name, data.to_batches(max_chunksize=50_000), mode="append", db_schema_name="bronze")
+    assert data_files(server, name) == before
+    assert_readable(server, table, [{"a": 1, "b": "x"}])
+
+
 # ---------------------------------------------------------------------------------------------------
 # 6. RSS stays bounded through a hostile sequence
 
