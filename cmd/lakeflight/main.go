@@ -1,7 +1,8 @@
 // Command lakeflight is the lakehouse server and its client in one binary:
 // `lakeflight serve` runs the Flight SQL server and HTTP sidecar,
 // `lakeflight query` asks a running server a question, `lakeflight ingest`
-// loads files into one of its tables.
+// loads files into one of its tables, `lakeflight demo` loads the demo
+// shop's raw data.
 package main
 
 import (
@@ -28,6 +29,7 @@ Usage:
   lakeflight query [flags] "SQL"           run one query against a server (lakeflight query -h)
   lakeflight ingest --table T [flags] FILE...
                                            load CSV, JSON or Parquet files into a table (lakeflight ingest -h)
+  lakeflight demo [--scale N] [--step K]   load the demo shop's raw data into bronze tables (lakeflight demo -h)
   lakeflight version                       print the version
 `
 
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runQuery(ctx, args[1:], stdout, stderr)
 	case "ingest":
 		return runIngest(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		_, err := fmt.Fprintf(stdout, "lakeflight %s (commit %s)\n", version, commit)
 		return err
