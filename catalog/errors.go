@@ -19,6 +19,10 @@ var (
 	ErrNoSuchNamespace = icecat.ErrNoSuchNamespace
 	// ErrTableAlreadyExists: CreateTable on a name already taken.
 	ErrTableAlreadyExists = icecat.ErrTableAlreadyExists
+	// ErrNoSuchView: the view is not in the catalog (views.go).
+	ErrNoSuchView = icecat.ErrNoSuchView
+	// ErrViewAlreadyExists: a view already has the name (views.go).
+	ErrViewAlreadyExists = icecat.ErrViewAlreadyExists
 	// ErrInvalidArgument: a malformed identifier, config or schema.
 	ErrInvalidArgument = iceberg.ErrInvalidArgument
 	// ErrNoSuchSnapshot: a snapshot id or timestamp that names no snapshot
