@@ -57,6 +57,8 @@ type Options struct {
 	// Snapshots serves the /v1/tables/{ns}/{table}/… snapshot endpoints;
 	// nil answers 501.
 	Snapshots Snapshotter
+	// Transform runs dbt builds for the /transform routes; nil answers 501.
+	Transform Transformer
 }
 
 // Server is the HTTP sidecar.
@@ -98,6 +100,10 @@ func New(opts Options) *Server {
 	e.GET("/health", s.health)
 	e.GET("/ready", s.readiness)
 	e.POST("/ingest", s.ingestUpload)
+	e.POST("/transform", s.startTransform)
+	e.GET("/transform", s.listTransforms)
+	e.GET("/transform/:id", s.getTransform)
+	e.DELETE("/transform/:id", s.cancelTransform)
 	tables := e.Group("/v1/tables/:ns/:table")
 	tables.GET("/snapshots", s.listSnapshots)
 	tables.GET("/history", s.listHistory)

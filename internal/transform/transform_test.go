@@ -1,0 +1,192 @@
+package transform
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeDBT is a stand-in for dbt in these unit tests of the runner only (the
+// end-to-end tests run the real dbt): it records its arguments, writes a
+// run_results.json into --target-path and exits as FAKE_DBT says: ok, fail
+// (one failing test), or sleep (until killed).
+const fakeDBT = `#!/bin/sh
+target=""
+prev=""
+for a in "$@"; do
+  if [ "$prev" = "--target-path" ]; then target="$a"; fi
+  prev="$a"
+done
+echo "args: $*"
+echo "$@" > "$ARGS_FILE"
+mkdir -p "$target"
+case "$FAKE_DBT" in
+  sleep)
+    trap 'echo got TERM; exit 143' TERM
+    echo started > "$ARGS_FILE.started"
+    while true; do sleep 0.05; done ;;
+  fail)
+    printf '{"results":[{"unique_id":"model.shop.orders","status":"success","execution_time":0.5,"message":"OK"},{"unique_id":"test.shop.not_null_orders_id","status":"fail","execution_time":0.1,"message":"Got 3 results, configured to fail if != 0","failures":3}]}' > "$target/run_results.json"
+    echo "Completed with 1 error"
+    exit 1 ;;
+  *)
+    printf '{"results":[{"unique_id":"model.shop.orders","status":"success","execution_time":0.5,"message":"OK"}]}' > "$target/run_results.json"
+    echo "Completed successfully"
+    exit 0 ;;
+esac
+`
+
+func open(t *testing.T, state string, mode string) *Runner {
+	t.Helper()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "dbt")
+	if err := os.WriteFile(script, []byte(fakeDBT), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(Config{
+		Command: []string{script}, ProjectDir: dir, ProfilesDir: dir, StateDir: state,
+		Env: []string{"FAKE_DBT=" + mode, "ARGS_FILE=" + filepath.Join(dir, "args")}, KillGrace: 2 * time.Second,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+func wait(t *testing.T, r *Runner, id string, want Status) Run {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		run, err := r.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status == want {
+			return run
+		}
+		if run.Status.Done() || time.Now().After(deadline) {
+			t.Fatalf("run %s is %s (%s), want %s", id, run.Status, run.Error, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRunSucceedsWithItsArguments(t *testing.T) {
+	r := open(t, t.TempDir(), "ok")
+	run, err := r.Submit(Request{Select: []string{"orders+", "tag:daily"}, Exclude: []string{"big"}, FullRefresh: true,
+		Vars: map[string]any{"day": "2026-01-02"}, Target: "prod"})
+	if err != nil || run.Status != Queued {
+		t.Fatalf("submit: %+v %v", run, err)
+	}
+	done := wait(t, r, run.ID, Success)
+	if done.ExitCode == nil || *done.ExitCode != 0 || len(done.Nodes) != 1 || done.Nodes[0].UniqueID != "model.shop.orders" {
+		t.Fatalf("run: %+v", done)
+	}
+	args := strings.Join(done.Command[1:], " ")
+	for _, want := range []string{"build --project-dir", "--select orders+ tag:daily", "--exclude big", "--full-refresh",
+		`--vars {"day":"2026-01-02"}`, "--target prod", "--target-path " + filepath.Join(r.cfg.StateDir, "runs", run.ID, "target")} {
+		if !strings.Contains(args, want) {
+			t.Errorf("command %q lacks %q", args, want)
+		}
+	}
+	if len(done.LogTail) == 0 || done.LogTail[len(done.LogTail)-1] != "Completed successfully" {
+		t.Errorf("log tail %q", done.LogTail)
+	}
+	if done.StartedAt == nil || done.FinishedAt == nil || done.FinishedAt.Before(*done.StartedAt) {
+		t.Errorf("timings %v %v", done.StartedAt, done.FinishedAt)
+	}
+}
+
+func TestFailedRunNamesTheFailingNode(t *testing.T) {
+	r := open(t, t.TempDir(), "fail")
+	run, _ := r.Submit(Request{})
+	done := wait(t, r, run.ID, Failed)
+	if !strings.Contains(done.Error, "test.shop.not_null_orders_id fail: Got 3 results") || *done.ExitCode != 1 {
+		t.Fatalf("run: %+v", done)
+	}
+	if done.Nodes[1].Failures == nil || *done.Nodes[1].Failures != 3 {
+		t.Errorf("nodes %+v", done.Nodes)
+	}
+}
+
+func TestMissingDBTFailsTheRunWithTheReason(t *testing.T) {
+	r, err := Open(Config{Command: []string{filepath.Join(t.TempDir(), "no-such-dbt")}, StateDir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	run, _ := r.Submit(Request{})
+	done := wait(t, r, run.ID, Failed)
+	if !strings.Contains(done.Error, "starting dbt") || !strings.Contains(done.Error, "no-such-dbt") {
+		t.Fatalf("error %q", done.Error)
+	}
+}
+
+// One run at a time: a second one waits, and canceling it while queued or
+// running stops it; the running dbt gets SIGTERM.
+func TestQueueAndCancel(t *testing.T) {
+	r := open(t, t.TempDir(), "sleep")
+	first, _ := r.Submit(Request{})
+	second, _ := r.Submit(Request{})
+	wait(t, r, first.ID, Running)
+	if got, _ := r.Get(second.ID); got.Status != Queued {
+		t.Fatalf("second run is %s while the first runs", got.Status)
+	}
+	if r.Active() != 2 {
+		t.Errorf("active %d", r.Active())
+	}
+	if _, err := r.Cancel(second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Get(second.ID); got.Status != Canceled {
+		t.Fatalf("canceled queued run is %s", got.Status)
+	}
+	if _, err := r.Cancel(first.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := wait(t, r, first.ID, Canceled)
+	if !strings.Contains(strings.Join(done.LogTail, "\n"), "got TERM") {
+		t.Errorf("dbt was not sent SIGTERM: %q", done.LogTail)
+	}
+	if _, err := r.Cancel(first.ID); !errors.Is(err, ErrDone) {
+		t.Errorf("cancel of a finished run: %v", err)
+	}
+	if _, err := r.Get("nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown id: %v", err)
+	}
+	if list := r.List(); len(list) != 2 || list[0].ID != second.ID {
+		t.Errorf("list, newest first: %+v", list)
+	}
+}
+
+// The history survives a restart; a run cut off by the stop is failed.
+func TestHistorySurvivesARestart(t *testing.T) {
+	state := t.TempDir()
+	r := open(t, state, "ok")
+	ok, _ := r.Submit(Request{})
+	wait(t, r, ok.ID, Success)
+	_ = r.Close()
+
+	r = open(t, state, "sleep")
+	cut, _ := r.Submit(Request{})
+	wait(t, r, cut.ID, Running)
+	// A crash: the runner is gone without updating the file. Simulate by
+	// reading the state as the next process would, while it still says
+	// running.
+	again, err := Open(Config{Command: []string{"true"}, StateDir: state}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if got, _ := again.Get(ok.ID); got.Status != Success || len(got.Nodes) != 1 {
+		t.Errorf("the finished run after a restart: %+v", got)
+	}
+	got, _ := again.Get(cut.ID)
+	if got.Status != Failed || !strings.Contains(got.Error, "lakeflight stopped while the run was running") {
+		t.Errorf("the cut-off run after a restart: %+v", got)
+	}
+}
