@@ -142,6 +142,7 @@ func (e *Engine) bindTable(ctx context.Context, id catalog.Ident) error {
 		}
 		e.gen.Add(1)
 		e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID, body: body}
+		delete(e.stored, id) // a view of that name was dropped: the table's view replaced it
 		e.mu.Unlock()
 		e.stats.rebinds.Add(1)
 		e.log.Debug("bound table", "table", id.String(), "snapshot", st.SnapshotID, "files", len(st.DataFiles))

@@ -107,6 +107,8 @@ type Tables interface {
 	Metadata
 	TableWriter
 	SnapshotManager
+	ViewSource
+	ViewWriter
 }
 
 var _ Tables = (*catalog.Catalog)(nil)
@@ -123,6 +125,11 @@ type Engine struct {
 	meta   Metadata
 	writer TableWriter
 	snaps  SnapshotManager
+	// Persistent views (storedviews.go, write_view.go); viewMu serialises
+	// their binds.
+	viewSrc    ViewSource
+	viewWriter ViewWriter
+	viewMu     sync.Mutex
 
 	db bindings.Database
 
@@ -131,8 +138,9 @@ type Engine struct {
 	mu        sync.Mutex
 	admin     bindings.Connection // the engine's own connection: setup, schemas, Ping
 	views     map[catalog.Ident]boundView
-	schema    map[string]bool // schemas created in the lakehouse catalog
-	dropEpoch uint64          // moves when a lakehouse schema is dropped (with its views)
+	stored    map[catalog.Ident]storedView // persistent views (storedviews.go)
+	schema    map[string]bool              // schemas created in the lakehouse catalog
+	dropEpoch uint64                       // moves when a lakehouse schema is dropped (with its views)
 	closed    bool
 	pins      map[string]*pin // pinned snapshot and metadata views (pins.go)
 	pinTick   uint64          // orders pin use, for eviction
@@ -233,6 +241,7 @@ func Open(ctx context.Context, cfg Config, tables TableSource, log *slog.Logger)
 		source: tables,
 		log:    log,
 		views:  map[catalog.Ident]boundView{},
+		stored: map[catalog.Ident]storedView{},
 		schema: map[string]bool{},
 		open:   map[*Session]struct{}{},
 		pins:   map[string]*pin{},
@@ -245,6 +254,8 @@ func Open(ctx context.Context, cfg Config, tables TableSource, log *slog.Logger)
 		e.meta, _ = tables.(Metadata)
 		e.writer, _ = tables.(TableWriter)
 		e.snaps, _ = tables.(SnapshotManager)
+		e.viewSrc, _ = tables.(ViewSource)
+		e.viewWriter, _ = tables.(ViewWriter)
 	}
 	var msg string
 	if bindings.OpenExt("", &e.db, dbcfg, &msg) == bindings.StateError {
@@ -282,6 +293,9 @@ func (e *Engine) setup(ctx context.Context) error {
 	e.mu.Unlock()
 	if e.source != nil {
 		if err := e.relistTables(ctx); err != nil {
+			return err
+		}
+		if err := e.relistViews(ctx); err != nil { // after the tables they read
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,8 +191,11 @@ func TestIcebergTables(t *testing.T) {
 	if n, err := s.Exec(ctx, "DELETE FROM lakehouse.bronze.events WHERE id = 99"); err != nil || n != 1 {
 		t.Errorf("DELETE: %d, %v", n, err)
 	}
-	if _, err := s.Exec(ctx, "DROP VIEW bronze.events"); !errors.Is(err, ErrUnsupported) {
+	if _, err := s.Exec(ctx, "DROP VIEW bronze.events"); !errors.Is(err, ErrInvalidSQL) || !strings.Contains(err.Error(), "use DROP TABLE") {
 		t.Errorf("DROP VIEW: %v", err)
+	}
+	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.events"); len(got) != 1 {
+		t.Errorf("after DROP VIEW of the table: %v", got)
 	}
 	if _, err := s.Exec(ctx, "SELECT * FROM read_blob('"+env.cfg.URI+"')"); !errors.Is(err, ErrPermission) {
 		t.Errorf("reading the catalog database: %v", err)

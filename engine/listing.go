@@ -19,7 +19,8 @@ import (
 // GetDbSchemas, GetTables). DuckDB's catalog functions run on the session's
 // connection, so its temp tables and views are listed; DuckDB internals
 // (the system database, built-ins, information_schema, pg_catalog) and the
-// pinned snapshot views are left out, and the Iceberg views are tables.
+// pinned snapshot views are left out; the views that stand for Iceberg
+// tables are tables, and persistent views (Iceberg views) are views.
 //
 // Column types come from duckdb_columns(), which reads the types stored
 // with each table or view without binding it: an Iceberg view is described
@@ -120,8 +121,8 @@ func (s *Session) Catalog(ctx context.Context, f CatalogFilter) (*CatalogListing
 		if slices.Contains(hiddenSchemas, o.Schema) || !f.keepTable(o) {
 			continue
 		}
-		if o.Catalog == ice && o.Kind != KindTable {
-			o.Kind = KindTable // the Iceberg views
+		if o.Catalog == ice && o.Kind != KindTable && !s.e.isStoredView(o.Schema, o.Name) {
+			o.Kind = KindTable // the views standing for Iceberg tables
 			_, o.Iceberg = s.e.boundTable(o.Schema, o.Name)
 			o.Writable = o.Iceberg
 		}
@@ -193,13 +194,14 @@ func listSchemas(ctx context.Context, dc *dconn, visible map[string]bool, f Cata
 	return out, err
 }
 
-// describeTables fills in the columns of tables. The Iceberg tables among
-// them are first checked for commits by other writers, as a statement
-// naming them would be, so their current schema is described.
+// describeTables fills in the columns of tables. The Iceberg tables and
+// persistent views among them are first checked for changes by other
+// writers, as a statement naming them would be, so their current schema is
+// described.
 func (s *Session) describeTables(ctx context.Context, dc *dconn, tables []TableEntry) error {
 	var names []string
 	for _, t := range tables {
-		if t.Iceberg {
+		if t.Iceberg || t.Kind == KindView && t.Catalog == s.e.cfg.CatalogName {
 			names = append(names, quoteIdent(t.Schema)+"."+quoteIdent(t.Name))
 		}
 	}

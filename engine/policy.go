@@ -30,8 +30,8 @@ const (
 
 // msgTempOnly explains why a non-TEMP object other than an Iceberg table
 // or namespace cannot be created, altered or dropped.
-const msgTempOnly = "only Iceberg tables and namespaces (CREATE/ALTER/DROP TABLE, CREATE/DROP SCHEMA) and " +
-	"TEMP tables, views, macros and sequences of the session can be created, altered or dropped"
+const msgTempOnly = "only Iceberg tables, views and namespaces (CREATE/ALTER/DROP TABLE, CREATE/DROP VIEW, CREATE/DROP SCHEMA, " +
+	"named namespace.name in the lakehouse catalog) and TEMP tables, views, macros and sequences of the session can be created, altered or dropped"
 
 // sessionSettings may be changed by clients with SET/RESET; they are
 // per-connection in DuckDB and cannot reach the file system.
@@ -208,8 +208,8 @@ func checkCreate(toks sqltext.Tokens) error {
 		what = "this object"
 	}
 	if info.Object == "view" {
-		return newError(ErrUnsupported, "CREATE VIEW in the lakehouse is not supported yet: Iceberg views are not stored; "+
-			"a session can have TEMP views (CREATE TEMP VIEW …)")
+		return newError(ErrUnsupported, "CREATE VIEW: a persistent view is stored in a namespace of the lakehouse catalog "+
+			"(CREATE VIEW namespace.name AS …, or USE lakehouse.namespace first); a session can also have TEMP views (CREATE TEMP VIEW …)")
 	}
 	return newError(ErrUnsupported, "CREATE "+what+" is not supported: "+msgTempOnly)
 }

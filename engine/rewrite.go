@@ -109,14 +109,20 @@ const (
 
 // mayRead reports whether a statement is worth looking at for Iceberg
 // references: it names a bound table, calls a metadata function or has an
-// AT clause.
+// AT clause, or names a persistent view while lakeflight_as_of is set.
 func (s *Session) mayRead(toks sqltext.Tokens) bool {
 	for i, t := range toks {
 		if t.Kind == sqltext.Word && toks.Sym(i+1, "(") && (t.Text == "at" || metaFunctions[t.Text] != nil) {
 			return true
 		}
 	}
-	return len(s.e.referencedTables(toks)) > 0
+	if len(s.e.referencedTables(toks)) > 0 {
+		return true
+	}
+	s.mu.Lock()
+	asOf := s.asOf
+	s.mu.Unlock()
+	return asOf != nil && len(s.e.mentionedViews(toks)) > 0 // refused by pinSites
 }
 
 // pinQuery rewrites a query (or EXPLAIN/DESCRIBE/SUMMARIZE of one) so that
@@ -228,6 +234,17 @@ func (s *Session) pinSites(ctx context.Context, dc *dconn, text string, sites []
 			return fail(err)
 		}
 		if !ok {
+			if st.at == nil && asOf == nil {
+				continue
+			}
+			// A persistent view reads current snapshots: it cannot time-travel.
+			vid, isView, err := s.resolveIn(dc, st.catalog, st.schema, st.name, ctes, s.e.storedViewNamed)
+			if err != nil {
+				return fail(err)
+			}
+			if isView {
+				return fail(viewTimeTravelError(vid, st.at != nil))
+			}
 			continue
 		}
 		if mode == pinTravel && st.at == nil && asOf == nil {
@@ -320,6 +337,14 @@ func (s *Session) resolveParts(dc *dconn, parts []string) (catalog.Ident, bool, 
 // DuckDB resolves names: catalog.schema.table, schema.table, or a bare name
 // in the session's current schema (unless a CTE or temp object has it).
 func (s *Session) resolveTable(dc *dconn, catName, schema, name string, ctes map[string]bool) (catalog.Ident, bool, error) {
+	return s.resolveIn(dc, catName, schema, name, ctes, s.e.boundTable)
+}
+
+// resolveIn is resolveTable with lookup finding a bound name (a table, or a
+// persistent view) in a namespace.
+func (s *Session) resolveIn(dc *dconn, catName, schema, name string, ctes map[string]bool,
+	lookup func(ns, name string) (catalog.Ident, bool),
+) (catalog.Ident, bool, error) {
 	cat := s.e.cfg.CatalogName
 	switch {
 	case catName != "" && !strings.EqualFold(catName, cat):
@@ -334,7 +359,7 @@ func (s *Session) resolveTable(dc *dconn, catName, schema, name string, ctes map
 		if !strings.EqualFold(curCat, cat) {
 			return catalog.Ident{}, false, nil
 		}
-		id, ok := s.e.boundTable(curSchema, name)
+		id, ok := lookup(curSchema, name)
 		if !ok {
 			return id, false, nil
 		}
@@ -344,7 +369,7 @@ func (s *Session) resolveTable(dc *dconn, catName, schema, name string, ctes map
 		}
 		return id, true, nil
 	}
-	id, ok := s.e.boundTable(schema, name)
+	id, ok := lookup(schema, name)
 	return id, ok, nil
 }
 

@@ -228,6 +228,12 @@ func (s *Session) checkScript(ctx context.Context, sql string, stmts []sqltext.S
 			if p, ok := parseCall(stmt.Text, stmt.Toks); ok {
 				return inTransactionError("CALL "+p.name, "")
 			}
+			if v := parseViewStmt(stmt.Text, stmt.Toks); v != nil && s.e.viewWriter != nil {
+				if _, ok, _ := s.targetOf(ctx, dc, v.what(), v.targets[0].Parts); ok {
+					return inTransactionError(v.what(), strings.Join(v.targets[0].Parts, "."))
+				}
+				continue
+			}
 			w := parseWrite(stmt.Toks)
 			if w == nil {
 				continue
@@ -238,7 +244,7 @@ func (s *Session) checkScript(ctx context.Context, sql string, stmts []sqltext.S
 				}
 				continue
 			}
-			if _, ok, _ := s.targetOf(ctx, dc, w.Kind, w.Target().Parts); ok {
+			if _, ok, _ := s.targetOf(ctx, dc, w.Kind.String(), w.Target().Parts); ok {
 				return inTransactionError(w.Kind.String(), strings.Join(w.Target().Parts, "."))
 			}
 		}

@@ -37,6 +37,7 @@ type Statement struct {
 	asOfSet bool
 	write   *writePlan // a write to an Iceberg table (write_exec.go)
 	proc    *procPlan  // a snapshot-management procedure (procedures.go)
+	view    *viewPlan  // CREATE/DROP VIEW of a persistent view (write_view.go)
 
 	home       *dconn // connection ps was prepared on
 	ownsHome   bool   // home is a side connection of this statement
@@ -104,6 +105,14 @@ func (s *Session) prepare(ctx context.Context, sql, text string, toks sqltext.To
 	if w := parseWrite(toks); w != nil {
 		st, ok, err := s.prepareOnMain(func(dc *dconn) (*Statement, bool, error) {
 			return s.prepareWrite(ctx, dc, text, toks, w)
+		})
+		if ok || err != nil {
+			return st, err
+		}
+	}
+	if v := parseViewStmt(text, toks); v != nil {
+		st, ok, err := s.prepareOnMain(func(dc *dconn) (*Statement, bool, error) {
+			return s.prepareViewStmt(ctx, dc, text, toks, v)
 		})
 		if ok || err != nil {
 			return st, err
@@ -267,7 +276,7 @@ func (s *Session) prepareStatement(dc *dconn, st *Statement, toks sqltext.Tokens
 // of a prepared statement reads the current snapshots while one execution
 // (a ticket and its retries) keeps reading the ones it started with.
 func (st *Statement) Fresh(ctx context.Context) (*Statement, error) {
-	if !st.isQuery || st.write != nil || st.proc != nil {
+	if !st.isQuery || st.write != nil || st.proc != nil || st.view != nil {
 		return st, nil
 	}
 	asOf := st.s.AsOf()
@@ -433,6 +442,9 @@ func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64,
 	if st.proc != nil {
 		return st.execCall(ctx, params)
 	}
+	if st.view != nil {
+		return 0, st.execView(ctx)
+	}
 	dc, ps, release, err := st.execConn()
 	if err != nil {
 		return 0, err
@@ -555,9 +567,9 @@ func (st *Statement) queryWrite(ctx context.Context, params arrow.RecordBatch) (
 	return array.NewRecordReader(st.schema, rows)
 }
 
-// Writes reports a statement that changes an Iceberg table or namespace
-// when it runs: running it twice writes twice.
-func (st *Statement) Writes() bool { return st.write != nil || st.proc != nil }
+// Writes reports a statement that changes an Iceberg table, view or
+// namespace when it runs: running it twice writes twice.
+func (st *Statement) Writes() bool { return st.write != nil || st.proc != nil || st.view != nil }
 
 // lockRun locks st for one run with params; it fails (leaving st
 // unlocked) after Close or for a wrong number of parameters.

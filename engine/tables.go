@@ -67,6 +67,10 @@ func (e *Engine) syncTables(ctx context.Context, toks sqltext.Tokens) error {
 	if e.source == nil {
 		return nil
 	}
+	toks, err := e.syncViews(ctx, toks) // and the tables read through views
+	if err != nil {
+		return err
+	}
 	for _, id := range e.referencedTables(toks) {
 		loc, err := e.source.MetadataLocation(ctx, id)
 		if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
@@ -92,8 +96,8 @@ func (e *Engine) syncTables(ctx context.Context, toks sqltext.Tokens) error {
 	return nil
 }
 
-// relist binds tables created in the catalog since they were last listed.
-// It reports whether the set of bound tables changed.
+// relist binds tables and views created in the catalog since they were
+// last listed. It reports whether the set of bound tables or views changed.
 func (e *Engine) relist(ctx context.Context) bool {
 	if e.source == nil {
 		return false
@@ -104,13 +108,16 @@ func (e *Engine) relist(ctx context.Context) bool {
 	if closed {
 		return false
 	}
-	gen := e.stats.rebinds.Load()
+	gen, viewGen := e.stats.rebinds.Load(), e.gen.Load()
 	if err := e.relistTables(ctx); err != nil {
 		e.log.Warn("relisting tables", "err", err)
 		return false
 	}
+	if err := e.relistViews(ctx); err != nil {
+		e.log.Warn("relisting views", "err", err)
+	}
 	e.mu.Lock()
 	after := len(e.views)
 	e.mu.Unlock()
-	return after != before || e.stats.rebinds.Load() != gen
+	return after != before || e.stats.rebinds.Load() != gen || e.gen.Load() != viewGen
 }

@@ -88,6 +88,11 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	if err != nil || !ok {
 		return nil, ok, err
 	}
+	for _, other := range ids {
+		if err := s.e.refuseView(ctx, w.Kind.String(), other); err != nil {
+			return nil, true, err
+		}
+	}
 	id := ids[0]
 	if w.InsertOr {
 		return nil, true, newError(ErrUnsupported, "INSERT OR REPLACE / INSERT OR IGNORE need a primary key, which Iceberg tables do not have: use MERGE INTO")
@@ -236,7 +241,7 @@ func (s *Session) writeTargets(ctx context.Context, dc *dconn, w *sqltext.Write)
 	var ids []catalog.Ident
 	others := 0
 	for _, t := range w.Targets {
-		id, ok, err := s.targetOf(ctx, dc, w.Kind, t.Parts)
+		id, ok, err := s.targetOf(ctx, dc, w.Kind.String(), t.Parts)
 		if err != nil {
 			return nil, true, err
 		}

@@ -39,11 +39,11 @@ func parseWrite(toks sqltext.Tokens) *sqltext.Write { return sqltext.ParseWrite(
 // systemCatalogs are DuckDB databases that are never Iceberg namespaces.
 var systemCatalogs = []string{"temp", "memory", "system", "main"}
 
-// targetOf resolves one target name (its parts) of a write of the given
-// kind to an Iceberg table id. ok is false when the statement is not for
+// targetOf resolves one target name (its parts) of a write (what names the
+// statement, for messages) to an Iceberg table or view id. ok is false when the statement is not for
 // the lakehouse (a temp object, another database); an error names a
 // namespace that does not exist.
-func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts []string) (catalog.Ident, bool, error) {
+func (s *Session) targetOf(ctx context.Context, dc *dconn, what string, parts []string) (catalog.Ident, bool, error) {
 	cat := s.e.cfg.CatalogName
 	var ns, name string
 	switch len(parts) {
@@ -86,7 +86,7 @@ func (s *Session) targetOf(ctx context.Context, dc *dconn, kind writeKind, parts
 			}
 		}
 		return catalog.Ident{}, false, newError(ErrNotFound, fmt.Sprintf("%s %s.%s: namespace %q does not exist in the %s catalog (namespaces: %s)",
-			kind, ns, name, ns, cat, strings.Join(namespaces, ", ")))
+			what, ns, name, ns, cat, strings.Join(namespaces, ", ")))
 	}
 	ns = namespaces[i]
 	if id, ok := s.e.boundTable(ns, name); ok {

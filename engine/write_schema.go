@@ -105,8 +105,14 @@ func (e *Engine) dropSchema(ctx context.Context, p *writePlan) error {
 	if err != nil {
 		return err
 	}
+	var allViews []catalog.Ident
+	if e.viewSrc != nil && e.viewWriter != nil {
+		if allViews, err = e.viewSrc.ListViews(ctx); err != nil {
+			return err
+		}
+	}
 	for _, id := range p.ids {
-		var tables []catalog.Ident
+		var tables, views []catalog.Ident
 		var names []string
 		for _, t := range all {
 			if strings.EqualFold(t.Namespace, id.Namespace) {
@@ -114,9 +120,20 @@ func (e *Engine) dropSchema(ctx context.Context, p *writePlan) error {
 				names = append(names, t.Name)
 			}
 		}
-		if len(tables) > 0 && !p.stmt.Cascade {
-			return newError(ErrConstraint, fmt.Sprintf("DROP SCHEMA %s: the namespace still has tables (%s); DROP SCHEMA %s CASCADE drops them too",
+		for _, v := range allViews {
+			if strings.EqualFold(v.Namespace, id.Namespace) {
+				views = append(views, v)
+				names = append(names, v.Name+" (view)")
+			}
+		}
+		if len(names) > 0 && !p.stmt.Cascade {
+			return newError(ErrConstraint, fmt.Sprintf("DROP SCHEMA %s: the namespace still has tables or views (%s); DROP SCHEMA %s CASCADE drops them too",
 				id.Namespace, strings.Join(names, ", "), id.Namespace))
+		}
+		for _, v := range views {
+			if err := e.viewWriter.DropView(ctx, v); err != nil && !errors.Is(err, catalog.ErrNoSuchView) {
+				return fmt.Errorf("DROP SCHEMA %s CASCADE: dropping view %s: %w", id.Namespace, v, err)
+			}
 		}
 		for _, t := range tables {
 			if err := e.writer.DropTable(ctx, t); err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
@@ -149,6 +166,11 @@ func (e *Engine) dropDuckSchema(ns string) error {
 	for id := range e.views {
 		if strings.EqualFold(id.Namespace, ns) {
 			delete(e.views, id)
+		}
+	}
+	for id := range e.stored {
+		if strings.EqualFold(id.Namespace, ns) {
+			delete(e.stored, id)
 		}
 	}
 	delete(e.schema, ns)
