@@ -21,8 +21,9 @@ type Transformer interface {
 	Cancel(id string) (transform.Run, error)
 }
 
-// errTransformOff: the sidecar was built without a Transformer.
-var errTransformOff = errkind.New(errkind.Unsupported, "transforms are not enabled on this server")
+// ErrTransformOff: the sidecar has no Transformer, or it has nothing to
+// build.
+var ErrTransformOff = errkind.New(errkind.Unsupported, "transforms are not enabled on this server")
 
 // transformBody is POST /transform's body; every field is optional.
 type transformBody struct {
@@ -54,7 +55,7 @@ func checkSelectors(field string, terms []string) error {
 // at once with the run and its Location.
 func (s *Server) startTransform(c echo.Context) error {
 	if s.opts.Transform == nil {
-		return errTransformOff
+		return ErrTransformOff
 	}
 	var body transformBody
 	if err := decodeJSONBody(c, &body); err != nil {
@@ -82,7 +83,7 @@ func (s *Server) startTransform(c echo.Context) error {
 // getTransform is GET /transform/{id}.
 func (s *Server) getTransform(c echo.Context) error {
 	if s.opts.Transform == nil {
-		return errTransformOff
+		return ErrTransformOff
 	}
 	run, err := s.opts.Transform.Get(c.Param("id"))
 	if err != nil {
@@ -94,7 +95,7 @@ func (s *Server) getTransform(c echo.Context) error {
 // listTransforms is GET /transform: every run, newest first.
 func (s *Server) listTransforms(c echo.Context) error {
 	if s.opts.Transform == nil {
-		return errTransformOff
+		return ErrTransformOff
 	}
 	if q := c.QueryParams(); len(q) > 0 {
 		return fmt.Errorf("%w: unknown query parameter %q: GET /transform takes none", errBadRequest, slices.Sorted(maps.Keys(q))[0])
@@ -106,7 +107,7 @@ func (s *Server) listTransforms(c echo.Context) error {
 // once, a running one once dbt has stopped (poll GET for the end).
 func (s *Server) cancelTransform(c echo.Context) error {
 	if s.opts.Transform == nil {
-		return errTransformOff
+		return ErrTransformOff
 	}
 	run, err := s.opts.Transform.Cancel(c.Param("id"))
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/lakeflight/lakeflight/flightsql"
 	"github.com/lakeflight/lakeflight/ingest"
 	"github.com/lakeflight/lakeflight/internal/config"
+	"github.com/lakeflight/lakeflight/internal/transform"
 	"github.com/lakeflight/lakeflight/web"
 )
 
@@ -135,9 +136,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	var ingestLate atomic.Pointer[ingest.Writer]
 	lateIngest := lateWriter{&ingestLate}
 	var catalogLate atomic.Pointer[catalog.Catalog]
+	// /transform answers 503 until the server is ready (dbt connects to it).
+	var transformLate atomic.Pointer[transform.Runner]
+	var transformOff atomic.Bool
 	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks,
 		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes),
-		MaxIngestDecompressedBytes: int64(cfg.IngestDecompressedLimit()), MaxIngestRatio: ingestRatio(cfg.MaxIngestRatio), Snapshots: lateCatalog{&catalogLate}})
+		MaxIngestDecompressedBytes: int64(cfg.IngestDecompressedLimit()), MaxIngestRatio: ingestRatio(cfg.MaxIngestRatio), Snapshots: lateCatalog{&catalogLate},
+		Transform: lateTransform{&transformLate, &transformOff}})
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(httpLn) }()
 
@@ -200,6 +205,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	grpcErr := make(chan error, 1)
 	go func() { grpcErr <- grpcSrv.Serve(flightLn) }()
 
+	runner, err := openTransform(cfg, dataDir, flightLn.Addr().String(), log.With("component", "transform"))
+	if err != nil {
+		grpcSrv.Stop()
+		return shutdownHTTP(httpSrv, fmt.Errorf("transforms: %w", err))
+	}
+	if runner != nil {
+		transformLate.Store(runner)
+	} else {
+		transformOff.Store(true)
+	}
+
 	httpSrv.SetReady(true)
 	log.Info("lakeflight ready",
 		"flight", flightLn.Addr().String(), "http", httpLn.Addr().String(),
@@ -219,6 +235,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	}
 
 	httpSrv.SetReady(false)
+	if runner != nil {
+		// Before the Flight server stops: a running dbt is canceled while
+		// its statements can still be interrupted.
+		closeLogged(log, "transforms", runner)
+	}
 	stopGRPC(grpcSrv, cfg.ShutdownTimeout, log)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

@@ -29,11 +29,20 @@ import (
 // stop function that cancels it and waits for a clean exit.
 func startServe(t *testing.T, dataDir string) (flightAddr, httpAddr string, stop func() error) {
 	t.Helper()
+	return startServeWith(t, dataDir, nil)
+}
+
+// startServeWith is startServe with the configuration adjusted by edit.
+func startServeWith(t *testing.T, dataDir string, edit func(*config.Config)) (flightAddr, httpAddr string, stop func() error) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.FlightAddr = "127.0.0.1:0"
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 5 * time.Second
+	if edit != nil {
+		edit(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,7 @@ type Config struct {
 
 	Catalog CatalogConfig `yaml:"catalog"`
 	DuckDB  DuckDBConfig  `yaml:"duckdb"`
+	DBT     DBTConfig     `yaml:"dbt"`
 	// MaxSQLBytes bounds the text of one SQL statement or script a client
 	// sends: DuckDB's parser cannot be interrupted, and its time grows
 	// faster than the text (40,000 ANDs, 700 KB, parse for 3 s).
@@ -63,6 +64,16 @@ type Config struct {
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string `yaml:"log_level"`
 	LogFormat string `yaml:"log_format"`
+}
+
+// DBTConfig says how POST /transform runs dbt. Empty fields are found:
+// the project is ./dbt when it holds a dbt_project.yml, dbt is the one in
+// the repository's Python environment (e2e/.venv, beside the project) or
+// else on PATH, and the profile is one lakeflight writes pointing at itself.
+type DBTConfig struct {
+	ProjectDir  string `yaml:"project_dir"`
+	Command     string `yaml:"command"`
+	ProfilesDir string `yaml:"profiles_dir"`
 }
 
 // CatalogConfig says where Iceberg metadata and data live. Empty URI and

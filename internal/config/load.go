@@ -32,6 +32,9 @@ func settings() []setting {
 		{"catalog-driver", "catalog database: sqlite or postgres", str(func(c *Config) *string { return &c.Catalog.Driver })},
 		{"catalog-uri", "catalog database DSN (default <data-dir>/catalog.db)", str(func(c *Config) *string { return &c.Catalog.URI })},
 		{"warehouse", "warehouse location (default <data-dir>/warehouse)", str(func(c *Config) *string { return &c.Catalog.Warehouse })},
+		{"dbt-project-dir", "dbt project POST /transform builds (default ./dbt when it holds dbt_project.yml)", str(func(c *Config) *string { return &c.DBT.ProjectDir })},
+		{"dbt-command", "dbt executable (default: <project>/../e2e/.venv/bin/dbt if present, else dbt on PATH)", str(func(c *Config) *string { return &c.DBT.Command })},
+		{"dbt-profiles-dir", "directory of the dbt profiles.yml (default: one lakeflight writes, pointing at itself)", str(func(c *Config) *string { return &c.DBT.ProfilesDir })},
 		{"memory-limit", "DuckDB memory_limit, e.g. 4GB (default: DuckDB's)", str(func(c *Config) *string { return &c.DuckDB.MemoryLimit })},
 		{"threads", "DuckDB threads (default: all cores)", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/lakeflight/lakeflight/internal/config"
+	"github.com/lakeflight/lakeflight/internal/transform"
+	"github.com/lakeflight/lakeflight/web"
+)
+
+// dbtProfileName is the profile the dbt project names and lakeflight
+// writes when it is not given a profiles directory.
+const dbtProfileName = "lakeflight"
+
+// openTransform builds the runner behind /transform, or nil when there is
+// no dbt project to build (the routes then say how to configure one).
+// flightAddr is where this server's Flight SQL listens: the profile
+// lakeflight writes points dbt there.
+func openTransform(cfg config.Config, dataDir, flightAddr string, log *slog.Logger) (*transform.Runner, error) {
+	project := cfg.DBT.ProjectDir
+	if project == "" {
+		if _, err := os.Stat(filepath.Join("dbt", "dbt_project.yml")); err != nil {
+			return nil, nil
+		}
+		project = "dbt"
+	}
+	project, err := filepath.Abs(project)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(project, "dbt_project.yml")); err != nil {
+		return nil, fmt.Errorf("dbt project %s: no dbt_project.yml there (lakeflight serve --dbt-project-dir)", project)
+	}
+	command := cfg.DBT.Command
+	if command == "" {
+		command = "dbt"
+		if venv := filepath.Join(filepath.Dir(project), "e2e", ".venv", "bin", "dbt"); isExecutable(venv) {
+			command = venv
+		} else if p, err := exec.LookPath("dbt"); err == nil {
+			command = p
+		}
+	}
+	state := filepath.Join(dataDir, "transform")
+	profiles := cfg.DBT.ProfilesDir
+	if profiles == "" {
+		profiles = state
+		if err := writeProfile(filepath.Join(state, "profiles.yml"), flightAddr); err != nil {
+			return nil, err
+		}
+	}
+	log.Info("transforms enabled", "project", project, "dbt", command, "profiles", profiles)
+	return transform.Open(transform.Config{
+		Command: []string{command}, ProjectDir: project, ProfilesDir: profiles, StateDir: state,
+	}, log)
+}
+
+// writeProfile writes the dbt profile of this server: the lakeflight
+// adapter over Flight SQL at addr, silver by default.
+func writeProfile(path, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1" // listening on all interfaces: reach it on loopback
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	body := fmt.Sprintf(`# Written by lakeflight serve at each start: the profile POST /transform runs dbt with.
+# Give lakeflight serve --dbt-profiles-dir to use your own instead.
+%s:
+  target: default
+  outputs:
+    default:
+      type: lakeflight
+      host: %q
+      port: %s
+      database: lakehouse
+      schema: silver
+      threads: 4
+`, dbtProfileName, host, port)
+	return os.WriteFile(path, []byte(body), 0o644)
+}
+
+func isExecutable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// lateTransform is the sidecar's Transformer: 503 while starting, 501
+// (with how to enable it) when no dbt project is configured.
+type lateTransform struct {
+	r   *atomic.Pointer[transform.Runner]
+	off *atomic.Bool
+}
+
+var _ web.Transformer = lateTransform{}
+
+var errNoDBTProject = fmt.Errorf("%w: no dbt project: start lakeflight serve from the repository root (./dbt) or give --dbt-project-dir",
+	web.ErrTransformOff)
+
+func (l lateTransform) get() (*transform.Runner, error) {
+	if r := l.r.Load(); r != nil {
+		return r, nil
+	}
+	if l.off.Load() {
+		return nil, errNoDBTProject
+	}
+	return nil, web.ErrStarting
+}
+
+func (l lateTransform) Submit(q transform.Request) (transform.Run, error) {
+	r, err := l.get()
+	if err != nil {
+		return transform.Run{}, err
+	}
+	return r.Submit(q)
+}
+
+func (l lateTransform) Get(id string) (transform.Run, error) {
+	r, err := l.get()
+	if err != nil {
+		return transform.Run{}, err
+	}
+	return r.Get(id)
+}
+
+func (l lateTransform) List() []transform.Run {
+	if r, err := l.get(); err == nil {
+		return r.List()
+	}
+	return nil
+}
+
+func (l lateTransform) Cancel(id string) (transform.Run, error) {
+	r, err := l.get()
+	if err != nil {
+		return transform.Run{}, err
+	}
+	return r.Cancel(id)
+}
