@@ -1,0 +1,205 @@
+"""Credentials and connections: one ADBC Flight SQL connection per dbt thread.
+
+Each connection keeps lakeflight's session cookie, so the temp tables an
+incremental model stages and any SET it runs belong to that thread's session and
+to no other. Statements run in autocommit: lakeflight commits every Iceberg write
+as its own snapshot and refuses Iceberg writes inside BEGIN … COMMIT, so dbt's
+transaction calls are bookkeeping only and send no SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import adbc_driver_flightsql
+import adbc_driver_flightsql.dbapi as flight_sql
+import adbc_driver_manager
+from dbt.adapters.contracts.connection import AdapterResponse, Connection, ConnectionState, Credentials
+from dbt.adapters.events.logging import AdapterLogger
+from dbt.adapters.exceptions import FailedToConnectError
+from dbt.adapters.sql import SQLConnectionManager
+from dbt_common.exceptions import DbtDatabaseError, DbtRuntimeError
+
+logger = AdapterLogger("lakeflight")
+
+# The driver wraps a server message as "<CODE>: [FlightSQL] <message> (<Code>; <Call>). Vendor code: N";
+# the gRPC code and lakeflight's message are what a dbt user needs.
+_DRIVER_DECORATION = re.compile(
+    r"^(?P<code>[A-Z_]+): \[FlightSQL\] (?P<msg>.*?)(?: \(\w+; [\w.]+\))?(?:\. Vendor code: -?\d+)?$", re.S
+)
+
+
+def server_message(err: BaseException) -> str:
+    """lakeflight's own message from an ADBC error, with the gRPC code kept in front."""
+    text = str(err).strip()
+    m = _DRIVER_DECORATION.match(text)
+    if not m:
+        return text
+    return f"{m.group('code')}: {m.group('msg').strip()}"
+
+
+@dataclass
+class LakeflightCredentials(Credentials):
+    """A `type: lakeflight` profile target.
+
+    `database` is the lakehouse catalog (the server's --catalog-name), `schema` the
+    Iceberg namespace models go to by default.
+    """
+
+    database: str = field(default="lakehouse", kw_only=True)
+    schema: str = field(default="", kw_only=True)
+    host: str = field(default="127.0.0.1", kw_only=True)
+    port: int = field(default=31337, kw_only=True)
+
+    _ALIASES = {"catalog": "database", "namespace": "schema"}
+
+    @property
+    def type(self) -> str:
+        return "lakeflight"
+
+    @property
+    def unique_field(self) -> str:
+        return self.host
+
+    @property
+    def uri(self) -> str:
+        return f"grpc://{self.host}:{self.port}"
+
+    def _connection_keys(self) -> tuple[str, ...]:
+        return ("host", "port", "database", "schema")
+
+    @classmethod
+    def validate(cls, data: Any) -> None:
+        # dbt passes the target without `type` (and `threads`); anything else we do not know
+        # would be silently ignored, so a misspelt or not-yet-supported key is refused here.
+        if isinstance(data, dict):
+            known = {f.name for f in fields(cls)} | set(cls._ALIASES) | {"threads"}
+            unknown = sorted(k for k in data if k not in known)
+            if unknown:
+                raise DbtRuntimeError(
+                    "unknown key(s) for a lakeflight target: "
+                    + ", ".join(unknown)
+                    + " (known: host, port, database, schema; token and tls come when lakeflight has auth)"
+                )
+            if not data.get("schema"):
+                raise DbtRuntimeError("a lakeflight target needs `schema` (the Iceberg namespace models go to)")
+        super().validate(data)
+
+
+class LakeflightConnectionManager(SQLConnectionManager):
+    TYPE = "lakeflight"
+
+    @classmethod
+    def open(cls, connection: Connection) -> Connection:
+        if connection.state == ConnectionState.OPEN:
+            return connection
+        creds: LakeflightCredentials = connection.credentials
+        cookies = {adbc_driver_flightsql.DatabaseOptions.WITH_COOKIE_MIDDLEWARE.value: "true"}
+        try:
+            handle = flight_sql.connect(creds.uri, db_kwargs=cookies, autocommit=True)
+            try:
+                # ADBC connects lazily; one round trip proves the server answers.
+                info = handle.adbc_get_info()
+            except BaseException:
+                handle.close()
+                raise
+        except (adbc_driver_manager.Error, OSError) as e:
+            connection.handle = None
+            connection.state = ConnectionState.FAIL
+            raise FailedToConnectError(f"cannot reach lakeflight at {creds.uri}: {server_message(e)}") from e
+        if info.get("vendor_name") != "lakeflight":
+            handle.close()
+            connection.handle = None
+            connection.state = ConnectionState.FAIL
+            raise FailedToConnectError(
+                f"{creds.uri} is a Flight SQL server but not lakeflight (vendor {info.get('vendor_name')!r})"
+            )
+        connection.handle = handle
+        connection.state = ConnectionState.OPEN
+        return connection
+
+    @classmethod
+    def close(cls, connection: Connection) -> Connection:
+        if connection.state in {ConnectionState.CLOSED, ConnectionState.INIT}:
+            return connection
+        # The handle is released outright: a session holds nothing that must outlive the
+        # thread (temp tables go with it), and no transaction is ever open.
+        try:
+            if connection.handle is not None:
+                connection.handle.close()
+        except adbc_driver_manager.Error as e:
+            logger.debug(f"closing {connection.name}: {server_message(e)}")
+        connection.state = ConnectionState.CLOSED
+        return connection
+
+    def cancel(self, connection: Connection) -> None:
+        handle = connection.handle
+        if handle is not None and connection.state == ConnectionState.OPEN:
+            try:
+                handle.adbc_cancel()
+            except adbc_driver_manager.Error as e:
+                logger.debug(f"cancelling {connection.name}: {server_message(e)}")
+
+    # Autocommit: dbt's BEGIN/COMMIT send no SQL (see the module comment). Every statement
+    # has committed by the time dbt calls commit(), whether or not a statement marked a
+    # transaction open (a seed's bulk ingest does not), so commit() never complains.
+    def add_begin_query(self, *args, **kwargs):
+        return None
+
+    def add_commit_query(self, *args, **kwargs):
+        return None
+
+    def commit(self):
+        connection = self.get_thread_connection()
+        connection.transaction_open = False
+        return connection
+
+    @classmethod
+    def get_response(cls, cursor) -> AdapterResponse:
+        rows = getattr(cursor, "rowcount", -1)
+        return AdapterResponse(_message="OK", rows_affected=rows if rows is not None and rows >= 0 else None)
+
+    @contextmanager
+    def exception_handler(self, sql: str):
+        try:
+            yield
+        except (DbtRuntimeError, FailedToConnectError):
+            raise
+        except adbc_driver_manager.Error as e:
+            logger.debug(f"lakeflight error running: {sql}")
+            raise DbtDatabaseError(server_message(e)) from e
+        except Exception as e:
+            logger.debug(f"error running: {sql}")
+            raise DbtRuntimeError(str(e)) from e
+
+    @classmethod
+    def data_type_code_to_name(cls, type_code: Any) -> str:
+        return str(type_code)
+
+    def ingest(self, table: str, schema: str, database: str, data, mode: str) -> int:
+        """Bulk ingest (Flight SQL CommandStatementIngest): one Iceberg snapshot."""
+        connection = self.get_thread_connection()
+        with self.exception_handler(f"-- adbc_ingest {database}.{schema}.{table} mode={mode}"):
+            with connection.handle.cursor() as cur:
+                return cur.adbc_ingest(table, data, mode=mode, catalog_name=database, db_schema_name=schema)
+
+    def list_tables(self, database: str, schema: str) -> dict[str, str]:
+        """name → table type (TABLE, VIEW, …) of one namespace, from Flight SQL GetTables."""
+        connection = self.get_thread_connection()
+        with self.exception_handler(f"-- GetTables {database}.{schema}"):
+            objs = connection.handle.adbc_get_objects(
+                depth="tables", catalog_filter=database, db_schema_filter=schema
+            ).read_all()
+        out: dict[str, str] = {}
+        for cat in objs.to_pylist():
+            if cat["catalog_name"] != database:
+                continue
+            for sch in cat["catalog_db_schemas"] or []:
+                if sch["db_schema_name"] != schema:
+                    continue
+                for t in sch["db_schema_tables"] or []:
+                    out[t["table_name"]] = t["table_type"]
+        return out
