@@ -193,7 +193,19 @@ func (c *Catalog) replaceView(ctx context.Context, id Ident, loc string, sc *ice
 	if err != nil {
 		return false, err
 	}
-	md, err := b.SetCurrentVersion(version, sc).Build()
+	// A definition the view already had is made current again rather than
+	// added: iceberg-go v0.7.0 would reuse its version id and then add the
+	// version a second time ("duplicate version-id"). The same definition
+	// as now (dbt replaces its views on every run) changes nothing.
+	if old := sameDefinition(base, sc, sql); old != nil {
+		if old.VersionID == base.CurrentVersionID() {
+			return true, nil
+		}
+		b = b.SetCurrentVersionID(old.VersionID)
+	} else {
+		b = b.SetCurrentVersion(version, sc)
+	}
+	md, err := b.Build()
 	if err != nil {
 		// e.g. the view has SQL for other dialects, which a new version in
 		// ViewDialect alone would drop.
@@ -219,6 +231,21 @@ func (c *Catalog) replaceView(ctx context.Context, id Ident, loc string, sc *ice
 	}
 	c.log.Info("view replaced", "view", id.String(), "version", md.CurrentVersionID())
 	return true, nil
+}
+
+// sameDefinition is the version of base whose one representation is sql in
+// ViewDialect and whose schema is sc, or nil.
+func sameDefinition(base view.Metadata, sc *iceberg.Schema, sql string) *view.Version {
+	schemas := base.SchemasByID()
+	for _, v := range base.Versions() {
+		if len(v.Representations) != 1 || v.Representations[0].Dialect != ViewDialect || v.Representations[0].Sql != sql {
+			continue
+		}
+		if s, ok := schemas[v.SchemaID]; ok && s.Equals(sc) {
+			return v
+		}
+	}
+	return nil
 }
 
 // viewVersion is a version of id with one representation, sql in ViewDialect.

@@ -223,3 +223,43 @@ func TestViewConcurrentReplace(t *testing.T) {
 		t.Fatalf("%d versions, want %d (1 + the replaces that returned success)", n, want)
 	}
 }
+
+// Replacing a view with the definition it has changes nothing (dbt replaces
+// its views on every run); going back to an earlier definition makes that
+// version current again instead of adding it twice.
+func TestViewReplaceWithAKnownDefinition(t *testing.T) {
+	ctx := t.Context()
+	c := newEnv(t).open(t)
+	if err := c.EnsureNamespace(ctx, "gold"); err != nil {
+		t.Fatal(err)
+	}
+	id := Ident{Namespace: "gold", Name: "again"}
+	a, b := "SELECT 1 AS id, 'a' AS name", "SELECT 2 AS id, 'b' AS name"
+	if err := c.CreateView(ctx, id, viewCols, a); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := c.ViewMetadataLocation(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateOrReplaceView(ctx, id, viewCols, a); err != nil {
+		t.Fatalf("replace with the same definition: %v", err)
+	}
+	if again, _ := c.ViewMetadataLocation(ctx, id); again != loc {
+		t.Errorf("the same definition wrote new metadata: %s → %s", loc, again)
+	}
+	if err := c.CreateOrReplaceView(ctx, id, viewCols, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateOrReplaceView(ctx, id, viewCols, a); err != nil {
+		t.Fatalf("back to the first definition: %v", err)
+	}
+	v, err := c.LoadView(ctx, id)
+	if err != nil || v.SQL != a || v.VersionID != 1 {
+		t.Fatalf("after going back: %+v %v", v, err)
+	}
+	md, err := c.ice.LoadView(ctx, id.iceberg())
+	if err != nil || len(md.Versions()) != 2 {
+		t.Fatalf("versions after A, A, B, A: %v %v", md.Versions(), err)
+	}
+}
