@@ -210,8 +210,8 @@ func (g *shop) step(s int) batch {
 		i := r.IntN(len(g.customers))
 		cu := g.customers[i]
 		cu.updatedAt = stamp(day.AddDate(0, 0, days-1))
-		if cu.updatedAt.Before(g.customers[i].updatedAt) {
-			cu.updatedAt = g.customers[i].updatedAt.Add(time.Hour)
+		if !cu.updatedAt.After(g.customers[i].updatedAt) {
+			continue // changed twice within the step's last day: once is enough
 		}
 		c := countries[r.IntN(len(countries))]
 		if r.IntN(2) == 0 {
@@ -280,10 +280,18 @@ func (g *shop) step(s int) batch {
 		if !ok {
 			continue
 		}
+		// The change happens within this step's days, after the last one:
+		// what a step sends is newer than anything sent before it.
+		prev, _ := time.Parse(time.RFC3339, o.UpdatedAt)
+		lo, end := prev.Add(time.Minute), day.AddDate(0, 0, days)
+		if lo.Before(day) {
+			lo = day
+		}
+		if !lo.Before(end) {
+			continue
+		}
 		o.Status = next
-		at, _ := time.Parse(time.RFC3339, o.UpdatedAt)
-		at = at.Add(time.Duration(1+r.IntN(72)) * time.Hour)
-		o.UpdatedAt = at.Format(time.RFC3339)
+		o.UpdatedAt = lo.Add(time.Duration(r.Int64N(int64(end.Sub(lo))))).Truncate(time.Second).Format(time.RFC3339)
 		g.orders[i] = o
 		b.orders = append(b.orders, o)
 	}

@@ -147,3 +147,28 @@ func readNDJSON(t *testing.T, path string) []map[string]any {
 	}
 	return out
 }
+
+// What a step sends is newer than anything sent before it, as a feed is:
+// an incremental model's high-water mark never skips a change.
+func TestStepsSendNewerData(t *testing.T) {
+	var lastMax string
+	for step := 0; step <= 3; step++ {
+		files, err := Generate(t.TempDir(), 1, step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orders := readNDJSON(t, files[len(files)-1].Path)
+		lo, hi := "9999", ""
+		for _, o := range orders {
+			u, at := o["updated_at"].(string), o["ordered_at"].(string)
+			if u < at {
+				t.Fatalf("step %d: order %v updated %s before it was placed %s", step, o["order_id"], u, at)
+			}
+			lo, hi = min(lo, u), max(hi, u)
+		}
+		if step > 0 && lo <= lastMax {
+			t.Errorf("step %d sends an order change at %s, not after the last step's newest %s", step, lo, lastMax)
+		}
+		lastMax = hi
+	}
+}
