@@ -10,6 +10,7 @@ transaction calls are bookkeeping only and send no SQL.
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -24,6 +25,11 @@ from dbt.adapters.sql import SQLConnectionManager
 from dbt_common.exceptions import DbtDatabaseError, DbtRuntimeError
 
 logger = AdapterLogger("lakeflight")
+
+# adbc-driver-flightsql 1.13.0's GetInfo fills a map shared by every connection of the
+# process without a lock: two dbt threads connecting at once crashed dbt with the Go
+# runtime's "fatal error: concurrent map writes". One GetInfo at a time per process.
+_GET_INFO_LOCK = threading.Lock()
 
 # The driver wraps a server message as "<CODE>: [FlightSQL] <message> (<Code>; <Call>). Vendor code: N";
 # the gRPC code and lakeflight's message are what a dbt user needs.
@@ -102,7 +108,8 @@ class LakeflightConnectionManager(SQLConnectionManager):
             handle = flight_sql.connect(creds.uri, db_kwargs=cookies, autocommit=True)
             try:
                 # ADBC connects lazily; one round trip proves the server answers.
-                info = handle.adbc_get_info()
+                with _GET_INFO_LOCK:
+                    info = handle.adbc_get_info()
             except BaseException:
                 handle.close()
                 raise

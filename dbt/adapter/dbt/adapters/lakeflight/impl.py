@@ -120,7 +120,7 @@ class LakeflightAdapter(SQLAdapter):
         local = duckdb.connect(":memory:")
         try:
             local.register("seed_text", text)
-            typed = local.execute(f"SELECT {select} FROM seed_text").to_arrow_table()
+            typed = local.sql(f"SELECT {select} FROM seed_text").to_arrow_table()
         except duckdb.Error as e:
             raise DbtRuntimeError(f"seed {relation}: cannot cast its values to the column types: {e}") from e
         finally:
