@@ -198,10 +198,8 @@ def test_seed_run_test_rerun_and_failing_test(lake):
     # More bronze data, then a second run: each incremental strategy takes exactly the change.
     with connect(server) as conn, conn.cursor() as cur:
         cur.executemany("INSERT INTO bronze.orders VALUES (?, ?, ?, ?, ?)", NEW_ORDERS)
-    # The view is left out: rebuilding an unchanged view is a server bug (the xfail below),
-    # and a view needs no rebuild to show the new rows, which is checked here too.
-    dbt("run", "--exclude", "status_summary")
-    assert dbt.results() == {f"model.dbt_smoke.{m}": "success" for m in models if m != "status_summary"}
+    dbt("run")  # the view too: replaced by the same definition
+    assert dbt.results() == {f"model.dbt_smoke.{m}": "success" for m in models}
 
     second = expected_models(orders + NEW_ORDERS)
     assert first["stg_orders"] != second["stg_orders"] and first["customer_totals"] != second["customer_totals"]
@@ -243,20 +241,6 @@ def test_profile_with_unknown_key_is_refused(lake, tmp_path):
     proc = bad("debug", ok=False)
     assert proc.returncode != 0
     assert "unknown key(s) for a lakeflight target: token" in proc.stdout, proc.stdout
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: CREATE OR REPLACE VIEW with the same definition as a version the view already has fails "
-    "with 'invalid view metadata: duplicate version-id 1', so re-running an unchanged view model fails",
-)
-def test_rerun_of_unchanged_view_model(lake):
-    _, dbt = lake
-    dbt("run", "--select", "stg_orders", "status_summary", ok=False)  # the view exists after this (or before)
-    proc = dbt("run", "--select", "status_summary", ok=False)
-    if proc.returncode != 0 and "duplicate version-id" not in proc.stdout:
-        pytest.fail(f"dbt run failed, and not with the known bug:\n{proc.stdout}")
-    assert proc.returncode == 0, proc.stdout
 
 
 @pytest.mark.xfail(
