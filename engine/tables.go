@@ -96,6 +96,24 @@ func (e *Engine) syncTables(ctx context.Context, toks sqltext.Tokens) error {
 	return nil
 }
 
+// Notice binds the table as it is now in the catalog: an in-process writer
+// (ingest) calls it after a commit, so a table it created is known before
+// any query asks for it. Failures are logged; the next statement that
+// names the table tries again.
+func (e *Engine) Notice(ctx context.Context, id catalog.Ident) {
+	if e.source == nil {
+		return
+	}
+	loc, err := e.source.MetadataLocation(ctx, id)
+	if err != nil {
+		e.log.Warn("noticing a commit", "table", id.String(), "err", err)
+		return
+	}
+	if err := e.bind(ctx, id, loc); err != nil && !errors.Is(err, ErrClosed) {
+		e.log.Warn("binding a committed table", "table", id.String(), "err", err)
+	}
+}
+
 // relist binds tables and views created in the catalog since they were
 // last listed. It reports whether the set of bound tables or views changed.
 func (e *Engine) relist(ctx context.Context) bool {

@@ -100,7 +100,15 @@ type Writer struct {
 	mem memory.Allocator
 	// writers is how many Parquet files are written at once (GOMAXPROCS).
 	writers int
+	// committed, when set, hears of every table an ingest committed to, so
+	// that a query engine in the same process sees a new table at once.
+	committed func(ctx context.Context, id catalog.Ident)
 }
+
+// OnCommit sets a function called after each successful ingest with the
+// table (and the rejects table, when one was written). Set it before the
+// first Write.
+func (w *Writer) OnCommit(fn func(ctx context.Context, id catalog.Ident)) { w.committed = fn }
 
 // NewWriter returns a Writer over cat.
 func NewWriter(cat *catalog.Catalog, log *slog.Logger, mem memory.Allocator) *Writer {
@@ -138,6 +146,17 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 		return res, err
 	}
 	defer txn.Abort()
+	if w.committed != nil {
+		defer func() {
+			if err != nil || res.Replayed {
+				return
+			}
+			w.committed(context.WithoutCancel(ctx), req.Table)
+			if rid, perr := ParseTable(res.RejectsTable); res.RejectsTable != "" && perr == nil {
+				w.committed(context.WithoutCancel(ctx), rid)
+			}
+		}()
+	}
 	res.Created = created
 	if created {
 		defer func() {

@@ -66,3 +66,20 @@ func TestDemoCommand(t *testing.T) {
 		}
 	}
 }
+
+// A table ingest creates is known to the engine at once: a write reading it
+// (no query has read it yet) and the listing see it.
+func TestIngestedTableIsQueryableAtOnce(t *testing.T) {
+	flightAddr, _, _ := startServe(t, filepath.Join(t.TempDir(), "data"))
+	path := filepath.Join(t.TempDir(), "fresh.parquet")
+	writeIDs(t, path, 0, 3)
+	if code, _, stderr := cli(t, "ingest", "--server", flightAddr, "--table", "bronze.fresh", path); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := cli(t, "query", "--server", flightAddr, "CREATE TABLE silver.fresh_copy AS SELECT * FROM bronze.fresh"); code != 0 {
+		t.Fatalf("a write over the fresh table: %s", stderr)
+	}
+	if got := count(t, flightAddr, "silver.fresh_copy"); got != "3" {
+		t.Fatalf("copy has %s rows", got)
+	}
+}

@@ -182,6 +182,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	defer closeLogged(log, "duckdb", eng)
 
 	ingestWriter := ingest.NewWriter(cat, log.With("component", "ingest"), nil)
+	ingestWriter.OnCommit(eng.Notice) // a table ingest creates is queryable, and listed, at once
 	ingestLate.Store(ingestWriter)
 	fsrv, err := flightsql.New(flightsql.Options{
 		Engine:      eng,
