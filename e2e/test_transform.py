@@ -1,0 +1,173 @@
+"""The medallion pipeline end to end: `lakeflight demo` loads bronze, `POST /transform` runs the
+repository's dbt project (dbt/) inside lakeflight through the lakeflight adapter, and the gold
+marts over Flight SQL equal what this test computes itself from bronze, before and after a second
+day of data (each incremental strategy updated without duplicates); a rebuilt table's previous
+result stays readable with AT (VERSION => …); a failing dbt test fails the run, naming the test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from conftest import REPO, connect, start_server, stop
+
+DBT = Path(sys.executable).parent / "dbt"
+PROJECT = REPO / "dbt"
+RUN_TIMEOUT_S = 600
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    srv = start_server(
+        tmp_path_factory.mktemp("transform") / "data", "--dbt-project-dir", str(PROJECT), "--dbt-command", str(DBT)
+    )
+    try:
+        yield srv
+    finally:
+        stop(srv)
+
+
+def demo(server, *args: str) -> None:
+    proc = subprocess.run(
+        [str(server.bin), "demo", "--server", server.flight_addr, *args], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def http(server, method: str, path: str, body: dict | None = None) -> tuple[int, dict, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://{server.http_addr}{path}", data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read()), dict(resp.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read()), dict(e.headers)
+
+
+def transform(server, body: dict | None = None) -> dict:
+    """POST /transform and wait for the run to end; returns the finished run."""
+    status, run, headers = http(server, "POST", "/transform", body or {})
+    assert status == 202, run
+    assert headers.get("Location") == f"/transform/{run['id']}"
+    assert run["status"] == "queued"
+    seen = {run["status"]}
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while run["status"] not in ("success", "failed", "canceled"):
+        assert time.monotonic() < deadline, f"run still {run['status']} after {RUN_TIMEOUT_S}s"
+        time.sleep(0.5)
+        status, run, _ = http(server, "GET", f"/transform/{run['id']}")
+        assert status == 200, run
+        seen.add(run["status"])
+    assert "running" in seen or run["started_at"], run
+    return run
+
+
+def rows(server, sql: str) -> list[dict]:
+    with connect(server) as c, c.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetch_arrow_table().to_pylist()
+
+
+def cents(x) -> Decimal:
+    return Decimal(str(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def expected(server) -> dict:
+    """Gold computed here, from bronze and the coupon seed, without the project's SQL."""
+    coupons = {r["coupon"]: int(r["discount_pct"]) for r in csv.DictReader(open(PROJECT / "seeds" / "coupons.csv"))}
+    latest: dict[int, dict] = {}
+    events = set()
+    for o in rows(server, "SELECT order_id, customer_id, ordered_at, updated_at, status, coupon, items FROM bronze.orders"):
+        events.add((o["order_id"], o["status"], o["updated_at"]))
+        if o["order_id"] not in latest or o["updated_at"] > latest[o["order_id"]]["updated_at"]:
+            latest[o["order_id"]] = o
+    net, day_revenue, day_orders, lifetime = {}, defaultdict(Decimal), defaultdict(int), defaultdict(Decimal)
+    for oid, o in latest.items():
+        gross = sum(Decimal(i["quantity"]) * Decimal(i["unit_price"]) for i in o["items"])
+        pct = coupons.get((o["coupon"] or "").strip().upper(), 0)
+        net[oid] = cents(gross * (100 - pct) / 100)
+        if o["status"] not in ("cancelled", "returned"):
+            day = o["ordered_at"].date()
+            day_revenue[day] += net[oid]
+            day_orders[day] += 1
+            lifetime[o["customer_id"]] += net[oid]
+    return {"latest": latest, "net": net, "events": events, "day_revenue": day_revenue, "day_orders": day_orders,
+            "lifetime": lifetime}
+
+
+def check_gold(server) -> dict:
+    want = expected(server)
+    fct = rows(server, "SELECT order_id, status, net_amount FROM gold.fct_orders")
+    assert len(fct) == len({r["order_id"] for r in fct}) == len(want["latest"]), "fct_orders: one row per order"
+    for r in fct:
+        assert r["status"] == want["latest"][r["order_id"]]["status"], r
+        assert r["net_amount"] == want["net"][r["order_id"]], r
+    daily = rows(server, "SELECT order_date, orders, revenue FROM gold.daily_revenue")
+    assert {r["order_date"]: r["revenue"] for r in daily if r["orders"]} == dict(want["day_revenue"])
+    assert {r["order_date"]: r["orders"] for r in daily if r["orders"]} == dict(want["day_orders"])
+    events = rows(server, "SELECT order_id, status, reported_at FROM gold.order_status_events")
+    assert len(events) == len(want["events"]), "order_status_events: each reported status once"
+    assert {(e["order_id"], e["status"], e["reported_at"]) for e in events} == want["events"]
+    dim = rows(server, "SELECT customer_id, lifetime_value FROM gold.dim_customers WHERE orders > 0")
+    assert {r["customer_id"]: r["lifetime_value"] for r in dim} == dict(want["lifetime"])
+    return want
+
+
+def snapshot_id(server, table: str) -> int:
+    snaps = rows(server, f"SELECT snapshot_id FROM iceberg_snapshots('{table}') ORDER BY timestamp_ms")
+    return snaps[-1]["snapshot_id"]
+
+
+def test_demo_to_gold_and_a_second_day(shop):
+    demo(shop)
+    run = transform(shop)
+    assert run["status"] == "success", (run["error"], run["log_tail"][-20:])
+    built = {n["unique_id"]: n["status"] for n in run["nodes"]}
+    for model in ("stg_orders", "int_order_amounts", "fct_orders", "daily_revenue", "order_status_events", "dim_customers"):
+        assert built.get(f"model.shop.{model}") == "success", built
+    assert any(k.startswith("unit_test.shop.") and v == "pass" for k, v in built.items()), built
+    first = check_gold(shop)
+    assert rows(shop, "SELECT table_type FROM information_schema.tables WHERE table_name = 'int_order_amounts'")
+    before = snapshot_id(shop, "gold.dim_customers")
+    before_value = rows(shop, "SELECT sum(lifetime_value) AS v FROM gold.dim_customers")[0]["v"]
+
+    # A second day: new orders, orders that moved on, changed customers.
+    demo(shop, "--step", "1")
+    run = transform(shop)
+    assert run["status"] == "success", (run["error"], run["log_tail"][-20:])
+    second = check_gold(shop)
+    assert len(second["latest"]) > len(first["latest"])
+    moved = [oid for oid, o in first["latest"].items() if second["latest"][oid]["status"] != o["status"]]
+    assert moved, "the second day moved no order on: the merge is not exercised"
+
+    # The table model's previous build is still there, as it was.
+    old = rows(shop, f"SELECT sum(lifetime_value) AS v FROM gold.dim_customers AT (VERSION => {before})")[0]["v"]
+    assert old == before_value
+    assert rows(shop, "SELECT sum(lifetime_value) AS v FROM gold.dim_customers")[0]["v"] != before_value
+
+
+def test_a_failing_dbt_test_fails_the_run(shop):
+    # An order in a status the shop does not have: the accepted_values test on stg_orders fails.
+    with connect(shop) as c, c.cursor() as cur:
+        cur.execute(
+            "INSERT INTO bronze.orders (order_id, customer_id, ordered_at, updated_at, status, channel, items) "
+            "SELECT 999999999, 1, now(), now(), 'lost', 'web', [{'product_id': 1, 'quantity': 1, 'unit_price': '1.00'}]"
+        )
+    run = transform(shop, {"select": ["stg_orders+"]})
+    assert run["status"] == "failed", run
+    assert "accepted_values_stg_orders_status" in run["error"], run["error"]
+    failed = [n for n in run["nodes"] if n["status"] == "fail"]
+    assert failed and all("accepted_values_stg_orders_status" in n["unique_id"] for n in failed), failed
+    assert any(n["status"] == "skipped" for n in run["nodes"]), "models after the failing test should be skipped"
+    status, runs, _ = http(shop, "GET", "/transform")
+    assert status == 200 and runs["runs"][0]["id"] == run["id"]
