@@ -131,8 +131,6 @@ class LakeflightAdapter(SQLAdapter):
         else:
             self.connections.ingest(relation.identifier, relation.schema, relation.database, typed, "replace")
         # Read the table back: the seed is loaded only if the server now answers its rows.
-        # (This also makes lakeflight's engine learn of a table that bulk ingest just created,
-        # which its write path does not do by itself yet: see e2e/test_dbt.py's xfail.)
         _, result = self.connections.execute(f"SELECT count(*) AS n FROM {relation.render()}", fetch=True)
         loaded = int(result.rows[0][0])
         if loaded != typed.num_rows:
