@@ -159,6 +159,7 @@ func (s *Session) Exec(ctx context.Context, sql string) (int64, error) {
 		return 0, err
 	}
 	stmts := sqltext.Split(sql)
+	ctx = withQueryTag(ctx, sql) // a script's leading comment tags each of its writes
 	if len(stmts) <= 1 {
 		st, err := s.Prepare(ctx, sql)
 		if err != nil {

@@ -55,6 +55,7 @@ type Statement struct {
 	mu      sync.Mutex // guards closed, streams; held by Exec while it runs
 	closed  bool
 	streams map[*stream]struct{}
+	tag     string // the write's query tag (querytag.go), from its leading comment
 }
 
 var emptySchema = arrow.NewSchema(nil, nil)
@@ -106,6 +107,9 @@ func (s *Session) prepare(ctx context.Context, sql, text string, toks sqltext.To
 		st, ok, err := s.prepareOnMain(func(dc *dconn) (*Statement, bool, error) {
 			return s.prepareWrite(ctx, dc, text, toks, w)
 		})
+		if st != nil {
+			st.tag = queryTag(sql) // from the client's text: text starts at the statement's first token
+		}
 		if ok || err != nil {
 			return st, err
 		}

@@ -216,6 +216,7 @@ func (e *Engine) commitCreated(ctx context.Context, id catalog.Ident, recs []arr
 	}
 	defer rdr.Release()
 	summary := map[string]string{"lakeflight.sql.statement": stmt}
+	tagSummary(ctx, summary)
 	switch {
 	case replace == nil:
 		err = txn.AppendParallel(ctx, rdr, summary, runtime.GOMAXPROCS(0))

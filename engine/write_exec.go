@@ -517,6 +517,9 @@ func (st *Statement) execWriteRows(ctx context.Context, params arrow.RecordBatch
 		return 0, nil, newError(ErrBusy, "the session is streaming a result: read it to the end or close it before writing")
 	}
 	defer st.s.releaseConn(st.home)
+	if st.tag != "" {
+		ctx = context.WithValue(ctx, queryTagKey{}, st.tag)
+	}
 	p, dc, e := st.write, st.home, st.s.e
 	if err := st.s.refuseInTransaction(p.stmt.Kind.String(), p.id.String()); err != nil {
 		return 0, nil, err
@@ -649,6 +652,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	}
 	defer rdr.Release()
 	summary := map[string]string{"lakeflight.sql.statement": p.stmt.Kind.String()}
+	tagSummary(ctx, summary)
 	var reader array.RecordReader // nil: nothing to add
 	if len(ch.rows) > 0 {
 		reader = rdr
@@ -672,7 +676,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	e.markStale(p.id)
 	ws.Snapshot, ws.Rows = snap, ch.affected
 	e.log.Info("sql write committed", "statement", p.stmt.Kind.String(), "table", p.id.String(),
-		"snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "stand_in", ws.StandIn,
+		"tag", queryTagOf(ctx), "snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "stand_in", ws.StandIn,
 		"stand_in_rows", ws.StandInRows, "run", ws.Run, "collect", ws.Collect, "copy_on_write", ws.CopyOnWrite,
 		"rewrite", ws.Rewrite, "rewritten_rows", ws.RewrittenRows, "write", ws.Write, "commit", ws.Commit)
 	return ch.affected, returnedRows(p, out), nil
