@@ -137,6 +137,9 @@ def test_demo_to_gold_and_a_second_day(shop):
         assert built.get(f"model.shop.{model}") == "success", built
     assert any(k.startswith("unit_test.shop.") and v == "pass" for k, v in built.items()), built
     first = check_gold(shop)
+    # Each model's snapshot names the model (dbt's query comment, kept as the query tag).
+    tags = rows(shop, "SELECT summary['lakeflight.query-tag'] AS tag FROM iceberg_snapshots('gold.fct_orders')")
+    assert tags == [{"tag": "model.shop.fct_orders"}], tags
     assert rows(shop, "SELECT table_type FROM information_schema.tables WHERE table_name = 'int_order_amounts'")
     before = snapshot_id(shop, "gold.dim_customers")
     before_value = rows(shop, "SELECT sum(lifetime_value) AS v FROM gold.dim_customers")[0]["v"]
