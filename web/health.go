@@ -21,6 +21,9 @@ type checkResult struct {
 type readinessBody struct {
 	Status string        `json:"status"`
 	Checks []checkResult `json:"checks"`
+	// Transform is the state of the /transform subsystem; informational,
+	// it does not make the server unready.
+	Transform string `json:"transform,omitempty"`
 }
 
 // readiness is 200 only when the server has finished starting, is not
@@ -30,6 +33,9 @@ func (s *Server) readiness(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, readinessBody{Status: "not ready: starting or stopping"})
 	}
 	body := readinessBody{Status: "ready"}
+	if s.opts.Transform != nil {
+		body.Transform = s.opts.Transform.State()
+	}
 	code := http.StatusOK
 	for _, chk := range s.opts.Checks {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.opts.CheckTimeout)

@@ -19,6 +19,9 @@ type Transformer interface {
 	Get(id string) (transform.Run, error)
 	List() []transform.Run
 	Cancel(id string) (transform.Run, error)
+	// State says, in a few words, whether transforms can run and what is
+	// running: /ready shows it.
+	State() string
 }
 
 // ErrTransformOff: the sidecar has no Transformer, or it has nothing to

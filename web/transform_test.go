@@ -56,6 +56,8 @@ func (f *runsFake) Cancel(id string) (transform.Run, error) {
 	return run, nil
 }
 
+func (f *runsFake) State() string { return "enabled: fake" }
+
 func do(t *testing.T, h http.Handler, method, path, body string) (int, string, http.Header) {
 	t.Helper()
 	rec := httptest.NewRecorder()
@@ -125,5 +127,14 @@ func TestTransformRoutes(t *testing.T) {
 	off := New(Options{}).Handler()
 	if code, body, _ := do(t, off, http.MethodPost, "/transform", "{}"); code != http.StatusNotImplemented || !strings.Contains(body, "not enabled") {
 		t.Fatalf("without a runner: %d %s", code, body)
+	}
+}
+
+func TestReadyShowsTheTransformState(t *testing.T) {
+	s := New(Options{Transform: &runsFake{runs: map[string]transform.Run{}}})
+	s.SetReady(true)
+	code, body, _ := get(t, s.Handler(), "/ready")
+	if code != http.StatusOK || !strings.Contains(body, `"transform":"enabled: fake"`) {
+		t.Fatalf("ready: %d %s", code, body)
 	}
 }

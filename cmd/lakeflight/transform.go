@@ -139,6 +139,18 @@ func (l lateTransform) List() []transform.Run {
 	return nil
 }
 
+func (l lateTransform) State() string {
+	r, err := l.get()
+	switch {
+	case err == nil:
+		return r.State()
+	case l.off.Load():
+		return "disabled: no dbt project (start from the repository root, or give --dbt-project-dir)"
+	default:
+		return "starting"
+	}
+}
+
 func (l lateTransform) Cancel(id string) (transform.Run, error) {
 	r, err := l.get()
 	if err != nil {

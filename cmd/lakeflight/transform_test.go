@@ -99,6 +99,15 @@ func TestServeWithoutDBTProject(t *testing.T) {
 	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(body), "--dbt-project-dir") {
 		t.Fatalf("no project: %d %s", resp.StatusCode, body)
 	}
+	resp, err = http.Get("http://" + httpAddr + "/ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"transform":"disabled: no dbt project`) {
+		t.Fatalf("ready without a project: %d %s", resp.StatusCode, body)
+	}
 
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")

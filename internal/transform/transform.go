@@ -221,6 +221,20 @@ func (r *Runner) Active() int {
 	return n
 }
 
+// State is the runner's state for /ready: idle, or what runs and waits.
+func (r *Runner) State() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch running, queued := len(r.cancel), len(r.queue); {
+	case r.closed:
+		return "stopping"
+	case running == 0 && queued == 0:
+		return "ready: idle"
+	default:
+		return fmt.Sprintf("ready: %d running, %d queued", running, queued)
+	}
+}
+
 // Cancel stops a queued or running build. A running dbt gets SIGTERM, then
 // SIGKILL after the grace period; the run is canceled once it has exited.
 func (r *Runner) Cancel(id string) (Run, error) {

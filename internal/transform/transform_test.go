@@ -190,3 +190,16 @@ func TestHistorySurvivesARestart(t *testing.T) {
 		t.Errorf("the cut-off run after a restart: %+v", got)
 	}
 }
+
+func TestState(t *testing.T) {
+	r := open(t, t.TempDir(), "sleep")
+	if got := r.State(); got != "ready: idle" {
+		t.Fatalf("idle: %q", got)
+	}
+	first, _ := r.Submit(Request{})
+	_, _ = r.Submit(Request{})
+	wait(t, r, first.ID, Running)
+	if got := r.State(); got != "ready: 1 running, 1 queued" {
+		t.Fatalf("busy: %q", got)
+	}
+}
