@@ -43,6 +43,8 @@ bench: build
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime 3x ./engine/ ./flightsql/ ./catalog/
 	# parser throughput with the UTF-8 and stream checks on, and their own cost
 	$(GO) test -tags $(TAGS) -run '^$$' -bench 'CSV$$|NDJSON$$|FixBatchUTF8|Decompress' -benchmem -benchtime 3x ./ingest/
+	# POST /transform's response time (goal: p50 under 10 ms)
+	$(GO) test -tags $(TAGS) -run '^$$' -bench TransformPOST -benchtime 500x ./cmd/lakeflight/
 
 clean:
 	rm -rf bin

@@ -27,13 +27,13 @@ import (
 
 // startServe runs serve() on ephemeral ports and returns its addresses and a
 // stop function that cancels it and waits for a clean exit.
-func startServe(t *testing.T, dataDir string) (flightAddr, httpAddr string, stop func() error) {
+func startServe(t testing.TB, dataDir string) (flightAddr, httpAddr string, stop func() error) {
 	t.Helper()
 	return startServeWith(t, dataDir, nil)
 }
 
 // startServeWith is startServe with the configuration adjusted by edit.
-func startServeWith(t *testing.T, dataDir string, edit func(*config.Config)) (flightAddr, httpAddr string, stop func() error) {
+func startServeWith(t testing.TB, dataDir string, edit func(*config.Config)) (flightAddr, httpAddr string, stop func() error) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dataDir
