@@ -1,8 +1,9 @@
 // Package web is lakeflight's HTTP sidecar (echo): liveness, readiness and
-// Prometheus metrics, POST /ingest (file uploads into tables), and the
-// /v1/tables/{ns}/{table}/… admin endpoints for snapshots, tags, branches
-// and rollback; transform endpoints later. It sits beside flightsql at the
-// top of the stack and talks to lower packages only through the small
+// Prometheus metrics, POST /ingest (file uploads into tables), the
+// /v1/tables/{ns}/{table}/… endpoints for snapshots, tags, branches,
+// rollback and reads of rows and schema, the /transform routes, and
+// /openapi.json describing them all. It sits beside flightsql at the top
+// of the stack and talks to lower packages only through the small
 // interfaces it declares here.
 package web
 
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -59,6 +61,14 @@ type Options struct {
 	Snapshots Snapshotter
 	// Transform runs dbt builds for the /transform routes; nil answers 501.
 	Transform Transformer
+	// Reader serves GET /v1/tables/{ns}/{table}/rows and …/schema; nil
+	// answers 501.
+	Reader Reader
+	// MaxReadRows bounds ?limit= of a rows read; default DefaultMaxReadRows.
+	MaxReadRows int64
+	// Allocator allocates what the reads build (filter values, Arrow IPC
+	// frames); default memory.DefaultAllocator.
+	Allocator memory.Allocator
 }
 
 // Server is the HTTP sidecar.
@@ -112,6 +122,9 @@ func New(opts Options) *Server {
 	tables.POST("/tags", s.createTag)
 	tables.POST("/branches", s.createBranch)
 	tables.POST("/rollback", s.rollback)
+	tables.GET("/rows", s.tableRows)
+	tables.GET("/schema", s.tableSchema)
+	e.GET("/openapi.json", s.openAPI)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 	s.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	return s
