@@ -139,10 +139,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	// /transform answers 503 until the server is ready (dbt connects to it).
 	var transformLate atomic.Pointer[transform.Runner]
 	var transformOff atomic.Bool
+	var readsLate atomic.Pointer[tableReader] // the REST reads: 503 until the engine is open
 	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks,
 		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes),
 		MaxIngestDecompressedBytes: int64(cfg.IngestDecompressedLimit()), MaxIngestRatio: ingestRatio(cfg.MaxIngestRatio), Snapshots: lateCatalog{&catalogLate},
-		Transform: lateTransform{&transformLate, &transformOff}})
+		Transform: lateTransform{&transformLate, &transformOff}, Reader: lateReads{&readsLate}})
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(httpLn) }()
 
@@ -180,6 +181,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		return shutdownHTTP(httpSrv, fmt.Errorf("starting DuckDB: %w", err))
 	}
 	defer closeLogged(log, "duckdb", eng)
+	readsLate.Store(&tableReader{cat: cat, eng: eng})
 
 	ingestWriter := ingest.NewWriter(cat, log.With("component", "ingest"), nil)
 	ingestWriter.OnCommit(eng.Notice) // a table ingest creates is queryable, and listed, at once
