@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run test test-go test-e2e lint bench tidy-check clean
+.PHONY: all build run setup demo test test-go test-e2e lint bench tidy-check clean
 
 all: build
 
@@ -18,8 +18,16 @@ build:
 run: build
 	./$(BIN) serve
 
+## setup: the Python environment (e2e/.venv: test clients, dbt, the lakeflight dbt adapter) from pinned files
+setup:
+	bash e2e/setup.sh
+
+## demo: the five-minute tour: start the server, load the demo shop, build silver and gold with dbt, query
+demo: build setup
+	bash scripts/demo.sh
+
 ## test: every test: Go (race detector on) and the Python ADBC + JDBC end-to-end suites
-test: test-go test-e2e
+test: setup test-go test-e2e
 
 test-go:
 	$(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./...

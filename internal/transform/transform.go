@@ -380,7 +380,7 @@ func (r *Runner) runProcess(ctx context.Context, run *Run, tail *tailWriter) (in
 	}
 	cmd := exec.Command(run.Command[0], run.Command[1:]...)
 	cmd.Dir = r.cfg.ProjectDir
-	cmd.Env = append(append(os.Environ(), "DO_NOT_TRACK=1", "DBT_SEND_ANONYMOUS_USAGE_STATS=false"), r.cfg.Env...)
+	cmd.Env = append(append(os.Environ(), "DO_NOT_TRACK=1", "DBT_SEND_ANONYMOUS_USAGE_STATS=false", "DBT_USE_COLORS=false"), r.cfg.Env...)
 	cmd.Stdout, cmd.Stderr = tail, tail
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
