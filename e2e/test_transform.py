@@ -159,6 +159,36 @@ def test_demo_to_gold_and_a_second_day(shop):
     assert rows(shop, "SELECT sum(lifetime_value) AS v FROM gold.dim_customers")[0]["v"] != before_value
 
 
+def test_cancel_a_running_build_then_build_again(shop):
+    """DELETE /transform/{id} stops dbt (its whole process group) and the run ends canceled; the next
+    build brings gold up to date with bronze as if nothing had happened."""
+    demo(shop, "--step", "2")
+    status, run, _ = http(shop, "POST", "/transform", {})
+    assert status == 202, run
+    deadline = time.monotonic() + 60
+    while run["status"] == "queued":
+        assert time.monotonic() < deadline, run
+        time.sleep(0.05)
+        _, run, _ = http(shop, "GET", f"/transform/{run['id']}")
+    assert run["status"] == "running", run
+    status, canceled, _ = http(shop, "DELETE", f"/transform/{run['id']}")
+    assert status == 202, canceled
+    deadline = time.monotonic() + 30
+    while run["status"] == "running":
+        assert time.monotonic() < deadline, "dbt still running 30 s after the cancel"
+        time.sleep(0.2)
+        _, run, _ = http(shop, "GET", f"/transform/{run['id']}")
+    assert run["status"] == "canceled", run
+    left = subprocess.run(["pgrep", "-f", run["id"]], capture_output=True, text=True)
+    assert left.stdout.strip() == "", f"dbt processes of the canceled run are still there: {left.stdout}"
+    status, again, _ = http(shop, "DELETE", f"/transform/{run['id']}")
+    assert status == 409, again
+
+    run = transform(shop)
+    assert run["status"] == "success", (run["error"], run["log_tail"][-20:])
+    check_gold(shop)
+
+
 def test_a_failing_dbt_test_fails_the_run(shop):
     # An order in a status the shop does not have: the accepted_values test on stg_orders fails.
     with connect(shop) as c, c.cursor() as cur:
