@@ -162,7 +162,7 @@ def test_demo_to_gold_and_a_second_day(shop):
 def test_cancel_a_running_build_then_build_again(shop):
     """DELETE /transform/{id} stops dbt (its whole process group) and the run ends canceled; the next
     build brings gold up to date with bronze as if nothing had happened."""
-    demo(shop, "--step", "2")
+    demo(shop, "--steps", "3")  # days 0 to 2 (those loaded before are replayed, not added)
     status, run, _ = http(shop, "POST", "/transform", {})
     assert status == 202, run
     deadline = time.monotonic() + 60
