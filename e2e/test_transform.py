@@ -190,6 +190,7 @@ def test_cancel_a_running_build_then_build_again(shop):
 
 
 def test_a_failing_dbt_test_fails_the_run(shop):
+    demo(shop)  # replayed when an earlier test loaded it
     # An order in a status the shop does not have: the accepted_values test on stg_orders fails.
     with connect(shop) as c, c.cursor() as cur:
         cur.execute(
