@@ -123,6 +123,24 @@ def check_gold(server) -> dict:
     return want
 
 
+COUNTRIES = {"GERMANY": "DE", "FRANCE": "FR", "NETHERLANDS": "NL", "SPAIN": "ES", "ITALY": "IT", "POLAND": "PL",
+             "SWEDEN": "SE"}
+
+
+def customers_now(server) -> dict:
+    """Each customer's cleaned e-mail and country as of its latest record in bronze."""
+    latest: dict[int, dict] = {}
+    for c in rows(server, "SELECT customer_id, email, country, updated_at FROM bronze.customers"):
+        if c["customer_id"] not in latest or c["updated_at"] > latest[c["customer_id"]]["updated_at"]:
+            latest[c["customer_id"]] = c
+    out = {}
+    for cid, c in latest.items():
+        email = (c["email"] or "").strip().lower() or None
+        country = (c["country"] or "").strip().upper()
+        out[cid] = (email, COUNTRIES.get(country, country))
+    return out
+
+
 def snapshot_id(server, table: str) -> int:
     snaps = rows(server, f"SELECT snapshot_id FROM iceberg_snapshots('{table}') ORDER BY timestamp_ms")
     return snaps[-1]["snapshot_id"]
@@ -142,6 +160,9 @@ def test_demo_to_gold_and_a_second_day(shop):
     assert tags == [{"tag": "model.shop.fct_orders"}], tags
     assert rows(shop, "SELECT table_type FROM information_schema.tables WHERE table_name = 'int_order_amounts'")
     before = snapshot_id(shop, "gold.dim_customers")
+    customers0 = customers_now(shop)
+    history = rows(shop, "SELECT count(*) AS n, count(dbt_valid_to) AS closed FROM silver.customers_history")
+    assert history == [{"n": len(customers0), "closed": 0}], history
     before_value = rows(shop, "SELECT sum(lifetime_value) AS v FROM gold.dim_customers")[0]["v"]
 
     # A second day: new orders, orders that moved on, changed customers.
@@ -149,6 +170,15 @@ def test_demo_to_gold_and_a_second_day(shop):
     run = transform(shop)
     assert run["status"] == "success", (run["error"], run["log_tail"][-20:])
     second = check_gold(shop)
+    # The check-strategy snapshot closed each customer whose e-mail or country changed, and
+    # opened their new version; new customers got their first.
+    customers1 = customers_now(shop)
+    changed = sum(1 for cid, v in customers0.items() if customers1[cid] != v)
+    assert changed, "the second day changed no customer's e-mail or country"
+    history = rows(shop, "SELECT count(*) AS n, count(dbt_valid_to) AS closed FROM silver.customers_history")
+    assert history == [{"n": len(customers1) + changed, "closed": changed}], (history, changed)
+    current = rows(shop, "SELECT customer_id, email, country_code FROM silver.customers_history WHERE dbt_valid_to IS NULL")
+    assert {r["customer_id"]: (r["email"], r["country_code"]) for r in current} == customers1
     assert len(second["latest"]) > len(first["latest"])
     moved = [oid for oid, o in first["latest"].items() if second["latest"][oid]["status"] != o["status"]]
     assert moved, "the second day moved no order on: the merge is not exercised"
