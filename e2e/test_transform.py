@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -217,6 +218,27 @@ def test_cancel_a_running_build_then_build_again(shop):
     run = transform(shop)
     assert run["status"] == "success", (run["error"], run["log_tail"][-20:])
     check_gold(shop)
+
+
+def test_docs_generate_reads_the_catalog(shop, tmp_path):
+    """`dbt docs generate` builds its catalog from lakeflight's metadata: every model and source
+    with its columns (the profile is the one lakeflight wrote for its transforms)."""
+    demo(shop)
+    if not rows(shop, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'fct_orders'")[0]["n"]:
+        assert transform(shop)["status"] == "success"
+    proc = subprocess.run(
+        [str(DBT), "docs", "generate", "--profiles-dir", str(shop.data_dir / "transform"),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=PROJECT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DO_NOT_TRACK": "1", "DBT_USE_COLORS": "false"},
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    fct = catalog["nodes"]["model.shop.fct_orders"]
+    assert fct["metadata"]["schema"] == "gold"
+    want = [r["column_name"] for r in rows(shop, "SELECT column_name FROM (DESCRIBE gold.fct_orders)")]
+    assert list(fct["columns"]) == want
+    assert set(catalog["sources"]) == {f"source.shop.bronze.{t}" for t in ("customers", "products", "orders")}
 
 
 def test_a_failing_dbt_test_fails_the_run(shop):
