@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -155,25 +153,35 @@ func (c *Catalog) DropTable(ctx context.Context, id Ident) error {
 // directory when the default one is taken (by a renamed table, which keeps
 // its directory), so no two tables share one.
 func (c *Catalog) tableDir(ctx context.Context, id Ident) string {
-	wh := c.WarehouseDir()
-	if wh == "" {
-		return ""
-	}
 	tbl, err := c.LoadTable(ctx, id)
 	if err != nil {
 		return ""
 	}
 	dir := LocalPath(tbl.Location())
-	rel, err := filepath.Rel(wh, dir)
-	if err != nil || dir == "" || !filepath.IsAbs(dir) {
+	if _, ok := c.ownDir(dir); !ok {
 		return ""
+	}
+	return dir
+}
+
+// ownDir reports whether dir has the shape lakeflight gives the directory
+// of a table or view, <warehouse>/<namespace>.db/<name>…, inside the local
+// warehouse, and returns that last part.
+func (c *Catalog) ownDir(dir string) (name string, ok bool) {
+	wh := c.WarehouseDir()
+	if wh == "" || dir == "" || !filepath.IsAbs(dir) {
+		return "", false
+	}
+	rel, err := filepath.Rel(wh, dir)
+	if err != nil {
+		return "", false
 	}
 	parts := strings.Split(rel, string(filepath.Separator))
 	if len(parts) != 2 || !strings.HasSuffix(parts[0], ".db") || parts[0] == ".db" || parts[1] == "" ||
 		parts[1] == "." || parts[1] == ".." {
-		return ""
+		return "", false
 	}
-	return dir
+	return parts[1], true
 }
 
 // purge removes a dropped table's directory. The drop is committed: a
@@ -248,21 +256,16 @@ func (c *Catalog) DropIfEmpty(ctx context.Context, id Ident) (bool, error) {
 // MetadataLocation is the table's current metadata file, read straight from
 // the catalog database (one indexed row, no metadata file read): callers
 // compare it with what they bound last to notice commits by other writers.
+// A view of that name is no table: ErrNoSuchTable.
 func (c *Catalog) MetadataLocation(ctx context.Context, id Ident) (string, error) {
-	q := "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?"
-	if c.driver == driverPostgres {
-		q = "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3"
-	}
-	var loc *string
-	err := c.db.QueryRowContext(ctx, q, c.name, id.Namespace, id.Name).Scan(&loc)
+	kind, loc, err := c.objectAt(ctx, id)
 	switch {
-	case err == nil && loc != nil && *loc != "":
-		return *loc, nil
-	case err == nil || errors.Is(err, sql.ErrNoRows):
-		return "", fmt.Errorf("reading metadata location: %w: %s", ErrNoSuchTable, id)
-	default:
+	case err != nil:
 		return "", fmt.Errorf("reading metadata location of %s: %w", id, err)
+	case kind != objTable || loc == "":
+		return "", fmt.Errorf("reading metadata location: %w: %s", ErrNoSuchTable, id)
 	}
+	return loc, nil
 }
 
 // tableLock is the in-process mutex that serialises commits to one table.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -381,19 +380,10 @@ func (c *Catalog) DropView(ctx context.Context, id Ident) error {
 // createView gives (<warehouse>/<x>.db/<y>.view-<hex>), which is the view's
 // own.
 func (c *Catalog) purgeView(id Ident, loc string) {
-	wh, dir := c.WarehouseDir(), LocalPath(loc)
-	if wh == "" || dir == "" || !filepath.IsAbs(dir) {
-		return
+	dir := LocalPath(loc)
+	if name, ok := c.ownDir(dir); ok && strings.Contains(name, ".view-") {
+		c.purge(id, dir)
 	}
-	rel, err := filepath.Rel(wh, dir)
-	if err != nil {
-		return
-	}
-	parts := strings.Split(rel, string(filepath.Separator))
-	if len(parts) != 2 || !strings.HasSuffix(parts[0], ".db") || !strings.Contains(parts[1], ".view-") {
-		return
-	}
-	c.purge(id, dir)
 }
 
 // ViewMetadataLocation is the view's current metadata file, read straight
