@@ -72,28 +72,29 @@ func (e *Engine) syncTables(ctx context.Context, toks sqltext.Tokens) error {
 		return err
 	}
 	for _, id := range e.referencedTables(toks) {
-		loc, err := e.source.MetadataLocation(ctx, id)
-		if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
-			if ctx.Err() != nil {
+		if err := e.syncTable(ctx, id); err != nil {
+			switch {
+			case errors.Is(err, ErrClosed):
+				return err
+			case ctx.Err() != nil:
 				return canceled(ctx)
 			}
 			e.log.Warn("checking table for commits", "table", id.String(), "err", err)
-			continue
-		}
-		if err != nil {
-			loc = "" // gone from the catalog: the bind drops its view
-		}
-		if err := e.bind(ctx, id, loc); err != nil {
-			if errors.Is(err, ErrClosed) {
-				return err
-			}
-			if ctx.Err() != nil {
-				return canceled(ctx)
-			}
-			e.log.Warn("rebinding table", "table", id.String(), "err", err)
 		}
 	}
 	return nil
+}
+
+// syncTable binds id as the catalog has it now: a new metadata location is
+// bound, a table gone from the catalog has its view dropped.
+func (e *Engine) syncTable(ctx context.Context, id catalog.Ident) error {
+	loc, err := e.source.MetadataLocation(ctx, id)
+	if errors.Is(err, catalog.ErrNoSuchTable) {
+		loc = "" // the bind drops its view
+	} else if err != nil {
+		return err
+	}
+	return e.bind(ctx, id, loc)
 }
 
 // Notice binds the table as it is now in the catalog: an in-process writer
@@ -104,12 +105,7 @@ func (e *Engine) Notice(ctx context.Context, id catalog.Ident) {
 	if e.source == nil {
 		return
 	}
-	loc, err := e.source.MetadataLocation(ctx, id)
-	if err != nil {
-		e.log.Warn("noticing a commit", "table", id.String(), "err", err)
-		return
-	}
-	if err := e.bind(ctx, id, loc); err != nil && !errors.Is(err, ErrClosed) {
+	if err := e.syncTable(ctx, id); err != nil && !errors.Is(err, ErrClosed) {
 		e.log.Warn("binding a committed table", "table", id.String(), "err", err)
 	}
 }
