@@ -70,10 +70,8 @@ func Send(ctx context.Context, cl *afsql.Client, rdr array.RecordReader, o SendO
 	}
 	// The server refuses such types too, but a type deeper than Arrow IPC
 	// can encode would fail here first, with the encoder's message.
-	for _, f := range rdr.Schema().Fields() {
-		if err := checkNesting(f.Name, f.Type); err != nil {
-			return Result{}, err
-		}
+	if err := checkNesting(rdr.Schema()); err != nil {
+		return Result{}, err
 	}
 	cmd := &pb.CommandStatementIngest{
 		Table:                  o.Table,

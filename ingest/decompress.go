@@ -85,9 +85,8 @@ func decompress(br *bufio.Reader, src *sourceReader, c compression, lim *Limits)
 		case src.failed() != nil:
 			return nil, nil, src.failed() // the input failed, not the stream
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			at := src.n.Load() - int64(br.Buffered())
 			return nil, nil, fmt.Errorf("%w: gzip stream cut short at compressed byte %d, inside its 10-byte header "+
-				"(the file is truncated)", ErrMalformed, at)
+				"(the file is truncated)", ErrMalformed, consumed(src, br))
 		default:
 			return nil, nil, fmt.Errorf("%w: reading gzip header: %w", ErrMalformed, err)
 		}
@@ -181,10 +180,14 @@ func (s *checkedStream) Read(p []byte) (int, error) {
 }
 
 // offset is how far into the compressed input the decoder has read.
-func (s *checkedStream) offset() int64 {
-	n := s.src.n.Load()
-	if s.br != nil {
-		n -= int64(s.br.Buffered())
+func (s *checkedStream) offset() int64 { return consumed(s.src, s.br) }
+
+// consumed is how much of src the reader of br took: what was read from
+// src less what br still buffers (br nil: all of it).
+func consumed(src *sourceReader, br *bufio.Reader) int64 {
+	n := src.n.Load()
+	if br != nil {
+		n -= int64(br.Buffered())
 	}
 	return n
 }

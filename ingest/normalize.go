@@ -91,6 +91,9 @@ func icebergSchema(sc *arrow.Schema) (*arrow.Schema, error) {
 	if err := checkNames(sc); err != nil {
 		return nil, err
 	}
+	if err := checkNesting(sc); err != nil {
+		return nil, err
+	}
 	fields := make([]arrow.Field, sc.NumFields())
 	seen := make(map[string]bool, len(fields))
 	for i, f := range sc.Fields() {
@@ -101,9 +104,6 @@ func icebergSchema(sc *arrow.Schema) (*arrow.Schema, error) {
 			return nil, fmt.Errorf("%w: column %q appears twice", ErrSchema, f.Name)
 		}
 		seen[f.Name] = true
-		if err := checkNesting(f.Name, f.Type); err != nil {
-			return nil, err
-		}
 		t, err := icebergType(f.Name, f.Type)
 		if err != nil {
 			return nil, err
@@ -119,11 +119,14 @@ const (
 	MaxNesting   = catalog.MaxNesting
 )
 
-// checkNesting refuses a column type nested deeper than the limits.
-func checkNesting(name string, t arrow.DataType) error {
-	lists, depth := nesting(t)
-	if p := catalog.NestingProblem(name, lists, depth); p != "" {
-		return fmt.Errorf("%w: %s", ErrMalformed, p)
+// checkNesting refuses a schema with a column nested deeper than the
+// limits.
+func checkNesting(sc *arrow.Schema) error {
+	for _, f := range sc.Fields() {
+		lists, depth := nesting(f.Type)
+		if p := catalog.NestingProblem(f.Name, lists, depth); p != "" {
+			return fmt.Errorf("%w: %s", ErrMalformed, p)
+		}
 	}
 	return nil
 }

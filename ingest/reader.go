@@ -197,10 +197,8 @@ func open(ctx context.Context, r io.Reader, at io.ReaderAt, size int64, opts Opt
 		return nil, fmt.Errorf("%s: %w", opts.Source, err)
 	}
 	// Refused now rather than at the writer after every row was built.
-	for _, f := range rd.schema.Fields() {
-		if err := checkNesting(f.Name, f.Type); err != nil {
-			return nil, fmt.Errorf("%s: %w", opts.Source, err)
-		}
+	if err := checkNesting(rd.schema); err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Source, err)
 	}
 	if opts.Metadata {
 		if rd.meta, err = newMetaColumns(rd.schema, &rd.opts); err != nil {
