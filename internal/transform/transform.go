@@ -7,6 +7,7 @@
 package transform
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -517,7 +518,7 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 	defer t.mu.Unlock()
 	t.split = append(t.split, p...)
 	for {
-		i := strings.IndexByte(string(t.split), '\n')
+		i := bytes.IndexByte(t.split, '\n')
 		if i < 0 {
 			break
 		}
