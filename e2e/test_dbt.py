@@ -188,7 +188,8 @@ def test_seed_run_test_rerun_and_failing_test(lake):
         }
         stg_first = snapshots(cur, "silver.stg_orders")
         log_first = snapshots(cur, "silver.orders_log")
-        assert len(stg_first) == 1 and len(log_first) == 1
+        days_first = snapshots(cur, "silver.orders_by_day")
+        assert len(stg_first) == 1 and len(log_first) == 1 and len(days_first) == 1
 
     tests = dbt("test", "--exclude", "tag:deliberately_failing")
     statuses = dbt.results()
@@ -215,6 +216,14 @@ def test_seed_run_test_rerun_and_failing_test(lake):
             f"SELECT * FROM silver.orders_log AT (VERSION => {log_first[0][0]})",
         )
         assert added == sorted((i, c, a) for i, c, _, a, _ in NEW_ORDERS)
+
+        # delete+insert: one snapshot that removes the recomputed days and adds them again
+        # (never a delete committed without its insert), based on the first build.
+        days_now = snapshots(cur, "silver.orders_by_day")
+        assert len(days_now) == 2 and days_now[1][1] == days_first[0][0] and days_now[1][2] == "overwrite"
+        last_seen = max(d for *_, d in orders)
+        recomputed = {d for *_, d in orders + NEW_ORDERS if d >= last_seen}
+        assert days_now[1][3] == str(len(recomputed)), days_now
 
         # table: the rebuild is an overwrite snapshot of the same table, and the first build
         # is still there to read.

@@ -4,8 +4,11 @@
      append                       one INSERT … SELECT straight from the model's SQL
      merge                        one MERGE INTO … USING (the model's SQL)
      delete+insert                the model's SQL staged once in a session temp table, then
-                                  DELETE … USING and INSERT: two snapshots (lakeflight has no
-                                  multi-statement transactions), reading the same staged rows
+                                  one MERGE that deletes the rows whose keys are staged and
+                                  inserts the staged rows: one snapshot, so a build cut off
+                                  (cancel, crash) never leaves the keys deleted but not
+                                  re-inserted. (A DELETE then an INSERT would be two snapshots:
+                                  lakeflight has no multi-statement transactions.)
 
      on_schema_change other than `ignore` stages the rows in a temp table too, so the new
      columns can be compared and added (ALTER TABLE) before the rows go in. --#}
@@ -56,13 +59,7 @@
     {% elif strategy == 'merge' %}
       {% set build_sql = lakeflight__merge_sql(target_relation, source_sql, dest_columns, keys, predicates) %}
     {% else %}
-      {% call statement('delete_matching') -%}
-        delete from {{ target_relation }} as DBT_INTERNAL_DEST
-        using {{ source_sql }} as DBT_INTERNAL_SOURCE
-        where {{ lakeflight__key_match(keys) }}
-        {%- for p in predicates %} and {{ p }}{% endfor %}
-      {%- endcall %}
-      {% set build_sql = lakeflight__insert_sql(target_relation, source_sql, dest_columns) %}
+      {% set build_sql = lakeflight__delete_insert_sql(target_relation, staged, dest_columns, keys, predicates) %}
     {% endif %}
   {% endif %}
 
@@ -109,5 +106,27 @@ when matched then update set
   {%- for col in update_columns %} {{ col }} = DBT_INTERNAL_SOURCE.{{ col }}{% if not loop.last %},{% endif %}{% endfor %}
 {%- endif %}
 when not matched then insert ({{ cols | join(', ') }})
+values ({% for col in cols %}DBT_INTERNAL_SOURCE.{{ col }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#-- delete+insert as one statement. The source is the staged rows twice over: each row
+     tagged 'insert', and each distinct key tagged 'delete'. Only 'delete' rows can match
+     (the ON clause says so), and a target row matches at most one of them (the keys are
+     distinct), so every target row whose key is staged is deleted and every staged row is
+     inserted: what DELETE … USING then INSERT do, in one snapshot. incremental_predicates
+     narrow the delete, as they narrow dbt's DELETE; they may name DBT_INTERNAL_DEST and the
+     key columns of DBT_INTERNAL_SOURCE. --#}
+{% macro lakeflight__delete_insert_sql(target, staged, dest_columns, keys, predicates) -%}
+  {%- set cols = dest_columns | map(attribute='quoted') | list -%}
+merge into {{ target }} as DBT_INTERNAL_DEST
+using (
+  select 'insert' as dbt_lakeflight_action, * from {{ staged }}
+  union all by name
+  select distinct 'delete' as dbt_lakeflight_action, {{ keys | join(', ') }} from {{ staged }}
+) as DBT_INTERNAL_SOURCE
+on DBT_INTERNAL_SOURCE.dbt_lakeflight_action = 'delete' and {{ lakeflight__key_match(keys) }}
+{%- for p in predicates %} and {{ p }}{% endfor %}
+when matched then delete
+when not matched by target and DBT_INTERNAL_SOURCE.dbt_lakeflight_action = 'insert' then insert ({{ cols | join(', ') }})
 values ({% for col in cols %}DBT_INTERNAL_SOURCE.{{ col }}{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
