@@ -236,6 +236,11 @@ def test_docs_generate_reads_the_catalog(shop, tmp_path):
     catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
     fct = catalog["nodes"]["model.shop.fct_orders"]
     assert fct["metadata"]["schema"] == "gold"
+    # Types from GetTables: an Iceberg table is a table, a persistent view a view (DuckDB's
+    # own catalog functions call both views).
+    assert fct["metadata"]["type"] == "BASE TABLE"
+    assert catalog["nodes"]["model.shop.int_order_amounts"]["metadata"]["type"] == "VIEW"
+    assert catalog["sources"]["source.shop.bronze.orders"]["metadata"]["type"] == "BASE TABLE"
     want = [r["column_name"] for r in rows(shop, "SELECT column_name FROM (DESCRIBE gold.fct_orders)")]
     assert list(fct["columns"]) == want
     assert set(catalog["sources"]) == {f"source.shop.bronze.{t}" for t in ("customers", "products", "orders")}

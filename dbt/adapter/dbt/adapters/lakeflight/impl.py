@@ -96,6 +96,22 @@ class LakeflightAdapter(SQLAdapter):
         ]
 
     @available
+    def catalog_table_types(self, database: str, schemas: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(schema, name, table type) of every table and view in the schemas, for `dbt docs`.
+
+        The types come from Flight SQL GetTables: DuckDB's own catalog functions list every
+        Iceberg table as a view (lakeflight binds tables as views over their files), so a
+        catalog built from them would call every model a view. The type is spelled as
+        information_schema spells it ('BASE TABLE' or 'VIEW').
+        """
+        out = []
+        for schema in sorted({s for s in schemas if s}):
+            for name, kind in sorted(self.connections.list_tables(database, schema).items()):
+                if kind in ("TABLE", "VIEW"):
+                    out.append((schema, name, "BASE TABLE" if kind == "TABLE" else "VIEW"))
+        return out
+
+    @available
     def load_seed(self, relation: BaseRelation, agate_table, columns: Sequence[Sequence[str]]) -> int:
         """Load a seed as one bulk ingest (one Iceberg snapshot) and return its row count.
 
