@@ -25,20 +25,25 @@ import java.util.stream.Stream;
  * A lakeflight server for the tests: either one already running at
  * LAKEFLIGHT_FLIGHT_ADDR (system property lakeflight.flight.addr), or the binary at
  * LAKEFLIGHT_BIN (system property lakeflight.bin) started on free loopback ports with
- * a temporary data directory, and stopped with SIGTERM.
+ * a temporary data directory, and stopped with SIGTERM. A started one can be restarted on
+ * the same data directory and ports.
  */
 final class LakeflightServer implements AutoCloseable {
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
   private static final long STOP_TIMEOUT_SECONDS = 10;
 
   private final String flightAddr;
-  private final Process process; // null when the server is external
+  // The rest are null when the server is external.
+  private final Path binary;
+  private final String httpAddr;
   private final Path dataDir;
-  private final Path log;
+  private final Path log; // every run's output, appended
+  private Process process;
 
-  private LakeflightServer(String flightAddr, Process process, Path dataDir, Path log) {
+  private LakeflightServer(String flightAddr, Path binary, String httpAddr, Path dataDir, Path log) {
     this.flightAddr = flightAddr;
-    this.process = process;
+    this.binary = binary;
+    this.httpAddr = httpAddr;
     this.dataDir = dataDir;
     this.log = log;
   }
@@ -46,7 +51,8 @@ final class LakeflightServer implements AutoCloseable {
   static LakeflightServer start() throws Exception {
     String external = setting("lakeflight.flight.addr", "LAKEFLIGHT_FLIGHT_ADDR");
     if (external != null && !external.isBlank()) {
-      return new LakeflightServer(external.replaceFirst("^grpc(\\+tcp)?://", ""), null, null, null);
+      return new LakeflightServer(
+          external.replaceFirst("^grpc(\\+tcp)?://", ""), null, null, null, null);
     }
     // The environment wins over the pom's default property.
     String bin = System.getenv("LAKEFLIGHT_BIN");
@@ -61,6 +67,12 @@ final class LakeflightServer implements AutoCloseable {
     Path log = dataDir.resolveSibling(dataDir.getFileName() + ".log");
     String flightAddr = "127.0.0.1:" + freePort();
     String httpAddr = "127.0.0.1:" + freePort();
+    LakeflightServer server = new LakeflightServer(flightAddr, binary, httpAddr, dataDir, log);
+    server.launch();
+    return server;
+  }
+
+  private void launch() throws Exception {
     ProcessBuilder pb =
         new ProcessBuilder(
                 binary.toString(),
@@ -72,13 +84,34 @@ final class LakeflightServer implements AutoCloseable {
                 "--http-addr",
                 httpAddr)
             .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Map<String, String> env = pb.environment();
     env.keySet().removeIf(k -> k.startsWith("LAKEFLIGHT_")); // flags decide
-    LakeflightServer server = new LakeflightServer(flightAddr, pb.start(), dataDir, log);
-    server.waitReady(httpAddr);
-    return server;
+    process = pb.start();
+    waitReady();
+  }
+
+  /**
+   * Stops the server with SIGTERM, asserting a clean exit as {@link #close} does, then starts it
+   * again on the same data directory and ports and waits until it is ready.
+   */
+  void restart() throws Exception {
+    if (isExternal()) {
+      fail("cannot restart the external server at " + flightAddr);
+    }
+    stop();
+    launch();
+  }
+
+  /** Whether the server is one already running at LAKEFLIGHT_FLIGHT_ADDR, not started here. */
+  boolean isExternal() {
+    return binary == null;
+  }
+
+  /** The server's --data-dir; null when the server is external. */
+  Path dataDir() {
+    return dataDir;
   }
 
   String flightAddr() {
@@ -100,7 +133,7 @@ final class LakeflightServer implements AutoCloseable {
     }
   }
 
-  private void waitReady(String httpAddr) throws Exception {
+  private void waitReady() throws Exception {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     HttpRequest req =
         HttpRequest.newBuilder(URI.create("http://" + httpAddr + "/ready"))
@@ -139,25 +172,29 @@ final class LakeflightServer implements AutoCloseable {
     }
   }
 
-  /** Stops the server with SIGTERM and asserts it exits with code 0 in time. */
+  /** Stops the server with SIGTERM, asserts it exited with code 0 in time, and removes its data. */
   @Override
   public void close() throws Exception {
-    if (process == null) {
+    if (isExternal()) {
       return;
     }
     try {
-      if (!process.isAlive()) {
-        fail("lakeflight died during the tests (code " + process.exitValue() + "); log:\n" + logTail());
-      }
-      process.destroy(); // SIGTERM
-      if (!process.waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor();
-        fail("lakeflight did not stop within " + STOP_TIMEOUT_SECONDS + "s of SIGTERM; log:\n" + logTail());
-      }
-      assertEquals(0, process.exitValue(), () -> "lakeflight exit code on SIGTERM; log:\n" + logTail());
+      stop();
     } finally {
       deleteTree(dataDir);
     }
+  }
+
+  private void stop() throws Exception {
+    if (!process.isAlive()) {
+      fail("lakeflight died during the tests (code " + process.exitValue() + "); log:\n" + logTail());
+    }
+    process.destroy(); // SIGTERM
+    if (!process.waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor();
+      fail("lakeflight did not stop within " + STOP_TIMEOUT_SECONDS + "s of SIGTERM; log:\n" + logTail());
+    }
+    assertEquals(0, process.exitValue(), () -> "lakeflight exit code on SIGTERM; log:\n" + logTail());
   }
 
   private static void deleteTree(Path dir) throws IOException {
