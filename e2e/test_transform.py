@@ -55,6 +55,11 @@ def http(server, method: str, path: str, body: dict | None = None) -> tuple[int,
         return e.code, json.loads(e.read()), dict(e.headers)
 
 
+def http_text(server, path: str) -> str:
+    with urllib.request.urlopen(f"http://{server.http_addr}{path}", timeout=30) as resp:
+        return resp.read().decode()
+
+
 def transform(server, body: dict | None = None) -> dict:
     """POST /transform and wait for the run to end; returns the finished run."""
     status, run, headers = http(server, "POST", "/transform", body or {})
@@ -171,6 +176,18 @@ def test_demo_to_gold_and_a_second_day(shop):
     run = transform(shop)
     assert run["status"] == "success", (run["error"], run["log_tail"][-20:])
     second = check_gold(shop)
+    # The run names the snapshot each model committed: the table's current one, for tables and
+    # incrementals (one statement, one snapshot); a view has none.
+    nodes = {n["unique_id"]: n for n in run["nodes"]}
+    for model, table in (("fct_orders", "gold.fct_orders"), ("daily_revenue", "gold.daily_revenue"),
+                         ("dim_customers", "gold.dim_customers"), ("stg_orders", "silver.stg_orders")):
+        node = nodes[f"model.shop.{model}"]
+        assert node["relation"] == table and node["snapshots"] == [snapshot_id(shop, table)], node
+    assert nodes["snapshot.shop.customers_history"]["snapshots"] == [snapshot_id(shop, "silver.customers_history")]
+    assert "snapshots" not in nodes["model.shop.int_order_amounts"], nodes["model.shop.int_order_amounts"]
+    metrics = http_text(shop, "/metrics")
+    assert 'lakeflight_transform_runs_total{status="success"} 2' in metrics.splitlines(), metrics[-2000:]
+    assert 'lakeflight_transform_nodes_total{resource_type="model",status="success"}' in metrics
     # The check-strategy snapshot closed each customer whose e-mail or country changed, and
     # opened their new version; new customers got their first.
     customers1 = customers_now(shop)

@@ -208,7 +208,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	grpcErr := make(chan error, 1)
 	go func() { grpcErr <- grpcSrv.Serve(flightLn) }()
 
-	runner, err := openTransform(cfg, dataDir, flightLn.Addr().String(), log.With("component", "transform"))
+	runner, err := openTransform(cfg, dataDir, flightLn.Addr().String(), cat, reg, log.With("component", "transform"))
 	if err != nil {
 		grpcSrv.Stop()
 		return shutdownHTTP(httpSrv, fmt.Errorf("transforms: %w", err))

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/internal/config"
 	"github.com/lakeflight/lakeflight/internal/transform"
 	"github.com/lakeflight/lakeflight/web"
@@ -22,7 +28,7 @@ const dbtProfileName = "lakeflight"
 // no dbt project to build (the routes then say how to configure one).
 // flightAddr is where this server's Flight SQL listens: the profile
 // lakeflight writes points dbt there.
-func openTransform(cfg config.Config, dataDir, flightAddr string, log *slog.Logger) (*transform.Runner, error) {
+func openTransform(cfg config.Config, dataDir, flightAddr string, cat *catalog.Catalog, reg prometheus.Registerer, log *slog.Logger) (*transform.Runner, error) {
 	project := cfg.DBT.ProjectDir
 	if project == "" {
 		if _, err := os.Stat(filepath.Join("dbt", "dbt_project.yml")); err != nil {
@@ -57,7 +63,37 @@ func openTransform(cfg config.Config, dataDir, flightAddr string, log *slog.Logg
 	log.Info("transforms enabled", "project", project, "dbt", command, "profiles", profiles)
 	return transform.Open(transform.Config{
 		Command: []string{command}, ProjectDir: project, ProfilesDir: profiles, StateDir: state,
+		Snapshots: taggedSnapshots{cat}, Registerer: reg,
 	}, log)
+}
+
+// taggedSnapshots finds the snapshots a dbt model committed: its table's
+// snapshots whose query tag is the model's node id.
+type taggedSnapshots struct{ cat *catalog.Catalog }
+
+var _ transform.SnapshotFinder = taggedSnapshots{}
+
+func (f taggedSnapshots) TaggedSnapshots(ctx context.Context, table, tag string, since time.Time) ([]int64, error) {
+	ns, name, ok := strings.Cut(table, ".")
+	if !ok {
+		return nil, fmt.Errorf("table %q: want namespace.name", table)
+	}
+	id := catalog.Ident{Namespace: ns, Name: name}
+	if ok, err := f.cat.ViewExists(ctx, id); err != nil || ok {
+		return nil, err // a view has versions, not snapshots
+	}
+	snaps, err := f.cat.Snapshots(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, s := range snaps {
+		// Snapshot times are milliseconds; the run's start is not.
+		if s.Summary["lakeflight.query-tag"] == tag && !s.Timestamp.Before(since.Truncate(time.Millisecond)) {
+			ids = append(ids, s.SnapshotID)
+		}
+	}
+	return ids, nil
 }
 
 // writeProfile writes the dbt profile of this server: the lakeflight

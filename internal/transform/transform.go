@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lakeflight/lakeflight/internal/errkind"
 )
 
@@ -59,6 +61,14 @@ type Node struct {
 	Seconds  float64 `json:"seconds"`
 	Message  string  `json:"message,omitempty"`
 	Failures *int    `json:"failures,omitempty"`
+	// Relation is the table or view the node builds ("gold.orders").
+	Relation string `json:"relation,omitempty"`
+	// Snapshots are the Iceberg snapshots the node committed in this run
+	// (tagged with its unique id), oldest first; none for a view, a test,
+	// or a seed (bulk ingest carries no tag).
+	Snapshots []int64 `json:"snapshots,omitempty"`
+	// SnapshotsError says why Snapshots could not be looked up.
+	SnapshotsError string `json:"snapshots_error,omitempty"`
 }
 
 // Run is one dbt build and what became of it.
@@ -93,6 +103,10 @@ type Config struct {
 	KillGrace time.Duration
 	// LogTailLines is how many lines of dbt's output a run keeps; default 50.
 	LogTailLines int
+	// Snapshots, when set, finds the snapshots each model committed.
+	Snapshots SnapshotFinder
+	// Registerer takes the runner's metrics (none when nil).
+	Registerer prometheus.Registerer
 }
 
 // Errors, with their kinds for the transports.
@@ -109,6 +123,7 @@ var (
 type Runner struct {
 	cfg Config
 	log *slog.Logger
+	m   *metrics
 
 	mu      sync.Mutex
 	runs    map[string]*Run
@@ -134,12 +149,17 @@ func Open(cfg Config, log *slog.Logger) (*Runner, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.StateDir, "runs"), 0o755); err != nil {
 		return nil, fmt.Errorf("transform state: %w", err)
 	}
-	r := &Runner{cfg: cfg, log: log, runs: map[string]*Run{}, cancel: map[string]context.CancelFunc{},
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, log: log, m: m, runs: map[string]*Run{}, cancel: map[string]context.CancelFunc{},
 		wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 	paths, err := filepath.Glob(filepath.Join(cfg.StateDir, "runs", "*.json"))
 	if err != nil {
 		return nil, err
 	}
+	var lastSuccess time.Time
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -160,6 +180,12 @@ func Open(cfg Config, log *slog.Logger) (*Runner, error) {
 			}
 		}
 		r.runs[run.ID] = &run
+		if run.Status == Success && run.FinishedAt != nil && run.FinishedAt.After(lastSuccess) {
+			lastSuccess = *run.FinishedAt
+		}
+	}
+	if !lastSuccess.IsZero() {
+		r.m.lastSuccess.Set(float64(lastSuccess.Unix()))
 	}
 	go r.work()
 	return r, nil
@@ -178,6 +204,7 @@ func (r *Runner) Submit(req Request) (Run, error) {
 	}
 	r.runs[run.ID] = run
 	r.queue = append(r.queue, run.ID)
+	r.gauges()
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -252,6 +279,8 @@ func (r *Runner) Cancel(id string) (Run, error) {
 		r.queue = slices.DeleteFunc(r.queue, func(q string) bool { return q == id })
 		now := time.Now().UTC()
 		run.Status, run.FinishedAt, run.Error = Canceled, &now, "canceled before it started"
+		r.gauges()
+		r.m.runs.WithLabelValues(string(Canceled)).Inc()
 		if err := r.save(run); err != nil {
 			return Run{}, err
 		}
@@ -299,6 +328,7 @@ func (r *Runner) work() {
 			now := time.Now().UTC()
 			run.Status, run.StartedAt = Running, &now
 			run.Command = r.command(run)
+			r.gauges()
 			err := r.save(run)
 			r.mu.Unlock()
 			if err != nil {
@@ -343,6 +373,9 @@ func (r *Runner) execute(ctx context.Context, run *Run) {
 	tail := newTail(r.cfg.LogTailLines)
 	code, err := r.runProcess(ctx, run, tail)
 	nodes, rerr := readResults(filepath.Join(r.runDir(run.ID), "target", "run_results.json"))
+	if r.cfg.Snapshots != nil {
+		attachSnapshots(r.cfg.Snapshots, nodes, *run.StartedAt)
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -365,6 +398,8 @@ func (r *Runner) execute(ctx context.Context, run *Run) {
 	if rerr != nil && run.Status == Success {
 		run.Status, run.Error = Failed, "dbt succeeded but its run_results.json is unreadable: "+rerr.Error()
 	}
+	r.gauges()
+	r.observe(run)
 	if err := r.save(run); err != nil {
 		r.log.Error("transform run state not saved", "run", run.ID, "err", err)
 	}
@@ -454,6 +489,7 @@ func readResults(path string) ([]Node, error) {
 			ExecutionTime float64 `json:"execution_time"`
 			Message       *string `json:"message"`
 			Failures      *int    `json:"failures"`
+			RelationName  *string `json:"relation_name"`
 		} `json:"results"`
 	}
 	if err := json.Unmarshal(b, &rr); err != nil {
@@ -464,6 +500,9 @@ func readResults(path string) ([]Node, error) {
 		n := Node{UniqueID: x.UniqueID, Status: x.Status, Seconds: x.ExecutionTime, Failures: x.Failures}
 		if x.Message != nil {
 			n.Message = *x.Message
+		}
+		if x.RelationName != nil {
+			n.Relation = relationTable(*x.RelationName)
 		}
 		nodes = append(nodes, n)
 	}

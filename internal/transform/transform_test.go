@@ -33,7 +33,7 @@ case "$FAKE_DBT" in
     echo "Completed with 1 error"
     exit 1 ;;
   *)
-    printf '{"results":[{"unique_id":"model.shop.orders","status":"success","execution_time":0.5,"message":"OK"}]}' > "$target/run_results.json"
+    printf '{"results":[{"unique_id":"model.shop.orders","status":"success","execution_time":0.5,"message":"OK","relation_name":"\\"lakehouse\\".\\"gold\\".\\"orders\\""},{"unique_id":"test.shop.not_null_orders_id","status":"pass","execution_time":0.1,"relation_name":null}]}' > "$target/run_results.json"
     echo "Completed successfully"
     exit 0 ;;
 esac
@@ -41,15 +41,26 @@ esac
 
 func open(t *testing.T, state string, mode string) *Runner {
 	t.Helper()
+	return openWith(t, state, mode, nil)
+}
+
+// openWith opens a runner on the stand-in dbt; more, when set, adds to the
+// configuration.
+func openWith(t *testing.T, state string, mode string, more func(*Config)) *Runner {
+	t.Helper()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "dbt")
 	if err := os.WriteFile(script, []byte(fakeDBT), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(Config{
+	cfg := Config{
 		Command: []string{script}, ProjectDir: dir, ProfilesDir: dir, StateDir: state,
 		Env: []string{"FAKE_DBT=" + mode, "ARGS_FILE=" + filepath.Join(dir, "args")}, KillGrace: 2 * time.Second,
-	}, nil)
+	}
+	if more != nil {
+		more(&cfg)
+	}
+	r, err := Open(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +86,22 @@ func wait(t *testing.T, r *Runner, id string, want Status) Run {
 	}
 }
 
+// started waits until the stand-in dbt of a sleep run has set its SIGTERM
+// trap: a run is running from before its process starts.
+func started(t *testing.T, r *Runner) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(r.cfg.ProjectDir, "args.started")); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stand-in dbt did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestRunSucceedsWithItsArguments(t *testing.T) {
 	r := open(t, t.TempDir(), "ok")
 	run, err := r.Submit(Request{Select: []string{"orders+", "tag:daily"}, Exclude: []string{"big"}, FullRefresh: true,
@@ -83,7 +110,7 @@ func TestRunSucceedsWithItsArguments(t *testing.T) {
 		t.Fatalf("submit: %+v %v", run, err)
 	}
 	done := wait(t, r, run.ID, Success)
-	if done.ExitCode == nil || *done.ExitCode != 0 || len(done.Nodes) != 1 || done.Nodes[0].UniqueID != "model.shop.orders" {
+	if done.ExitCode == nil || *done.ExitCode != 0 || len(done.Nodes) != 2 || done.Nodes[0].UniqueID != "model.shop.orders" {
 		t.Fatalf("run: %+v", done)
 	}
 	args := strings.Join(done.Command[1:], " ")
@@ -133,6 +160,7 @@ func TestQueueAndCancel(t *testing.T) {
 	first, _ := r.Submit(Request{})
 	second, _ := r.Submit(Request{})
 	wait(t, r, first.ID, Running)
+	started(t, r)
 	if got, _ := r.Get(second.ID); got.Status != Queued {
 		t.Fatalf("second run is %s while the first runs", got.Status)
 	}
@@ -182,7 +210,7 @@ func TestHistorySurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if got, _ := again.Get(ok.ID); got.Status != Success || len(got.Nodes) != 1 {
+	if got, _ := again.Get(ok.ID); got.Status != Success || len(got.Nodes) != 2 {
 		t.Errorf("the finished run after a restart: %+v", got)
 	}
 	got, _ := again.Get(cut.ID)

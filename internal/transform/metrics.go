@@ -1,0 +1,79 @@
+package transform
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics is what the runner reports to Prometheus: enough to alert on a
+// failing or overdue transform without reading run files.
+type metrics struct {
+	runs        *prometheus.CounterVec // finished runs by status
+	duration    *prometheus.HistogramVec
+	queued      prometheus.Gauge
+	running     prometheus.Gauge
+	lastSuccess prometheus.Gauge // unix seconds of the last successful run's end
+	nodes       *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "lakeflight", Subsystem: "transform", Name: "runs_total",
+			Help: "Transform runs finished, by status (success, failed, canceled).",
+		}, []string{"status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "lakeflight", Subsystem: "transform", Name: "run_duration_seconds",
+			Help:    "Time from a run's start to its end, by status.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 14), // 1 s … ~2.3 h
+		}, []string{"status"}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "lakeflight", Subsystem: "transform", Name: "queued_runs",
+			Help: "Transform runs waiting for the one before them.",
+		}),
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "lakeflight", Subsystem: "transform", Name: "running_runs",
+			Help: "Transform runs executing now (0 or 1).",
+		}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "lakeflight", Subsystem: "transform", Name: "last_success_timestamp_seconds",
+			Help: "When the last successful transform run ended (unix seconds; 0 before the first).",
+		}),
+		nodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "lakeflight", Subsystem: "transform", Name: "nodes_total",
+			Help: "Models, tests, seeds and snapshots of finished runs, by resource type and dbt status.",
+		}, []string{"resource_type", "status"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.runs, m.duration, m.queued, m.running, m.lastSuccess, m.nodes} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering transform metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// gauges sets the queued and running gauges. The caller holds r.mu.
+func (r *Runner) gauges() {
+	r.m.queued.Set(float64(len(r.queue)))
+	r.m.running.Set(float64(len(r.cancel)))
+}
+
+// observe counts a finished run and its nodes. The caller holds r.mu.
+func (r *Runner) observe(run *Run) {
+	r.m.runs.WithLabelValues(string(run.Status)).Inc()
+	if run.StartedAt != nil && run.FinishedAt != nil {
+		r.m.duration.WithLabelValues(string(run.Status)).Observe(run.FinishedAt.Sub(*run.StartedAt).Seconds())
+	}
+	if run.Status == Success && run.FinishedAt != nil {
+		r.m.lastSuccess.Set(float64(run.FinishedAt.Unix()))
+	}
+	for _, n := range run.Nodes {
+		kind, _, _ := strings.Cut(n.UniqueID, ".")
+		r.m.nodes.WithLabelValues(kind, n.Status).Inc()
+	}
+}
