@@ -418,7 +418,8 @@ func (r *Runner) runProcess(ctx context.Context, run *Run, tail *tailWriter) (in
 	cmd.Dir = r.cfg.ProjectDir
 	cmd.Env = append(append(os.Environ(), "DO_NOT_TRACK=1", "DBT_SEND_ANONYMOUS_USAGE_STATS=false", "DBT_USE_COLORS=false"), r.cfg.Env...)
 	cmd.Stdout, cmd.Stderr = tail, tail
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
+	defer lockThread()()
 	if err := cmd.Start(); err != nil {
 		return -1, fmt.Errorf("starting dbt: %w", err)
 	}
