@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -125,6 +126,10 @@ func (s *Server) readTarget(c echo.Context) (Reader, catalog.Ident, error) {
 	if !s.ready.Load() {
 		return nil, catalog.Ident{}, ErrStarting
 	}
+	if c.Param("qualified") != "" {
+		id, err := qualifiedTable(c)
+		return s.opts.Reader, id, err
+	}
 	ns, err := pathParam(c, "ns")
 	if err != nil {
 		return nil, catalog.Ident{}, err
@@ -134,6 +139,21 @@ func (s *Server) readTarget(c echo.Context) (Reader, catalog.Ident, error) {
 		return nil, catalog.Ident{}, err
 	}
 	return s.opts.Reader, catalog.Ident{Namespace: ns, Name: name}, nil
+}
+
+// qualifiedTable is the table of /query/{ns.table} and /schema/{ns.table}:
+// the namespace up to the first dot (namespaces have one level), the name
+// after it.
+func qualifiedTable(c echo.Context) (catalog.Ident, error) {
+	q, err := pathParam(c, "qualified")
+	if err != nil {
+		return catalog.Ident{}, err
+	}
+	ns, name, ok := strings.Cut(q, ".")
+	if !ok || ns == "" || name == "" {
+		return catalog.Ident{}, fmt.Errorf("%w: table %q: want namespace.table, e.g. gold.fct_orders", errBadRequest, q)
+	}
+	return catalog.Ident{Namespace: ns, Name: name}, nil
 }
 
 // schemaResponse is the body of GET …/schema.

@@ -201,3 +201,24 @@ func TestRowsErrorMidStream(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsByQualifiedName: /query/{ns.table} and /schema/{ns.table} read
+// the same table as the /v1/tables routes; a name without a namespace is a
+// 400 that says what is wanted.
+func TestReadsByQualifiedName(t *testing.T) {
+	s, f := readServer(t, 5)
+	code, body, _ := get(t, s.Handler(), "/query/gold.fct_orders?limit=2&columns=id")
+	if code != http.StatusOK || f.got.Table != (catalog.Ident{Namespace: "gold", Name: "fct_orders"}) || f.got.Limit != 3 {
+		t.Fatalf("GET /query: %d %s, request %+v", code, body, f.got)
+	}
+	code, body, _ = get(t, s.Handler(), "/schema/bronze.odd%2Ename?as_of=v1")
+	if code != http.StatusOK || !strings.Contains(body, `"table":"bronze.odd.name"`) || f.asOf.Ref != "v1" {
+		t.Fatalf("GET /schema: %d %s", code, body)
+	}
+	for _, path := range []string{"/query/fct_orders", "/schema/.x", "/query/gold."} {
+		code, body, _ := get(t, s.Handler(), path)
+		if code != http.StatusBadRequest || !strings.Contains(body, "want namespace.table") {
+			t.Errorf("GET %s: %d %s", path, code, body)
+		}
+	}
+}

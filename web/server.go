@@ -124,6 +124,9 @@ func New(opts Options) *Server {
 	tables.POST("/rollback", s.rollback)
 	tables.GET("/rows", s.tableRows)
 	tables.GET("/schema", s.tableSchema)
+	// The same reads by qualified name, as the brief spells them.
+	e.GET("/query/:qualified", s.tableRows)
+	e.GET("/schema/:qualified", s.tableSchema)
 	e.GET("/openapi.json", s.openAPI)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 	s.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}

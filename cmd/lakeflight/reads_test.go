@@ -308,6 +308,22 @@ func TestReadsEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("by qualified name", func(t *testing.T) {
+		var r rowsBody
+		getJSON(t, "http://"+httpAddr+"/query/bronze.items?where=id:lt:3&order_by=id:desc&as_of="+strconv.FormatInt(old, 10), &r)
+		if got := ids(t, r.Rows); !slices.Equal(got, []int64{2, 1, 0}) || r.SnapshotID == nil || *r.SnapshotID != old {
+			t.Fatalf("/query: ids %v, %+v", got, r)
+		}
+		var s schemaBody
+		getJSON(t, "http://"+httpAddr+"/schema/bronze.items", &s)
+		if s.Table != "bronze.items" || len(s.Columns) != 3 {
+			t.Fatalf("/schema: %+v", s)
+		}
+		if resp, body := getAccept(t, "http://"+httpAddr+"/query/bronze.nope", ""); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("/query/bronze.nope: %d %s, want 404", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("unknown table", func(t *testing.T) {
 		for _, p := range []string{"/v1/tables/bronze/nope/rows", "/v1/tables/bronze/nope/schema", "/v1/tables/nons/items/rows"} {
 			if resp, body := getAccept(t, "http://"+httpAddr+p, ""); resp.StatusCode != http.StatusNotFound {
