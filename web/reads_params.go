@@ -69,7 +69,7 @@ func parseRowsParams(q url.Values, maxRows int64) (rowsQuery, error) {
 	if v, ok := q["limit"]; ok {
 		n, err := strconv.ParseInt(v[0], 10, 64)
 		if err != nil || n < 0 || n > maxRows {
-			return p, fmt.Errorf("%w: limit %q: want a whole number from 0 to %d (the server's maximum)", errBadRequest, v[0], maxRows)
+			return p, fmt.Errorf("%w: limit %q: want a whole number from 0 to %d (the server's maximum, lakeflight serve --max-read-rows)", errBadRequest, v[0], maxRows)
 		}
 		p.limit = n
 	}

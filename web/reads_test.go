@@ -2,17 +2,20 @@ package web
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/lakeflight/lakeflight/catalog"
@@ -220,5 +223,45 @@ func TestReadsByQualifiedName(t *testing.T) {
 		if code != http.StatusBadRequest || !strings.Contains(body, "want namespace.table") {
 			t.Errorf("GET %s: %d %s", path, code, body)
 		}
+	}
+}
+
+// TestDecimalsKeepTheirScale: JSON and CSV write a decimal(10,2) 7.5 as
+// 7.50 and 1000 as 1000.00, as the column's type says.
+func TestDecimalsKeepTheirScale(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	typ := &arrow.Decimal128Type{Precision: 10, Scale: 2}
+	b := array.NewDecimal128Builder(mem, typ)
+	defer b.Release()
+	b.Append(decimal128.FromI64(750))
+	b.Append(decimal128.FromI64(-5))
+	b.AppendNull()
+	b.Append(decimal128.FromI64(100000))
+	col := b.NewArray()
+	defer col.Release()
+	var got []string
+	for r := range col.Len() {
+		v, err := appendJSONValue(nil, col, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(v))
+	}
+	if want := []string{`"7.50"`, `"-0.05"`, `null`, `"1000.00"`}; !slices.Equal(got, want) {
+		t.Errorf("JSON %q, want %q", got, want)
+	}
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "amount", Type: typ, Nullable: true}}, nil), []arrow.Array{col}, int64(col.Len()))
+	defer rec.Release()
+	var out strings.Builder
+	w := &csvRows{w: csv.NewWriter(&out)}
+	if err := w.begin(rec.Schema()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if want := "amount\n7.50\n-0.05\n\n1000.00\n"; out.String() != want {
+		t.Errorf("CSV %q, want %q", out.String(), want)
 	}
 }

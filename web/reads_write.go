@@ -206,11 +206,27 @@ func appendJSONValue(b []byte, col arrow.Array, r int) ([]byte, error) {
 	case *array.Float32:
 		return appendFloat(b, float64(a.Value(r)), 32), nil
 	}
+	if d, ok := decimalText(col, r); ok {
+		return strconv.AppendQuote(b, d), nil
+	}
 	v, err := json.Marshal(col.GetOneForMarshal(r))
 	if err != nil {
 		return b, err
 	}
 	return append(b, v...), nil
+}
+
+// decimalText is a decimal value with all the digits of its scale
+// ("7.50" for 7.5 in a decimal(10,2)): arrow's own text drops trailing
+// zeros, and a client reading money should not have to put them back.
+func decimalText(col arrow.Array, r int) (string, bool) {
+	switch a := col.(type) {
+	case *array.Decimal128:
+		return a.Value(r).ToString(a.DataType().(*arrow.Decimal128Type).Scale), true
+	case *array.Decimal256:
+		return a.Value(r).ToString(a.DataType().(*arrow.Decimal256Type).Scale), true
+	}
+	return "", false
 }
 
 func appendFloat(b []byte, f float64, bits int) []byte {
@@ -245,7 +261,12 @@ func (c *csvRows) write(rec arrow.RecordBatch) error {
 	for r := range int(rec.NumRows()) {
 		for i, col := range cols {
 			c.rec[i] = ""
-			if !col.IsNull(r) {
+			if col.IsNull(r) {
+				continue
+			}
+			if d, ok := decimalText(col, r); ok {
+				c.rec[i] = d
+			} else {
 				c.rec[i] = col.ValueStr(r)
 			}
 		}

@@ -50,6 +50,8 @@ type Config struct {
 	// gRPC message may be cannot be sliced, and clients refuse messages
 	// over their receive limit (16 MiB for the ADBC and Go drivers).
 	MaxResultRowBytes ByteSize `yaml:"max_result_row_bytes"`
+	// MaxReadRows bounds ?limit= of the sidecar's REST reads.
+	MaxReadRows int `yaml:"max_read_rows"`
 	// MaxSessions bounds the open Flight SQL sessions (one per client
 	// connection, or per cookie).
 	MaxSessions int `yaml:"max_sessions"`
@@ -117,6 +119,7 @@ func Default() Config {
 		MaxSQLConditions:    20000,
 		MaxResultColumns:    10000,
 		MaxResultRowBytes:   16 << 20,
+		MaxReadRows:         100_000,
 		MaxSessions:         2048,
 		SessionIdleTimeout:  30 * time.Minute,
 		ShutdownTimeout:     15 * time.Second,
@@ -209,6 +212,7 @@ func (c Config) Validate() error {
 		{"max_sql_conditions", int64(c.MaxSQLConditions)},
 		{"max_result_columns", int64(c.MaxResultColumns)},
 		{"max_result_row_bytes", int64(c.MaxResultRowBytes)},
+		{"max_read_rows", int64(c.MaxReadRows)},
 	} {
 		if l.n <= 0 {
 			errs = append(errs, fmt.Errorf("%s: %d must be positive", l.name, l.n))

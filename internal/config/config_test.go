@@ -219,6 +219,17 @@ func TestMaxIngestDecompressed(t *testing.T) {
 // zero refused by Validate.
 func TestShapeLimits(t *testing.T) {
 	d := Default()
+	if d.MaxReadRows != 100_000 {
+		t.Fatalf("default max read rows %d", d.MaxReadRows)
+	}
+	if n, err := Load([]string{"--max-read-rows", "50"}, func(string) string { return "" }, io.Discard); err != nil || n.MaxReadRows != 50 {
+		t.Fatalf("--max-read-rows 50: %d %v", n.MaxReadRows, err)
+	}
+	zero := Default()
+	zero.MaxReadRows = 0
+	if err := zero.Validate(); err == nil || !strings.Contains(err.Error(), "max_read_rows") {
+		t.Fatalf("max_read_rows 0: %v", err)
+	}
 	if d.MaxSQLSetOperations != 1000 || d.MaxSQLConditions != 20000 || d.MaxResultColumns != 10000 || d.MaxResultRowBytes != 16<<20 {
 		t.Fatalf("defaults: %d %d %d %d", d.MaxSQLSetOperations, d.MaxSQLConditions, d.MaxResultColumns, d.MaxResultRowBytes)
 	}

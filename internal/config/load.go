@@ -77,6 +77,11 @@ func settings() []setting {
 			c.MaxResultRowBytes = n
 			return err
 		}},
+		{"max-read-rows", "largest ?limit= of a REST read (GET /query, /v1/tables/…/rows)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxReadRows = n
+			return err
+		}},
 		{"max-sessions", "most Flight SQL sessions open at once (one per client connection or cookie)", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			c.MaxSessions = n
