@@ -263,6 +263,41 @@ def test_docs_generate_reads_the_catalog(shop, tmp_path):
     assert set(catalog["sources"]) == {f"source.shop.bronze.{t}" for t in ("customers", "products", "orders")}
 
 
+def dbt_cli(shop, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """dbt run by hand against the server, with the profile lakeflight wrote for its transforms."""
+    return subprocess.run(
+        [str(DBT), *args, "--profiles-dir", str(shop.data_dir / "transform"),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=PROJECT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DO_NOT_TRACK": "1", "DBT_USE_COLORS": "false"},
+    )
+
+
+def test_source_freshness_and_show(shop, tmp_path):
+    """`dbt source freshness` reads each bronze source's newest loaded_at over Flight SQL, and
+    `dbt show` previews a model's rows and inline SQL: both equal what ADBC reads."""
+    demo(shop)
+    if not rows(shop, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'fct_orders'")[0]["n"]:
+        assert transform(shop)["status"] == "success"
+    proc = dbt_cli(shop, tmp_path, "source", "freshness")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    results = json.loads((tmp_path / "target" / "sources.json").read_text())["results"]
+    got = {r["unique_id"]: r for r in results}
+    assert set(got) == {f"source.shop.bronze.{t}" for t in ("customers", "products", "orders")}
+    for table in ("customers", "products", "orders"):
+        r = got[f"source.shop.bronze.{table}"]
+        assert r["status"] == "pass", r
+        newest = rows(shop, f"SELECT max(updated_at) AS t FROM bronze.{table}")[0]["t"]
+        assert r["max_loaded_at"].startswith(newest.strftime("%Y-%m-%dT%H:%M:%S")), (r["max_loaded_at"], newest)
+
+    proc = dbt_cli(shop, tmp_path, "show", "--inline", "select count(*) as n from {{ ref('fct_orders') }}",
+                   "--output", "json", "--log-format", "json")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    preview = [json.loads(line)["data"].get("preview") for line in proc.stdout.splitlines() if '"preview"' in line]
+    [shown] = [json.loads(p) for p in preview if p]
+    assert shown == [{"n": rows(shop, "SELECT count(*) AS n FROM gold.fct_orders")[0]["n"]}], shown
+
+
 def test_a_failing_dbt_test_fails_the_run(shop):
     demo(shop)  # replayed when an earlier test loaded it
     # An order in a status the shop does not have: the accepted_values test on stg_orders fails.
