@@ -188,6 +188,9 @@ def test_demo_to_gold_and_a_second_day(shop):
     metrics = http_text(shop, "/metrics")
     assert 'lakeflight_transform_runs_total{status="success"} 2' in metrics.splitlines(), metrics[-2000:]
     assert 'lakeflight_transform_nodes_total{resource_type="model",status="success"}' in metrics
+    [fct_seconds] = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                     if line.startswith('lakeflight_transform_node_duration_seconds{node="model.shop.fct_orders"}')]
+    assert fct_seconds == nodes["model.shop.fct_orders"]["seconds"], metrics[-2000:]
     # The check-strategy snapshot closed each customer whose e-mail or country changed, and
     # opened their new version; new customers got their first.
     customers1 = customers_now(shop)

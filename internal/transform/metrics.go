@@ -16,6 +16,10 @@ type metrics struct {
 	running     prometheus.Gauge
 	lastSuccess prometheus.Gauge // unix seconds of the last successful run's end
 	nodes       *prometheus.CounterVec
+	// nodeSeconds is each model's, seed's and snapshot's time in the last
+	// run that built it, by dbt node id: which model got slow. The label set
+	// is the project's nodes, bounded by the project.
+	nodeSeconds *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -45,11 +49,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "lakeflight", Subsystem: "transform", Name: "nodes_total",
 			Help: "Models, tests, seeds and snapshots of finished runs, by resource type and dbt status.",
 		}, []string{"resource_type", "status"}),
+		nodeSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "lakeflight", Subsystem: "transform", Name: "node_duration_seconds",
+			Help: "Time of each model, seed and snapshot in the last run that built it, by dbt node id.",
+		}, []string{"node"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.runs, m.duration, m.queued, m.running, m.lastSuccess, m.nodes} {
+	for _, c := range []prometheus.Collector{m.runs, m.duration, m.queued, m.running, m.lastSuccess, m.nodes, m.nodeSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering transform metrics: %w", err)
 		}
@@ -75,5 +83,8 @@ func (r *Runner) observe(run *Run) {
 	for _, n := range run.Nodes {
 		kind, _, _ := strings.Cut(n.UniqueID, ".")
 		r.m.nodes.WithLabelValues(kind, n.Status).Inc()
+		if builds(n.UniqueID) && n.Status == "success" {
+			r.m.nodeSeconds.WithLabelValues(n.UniqueID).Set(n.Seconds)
+		}
 	}
 }

@@ -89,6 +89,13 @@ func TestMetricsCountRunsAndNodes(t *testing.T) {
 	if got := testutil.ToFloat64(r.m.lastSuccess); got != float64(done.FinishedAt.Unix()) {
 		t.Errorf("last_success = %v, want %d", got, done.FinishedAt.Unix())
 	}
+	// The model's time names the model; tests have none.
+	if got := testutil.ToFloat64(r.m.nodeSeconds.WithLabelValues("model.shop.orders")); got != 0.5 {
+		t.Errorf("node_duration_seconds{model.shop.orders} = %v", got)
+	}
+	if n := testutil.CollectAndCount(r.m.nodeSeconds); n != 1 {
+		t.Errorf("node_duration_seconds has %d series, want the model's only", n)
+	}
 	if got := testutil.ToFloat64(r.m.running) + testutil.ToFloat64(r.m.queued); got != 0 {
 		t.Errorf("running+queued after the run = %v", got)
 	}
