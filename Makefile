@@ -53,6 +53,8 @@ bench: build
 	$(GO) test -tags $(TAGS) -run '^$$' -bench 'CSV$$|NDJSON$$|FixBatchUTF8|Decompress' -benchmem -benchtime 3x ./ingest/
 	# POST /transform's response time (goal: p50 under 10 ms)
 	$(GO) test -tags $(TAGS) -run '^$$' -bench TransformPOST -benchtime 500x ./cmd/lakeflight/
+	# dbt build of the demo shop (~1M bronze rows), first and incremental, against dbt-duckdb on a DuckDB file
+	bash bench/dbtbench/run.sh
 
 clean:
 	rm -rf bin
