@@ -3,7 +3,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -41,6 +45,51 @@ func TestWritesCarryTheirQueryTag(t *testing.T) {
 	for i, want := range []string{"model.shop.tagged", "nightly load", ""} {
 		if got := snaps[i].Summary["lakeflight.query-tag"]; got != want {
 			t.Errorf("snapshot %d tag %q, want %q (summary %v)", i, got, want, snaps[i].Summary)
+		}
+	}
+}
+
+// A CREATE TABLE … AS logs its phases as the other writes do, under the
+// same message, with its tag and the snapshot it committed: the log is how
+// a dbt model's time splits into SQL, file writes and the commit.
+func TestCreateTableAsLogsItsPhases(t *testing.T) {
+	var buf bytes.Buffer
+	_, cat, s := writeEnvLogged(t, slog.New(slog.NewJSONHandler(&buf, nil)))
+	execN(t, s, `/* {"app": "dbt", "node_id": "model.shop.made"} */ CREATE TABLE silver.made AS SELECT range AS x FROM range(5)`)
+	execN(t, s, `/* {"app": "dbt", "node_id": "model.shop.made"} */ CREATE OR REPLACE TABLE silver.made AS SELECT 1 AS y`)
+	snaps, err := cat.Snapshots(context.Background(), catalog.Ident{Namespace: "silver", Name: "made"})
+	if err != nil || len(snaps) != 2 {
+		t.Fatalf("snapshots: %d %v", len(snaps), err)
+	}
+	var lines []map[string]any
+	for line := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.UseNumber() // snapshot ids do not fit a float64
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["msg"] == "sql write committed" {
+			lines = append(lines, m)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d write lines, want 2:\n%s", len(lines), buf.String())
+	}
+	for i, want := range []struct {
+		stmt, rows string
+	}{{"CREATE TABLE AS", "5"}, {"CREATE OR REPLACE TABLE", "1"}} {
+		m := lines[i]
+		if m["statement"] != want.stmt || m["tag"] != "model.shop.made" || m["table"] != "silver.made" ||
+			m["rows"] != json.Number(want.rows) || m["snapshot"] != json.Number(strconv.FormatInt(snaps[i].SnapshotID, 10)) {
+			t.Errorf("line %d: %v, want %s of %s rows, snapshot %d", i, m, want.stmt, want.rows, snaps[i].SnapshotID)
+		}
+		for _, phase := range []string{"run", "collect", "create", "write", "commit"} {
+			n, ok := m[phase].(json.Number)
+			d, err := n.Int64()
+			if !ok || err != nil || d < 0 || (d == 0 && (phase == "write" || phase == "commit")) {
+				t.Errorf("line %d: phase %s is %v", i, phase, m[phase])
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -69,6 +70,8 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 	if err != nil {
 		return 0, err
 	}
+	ct := &createTimes{}
+	lap := stopwatch()
 	ps, err := prepareText(dc, text)
 	if err != nil {
 		return 0, err
@@ -102,17 +105,20 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 			sel[i] = "CAST(" + quoteIdent(t[0]) + " AS " + to + ") AS " + quoteIdent(t[0])
 		}
 	}
+	ct.run = lap()
 	recs, schema, err := queryRecords(ctx, dc, "SELECT "+strings.Join(sel, ", ")+" FROM "+standIn)
 	defer releaseAll(recs)
 	if err != nil {
 		return 0, err
 	}
+	ct.collect = lap()
 	schema = withRequired(schema, types)
 	if exists { // OR REPLACE: same table, new schema and rows, history kept
-		n, err := e.replaceTable(ctx, p.id, schema, recs)
+		n, err := e.replaceTable(ctx, p.id, schema, recs, ct)
 		if err != nil {
 			return 0, err
 		}
+		e.logCreated(ctx, "CREATE OR REPLACE TABLE", p.id, n, ct)
 		if err := e.Refresh(ctx, p.id); err != nil {
 			e.log.Warn("binding a replaced table", "table", p.id.String(), "err", err)
 		}
@@ -124,15 +130,17 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 		}
 		return 0, err
 	}
+	ct.create = lap()
 	var rows int64
 	if p.isCTAS() {
-		rows, err = e.appendCreated(ctx, p.id, recs)
+		rows, err = e.appendCreated(ctx, p.id, recs, ct)
 		if err != nil {
 			if _, derr := e.writer.DropIfEmpty(ctx, p.id); derr != nil {
 				e.log.Warn("dropping a table whose CREATE … AS failed", "table", p.id.String(), "err", derr)
 			}
 			return 0, err
 		}
+		e.logCreated(ctx, "CREATE TABLE AS", p.id, rows, ct)
 	}
 	if err := e.Refresh(ctx, p.id); err != nil {
 		e.log.Warn("binding a created table", "table", p.id.String(), "err", err)
@@ -164,24 +172,42 @@ func (p *writePlan) isCTAS() bool { return p.toks.Word(p.stmt.Target().End, "as"
 // snapshot, as Iceberg's REPLACE TABLE does: the table keeps its identity,
 // history, refs and properties; its schema becomes schema (fresh field ids)
 // and its rows become recs.
-func (e *Engine) replaceTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema, recs []arrow.RecordBatch) (int64, error) {
+func (e *Engine) replaceTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema, recs []arrow.RecordBatch, ct *createTimes) (int64, error) {
 	isc, err := catalog.IcebergSchema(schema)
 	if err != nil {
 		return 0, newError(ErrUnsupported, fmt.Sprintf("CREATE OR REPLACE TABLE %s: %v", id, err))
 	}
-	return e.commitCreated(ctx, id, recs, isc)
+	return e.commitCreated(ctx, id, recs, isc, ct)
 }
 
 // appendCreated commits the first snapshot of a table made by CREATE … AS.
-func (e *Engine) appendCreated(ctx context.Context, id catalog.Ident, recs []arrow.RecordBatch) (int64, error) {
-	return e.commitCreated(ctx, id, recs, nil)
+func (e *Engine) appendCreated(ctx context.Context, id catalog.Ident, recs []arrow.RecordBatch, ct *createTimes) (int64, error) {
+	return e.commitCreated(ctx, id, recs, nil, ct)
+}
+
+// createTimes is where a CREATE TABLE … AS spent its time, for its log
+// line: DuckDB running the query into the stand-in, reading the rows out
+// as Arrow, the catalog creating the table (a new one only), writing the
+// data files, committing the snapshot.
+type createTimes struct {
+	run, collect, create, write, commit time.Duration
+	snapshot                            int64
+}
+
+// logCreated logs a committed CREATE TABLE … AS the way SQL writes are
+// logged ("sql write committed"), with its phases.
+func (e *Engine) logCreated(ctx context.Context, stmt string, id catalog.Ident, rows int64, ct *createTimes) {
+	e.log.Info("sql write committed", "statement", stmt, "table", id.String(), "tag", queryTagOf(ctx),
+		"snapshot", ct.snapshot, "rows", rows, "run", ct.run, "collect", ct.collect, "create", ct.create,
+		"write", ct.write, "commit", ct.commit)
 }
 
 // commitCreated commits the rows of CREATE … AS as one snapshot: appended
 // to the new table, or, with a replacement schema, replacing the existing
 // table's schema and every row.
-func (e *Engine) commitCreated(ctx context.Context, id catalog.Ident, recs []arrow.RecordBatch, replace *iceberg.Schema) (int64, error) {
+func (e *Engine) commitCreated(ctx context.Context, id catalog.Ident, recs []arrow.RecordBatch, replace *iceberg.Schema, ct *createTimes) (int64, error) {
 	stmt := "CREATE TABLE AS"
+	lap := stopwatch()
 	txn, err := e.writer.Begin(ctx, id)
 	if err != nil {
 		return 0, err
@@ -228,9 +254,12 @@ func (e *Engine) commitCreated(ctx context.Context, id catalog.Ident, recs []arr
 	if err != nil {
 		return 0, err
 	}
-	if _, err := txn.Commit(ctx); err != nil {
+	ct.write = lap()
+	snap, err := txn.Commit(ctx)
+	if err != nil {
 		return 0, err
 	}
+	ct.commit, ct.snapshot = lap(), snap
 	return n, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,12 @@ import (
 // writeEnv is an engine over an empty catalog with bronze and silver.
 func writeEnv(t *testing.T) (*Engine, *catalog.Catalog, *Session) {
 	t.Helper()
+	return writeEnvLogged(t, nil)
+}
+
+// writeEnvLogged is writeEnv with the engine logging to log.
+func writeEnvLogged(t *testing.T, log *slog.Logger) (*Engine, *catalog.Catalog, *Session) {
+	t.Helper()
 	env := newIcebergEnv(t)
 	cat := env.open(t)
 	ctx := context.Background()
@@ -28,7 +35,7 @@ func writeEnv(t *testing.T) (*Engine, *catalog.Catalog, *Session) {
 			t.Fatal(err)
 		}
 	}
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
+	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, log)
 	if err != nil {
 		t.Fatal(err)
 	}
