@@ -19,6 +19,8 @@ import (
 type metrics struct {
 	rpcs     *prometheus.CounterVec   // by method and gRPC code
 	queries  *prometheus.HistogramVec // DoGet of a query: start to last batch
+	updates  *prometheus.HistogramVec // DoPut of an update (DDL, DML): the whole statement
+	prepares *prometheus.HistogramVec // CreatePreparedStatement: parse, bind, plan
 	rows     prometheus.Counter
 	bytes    prometheus.Counter
 	sessions prometheus.Gauge
@@ -36,6 +38,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "lakeflight", Subsystem: "flightsql", Name: "query_duration_seconds",
 			Help:    "Time to execute and stream one query result, by outcome.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"outcome"}),
+		updates: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "lakeflight", Subsystem: "flightsql", Name: "update_duration_seconds",
+			Help:    "Time to execute one update statement (DDL, INSERT, UPDATE, DELETE, MERGE; ad hoc or prepared), commit included, by outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"outcome"}),
+		prepares: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "lakeflight", Subsystem: "flightsql", Name: "prepare_duration_seconds",
+			Help:    "Time to prepare one statement (CreatePreparedStatement), by outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}, []string{"outcome"}),
 		rows: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "lakeflight", Subsystem: "flightsql", Name: "streamed_rows_total",
@@ -57,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.rpcs, m.queries, m.rows, m.bytes, m.sessions, m.ingestRows} {
+	for _, c := range []prometheus.Collector{m.rpcs, m.queries, m.updates, m.prepares, m.rows, m.bytes, m.sessions, m.ingestRows} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering flightsql metrics: %w", err)
 		}
@@ -93,6 +105,14 @@ func (m *metrics) stream(log *slog.Logger) grpc.StreamServerInterceptor {
 
 func (m *metrics) observeQuery(start time.Time, err error) {
 	m.queries.WithLabelValues(outcome(err)).Observe(time.Since(start).Seconds())
+}
+
+func (m *metrics) observeUpdate(start time.Time, err error) {
+	m.updates.WithLabelValues(outcome(err)).Observe(time.Since(start).Seconds())
+}
+
+func (m *metrics) observePrepare(start time.Time, err error) {
+	m.prepares.WithLabelValues(outcome(err)).Observe(time.Since(start).Seconds())
 }
 
 func outcome(err error) string {

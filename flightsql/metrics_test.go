@@ -13,10 +13,23 @@ func TestMetrics(t *testing.T) {
 	cl := env.client(t, true)
 	query(t, cl, `SELECT i FROM range(1000) t(i)`)
 	_, _ = cl.Execute(t.Context(), `SELEKT`)
-
-	families, err := env.reg.Gather()
+	if _, err := cl.ExecuteUpdate(t.Context(), `CREATE TEMP TABLE m AS SELECT 1 AS x`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.ExecuteUpdate(t.Context(), `INSERT INTO no_such_table VALUES (1)`); err == nil {
+		t.Fatal("an insert into no table succeeded")
+	}
+	prep, err := cl.Prepare(t.Context(), `SELECT x FROM m`)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := prep.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	families, gerr := env.reg.Gather()
+	if gerr != nil {
+		t.Fatal(gerr)
 	}
 	byName := map[string]*dto.MetricFamily{}
 	for _, f := range families {
@@ -60,6 +73,15 @@ func TestMetrics(t *testing.T) {
 	}
 	if n := counter("lakeflight_flightsql_query_duration_seconds", map[string]string{"outcome": "ok"}); n != 1 {
 		t.Errorf("query durations observed = %v", n)
+	}
+	if n := counter("lakeflight_flightsql_update_duration_seconds", map[string]string{"outcome": "ok"}); n != 1 {
+		t.Errorf("updates observed ok = %v", n)
+	}
+	if n := counter("lakeflight_flightsql_update_duration_seconds", map[string]string{"outcome": "error"}); n != 1 {
+		t.Errorf("updates observed failed = %v", n)
+	}
+	if n := counter("lakeflight_flightsql_prepare_duration_seconds", map[string]string{"outcome": "ok"}); n != 1 {
+		t.Errorf("prepares observed = %v", n)
 	}
 	if n := counter("lakeflight_flightsql_open_sessions", nil); n < 1 {
 		t.Errorf("open sessions = %v", n)

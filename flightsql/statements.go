@@ -77,8 +77,11 @@ func (s *Server) DoPutCommandStatementUpdate(ctx context.Context, cmd afsql.Stat
 	if err != nil {
 		return 0, s.status("DoPutCommandStatementUpdate", err)
 	}
+	start := time.Now()
 	n, err := c.Exec(ctx, cmd.GetQuery())
-	return n, s.status("DoPutCommandStatementUpdate", err)
+	err = s.status("DoPutCommandStatementUpdate", err)
+	s.metrics.observeUpdate(start, err)
+	return n, err
 }
 
 // CreatePreparedStatement prepares a statement in the caller's session.
@@ -91,10 +94,14 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req afsql.ActionCr
 	if err != nil {
 		return res, s.status("CreatePreparedStatement", err)
 	}
+	start := time.Now()
 	st, err := c.Prepare(ctx, req.GetQuery())
 	if err != nil {
-		return res, s.status("CreatePreparedStatement", err)
+		err = s.status("CreatePreparedStatement", err)
+		s.metrics.observePrepare(start, err)
+		return res, err
 	}
+	s.metrics.observePrepare(start, nil)
 	h := s.handles.addPrepared(cs, st)
 	isUpdate := !st.IsQuery()
 	res.Handle = []byte(h.id)
@@ -218,8 +225,11 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd afsql.Pre
 	if params == nil {
 		params = t.params // bound earlier (or nil: run once)
 	}
+	start := time.Now()
 	n, err := t.stmt.Exec(ctx, params)
-	return n, s.status("DoPutPreparedStatementUpdate", err)
+	err = s.status("DoPutPreparedStatementUpdate", err)
+	s.metrics.observeUpdate(start, err)
+	return n, err
 }
 
 // readParams reads every parameter batch of a DoPut into one batch
