@@ -67,6 +67,9 @@ type writePlan struct {
 	toks    sqltext.Tokens
 	alter   *alterAction   // ALTER TABLE's change
 	sources []sqltext.Edit // time-travelling sources pointed at pinned views (rewrite.go)
+	// staged: this run's MERGE source subquery is in a TEMP table
+	// (write_source.go); set on a run's copy of the plan, never the shared one.
+	staged bool
 	// returned is the schema of the rows the client's RETURNING asks for
 	// (nil without one); they follow the engine's own returned columns.
 	returned *arrow.Schema
@@ -397,7 +400,7 @@ func (p *writePlan) dmlText(st *catalog.TableState) (string, error) {
 		repl += " AS " + quoteIdent(w.Target().Parts[len(w.Target().Parts)-1])
 	}
 	edits := []sqltext.Edit{{Start: toks[w.Target().Start].Pos, End: toks[w.Target().End-1].End, Text: repl}}
-	edits = append(edits, p.sources...)
+	edits = append(edits, p.sourceEdits()...)
 	if w.Kind == writeMerge {
 		cols := make([]string, len(st.Schema.Fields()))
 		for i, f := range st.Schema.Fields() {
@@ -578,6 +581,11 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		}
 	}
 	ws.Plan += lap()
+	if run := *p; run.stageSource(dc) {
+		p = &run
+		defer dropStagedSource(dc)
+		ws.Source += lap()
+	}
 	if err := p.fillStandIn(dc, base, false); err != nil {
 		return 0, nil, err
 	}
@@ -676,7 +684,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	e.markStale(p.id)
 	ws.Snapshot, ws.Rows = snap, ch.affected
 	e.log.Info("sql write committed", "statement", p.stmt.Kind.String(), "table", p.id.String(),
-		"tag", queryTagOf(ctx), "snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "stand_in", ws.StandIn,
+		"tag", queryTagOf(ctx), "snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "source", ws.Source, "stand_in", ws.StandIn,
 		"stand_in_rows", ws.StandInRows, "run", ws.Run, "collect", ws.Collect, "copy_on_write", ws.CopyOnWrite,
 		"rewrite", ws.Rewrite, "rewritten_rows", ws.RewrittenRows, "write", ws.Write, "commit", ws.Commit)
 	return ch.affected, returnedRows(p, out), nil
@@ -705,6 +713,7 @@ type WriteStats struct {
 	Table     string        // namespace.table
 	Attempts  int           // runs (more than one after lost commit races)
 	Plan      time.Duration // lock the table and plan its snapshot
+	Source    time.Duration // run a MERGE's USING subquery into a TEMP table (write_source.go)
 	StandIn   time.Duration // copy the snapshot into the TEMP stand-in
 	// StandInRows: the rows copied (an UPDATE or DELETE whose WHERE stands
 	// on its own copies only the rows it selects).

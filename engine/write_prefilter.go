@@ -118,6 +118,11 @@ func (p *writePlan) mergeKeys(alias string) (string, bool) {
 		return "", false
 	}
 	source, err := p.span(toks[using+1].Pos, toks[on].Pos)
+	if p.staged { // the staged rows, under the subquery's alias
+		_, end, _ := p.sourceSubquery()
+		source, err = p.span(toks[end].End, toks[on].Pos)
+		source = stagedSource + " " + source
+	}
 	if err != nil {
 		return "", false
 	}
