@@ -38,8 +38,9 @@ func (p *writePlan) sourceSubquery() (open, end int, ok bool) {
 		return 0, 0, false
 	}
 	end = toks.Close(using + 1)
-	if end < 0 || !(toks.Word(using+2, "select") || toks.Word(using+2, "with") || toks.Word(using+2, "from") ||
-		toks.Word(using+2, "values") || toks.Sym(using+2, "(")) {
+	query := toks.Word(using+2, "select") || toks.Word(using+2, "with") || toks.Word(using+2, "from") ||
+		toks.Word(using+2, "values") || toks.Sym(using+2, "(")
+	if end < 0 || !query {
 		return 0, 0, false
 	}
 	// Only an aliased subquery: the statement may name an unaliased one as
