@@ -165,6 +165,9 @@ def test_demo_to_gold_and_a_second_day(shop):
     tags = rows(shop, "SELECT summary['lakeflight.query-tag'] AS tag FROM iceberg_snapshots('gold.fct_orders')")
     assert tags == [{"tag": "model.shop.fct_orders"}], tags
     assert rows(shop, "SELECT table_type FROM information_schema.tables WHERE table_name = 'int_order_amounts'")
+    # The ephemeral model the view uses is inlined: no relation, no node that ran.
+    assert rows(shop, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'int_order_lines'") == [{"n": 0}]
+    assert "model.shop.int_order_lines" not in built
     before = snapshot_id(shop, "gold.dim_customers")
     customers0 = customers_now(shop)
     history = rows(shop, "SELECT count(*) AS n, count(dbt_valid_to) AS closed FROM silver.customers_history")

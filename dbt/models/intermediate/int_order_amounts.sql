@@ -1,13 +1,4 @@
 -- Each order's amounts: items, gross, the coupon's discount and the net the customer paid.
-with lines as (
-    select
-        order_id,
-        sum(quantity) as item_count,
-        sum(quantity * unit_price) as gross_amount
-    from {{ ref('stg_order_items') }}
-    group by order_id
-)
-
 select
     o.order_id,
     o.customer_id,
@@ -26,5 +17,5 @@ select
     cast(round(l.gross_amount * (cast(100 - coalesce(c.discount_pct, 0) as decimal(5, 0)) * 0.01), 2) as decimal(12, 2))
         as net_amount
 from {{ ref('stg_orders') }} as o
-join lines as l using (order_id)
+join {{ ref('int_order_lines') }} as l using (order_id)
 left join {{ ref('coupons') }} as c on c.coupon = o.coupon
