@@ -384,7 +384,7 @@ func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) e
 		// scan, the stand-in made a MERGE of 18K rows take 1 s instead of
 		// 50 ms (2M-row table).
 		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS " + with + "SELECT * FROM (" + body + ") AS " +
-			quoteIdent(alias) + " WHERE " + where + " ORDER BY " + identFile + ", " + identPos // see write_prefilter.go
+			quoteIdent(alias) + " WHERE " + where + " ORDER BY " + p.keyOrder(alias) + identFile + ", " + identPos // see write_prefilter.go
 	}
 	if empty || p.stmt.Kind == writeInsert {
 		q = "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\" AS SELECT * FROM (" + body + ") LIMIT 0"

@@ -61,8 +61,11 @@ func (p *writePlan) condition() (alias, where string, ok bool) {
 	}
 	alias = p.targetAlias()
 	if w.Kind == writeMerge {
-		where, ok = p.mergeKeys(alias)
-		return alias, where, ok
+		k, ok := p.mergeKey(alias)
+		if !ok {
+			return "", "", false
+		}
+		return alias, k.target + " IN (SELECT " + k.source + " FROM " + k.from + ")", true
 	}
 	at := toks.TopLevel(w.Target().End, "where")
 	if at < 0 || at+1 >= len(toks) {
@@ -89,33 +92,39 @@ func (p *writePlan) targetAlias() string {
 	return p.stmt.Target().Parts[len(p.stmt.Target().Parts)-1]
 }
 
-// mergeKeys is a condition on the target rows a MERGE can change: those
-// whose key occurs in the source. It needs ON to have a top-level conjunct
+// mergeKeyInfo is the key a MERGE joins on: the target's side and the
+// source's of ON's target.column = source.column, and the source as the
+// statement names it (what follows USING, up to ON).
+type mergeKeyInfo struct{ target, source, from string }
+
+// mergeKey finds the key of a MERGE that changes only target rows whose
+// key occurs in the source. It needs ON to have a top-level conjunct
 // target.column = source.column (either way round) and no OR beside it,
 // and no WHEN NOT MATCHED BY SOURCE clause (which acts on the rows that
-// match nothing). A MERGE of 100K rows into 10M then copies about 100K
-// rows into the stand-in.
-func (p *writePlan) mergeKeys(alias string) (string, bool) {
+// match nothing). The stand-in then holds only the target rows whose key
+// is in the source (a MERGE of 100K rows into 10M copies about 100K rows),
+// and both it and a staged source are ordered by the key.
+func (p *writePlan) mergeKey(alias string) (mergeKeyInfo, bool) {
 	toks := p.toks
 	using := toks.TopLevel(p.stmt.Target().End, "using")
 	if using < 0 {
-		return "", false
+		return mergeKeyInfo{}, false
 	}
 	on := toks.TopLevel(using+1, "on")
 	if on < 0 || on == using+1 || toks[:on].TopLevel(using+1, "join") >= 0 {
-		return "", false
+		return mergeKeyInfo{}, false
 	}
 	end := toks.TopLevel(on+1, "when")
 	if end < 0 {
-		return "", false
+		return mergeKeyInfo{}, false
 	}
 	for i := end; i+1 < len(toks); i++ {
 		if toks.Words(i, "by", "source") {
-			return "", false
+			return mergeKeyInfo{}, false
 		}
 	}
 	if toks[:end].TopLevel(on+1, "or") >= 0 {
-		return "", false
+		return mergeKeyInfo{}, false
 	}
 	source, err := p.span(toks[using+1].Pos, toks[on].Pos)
 	if p.staged { // the staged rows, under the subquery's alias
@@ -124,7 +133,7 @@ func (p *writePlan) mergeKeys(alias string) (string, bool) {
 		source = stagedSource + " " + source
 	}
 	if err != nil {
-		return "", false
+		return mergeKeyInfo{}, false
 	}
 	// Conjuncts: the runs of tokens between top-level ANDs.
 	start := on + 1
@@ -137,13 +146,26 @@ func (p *writePlan) mergeKeys(alias string) (string, bool) {
 			t, err1 := p.span(tgt.Start, tgt.End)
 			s, err2 := p.span(src.Start, src.End)
 			if err1 != nil || err2 != nil {
-				return "", false
+				return mergeKeyInfo{}, false
 			}
-			return t + " IN (SELECT " + s + " FROM " + strings.TrimSpace(source) + ")", true
+			return mergeKeyInfo{target: t, source: s, from: strings.TrimSpace(source)}, true
 		}
 		start = stop + 1
 	}
-	return "", false
+	return mergeKeyInfo{}, false
+}
+
+// keyOrder is what a prefiltered stand-in is ordered by before its row
+// identity: a MERGE's key (the staged source's order, write_source.go),
+// else nothing.
+func (p *writePlan) keyOrder(alias string) string {
+	if p.stmt.Kind != writeMerge {
+		return ""
+	}
+	if k, ok := p.mergeKey(alias); ok {
+		return k.target + ", "
+	}
+	return ""
 }
 
 // keyEquality recognises a.x = b.y where exactly one of a and b is the

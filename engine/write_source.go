@@ -3,6 +3,8 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/lakeflight/lakeflight/internal/sqltext"
 )
 
@@ -75,7 +77,20 @@ func (p *writePlan) stageSource(dc *dconn) (staged bool) {
 			return false
 		}
 	}
-	if err := execSQL(dc.c, "CREATE OR REPLACE TEMP TABLE "+stagedSource+" AS "+with+"SELECT * FROM "+sub); err != nil {
+	// Under its alias, in the order of the key the MERGE joins on (the
+	// stand-in's order too): DuckDB updates the matched rows in the
+	// source's order, and in another order than the stand-in's it took 2 s,
+	// not 40 ms, to update 31K rows of 14 columns.
+	aliased, order := sub, ""
+	if on := p.toks.TopLevel(end+1, "on"); on > end {
+		if as, err := p.span(p.toks[end].End, p.toks[on].Pos); err == nil {
+			aliased = sub + " " + strings.TrimSpace(as)
+			if k, ok := p.mergeKey(p.targetAlias()); ok {
+				order = " ORDER BY " + k.source
+			}
+		}
+	}
+	if err := execSQL(dc.c, "CREATE OR REPLACE TEMP TABLE "+stagedSource+" AS "+with+"SELECT * FROM "+aliased+order); err != nil {
 		dropStagedSource(dc)
 		return false
 	}
