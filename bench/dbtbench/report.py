@@ -15,7 +15,7 @@ import statistics
 from dataclasses import dataclass
 
 from dbtrun import QUERIES
-from split import CTAS_NEW, CTAS_REPLACE, INGEST, Part, Split
+from split import INGEST, Part, Split
 
 METHOD = """## Method
 
@@ -52,24 +52,16 @@ Times:
   GetTables, GetInfo on connecting), which are not statements;
 - lakeflight's statements are split by the server's log records that fall within each one (dbt
   and the server share the clock): *data-file write* and *commit* are the `write` and `commit`
-  fields of "sql write committed" (INSERT, UPDATE, DELETE, MERGE); a CREATE TABLE … AS of a new
-  table logs "table created" and "table committed", and the time between them (write and commit
-  together) is *not split*; a CREATE TABLE … AS replacing a table logs neither, so the whole
-  statement is *not split*, as is the seed's ingest; *SQL* is the rest (preparation and round
-  trips included). dbt-duckdb has no server: its statements are SQL whole.
+  fields of "sql write committed" (INSERT, UPDATE, DELETE, MERGE, CREATE [OR REPLACE] TABLE … AS);
+  the seed's ingest is *not split*; *SQL* is the rest (preparation and round trips included).
+  dbt-duckdb has no server: its statements are SQL whole.
 """
 
 NOT_REPORTED = """### What lakeflight does not report
 
-- CREATE TABLE … AS and CREATE OR REPLACE TABLE … AS (every table model, and every incremental
-  model and snapshot on its first build) log no phases, no "sql write committed" record: their
-  SQL, data-file write and commit cannot be told apart. Only a new table's write and commit
-  together can be read, from the debug records "table created" and "table committed".
 - `lakeflight_flightsql_query_duration_seconds` times DoGet only, with no statement or query tag:
-  queries can be totalled per build, not per model. Statements the ADBC driver sends as updates
-  (every DDL and DML statement dbt runs: CreatePreparedStatement, then
-  DoPutPreparedStatementUpdate) and the preparation of queries (CreatePreparedStatement,
-  GetFlightInfo) are in no metric; their time is known only from dbt's side.
+  queries can be totalled per build, not per model. Updates and preparations have their own
+  histograms (`…_update_duration_seconds`, `…_prepare_duration_seconds`), also without a tag.
 """
 
 BUILDING = ("model", "snapshot", "seed")  # resource types that build a relation
@@ -224,7 +216,7 @@ class Report:
 
     def kinds(self) -> str:
         out = ["### Statements by kind (median run)\n"]
-        order = [CTAS_NEW, CTAS_REPLACE, "CREATE TABLE … AS", "CREATE TEMP TABLE … AS", "CREATE VIEW", "MERGE",
+        order = ["CREATE TABLE … AS", "CREATE TEMP TABLE … AS", "CREATE VIEW", "MERGE",
                  "INSERT", "DELETE", "UPDATE", INGEST, QUERIES]
         for label in self.builds:
             m = self.median_run(label)

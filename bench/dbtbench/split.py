@@ -15,13 +15,9 @@ time:
 lakeflight's log splits a statement further where it can. A record belongs to the statement whose
 interval (dbt's SQLQuery to its SQLQueryStatus, on the same clock) holds its time:
 
-- "sql write committed" (INSERT, UPDATE, DELETE, MERGE): its `write` (data and delete files) and
-  `commit` (the Iceberg commit); the rest of the statement is SQL;
-- "table created" then "table committed" of the same table (CREATE TABLE … AS of a new table): the
-  time between them is the data-file write and the commit together; the server logs no point in
-  between, so that part is "not split";
-- a CREATE TABLE … AS that replaces an existing table logs neither: the whole statement is "not
-  split";
+- "sql write committed" (INSERT, UPDATE, DELETE, MERGE, CREATE [OR REPLACE] TABLE … AS): its
+  `write` (data and delete files) and `commit` (the Iceberg commit); the rest of the statement is
+  SQL (for CREATE TABLE … AS that includes the catalog creating a new table, `create`);
 - "ingest committed" (a seed's bulk ingest, not a statement): its duration, "not split";
 - every other statement (queries, temp tables, views, DDL) is SQL.
 """
@@ -37,8 +33,6 @@ from server import Record
 
 # dbt's and the server's timestamps come from the same clock; this absorbs their rounding.
 SLACK = dt.timedelta(milliseconds=2)
-CTAS_NEW = "CREATE TABLE … AS (new table)"
-CTAS_REPLACE = "CREATE TABLE … AS (replacing)"
 INGEST = "bulk ingest (seed)"
 
 
@@ -77,20 +71,10 @@ def statement_part(st: Statement, records: list[Record]) -> tuple[str, Part]:
     mine = [r for r in records if st.start - SLACK <= r.time <= st.end + SLACK]
     part = Part(count=1, seconds=st.elapsed)
     written = next((r for r in mine if r.msg == "sql write committed"), None)
-    created = {r.fields.get("table"): r.time for r in mine if r.msg == "table created"}
-    committed = {r.fields.get("table"): r.time for r in mine if r.msg == "table committed"}
-    new = [t for t in created if t in committed]
-    kind = st.kind
     if written is not None:
         part.write, part.commit = written.seconds("write"), written.seconds("commit")
-    elif kind == "CREATE TABLE … AS" and new:
-        kind = CTAS_NEW
-        part.unsplit = min(st.elapsed, sum((committed[t] - created[t]).total_seconds() for t in new))
-    elif kind == "CREATE TABLE … AS":
-        kind = CTAS_REPLACE
-        part.unsplit = st.elapsed
-    part.sql = st.elapsed - part.write - part.commit - part.unsplit
-    return kind, part
+    part.sql = st.elapsed - part.write - part.commit
+    return st.kind, part
 
 
 def lakeflight_split(build: Build, records: list[Record], queries: float) -> Split:
@@ -110,7 +94,7 @@ def lakeflight_split(build: Build, records: list[Record], queries: float) -> Spl
             d = r.seconds("duration")
             kinds[INGEST].add(Part(count=1, seconds=d, unsplit=d))
         elif r.msg == "sql write committed":
-            for phase in ("plan", "stand_in", "run", "collect", "rewrite", "write", "commit"):
+            for phase in ("plan", "stand_in", "run", "collect", "create", "rewrite", "write", "commit"):
                 engine[phase] += r.seconds(phase)
             if not any(st.start - SLACK <= r.time <= st.end + SLACK for st in build.statements):
                 stray += 1
