@@ -35,10 +35,11 @@ test-go:
 test-e2e: build
 	LAKEFLIGHT_BIN=$(CURDIR)/$(BIN) bash e2e/run.sh
 
-lint:
+lint: setup
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) run $(GOLANGCI) run ./...
+	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench dbt/adapter
 
 tidy-check:
 	$(GO) mod tidy -diff

@@ -973,7 +973,8 @@ def test_failed_append_leaves_no_data_files(server, door):
         assert "oops" in json.dumps(body), body
     else:
         good = pa.table({"a": pa.array(range(300_000), pa.int64()), "b": pa.array(["r"] * 300_000)})
-        bad = pa.table({"a": pa.array([1], pa.int64()), "b": pa.array([b"\xff"], pa.binary()).cast(pa.string(), safe=False)})
+        invalid = pa.array([b"\xff"], pa.binary()).cast(pa.string(), safe=False)
+        bad = pa.table({"a": pa.array([1], pa.int64()), "b": invalid})
         data = pa.concat_tables([good, bad]).combine_chunks()
         with connect(server) as c, c.cursor() as cur:
             with pytest.raises(dbapi.ProgrammingError, match="invalid UTF-8"):

@@ -16,6 +16,7 @@ import threading
 import time
 
 import adbc_driver_flightsql.dbapi as flight_sql
+
 from conftest import start_server
 
 SHUTDOWN_TIMEOUT_S = 1.0
@@ -54,8 +55,10 @@ def test_sigterm_exits_while_duckdb_cannot_be_interrupted(tmp_path):
         srv.proc.send_signal(signal.SIGTERM)
         try:
             code = srv.proc.wait(timeout=WATCHDOG_S + 5)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"lakeflight still running {WATCHDOG_S + 5:.0f}s after SIGTERM; log:\n{srv.log_tail()}")
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError(
+                f"lakeflight still running {WATCHDOG_S + 5:.0f}s after SIGTERM; log:\n{srv.log_tail()}"
+            ) from e
         took = time.monotonic() - sent
         assert code == 3, f"exit status {code}, want 3 (stopped by the watchdog); log:\n{srv.log_tail()}"
         assert WATCHDOG_S - 1 <= took <= WATCHDOG_S + 5, f"exited {took:.1f}s after SIGTERM, watchdog is {WATCHDOG_S}s"

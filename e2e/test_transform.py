@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, connect, start_server, stop
 
 DBT = Path(sys.executable).parent / "dbt"
@@ -93,7 +94,10 @@ def expected(server) -> dict:
     coupons = {r["coupon"]: int(r["discount_pct"]) for r in csv.DictReader(open(PROJECT / "seeds" / "coupons.csv"))}
     latest: dict[int, dict] = {}
     events = set()
-    for o in rows(server, "SELECT order_id, customer_id, ordered_at, updated_at, status, coupon, items FROM bronze.orders"):
+    orders = rows(
+        server, "SELECT order_id, customer_id, ordered_at, updated_at, status, coupon, items FROM bronze.orders"
+    )
+    for o in orders:
         events.add((o["order_id"], o["status"], o["updated_at"]))
         if o["order_id"] not in latest or o["updated_at"] > latest[o["order_id"]]["updated_at"]:
             latest[o["order_id"]] = o
@@ -157,7 +161,8 @@ def test_demo_to_gold_and_a_second_day(shop):
     run = transform(shop)
     assert run["status"] == "success", (run["error"], run["log_tail"][-20:])
     built = {n["unique_id"]: n["status"] for n in run["nodes"]}
-    for model in ("stg_orders", "int_order_amounts", "fct_orders", "daily_revenue", "order_status_events", "dim_customers"):
+    models = ("stg_orders", "int_order_amounts", "fct_orders", "daily_revenue", "order_status_events", "dim_customers")
+    for model in models:
         assert built.get(f"model.shop.{model}") == "success", built
     assert any(k.startswith("unit_test.shop.") and v == "pass" for k, v in built.items()), built
     first = check_gold(shop)
@@ -166,7 +171,8 @@ def test_demo_to_gold_and_a_second_day(shop):
     assert tags == [{"tag": "model.shop.fct_orders"}], tags
     assert rows(shop, "SELECT table_type FROM information_schema.tables WHERE table_name = 'int_order_amounts'")
     # The ephemeral model the view uses is inlined: no relation, no node that ran.
-    assert rows(shop, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'int_order_lines'") == [{"n": 0}]
+    ephemeral = rows(shop, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'int_order_lines'")
+    assert ephemeral == [{"n": 0}]
     assert "model.shop.int_order_lines" not in built
     before = snapshot_id(shop, "gold.dim_customers")
     customers0 = customers_now(shop)
@@ -201,7 +207,9 @@ def test_demo_to_gold_and_a_second_day(shop):
     assert changed, "the second day changed no customer's e-mail or country"
     history = rows(shop, "SELECT count(*) AS n, count(dbt_valid_to) AS closed FROM silver.customers_history")
     assert history == [{"n": len(customers1) + changed, "closed": changed}], (history, changed)
-    current = rows(shop, "SELECT customer_id, email, country_code FROM silver.customers_history WHERE dbt_valid_to IS NULL")
+    current = rows(
+        shop, "SELECT customer_id, email, country_code FROM silver.customers_history WHERE dbt_valid_to IS NULL"
+    )
     assert {r["customer_id"]: (r["email"], r["country_code"]) for r in current} == customers1
     assert len(second["latest"]) > len(first["latest"])
     moved = [oid for oid, o in first["latest"].items() if second["latest"][oid]["status"] != o["status"]]

@@ -94,7 +94,9 @@ def fresh_server(tmp_path):
 def test_view_across_connections_restart_and_pyiceberg(fresh_server):
     srv = fresh_server["srv"]
     with connect(srv) as a:
-        execute(a, "CREATE TABLE silver.orders AS SELECT * FROM (VALUES (1, 10.0), (2, 20.0), (3, 30.0)) AS t(id, amount)")
+        execute(
+            a, "CREATE TABLE silver.orders AS SELECT * FROM (VALUES (1, 10.0), (2, 20.0), (3, 30.0)) AS t(id, amount)"
+        )
         execute(a, "CREATE VIEW gold.big_orders AS SELECT id, amount FROM silver.orders WHERE amount > 15")
     with connect(srv, cookies=False) as b:  # another client, another session
         assert fetch(b, "SELECT id FROM gold.big_orders ORDER BY id") == [(2,), (3,)]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
 from errors import BenchError
 from server import parse_time
 

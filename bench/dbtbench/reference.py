@@ -16,6 +16,7 @@ from pathlib import Path
 
 import adbc_driver_flightsql.dbapi as flight_sql
 import duckdb
+
 from errors import BenchError
 
 BRONZE = ("customers", "products", "orders")

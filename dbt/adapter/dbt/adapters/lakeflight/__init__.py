@@ -1,10 +1,10 @@
 """dbt adapter for lakeflight (`type: lakeflight`): models run inside the server over Flight SQL."""
 
 from dbt.adapters.base import AdapterPlugin
+from dbt.include import lakeflight
 
 from dbt.adapters.lakeflight.connections import LakeflightConnectionManager, LakeflightCredentials
 from dbt.adapters.lakeflight.impl import LakeflightAdapter
-from dbt.include import lakeflight
 
 Plugin = AdapterPlugin(
     adapter=LakeflightAdapter,
