@@ -1,0 +1,101 @@
+package catalog
+
+import (
+	"os"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+)
+
+// Decimals of precision up to 18 are written as INT32 or INT64, as
+// Iceberg maps them; wider ones stay FIXED_LEN_BYTE_ARRAY. Values and the
+// manifest's bounds come back the same either way.
+func TestDecimalsAreStoredAsIntegersWherePrecisionAllows(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", "money"}
+	types := []*arrow.Decimal128Type{{Precision: 9, Scale: 2}, {Precision: 15, Scale: 2}, {Precision: 25, Scale: 2}}
+	fields := make([]arrow.Field, len(types))
+	for i, typ := range types {
+		fields[i] = arrow.Field{Name: []string{"small", "mid", "wide"}[i], Type: typ, Nullable: true}
+	}
+	sc := arrow.NewSchema(fields, nil)
+	mustCreate(ctx, t, c, id, sc)
+
+	cents := []int64{-12345, 0, 750, 9999999}
+	cols := make([]arrow.Array, len(types))
+	for i, typ := range types {
+		b := array.NewDecimal128Builder(mem, typ)
+		for _, v := range cents {
+			b.Append(decimal128.FromI64(v))
+		}
+		b.AppendNull()
+		cols[i] = b.NewArray()
+		b.Release()
+	}
+	rec := array.NewRecordBatch(sc, cols, int64(len(cents)+1))
+	for _, col := range cols {
+		col.Release()
+	}
+	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
+	rec.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.AppendParallel(ctx, rdr, map[string]string{}, 1); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := txn.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	files, err := c.Files(ctx, id, snap)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("files: %v %v", files, err)
+	}
+	f, err := os.Open(LocalPath(files[0].Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	for i, want := range []parquet.Type{parquet.Types.Int32, parquet.Types.Int64, parquet.Types.FixedLenByteArray} {
+		if got := pf.MetaData().Schema.Column(i).PhysicalType(); got != want {
+			t.Errorf("column %s stored as %s, want %s", fields[i].Name, got, want)
+		}
+	}
+	for _, name := range []string{"small", "mid", "wide"} {
+		if lo, hi := files[0].LowerBounds[name], files[0].UpperBounds[name]; lo != "-123.45" || hi != "99999.99" {
+			t.Errorf("bounds of %s: %s … %s, want -123.45 … 99999.99", name, lo, hi)
+		}
+	}
+
+	at := scanAll(t, c, id)
+	for i := range types {
+		col := at.Column(i).Data().Chunk(0).(*array.Decimal128)
+		for r, want := range cents {
+			if got := col.Value(r); got != decimal128.FromI64(want) {
+				t.Errorf("%s row %d: %s, want %d (cents)", fields[i].Name, r, got.ToString(2), want)
+			}
+		}
+		if !col.IsNull(len(cents)) {
+			t.Errorf("%s: the null came back as %s", fields[i].Name, col.ValueStr(len(cents)))
+		}
+	}
+}
