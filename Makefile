@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup demo test test-go test-e2e lint bench tidy-check clean
+.PHONY: all build run setup demo test test-go test-e2e lint bench bench-tpch tidy-check clean
 
 all: build
 
@@ -39,12 +39,13 @@ lint: setup
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) run $(GOLANGCI) run ./...
-	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench dbt/adapter
+	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench bench/tpch dbt/adapter
 
 tidy-check:
 	$(GO) mod tidy -diff
 
 ## bench: throughput and latency figures with ratios against in-process DuckDB and arrow-go
+## (TPC-H is apart, in bench-tpch: it takes a few minutes at SF 1)
 bench: build
 	$(GO) run -tags $(TAGS) ./bench/flightbench
 	$(GO) run -tags $(TAGS) ./bench/ingestbench -e2e -bin $(BIN)
@@ -56,6 +57,10 @@ bench: build
 	$(GO) test -tags $(TAGS) -run '^$$' -bench TransformPOST -benchtime 500x ./cmd/lakeflight/
 	# dbt build of the demo shop (~1M bronze rows), first and incremental, against dbt-duckdb on a DuckDB file
 	bash bench/dbtbench/run.sh
+
+## bench-tpch: the 22 TPC-H queries (SF 1) over Flight SQL against in-process DuckDB; docs/benchmarks-tpch.md
+bench-tpch: build
+	bash bench/tpch/run.sh
 
 clean:
 	rm -rf bin
