@@ -56,10 +56,11 @@ settings (threads = cores):
   `iceberg_scan` of each table's current metadata file.
 
 In-process times are `sql(query).to_arrow_table()` in the worker: the query to an Arrow table,
-what the ADBC client ends with too. Per query each side runs once to warm up (its answer is
-checked), then the timed runs follow, the sides taking turns in an order that rotates from run
-to run, so a change in the machine's load falls on all of them. Reported: the median of the
-timed runs; geometric means over the queries' medians; ratios to (a) (above 1: slower than (a)).
+what the ADBC client ends with too. The queries run in order, Q01 to Q22; per query each side
+runs once to warm up (its answer is checked), then the timed runs follow, the sides taking turns
+in an order that rotates from run to run, so a change in the machine's load falls on all of them.
+Reported: the median of the timed runs; geometric means over the queries' medians; ratios to
+(a) (above 1: slower than (a)).
 """
 
 CHECKS = """Answers are checked on the warm-up run: each side's against (a)'s, and (a)'s against the TPC-H
