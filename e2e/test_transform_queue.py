@@ -78,8 +78,25 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
-def test_runs_queue_survive_a_restart_and_a_crash_fails_the_cut_run(data_dir):
-    srv = serve(data_dir)
+@pytest.fixture
+def servers():
+    """The servers a test starts, each killed at the end if it still runs (a failed assert skips the
+    test's own stop)."""
+    started: list = []
+    yield started
+    for srv in started:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
+
+
+def test_runs_queue_survive_a_restart_and_a_crash_fails_the_cut_run(data_dir, servers):
+    def serve_tracked():
+        srv = serve(data_dir)
+        servers.append(srv)
+        return srv
+
+    srv = serve_tracked()
     proc = subprocess.run(
         [str(srv.bin), "demo", "--server", srv.flight_addr], capture_output=True, text=True, timeout=300
     )
@@ -102,7 +119,7 @@ def test_runs_queue_survive_a_restart_and_a_crash_fails_the_cut_run(data_dir):
 
     # A clean restart keeps the history.
     stop(srv)
-    srv = serve(data_dir)
+    srv = serve_tracked()
     status, listed = http(srv, "GET", "/transform")
     assert status == 200
     assert [(r["id"], r["status"]) for r in listed["runs"]] == [(second["id"], "success"), (first["id"], "success")]
@@ -124,7 +141,7 @@ def test_runs_queue_survive_a_restart_and_a_crash_fails_the_cut_run(data_dir):
         assert time.monotonic() < killed + 2, f"dbt outlived the killed server:\n{left}"
         time.sleep(0.01)
 
-    srv = serve(data_dir)
+    srv = serve_tracked()
     try:
         cut = get(srv, cut["id"])
         assert cut["status"] == "failed", cut
