@@ -28,7 +28,8 @@ func (c *Catalog) TableState(ctx context.Context, id Ident) (*TableState, error)
 func (c *Catalog) currentState(ctx context.Context, id Ident, tbl *table.Table) (*TableState, error) {
 	snap := tbl.CurrentSnapshot()
 	if snap == nil {
-		return &TableState{Ident: id, MetadataLocation: tbl.MetadataLocation(), Schema: tbl.Schema()}, nil
+		return &TableState{Ident: id, MetadataLocation: tbl.MetadataLocation(), Schema: tbl.Schema(),
+			OneSchema: len(tbl.Metadata().Schemas()) == 1}, nil
 	}
 	return c.stateAt(ctx, id, tbl, snap, tbl.Schema())
 }
@@ -76,6 +77,7 @@ func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap 
 		Schema:           schema,
 		DataFiles:        slices.Clone(p.data),
 		DeleteFiles:      slices.Clone(p.deletes),
+		OneSchema:        len(tbl.Metadata().Schemas()) == 1,
 	}, nil
 }
 
