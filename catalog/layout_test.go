@@ -99,3 +99,81 @@ func TestDecimalsAreStoredAsIntegersWherePrecisionAllows(t *testing.T) {
 		}
 	}
 }
+
+// Every top-level column starts dictionary-encoded; a column the
+// dictionary does not shrink (unique ids) falls back to plain pages, one
+// with few values (a status, a small number) keeps its dictionary.
+func TestDictionaryWherePays(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", "dict"}
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "qty", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "day", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "status", Type: arrow.BinaryTypes.String},
+	}, nil)
+	mustCreate(ctx, t, c, id, sc)
+	const n = 200_000
+	ids, qty := array.NewInt64Builder(mem), array.NewInt64Builder(mem)
+	days, status := array.NewDate32Builder(mem), array.NewStringBuilder(mem)
+	for i := range n {
+		ids.Append(int64(i) * 7919)
+		qty.Append(int64(i % 50))
+		days.Append(arrow.Date32(19000 + i%365))
+		status.Append([]string{"open", "shipped", "returned"}[i%3])
+	}
+	cols := []arrow.Array{ids.NewArray(), qty.NewArray(), days.NewArray(), status.NewArray()}
+	for _, b := range []array.Builder{ids, qty, days, status} {
+		b.Release()
+	}
+	rec := array.NewRecordBatch(sc, cols, n)
+	for _, col := range cols {
+		col.Release()
+	}
+	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
+	rec.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.AppendParallel(ctx, rdr, map[string]string{}, 1); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := txn.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := c.Files(ctx, id, snap)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("files: %v %v", files, err)
+	}
+	f, err := os.Open(LocalPath(files[0].Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	rg := pf.MetaData().RowGroup(0)
+	for i, want := range []bool{false, true, true, true} {
+		cc, err := rg.ColumnChunk(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cc.HasDictionaryPage(); got != want {
+			t.Errorf("column %s: dictionary %v, want %v", sc.Field(i).Name, got, want)
+		}
+	}
+	if at := scanAll(t, c, id); at.NumRows() != n {
+		t.Fatalf("rows: %d", at.NumRows())
+	}
+}

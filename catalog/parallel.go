@@ -32,10 +32,12 @@ const fileRows = 8 << 20
 // decimals of precision up to 18 as INT32/INT64 (Iceberg's own mapping;
 // readers sum them as integers, not as 16-byte big-endian values: DuckDB's
 // TPC-H q1 and q6 over FIXED_LEN_BYTE_ARRAY decimals ran 2-3× slower),
-// and dictionary encoding only for top-level string columns (where it pays;
-// hashing unique numbers and timestamps is most of the cost of writing
-// them), falling back to plain pages when the dictionary does not shrink a
-// column.
+// and dictionary encoding for every top-level column, dropped before the
+// first page of a column chunk when it does not shrink the column (the
+// cost fallback, so unique ids and timestamps are hashed for one page
+// only). DuckDB scans dictionary-encoded numbers and dates much faster:
+// TPC-H q1 170 ms instead of 270 ms, q6 65 instead of 135, with files 6%
+// smaller, for 4% slower ingest.
 func parquetProps(sc *arrow.Schema) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
@@ -47,7 +49,7 @@ func parquetProps(sc *arrow.Schema) *parquet.WriterProperties {
 		parquet.WithStoreDecimalAsInteger(true),
 	}
 	for _, f := range sc.Fields() {
-		if f.Type.ID() == arrow.STRING || f.Type.ID() == arrow.BINARY {
+		if !arrow.IsNested(f.Type.ID()) {
 			opts = append(opts, parquet.WithDictionaryFor(f.Name, true), parquet.WithDictionaryCostFallbackFor(f.Name, true))
 		}
 	}
