@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -9,7 +10,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 )
 
 // Decimals of precision up to 18 are written as INT32 or INT64, as
@@ -175,5 +179,99 @@ func TestDictionaryWherePays(t *testing.T) {
 	}
 	if at := scanAll(t, c, id); at.NumRows() != n {
 		t.Fatalf("rows: %d", at.NumRows())
+	}
+}
+
+// The layout properties choose the codec and the row groups of the files a
+// table gets; a value no writer can honour is refused when it is set.
+func TestLayoutProperties(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", "lay"}
+	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	mustCreate(ctx, t, c, id, sc)
+	for _, kv := range [][2]string{{PropCompressionCodec, "lz4"}, {PropRowGroupRows, "4096"}} {
+		if err := c.SetProperty(ctx, id, kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bad := range [][2]string{
+		{PropCompressionCodec, "brotli"},
+		{PropCompressionLevel, "3"}, // lz4 has no levels
+		{PropRowGroupRows, "ten"},
+		{PropRowGroupRows, "10"},
+	} {
+		if err := c.SetProperty(ctx, id, bad[0], bad[1]); !errorsIs(err, ErrInvalidArgument) || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%s = %s: %v, want an invalid argument naming the property", bad[0], bad[1], err)
+		}
+	}
+
+	b := array.NewInt64Builder(mem)
+	for i := range 10_000 {
+		b.Append(int64(i))
+	}
+	col := b.NewArray()
+	b.Release()
+	rec := array.NewRecordBatch(sc, []arrow.Array{col}, 10_000)
+	col.Release()
+	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
+	rec.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.AppendParallel(ctx, rdr, map[string]string{}, 1); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := txn.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := c.Files(ctx, id, snap)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("files: %v %v", files, err)
+	}
+	f, err := os.Open(LocalPath(files[0].Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	if n := pf.NumRowGroups(); n != 3 {
+		t.Errorf("%d row groups of 10,000 rows at most 4096 each, want 3", n)
+	}
+	cc, err := pf.MetaData().RowGroup(0).ColumnChunk(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cc.Compression(); got != compress.Codecs.Lz4Raw {
+		t.Errorf("codec %s, want LZ4_RAW", got)
+	}
+
+	// A value set by another tool, which lakeflight's writers cannot honour,
+	// fails the write with the property named; nothing is written.
+	if err := c.commitMetadata(ctx, id, func(table.Metadata) ([]table.Update, []table.Requirement, error) {
+		return []table.Update{table.NewSetPropertiesUpdate(iceberg.Properties{PropCompressionCodec: "brotli"})}, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	txn, err = c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Abort()
+	empty, _ := array.NewRecordReader(sc, nil)
+	defer empty.Release()
+	if err := txn.AppendParallel(ctx, empty, map[string]string{}, 1); !errorsIs(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "brotli") {
+		t.Errorf("a write under an unknown codec: %v", err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/iceberg-go"
 	icebergio "github.com/apache/iceberg-go/io"
@@ -26,35 +25,6 @@ import (
 
 // fileRows is where a parallel writer starts a new file.
 const fileRows = 8 << 20
-
-// parquetProps are the writer settings of lakeflight's data files: zstd at
-// level 1 (about snappy's speed, a fifth smaller), row groups of 1Mi rows,
-// decimals of precision up to 18 as INT32/INT64 (Iceberg's own mapping;
-// readers sum them as integers, not as 16-byte big-endian values: DuckDB's
-// TPC-H q1 and q6 over FIXED_LEN_BYTE_ARRAY decimals ran 2-3× slower),
-// and dictionary encoding for every top-level column, dropped before the
-// first page of a column chunk when it does not shrink the column (the
-// cost fallback, so unique ids and timestamps are hashed for one page
-// only). DuckDB scans dictionary-encoded numbers and dates much faster:
-// TPC-H q1 170 ms instead of 270 ms, q6 65 instead of 135, with files 6%
-// smaller, for 4% slower ingest.
-func parquetProps(sc *arrow.Schema) *parquet.WriterProperties {
-	opts := []parquet.WriterProperty{
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCompressionLevel(1),
-		parquet.WithMaxRowGroupLength(1 << 20),
-		parquet.WithDataPageVersion(parquet.DataPageV2),
-		parquet.WithDictionaryDefault(false),
-		parquet.WithStats(true),
-		parquet.WithStoreDecimalAsInteger(true),
-	}
-	for _, f := range sc.Fields() {
-		if !arrow.IsNested(f.Type.ID()) {
-			opts = append(opts, parquet.WithDictionaryFor(f.Name, true), parquet.WithDictionaryCostFallbackFor(f.Name, true))
-		}
-	}
-	return parquet.NewWriterProperties(opts...)
-}
 
 // AppendParallel is Append with the data files written by writers
 // goroutines. The reader's schema must be the table's (ArrowSchema). As with
@@ -90,6 +60,7 @@ func (t *Txn) AppendParallel(ctx context.Context, rdr array.RecordReader, summar
 type target struct {
 	schema *iceberg.Schema
 	props  iceberg.Properties
+	layout layout // from props (layout.go)
 	fs     icebergio.IO
 	wfs    icebergio.WriteFileIO
 	locs   table.LocationProvider
@@ -112,7 +83,11 @@ func (t *Txn) target(ctx context.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &target{schema: st.Schema(), props: st.Properties(), fs: fs, wfs: wfs, locs: locs}, nil
+	l, err := layoutOf(st.Properties())
+	if err != nil {
+		return nil, err
+	}
+	return &target{schema: st.Schema(), props: st.Properties(), layout: l, fs: fs, wfs: wfs, locs: locs}, nil
 }
 
 // writeData drains rdr into Parquet data files written by n goroutines and
@@ -123,7 +98,7 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 	if err != nil {
 		return nil, err
 	}
-	paths, err := writeParallel(ctx, rdr, withIDs, w.wfs, w.locs, max(n, 1))
+	paths, err := writeParallel(ctx, rdr, withIDs, w.layout.writerProps(withIDs), w.wfs, w.locs, max(n, 1))
 	if err != nil {
 		removeAll(w.wfs, paths)
 		return nil, err
@@ -149,7 +124,7 @@ func (w *target) remove(files []iceberg.DataFile) {
 
 // writeParallel drains rdr into Parquet files written by n goroutines and
 // returns the paths written (also on error, for clean-up).
-func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.Schema, wfs icebergio.WriteFileIO, locs table.LocationProvider, n int) ([]string, error) {
+func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.Schema, props *parquet.WriterProperties, wfs icebergio.WriteFileIO, locs table.LocationProvider, n int) ([]string, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	batches := make(chan arrow.RecordBatch, n)
@@ -161,7 +136,7 @@ func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.S
 	prefix := uuid.NewString()
 	for w := range n {
 		wg.Go(func() {
-			fw := &fileWriter{wfs: wfs, schema: withIDs, name: func(seq int) string {
+			fw := &fileWriter{wfs: wfs, schema: withIDs, props: props, name: func(seq int) string {
 				return locs.NewDataLocation(fmt.Sprintf("%s-%d-%05d.parquet", prefix, w, seq))
 			}, opened: func(p string) {
 				mu.Lock()
@@ -210,6 +185,7 @@ func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.S
 type fileWriter struct {
 	wfs    icebergio.WriteFileIO
 	schema *arrow.Schema
+	props  *parquet.WriterProperties
 	name   func(seq int) string
 	opened func(path string)
 	seq    int
@@ -227,7 +203,7 @@ func (f *fileWriter) write(b arrow.RecordBatch) error {
 			return fmt.Errorf("creating %s: %w", path, err)
 		}
 		f.opened(path)
-		pw, err := pqarrow.NewFileWriter(f.schema, out, parquetProps(f.schema), pqarrow.DefaultWriterProps())
+		pw, err := pqarrow.NewFileWriter(f.schema, out, f.props, pqarrow.DefaultWriterProps())
 		if err != nil {
 			_ = out.Close()
 			return err

@@ -83,7 +83,7 @@ func (w *target) writeDeleteFile(path string, d posDeletes) (iceberg.DataFile, e
 	}
 	sink := &countingWriter{w: out}
 	sc := table.PositionalDeleteArrowSchema
-	pw, err := pqarrow.NewFileWriter(sc, sink, parquetProps(sc), pqarrow.DefaultWriterProps())
+	pw, err := pqarrow.NewFileWriter(sc, sink, w.layout.writerProps(sc), pqarrow.DefaultWriterProps())
 	if err != nil {
 		_ = out.Close()
 		return nil, fmt.Errorf("writing %s: %w", path, err)

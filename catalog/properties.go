@@ -33,6 +33,17 @@ func (c *Catalog) SetProperty(ctx context.Context, id Ident, key, value string) 
 		if value != "" && value != ModeCopyOnWrite && value != ModeMergeOnRead {
 			return fmt.Errorf("%w: %s is %q or %q, not %q", ErrInvalidArgument, key, ModeCopyOnWrite, ModeMergeOnRead, value)
 		}
+	case PropCompressionCodec, PropCompressionLevel, PropRowGroupRows:
+		if value != "" {
+			cur, err := c.Properties(ctx, id)
+			if err != nil {
+				return err
+			}
+			cur[key] = value
+			if _, err := layoutOf(cur); err != nil {
+				return err
+			}
+		}
 	}
 	err := c.commitMetadata(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
 		old, had := md.Properties()[key]

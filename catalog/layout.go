@@ -1,0 +1,106 @@
+package catalog
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+)
+
+// The Parquet layout of a table's data files, from its properties (the
+// names Iceberg's own writers read) with lakeflight's defaults. A value a
+// writer cannot honour is refused when it is set (SetProperty) and, should
+// it come from another tool, when a write reads it: never silently
+// replaced by a default.
+const (
+	// PropCompressionCodec: zstd (default), lz4, snappy, gzip or
+	// uncompressed. lz4 and snappy scan faster (TPC-H q1 over lineitem:
+	// 135 and 149 ms against zstd's 174) for files a third bigger.
+	PropCompressionCodec = "write.parquet.compression-codec"
+	// PropCompressionLevel: the codec's level (zstd and gzip); zstd's
+	// default here is 1, about snappy's speed and a fifth smaller.
+	PropCompressionLevel = "write.parquet.compression-level"
+	// PropRowGroupRows: the most rows in a row group (default 1Mi).
+	PropRowGroupRows = "write.parquet.row-group-limit"
+)
+
+// layout is a table's Parquet writer settings.
+type layout struct {
+	codec        compress.Compression
+	level        int
+	rowGroupRows int64
+}
+
+var defaultLayout = layout{codec: compress.Codecs.Zstd, level: 1, rowGroupRows: 1 << 20}
+
+var codecs = map[string]compress.Compression{
+	"zstd": compress.Codecs.Zstd, "lz4": compress.Codecs.Lz4Raw, "snappy": compress.Codecs.Snappy,
+	"gzip": compress.Codecs.Gzip, "uncompressed": compress.Codecs.Uncompressed, "none": compress.Codecs.Uncompressed,
+}
+
+// layoutOf reads the layout properties of a table.
+func layoutOf(props map[string]string) (layout, error) {
+	l := defaultLayout
+	if v, ok := props[PropCompressionCodec]; ok {
+		c, ok := codecs[strings.ToLower(v)]
+		if !ok {
+			return l, fmt.Errorf("%w: table property %s is %q: want zstd, lz4, snappy, gzip or uncompressed", ErrInvalidArgument, PropCompressionCodec, v)
+		}
+		l.codec = c
+		if c != compress.Codecs.Zstd {
+			l.level = compress.DefaultCompressionLevel
+		}
+	}
+	if v, ok := props[PropCompressionLevel]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 22 || (l.codec != compress.Codecs.Zstd && l.codec != compress.Codecs.Gzip) {
+			return l, fmt.Errorf("%w: table property %s is %q: want a level from 1 (zstd: to 22, gzip: to 9) for zstd or gzip", ErrInvalidArgument, PropCompressionLevel, v)
+		}
+		if l.codec == compress.Codecs.Gzip && n > 9 {
+			return l, fmt.Errorf("%w: table property %s is %q: gzip's levels are 1 to 9", ErrInvalidArgument, PropCompressionLevel, v)
+		}
+		l.level = n
+	}
+	if v, ok := props[PropRowGroupRows]; ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			return l, fmt.Errorf("%w: table property %s is %q: want a number of rows, at least 1024", ErrInvalidArgument, PropRowGroupRows, v)
+		}
+		l.rowGroupRows = n
+	}
+	return l, nil
+}
+
+// writerProps are the Parquet writer settings of a data or delete file of
+// schema sc: the layout's codec, level and row groups; data page v2;
+// statistics; decimals of precision up to 18 as INT32/INT64 (Iceberg's own
+// mapping; readers sum them as integers, not as 16-byte big-endian values:
+// DuckDB's TPC-H q1 and q6 over FIXED_LEN_BYTE_ARRAY decimals ran 2-3×
+// slower); and dictionary encoding for every top-level column, dropped
+// before the first page of a column chunk when it does not shrink the
+// column (the cost fallback, so unique ids and timestamps are hashed for
+// one page only). DuckDB scans dictionary-encoded numbers and dates much
+// faster: TPC-H q1 170 ms instead of 270 ms, q6 65 instead of 135, with
+// files 6% smaller, for 4% slower ingest.
+func (l layout) writerProps(sc *arrow.Schema) *parquet.WriterProperties {
+	opts := []parquet.WriterProperty{
+		parquet.WithCompression(l.codec),
+		parquet.WithMaxRowGroupLength(l.rowGroupRows),
+		parquet.WithDataPageVersion(parquet.DataPageV2),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithStats(true),
+		parquet.WithStoreDecimalAsInteger(true),
+	}
+	if l.level != compress.DefaultCompressionLevel {
+		opts = append(opts, parquet.WithCompressionLevel(l.level))
+	}
+	for _, f := range sc.Fields() {
+		if !arrow.IsNested(f.Type.ID()) {
+			opts = append(opts, parquet.WithDictionaryFor(f.Name, true), parquet.WithDictionaryCostFallbackFor(f.Name, true))
+		}
+	}
+	return parquet.NewWriterProperties(opts...)
+}
