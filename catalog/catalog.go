@@ -63,10 +63,10 @@ type TableState struct {
 	// each once (empty until lakeflight writes deletes). Added after the
 	// contract; readers that ignore it see deleted rows.
 	DeleteFiles []DataFile
-	// OneSchema: the table has never had another schema, so every data
-	// file was written with Schema's column names and types (a reader may
-	// match columns by name instead of by field id).
-	OneSchema bool
+	// FilesMatchSchema: every data file was written with Schema's column
+	// names and types, so a reader may match columns by name instead of by
+	// field id (state.go, filesMatch).
+	FilesMatchSchema bool
 }
 
 // Snapshot describes one Iceberg snapshot of a table.

@@ -50,6 +50,9 @@ var errNeedsFullPlan = errors.New("snapshot needs iceberg-go's full scan plannin
 type plan struct {
 	data    []DataFile
 	deletes []DataFile
+	// minSeq is at most the least data sequence number of the data files
+	// (0 when unknown): no snapshot before it added one of them.
+	minSeq int64
 }
 
 // files is the number of files the plan holds (its cache cost).
@@ -152,7 +155,7 @@ func planFiles(ctx context.Context, fs icebergio.IO, snap *table.Snapshot) (*pla
 	for _, entries := range perData {
 		n += len(entries)
 	}
-	p := &plan{data: make([]DataFile, 0, n)}
+	p := &plan{data: make([]DataFile, 0, n), minSeq: minSeq}
 	seen := make(map[string]bool, n)
 	for _, entries := range perData {
 		for _, e := range entries {

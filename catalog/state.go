@@ -28,8 +28,7 @@ func (c *Catalog) TableState(ctx context.Context, id Ident) (*TableState, error)
 func (c *Catalog) currentState(ctx context.Context, id Ident, tbl *table.Table) (*TableState, error) {
 	snap := tbl.CurrentSnapshot()
 	if snap == nil {
-		return &TableState{Ident: id, MetadataLocation: tbl.MetadataLocation(), Schema: tbl.Schema(),
-			OneSchema: len(tbl.Metadata().Schemas()) == 1}, nil
+		return &TableState{Ident: id, MetadataLocation: tbl.MetadataLocation(), Schema: tbl.Schema(), FilesMatchSchema: true}, nil
 	}
 	return c.stateAt(ctx, id, tbl, snap, tbl.Schema())
 }
@@ -77,8 +76,33 @@ func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap 
 		Schema:           schema,
 		DataFiles:        slices.Clone(p.data),
 		DeleteFiles:      slices.Clone(p.deletes),
-		OneSchema:        len(tbl.Metadata().Schemas()) == 1,
+		FilesMatchSchema: filesMatch(tbl, snap, schema, p.minSeq),
 	}, nil
+}
+
+// filesMatch reports whether the data files of snap were all written with
+// schema: the table never had another schema, or every snapshot of snap's
+// lineage that may have added one of its files (those from the data
+// manifests' least sequence number on) was committed with schema. A
+// snapshot that does not record its schema counts as another one.
+func filesMatch(tbl *table.Table, snap *table.Snapshot, schema *iceberg.Schema, minSeq int64) bool {
+	md := tbl.Metadata()
+	if len(md.Schemas()) == 1 {
+		return true
+	}
+	for s := snap; s != nil; {
+		if s.SequenceNumber < minSeq {
+			return true
+		}
+		if s.SchemaID == nil || *s.SchemaID != schema.ID {
+			return false
+		}
+		if s.ParentSnapshotID == nil {
+			return true
+		}
+		s = md.SnapshotByID(*s.ParentSnapshotID)
+	}
+	return false // a parent the metadata no longer holds: cannot tell
 }
 
 // Snapshots lists every snapshot of the table, oldest first.

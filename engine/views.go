@@ -258,14 +258,16 @@ func buildViewSQL(st *catalog.TableState, identity bool) (viewBody, error) {
 }
 
 // byName reports whether a table's files may be read matching columns by
-// name: the table never had another schema and its columns are all of
+// name: they were all written with the schema read (a table that never
+// changed schema, or whose files all came after the last change, as a
+// rebuilt dbt table's do) and its columns are all of
 // primitive types (not UUID, which Parquet writers mark differently). Read
 // so, DuckDB opens a file's footer when it binds the view and knows the
 // table's size; given the schema (read_parquet's schema = map{…}, the
 // field-id mapping every other table needs) it estimates 0 rows for a
 // one-file table, and its join orders went wrong: TPC-H q5 ran 4× slower.
 func byName(st *catalog.TableState) bool {
-	if !st.OneSchema {
+	if !st.FilesMatchSchema {
 		return false
 	}
 	for _, f := range st.Schema.Fields() {
