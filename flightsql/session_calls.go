@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/session"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -100,6 +101,13 @@ func (s *Server) sessionStream(srv any, ss grpc.ServerStream, info *grpc.StreamS
 		// CloseSession, an action, must still answer for a session that is
 		// gone; the other actions that need a session fail in clientSession.
 		if !errors.Is(err, errSessionGone) || path.Base(info.FullMethod) != "DoAction" {
+			if info.IsClientStream {
+				// Take the client's first message before refusing: a client
+				// whose Send finds the stream already over gets io.EOF, and
+				// arrow-go's ExecuteUpdate (and drivers built like it) then
+				// reports "EOF" without ever reading the status that says why.
+				_ = ss.RecvMsg(new(flight.FlightData))
+			}
 			return s.status(path.Base(info.FullMethod), err)
 		}
 		return handler(srv, ctxStream{ss, context.WithValue(ctx, sessionKey{}, callSession{err: err})})
