@@ -104,9 +104,10 @@ func TestDecimalsAreStoredAsIntegersWherePrecisionAllows(t *testing.T) {
 	}
 }
 
-// Every top-level column starts dictionary-encoded; a column the
-// dictionary does not shrink (unique ids) falls back to plain pages, one
-// with few values (a status, a small number) keeps its dictionary.
+// Every top-level column is dictionary-encoded while its dictionary stays
+// small: a column of unique ids falls back to plain pages (once 128 KiB of
+// dictionary fill up), one with a few thousand values (dates, a supplier
+// key, a status) keeps its dictionary for every page.
 func TestDictionaryWherePays(t *testing.T) {
 	ctx := t.Context()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -115,22 +116,22 @@ func TestDictionaryWherePays(t *testing.T) {
 	id := Ident{"bronze", "dict"}
 	sc := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "qty", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "supp", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "day", Type: arrow.FixedWidthTypes.Date32},
 		{Name: "status", Type: arrow.BinaryTypes.String},
 	}, nil)
 	mustCreate(ctx, t, c, id, sc)
 	const n = 200_000
-	ids, qty := array.NewInt64Builder(mem), array.NewInt64Builder(mem)
+	ids, supp := array.NewInt64Builder(mem), array.NewInt64Builder(mem)
 	days, status := array.NewDate32Builder(mem), array.NewStringBuilder(mem)
 	for i := range n {
 		ids.Append(int64(i) * 7919)
-		qty.Append(int64(i % 50))
-		days.Append(arrow.Date32(19000 + i%365))
+		supp.Append(int64(i*7) % 10_000)
+		days.Append(arrow.Date32(8000 + (i*31)%2500))
 		status.Append([]string{"open", "shipped", "returned"}[i%3])
 	}
-	cols := []arrow.Array{ids.NewArray(), qty.NewArray(), days.NewArray(), status.NewArray()}
-	for _, b := range []array.Builder{ids, qty, days, status} {
+	cols := []arrow.Array{ids.NewArray(), supp.NewArray(), days.NewArray(), status.NewArray()}
+	for _, b := range []array.Builder{ids, supp, days, status} {
 		b.Release()
 	}
 	rec := array.NewRecordBatch(sc, cols, n)
@@ -168,13 +169,20 @@ func TestDictionaryWherePays(t *testing.T) {
 	}
 	defer pf.Close()
 	rg := pf.MetaData().RowGroup(0)
-	for i, want := range []bool{false, true, true, true} {
+	for i, plainPages := range []bool{true, false, false, false} {
 		cc, err := rg.ColumnChunk(i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := cc.HasDictionaryPage(); got != want {
-			t.Errorf("column %s: dictionary %v, want %v", sc.Field(i).Name, got, want)
+		plain := false
+		for _, st := range cc.EncodingStats() {
+			if strings.HasPrefix(st.PageType.String(), "DATA_PAGE") && st.Encoding == parquet.Encodings.Plain {
+				plain = true
+			}
+		}
+		if plain != plainPages || (!plainPages && !cc.HasDictionaryPage()) {
+			t.Errorf("column %s: dictionary page %v, plain data pages %v; want plain pages %v",
+				sc.Field(i).Name, cc.HasDictionaryPage(), plain, plainPages)
 		}
 	}
 	if at := scanAll(t, c, id); at.NumRows() != n {
