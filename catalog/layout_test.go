@@ -44,41 +44,7 @@ func TestDecimalsAreStoredAsIntegersWherePrecisionAllows(t *testing.T) {
 		cols[i] = b.NewArray()
 		b.Release()
 	}
-	rec := array.NewRecordBatch(sc, cols, int64(len(cents)+1))
-	for _, col := range cols {
-		col.Release()
-	}
-	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
-	rec.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdr.Release()
-	txn, err := c.Begin(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := txn.AppendParallel(ctx, rdr, map[string]string{}, 1); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := txn.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	files, err := c.Files(ctx, id, snap)
-	if err != nil || len(files) != 1 {
-		t.Fatalf("files: %v %v", files, err)
-	}
-	f, err := os.Open(LocalPath(files[0].Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Close()
+	pf, files := appendOneFile(t, c, id, sc, cols, int64(len(cents)+1))
 	for i, want := range []parquet.Type{parquet.Types.Int32, parquet.Types.Int64, parquet.Types.FixedLenByteArray} {
 		if got := pf.MetaData().Schema.Column(i).PhysicalType(); got != want {
 			t.Errorf("column %s stored as %s, want %s", fields[i].Name, got, want)
@@ -134,40 +100,7 @@ func TestDictionaryWherePays(t *testing.T) {
 	for _, b := range []array.Builder{ids, supp, days, status} {
 		b.Release()
 	}
-	rec := array.NewRecordBatch(sc, cols, n)
-	for _, col := range cols {
-		col.Release()
-	}
-	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
-	rec.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdr.Release()
-	txn, err := c.Begin(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := txn.AppendParallel(ctx, rdr, map[string]string{}, 1); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := txn.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := c.Files(ctx, id, snap)
-	if err != nil || len(files) != 1 {
-		t.Fatalf("files: %v %v", files, err)
-	}
-	f, err := os.Open(LocalPath(files[0].Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Close()
+	pf, _ := appendOneFile(t, c, id, sc, cols, n)
 	rg := pf.MetaData().RowGroup(0)
 	for i, plainPages := range []bool{true, false, false, false} {
 		cc, err := rg.ColumnChunk(i)
@@ -222,8 +155,46 @@ func TestLayoutProperties(t *testing.T) {
 	}
 	col := b.NewArray()
 	b.Release()
-	rec := array.NewRecordBatch(sc, []arrow.Array{col}, 10_000)
-	col.Release()
+	pf, _ := appendOneFile(t, c, id, sc, []arrow.Array{col}, 10_000)
+	if n := pf.NumRowGroups(); n != 3 {
+		t.Errorf("%d row groups of 10,000 rows at most 4096 each, want 3", n)
+	}
+	cc, err := pf.MetaData().RowGroup(0).ColumnChunk(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cc.Compression(); got != compress.Codecs.Lz4Raw {
+		t.Errorf("codec %s, want LZ4_RAW", got)
+	}
+
+	// A value set by another tool, which lakeflight's writers cannot honour,
+	// fails the write with the property named; nothing is written.
+	if err := c.commitMetadata(ctx, id, func(table.Metadata) ([]table.Update, []table.Requirement, error) {
+		return []table.Update{table.NewSetPropertiesUpdate(iceberg.Properties{PropCompressionCodec: "brotli"})}, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Abort()
+	empty, _ := array.NewRecordReader(sc, nil)
+	defer empty.Release()
+	if err := txn.AppendParallel(ctx, empty, map[string]string{}, 1); !errorsIs(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "brotli") {
+		t.Errorf("a write under an unknown codec: %v", err)
+	}
+}
+
+// appendOneFile commits cols (released here) as one append by one writer
+// and opens the single data file it made; the reader closes with the test.
+func appendOneFile(t *testing.T, c *Catalog, id Ident, sc *arrow.Schema, cols []arrow.Array, rows int64) (*file.Reader, []FileInfo) {
+	t.Helper()
+	ctx := t.Context()
+	rec := array.NewRecordBatch(sc, cols, rows)
+	for _, col := range cols {
+		col.Release()
+	}
 	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
 	rec.Release()
 	if err != nil {
@@ -253,33 +224,6 @@ func TestLayoutProperties(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pf.Close()
-	if n := pf.NumRowGroups(); n != 3 {
-		t.Errorf("%d row groups of 10,000 rows at most 4096 each, want 3", n)
-	}
-	cc, err := pf.MetaData().RowGroup(0).ColumnChunk(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := cc.Compression(); got != compress.Codecs.Lz4Raw {
-		t.Errorf("codec %s, want LZ4_RAW", got)
-	}
-
-	// A value set by another tool, which lakeflight's writers cannot honour,
-	// fails the write with the property named; nothing is written.
-	if err := c.commitMetadata(ctx, id, func(table.Metadata) ([]table.Update, []table.Requirement, error) {
-		return []table.Update{table.NewSetPropertiesUpdate(iceberg.Properties{PropCompressionCodec: "brotli"})}, nil, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	txn, err = c.Begin(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer txn.Abort()
-	empty, _ := array.NewRecordReader(sc, nil)
-	defer empty.Release()
-	if err := txn.AppendParallel(ctx, empty, map[string]string{}, 1); !errorsIs(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "brotli") {
-		t.Errorf("a write under an unknown codec: %v", err)
-	}
+	t.Cleanup(func() { _ = pf.Close() })
+	return pf, files
 }
