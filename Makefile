@@ -39,7 +39,7 @@ lint: setup
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) run $(GOLANGCI) run ./...
-	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench bench/tpch dbt/adapter
+	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench bench/tpch bench/lakeflight_proc.py dbt/adapter
 
 tidy-check:
 	$(GO) mod tidy -diff

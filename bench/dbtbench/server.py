@@ -12,19 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import signal
-import socket
 import subprocess
-import time
-import urllib.error
+import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from errors import BenchError
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/: lakeflight_proc
 
-READY_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 30.0
+import lakeflight_proc
+from errors import BenchError
 
 _NANOS = re.compile(r"(\.\d{6})\d+")
 _QUERY_METRIC = re.compile(r"^lakeflight_flightsql_query_duration_seconds_sum\{[^}]*\} (\S+)$", re.M)
@@ -93,48 +90,16 @@ class Server:
         return "?"
 
     def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return lakeflight_proc.log_tail(self.log_path, lines)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        lakeflight_proc.stop(self.proc)
 
 
 def start(binary: Path, data_dir: Path, log_path: Path) -> Server:
-    """Start lakeflight on free ports and wait until this process, not another one, is ready."""
-    flight, http = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    args = [str(binary), "serve", "--data-dir", str(data_dir), "--flight-addr", flight, "--http-addr", http,
-            "--log-format", "json", "--log-level", "debug"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(proc, flight, http, log_path)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"lakeflight exited with code {proc.returncode} before it was ready:\n{server.log_tail()}")
-        # /ready alone could be another server's answer on a port taken in between; the
-        # "lakeflight ready" record in our own log names our address.
-        if any(r.msg == "lakeflight ready" and r.fields.get("flight") == flight for r in server.records()):
-            try:
-                with urllib.request.urlopen(f"http://{http}/ready", timeout=2) as resp:
-                    if resp.status == 200:
-                        return server
-            except (urllib.error.URLError, OSError):
-                pass
-        time.sleep(0.1)
-    server.stop()
-    raise BenchError(f"lakeflight not ready after {READY_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
+    """Start lakeflight on free ports (JSON log at debug level) and wait until it is ready."""
+    proc, flight, http = lakeflight_proc.spawn(binary, data_dir, log_path, BenchError, "--log-level", "debug")
+    return Server(proc, flight, http, log_path)
 
 
 def load_demo(binary: Path, server: Server, scale: int, step: int) -> None:
@@ -147,9 +112,4 @@ def load_demo(binary: Path, server: Server, scale: int, step: int) -> None:
         raise BenchError(f"lakeflight demo --scale {scale} --step {step} failed:\n{proc.stdout}{proc.stderr}")
 
 
-def version(binary: Path) -> str:
-    """What `lakeflight version` prints, without the leading name."""
-    proc = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        return "?"
-    return proc.stdout.strip().splitlines()[0].removeprefix("lakeflight ")
+version = lakeflight_proc.version

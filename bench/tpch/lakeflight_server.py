@@ -12,13 +12,10 @@ iceberg_tables row, read from <data-dir>/catalog.db).
 from __future__ import annotations
 
 import json
-import signal
-import socket
 import sqlite3
 import subprocess
+import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +23,10 @@ import adbc_driver_flightsql
 import adbc_driver_flightsql.dbapi as flight_sql
 import pyarrow as pa
 
-READY_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 30.0
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/: lakeflight_proc
+
+import lakeflight_proc
+
 INGEST_TIMEOUT_S = 1800
 NAMESPACE = "tpch"
 
@@ -57,7 +56,7 @@ class Server:
         return f"grpc://{self.flight_addr}"
 
     def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return lakeflight_proc.log_tail(self.log_path, lines)
 
     def connect(self):
         """An ADBC connection whose session (the cookie) has said USE tpch."""
@@ -105,57 +104,13 @@ class Server:
         return row[0].removeprefix("file://")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ready_record(log_path: Path, flight: str) -> bool:
-    """Whether our own log says our server is ready: /ready alone could be another server's answer
-    on a port taken in between."""
-    with open(log_path, "rb") as f:
-        for line in f:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if rec.get("msg") == "lakeflight ready" and rec.get("flight") == flight:
-                return True
-    return False
+        lakeflight_proc.stop(self.proc)
 
 
 def start(binary: Path, data_dir: Path, log_path: Path) -> Server:
     """Start lakeflight on free loopback ports and wait until it is ready."""
-    flight, http = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    args = [str(binary), "serve", "--data-dir", str(data_dir), "--flight-addr", flight, "--http-addr", http,
-            "--log-format", "json"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    srv = Server(binary, proc, data_dir, flight, http, log_path)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"lakeflight exited with code {proc.returncode} before it was ready:\n{srv.log_tail()}")
-        if _ready_record(log_path, flight):
-            try:
-                with urllib.request.urlopen(f"http://{http}/ready", timeout=2) as resp:
-                    if resp.status == 200:
-                        return srv
-            except (urllib.error.URLError, OSError):
-                pass
-        time.sleep(0.1)
-    srv.stop()
-    raise BenchError(f"lakeflight not ready after {READY_TIMEOUT_S:.0f} s:\n{srv.log_tail()}")
+    proc, flight, http = lakeflight_proc.spawn(binary, data_dir, log_path, BenchError)
+    return Server(binary, proc, data_dir, flight, http, log_path)
 
 
 def query_arrow(conn, sql: str) -> pa.Table:
@@ -164,9 +119,4 @@ def query_arrow(conn, sql: str) -> pa.Table:
         return cur.fetch_arrow_table()
 
 
-def version(binary: Path) -> str:
-    """What `lakeflight version` prints, without the leading name."""
-    proc = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        return "?"
-    return proc.stdout.strip().splitlines()[0].removeprefix("lakeflight ")
+version = lakeflight_proc.version
