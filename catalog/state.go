@@ -81,28 +81,26 @@ func (c *Catalog) stateAt(ctx context.Context, id Ident, tbl *table.Table, snap 
 }
 
 // filesMatch reports whether the data files of snap were all written with
-// schema: the table never had another schema, or every snapshot of snap's
-// lineage that may have added one of its files (those from the data
-// manifests' least sequence number on) was committed with schema. A
-// snapshot that does not record its schema counts as another one.
+// schema: the table never had another schema, or every snapshot that may
+// have added one of them (sequence numbers from the data manifests' least
+// up to snap's) was committed with schema. One pass over the snapshots, not
+// a walk of the lineage by id (quadratic in iceberg-go); a snapshot of
+// another branch in that range counts too, which can only make the answer
+// no. A snapshot that does not record its schema counts as another one.
 func filesMatch(tbl *table.Table, snap *table.Snapshot, schema *iceberg.Schema, minSeq int64) bool {
 	md := tbl.Metadata()
 	if len(md.Schemas()) == 1 {
 		return true
 	}
-	for s := snap; s != nil; {
-		if s.SequenceNumber < minSeq {
-			return true
+	for _, s := range md.Snapshots() {
+		if s.SequenceNumber < minSeq || s.SequenceNumber > snap.SequenceNumber {
+			continue
 		}
 		if s.SchemaID == nil || *s.SchemaID != schema.ID {
 			return false
 		}
-		if s.ParentSnapshotID == nil {
-			return true
-		}
-		s = md.SnapshotByID(*s.ParentSnapshotID)
 	}
-	return false // a parent the metadata no longer holds: cannot tell
+	return true
 }
 
 // Snapshots lists every snapshot of the table, oldest first.
