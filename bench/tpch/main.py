@@ -3,12 +3,13 @@
 The data comes from DuckDB's tpch extension (`dbgen`, from the `duckdb-extension-tpch` wheel) at
 scale factor --sf, written as one Parquet file a table: the generator's files. A lakeflight
 server of its own (free loopback ports, a data directory in the work directory) loads each file
-with `lakeflight ingest` into namespace tpch. Then every query runs on four sides (sides.py):
-lakeflight over Flight SQL with Python ADBC, and in-process DuckDB on (a) the generator's files,
-(b) lakeflight's own data files, (c) lakeflight's Iceberg tables through DuckDB's iceberg
-extension. Per query: one warm-up run on each side, whose answers are checked against (a)'s (and
-(a)'s against the TPC-H reference answers, where the extension has them for --sf), then --runs
-timed runs, the sides taking turns in a rotating order; the median is reported. The report
+with `lakeflight ingest` into namespace tpch. Then every query runs on five sides (sides.py):
+lakeflight over Flight SQL with Python ADBC and with arrow-go's client, and in-process DuckDB
+on (a) the generator's files, (b) lakeflight's own data files, (c) lakeflight's Iceberg tables
+through DuckDB's iceberg extension. Per query: one warm-up run on each side, whose answers are
+checked against (a)'s (and (a)'s against the TPC-H reference answers, where the extension has
+them for --sf), then --runs timed runs, the sides taking turns in a rotating order; the median
+is reported. The report
 (per-query times and ratios to (a), geometric means, the worst query, the machine and its load)
 is printed and written to docs/benchmarks-tpch.md with a chart in docs/benchmarks-tpch.svg.
 
@@ -24,6 +25,7 @@ import datetime as dt
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +40,7 @@ from lakeflight_server import BenchError
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-SIDES = ("duckdb", "lakeflight", "duckdb-lf-files", "duckdb-iceberg")
+SIDES = ("duckdb", "lakeflight", "lakeflight-go", "duckdb-lf-files", "duckdb-iceberg")
 YARDSTICK = "duckdb"
 
 
@@ -54,10 +56,12 @@ def load(srv: lakeflight_server.Server, data: gen.Data) -> list[lakeflight_serve
 
 
 def start_sides(args, work: Path, srv: lakeflight_server.Server, conn, data: gen.Data) -> dict:
-    """The four sides, each with the eight tables under their plain names."""
+    """The five sides, each with the eight tables under their plain names."""
     files = {t: srv.data_files(conn, t) for t in gen.TABLES}
     out = {"lakeflight": sides.Lakeflight(conn)}
     try:
+        g = out["lakeflight-go"] = sides.Worker("lakeflight-go", Path(), work, argv=[str(build_goclient(args, work))])
+        g.connect(srv.flight_addr, [f"USE {lakeflight_server.NAMESPACE}"])
         a = out["duckdb"] = sides.Worker("duckdb", args.duckdb_python, work)
         a.setup({t: f"read_parquet({sides.sql_string(str(f))})" for t, f in data.files.items()})
         b = out["duckdb-lf-files"] = sides.Worker("duckdb-lf-files", args.duckdb_python, work)
@@ -68,6 +72,16 @@ def start_sides(args, work: Path, srv: lakeflight_server.Server, conn, data: gen
     except BaseException:
         close_sides(out)
         raise
+    return out
+
+
+def build_goclient(args, work: Path) -> Path:
+    """The arrow-go side's binary (goclient/), built into the work directory."""
+    out = work / "tpch-goclient"
+    proc = subprocess.run([args.go, "build", "-tags", "duckdb_arrow", "-o", str(out), "./bench/tpch/goclient"],
+                          cwd=REPO, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchError(f"building the arrow-go side: {proc.stderr.strip()}")
     return out
 
 
@@ -102,6 +116,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bin", type=Path, default=REPO / "bin" / "lakeflight", help="the lakeflight binary")
     p.add_argument("--duckdb-python", type=Path, default=HERE / ".venv-duckdb" / "bin" / "python",
                    help="the Python whose duckdb runs sides (a) and (b) (run.sh makes it)")
+    p.add_argument("--go", default="go", help="the go command that builds the arrow-go side (goclient/)")
     p.add_argument("--data", type=Path, default=None,
                    help="directory for the generator's Parquet files, reused when it holds them at --sf "
                         "(default: in the work directory)")

@@ -2,6 +2,8 @@
 
 - lakeflight: the query over Flight SQL with Python ADBC (execute, then fetch_arrow_table), in a
   session that has said `USE tpch`;
+- lakeflight-go: the same over arrow-go's Flight SQL client (Execute, then DoGet to the end), a Go
+  worker process (goclient/) speaking worker.py's protocol;
 - the in-process DuckDB sides, each a worker process (worker.py) with views named after the TPC-H
   tables, so that the same query texts run unchanged:
   (a) `duckdb`: DuckDB 1.5.6 on the generator's Parquet files (read_parquet of one file a table),
@@ -38,11 +40,12 @@ def sql_string(s: str) -> str:
 class Worker:
     """An in-process DuckDB side in a process of its own."""
 
-    def __init__(self, name: str, python: Path, work: Path):
+    def __init__(self, name: str, python: Path, work: Path, argv: list[str] | None = None):
+        """A worker.py under python, or the command argv speaking its protocol."""
         self.name, self.work = name, work
         self.stderr = open(work / f"{name}.stderr", "wb")  # closed in close()
-        self.proc = subprocess.Popen([str(python), str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, text=True)
+        self.proc = subprocess.Popen(argv or [str(python), str(WORKER)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.stderr, text=True)
         self.version = "?"
 
     def call(self, req: dict) -> dict:
@@ -70,6 +73,10 @@ class Worker:
                 table = pa.ipc.open_file(f).read_all()
             save.unlink()
         return Answer(ans["seconds"], table)
+
+    def connect(self, addr: str, sql: list[str]) -> None:
+        """The arrow-go worker's setup: connect to lakeflight and run sql in its session."""
+        self.version = self.call({"op": "setup", "addr": addr, "sql": sql})["version"]
 
     def explain(self, sql: str) -> str:
         return self.call({"op": "explain", "sql": sql})["plan"]

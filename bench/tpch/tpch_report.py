@@ -24,6 +24,7 @@ GOAL_QUERY = 1.5
 LABELS = {
     "duckdb": "(a) DuckDB, generator's files",
     "lakeflight": "lakeflight (Flight SQL, ADBC)",
+    "lakeflight-go": "lakeflight (Flight SQL, arrow-go)",
     "duckdb-lf-files": "(b) DuckDB, lakeflight's files",
     "duckdb-iceberg": "(c) DuckDB iceberg_scan",
 }
@@ -47,6 +48,9 @@ settings (threads = cores):
   `fetch_arrow_table()`; the whole round trip over loopback, streaming included. ADBC prepares
   the statement again only when the SQL text changes, so timed runs reuse the warm-up's
   prepared statement;
+- **lakeflight, arrow-go**: arrow-go's Flight SQL client (`bench/tpch/goclient`, a Go worker
+  process with the session cookie): `Execute` then `DoGet` of every endpoint, keeping every
+  batch; arrow-go prepares nothing, so each run sends the query text afresh;
 - **(a)**: DuckDB in-process, the release lakeflight embeds, on the generator's files
   (`read_parquet` of one file a table): the yardstick;
 - **(b)**: the same DuckDB on lakeflight's own data files (`read_parquet` of the files
@@ -73,9 +77,8 @@ against the reference's text).
 
 NOT_MEASURED = """### Not measured yet
 
-- The arrow-go Flight SQL client (the issue's second client): a later step. The ADBC figures
-  above include Python ADBC's own work (C++ driver, Arrow C data interface), which is small next
-  to the queries at SF 1.
+- Clients other than ADBC (Python) and arrow-go, e.g. the JDBC driver; their figures would
+  differ from these by the client's own decoding work, which is small next to the queries at SF 1.
 - No tuning on any side: lakeflight as `serve` starts it, DuckDB with its defaults.
 """
 
@@ -171,7 +174,8 @@ class Report:
     layout: list[TableLayout]
     wall: float
     checked_reference: bool
-    sides: tuple[str, ...] = field(default=("duckdb", "lakeflight", "duckdb-lf-files", "duckdb-iceberg"))
+    sides: tuple[str, ...] = field(default=("duckdb", "lakeflight", "lakeflight-go", "duckdb-lf-files",
+                                             "duckdb-iceberg"))
 
     def wrong(self) -> list[tuple[int, str, list[str]]]:
         return [(r.nr, s, d) for r in self.results for s, d in r.diffs.items() if d]
@@ -199,8 +203,8 @@ class Report:
             f"measured {self.date}. Load average (1, 5, 15 min) before: {m['load_before']}, after: "
             f"{m['load_after']}. The machine may be shared with other work while the bench runs.\n\n"
             f"Versions: lakeflight {m['lakeflight']}, embedding DuckDB {v['lakeflight']} (`SELECT version()` over "
-            f"Flight SQL); in-process DuckDB {v['duckdb']} for (a) and (b), {v['duckdb-iceberg']} with the iceberg "
-            "extension for (c).\n"
+            f"Flight SQL), read by ADBC and by {v['lakeflight-go']}; in-process DuckDB {v['duckdb']} for (a) and (b), "
+            f"{v['duckdb-iceberg']} with the iceberg extension for (c).\n"
         )
 
     def goal(self) -> str:
@@ -218,6 +222,10 @@ class Report:
                + ", ".join(f"Q{r.nr:02d} {r.ratio('lakeflight'):.2f}×" for r in over) if over
                else f"no query above {GOAL_QUERY}×") + ".",
         ]
+        go = g["lakeflight-go"] / g["duckdb"]
+        worst_go = max(self.results, key=lambda r: r.ratio("lakeflight-go"))
+        lines.append(f"\nThrough arrow-go's client: geometric mean {go:.2f}×, worst query Q{worst_go.nr:02d} at "
+                     f"{worst_go.ratio('lakeflight-go'):.2f}×.")
         wrong = self.wrong()
         lines.append("\n**Answers: " + ("all equal" if not wrong else f"{len(wrong)} differ (see Checks)") + ".**\n")
         return "\n".join(lines)
@@ -225,9 +233,9 @@ class Report:
     def per_query(self) -> str:
         lines = [
             "### Per query (median ms; ratio to (a))\n",
-            "| query | rows | (a) DuckDB, generator's files | lakeflight | ratio | (b) DuckDB, lakeflight's files "
-            "| ratio | (c) DuckDB iceberg_scan | ratio | lakeflight ÷ (b) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| query | rows | " + " | ".join([LABELS["duckdb"]] + [f"{LABELS[s]} | ratio" for s in self.sides[1:]])
+            + " | lakeflight ÷ (b) |",
+            "|---|---:|---:|" + "---:|---:|" * len(self.sides[1:]) + "---:|",
         ]
         for r in self.results:
             cells = [ms(r.median("duckdb"))]
