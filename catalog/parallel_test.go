@@ -1,11 +1,14 @@
 package catalog
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
 // scanAll reads the table's current rows with iceberg-go's own reader.
@@ -26,6 +29,11 @@ func scanAll(t *testing.T, c *Catalog, id Ident) arrow.Table {
 func TestAppendParallel(t *testing.T) {
 	ctx := t.Context()
 	c, id, mem := eventsTable(t, "par")
+	// Row groups of 1024 rows: the 5000 rows go out as five runs, to
+	// writers 0, 1, 2, 0 and 1.
+	if err := c.SetProperty(ctx, id, PropRowGroupRows, "1024"); err != nil {
+		t.Fatal(err)
+	}
 
 	txn, err := c.Begin(ctx, id)
 	if err != nil {
@@ -45,15 +53,20 @@ func TestAppendParallel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One file per writer that took a batch: the batches go to whichever
-	// writer is free, so a busy machine may leave a writer without one.
-	if st.SnapshotID != snap || len(st.DataFiles) < 1 || len(st.DataFiles) > 3 {
-		t.Fatalf("snapshot %d with %d files, want %d with 1 to 3 (at most one per writer)", st.SnapshotID, len(st.DataFiles), snap)
+	// One file per writer, each row group one run of adjacent input rows.
+	if st.SnapshotID != snap || len(st.DataFiles) != 3 {
+		t.Fatalf("snapshot %d with %d files, want %d with 3 (one per writer)", st.SnapshotID, len(st.DataFiles), snap)
 	}
+	var groups []int64 // the first id of each row group
 	for _, df := range st.DataFiles {
 		if !strings.HasPrefix(df.Location, "file:///") || LocalPath(df.Location) != df.Path {
 			t.Errorf("data file location %q, path %q", df.Location, df.Path)
 		}
+		groups = append(groups, rowGroupRuns(t, df.Path)...)
+	}
+	slices.Sort(groups)
+	if want := []int64{0, 1024, 2048, 3072, 4096}; !slices.Equal(groups, want) {
+		t.Fatalf("row groups start at ids %v, want runs of 1024 adjacent rows starting at %v", groups, want)
 	}
 	snaps, _ := c.Snapshots(ctx, id)
 	if got := snaps[len(snaps)-1].Summary; got["lakeflight.ingest.rows"] != "5000" || got["added-records"] != "5000" {
@@ -104,4 +117,37 @@ func TestAppendParallel(t *testing.T) {
 	if sum := snaps[len(snaps)-1].Summary; sum["total-data-files"] != "3" {
 		t.Fatalf("after an empty append: %v, want 3 data files", sum)
 	}
+}
+
+// rowGroupRuns checks that each row group of the file holds a run of
+// adjacent ids (its id bounds span exactly its row count) and returns the
+// first id of each.
+func rowGroupRuns(t *testing.T, path string) []int64 {
+	t.Helper()
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pf.Close() }()
+	var firsts []int64
+	for rg := range pf.NumRowGroups() {
+		md := pf.MetaData().RowGroup(rg)
+		cc, err := md.ColumnChunk(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := cc.Statistics()
+		if err != nil || st == nil {
+			t.Fatalf("%s row group %d: no id statistics (%v)", path, rg, err)
+		}
+		ids, ok := st.(*metadata.Int64Statistics)
+		if !ok {
+			t.Fatalf("%s row group %d: id statistics are %T", path, rg, st)
+		}
+		if span := ids.Max() - ids.Min() + 1; span != md.NumRows() {
+			t.Errorf("%s row group %d: ids %d to %d in %d rows: not one run of adjacent rows", path, rg, ids.Min(), ids.Max(), md.NumRows())
+		}
+		firsts = append(firsts, ids.Min())
+	}
+	return firsts
 }
