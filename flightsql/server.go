@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -71,6 +72,15 @@ type Options struct {
 	// MaxRecvBytes caps one incoming gRPC message (an ingest batch, bound
 	// parameters). Default 256 MiB.
 	MaxRecvBytes int
+	// MaxHeavyQueries bounds the heavy queries (admission.go) streaming at
+	// once; -1 turns the gate off. Default: one per two cores, at least one.
+	MaxHeavyQueries int
+	// MaxQueuedHeavyQueries bounds the heavy queries waiting for a slot;
+	// one more is refused with ResourceExhausted. Default 64.
+	MaxQueuedHeavyQueries int
+	// HeavyQueryThreshold: a query whose SQL text last ran at least this
+	// long is heavy. Default 500 ms.
+	HeavyQueryThreshold time.Duration
 }
 
 // Defaults of Options.
@@ -80,7 +90,14 @@ const (
 	// DefaultMaxIngestBytes is lakeflight serve's default
 	// --max-ingest-decompressed-bytes (64 × 1 GiB).
 	DefaultMaxIngestBytes = 64 << 30
+	// DefaultMaxQueuedHeavyQueries and DefaultHeavyQueryThreshold: see
+	// Options; the default of MaxHeavyQueries is DefaultMaxHeavyQueries().
+	DefaultMaxQueuedHeavyQueries = 64
+	DefaultHeavyQueryThreshold   = 500 * time.Millisecond
 )
+
+// DefaultMaxHeavyQueries is one heavy query per two cores, at least one.
+func DefaultMaxHeavyQueries() int { return max(1, runtime.NumCPU()/2) }
 
 // Server is the Flight SQL service. Create it with New, put it on a
 // grpc.Server built with ServerOptions via Register, and Close it after the
@@ -99,6 +116,7 @@ type Server struct {
 
 	sessions *sessionStore
 	handles  *handleTable
+	gate     *admission // nil: no heavy-query gate
 
 	streams   sync.WaitGroup // producer goroutines
 	stop      chan struct{}
@@ -154,6 +172,15 @@ func newServer(q querier, opts Options) (*Server, error) {
 	if opts.MaxRecvBytes <= 0 {
 		opts.MaxRecvBytes = 256 << 20
 	}
+	if opts.MaxHeavyQueries == 0 {
+		opts.MaxHeavyQueries = DefaultMaxHeavyQueries()
+	}
+	if opts.MaxQueuedHeavyQueries <= 0 {
+		opts.MaxQueuedHeavyQueries = DefaultMaxQueuedHeavyQueries
+	}
+	if opts.HeavyQueryThreshold <= 0 {
+		opts.HeavyQueryThreshold = DefaultHeavyQueryThreshold
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -165,6 +192,7 @@ func newServer(q querier, opts Options) (*Server, error) {
 		metrics: m,
 		opts:    opts,
 		stop:    make(chan struct{}),
+		gate:    newAdmission(opts.MaxHeavyQueries, opts.MaxQueuedHeavyQueries, opts.HeavyQueryThreshold),
 
 		icebergCatalog: opts.IcebergCatalog,
 	}

@@ -198,6 +198,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		MaxRowBytes:        int64(cfg.MaxResultRowBytes),
 		SessionIdleTimeout: cfg.SessionIdleTimeout,
 		MaxIngestBytes:     int64(cfg.IngestDecompressedLimit()),
+
+		MaxHeavyQueries:       heavyQueries(cfg.MaxHeavyQueries),
+		MaxQueuedHeavyQueries: cfg.MaxQueuedHeavyQueries,
+		HeavyQueryThreshold:   cfg.HeavyQueryThreshold,
 	})
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))
@@ -385,4 +389,13 @@ func ingestRatio(n int) float64 {
 		return -1
 	}
 	return float64(n)
+}
+
+// heavyQueries is --max-heavy-queries as flightsql.Options takes it: there
+// 0 means the default and -1 no bound.
+func heavyQueries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
