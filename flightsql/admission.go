@@ -18,13 +18,15 @@ import (
 // throughput alone, beside one about two thirds, and the TPC-H queries
 // finished as many a second either way; docs/benchmarks-load.md).
 //
-// So a query is heavy when the last run of the same SQL text took at least
+// So, when the server is started with a bound, a query is heavy when the last run of the same SQL text took at least
 // the threshold, and at most maxRunning heavy queries stream at once; more
 // wait in line (FIFO) for a slot, up to maxQueued of them, and past that
 // are refused with ResourceExhausted. Other queries never wait. A text
 // becomes heavy after one slow run and light again after one fast one, so
 // a lookup that once waited behind a burst is back in the fast lane after
-// its next run; a heavy text's first run is not held back.
+// its next run; a heavy text's first run is not held back. Off by default:
+// under overload a short text's runs can pass the threshold too, and then
+// it waits with the scans (docs/benchmarks-load.md, Findings).
 
 // admission is the heavy-query gate; nil admits everything at once.
 type admission struct {

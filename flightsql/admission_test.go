@@ -138,7 +138,7 @@ func TestAdmissionLearns(t *testing.T) {
 }
 
 func TestAdmissionOff(t *testing.T) {
-	var a *admission = newAdmission(0, 1, time.Millisecond)
+	a := newAdmission(0, 1, time.Millisecond)
 	if a != nil {
 		t.Fatal("0 running heavy queries should mean no gate")
 	}

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"time"
 
@@ -73,7 +72,7 @@ type Options struct {
 	// parameters). Default 256 MiB.
 	MaxRecvBytes int
 	// MaxHeavyQueries bounds the heavy queries (admission.go) streaming at
-	// once; -1 turns the gate off. Default: one per two cores, at least one.
+	// once; 0 (the default) means no bound.
 	MaxHeavyQueries int
 	// MaxQueuedHeavyQueries bounds the heavy queries waiting for a slot;
 	// one more is refused with ResourceExhausted. Default 64.
@@ -91,13 +90,10 @@ const (
 	// --max-ingest-decompressed-bytes (64 × 1 GiB).
 	DefaultMaxIngestBytes = 64 << 30
 	// DefaultMaxQueuedHeavyQueries and DefaultHeavyQueryThreshold: see
-	// Options; the default of MaxHeavyQueries is DefaultMaxHeavyQueries().
+	// Options.
 	DefaultMaxQueuedHeavyQueries = 64
 	DefaultHeavyQueryThreshold   = 500 * time.Millisecond
 )
-
-// DefaultMaxHeavyQueries is one heavy query per two cores, at least one.
-func DefaultMaxHeavyQueries() int { return max(1, runtime.NumCPU()/2) }
 
 // Server is the Flight SQL service. Create it with New, put it on a
 // grpc.Server built with ServerOptions via Register, and Close it after the
@@ -171,9 +167,6 @@ func newServer(q querier, opts Options) (*Server, error) {
 	}
 	if opts.MaxRecvBytes <= 0 {
 		opts.MaxRecvBytes = 256 << 20
-	}
-	if opts.MaxHeavyQueries == 0 {
-		opts.MaxHeavyQueries = DefaultMaxHeavyQueries()
 	}
 	if opts.MaxQueuedHeavyQueries <= 0 {
 		opts.MaxQueuedHeavyQueries = DefaultMaxQueuedHeavyQueries

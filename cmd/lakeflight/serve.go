@@ -199,7 +199,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		SessionIdleTimeout: cfg.SessionIdleTimeout,
 		MaxIngestBytes:     int64(cfg.IngestDecompressedLimit()),
 
-		MaxHeavyQueries:       heavyQueries(cfg.MaxHeavyQueries),
+		MaxHeavyQueries:       cfg.MaxHeavyQueries,
 		MaxQueuedHeavyQueries: cfg.MaxQueuedHeavyQueries,
 		HeavyQueryThreshold:   cfg.HeavyQueryThreshold,
 	})
@@ -389,13 +389,4 @@ func ingestRatio(n int) float64 {
 		return -1
 	}
 	return float64(n)
-}
-
-// heavyQueries is --max-heavy-queries as flightsql.Options takes it: there
-// 0 means the default and -1 no bound.
-func heavyQueries(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 )
@@ -132,9 +131,9 @@ func Default() Config {
 		MaxReadRows:         100_000,
 		MaxSessions:         2048,
 		SessionIdleTimeout:  30 * time.Minute,
-		// One heavy query per two cores: each already runs on all of
-		// DuckDB's threads (docs/benchmarks-load.md).
-		MaxHeavyQueries:       max(1, runtime.NumCPU()/2),
+		// No bound by default: classing queries by their last run time
+		// misfires under overload (docs/benchmarks-load.md, Findings).
+		MaxHeavyQueries:       0,
 		MaxQueuedHeavyQueries: 64,
 		HeavyQueryThreshold:   500 * time.Millisecond,
 		ShutdownTimeout:       15 * time.Second,

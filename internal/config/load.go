@@ -97,7 +97,7 @@ func settings() []setting {
 			c.MaxIngestRatio = n
 			return err
 		}},
-		{"max-heavy-queries", "most heavy queries running at once (0: no bound; default one per two cores)", func(c *Config, v string) error {
+		{"max-heavy-queries", "most heavy queries streaming at once (0, the default: no bound)", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			c.MaxHeavyQueries = n
 			return err
