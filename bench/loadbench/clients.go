@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -229,7 +228,3 @@ func fetch(ctx context.Context, cl *afsql.Client, info *flight.FlightInfo) (int6
 	}
 	return n, nil
 }
-
-// errStopped marks an operation cut short by the end of the run: it is
-// neither counted nor timed.
-var errStopped = errors.New("run over")

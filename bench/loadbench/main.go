@@ -50,7 +50,7 @@ func main() {
 	flag.StringVar(&o.tpch, "tpch", "", "directory of TPC-H Parquet files (customer.parquet, lineitem.parquet, …) for the heavy queries; required by the heavy and all mixes")
 	flag.StringVar(&o.queriesDir, "queries-dir", "bench/tpch/queries", "directory of the TPC-H query texts qNN.sql")
 	flag.StringVar(&clients, "clients", "1,4,16,64", "comma-separated counts of lookup clients, one run set each")
-	flag.StringVar(&mixes, "mix", "lookup,all", "comma-separated mixes to run at each client count: lookup (lookups only), heavy (lookups + -heavy TPC-H clients), ingest (lookups + one ingest stream), all (heavy + the ingest stream)")
+	flag.StringVar(&mixes, "mix", "lookup,heavy,all", "comma-separated mixes to run at each client count: lookup (lookups only), heavy (lookups + -heavy TPC-H clients), ingest (lookups + one ingest stream), all (heavy + the ingest stream)")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "length of each run")
 	flag.IntVar(&o.heavy, "heavy", 2, "TPC-H clients in the heavy and all mixes")
 	flag.StringVar(&queries, "queries", "1,3,5,6,10", "TPC-H query numbers the heavy clients run in turn")

@@ -68,7 +68,7 @@ func startServer(ctx context.Context, bin, dir string, extra ...string) (*server
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		select {
 		case <-srv.done:
-			return nil, fmt.Errorf("lakeflight serve exited before it was ready (%v); log: %s", srv.waitErr, logPath)
+			return nil, fmt.Errorf("lakeflight serve exited before it was ready (log: %s): %w", logPath, srv.waitErr)
 		default:
 		}
 		if readyInLog(logPath, flightAddr) && srv.ready() {
