@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup demo test test-go test-e2e lint bench bench-tpch tidy-check clean
+.PHONY: all build run setup demo test test-go test-e2e lint bench bench-tpch bench-load tidy-check clean
 
 all: build
 
@@ -57,10 +57,17 @@ bench: build
 	$(GO) test -tags $(TAGS) -run '^$$' -bench TransformPOST -benchtime 500x ./cmd/lakeflight/
 	# dbt build of the demo shop (~1M bronze rows), first and incremental, against dbt-duckdb on a DuckDB file
 	bash bench/dbtbench/run.sh
+	$(MAKE) --no-print-directory bench-load
 
 ## bench-tpch: the 22 TPC-H queries (SF 1) over Flight SQL against in-process DuckDB; docs/benchmarks-tpch.md
 bench-tpch: build
 	bash bench/tpch/run.sh
+
+## bench-load: 1 to 64 concurrent clients (one-row lookups, TPC-H queries, an ingest stream) against
+## one server, about 4 minutes; docs/benchmarks-load.md. TPC-H SF 1 files are made once in .cache/
+bench-load: build
+	bash bench/loadbench/tpchdata.sh .cache/tpch-sf1 1
+	$(GO) run -tags $(TAGS) ./bench/loadbench -bin $(BIN) -tpch .cache/tpch-sf1
 
 clean:
 	rm -rf bin

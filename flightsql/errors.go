@@ -38,6 +38,8 @@ var (
 	errSessionGone = errkind.New(errkind.Unauthenticated, "session expired or closed: its SET, USE, temp tables and lakeflight_as_of are gone; reconnect to start a new session")
 	// errTooManySessions: the server holds as many sessions as it may.
 	errTooManySessions = errkind.New(errkind.ResourceExhausted, "too many open sessions")
+	// errOverloaded: as many heavy queries run and wait as the server allows (admission.go).
+	errOverloaded = errkind.New(errkind.ResourceExhausted, "too many heavy queries")
 	// errRowTooLarge: one result row is bigger than a message may be.
 	errRowTooLarge = errkind.New(errkind.ResourceExhausted, "result row too large")
 	// errConnGone: the call's connection closed before the call began.

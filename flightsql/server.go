@@ -71,6 +71,15 @@ type Options struct {
 	// MaxRecvBytes caps one incoming gRPC message (an ingest batch, bound
 	// parameters). Default 256 MiB.
 	MaxRecvBytes int
+	// MaxHeavyQueries bounds the heavy queries (admission.go) streaming at
+	// once; 0 (the default) means no bound.
+	MaxHeavyQueries int
+	// MaxQueuedHeavyQueries bounds the heavy queries waiting for a slot;
+	// one more is refused with ResourceExhausted. Default 64.
+	MaxQueuedHeavyQueries int
+	// HeavyQueryThreshold: a query whose SQL text last ran at least this
+	// long is heavy. Default 500 ms.
+	HeavyQueryThreshold time.Duration
 }
 
 // Defaults of Options.
@@ -80,6 +89,10 @@ const (
 	// DefaultMaxIngestBytes is lakeflight serve's default
 	// --max-ingest-decompressed-bytes (64 × 1 GiB).
 	DefaultMaxIngestBytes = 64 << 30
+	// DefaultMaxQueuedHeavyQueries and DefaultHeavyQueryThreshold: see
+	// Options.
+	DefaultMaxQueuedHeavyQueries = 64
+	DefaultHeavyQueryThreshold   = 500 * time.Millisecond
 )
 
 // Server is the Flight SQL service. Create it with New, put it on a
@@ -99,6 +112,7 @@ type Server struct {
 
 	sessions *sessionStore
 	handles  *handleTable
+	gate     *admission // nil: no heavy-query gate
 
 	streams   sync.WaitGroup // producer goroutines
 	stop      chan struct{}
@@ -154,6 +168,12 @@ func newServer(q querier, opts Options) (*Server, error) {
 	if opts.MaxRecvBytes <= 0 {
 		opts.MaxRecvBytes = 256 << 20
 	}
+	if opts.MaxQueuedHeavyQueries <= 0 {
+		opts.MaxQueuedHeavyQueries = DefaultMaxQueuedHeavyQueries
+	}
+	if opts.HeavyQueryThreshold <= 0 {
+		opts.HeavyQueryThreshold = DefaultHeavyQueryThreshold
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -165,6 +185,7 @@ func newServer(q querier, opts Options) (*Server, error) {
 		metrics: m,
 		opts:    opts,
 		stop:    make(chan struct{}),
+		gate:    newAdmission(opts.MaxHeavyQueries, opts.MaxQueuedHeavyQueries, opts.HeavyQueryThreshold),
 
 		icebergCatalog: opts.IcebergCatalog,
 	}

@@ -48,10 +48,14 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 
 	var rdr array.RecordReader
 	var err error
+	leave := func(time.Duration) {}
 	if h.stmt.Writes() {
 		rdr, err = s.writeResult(sctx, h)
-	} else {
+	} else if leave, err = s.admit(sctx, h.stmt); err == nil {
 		rdr, err = h.stmt.Query(sctx, h.params, s.mem)
+		if err != nil {
+			leave(-1)
+		}
 	}
 	if err != nil {
 		cancel()
@@ -67,6 +71,11 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 		defer s.streams.Done()
 		err := s.produce(sctx, out, rdr, ch)
 		rdr.Release()
+		if err != nil {
+			leave(-1)
+		} else {
+			leave(time.Since(start))
+		}
 		s.handles.finish(h, err == nil)
 		cancel()
 		close(ch)

@@ -198,6 +198,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		MaxRowBytes:        int64(cfg.MaxResultRowBytes),
 		SessionIdleTimeout: cfg.SessionIdleTimeout,
 		MaxIngestBytes:     int64(cfg.IngestDecompressedLimit()),
+
+		MaxHeavyQueries:       cfg.MaxHeavyQueries,
+		MaxQueuedHeavyQueries: cfg.MaxQueuedHeavyQueries,
+		HeavyQueryThreshold:   cfg.HeavyQueryThreshold,
 	})
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))

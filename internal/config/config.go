@@ -59,6 +59,15 @@ type Config struct {
 	// outlives the client's last connection (and how long an unused
 	// prepared statement lives).
 	SessionIdleTimeout time.Duration `yaml:"session_idle_timeout"`
+	// MaxHeavyQueries bounds the heavy queries (ones whose SQL text last
+	// ran at least HeavyQueryThreshold) running at once, so short queries
+	// keep cores while long scans run; 0 turns the bound off.
+	MaxHeavyQueries int `yaml:"max_heavy_queries"`
+	// MaxQueuedHeavyQueries bounds the heavy queries waiting for a turn;
+	// one more is refused with RESOURCE_EXHAUSTED.
+	MaxQueuedHeavyQueries int `yaml:"max_queued_heavy_queries"`
+	// HeavyQueryThreshold is the run time that makes a query text heavy.
+	HeavyQueryThreshold time.Duration `yaml:"heavy_query_threshold"`
 
 	// ShutdownTimeout bounds graceful shutdown; streams still running after
 	// it are cut.
@@ -122,9 +131,14 @@ func Default() Config {
 		MaxReadRows:         100_000,
 		MaxSessions:         2048,
 		SessionIdleTimeout:  30 * time.Minute,
-		ShutdownTimeout:     15 * time.Second,
-		LogLevel:            "info",
-		LogFormat:           "text",
+		// No bound by default: classing queries by their last run time
+		// misfires under overload (docs/benchmarks-load.md, Findings).
+		MaxHeavyQueries:       0,
+		MaxQueuedHeavyQueries: 64,
+		HeavyQueryThreshold:   500 * time.Millisecond,
+		ShutdownTimeout:       15 * time.Second,
+		LogLevel:              "info",
+		LogFormat:             "text",
 	}
 }
 
@@ -223,6 +237,15 @@ func (c Config) Validate() error {
 	}
 	if c.MaxIngestRatio < 0 {
 		errs = append(errs, fmt.Errorf("max_ingest_ratio: %d is negative (0 turns the check off)", c.MaxIngestRatio))
+	}
+	if c.MaxHeavyQueries < 0 {
+		errs = append(errs, fmt.Errorf("max_heavy_queries: %d must be 0 (no bound) or positive", c.MaxHeavyQueries))
+	}
+	if c.MaxQueuedHeavyQueries <= 0 {
+		errs = append(errs, fmt.Errorf("max_queued_heavy_queries: %d must be positive", c.MaxQueuedHeavyQueries))
+	}
+	if c.HeavyQueryThreshold <= 0 {
+		errs = append(errs, fmt.Errorf("heavy_query_threshold: %s must be positive", c.HeavyQueryThreshold))
 	}
 	if c.SessionIdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("session_idle_timeout: %s must be positive", c.SessionIdleTimeout))

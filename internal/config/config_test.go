@@ -262,3 +262,29 @@ func TestShapeLimits(t *testing.T) {
 		t.Fatalf("yaml: %d %d %v", cfg.MaxSQLConditions, cfg.MaxResultRowBytes, err)
 	}
 }
+
+func TestHeavyQueries(t *testing.T) {
+	d := Default()
+	if d.MaxHeavyQueries != 0 || d.MaxQueuedHeavyQueries != 64 || d.HeavyQueryThreshold != 500*time.Millisecond {
+		t.Fatalf("defaults %d %d %s", d.MaxHeavyQueries, d.MaxQueuedHeavyQueries, d.HeavyQueryThreshold)
+	}
+	env := func(k string) string {
+		return map[string]string{"LAKEFLIGHT_HEAVY_QUERY_THRESHOLD": "2s"}[k]
+	}
+	cfg, err := Load([]string{"--max-heavy-queries", "2", "--max-queued-heavy-queries", "5"}, env, io.Discard)
+	if err != nil || cfg.MaxHeavyQueries != 2 || cfg.MaxQueuedHeavyQueries != 5 || cfg.HeavyQueryThreshold != 2*time.Second {
+		t.Fatalf("flags and env: %+v %v", cfg, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--max-heavy-queries", "-1"}, {"--max-queued-heavy-queries", "0"}, {"--heavy-query-threshold", "0s"}} {
+		cfg, err := Load(args, func(string) string { return "" }, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err == nil {
+			t.Fatalf("%v: want a validation error", args)
+		}
+	}
+}

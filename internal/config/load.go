@@ -97,6 +97,21 @@ func settings() []setting {
 			c.MaxIngestRatio = n
 			return err
 		}},
+		{"max-heavy-queries", "most heavy queries streaming at once (0, the default: no bound)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxHeavyQueries = n
+			return err
+		}},
+		{"max-queued-heavy-queries", "most heavy queries waiting for a turn; one more is RESOURCE_EXHAUSTED", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxQueuedHeavyQueries = n
+			return err
+		}},
+		{"heavy-query-threshold", "a query whose SQL text last ran at least this long is heavy, e.g. 500ms", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			c.HeavyQueryThreshold = d
+			return err
+		}},
 		{"session-idle-timeout", "how long a cookie session outlives its client's last connection, e.g. 30m", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			c.SessionIdleTimeout = d
