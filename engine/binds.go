@@ -140,7 +140,15 @@ func (e *Engine) bindTable(ctx context.Context, id catalog.Ident) error {
 			e.mu.Unlock()
 			return fmt.Errorf("binding %s: %w", id, err)
 		}
-		e.gen.Add(1)
+		// A table bound before only moved to a new snapshot or schema: the
+		// statements that read it hold a pin of its old metadata location
+		// and are prepared again when they next run (pinsCurrent), while
+		// the plans of statements reading other tables stay good. A new
+		// name can change what a statement's names resolve to: every plan
+		// is stale.
+		if _, had := e.views[id]; !had {
+			e.gen.Add(1)
+		}
 		e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID, body: body}
 		delete(e.stored, id) // a view of that name was dropped: the table's view replaced it
 		e.mu.Unlock()

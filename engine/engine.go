@@ -155,7 +155,7 @@ type Engine struct {
 	pool     []*dconn              // clean connections for new sessions; guarded by mu
 	sessions sync.WaitGroup        // open connections besides admin
 	stats    counters
-	gen      atomic.Uint64 // moves on every view or schema change: cached plans are stale
+	gen      atomic.Uint64 // moves when names change (a table or view bound anew or dropped, a schema made): cached plans are stale
 }
 
 // counters are cheap running totals for Stats.

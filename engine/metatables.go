@@ -225,6 +225,7 @@ func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, st site, mf *m
 	if err != nil {
 		return nil, nil, err
 	}
+	s.e.markCurrent(p, id, loc)
 	repl := p.qualified()
 	if !st.hasAlias {
 		repl += " AS " + quoteIdent(fname)

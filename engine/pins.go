@@ -41,6 +41,37 @@ type pin struct {
 	name string // view name in PinCatalog.main
 	refs int    // holders; guarded by Engine.mu
 	used uint64 // e.pinTick at the last acquire; guarded by Engine.mu
+	// A pin of what is current (a table's current snapshot, its metadata
+	// now) names the table and the metadata location it was made from;
+	// other pins (a snapshot asked for by id) leave them empty. Set once
+	// under Engine.mu.
+	table   catalog.Ident
+	current string
+}
+
+// markCurrent records that p pins table id as of metadata location loc.
+func (e *Engine) markCurrent(p *pin, id catalog.Ident, loc string) {
+	e.mu.Lock()
+	p.table, p.current = id, loc
+	e.mu.Unlock()
+}
+
+// pinsCurrent reports whether every pin of what was current still is: its
+// table is bound at the metadata location the pin was made from. A
+// prepared statement whose pins are current reads what a new prepare
+// would, so it need not be prepared again when other tables move.
+func (e *Engine) pinsCurrent(pins []*pin) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range pins {
+		if p.current == "" {
+			continue
+		}
+		if v, ok := e.views[p.table]; !ok || v.metadataLocation != p.current {
+			return false
+		}
+	}
+	return true
 }
 
 // qualified is the pinned view's full name, ready for SQL.
@@ -79,7 +110,12 @@ func (e *Engine) pinCurrent(ctx context.Context, id catalog.Ident) (*pin, error)
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(bound.metadataLocation))
 	key := fmt.Sprintf("%s@%d#%x", id, bound.snapshotID, h.Sum64())
-	return e.pinView(ctx, key, key, func() (string, error) { return bound.body, nil })
+	p, err := e.pinView(ctx, key, key, func() (string, error) { return bound.body, nil })
+	if err != nil {
+		return nil, err
+	}
+	e.markCurrent(p, id, bound.metadataLocation)
+	return p, nil
 }
 
 // pinView returns the pinned view named by key with the given body, built

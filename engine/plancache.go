@@ -17,9 +17,12 @@ import (
 // Prepare of the same text on that connection.
 //
 // An entry is valid only while nothing it was bound against has changed:
-// the engine's generation moves on every view rebind or schema creation,
-// and a connection's epoch moves whenever a statement that can change
-// session state (SET, USE, temp objects) is prepared on it.
+// the engine's generation moves whenever names change (a table or view
+// bound anew or dropped, a schema created), the tables it pins at their
+// current snapshots must still be bound there (pinsCurrent: a commit to one
+// table spares the plans of the others), and a connection's epoch moves
+// whenever a statement that can change session state (SET, USE, temp
+// objects) is prepared on it.
 
 // cachePerConn bounds the statements one connection keeps.
 const cachePerConn = 16

@@ -175,7 +175,9 @@ func (s *Session) prepare(ctx context.Context, sql, text string, toks sqltext.To
 // snapshots (rewrite.go).
 func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql, text string, toks sqltext.Tokens) (*Statement, error) {
 	gen := s.e.gen.Load()
-	if c := dc.cache.take(sql, gen); c != nil {
+	if c := dc.cache.take(sql, gen); c != nil && !s.e.pinsCurrent(c.pins) {
+		c.destroy() // a table it reads has moved on
+	} else if c != nil {
 		s.e.stats.cacheHits.Add(1)
 		return &Statement{
 			s: s, sql: sql, text: c.text, toks: toks, pins: c.pins, home: dc, ps: c.ps, opts: c.opts, stype: c.stype,
@@ -290,7 +292,7 @@ func (st *Statement) Fresh(ctx context.Context) (*Statement, error) {
 	if err := st.s.e.syncTables(ctx, st.s.withDefinitions(st.toks)); err != nil {
 		return nil, err
 	}
-	if !st.volatile && asOf == st.asOfText && st.gen == st.s.e.gen.Load() {
+	if !st.volatile && asOf == st.asOfText && st.gen == st.s.e.gen.Load() && st.s.e.pinsCurrent(st.pins) {
 		return st, nil
 	}
 	return st.s.Prepare(ctx, st.sql)

@@ -155,6 +155,76 @@ func TestPreparedStatementPinsSnapshots(t *testing.T) {
 	}
 }
 
+// A commit to one table leaves the prepared statements and cached plans
+// of the others as they are; one that reads the table is prepared again.
+func TestFreshSparesStatementsOfOtherTables(t *testing.T) {
+	e, cat, _, _ := historyEnv(t)
+	s := newSession(t, e)
+	ctx := context.Background()
+	mustExec(t, s, "CREATE TABLE bronze.other AS SELECT 1 AS x")
+	st, err := s.Prepare(ctx, "SELECT count(*) FROM bronze.history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mustExec(t, s, "INSERT INTO bronze.other VALUES (2)")
+	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.other")[0][0]; got != "2" {
+		t.Fatalf("bronze.other: count = %s, want 2", got)
+	}
+	same, err := st.Fresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same != st {
+		same.Close()
+		t.Fatal("a commit to bronze.other made a statement reading only bronze.history prepare again")
+	}
+
+	appendHistory(t, cat, 7, 8)
+	fresh, err := st.Fresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh == st {
+		t.Fatal("Fresh kept the statement after a commit to the table it reads")
+	}
+	defer fresh.Close()
+	rows, err := runPrepared(t, fresh)
+	if err != nil || rows[0][0] != "8" {
+		t.Fatalf("fresh statement: %v, %v; want a count of 8", rows, err)
+	}
+
+	// The plan cache: the closed statement's plan is handed out again after
+	// a commit elsewhere, and not after one to its table.
+	before := e.Stats().CacheHits
+	mustQuery(t, s, "SELECT count(*) FROM bronze.history")
+	mustExec(t, s, "INSERT INTO bronze.other VALUES (3)")
+	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.history")[0][0]; got != "8" {
+		t.Fatalf("count = %s, want 8", got)
+	}
+	if hits := e.Stats().CacheHits - before; hits < 1 {
+		t.Fatalf("no plan-cache hit after a commit to another table (%d hits)", hits)
+	}
+	appendHistory(t, cat, 9)
+	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.history")[0][0]; got != "9" {
+		t.Fatalf("after a commit to bronze.history: count = %s, want 9 (a stale cached plan?)", got)
+	}
+}
+
+func runPrepared(t *testing.T, st *Statement) ([][]string, error) {
+	t.Helper()
+	rdr, err := st.Query(context.Background(), nil, memory.DefaultAllocator)
+	if err != nil {
+		return nil, err
+	}
+	defer rdr.Release()
+	var rows [][]string
+	for rdr.Next() {
+		rows = append(rows, querycases.Render(rdr.RecordBatch())...)
+	}
+	return rows, rdr.Err()
+}
+
 func appendHistory(t *testing.T, cat *catalog.Catalog, ids ...int64) {
 	t.Helper()
 	sc := arrow.NewSchema([]arrow.Field{
