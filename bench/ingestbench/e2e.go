@@ -97,8 +97,11 @@ func (s *server) stop() error {
 }
 
 // peakRSS is the server's peak resident memory (VmHWM), in bytes.
-func (s *server) peakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+func (s *server) peakRSS() (int64, error) { return vmHWM(s.cmd.Process.Pid) }
+
+// vmHWM is the peak resident memory of a running process, in bytes.
+func vmHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -124,19 +127,44 @@ func freeAddr() (string, error) {
 // and returns its wall time and the client's peak RSS. --no-key makes every
 // run write: with the key derived from the file, a second run of the same
 // file would be a replay that parses and uploads but writes nothing.
+//
+// The peak RSS is the client's VmHWM, read every 20 ms while it runs (the
+// last reading is at most that much early). The child's rusage Maxrss will
+// not do: the child is started with vfork semantics, so Linux counts the
+// parent's peak (this driver's, which ran DuckDB and the parsers) as the
+// child's until it execs.
 func runIngest(ctx context.Context, bin, addr, table, file string) (time.Duration, int64, error) {
 	cmd := exec.CommandContext(ctx, bin, "ingest", "--no-key", "--server", addr, "--table", table, file)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	done := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() {
+		var hwm int64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if n, err := vmHWM(cmd.Process.Pid); err == nil {
+				hwm = max(hwm, n)
+			}
+			select {
+			case <-done:
+				peak <- hwm
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
 	elapsed := time.Since(start)
+	close(done)
+	rss := <-peak
 	if err != nil {
 		return 0, 0, fmt.Errorf("lakeflight ingest %s: %w\n%s", filepath.Base(file), err, strings.TrimSpace(out.String()))
-	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss << 10 // kB on Linux
 	}
 	return elapsed, rss, nil
 }
