@@ -6,11 +6,18 @@ import (
 	"io"
 )
 
-// split cuts r into pieces of about ChunkBytes that end at record
-// boundaries (a piece grows when one record is longer) and queues each
-// in input order for the workers. It numbers lines as it goes, skips the
-// header record, and ends the stream with a fatal error when the input
-// ends inside quotes.
+// firstPieceBytes is the size of the first piece: the pieces double from
+// it up to ChunkBytes, so that the first batch is out (and on its way to a
+// server) after a fraction of the time a whole ChunkBytes piece takes to
+// parse. A 10 MB file otherwise waits for a 4 MiB piece before anything
+// moves.
+const firstPieceBytes = 256 << 10
+
+// split cuts r into pieces of about ChunkBytes (the first ones smaller, see
+// firstPieceBytes) that end at record boundaries (a piece grows when one
+// record is longer) and queues each in input order for the workers. It
+// numbers lines as it goes, skips the header record, and ends the stream
+// with a fatal error when the input ends inside quotes.
 func (p *csvParser) split(r io.Reader, work chan<- *csvPiece, header bool, extra int64) {
 	defer p.wg.Done()
 	defer close(p.order)
@@ -20,9 +27,11 @@ func (p *csvParser) split(r io.Reader, work chan<- *csvPiece, header bool, extra
 	line := int64(1)
 	var carry []byte
 	eof := false
+	size := min(firstPieceBytes, p.opts.ChunkBytes)
 	for !eof {
 		buf := append(p.buffer(), carry...)
-		target := max(p.opts.ChunkBytes, len(buf)+1)
+		target := max(size, len(buf)+1)
+		size = min(2*size, p.opts.ChunkBytes)
 		cut := -1
 		for {
 			var err error

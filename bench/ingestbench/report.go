@@ -61,6 +61,15 @@ func targetLine(t target, results []result) string {
 	return fmt.Sprintf("- target %s: %s (measured %s)\n", goal, verdict, got)
 }
 
+// goalLine is one end-to-end goal, met or not.
+func goalLine(goal string, met bool, got string) string {
+	verdict := "**not met**"
+	if met {
+		verdict = "met"
+	}
+	return fmt.Sprintf("- target %s: %s (measured %s)\n", goal, verdict, got)
+}
+
 // chartOf draws a section's tools: MB/s of input, rows/s for Parquet.
 func chartOf(s section, results []result) string {
 	labels := make([]string, len(results))
@@ -78,7 +87,7 @@ func chartOf(s section, results []result) string {
 	return chart.BarChart(s.title+", MB/s of input (higher is better)", "MB/s", labels, values)
 }
 
-func writeReport(cfg config, sections string, charts map[string]string) error {
+func writeReport(cfg config, load, sections string, charts map[string]string) error {
 	host, _ := os.Hostname()
 	var b strings.Builder
 	b.WriteString("# lakeflight ingest benchmarks\n\n")
@@ -93,6 +102,7 @@ func writeReport(cfg config, sections string, charts map[string]string) error {
 		"The ratio column is how many times faster ingest is than the tool.\n\n", cfg.rows, cfg.runs)
 	fmt.Fprintf(&b, "Machine: %s, %d cores (GOMAXPROCS %d), %s, %s/%s, measured %s.\n",
 		host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
+	b.WriteString(load)
 	b.WriteString(sections)
 	base := strings.TrimSuffix(cfg.out, filepath.Ext(cfg.out))
 	for _, key := range []string{"csv", "ndjson", "parquet"} {

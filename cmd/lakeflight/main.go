@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/lakeflight/lakeflight/internal/initgc"
 )
 
 // Set by the Makefile through -ldflags.
@@ -34,6 +36,7 @@ Usage:
 `
 
 func main() {
+	initgc.Restore()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
