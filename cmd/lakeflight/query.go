@@ -278,8 +278,9 @@ func newResultWriter(format string, w io.Writer) resultWriter {
 // csvWriter writes RFC 4180 CSV with a header row and LF line ends. NULL is
 // an empty field; an empty string is a quoted empty field ("").
 type csvWriter struct {
-	w   io.Writer
-	buf []byte
+	w     io.Writer
+	buf   []byte
+	cells []cellAppender
 }
 
 func (c *csvWriter) Begin(schema *arrow.Schema) error {
@@ -302,62 +303,101 @@ func (c *csvWriter) Write(rec arrow.RecordBatch) error {
 	if rec.NumCols() == 0 {
 		return nil
 	}
-	c.buf = c.buf[:0]
-	for row := 0; row < int(rec.NumRows()); row++ {
-		for col := 0; col < int(rec.NumCols()); col++ {
+	c.cells = cellAppenders(c.cells, rec, csvText)
+	buf := c.buf[:0]
+	for row := range int(rec.NumRows()) {
+		for col, cell := range c.cells {
 			if col > 0 {
-				c.buf = append(c.buf, ',')
+				buf = append(buf, ',')
 			}
-			arr := rec.Column(col)
-			if arr.IsNull(row) {
-				continue
-			}
-			c.buf = appendCSVField(c.buf, cellText(arr, row), true)
+			buf = cell(buf, row)
 		}
-		c.buf = append(c.buf, '\n')
-		var err error
-		if c.buf, err = flushFull(c.w, c.buf); err != nil {
-			return err
+		buf = append(buf, '\n')
+		if len(buf) >= flushBytes {
+			if _, err := c.w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
 		}
 	}
-	_, err := c.w.Write(c.buf)
+	c.buf = buf
+	clear(c.cells) // the batch is the caller's to release
+	_, err := c.w.Write(buf)
 	return err
 }
 
 func (c *csvWriter) End() error { return nil }
 
-// flushFull writes buf out once it holds more than 64 KiB and returns it
-// emptied; a smaller buf is returned as it is.
-func flushFull(w io.Writer, buf []byte) ([]byte, error) {
-	if len(buf) <= 1<<16 {
-		return buf, nil
+// flushBytes is how much formatted output the CSV and JSON writers collect
+// before they write it out; each batch's rest is written at its end, so rows
+// reach a pipe as their batch is done.
+const flushBytes = 1 << 20
+
+// cellAppenders fills cells with one appender per column of rec.
+func cellAppenders(cells []cellAppender, rec arrow.RecordBatch, f textFormat) []cellAppender {
+	cells = cells[:0]
+	for _, col := range rec.Columns() {
+		cells = append(cells, newCellAppender(col, f))
 	}
-	_, err := w.Write(buf)
-	return buf[:0], err
+	return cells
 }
 
+// appendCSVField appends s as one field, in quotes when it is empty (if
+// quoteEmpty), holds a comma, quote or line break, or starts or ends with a
+// space or tab; quotes inside are doubled.
 func appendCSVField(b []byte, s string, quoteEmpty bool) []byte {
-	needQuotes := (s == "" && quoteEmpty) || strings.ContainsAny(s, ",\"\r\n") ||
-		(s != "" && (s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t'))
-	if !needQuotes {
+	if !csvNeedsQuotes(s, quoteEmpty) {
 		return append(b, s...)
 	}
 	b = append(b, '"')
-	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i+1]...)
+		b = append(b, '"')
+		s = s[i+1:]
+	}
+	b = append(b, s...)
 	return append(b, '"')
+}
+
+func csvNeedsQuotes(s string, quoteEmpty bool) bool {
+	if s == "" {
+		return quoteEmpty
+	}
+	if first, last := s[0], s[len(s)-1]; first == ' ' || first == '\t' || last == ' ' || last == '\t' {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\r', '\n':
+			return true
+		}
+	}
+	return false
 }
 
 // jsonWriter writes one JSON object per row, keys in column order.
 type jsonWriter struct {
-	w    io.Writer
-	keys [][]byte
-	buf  []byte
+	w io.Writer
+	// keys holds what goes before each column's value: `{"name":` for
+	// the first, `,"name":` for the others.
+	keys  [][]byte
+	buf   []byte
+	cells []cellAppender
 }
 
 func (j *jsonWriter) Begin(schema *arrow.Schema) error {
 	j.keys = j.keys[:0]
-	for _, f := range schema.Fields() {
-		j.keys = append(j.keys, appendJSONString(nil, f.Name))
+	for i, f := range schema.Fields() {
+		sep := byte(',')
+		if i == 0 {
+			sep = '{'
+		}
+		key := appendJSONString([]byte{sep}, f.Name)
+		j.keys = append(j.keys, append(key, ':'))
 	}
 	return nil
 }
@@ -366,24 +406,24 @@ func (j *jsonWriter) Write(rec arrow.RecordBatch) error {
 	if rec.NumCols() == 0 {
 		return nil
 	}
-	j.buf = j.buf[:0]
-	for row := 0; row < int(rec.NumRows()); row++ {
-		j.buf = append(j.buf, '{')
-		for col := 0; col < int(rec.NumCols()); col++ {
-			if col > 0 {
-				j.buf = append(j.buf, ',')
-			}
-			j.buf = append(j.buf, j.keys[col]...)
-			j.buf = append(j.buf, ':')
-			j.buf = appendJSONValue(j.buf, rec.Column(col), row)
+	j.cells = cellAppenders(j.cells, rec, jsonText)
+	buf := j.buf[:0]
+	for row := range int(rec.NumRows()) {
+		for col, cell := range j.cells {
+			buf = append(buf, j.keys[col]...)
+			buf = cell(buf, row)
 		}
-		j.buf = append(j.buf, '}', '\n')
-		var err error
-		if j.buf, err = flushFull(j.w, j.buf); err != nil {
-			return err
+		buf = append(buf, '}', '\n')
+		if len(buf) >= flushBytes {
+			if _, err := j.w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
 		}
 	}
-	_, err := j.w.Write(j.buf)
+	j.buf = buf
+	clear(j.cells) // the batch is the caller's to release
+	_, err := j.w.Write(buf)
 	return err
 }
 
@@ -780,11 +820,18 @@ func isStringType(dt arrow.DataType) bool {
 	return false
 }
 
-// appendJSONString appends s as a JSON string literal.
+// appendJSONString appends s as a JSON string literal: quotes, backslashes
+// and control characters escaped, invalid UTF-8 bytes as \ufffd.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
-	for i := 0; i < len(s); {
+	// Most text is printable ASCII, which is copied in one piece.
+	plain := 0
+	for plain < len(s) && jsonPlain(s[plain]) {
+		plain++
+	}
+	b = append(b, s[:plain]...)
+	for i := plain; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -813,4 +860,10 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// jsonPlain reports whether c stands for itself in a JSON string as written
+// by appendJSONString: printable ASCII other than '"' and '\\'.
+func jsonPlain(c byte) bool {
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'
 }
