@@ -188,7 +188,11 @@ func streamQuery(ctx context.Context, client *afsql.Client, sql string, out resu
 	return out.End()
 }
 
+// readEndpoint streams one endpoint into out, reading the next batch while
+// out formats the current one.
 func readEndpoint(ctx context.Context, client *afsql.Client, ep *flight.FlightEndpoint, out resultWriter, began *bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rdr, err := client.DoGet(ctx, ep.Ticket)
 	if err != nil {
 		return err
@@ -200,8 +204,13 @@ func readEndpoint(ctx context.Context, client *afsql.Client, ep *flight.FlightEn
 		}
 		*began = true
 	}
-	for rdr.Next() {
-		if err := out.Write(rdr.RecordBatch()); err != nil {
+	batches := prefetchBatches(ctx, rdr)
+	for rec := range batches {
+		err := out.Write(rec)
+		rec.Release()
+		if err != nil {
+			cancel()
+			releaseAll(batches)
 			return err
 		}
 	}
