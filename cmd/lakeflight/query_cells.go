@@ -10,6 +10,7 @@ package main
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,14 +31,16 @@ const (
 )
 
 // newCellAppender returns the appender for arr, which stays valid as long as
-// arr does.
-func newCellAppender(arr arrow.Array, f textFormat) cellAppender {
+// arr does. shared says whether goroutines may call it at once: the general
+// path may not, since arrow-go builds some child arrays (a dictionary's
+// values) on first use without a lock.
+func newCellAppender(arr arrow.Array, f textFormat) (cell cellAppender, shared bool) {
 	fast := fastCellAppender(arr, f)
 	if fast == nil {
-		return generalCellAppender(arr, f)
+		return generalCellAppender(arr, f), false
 	}
 	if arr.NullN() == 0 {
-		return fast
+		return fast, true
 	}
 	null := "null"
 	if f == csvText {
@@ -48,7 +51,7 @@ func newCellAppender(arr arrow.Array, f textFormat) cellAppender {
 			return append(b, null...)
 		}
 		return fast(b, i)
-	}
+	}, true
 }
 
 // generalCellAppender handles every type through the reference formatting.
@@ -124,11 +127,50 @@ func fastCellAppender(arr arrow.Array, f textFormat) cellAppender {
 }
 
 func intCells[T int8 | int16 | int32 | int64](vals []T) cellAppender {
-	return func(b []byte, i int) []byte { return strconv.AppendInt(b, int64(vals[i]), 10) }
+	return func(b []byte, i int) []byte {
+		v := int64(vals[i])
+		if v < 0 {
+			return appendDecimal(append(b, '-'), -uint64(v))
+		}
+		return appendDecimal(b, uint64(v))
+	}
 }
 
 func uintCells[T uint8 | uint16 | uint32 | uint64](vals []T) cellAppender {
-	return func(b []byte, i int) []byte { return strconv.AppendUint(b, uint64(vals[i]), 10) }
+	return func(b []byte, i int) []byte { return appendDecimal(b, uint64(vals[i])) }
+}
+
+// digitPairs holds "00" to "99", for writing two digits at a time.
+const digitPairs = "0001020304050607080910111213141516171819" +
+	"2021222324252627282930313233343536373839" +
+	"4041424344454647484950515253545556575859" +
+	"6061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// appendDecimal appends u in decimal, as strconv.AppendUint does, but writes
+// the digits in place instead of copying them from a scratch array, which
+// is most of the cost for the short numbers of a typical column.
+func appendDecimal(b []byte, u uint64) []byte {
+	n := 1
+	for p := uint64(10); n < 20 && u >= p; p *= 10 {
+		n++
+	}
+	at := len(b)
+	b = slices.Grow(b, n)[:at+n]
+	i := at + n
+	for u >= 100 {
+		q := u / 100
+		r := (u - q*100) * 2
+		i -= 2
+		b[i], b[i+1] = digitPairs[r], digitPairs[r+1]
+		u = q
+	}
+	if u >= 10 {
+		b[i-2], b[i-1] = digitPairs[2*u], digitPairs[2*u+1]
+	} else {
+		b[i-1] = byte('0' + u)
+	}
+	return b
 }
 
 func stringCells(value func(int) string, f textFormat) cellAppender {
@@ -175,34 +217,33 @@ func appendFloatText(b []byte, f float64, bits int, quote bool) []byte {
 
 // appendDate32 appends the date as YYYY-MM-DD, the civil date of a day count
 // computed directly (days from civil, inverted: Howard Hinnant's
-// "chrono-Compatible Low-Level Date Algorithms"). Years outside 0–9999 take
-// the time package's layout, which Date32.ToTime defines.
+// "chrono-Compatible Low-Level Date Algorithms"), in unsigned 32-bit
+// arithmetic for 0000-03-01 to 9999-12-31. Other dates take the time
+// package's layout, which Date32.ToTime defines.
 func appendDate32(b []byte, d arrow.Date32) []byte {
-	z := int64(d) + 719468 // days since 0000-03-01
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
+	const marchFirst0 = -719468 // 0000-03-01 as days from 1970-01-01
+	const lastDay = 2932896     // 9999-12-31
+	if d < marchFirst0 || d > lastDay {
+		return d.ToTime().AppendFormat(b, time.DateOnly)
 	}
+	z := uint32(int32(d) - marchFirst0)
+	era := z / 146097
 	doe := z - era*146097                                  // day of the 400-year era
 	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of the era
 	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of the year from March 1
 	mp := (5*doy + 2) / 153                                // month from March = 0
 	day := doy - (153*mp+2)/5 + 1
 	month := mp + 3
+	year := yoe + era*400
 	if mp >= 10 {
 		month = mp - 9
-	}
-	year := yoe + era*400
-	if month <= 2 {
 		year++
 	}
-	if year < 0 || year > 9999 {
-		return d.ToTime().AppendFormat(b, time.DateOnly)
-	}
+	hi, lo := year/100*2, year%100*2
 	return append(b,
-		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+month/10), byte('0'+month%10), '-',
-		byte('0'+day/10), byte('0'+day%10))
+		digitPairs[hi], digitPairs[hi+1], digitPairs[lo], digitPairs[lo+1], '-',
+		digitPairs[month*2], digitPairs[month*2+1], '-',
+		digitPairs[day*2], digitPairs[day*2+1])
 }
 
 // timeOfDayLayout is how TIME values print: fractions without trailing zeros.
