@@ -195,6 +195,20 @@ func quoted(quote bool, cell cellAppender) cellAppender {
 // appendFloatText appends what formatFloat returns; quote puts NaN and the
 // infinities, which JSON has no number for, in quotes.
 func appendFloatText(b []byte, f float64, bits int, quote bool) []byte {
+	// Below 2^53 (2^24 for a float32) every integer is exact and at most
+	// one unit from its neighbours, so the shortest digits that round-trip
+	// a whole number are its own: print it as an integer. Zero, for -0, is
+	// left to strconv.
+	exact := float64(1 << 53)
+	if bits == 32 {
+		exact = 1 << 24
+	}
+	if f != 0 && f > -exact && f < exact && f == math.Trunc(f) {
+		if f < 0 {
+			return appendDecimal(append(b, '-'), uint64(-f))
+		}
+		return appendDecimal(b, uint64(f))
+	}
 	var special string
 	switch {
 	case math.IsNaN(f):

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,6 +179,38 @@ func TestAppendScaledInt(t *testing.T) {
 			if got, want := string(appendScaledInt(nil, n, scale)), decimal128.FromI64(n).ToString(scale); got != want {
 				t.Errorf("appendScaledInt(%d, %d) = %q, want %q", n, scale, got, want)
 			}
+		}
+	}
+}
+
+// TestWholeFloatsAgainstStrconv checks the integer path of appendFloatText
+// against strconv's shortest formatting around every power of two up to
+// the end of exact integers and at random points.
+func TestWholeFloatsAgainstStrconv(t *testing.T) {
+	check := func(f float64, bits int) {
+		t.Helper()
+		if math.IsInf(f, 0) || (bits == 32 && float64(float32(f)) != f) {
+			return
+		}
+		want, _ := formatFloat(f, bits)
+		if got := string(appendFloatText(nil, f, bits, false)); got != want {
+			t.Fatalf("%v (%d bits): got %s, want %s", f, bits, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, bits := range []int{32, 64} {
+		for e := range 64 {
+			p := math.Ldexp(1, e)
+			for _, f := range []float64{p - 2, p - 1, p, p + 1, p + 2, p * 10, p * 1000} {
+				check(f, bits)
+				check(-f, bits)
+			}
+		}
+		for range 200_000 {
+			f := math.Trunc(math.Ldexp(rng.Float64(), rng.IntN(56)))
+			check(f, bits)
+			check(-f, bits)
+			check(float64(float32(f)), bits)
 		}
 	}
 }
