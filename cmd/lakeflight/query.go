@@ -188,7 +188,11 @@ func streamQuery(ctx context.Context, client *afsql.Client, sql string, out resu
 	return out.End()
 }
 
+// readEndpoint streams one endpoint into out, reading the next batch while
+// out formats the current one.
 func readEndpoint(ctx context.Context, client *afsql.Client, ep *flight.FlightEndpoint, out resultWriter, began *bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rdr, err := client.DoGet(ctx, ep.Ticket)
 	if err != nil {
 		return err
@@ -200,8 +204,13 @@ func readEndpoint(ctx context.Context, client *afsql.Client, ep *flight.FlightEn
 		}
 		*began = true
 	}
-	for rdr.Next() {
-		if err := out.Write(rdr.RecordBatch()); err != nil {
+	batches := prefetchBatches(ctx, rdr)
+	for rec := range batches {
+		err := out.Write(rec)
+		rec.Release()
+		if err != nil {
+			cancel()
+			releaseAll(batches)
 			return err
 		}
 	}
@@ -267,127 +276,13 @@ type resultWriter interface {
 func newResultWriter(format string, w io.Writer) resultWriter {
 	switch format {
 	case "json":
-		return &jsonWriter{w: w}
+		return newTextWriter(w, jsonText)
 	case "table":
 		return &tableWriter{w: w}
 	default:
-		return &csvWriter{w: w}
+		return newTextWriter(w, csvText)
 	}
 }
-
-// csvWriter writes RFC 4180 CSV with a header row and LF line ends. NULL is
-// an empty field; an empty string is a quoted empty field ("").
-type csvWriter struct {
-	w   io.Writer
-	buf []byte
-}
-
-func (c *csvWriter) Begin(schema *arrow.Schema) error {
-	if schema.NumFields() == 0 {
-		return nil
-	}
-	c.buf = c.buf[:0]
-	for i, f := range schema.Fields() {
-		if i > 0 {
-			c.buf = append(c.buf, ',')
-		}
-		c.buf = appendCSVField(c.buf, f.Name, false)
-	}
-	c.buf = append(c.buf, '\n')
-	_, err := c.w.Write(c.buf)
-	return err
-}
-
-func (c *csvWriter) Write(rec arrow.RecordBatch) error {
-	if rec.NumCols() == 0 {
-		return nil
-	}
-	c.buf = c.buf[:0]
-	for row := 0; row < int(rec.NumRows()); row++ {
-		for col := 0; col < int(rec.NumCols()); col++ {
-			if col > 0 {
-				c.buf = append(c.buf, ',')
-			}
-			arr := rec.Column(col)
-			if arr.IsNull(row) {
-				continue
-			}
-			c.buf = appendCSVField(c.buf, cellText(arr, row), true)
-		}
-		c.buf = append(c.buf, '\n')
-		var err error
-		if c.buf, err = flushFull(c.w, c.buf); err != nil {
-			return err
-		}
-	}
-	_, err := c.w.Write(c.buf)
-	return err
-}
-
-func (c *csvWriter) End() error { return nil }
-
-// flushFull writes buf out once it holds more than 64 KiB and returns it
-// emptied; a smaller buf is returned as it is.
-func flushFull(w io.Writer, buf []byte) ([]byte, error) {
-	if len(buf) <= 1<<16 {
-		return buf, nil
-	}
-	_, err := w.Write(buf)
-	return buf[:0], err
-}
-
-func appendCSVField(b []byte, s string, quoteEmpty bool) []byte {
-	needQuotes := (s == "" && quoteEmpty) || strings.ContainsAny(s, ",\"\r\n") ||
-		(s != "" && (s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t'))
-	if !needQuotes {
-		return append(b, s...)
-	}
-	b = append(b, '"')
-	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
-	return append(b, '"')
-}
-
-// jsonWriter writes one JSON object per row, keys in column order.
-type jsonWriter struct {
-	w    io.Writer
-	keys [][]byte
-	buf  []byte
-}
-
-func (j *jsonWriter) Begin(schema *arrow.Schema) error {
-	j.keys = j.keys[:0]
-	for _, f := range schema.Fields() {
-		j.keys = append(j.keys, appendJSONString(nil, f.Name))
-	}
-	return nil
-}
-
-func (j *jsonWriter) Write(rec arrow.RecordBatch) error {
-	if rec.NumCols() == 0 {
-		return nil
-	}
-	j.buf = j.buf[:0]
-	for row := 0; row < int(rec.NumRows()); row++ {
-		j.buf = append(j.buf, '{')
-		for col := 0; col < int(rec.NumCols()); col++ {
-			if col > 0 {
-				j.buf = append(j.buf, ',')
-			}
-			j.buf = append(j.buf, j.keys[col]...)
-			j.buf = append(j.buf, ':')
-			j.buf = appendJSONValue(j.buf, rec.Column(col), row)
-		}
-		j.buf = append(j.buf, '}', '\n')
-		var err error
-		if j.buf, err = flushFull(j.w, j.buf); err != nil {
-			return err
-		}
-	}
-	_, err := j.w.Write(j.buf)
-	return err
-}
-
-func (j *jsonWriter) End() error { return nil }
 
 // tableWriter collects the rows as text and prints them aligned, psql style,
 // with a row count footer. Numbers are right-aligned.
@@ -780,11 +675,18 @@ func isStringType(dt arrow.DataType) bool {
 	return false
 }
 
-// appendJSONString appends s as a JSON string literal.
+// appendJSONString appends s as a JSON string literal: quotes, backslashes
+// and control characters escaped, invalid UTF-8 bytes as \ufffd.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
-	for i := 0; i < len(s); {
+	// Most text is printable ASCII, which is copied in one piece.
+	plain := 0
+	for plain < len(s) && jsonPlain(s[plain]) {
+		plain++
+	}
+	b = append(b, s[:plain]...)
+	for i := plain; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -813,4 +715,10 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// jsonPlain reports whether c stands for itself in a JSON string as written
+// by appendJSONString: printable ASCII other than '"' and '\\'.
+func jsonPlain(c byte) bool {
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'
 }
