@@ -1,0 +1,252 @@
+"""pgwirebench: lakeflight's Flight SQL against PostgreSQL's wire protocol, reading the same rows.
+
+One table of --rows rows (two BIGINT, a DOUBLE, a short VARCHAR, a DATE; the values of
+docs/benchmarks.md's streaming query) is made twice with the same values: in a private PostgreSQL
+cluster (Debian's server, a data directory under the work directory, a free loopback port;
+pgcluster.py) with generate_series, then VACUUM (FREEZE, ANALYZE); and in a lakeflight server of
+its own (bench/lakeflight_proc.py) with CREATE TABLE … AS over range() through Flight SQL. Then
+`SELECT * FROM bronze.t` is read to the end by lakeflight's usual Python client (ADBC,
+fetch_arrow_table) and by PostgreSQL's (ADBC's PostgreSQL driver into Arrow; psycopg COPY in binary
+format, bytes only and decoded into tuples; a psycopg cursor's fetchall), all over TCP on
+127.0.0.1, plus `lakeflight query --format csv|json` to /dev/null. Every reader first runs once
+with its rows and the sum of the id column checked, then --runs timed rounds follow, the readers'
+order rotating from round to round. The report (best and median seconds, rows/s, MB/s, CPU of client
+and server, the ratio to lakeflight, the machine and its load) is printed and written to
+docs/benchmarks-pgwire.md with a chart beside it.
+
+Run by bench/pgwire/run.sh with bench/pgwire/.venv's Python; run.sh also owns the work directory
+and stops whatever is left of the servers if this driver dies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import adbc_driver_flightsql
+import adbc_driver_flightsql.dbapi as flightsql
+import adbc_driver_postgresql
+import psycopg
+import pyarrow
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/: lakeflight_proc
+
+import lakeflight_proc
+import pgcluster
+import pgwire_report
+import readers
+
+REPO = Path(__file__).resolve().parents[2]
+TABLE = "bronze.t"
+QUERY = f"SELECT * FROM {TABLE}"
+
+# The same values on both sides: docs/benchmarks.md's streaming query.
+PG_LOAD = """CREATE TABLE bronze.t AS
+SELECT i AS id, i * 2 AS twice, i::float8 / 3 AS third, (i % 1000)::varchar AS label,
+  DATE '2020-01-01' + (i % 3650)::int AS day
+FROM generate_series(0::bigint, {last}) AS g(i)"""
+LF_LOAD = """CREATE TABLE bronze.t AS
+SELECT i AS id, i * 2 AS twice, i::DOUBLE / 3 AS third, (i % 1000)::VARCHAR AS label,
+  DATE '2020-01-01' + (i % 3650)::INTEGER AS day
+FROM range({rows}) t(i)"""
+
+
+class BenchError(Exception):
+    pass
+
+
+def copy_bytes(rows: int) -> int:
+    """The size of the binary COPY stream of the table: a 19-byte header and a 2-byte trailer; a row
+    is a 2-byte field count, a 4-byte length per field, 8+8+8+4 bytes of id, twice, third and day,
+    and the label's digits."""
+    def digits(n: int) -> int:  # the digits of 0 … n-1 written out, together
+        return sum((d + 1) * (min(n, 10 ** (d + 1)) - (10 ** d if d else 0)) for d in range(len(str(max(n - 1, 0)))))
+    labels = rows // 1000 * digits(1000) + digits(rows % 1000)
+    return 19 + rows * (2 + 5 * 4 + 28) + labels + 2
+
+
+def libpq_version() -> str:
+    v = psycopg.pq.version()
+    return f"{v // 10000}.{v % 10000}"
+
+
+def shown_argv(argv: list[str]) -> list[str]:
+    """The driver's arguments as the report shows them: without run.sh's --work."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--work":
+            skip = True
+        elif not a.startswith("--work="):
+            out.append(a)
+    return out
+
+
+def load_postgres(dsn: str, rows: int) -> float:
+    t0 = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA bronze")
+        conn.execute(PG_LOAD.format(last=rows - 1))
+        conn.execute("VACUUM (FREEZE, ANALYZE) bronze.t")
+    return time.perf_counter() - t0
+
+
+def load_lakeflight(uri: str, rows: int) -> float:
+    t0 = time.perf_counter()
+    with flightsql.connect(uri, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(LF_LOAD.format(rows=rows))
+    return time.perf_counter() - t0
+
+
+def make_readers(args, cluster: pgcluster.Cluster, flight: str, lf_pid: int) -> list[readers.Reader]:
+    uri, dsn = f"grpc://{flight}", cluster.tcp_dsn
+    R = readers.Reader
+    out = [
+        R("lakeflight", "lakeflight, ADBC Flight SQL `fetch_arrow_table`", "Arrow table", "lakeflight",
+          lambda: readers.lakeflight_adbc(uri, QUERY, lf_pid)),
+        R("pg-adbc", "PostgreSQL, ADBC PostgreSQL `fetch_arrow_table`", "Arrow table", "postgresql",
+          lambda: readers.postgres_adbc(dsn, QUERY)),
+        R("pg-copy-bytes", "PostgreSQL, psycopg `COPY (FORMAT binary)`, bytes only", "nothing (bytes dropped)",
+          "postgresql", lambda: readers.psycopg_copy_bytes(dsn, QUERY)),
+        R("pg-copy-rows", "PostgreSQL, psycopg `COPY (FORMAT binary)`, `rows()`", "Python tuples", "postgresql",
+          lambda: readers.psycopg_copy_rows(dsn, QUERY)),
+        R("pg-fetchall", "PostgreSQL, psycopg cursor `fetchall`", "Python tuples", "postgresql",
+          lambda: readers.psycopg_fetchall(dsn, QUERY)),
+    ]
+    for fmt in ("csv", "json"):
+        out.append(R(f"cli-{fmt}", f"lakeflight CLI `query --format {fmt}` > /dev/null", f"{fmt.upper()} text",
+                     "cli", lambda fmt=fmt, check=False: readers.lakeflight_cli(args.bin, flight, QUERY, fmt, lf_pid,
+                                                                                check)))
+    if args.readers:
+        want = set(args.readers.split(","))
+        out = [r for r in out if r.key in want]
+    return out
+
+
+def check(r: readers.Reader, got: readers.Read, rows: int) -> None:
+    if got.rows != rows:
+        raise BenchError(f"{r.key}: read {got.rows} rows, the table has {rows}")
+    if got.id_sum is not None and got.id_sum != rows * (rows - 1) // 2:
+        raise BenchError(f"{r.key}: the ids sum to {got.id_sum}, want {rows * (rows - 1) // 2}")
+    if r.key == "pg-copy-bytes" and got.nbytes != copy_bytes(rows):
+        raise BenchError(f"{r.key}: {got.nbytes} bytes, the binary COPY of the table is {copy_bytes(rows)}")
+
+
+def warm_up(rs: list[readers.Reader], args, flight: str, lf_pid: int) -> dict[str, readers.Read]:
+    """Every reader once, checked; the CLI's check run reads its output from a pipe."""
+    out = {}
+    for r in rs:
+        if r.side == "cli":
+            fmt = r.key.removeprefix("cli-")
+            got = readers.lakeflight_cli(args.bin, flight, QUERY, fmt, lf_pid, check=True)
+        else:
+            got = r.run()
+        check(r, got, args.rows)
+        out[r.key] = got
+        print(f"  checked {r.key}: {got.rows:,} rows in {got.seconds:.2f} s", flush=True)
+    return out
+
+
+def timed(rs: list[readers.Reader], args, checked: dict[str, readers.Read]) -> dict[str, list[readers.Read]]:
+    """The timed rounds. The CLI's output goes to /dev/null there: its rows and bytes are those of
+    its check run."""
+    runs: dict[str, list[readers.Read]] = {r.key: [] for r in rs}
+    for n in range(args.runs):
+        order = rs[n % len(rs):] + rs[:n % len(rs)]
+        for r in order:
+            got = r.run()
+            if r.side == "cli":
+                got.rows, got.nbytes = checked[r.key].rows, checked[r.key].nbytes
+            check(r, got, args.rows)
+            runs[r.key].append(got)
+            print(f"  run {n + 1}/{args.runs} {r.key}: {got.seconds:.3f} s", flush=True)
+    return runs
+
+
+def run(args, work: Path) -> pgwire_report.Report:
+    started = dt.datetime.now()
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    cluster = pgcluster.create(work)
+    lf = None
+    try:
+        print(f"starting PostgreSQL ({cluster.bin}) on 127.0.0.1:{cluster.port}", flush=True)
+        cluster.start()
+        pg_load = load_postgres(cluster.tcp_dsn, args.rows)
+        print(f"  loaded {TABLE}: {args.rows:,} rows in {pg_load:.1f} s (with VACUUM FREEZE, ANALYZE)", flush=True)
+        lf, flight, _ = lakeflight_proc.spawn(args.bin, work / "lakeflight-data", work / "lakeflight.log", BenchError)
+        (work / "lakeflight.pid").write_text(str(lf.pid))
+        lf_load = load_lakeflight(f"grpc://{flight}", args.rows)
+        print(f"started lakeflight on {flight}; loaded {TABLE} in {lf_load:.1f} s", flush=True)
+        rs = make_readers(args, cluster, flight, lf.pid)
+        checked = warm_up(rs, args, flight, lf.pid)
+        runs = timed(rs, args, checked)
+        versions = {
+            "PostgreSQL server": cluster.version(),
+            "lakeflight": lakeflight_proc.version(args.bin),
+            "adbc-driver-flightsql": adbc_driver_flightsql.__version__,
+            "adbc-driver-postgresql": adbc_driver_postgresql.__version__,
+            "psycopg": f"{psycopg.__version__} ({psycopg.pq.__impl__}, libpq {libpq_version()})",
+            "pyarrow": pyarrow.__version__,
+        }
+    finally:
+        if lf is not None:
+            lakeflight_proc.stop(lf)
+        cluster.stop()
+    load_after = os.getloadavg()
+    return pgwire_report.Report(
+        rows=args.rows, runs=args.runs, argv=shown_argv(sys.argv[1:]), date=started.date().isoformat(),
+        machine=pgwire_report.machine(load_before, load_after), versions=versions,
+        results=[pgwire_report.Result(r.key, r.label, r.decoded, r.side, runs[r.key]) for r in rs],
+        pg_load=pg_load, lf_load=lf_load, wall=time.perf_counter() - t0,
+    )
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", type=int, default=10_000_000)
+    p.add_argument("--runs", type=int, default=3, help="timed rounds after the checked warm-up")
+    p.add_argument("--bin", type=Path, default=REPO / "bin/lakeflight")
+    p.add_argument("--work", type=Path, help="work directory (default: a new temporary one, removed at the end)")
+    p.add_argument("--readers", help="comma-separated subset of: lakeflight, pg-adbc, pg-copy-bytes, "
+                   "pg-copy-rows, pg-fetchall, cli-csv, cli-json")
+    p.add_argument("--out", type=Path, default=REPO / "docs/benchmarks-pgwire.md",
+                   help="the report (the chart goes beside it as .svg); '-' prints only")
+    args = p.parse_args()
+    if args.rows < 1 or args.runs < 1:
+        p.error("--rows and --runs must be at least 1")
+    args.bin = args.bin.resolve()
+    if not args.bin.exists():
+        p.error(f"{args.bin} does not exist (make build)")
+    # SIGTERM unwinds like ^C, so the servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    work = args.work or Path(tempfile.mkdtemp(prefix="lakeflight-pgwire-"))
+    try:
+        rep = run(args, work)
+    except (BenchError, pgcluster.ClusterError, readers.ReadError) as e:
+        print(f"pgwirebench: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    text = rep.markdown()
+    print(text)
+    if str(args.out) != "-":
+        svg = args.out.with_suffix(".svg")
+        svg.write_text(rep.svg())
+        args.out.write_text(rep.markdown(chart=svg.name))
+        print(f"wrote {args.out} and {svg}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,170 @@
+"""The pgwire bench's report: the markdown of docs/benchmarks-pgwire.md and its chart."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import statistics
+from dataclasses import dataclass, field
+
+import readers
+
+GOAL = 4.0  # lakeflight at least this many times faster than the fastest PostgreSQL reader
+
+
+@dataclass
+class Result:
+    key: str
+    label: str
+    decoded: str
+    side: str
+    runs: list[readers.Read]
+
+    @property
+    def best(self) -> readers.Read:
+        return min(self.runs, key=lambda r: r.seconds)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(r.seconds for r in self.runs)
+
+    def cpu(self, which: str) -> float:
+        """Median CPU seconds over the runs."""
+        return statistics.median(getattr(r, which) for r in self.runs)
+
+
+def machine(load_before: tuple, load_after: tuple) -> dict[str, str]:
+    cpu, mem = "?", "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+        with open("/proc/meminfo") as f:
+            kb = next((int(line.split()[1]) for line in f if line.startswith("MemTotal")), 0)
+            mem = f"{kb / 2**20:.0f} GiB"
+    except OSError:
+        pass
+    return {
+        "host": socket.gethostname(), "nproc": str(len(os.sched_getaffinity(0))), "cpu": cpu, "mem": mem,
+        "os": f"{platform.system().lower()}/{platform.machine()} {platform.release()}",
+        "python": platform.python_version(),
+        "load_before": " ".join(f"{x:.2f}" for x in load_before),
+        "load_after": " ".join(f"{x:.2f}" for x in load_after),
+    }
+
+
+def rate(n: float) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"
+
+
+@dataclass
+class Report:
+    rows: int
+    runs: int
+    argv: list[str]
+    date: str
+    machine: dict[str, str]
+    versions: dict[str, str]
+    results: list[Result]
+    pg_load: float
+    lf_load: float
+    wall: float
+    notes: list[str] = field(default_factory=list)
+
+    def result(self, key: str) -> Result | None:
+        return next((r for r in self.results if r.key == key), None)
+
+    def fastest_postgres(self) -> Result | None:
+        pg = [r for r in self.results if r.side == "postgresql"]
+        return min(pg, key=lambda r: r.best.seconds) if pg else None
+
+    def goal_line(self) -> str:
+        lf, pg = self.result("lakeflight"), self.fastest_postgres()
+        if lf is None or pg is None:
+            return "Goal not assessed: lakeflight or every PostgreSQL reader was left out of this run."
+        n = pg.best.seconds / lf.best.seconds
+        verdict = "met" if n >= GOAL else "not met"
+        return (f"**Goal: lakeflight ≥ {GOAL:g}× the fastest PostgreSQL path: {verdict} (measured {n:.2f}×**, "
+                f"best against best; the fastest PostgreSQL path is {pg.label}, {pg.best.seconds:.2f} s)")
+
+    def table(self) -> str:
+        lf = self.result("lakeflight")
+        out = ["| reader | client ends up with | best s | median s | rows/s | MB/s | client CPU s | server CPU s "
+               "| × lakeflight |",
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in self.results:
+            b = r.best
+            mbs = f"{b.nbytes / b.seconds / 1e6:.0f}" if b.nbytes else "—"
+            ratio = f"{b.seconds / lf.best.seconds:.2f}" if lf else "—"
+            out.append(f"| {r.label} | {r.decoded} | {b.seconds:.2f} | {r.median:.2f} | {rate(self.rows / b.seconds)} "
+                       f"| {mbs} | {r.cpu('client_cpu'):.2f} | {r.cpu('server_cpu'):.2f} | {ratio} |")
+        return "\n".join(out)
+
+    def markdown(self, chart: str | None = None) -> str:
+        m = self.machine
+        parts = [
+            "# lakeflight against PostgreSQL's wire protocol\n",
+            "Written by `make bench-pgwire` (`bash bench/pgwire/run.sh"
+            + (" " + " ".join(self.argv) if self.argv else "") + "`, part of `make bench`); "
+            "re-run it when the read path changes.\n",
+            "## Method\n",
+            f"One table of {self.rows:,} rows (two BIGINT, a DOUBLE, a short VARCHAR, a DATE) holds the same values "
+            "on both sides, those of the streaming query in [benchmarks.md](benchmarks.md): "
+            "`id = i, twice = i * 2, third = i / 3.0, label = (i % 1000)::varchar, "
+            "day = DATE '2020-01-01' + i % 3650`.\n",
+            f"- **PostgreSQL**: Debian's server in a private cluster the bench starts (temporary data directory, "
+            f"free loopback port, trust authentication, `shared_buffers` 2 GB so the table is in memory; "
+            f"durability settings off, which only speeds up the load). Loaded with `generate_series`, then "
+            f"`VACUUM (FREEZE, ANALYZE)`: {self.pg_load:.1f} s.",
+            f"- **lakeflight**: `bin/lakeflight serve` on free loopback ports with a fresh data directory; "
+            f"`CREATE TABLE bronze.t AS SELECT … FROM range(…)` over Flight SQL (one Iceberg snapshot, "
+            f"Parquet files): {self.lf_load:.1f} s.\n",
+            "`SELECT * FROM bronze.t` is read to the end by each reader below, every client over TCP on "
+            "127.0.0.1, each run on a fresh connection; the clock runs from execute to the last row "
+            "(connecting is not timed). Every reader first runs once untimed with its row count and the sum of "
+            "its `id` column checked (the bytes-only COPY: its row count from the command tag and the exact "
+            "size of the binary COPY stream; the CLI: its output counted from a pipe), then "
+            f"{self.runs} timed round{'s' if self.runs > 1 else ''} follow with the readers' order rotating "
+            "from round to round (the PostgreSQL and Arrow readers are checked on every round). MB/s counts "
+            "what the client holds: Arrow buffer bytes, the COPY stream's bytes, the CLI's text. Client CPU is this "
+            "process's (every thread) or the CLI child's; server CPU is lakeflight's process or the "
+            "connection's PostgreSQL backend, both from /proc, median over the timed rounds.\n",
+            "## Results\n",
+            self.table() + "\n",
+            self.goal_line() + "\n",
+        ]
+        if chart:
+            parts.append(f"![seconds to read the table, per reader]({chart})\n")
+        if self.notes:
+            parts.append("## Where the time goes\n")
+            parts.extend(n + "\n" for n in self.notes)
+        parts += [
+            "## Machine and versions\n",
+            f"{m['host']}, `nproc` {m['nproc']} ({m['cpu']}), {m['mem']}, {m['os']}, Python {m['python']}; "
+            f"measured {self.date}. Load average before: {m['load_before']}; after: {m['load_after']}. "
+            f"The bench took {self.wall:.0f} s.\n",
+            "| component | version |\n|---|---|\n"
+            + "\n".join(f"| {k} | {v} |" for k, v in self.versions.items()) + "\n",
+        ]
+        return "\n".join(parts)
+
+    def svg(self) -> str:
+        """One bar a reader, best seconds, scaled to the slowest."""
+        width, left, bar, gap, top = 780, 370, 22, 10, 40
+        colors = {"lakeflight": "#3b7dd8", "postgresql": "#9aa5b1", "cli": "#8fb8ee"}
+        height = top + len(self.results) * (bar + gap) + 8
+        peak = max(r.best.seconds for r in self.results)
+        span = width - left - 70
+        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+               'font-family="sans-serif" font-size="12">',
+               f'<text x="10" y="22" font-size="15" font-weight="bold">Reading {self.rows:,} rows: best seconds '
+               '(lower is better)</text>']
+        for i, r in enumerate(self.results):
+            y = top + i * (bar + gap)
+            w = r.best.seconds / peak * span
+            label = r.label.replace("`", "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            out.append(f'<text x="10" y="{y + bar - 7}">{label}</text>')
+            out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar}" fill="{colors[r.side]}"/>')
+            out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 7}">{r.best.seconds:.2f} s</text>')
+        out.append("</svg>")
+        return "\n".join(out) + "\n"

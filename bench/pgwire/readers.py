@@ -1,0 +1,157 @@
+"""The readers the pgwire bench times: each reads the whole table once, over a fresh connection, and
+says what it got (rows, the sum of the id column, bytes) and how much CPU the server spent on it.
+
+Only the read is timed (execute to last row); connecting and the checks after the read are not.
+CPU is taken from /proc: the server process (lakeflight) or the connection's backend (PostgreSQL),
+and this process (every thread, ADBC's included) or the child (the lakeflight CLI).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import adbc_driver_flightsql.dbapi as flightsql
+import adbc_driver_postgresql.dbapi as pgadbc
+import psycopg
+import pyarrow.compute as pc
+
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+class ReadError(Exception):
+    pass
+
+
+@dataclass
+class Read:
+    seconds: float
+    rows: int
+    id_sum: int | None  # None: the reader does not decode the id column
+    nbytes: int | None  # bytes as the reader holds them (Arrow buffers, COPY stream); None: not meaningful
+    client_cpu: float
+    server_cpu: float
+
+
+def proc_cpu(pid: int) -> float:
+    """User plus system seconds of a process, all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def self_cpu(who: int = resource.RUSAGE_SELF) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+class Clock:
+    """Wall time and CPU of the client and the server across one read."""
+
+    def __init__(self, server_pid: int, client: int = resource.RUSAGE_SELF):
+        self.server_pid, self.client = server_pid, client
+
+    def __enter__(self) -> Clock:
+        self.s0, self.c0, self.t0 = proc_cpu(self.server_pid), self_cpu(self.client), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self.t0
+        self.client_cpu = self_cpu(self.client) - self.c0
+        self.server_cpu = proc_cpu(self.server_pid) - self.s0
+
+    def read(self, rows: int, id_sum: int | None, nbytes: int | None) -> Read:
+        return Read(self.seconds, rows, id_sum, nbytes, self.client_cpu, self.server_cpu)
+
+
+@dataclass
+class Reader:
+    key: str
+    label: str  # what the report calls it
+    decoded: str  # what the client ends up with
+    side: str  # "lakeflight", "postgresql" or "cli"
+    run: Callable[[], Read]
+
+
+def lakeflight_adbc(uri: str, sql: str, server_pid: int) -> Read:
+    with flightsql.connect(uri, autocommit=True) as conn, conn.cursor() as cur:
+        with Clock(server_pid) as clk:
+            cur.execute(sql)
+            table = cur.fetch_arrow_table()
+        return clk.read(table.num_rows, pc.sum(table.column("id")).as_py(), table.nbytes)
+
+
+def postgres_adbc(dsn: str, sql: str) -> Read:
+    with pgadbc.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+        with Clock(pid) as clk:
+            cur.execute(sql)
+            table = cur.fetch_arrow_table()
+        return clk.read(table.num_rows, pc.sum(table.column("id")).as_py(), table.nbytes)
+
+
+def psycopg_copy_bytes(dsn: str, sql: str) -> Read:
+    """COPY (…) TO STDOUT (FORMAT binary), every chunk read and dropped: the wire cost of the
+    fastest PostgreSQL export, with no decoding at all."""
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with Clock(conn.info.backend_pid) as clk:
+            nbytes = 0
+            with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
+                for chunk in copy:
+                    nbytes += len(chunk)
+        return clk.read(cur.rowcount, None, nbytes)
+
+
+def psycopg_copy_rows(dsn: str, sql: str) -> Read:
+    """COPY binary decoded by psycopg's C loaders into one Python tuple a row, as its docs show."""
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with Clock(conn.info.backend_pid) as clk:
+            rows, id_sum = 0, 0
+            with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
+                copy.set_types(["int8", "int8", "float8", "varchar", "date"])
+                for row in copy.rows():
+                    rows += 1
+                    id_sum += row[0]
+        return clk.read(rows, id_sum, None)
+
+
+def psycopg_fetchall(dsn: str, sql: str) -> Read:
+    """A plain (client-side) cursor: execute, fetchall; the id sum is taken after the clock stops."""
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with Clock(conn.info.backend_pid) as clk:
+            cur.execute(sql)
+            rows = cur.fetchall()
+        out = clk.read(len(rows), sum(r[0] for r in rows), None)
+        del rows
+        return out
+
+
+# What the CLI prints before the id of each row: csv has a header line, json one object a line.
+CLI_ID = {"csv": re.compile(rb"^(\d+),", re.M), "json": re.compile(rb'^\{"id":(\d+)', re.M)}
+
+
+def lakeflight_cli(binary: Path, server: str, sql: str, fmt: str, server_pid: int, check: bool) -> Read:
+    """`lakeflight query --format fmt` with stdout on /dev/null; with check, the output goes to a
+    pipe instead and is counted (a check run, not one to time)."""
+    args = [str(binary), "query", "--server", server, "--format", fmt, sql]
+    with Clock(server_pid, resource.RUSAGE_CHILDREN) as clk:
+        if check:
+            proc = subprocess.run(args, capture_output=True, timeout=600)
+            out = proc.stdout
+        else:
+            with open(os.devnull, "wb") as sink:
+                proc = subprocess.run(args, stdout=sink, stderr=subprocess.PIPE, timeout=600)
+            out = None
+    if proc.returncode != 0:
+        raise ReadError(f"lakeflight query --format {fmt}: exit {proc.returncode}: {proc.stderr.decode()[-2000:]}")
+    if out is None:
+        return clk.read(-1, None, None)
+    ids = [int(m.group(1)) for m in CLI_ID[fmt].finditer(out)]
+    return clk.read(len(ids), sum(ids), len(out))
