@@ -1,4 +1,4 @@
-"""pgwirebench: lakeflight's Flight SQL against PostgreSQL's wire protocol, reading the same rows.
+r"""pgwirebench: lakeflight's Flight SQL against PostgreSQL's wire protocol, reading the same rows.
 
 One table of --rows rows (two BIGINT, a DOUBLE, a short VARCHAR, a DATE; the values of
 docs/benchmarks.md's streaming query) is made twice with the same values: in a private PostgreSQL
@@ -6,13 +6,15 @@ cluster (Debian's server, a data directory under the work directory, a free loop
 pgcluster.py) with generate_series, then VACUUM (FREEZE, ANALYZE); and in a lakeflight server of
 its own (bench/lakeflight_proc.py) with CREATE TABLE … AS over range() through Flight SQL. Then
 `SELECT * FROM bronze.t` is read to the end by lakeflight's usual Python client (ADBC,
-fetch_arrow_table) and by PostgreSQL's (ADBC's PostgreSQL driver into Arrow; psycopg COPY in binary
-format, bytes only and decoded into tuples; a psycopg cursor's fetchall), all over TCP on
-127.0.0.1, plus `lakeflight query --format csv|json` to /dev/null. Every reader first runs once
-with its rows and the sum of the id column checked, then --runs timed rounds follow, the readers'
-order rotating from round to round. The report (best and median seconds, rows/s, MB/s, CPU of client
-and server, the ratio to lakeflight, the machine and its load) is printed and written to
-docs/benchmarks-pgwire.md with a chart beside it.
+fetch_arrow_table) and by PostgreSQL's (ADBC's PostgreSQL driver into Arrow; psql's \copy in
+binary format to /dev/null; psycopg's COPY in binary format, bytes read and dropped; a psycopg
+cursor's fetchall), all over TCP on 127.0.0.1, plus `lakeflight query --format csv|json` to
+/dev/null. Every reader first runs once with its rows and the sum of the id column (or the COPY
+stream's exact size) checked, then --runs timed rounds follow, the readers' order rotating from
+round to round. Then, when perf is installed, two more lakeflight reads run under a perf profile of
+the server (perfsplit.py). The report (best and median seconds, rows/s, MB/s, CPU of client and
+server, the ratio to lakeflight, where lakeflight's time goes, the machine and its load) is printed
+and written to docs/benchmarks-pgwire.md with a chart beside it.
 
 Run by bench/pgwire/run.sh with bench/pgwire/.venv's Python; run.sh also owns the work directory
 and stops whatever is left of the servers if this driver dies.
@@ -39,6 +41,7 @@ import pyarrow
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/: lakeflight_proc
 
 import lakeflight_proc
+import perfsplit
 import pgcluster
 import pgwire_report
 import readers
@@ -106,25 +109,36 @@ def load_lakeflight(uri: str, rows: int) -> float:
     return time.perf_counter() - t0
 
 
-def make_readers(args, cluster: pgcluster.Cluster, flight: str, lf_pid: int) -> list[readers.Reader]:
+def make_readers(args, work: Path, cluster: pgcluster.Cluster, flight: str, lf_pid: int) -> list[readers.Reader]:
     uri, dsn = f"grpc://{flight}", cluster.tcp_dsn
+
+    def psql(check: bool) -> readers.Read:
+        sink = work / "copy.bin" if check else Path(os.devnull)
+        try:
+            return readers.psql_copy(cluster.bin / "psql", "127.0.0.1", cluster.port, QUERY,
+                                     cluster.postmaster_pid(), sink)
+        finally:
+            if check:
+                sink.unlink(missing_ok=True)
+
+    def cli(fmt: str):
+        return lambda check: readers.lakeflight_cli(args.bin, flight, QUERY, fmt, lf_pid, check)
+
     R = readers.Reader
     out = [
         R("lakeflight", "lakeflight, ADBC Flight SQL `fetch_arrow_table`", "Arrow table", "lakeflight",
-          lambda: readers.lakeflight_adbc(uri, QUERY, lf_pid)),
+          lambda _: readers.lakeflight_adbc(uri, QUERY, lf_pid)),
         R("pg-adbc", "PostgreSQL, ADBC PostgreSQL `fetch_arrow_table`", "Arrow table", "postgresql",
-          lambda: readers.postgres_adbc(dsn, QUERY)),
+          lambda _: readers.postgres_adbc(dsn, QUERY)),
+        R("pg-psql-copy", "PostgreSQL, psql `\\copy (FORMAT binary)` > /dev/null", "nothing (bytes dropped)",
+          "postgresql", psql),
         R("pg-copy-bytes", "PostgreSQL, psycopg `COPY (FORMAT binary)`, bytes only", "nothing (bytes dropped)",
-          "postgresql", lambda: readers.psycopg_copy_bytes(dsn, QUERY)),
-        R("pg-copy-rows", "PostgreSQL, psycopg `COPY (FORMAT binary)`, `rows()`", "Python tuples", "postgresql",
-          lambda: readers.psycopg_copy_rows(dsn, QUERY)),
+          "postgresql", lambda _: readers.psycopg_copy_bytes(dsn, QUERY)),
         R("pg-fetchall", "PostgreSQL, psycopg cursor `fetchall`", "Python tuples", "postgresql",
-          lambda: readers.psycopg_fetchall(dsn, QUERY)),
+          lambda _: readers.psycopg_fetchall(dsn, QUERY)),
+        R("cli-csv", "lakeflight CLI `query --format csv` > /dev/null", "CSV text", "cli", cli("csv")),
+        R("cli-json", "lakeflight CLI `query --format json` > /dev/null", "JSON text", "cli", cli("json")),
     ]
-    for fmt in ("csv", "json"):
-        out.append(R(f"cli-{fmt}", f"lakeflight CLI `query --format {fmt}` > /dev/null", f"{fmt.upper()} text",
-                     "cli", lambda fmt=fmt, check=False: readers.lakeflight_cli(args.bin, flight, QUERY, fmt, lf_pid,
-                                                                                check)))
     if args.readers:
         want = set(args.readers.split(","))
         out = [r for r in out if r.key in want]
@@ -136,19 +150,15 @@ def check(r: readers.Reader, got: readers.Read, rows: int) -> None:
         raise BenchError(f"{r.key}: read {got.rows} rows, the table has {rows}")
     if got.id_sum is not None and got.id_sum != rows * (rows - 1) // 2:
         raise BenchError(f"{r.key}: the ids sum to {got.id_sum}, want {rows * (rows - 1) // 2}")
-    if r.key == "pg-copy-bytes" and got.nbytes != copy_bytes(rows):
+    if r.key in ("pg-copy-bytes", "pg-psql-copy") and got.nbytes != copy_bytes(rows):
         raise BenchError(f"{r.key}: {got.nbytes} bytes, the binary COPY of the table is {copy_bytes(rows)}")
 
 
-def warm_up(rs: list[readers.Reader], args, flight: str, lf_pid: int) -> dict[str, readers.Read]:
-    """Every reader once, checked; the CLI's check run reads its output from a pipe."""
+def warm_up(rs: list[readers.Reader], args) -> dict[str, readers.Read]:
+    """Every reader once, checked: the CLI's output is counted from a pipe, psql's from a file."""
     out = {}
     for r in rs:
-        if r.side == "cli":
-            fmt = r.key.removeprefix("cli-")
-            got = readers.lakeflight_cli(args.bin, flight, QUERY, fmt, lf_pid, check=True)
-        else:
-            got = r.run()
+        got = r.run(True)
         check(r, got, args.rows)
         out[r.key] = got
         print(f"  checked {r.key}: {got.rows:,} rows in {got.seconds:.2f} s", flush=True)
@@ -156,14 +166,14 @@ def warm_up(rs: list[readers.Reader], args, flight: str, lf_pid: int) -> dict[st
 
 
 def timed(rs: list[readers.Reader], args, checked: dict[str, readers.Read]) -> dict[str, list[readers.Read]]:
-    """The timed rounds. The CLI's output goes to /dev/null there: its rows and bytes are those of
-    its check run."""
+    """The timed rounds. The CLI's and psql's output goes to /dev/null there: their rows and bytes
+    are those of their check run."""
     runs: dict[str, list[readers.Read]] = {r.key: [] for r in rs}
     for n in range(args.runs):
         order = rs[n % len(rs):] + rs[:n % len(rs)]
         for r in order:
-            got = r.run()
-            if r.side == "cli":
+            got = r.run(False)
+            if r.side == "cli" or r.key == "pg-psql-copy":
                 got.rows, got.nbytes = checked[r.key].rows, checked[r.key].nbytes
             check(r, got, args.rows)
             runs[r.key].append(got)
@@ -186,9 +196,15 @@ def run(args, work: Path) -> pgwire_report.Report:
         (work / "lakeflight.pid").write_text(str(lf.pid))
         lf_load = load_lakeflight(f"grpc://{flight}", args.rows)
         print(f"started lakeflight on {flight}; loaded {TABLE} in {lf_load:.1f} s", flush=True)
-        rs = make_readers(args, cluster, flight, lf.pid)
-        checked = warm_up(rs, args, flight, lf.pid)
+        rs = make_readers(args, work, cluster, flight, lf.pid)
+        checked = warm_up(rs, args)
         runs = timed(rs, args, checked)
+        profile = None
+        if args.perf and any(r.key == "lakeflight" for r in rs) and perfsplit.available():
+            print("profiling lakeflight's server over two more reads (perf)", flush=True)
+            uri = f"grpc://{flight}"
+            profile = perfsplit.record(lf.pid, work / "perf.data",
+                                       lambda: [readers.lakeflight_adbc(uri, QUERY, lf.pid) for _ in range(2)])
         versions = {
             "PostgreSQL server": cluster.version(),
             "lakeflight": lakeflight_proc.version(args.bin),
@@ -206,7 +222,7 @@ def run(args, work: Path) -> pgwire_report.Report:
         rows=args.rows, runs=args.runs, argv=shown_argv(sys.argv[1:]), date=started.date().isoformat(),
         machine=pgwire_report.machine(load_before, load_after), versions=versions,
         results=[pgwire_report.Result(r.key, r.label, r.decoded, r.side, runs[r.key]) for r in rs],
-        pg_load=pg_load, lf_load=lf_load, wall=time.perf_counter() - t0,
+        pg_load=pg_load, lf_load=lf_load, wall=time.perf_counter() - t0, profile=profile,
     )
 
 
@@ -217,7 +233,9 @@ def main() -> int:
     p.add_argument("--bin", type=Path, default=REPO / "bin/lakeflight")
     p.add_argument("--work", type=Path, help="work directory (default: a new temporary one, removed at the end)")
     p.add_argument("--readers", help="comma-separated subset of: lakeflight, pg-adbc, pg-copy-bytes, "
-                   "pg-copy-rows, pg-fetchall, cli-csv, cli-json")
+                   "pg-psql-copy, pg-fetchall, cli-csv, cli-json")
+    p.add_argument("--no-perf", dest="perf", action="store_false",
+                   help="leave out the perf profile of lakeflight's server (taken when perf is installed)")
     p.add_argument("--out", type=Path, default=REPO / "docs/benchmarks-pgwire.md",
                    help="the report (the chart goes beside it as .svg); '-' prints only")
     args = p.parse_args()

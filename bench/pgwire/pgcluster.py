@@ -80,6 +80,9 @@ class Cluster:
         if (self.data / "postmaster.pid").exists():
             self._run(str(self.bin / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w")
 
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+
     def version(self) -> str:
         out = subprocess.run([str(self.bin / "postgres"), "--version"], capture_output=True, text=True, timeout=30)
         return out.stdout.strip().removeprefix("postgres (PostgreSQL) ") or "?"

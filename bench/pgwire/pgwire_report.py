@@ -6,8 +6,9 @@ import os
 import platform
 import socket
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import perfsplit
 import readers
 
 GOAL = 4.0  # lakeflight at least this many times faster than the fastest PostgreSQL reader
@@ -69,7 +70,7 @@ class Report:
     pg_load: float
     lf_load: float
     wall: float
-    notes: list[str] = field(default_factory=list)
+    profile: perfsplit.Split | None = None
 
     def result(self, key: str) -> Result | None:
         return next((r for r in self.results if r.key == key), None)
@@ -99,6 +100,33 @@ class Report:
             out.append(f"| {r.label} | {r.decoded} | {b.seconds:.2f} | {r.median:.2f} | {rate(self.rows / b.seconds)} "
                        f"| {mbs} | {r.cpu('client_cpu'):.2f} | {r.cpu('server_cpu'):.2f} | {ratio} |")
         return "\n".join(out)
+
+    def where_time_goes(self) -> list[str]:
+        lf, pg = self.result("lakeflight"), self.fastest_postgres()
+        if lf is None:
+            return []
+        cores = int(self.machine["nproc"])
+        srv, cli = lf.cpu("server_cpu"), lf.cpu("client_cpu")
+        out = ["## Where lakeflight's time goes\n",
+               f"Per read (medians): {lf.median:.2f} s wall; lakeflight's server used {srv:.2f} s of CPU and "
+               f"the ADBC client {cli:.2f} s, {(srv + cli) / lf.median:.2f} of the machine's {cores} cores busy "
+               "on average. " + ("The server's work is what limits the read, not the client's decoding."
+                                 if srv > 1.5 * cli else "Server and client share the work about evenly.")]
+        if pg is not None:
+            target = pg.best.seconds / GOAL
+            out.append(f"The fastest PostgreSQL path, {pg.label}, spent {pg.cpu('server_cpu'):.2f} s in its one "
+                       f"backend process and {pg.cpu('client_cpu'):.2f} s in the client; PostgreSQL sends a query's "
+                       f"rows from that one process, so its read is bound by it. {GOAL:g}× that path is "
+                       f"{target:.2f} s, {lf.best.seconds / target:.1f}× faster than lakeflight's best here.")
+        out[-1] += "\n"
+        if self.profile is not None:
+            out.append(f"perf profile of the server over two more reads ({self.profile.samples:,} samples at "
+                       f"{perfsplit.SAMPLE_HZ} Hz, call stacks; a sample counts under the first bucket any of its "
+                       "frames falls in):\n")
+            out.append("| where | share of server CPU | hottest function |\n|---|---:|---|\n" + "\n".join(
+                f"| {name} | {share * 100:.0f}% | `{leaf[:70]}` |" for name, share, leaf in self.profile.shares)
+                + "\n")
+        return out
 
     def markdown(self, chart: str | None = None) -> str:
         m = self.machine
@@ -135,9 +163,7 @@ class Report:
         ]
         if chart:
             parts.append(f"![seconds to read the table, per reader]({chart})\n")
-        if self.notes:
-            parts.append("## Where the time goes\n")
-            parts.extend(n + "\n" for n in self.notes)
+        parts.extend(self.where_time_goes())
         parts += [
             "## Machine and versions\n",
             f"{m['host']}, `nproc` {m['nproc']} ({m['cpu']}), {m['mem']}, {m['os']}, Python {m['python']}; "
