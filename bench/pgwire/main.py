@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import decimal
 import os
 import shutil
 import signal
@@ -59,6 +60,12 @@ LF_LOAD = """CREATE TABLE bronze.t AS
 SELECT i AS id, i * 2 AS twice, i::DOUBLE / 3 AS third, (i % 1000)::VARCHAR AS label,
   DATE '2020-01-01' + (i % 3650)::INTEGER AS day
 FROM range({rows}) t(i)"""
+
+
+# One row of aggregates over every column, valid SQL on both sides: equal answers mean equal tables.
+SAME_VALUES = """SELECT count(*), sum(id), sum(twice), sum(third), sum(length(label)),
+  CAST(min(day) AS VARCHAR), CAST(max(day) AS VARCHAR), sum(day - DATE '2020-01-01')
+FROM bronze.t"""
 
 
 class BenchError(Exception):
@@ -107,6 +114,22 @@ def load_lakeflight(uri: str, rows: int) -> float:
     with flightsql.connect(uri, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(LF_LOAD.format(rows=rows))
     return time.perf_counter() - t0
+
+
+def same_values(dsn: str, uri: str) -> None:
+    """The two tables hold the same values, column by column (the float sum to rounding: the
+    sides add in different orders)."""
+    with psycopg.connect(dsn) as conn:
+        pg = conn.execute(SAME_VALUES).fetchone()
+    with flightsql.connect(uri, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(SAME_VALUES)
+        lf = cur.fetchone()
+    def norm(v):  # sums come back as int or Decimal, depending on the side
+        return int(v) if isinstance(v, int | decimal.Decimal) else str(v)
+
+    differ = [i for i in range(len(pg)) if i != 3 and norm(pg[i]) != norm(lf[i])]
+    if differ or abs(float(pg[3]) - float(lf[3])) > 1e-9 * abs(float(pg[3])):
+        raise BenchError(f"the two tables differ: PostgreSQL {pg}, lakeflight {lf}")
 
 
 def make_readers(args, work: Path, cluster: pgcluster.Cluster, flight: str, lf_pid: int) -> list[readers.Reader]:
@@ -196,6 +219,8 @@ def run(args, work: Path) -> pgwire_report.Report:
         (work / "lakeflight.pid").write_text(str(lf.pid))
         lf_load = load_lakeflight(f"grpc://{flight}", args.rows)
         print(f"started lakeflight on {flight}; loaded {TABLE} in {lf_load:.1f} s", flush=True)
+        same_values(cluster.tcp_dsn, f"grpc://{flight}")
+        print("  the two tables hold the same values", flush=True)
         rs = make_readers(args, work, cluster, flight, lf.pid)
         checked = warm_up(rs, args)
         runs = timed(rs, args, checked)

@@ -4,8 +4,10 @@ under the bench's work directory, a free loopback port, trust authentication.
 PostgreSQL refuses to run as root, so under root the cluster belongs to the `postgres` user (the
 Debian package creates it) and every server command runs through `runuser`. The server is started
 with durability off (fsync, full-page writes) and wal_level=minimal, which only speeds up the load;
-reads are unaffected. shared_buffers is sized to hold the whole table, so a read never waits on the
-disk (lakeflight's Parquet files sit in the page cache the same way).
+reads are unaffected. Autovacuum is off: the bench vacuums the table itself, and no worker may
+come and go while a reader's backend CPU is counted. shared_buffers is sized to hold the whole
+table, so a read never waits on the disk (lakeflight's Parquet files sit in the page cache the
+same way).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class Cluster:
             f"-p {self.port}", f"-k {self.socket_dir}", "-c listen_addresses=127.0.0.1",
             "-c shared_buffers=2GB", "-c fsync=off", "-c full_page_writes=off", "-c synchronous_commit=off",
             "-c wal_level=minimal", "-c max_wal_senders=0", "-c max_wal_size=4GB", "-c maintenance_work_mem=512MB",
+            "-c autovacuum=off",
         ])
         self._run(str(self.bin / "pg_ctl"), "start", "-D", str(self.data), "-l", str(self.log), "-w",
                   "-t", str(START_TIMEOUT_S), "-o", opts)

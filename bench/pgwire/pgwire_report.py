@@ -147,16 +147,22 @@ class Report:
             f"- **lakeflight**: `bin/lakeflight serve` on free loopback ports with a fresh data directory; "
             f"`CREATE TABLE bronze.t AS SELECT … FROM range(…)` over Flight SQL (one Iceberg snapshot, "
             f"Parquet files): {self.lf_load:.1f} s.\n",
+            "Before any read, one row of aggregates over every column (count, sums, the date range) is "
+            "compared between the two sides.\n",
             "`SELECT * FROM bronze.t` is read to the end by each reader below, every client over TCP on "
-            "127.0.0.1, each run on a fresh connection; the clock runs from execute to the last row "
-            "(connecting is not timed). Every reader first runs once untimed with its row count and the sum of "
-            "its `id` column checked (the bytes-only COPY: its row count from the command tag and the exact "
-            "size of the binary COPY stream; the CLI: its output counted from a pipe), then "
+            "127.0.0.1, each run on a fresh connection. For the Python clients the clock runs from execute "
+            "to the last row (connecting is not timed); psql and the lakeflight CLI are timed as whole "
+            "processes (start, connect, read, exit). The psycopg COPY reads every chunk and drops it (the "
+            "server sends one message a row, and psycopg hands each to Python); psql writes the stream to "
+            "/dev/null. Every reader first runs once untimed with its row count and the sum of its `id` "
+            "column checked (the COPY readers: the row count from the command tag and the exact size of the "
+            "binary COPY stream, psql's written to a file; the CLI: its output counted from a pipe), then "
             f"{self.runs} timed round{'s' if self.runs > 1 else ''} follow with the readers' order rotating "
-            "from round to round (the PostgreSQL and Arrow readers are checked on every round). MB/s counts "
-            "what the client holds: Arrow buffer bytes, the COPY stream's bytes, the CLI's text. Client CPU is this "
-            "process's (every thread) or the CLI child's; server CPU is lakeflight's process or the "
-            "connection's PostgreSQL backend, both from /proc, median over the timed rounds.\n",
+            "from round to round (the Python readers are checked again on every round). MB/s counts what "
+            "the client holds: Arrow buffer bytes, the COPY stream's bytes, the CLI's text. Client CPU is "
+            "this process's (every thread) or the child's (psql, the CLI); server CPU is lakeflight's "
+            "process or the connection's PostgreSQL backend, from /proc; both are medians over the timed "
+            "rounds.\n",
             "## Results\n",
             self.table() + "\n",
             self.goal_line() + "\n",

@@ -119,21 +119,60 @@ def reaped_cpu(pid: int) -> float:
     return (int(fields[13]) + int(fields[14])) / CLOCK_TICK
 
 
-REAP_WAIT_S = 0.3  # time for the postmaster to reap a backend that has just exited
+SETTLE_TIMEOUT_S = 10.0
+
+
+def settle(postmaster: int) -> None:
+    """Waits until the postmaster has reaped every client backend: none left running (their
+    process title starts "postgres: <user> <database>") nor exited and not yet waited for. Only
+    then does reaped_cpu hold a finished backend's CPU, and no other's."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not any(_client_backend(p) for p in _children(postmaster)):
+            return
+        time.sleep(0.02)
+    raise ReadError(f"PostgreSQL client backends still there after {SETTLE_TIMEOUT_S:.0f} s")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(d))
+    return out
+
+
+def _client_backend(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().startswith(b"postgres: postgres postgres")
+    except OSError:
+        return False
 
 
 def psql_copy(psql: Path, host: str, port: int, sql: str, postmaster: int, sink: Path) -> Read:
     r"""psql's \copy (…) TO sink (FORMAT binary): libpq in C writing the COPY stream to a file, the
     fastest PostgreSQL export without Python. The server's CPU is its backend's, counted by the
-    postmaster once the backend has exited (so measured after the clock stops)."""
+    postmaster once it has reaped the backend (so measured after the clock stops)."""
     cmd = [str(psql), "-X", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", str(port), "-U", "postgres",
            "-d", "postgres", "-c", f"\\copy ({sql}) TO '{sink}' WITH (FORMAT binary)"]
+    settle(postmaster)
     s0 = reaped_cpu(postmaster)
     with Clock(postmaster, resource.RUSAGE_CHILDREN) as clk:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise ReadError(f"psql \\copy: exit {proc.returncode}: {proc.stderr[-2000:]}")
-    time.sleep(REAP_WAIT_S)
+    settle(postmaster)
     clk.server_cpu = reaped_cpu(postmaster) - s0
     tag = proc.stdout.split()
     rows = int(tag[1]) if len(tag) == 2 and tag[0] == "COPY" else -1
