@@ -254,7 +254,7 @@ def run(args, work: Path) -> pgwire_report.Report:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=10_000_000)
-    p.add_argument("--runs", type=int, default=3, help="timed rounds after the checked warm-up")
+    p.add_argument("--runs", type=int, default=5, help="timed rounds after the checked warm-up")
     p.add_argument("--bin", type=Path, default=REPO / "bin/lakeflight")
     p.add_argument("--work", type=Path, help="work directory (default: a new temporary one, removed at the end)")
     p.add_argument("--readers", help="comma-separated subset of: lakeflight, pg-adbc, pg-copy-bytes, "

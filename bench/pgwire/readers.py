@@ -124,8 +124,8 @@ SETTLE_TIMEOUT_S = 10.0
 
 def settle(postmaster: int) -> None:
     """Waits until the postmaster has reaped every client backend: none left running (their
-    process title starts "postgres: <user> <database>") nor exited and not yet waited for. Only
-    then does reaped_cpu hold a finished backend's CPU, and no other's."""
+    process title starts "postgres: <user> <database>"), exiting, or exited and not yet waited
+    for. Only then does reaped_cpu hold a finished backend's CPU, and no other's."""
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     while time.monotonic() < deadline:
         if not any(_client_backend(p) for p in _children(postmaster)):
@@ -155,7 +155,10 @@ def _client_backend(pid: int) -> bool:
             if f.read().rsplit(")", 1)[1].split()[0] == "Z":
                 return True
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().startswith(b"postgres: postgres postgres")
+            title = f.read()
+        # An exiting process reads as an empty title while it unmaps its memory (for a backend,
+        # the shared buffers): it has not been reaped yet either.
+        return title == b"" or title.startswith(b"postgres: postgres postgres")
     except OSError:
         return False
 
