@@ -63,8 +63,16 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 cd "$repo"
-"$here/.venv/bin/python" "$here/main.py" --work "$work" "$@"
+# The driver runs in the background so that a signal to this script reaches it now (bash runs a
+# trap only once its foreground command has ended); it stops its servers on SIGTERM.
+"$here/.venv/bin/python" "$here/main.py" --work "$work" "$@" &
+driver=$!
+trap 'kill -TERM "$driver" 2>/dev/null || true' INT TERM
+status=0
+wait "$driver" || status=$?
+while kill -0 "$driver" 2>/dev/null; do # wait returned early for a signal: wait for the driver itself
+  wait "$driver" || status=$?
+done
+exit "$status"
