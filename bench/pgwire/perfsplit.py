@@ -25,13 +25,17 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
     ("zstd decompression of the Parquet pages", ("ZSTD_", "duckdb_zstd")),
     ("Parquet decoding (DuckDB's reader)", ("Parquet", "ColumnReader", "Thrift")),
     ("DuckDB vectors to Arrow arrays", ("duckdb::Arrow",)),
+    ("engine: coalescing DuckDB's small Arrow batches into --batch-rows ones (a copy)",
+     ("engine.concatBatches", "engine.(*stream).coalesce")),
     ("Flight send: protobuf marshalling, gRPC and HTTP/2 framing, socket writes",
      ("google.golang.org/grpc", "google.golang.org/protobuf", "golang.org/x/net/http2")),
     ("Arrow IPC encoding (arrow-go)", ("arrow/ipc",)),
     ("Go garbage collector", ("runtime.gcBgMarkWorker", "runtime.gcDrain", "runtime.bgsweep", "runtime.bgscavenge")),
     ("DuckDB, the rest (scan, vector copies, result buffering)", ("duckdb",)),
 ]
-OTHER = "the rest (kernel scheduling, libc locks and copies, unresolved)"
+# Mostly libc (malloc, mutexes, memset, memcpy) whose callers perf could not walk to, and the
+# scheduler.
+OTHER = "the rest: libc allocation, locks and copies with callers perf could not walk; kernel scheduling"
 
 
 @dataclass

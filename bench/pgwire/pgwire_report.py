@@ -79,6 +79,11 @@ class Report:
         pg = [r for r in self.results if r.side == "postgresql"]
         return min(pg, key=lambda r: r.best.seconds) if pg else None
 
+    @staticmethod
+    def path(r: Result) -> str:
+        """A PostgreSQL reader's label without the leading "PostgreSQL, "."""
+        return r.label.removeprefix("PostgreSQL, ")
+
     def goal_line(self) -> str:
         lf, pg = self.result("lakeflight"), self.fastest_postgres()
         if lf is None or pg is None:
@@ -86,7 +91,7 @@ class Report:
         n = pg.best.seconds / lf.best.seconds
         verdict = "met" if n >= GOAL else "not met"
         return (f"**Goal: lakeflight ≥ {GOAL:g}× the fastest PostgreSQL path: {verdict} (measured {n:.2f}×**, "
-                f"best against best; the fastest PostgreSQL path is {pg.label}, {pg.best.seconds:.2f} s)")
+                f"best against best; the fastest PostgreSQL path is {self.path(pg)}, {pg.best.seconds:.2f} s)")
 
     def table(self) -> str:
         lf = self.result("lakeflight")
@@ -114,7 +119,7 @@ class Report:
                                  if srv > 1.5 * cli else "Server and client share the work about evenly.")]
         if pg is not None:
             target = pg.best.seconds / GOAL
-            out.append(f"The fastest PostgreSQL path, {pg.label}, spent {pg.cpu('server_cpu'):.2f} s in its one "
+            out.append(f"The fastest PostgreSQL path, {self.path(pg)}, spent {pg.cpu('server_cpu'):.2f} s in its one "
                        f"backend process and {pg.cpu('client_cpu'):.2f} s in the client; PostgreSQL sends a query's "
                        f"rows from that one process, so its read is bound by it. {GOAL:g}× that path is "
                        f"{target:.2f} s, {lf.best.seconds / target:.1f}× faster than lakeflight's best here.")
