@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup demo test test-go test-e2e lint bench bench-tpch bench-load tidy-check clean
+.PHONY: all build run setup demo test test-go test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
 
 all: build
 
@@ -39,7 +39,7 @@ lint: setup
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) run $(GOLANGCI) run ./...
-	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench bench/tpch bench/lakeflight_proc.py dbt/adapter
+	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench bench/tpch bench/pgwire bench/lakeflight_proc.py dbt/adapter
 
 tidy-check:
 	$(GO) mod tidy -diff
@@ -59,7 +59,13 @@ bench: build
 	$(GO) test -tags $(TAGS) -run '^$$' -bench 'Write(CSV|JSON)$$' -benchmem ./cmd/lakeflight/
 	# dbt build of the demo shop (~1M bronze rows), first and incremental, against dbt-duckdb on a DuckDB file
 	bash bench/dbtbench/run.sh
+	# 10M rows read from lakeflight (ADBC) against PostgreSQL's clients (ADBC, COPY binary, a cursor)
+	bash bench/pgwire/run.sh
 	$(MAKE) --no-print-directory bench-load
+
+## bench-pgwire: 10M rows over Flight SQL against PostgreSQL's wire protocol; docs/benchmarks-pgwire.md
+bench-pgwire: build
+	bash bench/pgwire/run.sh
 
 ## bench-tpch: the 22 TPC-H queries (SF 1) over Flight SQL against in-process DuckDB; docs/benchmarks-tpch.md
 bench-tpch: build
