@@ -29,6 +29,32 @@ func TestPlanCacheReusesStatements(t *testing.T) {
 	}
 }
 
+// A full cache evicts the entry used longest ago, so a session's newest
+// texts stay cached however many it has run.
+func TestPlanCacheEvictsOldest(t *testing.T) {
+	e, _ := openTest(t, nil)
+	s := newSession(t, e)
+	text := func(i int) string { return fmt.Sprintf("SELECT %d AS n", i) }
+	for i := range cachePerConn + 1 { // one more than fits: text 0 goes
+		mustQuery(t, s, text(i))
+	}
+	hits := e.Stats().CacheHits
+	if got := mustQuery(t, s, text(cachePerConn)); fmt.Sprint(got) != fmt.Sprint([][]string{{fmt.Sprint(cachePerConn)}}) {
+		t.Fatalf("rows %v", got)
+	}
+	if e.Stats().CacheHits != hits+1 {
+		t.Fatalf("text %d, run after %d others, was not a cache hit", cachePerConn, cachePerConn)
+	}
+	mustQuery(t, s, text(1))
+	if e.Stats().CacheHits != hits+2 {
+		t.Fatal("text 1 was evicted before text 0, the older one")
+	}
+	mustQuery(t, s, text(0))
+	if e.Stats().CacheHits != hits+2 {
+		t.Fatal("text 0, the oldest, was still cached after the cache filled up")
+	}
+}
+
 // A SET on the connection makes cached statements stale: the result type
 // of a TIMESTAMPTZ column follows the new TimeZone.
 func TestPlanCacheDroppedBySet(t *testing.T) {

@@ -634,7 +634,11 @@ func (st *Statement) destroy() {
 	if st.reusable && !st.ownsHome && st.class == classRead && !st.schemaOpen && st.home.c.Ptr != nil {
 		c := &cached{gen: st.gen, epoch: st.epoch, ps: st.ps, opts: st.opts, stype: st.stype,
 			isQuery: st.isQuery, schema: st.schema, params: st.params, text: st.text, pins: st.pins, eng: st.s.e}
-		if st.home.cache.put(st.sql, c, st.s.e.gen.Load()) {
+		ok, evicted := st.home.cache.put(st.sql, c, st.s.e.gen.Load())
+		if evicted != nil {
+			evicted.destroy()
+		}
+		if ok {
 			st.ps, st.opts, st.pins = bindings.PreparedStatement{}, bindings.ArrowOptions{}, nil
 			return
 		}
