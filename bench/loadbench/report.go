@@ -310,69 +310,50 @@ func machine() string {
 // report stays one generated file; re-check it when the figures move.
 const findings = `## Findings (2026-12-05)
 
-**The machine was shared.** While these figures were taken other test suites ran on the same 2
-cores (load average 4 to 15): the server got 0.3 to 1 core of its 2 (the CPU column), and TPC-H
-queries alone took 3 to 8 times their bench-tpch times. Absolute figures are therefore low and
-noisy; compare runs of one invocation, and the server CPU an operation, which load moves less.
+**The figures above are from a quiet machine** (load average 2 when the bench started; the heavy
+mixes load it themselves). Earlier runs the same day, with other suites on the same 2 cores,
+read up to 3 times lower; the load columns say how busy the machine was during each run.
 
-**A lookup's cost is its scan, not the protocol.** ` + "`perf record -g`" + ` of the server at 16 lookup
-clients (there is no pprof endpoint on the sidecar; the binary has symbols): about a quarter of
-the server's CPU is zstd decompressing the pages of the row group that holds the key, and the
-gRPC, Flight SQL and session code together 10 to 20%. With lakeflight's default 1Mi-row row
-groups one lookup scanned about 500K rows (40 ms in EXPLAIN ANALYZE); the lookup table is
-therefore written with ` + "`write.parquet.row-group-limit` = 16384" + ` (8 ms, then 3 to 4 ms a lookup
-end to end with one client). The server spends 3.5 to 4 ms of CPU a lookup, so one client already
-keeps about one core busy (DuckDB's two threads scan a lookup's two files in parallel).
+**Throughput holds at 64 clients.** Lookups alone: 286 q/s at 1 client, 545 at 4, 619 at 16 and
+646 at 64, no errors: the server is CPU-bound from 4 clients on (2.7 ms of server CPU a lookup),
+and latency grows as Little's law says (64 clients ÷ 646 q/s ≈ 100 ms a lookup). The fall the
+issue saw with Python at 64 threads was the client's: a Go driver costs the cores little.
 
-**Throughput does not fall at 64 clients.** Lookups alone (15 s runs, one invocation): 263 q/s at
-1 client, 261 at 4, 220 at 16, 239 at 64, no errors: flat once the cores are busy, with latency
-growing as Little's law says (64 clients ÷ 240 q/s ≈ 270 ms a lookup on average). The fall the
-issue saw with Python at 64 threads is not the server's: with a Go driver the clients cost little.
-For the same reason a p99 under 50 ms at 64 closed-loop clients would need over 1,300 q/s on
-these 2 cores; the short-query goal is read at 16 clients. One session, one DuckDB connection a
-client: 64 clients are 64 connections, and neither the engine's pool of 8 clean connections nor
-grpc-go's defaults (no stream limit) showed up in the profile.
+**A lookup's cost is its scan, not the protocol.** ` + "`" + `perf record -g` + "`" + ` of the server at 16 lookup
+clients: about a quarter of the server's CPU is decompressing the pages of the row group that
+holds the key, and the gRPC, Flight SQL and session code together 10 to 20%. With 1Mi-row row
+groups (lakeflight's default until issue 12, now 128Ki) one lookup scanned about 500K rows
+(40 ms in EXPLAIN ANALYZE); the lookup table is written with ` + "`" + `write.parquet.row-group-limit` + "`" + ` =
+16384 (8 ms, 3 to 4 ms a lookup end to end with one client).
 
 **Heavy queries take the cores from the lookups.** Each TPC-H query runs on all of DuckDB's
-threads. 16 lookup clients, 15 s runs, one invocation each, no admission control: beside 2 TPC-H
-clients the lookups kept 98 of 190 q/s (52%, p99 517 ms), beside 1 they kept 154 of 242 q/s
-(64%, p99 370 ms), and the TPC-H queries finished as many a second either way (~0.75 q/s). Fewer
-DuckDB threads (` + "`--threads 1`" + `) made everything slower (lookups 50 q/s, p99 1.5 s beside
-two TPC-H clients). DuckDB has no per-connection thread count (` + "`threads`" + ` is global), so the
-fair-share option was out.
+threads: at 16 lookup clients, 2 TPC-H clients beside them take the lookups from 619 to 299 q/s
+and their p99 from 48 to 102 ms. Fewer DuckDB threads (` + "`" + `--threads 1` + "`" + `) made everything slower
+(on a loaded machine: lookups 50 q/s, p99 1.5 s beside two TPC-H clients), and DuckDB has no
+per-connection thread count (` + "`" + `threads` + "`" + ` is global), so a fair share of threads is not an option.
 
-**Decision: a gate for heavy queries, off by default** (flightsql/admission.go,
-` + "`--max-heavy-queries N`" + `, ` + "`--max-queued-heavy-queries`" + ` 64, ` + "`--heavy-query-threshold`" + ` 500 ms;
-the results above ran with ` + "`-serve-args=--max-heavy-queries=1`" + `). A query is heavy when the last run of its SQL text took the threshold or more; at most
-that many heavy queries stream at once, the rest wait in line (FIFO), one past the line is
-` + "`RESOURCE_EXHAUSTED`" + ` naming the limits, and light queries never wait. It serialises what runs no
-faster in parallel, and gives the cores it frees to the short queries. Its limits: a heavy
-text's first run is not held back, and the class is by text, so a prepared statement whose cost
-depends on its parameters is classed by its last run. Before and after, 16 lookup clients beside
-2 TPC-H clients (10 s runs, same load on the machine within a few minutes): gate off
-(` + "`-serve-args=--max-heavy-queries=0`" + `) 96 lookups/s, p50 122 ms, p99 618 ms; gate on (the results
-above) 134 lookups/s, p50 96 ms, p99 364 ms, with the TPC-H clients at 0.5 q/s either way. The
-goal of a p99 under 50 ms is still missed here, but on a machine that gave the server well under
-one core; lookups alone reached only p99 168 ms at 16 clients in the same invocation.
+**A gate for heavy queries exists, off by default** (flightsql/admission.go,
+` + "`" + `--max-heavy-queries N` + "`" + `, ` + "`" + `--max-queued-heavy-queries` + "`" + ` 64, ` + "`" + `--heavy-query-threshold` + "`" + ` 500 ms; the
+results above ran without it). A query is heavy when the last run of its SQL text took the
+threshold or more; at most N heavy queries stream at once, the rest wait in line (FIFO), one past
+the line is ` + "`" + `RESOURCE_EXHAUSTED` + "`" + ` naming the limits, and light queries never wait. On a loaded
+machine, 16 lookup clients beside 2 TPC-H clients: gate off 96 lookups/s, p99 618 ms; gate at 1
+134 lookups/s, p99 364 ms, the TPC-H clients at 0.5 q/s either way. It is off by default because
+classing by run time misfires under overload: with 64 lookup clients, 2 TPC-H clients and the
+ingest stream on a machine at load 15, the lookup's own runs passed 500 ms, its text became
+heavy, all 64 lookup clients queued for the one slot and the run collapsed (18 lookups/s, p50
+3.6 s, 62 refusals). A classifier that load cannot fool (what the statement will read, from the
+pinned files and their pruning, or DuckDB's cardinality estimate; or CPU time instead of wall
+time) would let it be on by default.
 
-**Why it is off by default: classing by run time misfires under overload.** In the last run
-above (64 lookup clients, 2 TPC-H clients and the ingest stream, on a machine at load 15) the
-lookup's own runs passed 500 ms, so its text became heavy, all 64 lookup clients queued for the
-one slot, even runs holding the slot stayed slower than the threshold, and the run collapsed:
-18 lookups/s, p50 3.6 s, 62 refusals. A classifier that load cannot fool is the fix: what the
-statement will read (the engine knows the pinned data files' sizes and the filters' pruning before
-it runs, or DuckDB's cardinality estimate), or CPU time instead of wall time. Until then the bound
-is for operators who know their heavy queries are far above the threshold.
+**The ingest stream no longer makes every prepared statement prepare again.** Each commit used
+to move the engine's global generation, so every prepared statement prepared anew on its next
+run although its own table had not changed (on a loaded machine, 16 lookup clients fell from 190
+to 118 q/s beside one client committing about 4 snapshots a second into a table of its own). Now
+the generation moves only when names change, and a statement prepares again only when a table it
+pins has moved (engine/pins.go, pinsCurrent). What the ingest stream still costs the lookups in
+the *all* mix is its own CPU: parsing, encoding and committing 1,000-row batches.
 
-**The ingest stream slows every prepared statement.** Beside one client appending 1,000-row
-batches (~4 snapshots a second, to a table of its own), the 16 lookup clients fell from 190 to
-118 q/s (p99 288 → 538 ms). Each commit rebinds the ingested table's view, which moves the
-engine's global generation (engine/binds.go); every prepared statement then prepares again on its
-next run (Statement.Fresh compares that global generation, engine/statement.go), although its own
-table did not change. A per-table generation (compare the pinned tables' metadata locations)
-would remove this; left for the engine's owners, as engine/ is being changed for streaming now.
-
-**Memory** stayed far under the 4 GB limit: the peak RSS of a run is highest in the first run
-after setup (the lookup table's CREATE and the TPC-H ingests), 150 to 650 MB, and 200 to 260 MB
-while queries run.
+**Memory** stayed far under the 4 GB limit: peak RSS 399 MB, highest in the first run after setup
+(the lookup table's CREATE and the TPC-H ingests), 170 to 320 MB while queries run.
 `
