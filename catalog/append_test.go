@@ -233,8 +233,8 @@ func checkParquet(t *testing.T, df DataFile, sc *iceberg.Schema) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cc.Compression() != compress.Codecs.Zstd {
-				t.Errorf("%s: column %d compressed with %s, want zstd", df.Path, col, cc.Compression())
+			if cc.Compression() != compress.Codecs.Lz4Raw {
+				t.Errorf("%s: column %d compressed with %s, want lz4 (LZ4_RAW), the default", df.Path, col, cc.Compression())
 			}
 		}
 	}

@@ -259,7 +259,7 @@ func checkDeleteFile(t *testing.T, df DataFile, files map[int64]DataFile) {
 		}
 	}
 	cc, err := pf.MetaData().RowGroup(0).ColumnChunk(1)
-	if err != nil || cc.Compression() != compress.Codecs.Zstd {
+	if err != nil || cc.Compression() != compress.Codecs.Lz4Raw {
 		t.Errorf("delete file compression: %v (%v)", cc.Compression(), err)
 	}
 	ch := readParquet(t, df.Path).Column(0).Data()

@@ -48,12 +48,16 @@ func (t *Txn) AppendParallel(ctx context.Context, rdr array.RecordReader, summar
 		return fmt.Errorf("writing to %s: %w", t.id, err)
 	}
 	if len(files) == 0 {
+		// iceberg-go stages an append of no rows without writing a file.
 		empty, err := array.NewRecordReader(rdr.Schema(), nil)
 		if err != nil {
 			return err
 		}
 		defer empty.Release()
-		return t.Append(ctx, empty, summary)
+		if err := t.tx.Append(ctx, borrowedReader{empty}, iceberg.Properties(summary)); err != nil {
+			return fmt.Errorf("writing to %s: %w", t.id, err)
+		}
+		return nil
 	}
 	if err := t.tx.AddDataFiles(ctx, files, iceberg.Properties(summary)); err != nil {
 		w.remove(files)
@@ -105,6 +109,9 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 	if err != nil {
 		return nil, err
 	}
+	if err := writableAs(rdr.Schema(), withIDs); err != nil {
+		return nil, err
+	}
 	paths, err := writeParallel(ctx, rdr, withIDs, w.layout.writerProps(withIDs), w.wfs, w.locs, max(n, 1))
 	if err != nil {
 		removeAll(w.wfs, paths)
@@ -120,6 +127,21 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 		files = append(files, df)
 	}
 	return files, nil
+}
+
+// writableAs checks that batches of schema got can be written as the
+// table's columns want: the same names in the same order, of the same types.
+func writableAs(got, want *arrow.Schema) error {
+	if got.NumFields() != want.NumFields() {
+		return fmt.Errorf("%w: the rows have %d columns, the table %d", ErrInvalidArgument, got.NumFields(), want.NumFields())
+	}
+	for i := range want.NumFields() {
+		g, w := got.Field(i), want.Field(i)
+		if g.Name != w.Name || !arrow.TypeEqual(g.Type, w.Type) {
+			return fmt.Errorf("%w: column %d of the rows is %s %s, the table's is %s %s", ErrInvalidArgument, i+1, g.Name, g.Type, w.Name, w.Type)
+		}
+	}
+	return nil
 }
 
 // remove deletes files written for a write that failed later.

@@ -23,8 +23,8 @@ const commitRetries = 4
 // tableProperties are set on every table lakeflight creates.
 func tableProperties() iceberg.Properties {
 	return iceberg.Properties{
-		table.PropertyFormatVersion: "2", // DuckDB cannot read v3 deletion vectors
-		table.ParquetCompressionKey: "zstd",
+		table.PropertyFormatVersion: "2",   // DuckDB cannot read v3 deletion vectors
+		table.ParquetCompressionKey: "lz4", // layout.go says why
 		table.CommitNumRetriesKey:   strconv.Itoa(commitRetries),
 	}
 }

@@ -136,22 +136,29 @@ func (t *Txn) ReplaceSchema(sc *iceberg.Schema) error {
 }
 
 // Append writes the reader's batches as data files of one new snapshot,
-// staged until Commit. The reader is consumed, not released. The summary
-// map is read when the reader ends, so a caller may fill in entries (counts
-// known only then) until its reader reports the end.
+// staged until Commit. The reader is consumed, not released. The summary map is read when the
+// reader ends, so a caller may fill in entries (counts known only then)
+// until its reader reports the end. Columns are matched to the table's by
+// name; a nullable column the reader lacks is NULL. The files are lakeflight's own
+// (AppendParallel with one writer), so they follow the table's layout
+// properties: iceberg-go's writer cannot write lz4, the default codec.
 func (t *Txn) Append(ctx context.Context, rdr array.RecordReader, summary map[string]string) error {
-	t.staged = true
-	if err := t.tx.Append(ctx, borrowedReader{rdr}, iceberg.Properties(summary)); err != nil {
+	want, err := t.ArrowSchema()
+	if err != nil {
+		return err
+	}
+	byName, err := conformTo(rdr, want)
+	if err != nil {
 		return fmt.Errorf("writing to %s: %w", t.id, err)
 	}
-	return nil
+	defer byName.Release()
+	return t.AppendParallel(ctx, byName, summary, 1)
 }
 
 // Overwrite is Append that also removes every existing row, in the same
 // snapshot.
 func (t *Txn) Overwrite(ctx context.Context, rdr array.RecordReader, summary map[string]string) error {
-	t.staged = true
-	if err := t.tx.Overwrite(ctx, borrowedReader{rdr}, iceberg.Properties(summary)); err != nil {
+	if err := t.ReplaceAll(ctx, rdr, summary, 1); err != nil {
 		return fmt.Errorf("overwriting %s: %w", t.id, err)
 	}
 	return nil
