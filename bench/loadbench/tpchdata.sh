@@ -9,21 +9,11 @@ set -euo pipefail
 dir="${1:?usage: tpchdata.sh DIR [SF]}"
 sf="${2:-1}"
 tpch="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tpch" && pwd)"
-python="${PYTHON:-python3.11}"
-command -v "$python" >/dev/null || python=python3
 
 venv="$tpch/.venv"
-req="$tpch/requirements.txt"
-want="$(sha256sum "$req" | cut -d' ' -f1)"
-if [[ ! -x "$venv/bin/python" ]]; then
-  echo "tpchdata: creating $venv" >&2
-  "$python" -m venv "$venv"
-fi
-if [[ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-  echo "tpchdata: installing $req" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-  echo "$want" >"$venv/.requirements.sha256"
-fi
+# shellcheck source=../venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../venv.sh"
+bench_venv "$venv" "$tpch/requirements.txt"
 exec "$venv/bin/python" - "$tpch" "$dir" "$sf" <<'EOF'
 import sys
 from pathlib import Path

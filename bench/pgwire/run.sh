@@ -10,8 +10,6 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-python="${PYTHON:-python3.11}"
-command -v "$python" >/dev/null || python=python3
 
 if ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   echo "pgwire: installing Debian's postgresql" >&2
@@ -21,21 +19,10 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || ! compgen -G '/
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends postgresql
 fi
 
-venv() { # venv DIR REQUIREMENTS: create or update DIR from the pinned file
-  local dir="$1" req="$2" want
-  want="$(sha256sum "$req" | cut -d' ' -f1)"
-  if [[ ! -x "$dir/bin/python" ]]; then
-    echo "pgwire: creating $dir" >&2
-    "$python" -m venv "$dir"
-  fi
-  if [[ "$(cat "$dir/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-    echo "pgwire: installing $req" >&2
-    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-    echo "$want" >"$dir/.requirements.sha256"
-  fi
-}
+# shellcheck source=../venv.sh
+source "$here/../venv.sh"
 
-venv "$here/.venv" "$here/requirements.txt"
+bench_venv "$here/.venv" "$here/requirements.txt"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/lakeflight-pgwire.XXXXXX")"
 cleanup() {

@@ -9,24 +9,11 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-python="${PYTHON:-python3.11}"
-command -v "$python" >/dev/null || python=python3
 
-venv() { # venv DIR REQUIREMENTS: create or update DIR from the pinned file
-  local dir="$1" req="$2" want
-  want="$(sha256sum "$req" | cut -d' ' -f1)"
-  if [[ ! -x "$dir/bin/python" ]]; then
-    echo "tpch: creating $dir" >&2
-    "$python" -m venv "$dir"
-  fi
-  if [[ "$(cat "$dir/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-    echo "tpch: installing $req" >&2
-    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-    echo "$want" >"$dir/.requirements.sha256"
-  fi
-}
+# shellcheck source=../venv.sh
+source "$here/../venv.sh"
 
-venv "$here/.venv" "$here/requirements.txt"
-venv "$here/.venv-duckdb" "$here/requirements-duckdb.txt"
+bench_venv "$here/.venv" "$here/requirements.txt"
+bench_venv "$here/.venv-duckdb" "$here/requirements-duckdb.txt"
 cd "$repo"
 exec "$here/.venv/bin/python" "$here/main.py" --duckdb-python "$here/.venv-duckdb/bin/python" "$@"
