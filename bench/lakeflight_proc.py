@@ -1,4 +1,5 @@
-"""A lakeflight server of a bench's own, for the Python bench drivers (bench/dbtbench, bench/tpch).
+"""A lakeflight server of a bench's own, for the Python bench drivers (bench/dbtbench, bench/tpch,
+bench/pgwire), and the description of the machine a bench ran on.
 
 The server runs the given binary on free loopback ports, logging JSON to a file; it counts as
 started once /ready answers and its own log says it is ready on the Flight address it was given
@@ -9,6 +10,8 @@ each driver runs it in its own virtualenv.
 from __future__ import annotations
 
 import json
+import os
+import platform
 import signal
 import socket
 import subprocess
@@ -85,3 +88,23 @@ def version(binary: Path) -> str:
     if proc.returncode != 0 or not proc.stdout.strip():
         return "?"
     return proc.stdout.strip().splitlines()[0].removeprefix("lakeflight ")
+
+
+def machine(load_before: tuple, load_after: tuple) -> dict[str, str]:
+    """The machine a bench ran on, for its report, with the load average before and after."""
+    cpu, mem = "?", "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+        with open("/proc/meminfo") as f:
+            kb = next((int(line.split()[1]) for line in f if line.startswith("MemTotal")), 0)
+            mem = f"{kb / 2**20:.0f} GiB"
+    except OSError:
+        pass
+    return {
+        "host": socket.gethostname(), "cores": str(os.cpu_count()), "nproc": str(len(os.sched_getaffinity(0))),
+        "cpu": cpu, "mem": mem, "os": f"{platform.system().lower()}/{platform.machine()} {platform.release()}",
+        "python": platform.python_version(),
+        "load_before": " ".join(f"{x:.2f}" for x in load_before),
+        "load_after": " ".join(f"{x:.2f}" for x in load_after),
+    }

@@ -245,7 +245,7 @@ def run(args, work: Path) -> pgwire_report.Report:
     load_after = os.getloadavg()
     return pgwire_report.Report(
         rows=args.rows, runs=args.runs, argv=shown_argv(sys.argv[1:]), date=started.date().isoformat(),
-        machine=pgwire_report.machine(load_before, load_after), versions=versions,
+        machine=lakeflight_proc.machine(load_before, load_after), versions=versions,
         results=[pgwire_report.Result(r.key, r.label, r.decoded, r.side, runs[r.key]) for r in rs],
         pg_load=pg_load, lf_load=lf_load, wall=time.perf_counter() - t0, profile=profile,
     )

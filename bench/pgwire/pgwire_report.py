@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
-import socket
 import statistics
 from dataclasses import dataclass
 
@@ -33,25 +30,6 @@ class Result:
     def cpu(self, which: str) -> float:
         """Median CPU seconds over the runs."""
         return statistics.median(getattr(r, which) for r in self.runs)
-
-
-def machine(load_before: tuple, load_after: tuple) -> dict[str, str]:
-    cpu, mem = "?", "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
-        with open("/proc/meminfo") as f:
-            kb = next((int(line.split()[1]) for line in f if line.startswith("MemTotal")), 0)
-            mem = f"{kb / 2**20:.0f} GiB"
-    except OSError:
-        pass
-    return {
-        "host": socket.gethostname(), "nproc": str(len(os.sched_getaffinity(0))), "cpu": cpu, "mem": mem,
-        "os": f"{platform.system().lower()}/{platform.machine()} {platform.release()}",
-        "python": platform.python_version(),
-        "load_before": " ".join(f"{x:.2f}" for x in load_before),
-        "load_after": " ".join(f"{x:.2f}" for x in load_after),
-    }
 
 
 def rate(n: float) -> str:

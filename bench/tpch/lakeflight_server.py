@@ -120,3 +120,4 @@ def query_arrow(conn, sql: str) -> pa.Table:
 
 
 version = lakeflight_proc.version
+machine = lakeflight_proc.machine

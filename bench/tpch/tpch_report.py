@@ -9,14 +9,12 @@ the generator's files.
 from __future__ import annotations
 
 import math
-import os
-import platform
 import shlex
-import socket
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import lakeflight_server
 import pyarrow.parquet as pq
 
 GOAL_GEOMEAN = 1.1
@@ -84,22 +82,7 @@ NOT_MEASURED = """### Not measured yet
 
 
 def machine(load_before: tuple, load_after: tuple, lakeflight: str) -> dict[str, str]:
-    cpu, mem = "?", "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
-        with open("/proc/meminfo") as f:
-            kb = next((int(line.split()[1]) for line in f if line.startswith("MemTotal")), 0)
-            mem = f"{kb / 2**20:.0f} GiB"
-    except OSError:
-        pass
-    return {
-        "host": socket.gethostname(), "cores": str(os.cpu_count()), "cpu": cpu, "mem": mem,
-        "os": f"{platform.system().lower()}/{platform.machine()}", "python": platform.python_version(),
-        "lakeflight": lakeflight,
-        "load_before": " ".join(f"{x:.2f}" for x in load_before),
-        "load_after": " ".join(f"{x:.2f}" for x in load_after),
-    }
+    return {**lakeflight_server.machine(load_before, load_after), "lakeflight": lakeflight}
 
 
 @dataclass
