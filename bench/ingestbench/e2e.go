@@ -5,18 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/lakeflight/lakeflight/bench/ingestdata"
+	"github.com/lakeflight/lakeflight/bench/lfserver"
 )
 
 // e2eConfig sets up the end-to-end section: the lakeflight binary, and
@@ -28,76 +26,26 @@ type e2eConfig struct {
 	smallRun int     // timed ingests of the 10 MB CSV
 }
 
-// server is a lakeflight started by the bench.
+// server is a lakeflight started by the bench (bench/lfserver).
 type server struct {
-	cmd  *exec.Cmd
+	*lfserver.Server
 	addr string
-	log  string
 }
 
 // startServer runs `bin serve` with its data in dir on free loopback
-// ports, as e2e/conftest.py does, and waits for /ready.
+// ports and waits until it is ready.
 func startServer(ctx context.Context, bin, dir string) (*server, error) {
-	flightAddr, err := freeAddr()
+	s, err := lfserver.Start(ctx, bin, dir)
 	if err != nil {
 		return nil, err
 	}
-	httpAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = logFile.Close() }()
-	cmd := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"),
-		"--flight-addr", flightAddr, "--http-addr", httpAddr)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "LAKEFLIGHT_") })
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	srv := &server{cmd: cmd, addr: flightAddr, log: logPath}
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + httpAddr + "/ready")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return srv, nil
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	_ = srv.stop()
-	return nil, fmt.Errorf("lakeflight serve was not ready within 90s (log: %s)", logPath)
+	return &server{Server: s, addr: s.FlightAddr}, nil
 }
 
-// stop ends the server with SIGTERM (its ordered shutdown), killing it
-// after 30s.
-func (s *server) stop() error {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		return <-done
-	}
-}
+func (s *server) stop() error { return s.Stop() }
 
 // peakRSS is the server's peak resident memory (VmHWM), in bytes.
-func (s *server) peakRSS() (int64, error) { return vmHWM(s.cmd.Process.Pid) }
+func (s *server) peakRSS() (int64, error) { return vmHWM(s.Pid()) }
 
 // vmHWM is the peak resident memory of a running process, in bytes.
 func vmHWM(pid int) (int64, error) {
@@ -112,15 +60,6 @@ func vmHWM(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in /proc status")
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String(), nil
 }
 
 // runIngest runs `bin ingest --no-key --server addr --table table file`
