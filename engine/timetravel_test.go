@@ -68,6 +68,11 @@ func runCase(t *testing.T, s *Session, c querycases.Case) ([][]string, error) {
 		}
 		defer params.Release()
 	}
+	return renderQuery(st, params, mem)
+}
+
+// renderQuery runs st once and renders its rows like querycases.
+func renderQuery(st *Statement, params arrow.RecordBatch, mem memory.Allocator) ([][]string, error) {
 	rdr, err := st.Query(context.Background(), params, mem)
 	if err != nil {
 		return nil, err
@@ -189,7 +194,7 @@ func TestFreshSparesStatementsOfOtherTables(t *testing.T) {
 		t.Fatal("Fresh kept the statement after a commit to the table it reads")
 	}
 	defer fresh.Close()
-	rows, err := runPrepared(t, fresh)
+	rows, err := renderQuery(fresh, nil, memory.DefaultAllocator)
 	if err != nil || rows[0][0] != "8" {
 		t.Fatalf("fresh statement: %v, %v; want a count of 8", rows, err)
 	}
@@ -209,20 +214,6 @@ func TestFreshSparesStatementsOfOtherTables(t *testing.T) {
 	if got := mustQuery(t, s, "SELECT count(*) FROM bronze.history")[0][0]; got != "9" {
 		t.Fatalf("after a commit to bronze.history: count = %s, want 9 (a stale cached plan?)", got)
 	}
-}
-
-func runPrepared(t *testing.T, st *Statement) ([][]string, error) {
-	t.Helper()
-	rdr, err := st.Query(context.Background(), nil, memory.DefaultAllocator)
-	if err != nil {
-		return nil, err
-	}
-	defer rdr.Release()
-	var rows [][]string
-	for rdr.Next() {
-		rows = append(rows, querycases.Render(rdr.RecordBatch())...)
-	}
-	return rows, rdr.Err()
 }
 
 func appendHistory(t *testing.T, cat *catalog.Catalog, ids ...int64) {
