@@ -20,7 +20,8 @@ type conformed struct {
 
 // conformTo returns rdr read as schema want (rdr itself, retained, when its
 // columns already are the table's). A column of another type, a column the
-// table has not or a missing non-nullable one is an error.
+// table has not, a missing required one or one that may hold NULLs where
+// the table requires a value is an error.
 func conformTo(rdr array.RecordReader, want *arrow.Schema) (array.RecordReader, error) {
 	got := rdr.Schema()
 	if writableAs(got, want) == nil {
@@ -36,8 +37,8 @@ func conformTo(rdr array.RecordReader, want *arrow.Schema) (array.RecordReader, 
 			from[i] = -1
 		case len(idx) == 0:
 			return nil, fmt.Errorf("%w: the rows have no column %s, which the table requires", ErrInvalidArgument, f.Name)
-		case !arrow.TypeEqual(got.Field(idx[0]).Type, f.Type):
-			return nil, fmt.Errorf("%w: column %s of the rows is %s, the table's is %s", ErrInvalidArgument, f.Name, got.Field(idx[0]).Type, f.Type)
+		case !fieldWritableAs(got.Field(idx[0]), f):
+			return nil, fmt.Errorf("%w: column %s of the rows is %s, the table's is %s", ErrInvalidArgument, f.Name, got.Field(idx[0]), f)
 		default:
 			from[i] = idx[0]
 			used++

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -117,18 +116,9 @@ func (t *Txn) pinMain() error {
 	return nil
 }
 
-// writeRows checks that rows (nil allowed) have the table's columns and
-// writes them as data files by writers goroutines, not yet staged.
+// writeRows writes rows (nil allowed; writeData checks they have the
+// table's columns) as data files by writers goroutines, not yet staged.
 func (t *Txn) writeRows(ctx context.Context, rows array.RecordReader, writers int) (*target, []iceberg.DataFile, error) {
-	if rows != nil {
-		want, err := t.ArrowSchema()
-		if err != nil {
-			return nil, nil, err
-		}
-		if !sameColumns(rows.Schema(), want) {
-			return nil, nil, fmt.Errorf("writing to %s: %w: the rows are %s, the table is %s", t.id, ErrInvalidArgument, rows.Schema(), want)
-		}
-	}
 	w, err := t.target(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("writing to %s: %w", t.id, err)
@@ -180,20 +170,4 @@ func (t *Txn) planDeletes(ctx context.Context, deletes []PositionDeletes) ([]pos
 	}
 	slices.SortFunc(out, func(a, b posDeletes) int { return cmp.Compare(a.dataFile, b.dataFile) })
 	return out, nil
-}
-
-// sameColumns reports whether two schemas have the same columns: names,
-// types and nullability, ignoring metadata (field ids) and the names of
-// list elements.
-func sameColumns(a, b *arrow.Schema) bool {
-	if a.NumFields() != b.NumFields() {
-		return false
-	}
-	for i, f := range a.Fields() {
-		g := b.Field(i)
-		if f.Name != g.Name || f.Nullable != g.Nullable || !arrow.TypeEqual(f.Type, g.Type) {
-			return false
-		}
-	}
-	return true
 }

@@ -130,18 +130,26 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 }
 
 // writableAs checks that batches of schema got can be written as the
-// table's columns want: the same names in the same order, of the same types.
+// table's columns want: the same names in the same order, of the same types
+// (ignoring metadata such as field ids), and no column that may hold NULLs
+// where the table requires a value. Every write checks it (writeData).
 func writableAs(got, want *arrow.Schema) error {
 	if got.NumFields() != want.NumFields() {
 		return fmt.Errorf("%w: the rows have %d columns, the table %d", ErrInvalidArgument, got.NumFields(), want.NumFields())
 	}
 	for i := range want.NumFields() {
 		g, w := got.Field(i), want.Field(i)
-		if g.Name != w.Name || !arrow.TypeEqual(g.Type, w.Type) {
-			return fmt.Errorf("%w: column %d of the rows is %s %s, the table's is %s %s", ErrInvalidArgument, i+1, g.Name, g.Type, w.Name, w.Type)
+		if g.Name != w.Name || !fieldWritableAs(g, w) {
+			return fmt.Errorf("%w: column %d of the rows is %s, the table's is %s", ErrInvalidArgument, i+1, g, w)
 		}
 	}
 	return nil
+}
+
+// fieldWritableAs reports whether a column g can be written as the table's
+// column w, names aside.
+func fieldWritableAs(g, w arrow.Field) bool {
+	return arrow.TypeEqual(g.Type, w.Type) && (w.Nullable || !g.Nullable)
 }
 
 // remove deletes files written for a write that failed later.

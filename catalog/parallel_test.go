@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -150,4 +151,32 @@ func rowGroupRuns(t *testing.T, path string) []int64 {
 		firsts = append(firsts, ids.Min())
 	}
 	return firsts
+}
+
+// Every write checks its rows' columns against the table's: order, types
+// and NULLs where the table requires a value are refused; rows that never
+// hold NULLs may go to a column that allows them.
+func TestWritableAs(t *testing.T) {
+	table := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	cases := []struct {
+		name   string
+		fields []arrow.Field
+		ok     bool
+	}{
+		{"same", table.Fields(), true},
+		{"required rows into an optional column", []arrow.Field{table.Field(0), {Name: "name", Type: arrow.BinaryTypes.String}}, true},
+		{"optional rows into a required column", []arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}, table.Field(1)}, false},
+		{"another type", []arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int32}, table.Field(1)}, false},
+		{"another order", []arrow.Field{table.Field(1), table.Field(0)}, false},
+		{"a column short", []arrow.Field{table.Field(0)}, false},
+	}
+	for _, c := range cases {
+		err := writableAs(arrow.NewSchema(c.fields, nil), table)
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: %v, want ok=%t (else ErrInvalidArgument)", c.name, err, c.ok)
+		}
+	}
 }
