@@ -7,13 +7,11 @@ per build, the one whose lakeflight wall time is the median, so its parts add up
 from __future__ import annotations
 
 import importlib.metadata
-import os
-import platform
 import shlex
-import socket
 import statistics
 from dataclasses import dataclass
 
+import server
 from dbtrun import QUERIES
 from split import INGEST, Part, Split
 
@@ -69,13 +67,6 @@ TOP = 5
 
 
 def machine(load_before: tuple, load_after: tuple, lakeflight: str) -> dict[str, str]:
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
-    except OSError:
-        pass
-
     def version(pkg: str) -> str:
         try:
             return importlib.metadata.version(pkg)
@@ -83,17 +74,8 @@ def machine(load_before: tuple, load_after: tuple, lakeflight: str) -> dict[str,
             return "?"
 
     return {
-        "host": socket.gethostname(),
-        "cores": str(os.cpu_count()),
-        "cpu": cpu,
-        "os": f"{platform.system().lower()}/{platform.machine()}",
-        "python": platform.python_version(),
-        "lakeflight": lakeflight,
-        "dbt-core": version("dbt-core"),
-        "dbt-duckdb": version("dbt-duckdb"),
-        "duckdb": version("duckdb"),
-        "load_before": " ".join(f"{x:.2f}" for x in load_before),
-        "load_after": " ".join(f"{x:.2f}" for x in load_after),
+        **server.machine(load_before, load_after), "lakeflight": lakeflight,
+        "dbt-core": version("dbt-core"), "dbt-duckdb": version("dbt-duckdb"), "duckdb": version("duckdb"),
     }
 
 

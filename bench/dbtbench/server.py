@@ -113,3 +113,4 @@ def load_demo(binary: Path, server: Server, scale: int, step: int) -> None:
 
 
 version = lakeflight_proc.version
+machine = lakeflight_proc.machine
