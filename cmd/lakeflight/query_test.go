@@ -69,23 +69,8 @@ func render(t *testing.T, format string) string {
 	rec := newMixedRecord(t, mem)
 	defer rec.Release()
 
-	var out bytes.Buffer
-	w := newResultWriter(format, &out)
-	if err := w.Begin(rec.Schema()); err != nil {
-		t.Fatal(err)
-	}
 	// Two batches: the writer must carry on across them.
-	for _, part := range []arrow.RecordBatch{rec.NewSlice(0, 2), rec.NewSlice(2, 4)} {
-		err := w.Write(part)
-		part.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.End(); err != nil {
-		t.Fatal(err)
-	}
-	return out.String()
+	return renderRecord(t, rec, format, 2)
 }
 
 func TestCSVFormat(t *testing.T) {
