@@ -89,6 +89,26 @@ type Result struct {
 	Replayed          bool          `json:"replayed"`
 	Duration          time.Duration `json:"-"`
 	Created           bool          `json:"created"`
+	// Timings says where the server's time went; nil for a replay.
+	Timings *Timings `json:"timings,omitempty"`
+}
+
+// Timings are the phases of one ingest on the server, in milliseconds. The
+// data files are written while the rows stream in, so Receive holds the
+// client's parsing and sending and the server's encoding as they overlap;
+// Flush is what encoding had left when the stream ended (the last row
+// group, the footers); Commit writes the Iceberg metadata and the catalog
+// row (and the rejects table's snapshot, if any).
+type Timings struct {
+	OpenMS    float64 `json:"open_ms"`    // open (or create) the table, check the key, plan the schema
+	ReceiveMS float64 `json:"receive_ms"` // the table opened until the stream ended
+	FlushMS   float64 `json:"flush_ms"`   // stream end until every data file is closed
+	CommitMS  float64 `json:"commit_ms"`  // the snapshot commit(s)
+}
+
+// millis is d in milliseconds to a tenth.
+func millis(d time.Duration) float64 {
+	return float64(d.Round(100*time.Microsecond).Microseconds()) / 1000
 }
 
 // Writer commits ingests to the catalog: it checks the idempotency key,
@@ -213,7 +233,10 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 	// The counts are known only when the stream ends; iceberg-go reads the
 	// summary map when it builds the snapshot, right after that.
 	var rejects []RowError
+	opened := time.Now()
+	var streamEnd time.Time
 	conf.atEnd = func() error {
+		streamEnd = time.Now()
 		res.Rows = conf.rows.Load()
 		if req.After != nil {
 			rejects, res.Bytes, res.Skipped = req.After()
@@ -241,6 +264,7 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 		return res, fmt.Errorf("ingesting into %s: the input was not read to its end", req.Table)
 	}
 
+	flushed := time.Now() // conf.done: atEnd ran and set streamEnd
 	var undo func()
 	if len(rejects) > 0 {
 		rid := catalog.Ident{Namespace: req.Table.Namespace, Name: req.Table.Name + RejectsSuffix}
@@ -263,9 +287,14 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 		return res, err
 	}
 	res.SnapshotID, res.Duration = snap, time.Since(start)
+	res.Timings = &Timings{
+		OpenMS: millis(opened.Sub(start)), ReceiveMS: millis(streamEnd.Sub(opened)),
+		FlushMS: millis(flushed.Sub(streamEnd)), CommitMS: millis(time.Since(flushed)),
+	}
 	w.log.Info("ingest committed", "table", res.Table, "snapshot", snap, "rows", res.Rows,
 		"rejected", res.Rejected, "skipped", res.Skipped, "bytes", res.Bytes, "mode", string(req.Mode),
-		"duration", res.Duration.Round(time.Millisecond))
+		"duration", res.Duration.Round(time.Millisecond), "open_ms", res.Timings.OpenMS,
+		"receive_ms", res.Timings.ReceiveMS, "flush_ms", res.Timings.FlushMS, "commit_ms", res.Timings.CommitMS)
 	return res, nil
 }
 

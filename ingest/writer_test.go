@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -202,8 +203,12 @@ func TestWriterIdempotencyKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !again.Replayed || again.SnapshotID != first.SnapshotID || again.Rows != 3 {
+	if !again.Replayed || again.SnapshotID != first.SnapshotID || again.Rows != 3 || again.Timings != nil {
 		t.Fatalf("retry: %+v, first %+v", again, first)
+	}
+	if tm := first.Timings; tm == nil || tm.CommitMS <= 0 ||
+		time.Duration((tm.OpenMS+tm.ReceiveMS+tm.FlushMS+tm.CommitMS)*float64(time.Millisecond)) > first.Duration+time.Millisecond {
+		t.Fatalf("timings %+v of a %v ingest", first.Timings, first.Duration)
 	}
 	if n := len(scan(t, c, id)); n != 3 {
 		t.Fatalf("rows after retry: %d", n)

@@ -217,8 +217,9 @@ func TestIngestParquetUploads(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("raw: %d %+v", code, p)
 	}
-	if res.Table != "bronze.raw" || res.Rows != 100 || res.SnapshotID == 0 || res.Bytes != int64(len(idNameRows(t, 0, 100))) || res.Replayed {
-		t.Fatalf("raw: %+v", res)
+	if res.Table != "bronze.raw" || res.Rows != 100 || res.SnapshotID == 0 || res.Bytes != int64(len(idNameRows(t, 0, 100))) || res.Replayed ||
+		res.Timings == nil || res.Timings.CommitMS <= 0 {
+		t.Fatalf("raw: %+v (timings %+v)", res, res.Timings)
 	}
 	if n := len(tableRows(t, cat, "bronze.raw")); n != 100 {
 		t.Fatalf("raw: %d rows in the table", n)

@@ -3,18 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lakeflight/lakeflight/bench/ingestdata"
 	"github.com/lakeflight/lakeflight/bench/lfserver"
+	"github.com/lakeflight/lakeflight/ingest"
 )
 
 // e2eConfig sets up the end-to-end section: the lakeflight binary, and
@@ -49,36 +50,41 @@ func (s *server) peakRSS() (int64, error) { return vmHWM(s.Pid()) }
 
 // vmHWM is the peak resident memory of a running process, in bytes.
 func vmHWM(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc status")
+	_, hwm, err := lfserver.Memory(pid)
+	return hwm, err
 }
 
-// runIngest runs `bin ingest --no-key --server addr --table table file`
-// and returns its wall time and the client's peak RSS. --no-key makes every
-// run write: with the key derived from the file, a second run of the same
-// file would be a replay that parses and uploads but writes nothing.
+// ingestRun is one `lakeflight ingest` as the bench saw it.
+type ingestRun struct {
+	wall      time.Duration
+	clientRSS int64
+	clientCPU time.Duration  // the client's user+system time
+	timings   ingest.Timings // the server's phases, from the --json summary
+}
+
+// serverTotal is the time the server's phases account for.
+func (r ingestRun) serverTotal() time.Duration {
+	t := r.timings
+	return time.Duration((t.OpenMS + t.ReceiveMS + t.FlushMS + t.CommitMS) * float64(time.Millisecond))
+}
+
+// runIngest runs `bin ingest --no-key --json --server addr --table table
+// file`. --no-key makes every run write: with the key derived from the
+// file, a second run of the same file would be a replay that parses and
+// uploads but writes nothing.
 //
 // The peak RSS is the client's VmHWM, read every 20 ms while it runs (the
 // last reading is at most that much early). The child's rusage Maxrss will
 // not do: the child is started with vfork semantics, so Linux counts the
 // parent's peak (this driver's, which ran DuckDB and the parsers) as the
 // child's until it execs.
-func runIngest(ctx context.Context, bin, addr, table, file string) (time.Duration, int64, error) {
-	cmd := exec.CommandContext(ctx, bin, "ingest", "--no-key", "--server", addr, "--table", table, file)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+func runIngest(ctx context.Context, bin, addr, table, file string) (ingestRun, error) {
+	cmd := exec.CommandContext(ctx, bin, "ingest", "--no-key", "--json", "--progress", "none", "--server", addr, "--table", table, file)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return ingestRun{}, err
 	}
 	done := make(chan struct{})
 	peak := make(chan int64, 1)
@@ -99,13 +105,24 @@ func runIngest(ctx context.Context, bin, addr, table, file string) (time.Duratio
 		}
 	}()
 	err := cmd.Wait()
-	elapsed := time.Since(start)
+	run := ingestRun{wall: time.Since(start)}
 	close(done)
-	rss := <-peak
+	run.clientRSS = <-peak
 	if err != nil {
-		return 0, 0, fmt.Errorf("lakeflight ingest %s: %w\n%s", filepath.Base(file), err, strings.TrimSpace(out.String()))
+		return run, fmt.Errorf("lakeflight ingest %s: %w\n%s", filepath.Base(file), err, strings.TrimSpace(errOut.String()))
 	}
-	return elapsed, rss, nil
+	run.clientCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	var sum struct {
+		Timings *ingest.Timings `json:"timings"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		return run, fmt.Errorf("lakeflight ingest %s: its --json summary %q: %w", filepath.Base(file), out.String(), err)
+	}
+	if sum.Timings == nil {
+		return run, fmt.Errorf("lakeflight ingest %s: no server timings in its --json summary %q", filepath.Base(file), out.String())
+	}
+	run.timings = *sum.Timings
+	return run, nil
 }
 
 // startTime is the wall time of `bin version`: the process start that
@@ -140,7 +157,7 @@ const (
 // bronze.bench_big for the sustained MB/s, with the client's and, when the
 // bench started the server, the server's peak RSS. parseMBps, when not 0,
 // is ingest's parse-only CSV speed that the sustained speed is held to.
-func endToEnd(ctx context.Context, cfg e2eConfig, dir string, parseMBps float64) (string, error) {
+func endToEnd(ctx context.Context, cfg e2eConfig, dir string, parseMBps float64, ref string) (string, error) {
 	if !hasIngestCommand(ctx, cfg.bin) {
 		return "", fmt.Errorf("%s has no `ingest` command yet (build it with `make build`)", cfg.bin)
 	}
@@ -159,19 +176,31 @@ func endToEnd(ctx context.Context, cfg e2eConfig, dir string, parseMBps float64)
 	if err != nil {
 		return "", err
 	}
+	var runs []ingestRun
 	lat := make([]time.Duration, 0, cfg.smallRun)
 	starts := make([]time.Duration, 0, cfg.smallRun)
+	serverCPU := time.Duration(-1) // the server's CPU time over the timed runs, when the bench started it
 	for i := range cfg.smallRun + 1 {
-		d, _, err := runIngest(ctx, cfg.bin, addr, "bronze.bench_small", small)
+		if i == 1 && srv != nil {
+			serverCPU, _ = lfserver.CPUTime(srv.Pid())
+		}
+		r, err := runIngest(ctx, cfg.bin, addr, "bronze.bench_small", small)
 		if err != nil {
 			return "", err
+		}
+		if i > 0 && srv != nil && i == cfg.smallRun {
+			if cpu, err := lfserver.CPUTime(srv.Pid()); err == nil && serverCPU >= 0 {
+				serverCPU = cpu - serverCPU
+			} else {
+				serverCPU = -1
+			}
 		}
 		s, err := startTime(ctx, cfg.bin)
 		if err != nil {
 			return "", err
 		}
 		if i > 0 { // the first run warms up
-			lat, starts = append(lat, d), append(starts, s)
+			runs, lat, starts = append(runs, r), append(lat, r.wall), append(starts, s)
 		}
 	}
 	slices.Sort(lat)
@@ -185,10 +214,21 @@ func endToEnd(ctx context.Context, cfg e2eConfig, dir string, parseMBps float64)
 	if err != nil {
 		return "", err
 	}
-	d, clientRSS, err := runIngest(ctx, cfg.bin, addr, "bronze.bench_big", big)
+	bigCPU0 := time.Duration(-1)
+	if srv != nil {
+		bigCPU0, _ = lfserver.CPUTime(srv.Pid())
+	}
+	bigRun, err := runIngest(ctx, cfg.bin, addr, "bronze.bench_big", big)
 	if err != nil {
 		return "", err
 	}
+	bigServerCPU := time.Duration(-1)
+	if srv != nil && bigCPU0 >= 0 {
+		if cpu, err := lfserver.CPUTime(srv.Pid()); err == nil {
+			bigServerCPU = cpu - bigCPU0
+		}
+	}
+	d, clientRSS := bigRun.wall, bigRun.clientRSS
 	_ = os.Remove(big)
 
 	var b strings.Builder
@@ -196,6 +236,7 @@ func endToEnd(ctx context.Context, cfg e2eConfig, dir string, parseMBps float64)
 	fmt.Fprintf(&b, "- 10 MB CSV, %d runs after a warm-up, each a new snapshot: **p50 %.0f ms, p99 %.0f ms** (the whole command: start, parse, upload, write, commit); "+
 		"of that, process start (`lakeflight version`) p50 %.0f ms\n",
 		len(lat), ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99)), ms(percentile(starts, 0.5)))
+	b.WriteString(smallBreakdown(runs, percentile(starts, 0.5), serverCPU))
 	sustained := mb(fi.Size()) / d.Seconds()
 	fmt.Fprintf(&b, "- %.1f GB CSV once: %.1f s, **%.0f MB/s sustained**; client peak RSS %.0f MB",
 		mb(fi.Size())/1000, d.Seconds(), sustained, mb(clientRSS))
@@ -207,6 +248,7 @@ func endToEnd(ctx context.Context, cfg e2eConfig, dir string, parseMBps float64)
 		}
 	}
 	b.WriteString("\n")
+	b.WriteString(bigBreakdown(bigRun, bigServerCPU, fi.Size(), parseMBps))
 	pq := int64(0)
 	if srv != nil {
 		// The table's Parquet data files (lakeflight's default layout) against the CSV they came from.
@@ -214,6 +256,9 @@ func endToEnd(ctx context.Context, cfg e2eConfig, dir string, parseMBps float64)
 			pq = n
 			fmt.Fprintf(&b, "- the table's Parquet files (the default layout: lz4, 128Ki-row groups): %.0f MB, **%.1f× smaller** than the CSV\n",
 				mb(pq), float64(fi.Size())/float64(pq))
+			if ref != "" {
+				fmt.Fprintf(&b, "  (%s)\n", ref)
+			}
 		}
 	}
 	b.WriteString("\n")
@@ -280,4 +325,61 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 		return 0
 	}
 	return sorted[int(float64(len(sorted)-1)*p)]
+}
+
+// smallBreakdown says where the 10 MB ingests' time went: process start
+// (start, `lakeflight version`), the server's phases from each run's
+// --json summary, and the rest (connecting, the client's table lookup,
+// exit), as medians over runs; then the CPU both processes spent, which
+// bounds the wall time on this machine's cores. serverCPU < 0: unknown
+// (the bench did not start the server).
+func smallBreakdown(runs []ingestRun, start, serverCPU time.Duration) string {
+	if len(runs) == 0 {
+		return ""
+	}
+	med := func(f func(ingestRun) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "  - where the time goes (medians): process start %.0f ms; on the server, open %.1f ms, receive %.0f ms "+
+		"(the client parsing and sending while the server encodes as rows arrive), flush %.0f ms (encoding left after the last row, "+
+		"the footers), commit %.1f ms; the rest %.0f ms (connecting, the client's look at the table, exit)\n",
+		ms(start), med(func(r ingestRun) float64 { return r.timings.OpenMS }), med(func(r ingestRun) float64 { return r.timings.ReceiveMS }),
+		med(func(r ingestRun) float64 { return r.timings.FlushMS }), med(func(r ingestRun) float64 { return r.timings.CommitMS }),
+		med(func(r ingestRun) float64 { return ms(r.wall - r.serverTotal() - start) }))
+	client := med(func(r ingestRun) float64 { return ms(r.clientCPU) })
+	fmt.Fprintf(&b, "  - CPU per ingest: client %.0f ms (process start included)", client)
+	if serverCPU >= 0 {
+		server := ms(serverCPU) / float64(len(runs))
+		cores := runtime.NumCPU()
+		fmt.Fprintf(&b, ", server %.0f ms (mean); on %d cores the two need at least %.0f ms of wall time however well they overlap",
+			server, cores, (client+server)/float64(cores))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// bigBreakdown is the sustained ingest's CPU: what the client and the
+// server spent per GB, and the speed the machine's cores allow at that
+// cost, against the goal's share of the parse-only speed.
+func bigBreakdown(r ingestRun, serverCPU time.Duration, size int64, parseMBps float64) string {
+	if serverCPU < 0 {
+		return ""
+	}
+	gb := float64(size) / 1e9
+	cpu := (r.clientCPU + serverCPU).Seconds()
+	cores := runtime.NumCPU()
+	s := fmt.Sprintf("  - CPU: client %.1f s, server %.1f s per GB (server: receive %.1f s, flush %.1f s, commit %.2f s of wall time); "+
+		"at that cost %d cores allow at most %.0f MB/s",
+		r.clientCPU.Seconds()/gb, serverCPU.Seconds()/gb, r.timings.ReceiveMS/1000, r.timings.FlushMS/1000, r.timings.CommitMS/1000,
+		cores, float64(cores)*gb*1000/cpu)
+	if parseMBps > 0 {
+		s += fmt.Sprintf(" (the goal: %.0f MB/s)", goalSustained*parseMBps)
+	}
+	return s + "\n"
 }

@@ -183,7 +183,11 @@ func run(ctx context.Context, cfg config) error {
 	report.WriteString(sizeLine)
 
 	if cfg.e2e {
-		text, err := endToEnd(ctx, cfg.e2eCfg, dir, parseMBps)
+		ref, err := duck.parquetRef(ctx, files.CSV, dir)
+		if err != nil {
+			return fmt.Errorf("DuckDB's Parquet of the CSV: %w", err)
+		}
+		text, err := endToEnd(ctx, cfg.e2eCfg, dir, parseMBps, ref)
 		if err != nil {
 			return fmt.Errorf("end to end: %w", err)
 		}

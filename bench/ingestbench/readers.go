@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -189,6 +190,34 @@ func (d *duck) table(fn, args string) reader {
 		_, err := d.db.ExecContext(ctx, "DROP TABLE t")
 		return rows, err
 	}
+}
+
+// parquetRef writes the CSV at path as Parquet with DuckDB's own writer,
+// zstd and lz4 (Parquet format v2, whose delta encodings DuckDB then
+// uses), in dir, and says how many times smaller than the CSV each is: the
+// yardstick for lakeflight's table files of the same data.
+func (d *duck) parquetRef(ctx context.Context, path, dir string) (string, error) {
+	csv, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, w := range []struct{ name, opts string }{
+		{"zstd", "COMPRESSION zstd"}, {"lz4, Parquet v2", "COMPRESSION lz4, PARQUET_VERSION v2"},
+	} {
+		out := filepath.Join(dir, "duckdb-ref.parquet")
+		q := fmt.Sprintf("COPY (SELECT * FROM read_csv(%s)) TO %s (FORMAT parquet, %s)", quote(path), quote(out), w.opts)
+		if _, err := d.db.ExecContext(ctx, q); err != nil {
+			return "", err
+		}
+		fi, err := os.Stat(out)
+		if err != nil {
+			return "", err
+		}
+		_ = os.Remove(out)
+		parts = append(parts, fmt.Sprintf("%s %.1f×", w.name, float64(csv.Size())/float64(fi.Size())))
+	}
+	return "DuckDB's own Parquet writer makes the CSV of the sections above this much smaller: " + strings.Join(parts, ", "), nil
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lakeflight/lakeflight/bench/lfserver"
 )
 
 // The goals of issue 12's "many clients" item.
@@ -295,7 +297,7 @@ func machine() string {
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		for line := range strings.Lines(string(b)) {
 			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-				if n, err := parseKB(rest); err == nil {
+				if n, err := lfserver.ParseKB(rest); err == nil {
 					mem = fmt.Sprintf("%.0f GiB", float64(n)/(1<<30))
 				}
 			}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/lakeflight/lakeflight/bench/lfserver"
@@ -32,26 +30,7 @@ func (s *server) stop() error { return s.Stop() }
 
 // memory reads the server's resident memory now (VmRSS) and its peak
 // (VmHWM), in bytes.
-func (s *server) memory() (rss, hwm int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.Pid()))
-	if err != nil {
-		return 0, 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			rss, err = parseKB(rest)
-		} else if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			hwm, err = parseKB(rest)
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	if rss == 0 || hwm == 0 {
-		return 0, 0, errors.New("no VmRSS/VmHWM in /proc status")
-	}
-	return rss, hwm, nil
-}
+func (s *server) memory() (rss, hwm int64, err error) { return lfserver.Memory(s.Pid()) }
 
 // resetPeak restarts the kernel's peak-RSS count (VmHWM) at the current
 // RSS, so that each run reports its own peak; false when the kernel
@@ -62,31 +41,8 @@ func (s *server) resetPeak() bool {
 
 // cpuSeconds is the server's user+system CPU time so far.
 func (s *server) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid()))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name (which is in parentheses): state is
-	// field 3, utime 14, stime 15, in clock ticks (100 a second on Linux).
-	rest := string(b)
-	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0, errors.New("short /proc stat")
-	}
-	ut, err1 := strconv.ParseFloat(f[11], 64)
-	st, err2 := strconv.ParseFloat(f[12], 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return (ut + st) / 100, nil
-}
-
-func parseKB(s string) (int64, error) {
-	kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(s), " kB"), 10, 64)
-	return kb << 10, err
+	d, err := lfserver.CPUTime(s.Pid())
+	return d.Seconds(), err
 }
 
 // loadAvg is /proc/loadavg's 1-, 5- and 15-minute figures.

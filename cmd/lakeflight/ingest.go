@@ -175,7 +175,7 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 	fs.BoolVar(&opts.noKey, "no-key", false, "send no idempotency key: every run appends again")
 	fs.BoolVar(&opts.each, "each", false, "commit one snapshot per file (default: all files in one snapshot)")
 	fs.StringVar(&progress, "progress", "auto", "`progress` on stderr: auto (a bar on a terminal, else a log line every 5s and per file), bar, log or none")
-	fs.BoolVar(&opts.json, "json", false, "print the summary as JSON, one object per snapshot")
+	fs.BoolVar(&opts.json, "json", false, "print the summary as JSON, one object per snapshot, with the server's timings (open, receive, flush, commit)")
 	fs.DurationVar(&opts.connectTimeout, "connect-timeout", defaultQueryTimeout, "give up connecting after this `duration`")
 
 	// Flags may follow file names: parse, take one file, parse the rest.

@@ -151,13 +151,18 @@ func TestIngestCommand(t *testing.T) {
 			!strings.HasPrefix(s[0].Key, "cli-") || len(s[0].Files) != 3 || s[0].Bytes <= 0 {
 			t.Fatalf("summary %+v", s)
 		}
+		// The server's phases: each measured, none longer than the whole.
+		if tm := s[0].Timings; tm == nil || tm.ReceiveMS <= 0 || tm.CommitMS <= 0 || tm.OpenMS < 0 || tm.FlushMS < 0 ||
+			tm.OpenMS+tm.ReceiveMS+tm.FlushMS+tm.CommitMS > float64(s[0].DurationMS)+1 {
+			t.Fatalf("timings %+v of a %d ms ingest", s[0].Timings, s[0].DurationMS)
+		}
 		// The same command again: the derived key makes it a no-op.
 		code, out, errOut = ingestCmd(args...)
 		if code != 0 {
 			t.Fatalf("re-run exit %d: %s", code, errOut)
 		}
 		again := summaries(t, out)
-		if len(again) != 1 || !again[0].Replayed || again[0].SnapshotID != s[0].SnapshotID || again[0].Key != s[0].Key {
+		if len(again) != 1 || !again[0].Replayed || again[0].SnapshotID != s[0].SnapshotID || again[0].Key != s[0].Key || again[0].Timings != nil {
 			t.Fatalf("re-run %+v, first %+v", again, s)
 		}
 		if n := count(t, flightAddr, "silver.many"); n != "3010" {
