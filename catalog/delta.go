@@ -163,11 +163,54 @@ func (t *Txn) planDeletes(ctx context.Context, deletes []PositionDeletes) ([]pos
 		}
 		byFile[d.DataFile] = append(byFile[d.DataFile], d.Positions...)
 	}
+	parts, err := t.partitionsOf(ctx, st.SnapshotID)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]posDeletes, 0, len(byFile))
 	for f, pos := range byFile {
 		slices.Sort(pos)
-		out = append(out, posDeletes{dataFile: f, pos: slices.Compact(pos)})
+		d := posDeletes{dataFile: f, pos: slices.Compact(pos)}
+		if parts != nil {
+			part, ok := parts[f]
+			if !ok {
+				return nil, fmt.Errorf("%w: data file %q has no partition in snapshot %d", ErrInvalidArgument, f, st.SnapshotID)
+			}
+			d.part = &part
+		}
+		out = append(out, d)
 	}
 	slices.SortFunc(out, func(a, b posDeletes) int { return cmp.Compare(a.dataFile, b.dataFile) })
+	return out, nil
+}
+
+// partitionsOf maps each data file of snapshot snap to its spec and
+// partition, for a table that has ever had a partitioned spec; nil for one
+// that never had (its delete files are unpartitioned too). It plans the
+// snapshot with iceberg-go, which reads the partitions lakeflight's own
+// planner skips.
+func (t *Txn) partitionsOf(ctx context.Context, snap int64) (map[string]filePartition, error) {
+	md := t.tbl.Metadata()
+	partitioned := false
+	for _, spec := range md.PartitionSpecs() {
+		partitioned = partitioned || !spec.IsUnpartitioned()
+	}
+	if !partitioned {
+		return nil, nil
+	}
+	scan := t.tbl.Scan(table.WithSnapshotID(snap))
+	defer func() { _ = scan.Close() }()
+	tasks, err := scan.PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("planning the partitions of %s: %w", t.id, err)
+	}
+	out := make(map[string]filePartition, len(tasks))
+	for _, task := range tasks {
+		spec := md.PartitionSpecByID(int(task.File.SpecID()))
+		if spec == nil {
+			return nil, fmt.Errorf("%w: data file %q names partition spec %d, which the table does not have", table.ErrInvalidMetadata, task.File.FilePath(), task.File.SpecID())
+		}
+		out[task.File.FilePath()] = filePartition{spec: *spec, values: task.File.Partition()}
+	}
 	return out, nil
 }

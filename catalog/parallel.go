@@ -70,6 +70,7 @@ func (t *Txn) AppendParallel(ctx context.Context, rdr array.RecordReader, summar
 // changes staged, its file system and its location provider.
 type target struct {
 	schema *iceberg.Schema
+	spec   iceberg.PartitionSpec // the table's current one: new files follow it
 	props  iceberg.Properties
 	layout layout // from props (layout.go)
 	fs     icebergio.IO
@@ -98,7 +99,7 @@ func (t *Txn) target(ctx context.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &target{schema: st.Schema(), props: st.Properties(), layout: l, fs: fs, wfs: wfs, locs: locs}, nil
+	return &target{schema: st.Schema(), spec: st.Spec(), props: st.Properties(), layout: l, fs: fs, wfs: wfs, locs: locs}, nil
 }
 
 // writeData drains rdr into Parquet data files written by n goroutines and
@@ -112,21 +113,47 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 	if err := writableAs(rdr.Schema(), withIDs); err != nil {
 		return nil, err
 	}
-	paths, err := writeParallel(ctx, rdr, withIDs, w.layout.writerProps(withIDs), w.wfs, w.locs, max(n, 1))
-	if err != nil {
-		removeAll(w.wfs, paths)
-		return nil, err
-	}
-	files := make([]iceberg.DataFile, 0, len(paths))
-	for _, p := range paths {
-		df, err := table.FileToDataFile(ctx, w.fs, p, w.schema, *iceberg.UnpartitionedSpec, 0, w.props)
+	var written []partFile
+	if w.spec.IsUnpartitioned() {
+		paths, err := writeParallel(ctx, rdr, withIDs, w.layout.writerProps(withIDs), w.wfs, w.locs, max(n, 1))
+		for _, p := range paths {
+			written = append(written, partFile{path: p})
+		}
 		if err != nil {
-			removeAll(w.wfs, paths)
-			return nil, fmt.Errorf("reading back data file %s: %w", p, err)
+			removeWritten(w.wfs, written)
+			return nil, err
+		}
+	} else {
+		part, err := newPartitioner(w.spec, w.schema)
+		if err != nil {
+			return nil, err
+		}
+		written, err = writePartitioned(ctx, rdr, part, withIDs, w.layout.writerProps(withIDs), w.wfs, w.locs, max(n, 1))
+		if err != nil {
+			removeWritten(w.wfs, written)
+			return nil, err
+		}
+	}
+	files := make([]iceberg.DataFile, 0, len(written))
+	for _, f := range written {
+		df, err := table.FileToDataFile(ctx, w.fs, f.path, w.schema, *iceberg.UnpartitionedSpec, 0, w.props)
+		if err == nil && !w.spec.IsUnpartitioned() {
+			df, err = partitionedDataFile(df, w.spec, f.values)
+		}
+		if err != nil {
+			removeWritten(w.wfs, written)
+			return nil, fmt.Errorf("reading back data file %s: %w", f.path, err)
 		}
 		files = append(files, df)
 	}
 	return files, nil
+}
+
+// removeWritten deletes the files of a write that failed.
+func removeWritten(wfs icebergio.WriteFileIO, files []partFile) {
+	for _, f := range files {
+		_ = wfs.Remove(f.path)
+	}
 }
 
 // writableAs checks that batches of schema got can be written as the
@@ -296,11 +323,4 @@ func (f *fileWriter) close() error {
 	pw := f.pw
 	f.pw, f.out = nil, nil
 	return pw.Close()
-}
-
-// removeAll deletes files written for a failed write.
-func removeAll(fs icebergio.IO, paths []string) {
-	for _, p := range paths {
-		_ = fs.Remove(p)
-	}
 }

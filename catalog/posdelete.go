@@ -28,6 +28,17 @@ import (
 type posDeletes struct {
 	dataFile string // location, as the manifest records it
 	pos      []int64
+	// part is the data file's spec and partition, which the delete file
+	// shares (readers match deletes to data files within a partition);
+	// nil for a file of an unpartitioned spec.
+	part *filePartition
+}
+
+// filePartition is the partition spec a data file was written with and
+// its partition values.
+type filePartition struct {
+	spec   iceberg.PartitionSpec
+	values map[int]any
 }
 
 // deleteBatchRows bounds the rows of one batch written to a delete file.
@@ -128,8 +139,12 @@ func deleteDataFile(path string, size int64, d posDeletes) (iceberg.DataFile, er
 	if err != nil {
 		return nil, err
 	}
-	b, err := iceberg.NewDataFileBuilder(*iceberg.UnpartitionedSpec, iceberg.EntryContentPosDeletes,
-		path, iceberg.ParquetFile, nil, nil, nil, rows, size)
+	spec, values := *iceberg.UnpartitionedSpec, map[int]any(nil)
+	if d.part != nil {
+		spec, values = d.part.spec, d.part.values
+	}
+	b, err := iceberg.NewDataFileBuilder(spec, iceberg.EntryContentPosDeletes,
+		path, iceberg.ParquetFile, values, nil, nil, rows, size)
 	if err != nil {
 		return nil, err
 	}

@@ -44,9 +44,28 @@ func IcebergSchema(schema *arrow.Schema) (*iceberg.Schema, error) {
 // (measured: 16,000 commit, 20,000 fail inside iceberg-go).
 const MaxColumns = 10000
 
-// CreateTable creates an empty, unpartitioned table with the given schema.
-// The namespace must exist (see EnsureNamespace).
-func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schema) error {
+// CreateOption is a setting of a table CreateTable makes.
+type CreateOption func(*createOptions)
+
+type createOptions struct {
+	partitionBy string
+}
+
+// PartitionedBy partitions the new table by clause, the terms of a
+// PARTITIONED BY (…) clause (ParsePartitionSpec); "" leaves it
+// unpartitioned.
+func PartitionedBy(clause string) CreateOption {
+	return func(o *createOptions) { o.partitionBy = clause }
+}
+
+// CreateTable creates an empty table with the given schema, unpartitioned
+// unless an option says otherwise. The namespace must exist (see
+// EnsureNamespace).
+func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schema, options ...CreateOption) error {
+	var co createOptions
+	for _, o := range options {
+		o(&co)
+	}
 	if err := id.validate(); err != nil {
 		return err
 	}
@@ -62,13 +81,22 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 		return err
 	}
 	opts := []icecat.CreateTableOpt{icecat.WithProperties(tableProperties())}
+	partitioned := ""
+	if co.partitionBy != "" {
+		spec, err := ParsePartitionSpec(co.partitionBy, sc)
+		if err != nil {
+			return fmt.Errorf("creating table %s: %w", id, err)
+		}
+		opts = append(opts, icecat.WithPartitionSpec(&spec))
+		partitioned = spec.String()
+	}
 	if loc, ok := c.freshLocation(id); ok {
 		opts = append(opts, icecat.WithLocation(loc))
 	}
 	if _, err := c.ice.CreateTable(ctx, id.iceberg(), sc, opts...); err != nil {
 		return fmt.Errorf("creating table %s: %w", id, err)
 	}
-	c.log.Info("table created", "table", id.String(), "fields", len(sc.Fields()))
+	c.log.Info("table created", "table", id.String(), "fields", len(sc.Fields()), "partitioned_by", partitioned)
 	return nil
 }
 

@@ -114,6 +114,13 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 	ct.collect = lap()
 	schema = withRequired(schema, types)
 	if exists { // OR REPLACE: same table, new schema and rows, history kept
+		tbl, err := e.writer.LoadTable(ctx, p.id)
+		if err != nil {
+			return 0, err
+		}
+		if err := refuseReplacePartitioned(p.id, tbl, p.partitionBy); err != nil {
+			return 0, err
+		}
 		n, err := e.replaceTable(ctx, p.id, schema, recs, ct)
 		if err != nil {
 			return 0, err
@@ -124,7 +131,7 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 		}
 		return n, nil
 	}
-	if err := e.writer.CreateTable(ctx, p.id, schema); err != nil {
+	if err := e.writer.CreateTable(ctx, p.id, schema, catalog.PartitionedBy(p.partitionBy)); err != nil {
 		if errors.Is(err, catalog.ErrTableAlreadyExists) {
 			return 0, newError(ErrAlreadyExists, "CREATE TABLE: table "+p.id.String()+" already exists")
 		}
@@ -165,8 +172,15 @@ func withRequired(sc *arrow.Schema, cols [][]string) *arrow.Schema {
 	return arrow.NewSchema(fields, &md)
 }
 
-// isCTAS reports whether a CREATE TABLE has a query (… AS SELECT).
-func (p *writePlan) isCTAS() bool { return p.toks.Word(p.stmt.Target().End, "as") }
+// isCTAS reports whether a CREATE TABLE has a query (… AS SELECT), which
+// may follow a PARTITIONED BY clause.
+func (p *writePlan) isCTAS() bool {
+	i := p.stmt.Target().End
+	if p.toks.Word(i, "partitioned") {
+		i = p.toks.Close(i+2) + 1
+	}
+	return p.toks.Word(i, "as")
+}
 
 // replaceTable commits CREATE OR REPLACE TABLE on an existing table as one
 // snapshot, as Iceberg's REPLACE TABLE does: the table keeps its identity,

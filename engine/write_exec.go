@@ -50,7 +50,7 @@ type TableWriter interface {
 	Namespaces(ctx context.Context) ([]string, error)
 	EnsureNamespace(ctx context.Context, ns string) error
 	DropNamespace(ctx context.Context, ns string) error
-	CreateTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema) error
+	CreateTable(ctx context.Context, id catalog.Ident, schema *arrow.Schema, opts ...catalog.CreateOption) error
 	DropTable(ctx context.Context, id catalog.Ident) error
 	RenameTable(ctx context.Context, from, to catalog.Ident) error
 	DropIfEmpty(ctx context.Context, id catalog.Ident) (bool, error)
@@ -73,6 +73,10 @@ type writePlan struct {
 	// returned is the schema of the rows the client's RETURNING asks for
 	// (nil without one); they follow the engine's own returned columns.
 	returned *arrow.Schema
+	// partitionBy is CREATE TABLE's PARTITIONED BY terms ("" for none) and
+	// partitionCut the edit that takes the clause out of what DuckDB runs.
+	partitionBy  string
+	partitionCut *sqltext.Edit
 }
 
 // prepareWrite prepares a write on dc (held by the caller). ok is false
@@ -154,8 +158,15 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 		if exists && !w.IfNotExists && !w.OrReplace {
 			return nil, true, newError(ErrAlreadyExists, "CREATE TABLE: table "+id.String()+" already exists")
 		}
-		if toks.TopLevel(w.Target().End, "partitioned") >= 0 {
-			return nil, true, newError(ErrUnsupported, "CREATE TABLE … PARTITIONED BY is not supported yet: tables are unpartitioned")
+		terms, cut, err := partitionClause(sql, toks, w.Target().End)
+		if err != nil {
+			return nil, true, err
+		}
+		plan.partitionBy, plan.partitionCut = terms, cut
+		if exists && w.OrReplace {
+			if err := refuseReplacePartitioned(id, tbl, terms); err != nil {
+				return nil, true, err
+			}
 		}
 		if err := refuseConstraints(toks, w.Target().End, id); err != nil {
 			return nil, true, err
@@ -502,7 +513,53 @@ func mergeActionEdits(toks sqltext.Tokens, cols []string) []sqltext.Edit {
 // createText is CREATE TABLE … aimed at a TEMP stand-in.
 func (p *writePlan) createText() (string, error) {
 	head := sqltext.Edit{Start: 0, End: p.toks[p.stmt.Target().End-1].End, Text: "CREATE OR REPLACE TEMP TABLE \"__lakeflight_target\""}
-	return sqltext.Apply(p.sql, append([]sqltext.Edit{head}, p.sources...))
+	edits := append([]sqltext.Edit{head}, p.sources...)
+	if p.partitionCut != nil {
+		edits = append(edits, *p.partitionCut)
+	}
+	return sqltext.Apply(p.sql, edits)
+}
+
+// partitionClause finds CREATE TABLE's PARTITIONED BY (…), which follows
+// the column list or, in CREATE TABLE … AS without one, the table name
+// (from is the token after the name). It returns the clause's terms and
+// the edit that cuts the clause out of the text DuckDB runs; "" and nil
+// when there is none.
+func partitionClause(sql string, toks sqltext.Tokens, from int) (string, *sqltext.Edit, error) {
+	i := from
+	if toks.Sym(i, "(") {
+		i = toks.Close(i) + 1
+	}
+	if !toks.Word(i, "partitioned") {
+		j, as := toks.TopLevel(from, "partitioned"), toks.TopLevel(from, "as")
+		if j >= 0 && (as < 0 || j < as) {
+			return "", nil, newError(ErrInvalidSQL, "CREATE TABLE: PARTITIONED BY (…) goes right after the column list, or after the table name in CREATE TABLE … AS")
+		}
+		return "", nil, nil
+	}
+	end := toks.Close(i + 2)
+	if !toks.Word(i+1, "by") || end < 0 {
+		return "", nil, newError(ErrInvalidSQL, "CREATE TABLE: PARTITIONED needs BY (…) with the partition terms, as in PARTITIONED BY (day(ts), bucket(16, id))")
+	}
+	terms := strings.TrimSpace(sql[toks[i+2].End:toks[end].Pos])
+	if terms == "" {
+		return "", nil, newError(ErrInvalidSQL, "CREATE TABLE: PARTITIONED BY () names no column")
+	}
+	return terms, &sqltext.Edit{Start: toks[i].Pos, End: toks[end].End, Text: " "}, nil
+}
+
+// refuseReplacePartitioned refuses CREATE OR REPLACE TABLE on an existing
+// table when partitions are involved: the new schema's field ids differ
+// from the old spec's sources, and moving a table to a new spec is not
+// written yet.
+func refuseReplacePartitioned(id catalog.Ident, tbl *table.Table, terms string) error {
+	switch {
+	case terms != "":
+		return newError(ErrUnsupported, "CREATE OR REPLACE TABLE "+id.String()+" … PARTITIONED BY: replacing an existing table with a partitioned one is not supported yet; DROP TABLE it first")
+	case tbl != nil && !tbl.Spec().IsUnpartitioned():
+		return newError(ErrUnsupported, "CREATE OR REPLACE TABLE "+id.String()+": the table is partitioned ("+tbl.Spec().String()+"), and replacing a partitioned table is not supported yet; DROP TABLE it first")
+	}
+	return nil
 }
 
 // execWrite runs a prepared write; it returns the rows it changed.

@@ -241,7 +241,10 @@ func TestSQLWriteRefusals(t *testing.T) {
 			ErrInvalidSQL, "several source rows match the same target row"},
 		{"DELETE FROM silver.t RETURNING * EXCLUDE v", ErrInvalidSQL, "EXCLUDE (a, b)"},
 		{"INSERT OR REPLACE INTO silver.t VALUES (1, 'z')", ErrUnsupported, "MERGE INTO"},
-		{"CREATE TABLE silver.p (x INTEGER) PARTITIONED BY (x)", ErrUnsupported, "PARTITIONED BY"},
+		{"CREATE TABLE silver.p (x INTEGER) PARTITIONED BY (day(x))", catalog.ErrInvalidArgument, "day cannot be applied to column x of type int"},
+		{"CREATE TABLE silver.p (x INTEGER) PARTITIONED BY (y)", catalog.ErrInvalidArgument, "no column y"},
+		{"CREATE TABLE silver.p PARTITIONED (x) AS SELECT 1 AS x", ErrInvalidSQL, "PARTITIONED needs BY"},
+		{"CREATE TABLE silver.p (x INTEGER) PRIMARY PARTITIONED BY (x)", ErrInvalidSQL, "goes right after the column list"},
 		{"DROP TABLE silver.missing", ErrNotFound, "does not exist"},
 	} {
 		_, err := s.Exec(context.Background(), c.sql)
