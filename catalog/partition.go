@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 )
 
 // Hidden partitioning: a table's partition spec says how each row's
@@ -248,4 +249,49 @@ func transformWord(tr iceberg.Transform) string {
 		return fmt.Sprintf("truncate(%d, …)", t.Width)
 	}
 	return tr.String()
+}
+
+// CheckPartitioning reports whether the table tbl (named id) is
+// partitioned as clause says, the way a write that asks for a partitioning
+// must find an existing table; ErrInvalidArgument naming both when not.
+func CheckPartitioning(tbl *table.Table, id Ident, clause string) error {
+	want, err := ParsePartitionSpec(clause, tbl.Schema())
+	if err != nil {
+		return fmt.Errorf("table %s: %w", id, err)
+	}
+	have := tbl.Spec()
+	same := want.NumFields() == have.NumFields()
+	for i := 0; same && i < want.NumFields(); i++ {
+		w, h := want.Field(i), have.Field(i)
+		same = w.SourceID() == h.SourceID() && w.Transform.Equals(h.Transform)
+	}
+	if same {
+		return nil
+	}
+	now := "nothing (unpartitioned)"
+	if !have.IsUnpartitioned() {
+		now = "(" + PartitionClause(have, tbl.Schema()) + ")"
+	}
+	return fmt.Errorf("%w: table %s is partitioned by %s, not (%s): changing a table's partitioning is not supported yet; leave the partitioning out to write with the table's own",
+		ErrInvalidArgument, id, now, clause)
+}
+
+// PartitionClause renders spec as the inside of a PARTITIONED BY clause,
+// the form ParsePartitionSpec reads.
+func PartitionClause(spec iceberg.PartitionSpec, sc *iceberg.Schema) string {
+	var parts []string
+	for _, f := range spec.Fields() {
+		col, _ := sc.FindColumnName(f.SourceID())
+		switch t := f.Transform.(type) {
+		case iceberg.IdentityTransform:
+			parts = append(parts, col)
+		case iceberg.BucketTransform:
+			parts = append(parts, fmt.Sprintf("bucket(%d, %s)", t.NumBuckets, col))
+		case iceberg.TruncateTransform:
+			parts = append(parts, fmt.Sprintf("truncate(%d, %s)", t.Width, col))
+		default:
+			parts = append(parts, t.String()+"("+col+")")
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -15,6 +15,7 @@ import pytest
 from conftest import connect
 
 KEY_HEADER = "adbc.flight.sql.rpc.call_header.x-lakeflight-idempotency-key"
+PARTITION_HEADER = "adbc.flight.sql.rpc.call_header.x-lakeflight-partition-by"
 
 
 def unique(prefix: str) -> str:
@@ -120,3 +121,24 @@ def test_idempotency_key_header(server):
             assert cur.adbc_ingest(name, t, mode="create_append") == 100
     with connect(server) as c, c.cursor() as cur:
         assert fetch(cur, f"SELECT count(*) AS n FROM bronze.{name}").column("n").to_pylist() == [100]
+
+
+def test_partition_by_header(server):
+    """ADBC's adbc_ingest with the partition-by header creates a partitioned table;
+    asking an existing table for another partitioning fails and commits nothing."""
+    name = unique("parted")
+    days = [dt.datetime(2026, 3, 1 + i % 3, 12, tzinfo=dt.UTC) for i in range(30)]
+    t = pa.table({"id": list(range(30)), "ts": pa.array(days, pa.timestamp("us", tz="UTC"))})
+    with connect(server) as c, c.cursor() as cur:
+        cur.adbc_statement.set_options(**{PARTITION_HEADER: "day(ts)"})
+        assert cur.adbc_ingest(name, t, mode="create") == 30
+        parts = fetch(cur, f"SELECT partition, record_count FROM iceberg_files('bronze.{name}') ORDER BY 1")
+        assert parts.to_pylist() == [
+            {"partition": f'{{"ts_day":"2026-03-0{d}"}}', "record_count": 10} for d in (1, 2, 3)
+        ]
+    with connect(server) as c, c.cursor() as cur:
+        cur.adbc_statement.set_options(**{PARTITION_HEADER: "hour(ts)"})
+        with pytest.raises(adbc_driver_manager.Error, match=r"is partitioned by \(day\(ts\)\), not \(hour\(ts\)\)"):
+            cur.adbc_ingest(name, t, mode="append")
+    with connect(server) as c, c.cursor() as cur:
+        assert fetch(cur, f"SELECT count(*) AS n FROM bronze.{name}").column("n").to_pylist() == [30]

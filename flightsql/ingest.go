@@ -96,7 +96,7 @@ func (s *Server) ingestRequest(ctx context.Context, cmd afsql.StatementIngest) (
 		}
 		return ""
 	}
-	req.Key, req.Source = opt(ingest.OptionKey), opt(ingest.OptionSource)
+	req.Key, req.Source, req.PartitionBy = opt(ingest.OptionKey), opt(ingest.OptionSource), opt(ingest.OptionPartitionBy)
 	if req.InvalidUTF8, err = ingest.ParseUTF8Policy(opt(ingest.OptionInvalidUTF8)); err != nil {
 		return req, err
 	}

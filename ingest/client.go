@@ -33,6 +33,9 @@ const (
 	// (the default) fails the ingest on text that is not valid UTF-8,
 	// "replace" stores it with U+FFFD.
 	OptionInvalidUTF8 = "lakeflight-invalid-utf8"
+	// OptionPartitionBy is Request.PartitionBy: the partitioning of a
+	// table the ingest creates, e.g. "day(ts), bucket(16, id)".
+	OptionPartitionBy = "lakeflight-partition-by"
 	// RejectsPrefix starts the app metadata of a zero-row batch carrying a
 	// JSON array of RowError; StatsPrefix one carrying a JSON WireStats.
 	RejectsPrefix = "lakeflight.rejects:"
@@ -55,6 +58,7 @@ type SendOptions struct {
 	Namespace, Table string
 	Mode             Mode
 	Key, Source      string
+	PartitionBy      string // Request.PartitionBy
 }
 
 // Send streams rdr to a lakeflight server as one ingest (one snapshot). Once
@@ -86,6 +90,9 @@ func Send(ctx context.Context, cl *afsql.Client, rdr array.RecordReader, o SendO
 	}
 	if o.Source != "" {
 		cmd.Options[OptionSource] = o.Source
+	}
+	if o.PartitionBy != "" {
+		cmd.Options[OptionPartitionBy] = o.PartitionBy
 	}
 	anyCmd, err := anypb.New(cmd)
 	if err != nil {

@@ -74,6 +74,10 @@ type Request struct {
 	// Readers from Open have applied it already; batches from elsewhere
 	// (a Flight client) are checked here.
 	InvalidUTF8 UTF8Policy
+	// PartitionBy, when set, is a PARTITIONED BY clause's terms
+	// (catalog.ParsePartitionSpec): a table the ingest creates is
+	// partitioned so, and an existing table must already be.
+	PartitionBy string
 }
 
 // Result says what an ingest committed.
@@ -197,6 +201,12 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 		}
 		if req.Mode == ModeCreate && !created {
 			return res, fmt.Errorf("ingesting into %s: %w", req.Table, catalog.ErrTableAlreadyExists)
+		}
+	}
+
+	if req.PartitionBy != "" && !created {
+		if err := catalog.CheckPartitioning(txn.Table(), req.Table, req.PartitionBy); err != nil {
+			return res, fmt.Errorf("ingesting into %s: %w", req.Table, err)
 		}
 	}
 
@@ -327,7 +337,7 @@ func (w *Writer) begin(ctx context.Context, req Request, in *arrow.Schema) (*cat
 	case req.Mode == ModeAppend:
 		return nil, false, fmt.Errorf("ingesting into %s (mode append; use create_append to create it): %w", req.Table, err)
 	}
-	err = w.cat.CreateTable(ctx, req.Table, in)
+	err = w.cat.CreateTable(ctx, req.Table, in, catalog.PartitionedBy(req.PartitionBy))
 	if err != nil && !errors.Is(err, catalog.ErrTableAlreadyExists) {
 		return nil, false, err
 	}

@@ -331,3 +331,43 @@ func TestWriterRefusesOversizedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// PartitionBy partitions a table the ingest creates; an existing table
+// must already be partitioned so, else nothing is written.
+func TestWriterPartitionBy(t *testing.T) {
+	c := openCatalog(t)
+	w := NewWriter(c, slog.New(slog.DiscardHandler), nil)
+	ctx := t.Context()
+	id := catalog.Ident{Namespace: "bronze", Name: "parted"}
+	rows := func() array.RecordReader {
+		return batchOf(t, []string{"id", "region"}, []int32{1, 2, 3}, []string{"eu", "us", "eu"})
+	}
+	if _, err := w.Write(ctx, Request{Table: id, Mode: ModeCreateAppend, PartitionBy: "Region", Records: rows()}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := c.Files(ctx, id, 0)
+	if err != nil || len(files) != 2 {
+		t.Fatalf("files %+v (%v), want one per region", files, err)
+	}
+	// The same partitioning, or none: appended with the table's own.
+	for _, by := range []string{"region", ""} {
+		if _, err := w.Write(ctx, Request{Table: id, Mode: ModeAppend, PartitionBy: by, Records: rows()}); err != nil {
+			t.Fatalf("append with %q: %v", by, err)
+		}
+	}
+	before := len(scan(t, c, id))
+	_, err = w.Write(ctx, Request{Table: id, Mode: ModeAppend, PartitionBy: "bucket(2, id)", Records: rows()})
+	if !errors.Is(err, catalog.ErrInvalidArgument) || !strings.Contains(err.Error(), "is partitioned by (region), not (bucket(2, id))") {
+		t.Fatalf("another partitioning: %v", err)
+	}
+	_, err = w.Write(ctx, Request{Table: catalog.Ident{Namespace: "bronze", Name: "bad"}, PartitionBy: "day(region)", Records: rows()})
+	if !errors.Is(err, catalog.ErrInvalidArgument) || !strings.Contains(err.Error(), "day cannot be applied to column region") {
+		t.Fatalf("a bad partitioning: %v", err)
+	}
+	if _, err := c.LoadTable(ctx, catalog.Ident{Namespace: "bronze", Name: "bad"}); !errors.Is(err, catalog.ErrNoSuchTable) {
+		t.Fatalf("the refused ingest left a table: %v", err)
+	}
+	if after := len(scan(t, c, id)); after != before || before != 9 {
+		t.Fatalf("rows %d before the refused ingest, %d after; want 9", before, after)
+	}
+}

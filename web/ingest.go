@@ -60,7 +60,7 @@ type ingestResponse struct {
 
 // ingestParams are the query parameters POST /ingest understands.
 var ingestParams = []string{"table", "mode", "on_bad", "key", "format", "delimiter", "quote", "header",
-	"null", "column_type", "metadata_columns", "max_errors", "filename", "invalid_utf8"}
+	"null", "column_type", "metadata_columns", "max_errors", "filename", "invalid_utf8", "partition_by"}
 
 // ingestUpload is POST /ingest: the body (multipart/form-data with one or
 // more parts named "file", or the raw file) streams into the parser and
@@ -164,6 +164,7 @@ func readIngestParams(q url.Values) (ingest.Request, ingest.Options, error) {
 	}
 	req.InvalidUTF8 = opts.InvalidUTF8
 	req.Key = q.Get("key")
+	req.PartitionBy = q.Get("partition_by")
 	switch f := ingest.Format(q.Get("format")); f {
 	case "", "auto":
 	case ingest.FormatCSV, ingest.FormatJSON, ingest.FormatParquet:

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -223,6 +224,21 @@ func TestIngestParquetUploads(t *testing.T) {
 	}
 	if n := len(tableRows(t, cat, "bronze.raw")); n != 100 {
 		t.Fatalf("raw: %d rows in the table", n)
+	}
+
+	// partition_by partitions the table it creates.
+	code, _, p = post(t, h, "/ingest?table=parted&partition_by="+url.QueryEscape("bucket(2, id)"), "application/vnd.apache.parquet",
+		bytes.NewReader(idNameRows(t, 0, 100)))
+	if code != http.StatusOK {
+		t.Fatalf("partition_by: %d %+v", code, p)
+	}
+	if files, err := cat.Files(t.Context(), catalog.Ident{Namespace: "bronze", Name: "parted"}, 0); err != nil || len(files) != 2 ||
+		!strings.Contains(files[0].Partition, "id_bucket") {
+		t.Fatalf("partition_by: files %+v (%v)", files, err)
+	}
+	code, _, p = post(t, h, "/ingest?table=parted&partition_by=id", "application/vnd.apache.parquet", bytes.NewReader(idNameRows(t, 0, 1)))
+	if code != http.StatusBadRequest || !strings.Contains(p.Detail, "is partitioned by (bucket(2, id)), not (id)") {
+		t.Fatalf("another partitioning: %d %+v", code, p)
 	}
 
 	// Two multipart files: one snapshot; octet-stream parts are detected.

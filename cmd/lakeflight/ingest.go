@@ -73,6 +73,7 @@ type ingestOptions struct {
 	metadata       bool
 	key            string
 	noKey          bool
+	partitionBy    string
 	each           bool
 	progress       string
 	json           bool
@@ -159,6 +160,7 @@ func parseIngestArgs(args []string, helpOut io.Writer, getenv func(string) strin
 	fs.StringVar(&opts.server, "server", defServer, "lakeflight Flight SQL address `HOST:PORT` (env LAKEFLIGHT_SERVER)")
 	fs.StringVar(&table, "table", "", "target table `[NAMESPACE.]NAME` (required; namespace defaults to "+ingest.DefaultNamespace+")")
 	fs.StringVar(&mode, "mode", string(ingest.ModeCreateAppend), "`mode`: create, append, replace or create_append")
+	fs.StringVar(&opts.partitionBy, "partition-by", "", "partition a table the ingest creates by these `terms`, as in PARTITIONED BY: columns, year/month/day/hour(col), bucket(N, col), truncate(W, col), e.g. 'day(ts), region'; an existing table must already be partitioned so")
 	fs.StringVar(&onBad, "on-bad", string(ingest.PolicyStrict), "bad-row `policy`: strict (fail, commit nothing), skip (drop and count) or rejects (keep them in NAME__rejects)")
 	fs.StringVar(&invalidUTF8, "invalid-utf8", string(ingest.UTF8Error), "text that is not valid UTF-8: error (a bad row, see --on-bad) or replace (store each invalid byte as U+FFFD)")
 	fs.IntVar(&opts.maxErrors, "max-errors", 1, "strict: collect up to `N` bad rows and list them all before failing (1: stop at the first)")
@@ -393,6 +395,9 @@ func (o *ingestOptions) keyFor(files []inputFile, perFile bool) string {
 	if o.invalidUTF8 == ingest.UTF8Replace { // only then, so that earlier keys still replay
 		fmt.Fprintf(&h, "invalid-utf8=%s\n", o.invalidUTF8)
 	}
+	if o.partitionBy != "" { // likewise
+		fmt.Fprintf(&h, "partition-by=%s\n", o.partitionBy)
+	}
 	types := slices.Clone(o.columnTypes)
 	slices.Sort(types)
 	fmt.Fprintf(&h, "column-type=%q\n", types)
@@ -462,7 +467,7 @@ func ingestOnce(ctx context.Context, client *afsql.Client, opts ingestOptions, f
 	prog.reading(rdr)
 
 	res, err := ingest.Send(ctx, client, rdr, ingest.SendOptions{
-		Namespace: opts.namespace, Table: opts.table, Mode: opts.mode, Key: key, Source: sourceName(sum.files),
+		Namespace: opts.namespace, Table: opts.table, Mode: opts.mode, Key: key, Source: sourceName(sum.files), PartitionBy: opts.partitionBy,
 	}, func() ([]ingest.RowError, ingest.WireStats) {
 		st := rdr.Stats()
 		return rdr.TakeRejects(), ingest.WireStats{Bytes: st.Bytes, Skipped: st.Skipped}

@@ -294,6 +294,24 @@ func TestIngestCommand(t *testing.T) {
 		}
 	})
 
+	t.Run("partition by", func(t *testing.T) {
+		code, _, errOut := ingestCmd("--table", "parted", "--partition-by", "bucket(2, id)", "--progress", "none", a)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		files := sqlLines(t, flightAddr, "SELECT DISTINCT partition FROM iceberg_files('bronze.parted') ORDER BY 1")
+		if len(files) != 3 || files[1] != `"{""id_bucket"":0}"` || files[2] != `"{""id_bucket"":1}"` { // CSV-quoted
+			t.Fatalf("partitions %q", files)
+		}
+		code, _, errOut = ingestCmd("--table", "parted", "--partition-by", "truncate(10, id)", "--progress", "none", b)
+		if code != 1 || !strings.Contains(errOut, "bronze.parted is partitioned by (bucket(2, id)), not (truncate(10, id))") {
+			t.Fatalf("another partitioning: exit %d: %s", code, errOut)
+		}
+		if n := count(t, flightAddr, "bronze.parted"); n != "2500" {
+			t.Fatalf("count %s after the refused ingest", n)
+		}
+	})
+
 	t.Run("flags after files", func(t *testing.T) {
 		code, out, errOut := ingestCmd(c, "--table", "late", "--json")
 		if code != 0 || summaries(t, out)[0].Rows != 10 {
