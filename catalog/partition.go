@@ -295,3 +295,66 @@ func PartitionClause(spec iceberg.PartitionSpec, sc *iceberg.Schema) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// SetPartitioning stages the table's new partitioning (ALTER TABLE … SET
+// PARTITIONED BY): clause's terms, or none for "". Files already written
+// keep the spec they were written with, and readers plan each file by its
+// own; new files follow the new spec. Fields the old and new spec share
+// (same column, same transform) keep their ids and names.
+func (t *Txn) SetPartitioning(clause string) error {
+	st, err := t.tx.StagedTable()
+	if err != nil {
+		return err
+	}
+	sc, have := st.Schema(), st.Spec()
+	want := *iceberg.UnpartitionedSpec
+	if clause != "" {
+		if want, err = ParsePartitionSpec(clause, sc); err != nil {
+			return fmt.Errorf("table %s: %w", t.id, err)
+		}
+	}
+	in := func(spec iceberg.PartitionSpec, f iceberg.PartitionField) bool {
+		for _, g := range spec.Fields() {
+			if g.SourceID() == f.SourceID() && g.Transform.Equals(f.Transform) {
+				return true
+			}
+		}
+		return false
+	}
+	u := t.tx.UpdateSpec(true)
+	changed := false
+	for _, f := range have.Fields() {
+		if !in(want, f) {
+			u.RemoveField(f.Name)
+			changed = true
+		}
+	}
+	for _, f := range want.Fields() {
+		if !in(have, f) {
+			col, _ := sc.FindColumnName(f.SourceID())
+			u.AddField(col, f.Transform, f.Name)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := u.Commit(); err != nil {
+		return fmt.Errorf("%w: repartitioning %s: %w", ErrInvalidArgument, t.id, err)
+	}
+	t.staged = true
+	return nil
+}
+
+// PartitionSources are the names of the columns the table's current spec
+// derives partitions from: a column that must stay while the spec uses it.
+func PartitionSources(tbl *table.Table) []string {
+	var out []string
+	spec := tbl.Spec()
+	for _, f := range spec.Fields() {
+		if col, ok := tbl.Schema().FindColumnName(f.SourceID()); ok {
+			out = append(out, col)
+		}
+	}
+	return out
+}

@@ -229,6 +229,34 @@ def test_partitioned_commits_read_by_pyiceberg(server, conn, mode):
     assert rows(table.scan(row_filter="id == 100").to_arrow()) == [model[100]]
 
 
+def test_partition_evolution_read_by_pyiceberg(server, conn):
+    """unpartitioned -> day(ts) -> hour(ts): pyiceberg sees the three specs, each file
+    under its own, and reads every snapshot (a delete across specs included) the same."""
+    name = f"silver.{unique('evo')}"
+    insert = (
+        "INSERT INTO {t} SELECT range AS id, TIMESTAMP '2026-03-01 00:30:00' + INTERVAL (range % 4) HOUR "
+        "+ INTERVAL (range % 2) DAY AS ts FROM range({a}, {b})"
+    )
+    statements = [
+        "CREATE TABLE {t} (id BIGINT, ts TIMESTAMP)",
+        insert.format(t="{t}", a=0, b=20),
+        "ALTER TABLE {t} SET PARTITIONED BY (day(ts))",
+        insert.format(t="{t}", a=20, b=40),
+        "ALTER TABLE {t} SET PARTITIONED BY (hour(ts))",
+        insert.format(t="{t}", a=40, b=60),
+        "DELETE FROM {t} WHERE id % 7 = 0",
+    ]
+    with conn.cursor() as cur:
+        for sql in statements:
+            cur.execute(sql.format(t=name))
+    table = open_catalog(server).load_table(name)
+    assert [[str(f.transform) for f in spec.fields] for spec in table.specs().values()] == [[], ["day"], ["hour"]]
+    specs = sorted({task.file.spec_id for task in table.scan().plan_files()})
+    assert specs == [0, 1, 2]
+    assert assert_same_at_every_snapshot(conn, name, table) == 4
+    assert sorted(r["id"] for r in table.scan().to_arrow().to_pylist()) == [i for i in range(60) if i % 7]
+
+
 def test_copy_on_write_commits_read_by_pyiceberg(server, conn):
     """The same series on a table set to copy-on-write: pyiceberg sees the
     properties, reads every snapshot the same, and the current snapshot has

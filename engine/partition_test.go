@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -99,5 +100,68 @@ func TestSQLPartitionedTables(t *testing.T) {
 	}
 	if got := mustQuery(t, s, "SELECT count(*) FROM silver.ev"); got[0][0] != "50" {
 		t.Fatalf("silver.ev after the refused replace: %q", got)
+	}
+}
+
+// A table's partitioning changes with ALTER TABLE: old files keep their
+// spec, new ones follow the new spec, and queries and deletes span both.
+func TestSQLPartitionEvolution(t *testing.T) {
+	_, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "evo"}
+	insert := func(from int) {
+		t.Helper()
+		execN(t, s, fmt.Sprintf(`INSERT INTO silver.evo SELECT range, TIMESTAMP '2026-03-01 00:30:00' + INTERVAL (range %% 4) HOUR
+			+ INTERVAL (range %% 2) DAY FROM range(%d, %d)`, from, from+40))
+	}
+	execN(t, s, "CREATE TABLE silver.evo (id BIGINT, ts TIMESTAMP)")
+	insert(0)
+	execN(t, s, "ALTER TABLE silver.evo SET PARTITIONED BY (day(ts))")
+	insert(40)
+	execN(t, s, "ALTER TABLE silver.evo SET PARTITIONED BY (hour(ts))")
+	insert(80)
+
+	files, err := cat.Files(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySpec := map[int32][]string{}
+	for _, f := range files {
+		bySpec[f.SpecID] = append(bySpec[f.SpecID], f.Partition)
+	}
+	// Spec 0: one unpartitioned file; spec 1: two days; spec 2: the four
+	// distinct hours (hours since 1970: 2026-03-01 00:00 is 492312).
+	slices.Sort(bySpec[2])
+	if len(bySpec) != 3 || !slices.Equal(bySpec[0], []string{"{}"}) || len(bySpec[1]) != 2 ||
+		!slices.Equal(bySpec[2], []string{`{"ts_hour":492312}`, `{"ts_hour":492314}`, `{"ts_hour":492337}`, `{"ts_hour":492339}`}) {
+		t.Fatalf("files by spec: %v", bySpec)
+	}
+	if got := mustQuery(t, s, "SELECT count(*), sum(id), count(DISTINCT ts) FROM silver.evo"); !slices.Equal(got[0], []string{"120", "7140", "4"}) {
+		t.Fatalf("rows across three specs: %q", got)
+	}
+	// A DELETE that touches files of every spec.
+	if n := execN(t, s, "DELETE FROM silver.evo WHERE id % 10 = 0"); n != 12 {
+		t.Fatalf("deleted %d rows", n)
+	}
+	if got := mustQuery(t, s, "SELECT count(*) FROM silver.evo"); got[0][0] != "108" {
+		t.Fatalf("after delete: %q", got)
+	}
+	// The partition source cannot be dropped while the spec uses it.
+	_, err = s.Exec(context.Background(), "ALTER TABLE silver.evo DROP COLUMN ts")
+	if !errors.Is(err, ErrInvalidSQL) || !strings.Contains(err.Error(), "partition source") {
+		t.Fatalf("dropping the partition source: %v", err)
+	}
+	execN(t, s, "ALTER TABLE silver.evo RESET PARTITIONED BY")
+	insert(120)
+	if got := partitionsOf(t, cat, id); got["{}"] != 2 {
+		t.Fatalf("after RESET: %v, want a second unpartitioned file", got)
+	}
+	for sql, msg := range map[string]string{
+		"ALTER TABLE silver.evo SET PARTITIONED BY (nope)":        "no column nope",
+		"ALTER TABLE silver.evo SET PARTITIONED BY ()":            "names no column",
+		"ALTER TABLE silver.evo SET PARTITIONED BY (id) AND THEN": "unexpected text",
+	} {
+		if _, err := s.Exec(context.Background(), sql); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: %v, want %q", sql, err, msg)
+		}
 	}
 }

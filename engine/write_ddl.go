@@ -339,6 +339,7 @@ type alterAction struct {
 	typ          iceberg.Type // add, type
 	ifExists     bool         // DROP COLUMN IF EXISTS
 	ifNotExists  bool         // ADD COLUMN IF NOT EXISTS
+	partitionBy  string       // partition: SET PARTITIONED BY's terms, "" for RESET
 }
 
 // parseAlter reads ALTER TABLE t ADD/DROP/RENAME/ALTER COLUMN …; column
@@ -364,9 +365,28 @@ func parseAlter(dc *dconn, sql string, toks sqltext.Tokens, i int) (*alterAction
 		}
 		return strings.TrimSpace(sql[toks[i].Pos:])
 	}
-	const usage = "ALTER TABLE supports ADD COLUMN name type, DROP COLUMN name, RENAME COLUMN a TO b, ALTER COLUMN name TYPE type and RENAME TO name"
+	const usage = "ALTER TABLE supports ADD COLUMN name type, DROP COLUMN name, RENAME COLUMN a TO b, ALTER COLUMN name TYPE type, " +
+		"RENAME TO name, SET PARTITIONED BY (…) and RESET PARTITIONED BY"
 	a := &alterAction{}
 	switch {
+	case toks.Words(i, "set", "partitioned", "by"), toks.Words(i, "reset", "partitioned", "by"):
+		a.op = "partition"
+		if toks.Word(i, "set") {
+			end := toks.Close(i + 3)
+			if end < 0 {
+				return nil, newError(ErrInvalidSQL, "ALTER TABLE … SET PARTITIONED BY takes the partition terms in parentheses, as in SET PARTITIONED BY (day(ts))")
+			}
+			if a.partitionBy = strings.TrimSpace(sql[toks[i+3].End:toks[end].Pos]); a.partitionBy == "" {
+				return nil, newError(ErrInvalidSQL, "ALTER TABLE … SET PARTITIONED BY () names no column; RESET PARTITIONED BY makes the table unpartitioned")
+			}
+			i = end + 1
+		} else {
+			i += 3
+		}
+		if i < len(toks) {
+			return nil, newError(ErrInvalidSQL, "ALTER TABLE … PARTITIONED BY: unexpected text after the partition terms")
+		}
+		return a, nil
 	case word("add"):
 		a.op = "add"
 		word("column")
@@ -524,6 +544,15 @@ func (e *Engine) alterTable(ctx context.Context, p *writePlan) error {
 	}
 	defer txn.Abort()
 	a := p.alter
+	if a.op == "partition" {
+		if err := txn.SetPartitioning(a.partitionBy); err != nil {
+			return err
+		}
+		if _, err := txn.Commit(ctx); err != nil {
+			return err
+		}
+		return e.Refresh(ctx, p.id)
+	}
 	_, found := txn.Table().Schema().FindFieldByNameCaseInsensitive(a.column)
 	switch {
 	case a.op == "add" && found && a.ifNotExists, a.op == "drop" && !found && a.ifExists:
@@ -535,6 +564,10 @@ func (e *Engine) alterTable(ctx context.Context, p *writePlan) error {
 	}
 	if f, ok := txn.Table().Schema().FindFieldByNameCaseInsensitive(a.column); ok {
 		a.column = f.Name
+	}
+	if a.op == "drop" && slices.Contains(catalog.PartitionSources(txn.Table()), a.column) {
+		return newError(ErrInvalidSQL, fmt.Sprintf("ALTER TABLE %s: column %s is a partition source of the table; "+
+			"change the partitioning first (ALTER TABLE … SET PARTITIONED BY or RESET PARTITIONED BY)", p.id, a.column))
 	}
 	err = txn.EvolveSchema(func(u *table.UpdateSchema) error {
 		switch a.op {
