@@ -204,6 +204,8 @@ func TestOpenAPIBodies(t *testing.T) {
 		{"/v1/tables/{ns}/{table}/tags", "post", &createRefRequest{}, "/v1/tables/bronze/t/tags"},
 		{"/v1/tables/{ns}/{table}/branches", "post", &createRefRequest{}, "/v1/tables/bronze/t/branches"},
 		{"/v1/tables/{ns}/{table}/rollback", "post", &rollbackRequest{}, "/v1/tables/bronze/t/rollback"},
+		{"/v1/tables/{ns}/{table}/expire-snapshots", "post", &expireRequest{}, "/v1/tables/bronze/t/expire-snapshots"},
+		{"/v1/tables/{ns}/{table}/remove-orphan-files", "post", &orphansRequest{}, "/v1/tables/bronze/t/remove-orphan-files"},
 	} {
 		op := doc.operation(t, c.path, c.method)
 		if op.RequestBody == nil {

@@ -122,6 +122,8 @@ func New(opts Options) *Server {
 	tables.POST("/tags", s.createTag)
 	tables.POST("/branches", s.createBranch)
 	tables.POST("/rollback", s.rollback)
+	tables.POST("/expire-snapshots", s.expireSnapshots)
+	tables.POST("/remove-orphan-files", s.removeOrphanFiles)
 	tables.GET("/rows", s.tableRows)
 	tables.GET("/schema", s.tableSchema)
 	// The same reads by qualified name, as the brief spells them.

@@ -21,6 +21,8 @@ type Snapshotter interface {
 	CreateBranch(ctx context.Context, id catalog.Ident, name string, snapshotID int64) (int64, error)
 	DropRef(ctx context.Context, id catalog.Ident, name string) error
 	Rollback(ctx context.Context, id catalog.Ident, snapshotID int64) error
+	ExpireSnapshots(ctx context.Context, id catalog.Ident, o catalog.ExpireOptions) (catalog.MaintenanceReport, error)
+	RemoveOrphanFiles(ctx context.Context, id catalog.Ident, olderThan time.Duration, dryRun bool) (catalog.MaintenanceReport, error)
 }
 
 var _ Snapshotter = (*catalog.Catalog)(nil)

@@ -32,6 +32,8 @@ Usage:
   lakeflight ingest --table T [flags] FILE...
                                            load CSV, JSON or Parquet files into a table (lakeflight ingest -h)
   lakeflight demo [--scale N] [--step K]   load the demo shop's raw data into bronze tables (lakeflight demo -h)
+  lakeflight maintain TABLE...|--all expire|orphans [flags]
+                                           expire old snapshots or remove orphan files (lakeflight maintain -h)
   lakeflight version                       print the version
 `
 
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIngest(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "maintain":
+		return runMaintain(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		_, err := fmt.Fprintf(stdout, "lakeflight %s (commit %s)\n", version, commit)
 		return err

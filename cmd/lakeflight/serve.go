@@ -366,6 +366,22 @@ func (l lateCatalog) CreateBranch(ctx context.Context, id catalog.Ident, name st
 	return c.CreateBranch(ctx, id, name, snapshotID)
 }
 
+func (l lateCatalog) ExpireSnapshots(ctx context.Context, id catalog.Ident, o catalog.ExpireOptions) (catalog.MaintenanceReport, error) {
+	c, err := l.get()
+	if err != nil {
+		return catalog.MaintenanceReport{}, err
+	}
+	return c.ExpireSnapshots(ctx, id, o)
+}
+
+func (l lateCatalog) RemoveOrphanFiles(ctx context.Context, id catalog.Ident, olderThan time.Duration, dryRun bool) (catalog.MaintenanceReport, error) {
+	c, err := l.get()
+	if err != nil {
+		return catalog.MaintenanceReport{}, err
+	}
+	return c.RemoveOrphanFiles(ctx, id, olderThan, dryRun)
+}
+
 func (l lateCatalog) DropRef(ctx context.Context, id catalog.Ident, name string) error {
 	c, err := l.get()
 	if err != nil {

@@ -1,0 +1,139 @@
+package catalog
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// expireTable makes bronze.<name> with five snapshots: appends of 1 and 2,
+// an overwrite with 3 (the files of 1 and 2 leave the table), appends of 4
+// and 5. It returns the snapshot ids in order.
+func expireTable(t *testing.T, c *Catalog, mem memory.Allocator, name string) (Ident, []int64) {
+	t.Helper()
+	ctx := t.Context()
+	id := Ident{"bronze", name}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	snaps := []int64{appendIDs(t, c, mem, id, 1), appendIDs(t, c, mem, id, 2)}
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := idRows(t, mem, deltaSchema, 3)
+	defer rows.Release()
+	if err := txn.ReplaceAll(ctx, rows, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	s3, err := txn.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, append(snaps, s3, appendIDs(t, c, mem, id, 4), appendIDs(t, c, mem, id, 5))
+}
+
+func TestExpireSnapshots(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id, snaps := expireTable(t, c, mem, "exp")
+	if _, err := c.CreateTag(ctx, id, "first", snaps[0]); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.ExpireSnapshots(ctx, id, ExpireOptions{RetainLast: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kept: the last two of main (5, 4) and the tagged first; 2 and 3 go,
+	// and with 2 the file of row 2, which no kept snapshot reads.
+	left, err := c.Snapshots(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, s := range left {
+		ids = append(ids, s.SnapshotID)
+	}
+	if !slices.Equal(ids, []int64{snaps[0], snaps[3], snaps[4]}) {
+		t.Fatalf("snapshots left %v, want %v", ids, []int64{snaps[0], snaps[3], snaps[4]})
+	}
+	if rep.SnapshotsBefore != 5 || rep.SnapshotsAfter != 3 || rep.FilesAfter >= rep.FilesBefore || rep.BytesAfter >= rep.BytesBefore {
+		t.Fatalf("report %+v", rep)
+	}
+	if got := idsOf(t, c, id, 0); !slices.Equal(got, []int64{3, 4, 5}) {
+		t.Fatalf("current rows %v", got)
+	}
+	if got := idsOf(t, c, id, snaps[0]); !slices.Equal(got, []int64{1}) {
+		t.Fatalf("the tagged snapshot reads %v", got)
+	}
+	if _, err := c.TableStateAt(ctx, id, snaps[1]); !errors.Is(err, ErrNoSuchSnapshot) {
+		t.Fatalf("an expired snapshot: %v", err)
+	}
+	for _, o := range []ExpireOptions{{RetainLast: 0}, {RetainLast: 1, OlderThan: -time.Hour}} {
+		if _, err := c.ExpireSnapshots(ctx, id, o); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+	// Nothing older than a day: nothing to expire.
+	rep, err = c.ExpireSnapshots(ctx, id, ExpireOptions{RetainLast: 1, OlderThan: 24 * time.Hour})
+	if err != nil || rep.SnapshotsAfter != 3 || rep.FilesAfter != rep.FilesBefore {
+		t.Fatalf("a no-op expiry: %+v (%v)", rep, err)
+	}
+}
+
+func TestRemoveOrphanFiles(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", "orph"}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	appendIDs(t, c, mem, id, 1, 2)
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(LocalPath(tbl.Location()), "data")
+	old, fresh := filepath.Join(data, "stray-old.parquet"), filepath.Join(data, "stray-new.parquet")
+	for _, p := range []string{old, fresh} {
+		if err := os.WriteFile(p, []byte("not referenced"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := time.Now().Add(-100 * time.Hour)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	dry, err := c.RemoveOrphanFiles(ctx, id, DefaultOrphanAge, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dry.Orphans) != 1 || !strings.HasSuffix(dry.Orphans[0], "stray-old.parquet") || dry.FilesAfter != dry.FilesBefore {
+		t.Fatalf("dry run %+v", dry)
+	}
+	rep, err := c.RemoveOrphanFiles(ctx, id, DefaultOrphanAge, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Orphans) != 1 || rep.FilesAfter != rep.FilesBefore-1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("the old orphan is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatalf("the fresh file was removed: %v", err)
+	}
+	if got := idsOf(t, c, id, 0); !slices.Equal(got, []int64{1, 2}) {
+		t.Fatalf("rows after orphan removal %v", got)
+	}
+	if _, err := c.RemoveOrphanFiles(ctx, id, time.Minute, true); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("a one-minute window: %v", err)
+	}
+}
