@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/apache/iceberg-go/table"
@@ -25,7 +26,7 @@ const MinOrphanAge = time.Hour
 // MaintenanceReport says what one maintenance action did to a table.
 type MaintenanceReport struct {
 	Table           string   `json:"table"`
-	Action          string   `json:"action"` // expire_snapshots, remove_orphan_files
+	Action          string   `json:"action"` // expire_snapshots, remove_orphan_files, compact
 	DryRun          bool     `json:"dry_run,omitempty"`
 	SnapshotsBefore int      `json:"snapshots_before"`
 	SnapshotsAfter  int      `json:"snapshots_after"`
@@ -35,7 +36,16 @@ type MaintenanceReport struct {
 	BytesAfter      int64    `json:"bytes_after"`
 	Orphans         []string `json:"orphans,omitempty"` // remove_orphan_files: the files found (deleted unless a dry run)
 	OrphanBytes     int64    `json:"orphan_bytes,omitempty"`
-	Seconds         float64  `json:"seconds"`
+	// compact: the current snapshot's data files before and after, the
+	// files rewritten, the partitions they were in and the commits made;
+	// the old files stay for older snapshots until expiry removes them.
+	DataFilesBefore int     `json:"data_files_before,omitempty"`
+	DataFilesAfter  int     `json:"data_files_after,omitempty"`
+	Rewritten       int     `json:"rewritten_files,omitempty"`
+	Partitions      int     `json:"partitions,omitempty"`
+	Commits         int     `json:"commits,omitempty"`
+	Conflicts       int     `json:"conflicts,omitempty"` // groups skipped because another writer changed their files first
+	Seconds         float64 `json:"seconds"`
 }
 
 // ExpireOptions say which snapshots expiry keeps besides the current one
@@ -58,7 +68,7 @@ func (c *Catalog) ExpireSnapshots(ctx context.Context, id Ident, o ExpireOptions
 	if o.OlderThan < 0 {
 		return MaintenanceReport{}, fmt.Errorf("%w: expiring snapshots of %s: older_than %s is negative", ErrInvalidArgument, id, o.OlderThan)
 	}
-	return c.maintain(ctx, id, "expire_snapshots", func(rep *MaintenanceReport) error {
+	return c.Maintain(ctx, id, "expire_snapshots", func(rep *MaintenanceReport) error {
 		const attempts = 4
 		var err error
 		for range attempts {
@@ -88,7 +98,7 @@ func (c *Catalog) RemoveOrphanFiles(ctx context.Context, id Ident, olderThan tim
 		return MaintenanceReport{}, fmt.Errorf("%w: removing orphan files of %s: older_than %s is under %s; a younger file may belong to a write that has not committed yet",
 			ErrInvalidArgument, id, olderThan, MinOrphanAge)
 	}
-	return c.maintain(ctx, id, "remove_orphan_files", func(rep *MaintenanceReport) error {
+	return c.Maintain(ctx, id, "remove_orphan_files", func(rep *MaintenanceReport) error {
 		tbl, err := c.LoadTable(ctx, id)
 		if err != nil {
 			return err
@@ -103,9 +113,9 @@ func (c *Catalog) RemoveOrphanFiles(ctx context.Context, id Ident, olderThan tim
 	})
 }
 
-// maintain runs one action on a table and reports the table's snapshots
-// and files before and after it.
-func (c *Catalog) maintain(ctx context.Context, id Ident, action string, run func(*MaintenanceReport) error) (MaintenanceReport, error) {
+// Maintain runs one action on a table and reports the table's snapshots
+// and files before and after it (run adds what only it knows).
+func (c *Catalog) Maintain(ctx context.Context, id Ident, action string, run func(*MaintenanceReport) error) (MaintenanceReport, error) {
 	start := time.Now()
 	rep := MaintenanceReport{Table: id.String(), Action: action}
 	tbl, err := c.LoadTable(ctx, id)
@@ -155,4 +165,69 @@ func dirUsage(dir string) (files int, bytes int64, err error) {
 		err = nil
 	}
 	return files, bytes, err
+}
+
+// FileGroup is the data files of one partition (one spec, one tuple of
+// partition values) at a snapshot, with the delete files that apply to
+// them: what compaction may rewrite together.
+type FileGroup struct {
+	SpecID      int32
+	Partition   string // as FileInfo renders it, "{}" when unpartitioned
+	DataFiles   []DataFile
+	DeleteFiles []DataFile // position deletes of these data files
+}
+
+// FileGroups groups the current snapshot's data files by partition, in a
+// stable order, and returns the snapshot's id and schema with them.
+func (c *Catalog) FileGroups(ctx context.Context, id Ident) ([]FileGroup, *TableState, error) {
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cur := tbl.CurrentSnapshot()
+	if cur == nil {
+		st, err := c.TableState(ctx, id)
+		return nil, st, err
+	}
+	st, err := c.TableStateAt(ctx, id, cur.SnapshotID) // the snapshot tbl knows, however many land meanwhile
+	if err != nil {
+		return nil, nil, err
+	}
+	scan := tbl.Scan(table.WithSnapshotID(st.SnapshotID))
+	defer func() { _ = scan.Close() }()
+	tasks, err := scan.PlanFiles(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("planning the files of %s: %w", id, err)
+	}
+	r, err := newFileRenderer(tbl.Metadata(), tbl.Schema())
+	if err != nil {
+		return nil, nil, err
+	}
+	byKey := map[string]*FileGroup{}
+	var order []string
+	seenDel := map[string]bool{}
+	for _, task := range tasks {
+		df := task.File
+		part := r.partition(df)
+		key := fmt.Sprintf("%d/%s", df.SpecID(), part)
+		g, ok := byKey[key]
+		if !ok {
+			g = &FileGroup{SpecID: df.SpecID(), Partition: part}
+			byKey[key] = g
+			order = append(order, key)
+		}
+		g.DataFiles = append(g.DataFiles, dataFileOf(df))
+		for _, d := range task.DeleteFiles {
+			if !seenDel[key+d.FilePath()] {
+				seenDel[key+d.FilePath()] = true
+				g.DeleteFiles = append(g.DeleteFiles, dataFileOf(d))
+			}
+		}
+	}
+	slices.Sort(order)
+	out := make([]FileGroup, len(order))
+	for i, k := range order {
+		out[i] = *byKey[k]
+	}
+	return out, st, nil
 }

@@ -137,3 +137,68 @@ func TestRemoveOrphanFiles(t *testing.T) {
 		t.Fatalf("a one-minute window: %v", err)
 	}
 }
+
+// Compact commits on top of appends made after the snapshot it read, and
+// refuses (leaving no file) when a delete changed the files it rewrote.
+func TestCompactRebasesOnAppendsOnly(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	env := newEnv(t)
+	c := env.open(t)
+	id := Ident{"bronze", "cmp"}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	appendIDs(t, c, mem, id, 1)
+	base := appendIDs(t, c, mem, id, 2)
+	st, err := c.TableState(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replaced []string
+	for _, f := range st.DataFiles {
+		replaced = append(replaced, f.Location)
+	}
+	appendIDs(t, c, mem, id, 3) // lands after the compaction read
+	rows := idRows(t, mem, deltaSchema, 1, 2)
+	snap, err := c.Compact(ctx, id, base, rows, replaced, nil, 1)
+	rows.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := idsOf(t, c, id, snap); !slices.Equal(got, []int64{1, 2, 3}) {
+		t.Fatalf("after compaction %v", got)
+	}
+	if st, _ := c.TableState(ctx, id); len(st.DataFiles) != 2 {
+		t.Fatalf("%d data files, want the compacted one and the appended one", len(st.DataFiles))
+	}
+
+	// A delete after the read: the rewrite would bring the row back.
+	st, err = c.TableState(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, replaced = st.SnapshotID, nil
+	for _, f := range st.DataFiles {
+		replaced = append(replaced, f.Location)
+	}
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Delta(ctx, nil, []PositionDeletes{{DataFile: st.DataFiles[0].Location, Positions: []int64{0}}}, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := parquetFiles(t, env)
+	rows = idRows(t, mem, deltaSchema, 1, 2, 3)
+	_, err = c.Compact(ctx, id, base, rows, replaced, nil, 1)
+	rows.Release()
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "(delete) changed the table") {
+		t.Fatalf("compaction over a delete: %v", err)
+	}
+	if after := parquetFiles(t, env); after != before {
+		t.Fatalf("%d Parquet files before the refused compaction, %d after", before, after)
+	}
+}

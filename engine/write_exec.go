@@ -54,6 +54,9 @@ type TableWriter interface {
 	DropTable(ctx context.Context, id catalog.Ident) error
 	RenameTable(ctx context.Context, from, to catalog.Ident) error
 	DropIfEmpty(ctx context.Context, id catalog.Ident) (bool, error)
+	FileGroups(ctx context.Context, id catalog.Ident) ([]catalog.FileGroup, *catalog.TableState, error)
+	Maintain(ctx context.Context, id catalog.Ident, action string, run func(*catalog.MaintenanceReport) error) (catalog.MaintenanceReport, error)
+	Compact(ctx context.Context, id catalog.Ident, base int64, rows array.RecordReader, replaced []string, summary map[string]string, writers int) (int64, error)
 	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
 	LoadTable(ctx context.Context, id catalog.Ident) (*table.Table, error)
 }

@@ -22,6 +22,7 @@ var (
 	errIngestOff = errkind.New(errkind.Unsupported, "ingest is not enabled on this server")
 	// errSnapshotsOff: the sidecar was built without a Snapshotter.
 	errSnapshotsOff = errkind.New(errkind.Unsupported, "snapshot management is not enabled on this server")
+	errCompactOff   = errkind.New(errkind.Unsupported, "compaction is not enabled on this server")
 	// errBadRequest: a malformed request (unknown parameter, stray form field).
 	errBadRequest = errkind.New(errkind.InvalidArgument, "bad request")
 	// errBodyTooLarge: a request body (other than an upload) over its limit.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -95,4 +96,50 @@ func parseAge(field, v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%w: %s %q: want a duration such as \"120h\" or \"7d\"", errBadRequest, field, v)
 	}
 	return d, nil
+}
+
+// Compactor rewrites a table's small files (the engine's Compact).
+type Compactor interface {
+	Compact(ctx context.Context, id catalog.Ident, targetBytes int64, minFiles int) (catalog.MaintenanceReport, error)
+}
+
+type compactRequest struct {
+	TargetFileSizeBytes *int64 `json:"target_file_size_bytes"` // files under 3/4 of it are small; default 128 MiB
+	MinFiles            *int   `json:"min_files"`              // small files a partition needs to be compacted; default 2
+}
+
+// compact is POST /v1/tables/{ns}/{table}/compact.
+func (s *Server) compact(c echo.Context) error {
+	if s.opts.Compactor == nil {
+		return errCompactOff
+	}
+	ns, err := pathParam(c, "ns")
+	if err != nil {
+		return err
+	}
+	name, err := pathParam(c, "table")
+	if err != nil {
+		return err
+	}
+	var req compactRequest
+	if err := decodeJSONBody(c, &req); err != nil {
+		return err
+	}
+	var target int64
+	minFiles := 0
+	if req.TargetFileSizeBytes != nil {
+		if target = *req.TargetFileSizeBytes; target < 1<<20 {
+			return fmt.Errorf("%w: target_file_size_bytes %d: want at least 1 MiB (1048576)", errBadRequest, target)
+		}
+	}
+	if req.MinFiles != nil {
+		if minFiles = *req.MinFiles; minFiles < 2 {
+			return fmt.Errorf("%w: min_files %d: want at least 2", errBadRequest, minFiles)
+		}
+	}
+	rep, err := s.opts.Compactor.Compact(c.Request().Context(), catalog.Ident{Namespace: ns, Name: name}, target, minFiles)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
 }

@@ -193,7 +193,7 @@ func TestOpenAPIQueryParameters(t *testing.T) {
 func TestOpenAPIBodies(t *testing.T) {
 	doc := loadOpenAPI(t)
 	// The handlers refuse these bodies before they call either.
-	s := New(Options{Snapshots: struct{ Snapshotter }{}, Transform: &runsFake{runs: map[string]transform.Run{}}})
+	s := New(Options{Snapshots: struct{ Snapshotter }{}, Transform: &runsFake{runs: map[string]transform.Run{}}, Compactor: struct{ Compactor }{}})
 	s.SetReady(true)
 	for _, c := range []struct {
 		path, method string
@@ -206,6 +206,7 @@ func TestOpenAPIBodies(t *testing.T) {
 		{"/v1/tables/{ns}/{table}/rollback", "post", &rollbackRequest{}, "/v1/tables/bronze/t/rollback"},
 		{"/v1/tables/{ns}/{table}/expire-snapshots", "post", &expireRequest{}, "/v1/tables/bronze/t/expire-snapshots"},
 		{"/v1/tables/{ns}/{table}/remove-orphan-files", "post", &orphansRequest{}, "/v1/tables/bronze/t/remove-orphan-files"},
+		{"/v1/tables/{ns}/{table}/compact", "post", &compactRequest{}, "/v1/tables/bronze/t/compact"},
 	} {
 		op := doc.operation(t, c.path, c.method)
 		if op.RequestBody == nil {

@@ -64,6 +64,9 @@ type Options struct {
 	// Reader serves GET /v1/tables/{ns}/{table}/rows and …/schema; nil
 	// answers 501.
 	Reader Reader
+	// Compactor serves POST /v1/tables/{ns}/{table}/compact; nil answers
+	// 501.
+	Compactor Compactor
 	// MaxReadRows bounds ?limit= of a rows read; default DefaultMaxReadRows.
 	MaxReadRows int64
 	// Allocator allocates what the reads build (filter values, Arrow IPC
@@ -124,6 +127,7 @@ func New(opts Options) *Server {
 	tables.POST("/rollback", s.rollback)
 	tables.POST("/expire-snapshots", s.expireSnapshots)
 	tables.POST("/remove-orphan-files", s.removeOrphanFiles)
+	tables.POST("/compact", s.compact)
 	tables.GET("/rows", s.tableRows)
 	tables.GET("/schema", s.tableSchema)
 	// The same reads by qualified name, as the brief spells them.

@@ -34,6 +34,10 @@ ACTION:
   orphans   delete files under the table's location that no metadata
             references and that are older than --older-than (--dry-run:
             list them)
+  compact   rewrite each partition's small files (under 3/4 of
+            --target-file-size) and files with deletes into new files, one
+            snapshot per group; a writer committing meanwhile loses nothing
+            (that group is left for the next run)
 
 TABLE is [NAMESPACE.]NAME (namespace defaults to bronze); --all takes every
 Iceberg table the server lists over Flight SQL (--server).
@@ -42,7 +46,7 @@ flags:
 `
 
 // maintainActions maps ACTION to the endpoint that runs it.
-var maintainActions = map[string]string{"expire": "expire-snapshots", "orphans": "remove-orphan-files"}
+var maintainActions = map[string]string{"expire": "expire-snapshots", "orphans": "remove-orphan-files", "compact": "compact"}
 
 type maintainOptions struct {
 	http, server string
@@ -50,6 +54,8 @@ type maintainOptions struct {
 	json         bool
 	olderThan    string
 	retainLast   int
+	targetSize   int64
+	minFiles     int
 	action       string
 	tables       []catalog.Ident
 }
@@ -99,6 +105,8 @@ func parseMaintainArgs(args []string, helpOut io.Writer, getenv func(string) str
 	fs.StringVar(&opts.olderThan, "older-than", "", "expire: snapshots younger than this stay (default 5d); orphans: only files older than this go (default 3d, at least 1h); e.g. 36h or 7d")
 	fs.IntVar(&opts.retainLast, "retain-last", 1, "expire: the last N snapshots of main stay whatever their age")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "orphans: list the orphan files, delete nothing")
+	fs.Int64Var(&opts.targetSize, "target-file-size", 0, "compact: the target file size in `bytes` (default 128 MiB)")
+	fs.IntVar(&opts.minFiles, "min-files", 0, "compact: small files a partition needs to be compacted (default 2)")
 	fs.BoolVar(&opts.json, "json", false, "print each report as JSON, one object per line")
 	usageErr := func(format string, a ...any) error {
 		return fmt.Errorf("%w: maintain: "+format, append([]any{errUsage}, a...)...)
@@ -121,15 +129,15 @@ func parseMaintainArgs(args []string, helpOut io.Writer, getenv func(string) str
 		rest = fs.Args()[1:]
 	}
 	if len(positional) == 0 {
-		return opts, usageErr("no action given: want expire or orphans (lakeflight maintain -h)")
+		return opts, usageErr("no action given: want expire, orphans or compact (lakeflight maintain -h)")
 	}
 	opts.action = positional[len(positional)-1]
 	switch opts.action {
-	case "expire", "orphans":
-	case "compact", "rewrite-manifests":
-		return opts, usageErr("%s is not available yet: expire and orphans are", opts.action)
+	case "expire", "orphans", "compact":
+	case "rewrite-manifests":
+		return opts, usageErr("%s is not available yet: expire, orphans and compact are", opts.action)
 	default:
-		return opts, usageErr("unknown action %q: want expire or orphans", opts.action)
+		return opts, usageErr("unknown action %q: want expire, orphans or compact", opts.action)
 	}
 	names := positional[:len(positional)-1]
 	switch {
@@ -148,8 +156,14 @@ func parseMaintainArgs(args []string, helpOut io.Writer, getenv func(string) str
 	if opts.action == "expire" && opts.dryRun {
 		return opts, usageErr("--dry-run is for orphans; expire has none")
 	}
-	if opts.action == "orphans" && opts.retainLast != 1 {
+	if opts.action != "expire" && opts.retainLast != 1 {
 		return opts, usageErr("--retain-last is for expire")
+	}
+	if opts.action != "compact" && (opts.targetSize != 0 || opts.minFiles != 0) {
+		return opts, usageErr("--target-file-size and --min-files are for compact")
+	}
+	if opts.action == "compact" && opts.olderThan != "" {
+		return opts, usageErr("--older-than is for expire and orphans")
 	}
 	return opts, nil
 }
@@ -165,6 +179,13 @@ func maintainTable(ctx context.Context, opts maintainOptions, id catalog.Ident) 
 		body["retain_last"] = opts.retainLast
 	case "orphans":
 		body["dry_run"] = opts.dryRun
+	case "compact":
+		if opts.targetSize != 0 {
+			body["target_file_size_bytes"] = opts.targetSize
+		}
+		if opts.minFiles != 0 {
+			body["min_files"] = opts.minFiles
+		}
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -212,8 +233,15 @@ func printMaintenance(w io.Writer, asJSON bool, r catalog.MaintenanceReport) err
 	}
 	fmt.Fprintf(&b, ": snapshots %d → %d, files %d → %d, %s → %s", r.SnapshotsBefore, r.SnapshotsAfter,
 		r.FilesBefore, r.FilesAfter, humanBytes(r.BytesBefore), humanBytes(r.BytesAfter))
-	if r.Action == "remove_orphan_files" {
+	switch r.Action {
+	case "remove_orphan_files":
 		fmt.Fprintf(&b, "; %d orphan files (%s)", len(r.Orphans), humanBytes(r.OrphanBytes))
+	case "compact":
+		fmt.Fprintf(&b, "; data files %d → %d (%d rewritten in %d commits", r.DataFilesBefore, r.DataFilesAfter, r.Rewritten, r.Commits)
+		if r.Conflicts > 0 {
+			fmt.Fprintf(&b, ", %d groups left for the next run after other writers' commits", r.Conflicts)
+		}
+		b.WriteString(")")
 	}
 	fmt.Fprintf(&b, " in %s\n", (time.Duration(r.Seconds * float64(time.Second))).Round(time.Millisecond))
 	for _, o := range r.Orphans {

@@ -40,13 +40,23 @@ func TestMaintainCommand(t *testing.T) {
 		t.Fatalf("exit %d: %q %s", code, out, errOut)
 	}
 
+	// compact: m1's three files (one per ingest) become one.
+	code, out, errOut = maintain("m1", "compact")
+	if code != 0 || !strings.Contains(out, "data files 3 → 1 (3 rewritten in 1 commits)") {
+		t.Fatalf("compact: exit %d: %q %s", code, out, errOut)
+	}
+	if n := count(t, flightAddr, "bronze.m1"); n != "300" {
+		t.Fatalf("rows after compaction: %s", n)
+	}
+
 	for _, c := range []struct {
 		args []string
 		code int
 		msg  string
 	}{
 		{[]string{"m1"}, 2, "unknown action \"m1\""},
-		{[]string{"m1", "compact"}, 2, "compact is not available yet"},
+		{[]string{"m1", "rewrite-manifests"}, 2, "rewrite-manifests is not available yet"},
+		{[]string{"m1", "compact", "--older-than", "1d"}, 2, "--older-than is for expire and orphans"},
 		{[]string{"--all", "m1", "expire"}, 2, "not both"},
 		{[]string{"expire"}, 2, "no table given"},
 		{[]string{"m1", "expire", "--dry-run"}, 2, "--dry-run is for orphans"},

@@ -256,3 +256,14 @@ func (l lateReads) Rows(ctx context.Context, req web.RowsRequest) (array.RecordR
 	}
 	return r.Rows(ctx, req)
 }
+
+var _ web.Compactor = lateReads{}
+
+// Compact is the engine's compaction, once the engine is open.
+func (l lateReads) Compact(ctx context.Context, id catalog.Ident, targetBytes int64, minFiles int) (catalog.MaintenanceReport, error) {
+	r := l.r.Load()
+	if r == nil {
+		return catalog.MaintenanceReport{}, web.ErrStarting
+	}
+	return r.eng.Compact(ctx, id, engine.CompactOptions{TargetBytes: targetBytes, MinFiles: minFiles})
+}

@@ -143,7 +143,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks,
 		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes),
 		MaxIngestDecompressedBytes: int64(cfg.IngestDecompressedLimit()), MaxIngestRatio: ingestRatio(cfg.MaxIngestRatio), Snapshots: lateCatalog{&catalogLate},
-		Transform: lateTransform{&transformLate, &transformOff}, Reader: lateReads{&readsLate}, MaxReadRows: int64(cfg.MaxReadRows)})
+		Transform: lateTransform{&transformLate, &transformOff}, Reader: lateReads{&readsLate}, Compactor: lateReads{&readsLate}, MaxReadRows: int64(cfg.MaxReadRows)})
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(httpLn) }()
 
