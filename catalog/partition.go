@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -357,4 +358,26 @@ func PartitionSources(tbl *table.Table) []string {
 		}
 	}
 	return out
+}
+
+// PlanFiltered is the data files of snapshot snap that rows matching expr
+// may be in: iceberg-go's planner skips manifests and files by partition
+// values and by column bounds. expr binds to the snapshot's schema, column
+// names as given.
+func (c *Catalog) PlanFiltered(ctx context.Context, id Ident, snap int64, expr iceberg.BooleanExpression) (map[string]bool, error) {
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	scan := tbl.Scan(table.WithSnapshotID(snap), table.WithRowFilter(expr))
+	defer func() { _ = scan.Close() }()
+	tasks, err := scan.PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("planning %s with %s: %w", id, expr, err)
+	}
+	out := make(map[string]bool, len(tasks))
+	for _, t := range tasks {
+		out[t.File.FilePath()] = true
+	}
+	return out, nil
 }

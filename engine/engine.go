@@ -167,6 +167,8 @@ type counters struct {
 	sessions   atomic.Int64
 	cacheHits  atomic.Int64
 	running    atomic.Int64
+	pruned     atomic.Int64
+	prunings   atomic.Int64
 }
 
 // Stats is a snapshot of the engine's running totals.
@@ -179,6 +181,8 @@ type Stats struct {
 	Sessions     int64 // sessions currently open
 	Running      int64 // statements DuckDB is executing right now
 	Tables       int   // Iceberg tables currently bound
+	Prunings     int64 // table references pinned to fewer files by their query's filters (prune.go)
+	PrunedFiles  int64 // data files those references skipped
 }
 
 // Open starts an in-memory DuckDB, binds every catalog table as a view and
@@ -389,6 +393,8 @@ func (e *Engine) Stats() Stats {
 		Sessions:     e.stats.sessions.Load(),
 		Running:      e.stats.running.Load(),
 		Tables:       n,
+		Prunings:     e.stats.prunings.Load(),
+		PrunedFiles:  e.stats.pruned.Load(),
 	}
 }
 

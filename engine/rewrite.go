@@ -51,8 +51,9 @@ type site struct {
 	noAlias               bool   // TABLE t, DESCRIBE t: no alias may follow
 	at                    *atText
 	fn                    bool
-	args                  []string // a function's arguments, as SQL text
-	tok                   int      // index of the name's first token
+	args                  []string         // a function's arguments, as SQL text
+	tok                   int              // index of the name's first token
+	filters               []sqltext.Filter // what the query's WHERE says of the table's columns (prune.go)
 }
 
 // atText is an AT (unit => expression) clause as written.
@@ -176,6 +177,7 @@ func (s *Session) parsedSites(dc *dconn, text string, toks sqltext.Tokens, from 
 			if ref, ok := toks.RefAt(k, by); ok {
 				ts := siteOf(text, toks, ref)
 				ts.catalog, ts.schema, ts.name, ts.hasAlias = r.Catalog, r.Schema, r.Name, r.Alias != ""
+				ts.filters = r.Filters
 				if !r.At {
 					ts.at = nil
 				} else if ts.at == nil {
@@ -256,7 +258,7 @@ func (s *Session) pinSites(ctx context.Context, dc *dconn, text string, sites []
 			return fail(newError(ErrInvalidSQL, "cannot locate the reference to "+id.String()+
 				" in the statement text, so it cannot be pinned to a snapshot: write the table name plainly (namespace.table)"))
 		}
-		p, volatile, err := s.pinFor(ctx, dc, id, st.at, asOf)
+		p, volatile, err := s.pinFor(ctx, dc, id, st.at, asOf, st.filters)
 		if err != nil {
 			return fail(err)
 		}
@@ -284,7 +286,7 @@ func (s *Session) pinSites(ctx context.Context, dc *dconn, text string, sites []
 
 // pinFor pins table id at the snapshot the AT clause (nil: none) or the
 // session's lakeflight_as_of (nil: none) names, or its current view.
-func (s *Session) pinFor(ctx context.Context, dc *dconn, id catalog.Ident, at *atText, asOf *asOf) (*pin, bool, error) {
+func (s *Session) pinFor(ctx context.Context, dc *dconn, id catalog.Ident, at *atText, asOf *asOf, filters []sqltext.Filter) (*pin, bool, error) {
 	req := asOf
 	if at != nil {
 		const usage = "AT (VERSION => snapshot id, tag or branch) or AT (TIMESTAMP => timestamp)"
@@ -301,6 +303,9 @@ func (s *Session) pinFor(ctx context.Context, dc *dconn, id catalog.Ident, at *a
 		req = r
 	}
 	if req == nil {
+		if p, ok, err := s.e.pinPruned(ctx, id, 0, filters); ok || err != nil {
+			return p, false, err
+		}
 		p, err := s.e.pinCurrent(ctx, id)
 		return p, false, err
 	}
@@ -312,7 +317,10 @@ func (s *Session) pinFor(ctx context.Context, dc *dconn, id catalog.Ident, at *a
 	if snap == 0 {
 		return nil, false, newError(ErrNotFound, fmt.Sprintf("table %s has no snapshots yet: there is nothing to time-travel to", id))
 	}
-	p, err := s.e.pinSnapshot(ctx, id, snap)
+	p, ok, err := s.e.pinPruned(ctx, id, snap, filters)
+	if !ok && err == nil {
+		p, err = s.e.pinSnapshot(ctx, id, snap)
+	}
 	if errors.Is(err, catalog.ErrNoSuchSnapshot) {
 		return nil, false, s.e.noSuchSnapshot(ctx, id, snap)
 	}

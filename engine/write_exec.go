@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
@@ -57,6 +58,7 @@ type TableWriter interface {
 	FileGroups(ctx context.Context, id catalog.Ident) ([]catalog.FileGroup, *catalog.TableState, error)
 	Maintain(ctx context.Context, id catalog.Ident, action string, run func(*catalog.MaintenanceReport) error) (catalog.MaintenanceReport, error)
 	Compact(ctx context.Context, id catalog.Ident, base int64, rows array.RecordReader, replaced []string, summary map[string]string, writers int) (int64, error)
+	PlanFiltered(ctx context.Context, id catalog.Ident, snap int64, expr iceberg.BooleanExpression) (map[string]bool, error)
 	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
 	LoadTable(ctx context.Context, id catalog.Ident) (*table.Table, error)
 }

@@ -181,6 +181,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		return shutdownHTTP(httpSrv, fmt.Errorf("starting DuckDB: %w", err))
 	}
 	defer closeLogged(log, "duckdb", eng)
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lakeflight_scan_prunings_total",
+			Help: "Table references a query's WHERE pinned to fewer data files (partition values, column bounds)."},
+			func() float64 { return float64(eng.Stats().Prunings) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lakeflight_scan_pruned_files_total",
+			Help: "Data files those references skipped."},
+			func() float64 { return float64(eng.Stats().PrunedFiles) }))
 	readsLate.Store(&tableReader{cat: cat, eng: eng})
 
 	ingestWriter := ingest.NewWriter(cat, log.With("component", "ingest"), nil)

@@ -133,7 +133,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	_, metrics := httpGet(t, "http://"+httpAddr+"/metrics")
-	for _, want := range []string{"lakeflight_build_info{", "go_goroutines"} {
+	for _, want := range []string{"lakeflight_build_info{", "go_goroutines", "lakeflight_scan_pruned_files_total 0"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

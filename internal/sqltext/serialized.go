@@ -32,6 +32,9 @@ type SerialRef struct {
 	Pos int
 	// At: the reference has an AT clause.
 	At bool
+	// Filters are what the WHERE of a SELECT whose FROM is this one table
+	// says of its columns (filters.go); nil otherwise.
+	Filters []Filter
 }
 
 // ErrNotSerializable: DuckDB could not describe the text (not a SELECT, or
@@ -51,8 +54,23 @@ func ParseSerialized(js string) (*Serialized, error) {
 		return nil, errors.Join(ErrNotSerializable, errors.New(msg))
 	}
 	out := &Serialized{CTEs: map[string]bool{}}
+	filtersAt := map[int][]Filter{} // by the table reference's location
 	walk(tree, func(m map[string]any) {
 		switch m["type"] {
+		case "SELECT_NODE":
+			from, _ := m["from_table"].(map[string]any)
+			where, _ := m["where_clause"].(map[string]any)
+			if from != nil && where != nil && from["type"] == "BASE_TABLE" && from["sample"] == nil {
+				if pos := location(from); pos >= 0 {
+					q, _ := from["alias"].(string)
+					if q == "" {
+						q, _ = from["table_name"].(string)
+					}
+					if fs := whereFilters(where, q); len(fs) > 0 {
+						filtersAt[pos] = fs
+					}
+				}
+			}
 		case "BASE_TABLE", "TABLE_FUNCTION":
 			r := SerialRef{Func: m["type"] == "TABLE_FUNCTION", Pos: location(m)}
 			r.Catalog, _ = m["catalog_name"].(string)
@@ -63,6 +81,9 @@ func ParseSerialized(js string) (*Serialized, error) {
 				r.Name = functionName(m)
 			}
 			_, r.At = m["at_clause"].(map[string]any)
+			if !r.Func && r.Pos >= 0 {
+				r.Filters = filtersAt[r.Pos]
+			}
 			out.Refs = append(out.Refs, r)
 		}
 		if cm, ok := m["cte_map"].(map[string]any); ok {
