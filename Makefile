@@ -39,7 +39,7 @@ lint: setup
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) run $(GOLANGCI) run ./...
-	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench bench/tpch bench/pgwire bench/lakeflight_proc.py dbt/adapter
+	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench bench/tpch bench/pgwire bench/partitions bench/lakeflight_proc.py dbt/adapter
 
 tidy-check:
 	$(GO) mod tidy -diff
@@ -61,6 +61,8 @@ bench: build
 	bash bench/dbtbench/run.sh
 	# 10M rows read from lakeflight (ADBC) against PostgreSQL's clients (ADBC, COPY binary, a cursor)
 	bash bench/pgwire/run.sh
+	# a one-day query on 10M rows over 100 days, partitioned by day and not, and DuckDB's iceberg_scan
+	bash bench/partitions/run.sh
 	$(MAKE) --no-print-directory bench-load
 
 ## bench-pgwire: 10M rows over Flight SQL against PostgreSQL's wire protocol; docs/benchmarks-pgwire.md

@@ -297,3 +297,50 @@ func TestPartitionedDeletes(t *testing.T) {
 		t.Fatalf("iceberg-go reads %d rows, want %d", at.NumRows(), 100-6)
 	}
 }
+
+// The boxing-free keys of day(ts), hour(ts) and identity columns group
+// rows exactly as the general path does, NULLs and days before 1970
+// included.
+func TestFastPartitionKeysAgree(t *testing.T) {
+	sc, err := IcebergSchema(partSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, partSchema)
+	defer b.Release()
+	base := time.Date(1969, 12, 30, 22, 0, 0, 0, time.UTC)
+	for i := range 500 {
+		b.Field(0).(*array.Int64Builder).Append(int64(i % 7))
+		b.Field(1).AppendNull()
+		if i%13 == 0 {
+			b.Field(2).AppendNull()
+		} else {
+			b.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(base.Add(time.Duration(i*37) * time.Minute).UnixMicro()))
+		}
+		b.Field(3).AppendNull()
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	for _, clause := range []string{"day(ts)", "hour(ts)", "id"} {
+		spec, err := ParsePartitionSpec(clause, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := newPartitioner(spec, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := p.fastKeys(rec); !ok {
+			t.Fatalf("%s: no fast keys", clause)
+		}
+		fast, general := p.split(rec), p.splitGeneral(rec)
+		if len(fast) != len(general) || len(fast) < 3 {
+			t.Fatalf("%s: %d groups fast, %d general", clause, len(fast), len(general))
+		}
+		for i := range fast {
+			if fast[i].key != general[i].key || !slices.Equal(fast[i].row, general[i].row) || !slices.Equal(fast[i].runs, general[i].runs) {
+				t.Fatalf("%s: group %d: fast %+v, general %+v", clause, i, *fast[i], *general[i])
+			}
+		}
+	}
+}

@@ -28,8 +28,12 @@ import (
 // bounded (each open file buffers a row group) at the cost of more files
 // when one write spans many partitions.
 
-// maxOpenPartitions bounds the files one writer goroutine keeps open.
-const maxOpenPartitions = 16
+// maxOpenPartitions bounds the files one writer goroutine keeps open
+// (each buffers up to a row group): a write spread over more partitions
+// than the writers keep open closes and reopens files, and makes more of
+// them (rows interleaved over 100 days, two writers of 16, made thousands
+// of small files; of 64, one file a day).
+const maxOpenPartitions = 64
 
 // partitioner computes each row's partition under a spec.
 type partitioner struct {
@@ -178,6 +182,14 @@ type partGroup struct {
 
 // split groups b's rows by partition, in order of first appearance.
 func (p *partitioner) split(b arrow.RecordBatch) []*partGroup {
+	if keys, ok := p.fastKeys(b); ok {
+		return p.splitByInts(b, keys)
+	}
+	return p.splitGeneral(b)
+}
+
+// splitGeneral is split for any spec: each row's partition values, boxed.
+func (p *partitioner) splitGeneral(b arrow.RecordBatch) []*partGroup {
 	var (
 		groups []*partGroup
 		byKey  = map[string]*partGroup{}
@@ -206,6 +218,119 @@ func (p *partitioner) split(b arrow.RecordBatch) []*partGroup {
 		if g == cur {
 			g.runs[len(g.runs)-1][1]++
 			continue
+		}
+		g.runs = append(g.runs, [2]int64{int64(i), int64(i + 1)})
+		cur = g
+	}
+	return groups
+}
+
+// nullKey stands for a NULL partition value among fastKeys' keys (no
+// day, hour or integer reaches it).
+const nullKey = math.MinInt64
+
+// fastKeys computes, without boxing each row, a key per row that equals
+// another row's exactly when their partitions do: for a spec of one field
+// that is an integer or date column itself, or the day or hour of a
+// timestamp (the usual partitionings). ok is false for any other spec,
+// which takes the general path.
+func (p *partitioner) fastKeys(b arrow.RecordBatch) ([]int64, bool) {
+	if len(p.fields) != 1 {
+		return nil, false
+	}
+	tr := p.spec.Field(0).Transform
+	col := b.Column(p.fields[0].col)
+	n := col.Len()
+	keys := make([]int64, n)
+	const usDay, usHour = 86_400_000_000, 3_600_000_000
+	floorDiv := func(v, d int64) int64 {
+		q := v / d
+		if v%d != 0 && v < 0 {
+			q--
+		}
+		return q
+	}
+	switch a := col.(type) {
+	case *array.Timestamp:
+		var div int64
+		switch tr.(type) {
+		case iceberg.DayTransform:
+			div = usDay
+		case iceberg.HourTransform:
+			div = usHour
+		default:
+			return nil, false
+		}
+		if a.DataType().(*arrow.TimestampType).Unit != arrow.Microsecond {
+			return nil, false
+		}
+		for i, v := range a.TimestampValues() {
+			keys[i] = floorDiv(int64(v), div)
+		}
+	case *array.Date32:
+		switch tr.(type) {
+		case iceberg.IdentityTransform, iceberg.DayTransform:
+		default:
+			return nil, false
+		}
+		for i, v := range a.Date32Values() {
+			keys[i] = int64(v)
+		}
+	case *array.Int64:
+		if _, ok := tr.(iceberg.IdentityTransform); !ok {
+			return nil, false
+		}
+		for i, v := range a.Int64Values() {
+			if v == nullKey {
+				return nil, false // the one value the NULL key stands for
+			}
+			keys[i] = v
+		}
+	case *array.Int32:
+		if _, ok := tr.(iceberg.IdentityTransform); !ok {
+			return nil, false
+		}
+		for i, v := range a.Int32Values() {
+			keys[i] = int64(v)
+		}
+	default:
+		return nil, false
+	}
+	if col.NullN() > 0 {
+		for i := range n {
+			if col.IsNull(i) {
+				keys[i] = nullKey
+			}
+		}
+	}
+	return keys, true
+}
+
+// splitByInts is split with fastKeys' keys; each partition's value comes
+// from its first row through the general path, so both paths name a
+// partition the same.
+func (p *partitioner) splitByInts(b arrow.RecordBatch, keys []int64) []*partGroup {
+	var (
+		groups []*partGroup
+		byKey  = map[int64]*partGroup{}
+		cur    *partGroup
+		f      = p.fields[0]
+		col    = b.Column(f.col)
+	)
+	for i, k := range keys {
+		if cur != nil && k == keys[i-1] {
+			cur.runs[len(cur.runs)-1][1]++
+			continue
+		}
+		g, ok := byKey[k]
+		if !ok {
+			var v any
+			if !col.IsNull(i) {
+				v = f.apply(f.get(col, i))
+			}
+			g = &partGroup{key: string(appendKey(nil, v)), row: partRow{v}}
+			byKey[k] = g
+			groups = append(groups, g)
 		}
 		g.runs = append(g.runs, [2]int64{int64(i), int64(i + 1)})
 		cur = g
@@ -274,6 +399,42 @@ func (g *partGroup) rows(ctx context.Context, b arrow.RecordBatch) (arrow.Record
 	return rec, nil
 }
 
+// partitionChunkRows is how many input rows are split at once.
+const partitionChunkRows = 64 << 10
+
+// concatBatches is one batch of batches' rows (the one batch itself,
+// retained, when there is only one).
+func concatBatches(sc *arrow.Schema, batches []arrow.RecordBatch) (arrow.RecordBatch, error) {
+	if len(batches) == 1 {
+		batches[0].Retain()
+		return batches[0], nil
+	}
+	cols := make([]arrow.Array, sc.NumFields())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	var rows int64
+	for _, b := range batches {
+		rows += b.NumRows()
+	}
+	parts := make([]arrow.Array, len(batches))
+	for i := range cols {
+		for j, b := range batches {
+			parts[j] = b.Column(i)
+		}
+		c, err := array.Concatenate(parts, memory.DefaultAllocator)
+		if err != nil {
+			return nil, err
+		}
+		cols[i] = c
+	}
+	return array.NewRecordBatch(sc, cols, rows), nil
+}
+
 // partFile is a data file written for one partition.
 type partFile struct {
 	path   string
@@ -340,25 +501,54 @@ func writePartitioned(ctx context.Context, rdr array.RecordReader, p *partitione
 			}
 		})
 	}
-	for ctx.Err() == nil && rdr.Next() {
-		rec := rdr.RecordBatch()
-		if rec.NumRows() == 0 {
-			continue
+	// Small batches are gathered into chunks of about partitionChunkRows
+	// first: a batch of a few thousand rows spread over a hundred
+	// partitions would go out as a hundred takes of a few rows each.
+	var pending []arrow.RecordBatch
+	var pendingRows int64
+	dispatch := func() {
+		if len(pending) == 0 {
+			return
 		}
-		b := array.NewRecordBatch(withIDs, rec.Columns(), rec.NumRows())
+		b, err := concatBatches(withIDs, pending)
+		for _, r := range pending {
+			r.Release()
+		}
+		pending, pendingRows = pending[:0], 0
+		if err != nil {
+			cancel(err)
+			return
+		}
+		defer b.Release()
 		for _, g := range p.split(b) {
 			part, err := g.rows(ctx, b)
 			if err != nil {
 				cancel(err)
-				break
+				return
 			}
 			select {
 			case in[maphash.String(seed, g.key)%uint64(n)] <- partItem{g: g, b: part}:
 			case <-ctx.Done():
 				part.Release()
+				return
 			}
 		}
-		b.Release()
+	}
+	for ctx.Err() == nil && rdr.Next() {
+		rec := rdr.RecordBatch()
+		if rec.NumRows() == 0 {
+			continue
+		}
+		pending = append(pending, array.NewRecordBatch(withIDs, rec.Columns(), rec.NumRows()))
+		if pendingRows += rec.NumRows(); pendingRows >= partitionChunkRows {
+			dispatch()
+		}
+	}
+	if ctx.Err() == nil {
+		dispatch()
+	}
+	for _, r := range pending {
+		r.Release()
 	}
 	for _, ch := range in {
 		close(ch)
