@@ -220,19 +220,13 @@ func isNested(t iceberg.Type) bool {
 	return false
 }
 
-// partitionFieldName is Iceberg's usual name for a partition field.
+// partitionFieldName is Iceberg's usual name for a partition field: the
+// column's own for identity, col_year, col_month, col_day and col_hour
+// (the transforms' names), col_bucket and col_trunc.
 func partitionFieldName(col string, tr iceberg.Transform) string {
 	switch tr.(type) {
 	case iceberg.IdentityTransform:
 		return col
-	case iceberg.YearTransform:
-		return col + "_year"
-	case iceberg.MonthTransform:
-		return col + "_month"
-	case iceberg.DayTransform:
-		return col + "_day"
-	case iceberg.HourTransform:
-		return col + "_hour"
 	case iceberg.BucketTransform:
 		return col + "_bucket"
 	case iceberg.TruncateTransform:

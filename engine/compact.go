@@ -32,8 +32,9 @@ type CompactOptions struct {
 	// MinFiles: a partition is compacted when it has at least this many
 	// small files; any partition with position deletes is.
 	MinFiles int
-	// MaxGroupBytes bounds the files one commit rewrites (they pass
-	// through memory).
+	// MaxGroupBytes bounds the Parquet bytes one commit rewrites: their
+	// rows pass through memory as Arrow, a few times that size (default
+	// 256 MiB).
 	MaxGroupBytes int64
 }
 
@@ -42,7 +43,7 @@ type CompactOptions struct {
 const (
 	DefaultCompactTarget   = 128 << 20
 	DefaultCompactMinFiles = 2
-	defaultCompactMaxGroup = 512 << 20
+	defaultCompactMaxGroup = 256 << 20
 )
 
 // Compact compacts table id and reports what it did.
