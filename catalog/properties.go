@@ -44,6 +44,10 @@ func (c *Catalog) SetProperty(ctx context.Context, id Ident, key, value string) 
 				return err
 			}
 		}
+	case PropUpkeepCompactMinFiles, PropUpkeepExpireOlderThan, PropUpkeepRetainLast:
+		if _, err := UpkeepOf(map[string]string{key: value}); value != "" && err != nil {
+			return err
+		}
 	}
 	err := c.commitMetadata(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {
 		old, had := md.Properties()[key]

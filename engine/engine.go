@@ -155,6 +155,7 @@ type Engine struct {
 	pool     []*dconn              // clean connections for new sessions; guarded by mu
 	sessions sync.WaitGroup        // open connections besides admin
 	stats    counters
+	upkeep   *upkeeper     // automatic upkeep after commits (upkeep.go)
 	gen      atomic.Uint64 // moves when names change (a table or view bound anew or dropped, a schema made): cached plans are stale
 }
 
@@ -274,6 +275,7 @@ func Open(ctx context.Context, cfg Config, tables TableSource, log *slog.Logger)
 		e.closeDB()
 		return nil, err
 	}
+	e.upkeep = newUpkeeper()
 	log.Info("engine open", "duckdb", bindings.LibraryVersion(), "warehouse", cfg.Warehouse,
 		"catalog", cfg.CatalogName, "tables", len(e.views))
 	return e, nil
@@ -333,6 +335,9 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.mu.Unlock()
+	e.stopUpkeep() // before the sessions and the database go: it may be compacting
+	e.mu.Lock()
 	open := make([]*Session, 0, len(e.open))
 	for s := range e.open {
 		open = append(open, s)

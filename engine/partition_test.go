@@ -331,3 +331,41 @@ func TestPruning(t *testing.T) {
 		}
 	}
 }
+
+// A table whose properties ask for upkeep is compacted and its snapshots
+// expired after its commits, with no one asking.
+func TestAutomaticUpkeep(t *testing.T) {
+	e, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "kept"}
+	execN(t, s, "CREATE TABLE silver.kept (id BIGINT)")
+	for _, p := range [][2]string{
+		{catalog.PropUpkeepCompactMinFiles, "3"}, {catalog.PropUpkeepExpireOlderThan, "0d"}, {catalog.PropUpkeepRetainLast, "2"},
+	} {
+		execN(t, s, fmt.Sprintf("CALL iceberg_set_property('silver.kept', '%s', '%s')", p[0], p[1]))
+	}
+	for i := range 5 {
+		execN(t, s, fmt.Sprintf("INSERT INTO silver.kept SELECT range FROM range(%d, %d)", i*10, i*10+10))
+		if err := e.WaitUpkeep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := cat.TableState(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The third insert made three files, compacted into one; the fifth
+	// made three again (that one and two more), compacted again.
+	if len(st.DataFiles) != 1 {
+		t.Fatalf("%d data files, want 1", len(st.DataFiles))
+	}
+	if n := snapshotCount(t, cat, id); n != 2 {
+		t.Fatalf("%d snapshots kept, want 2", n)
+	}
+	if got := mustQuery(t, s, "SELECT count(*), sum(id) FROM silver.kept"); !slices.Equal(got[0], []string{"50", "1225"}) {
+		t.Fatalf("rows %q", got)
+	}
+	_, err = s.Exec(context.Background(), "CALL iceberg_set_property('silver.kept', '"+catalog.PropUpkeepCompactMinFiles+"', '1')")
+	if !errors.Is(err, catalog.ErrInvalidArgument) || !strings.Contains(err.Error(), "at least 2") {
+		t.Fatalf("a bad upkeep property: %v", err)
+	}
+}

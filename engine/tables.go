@@ -108,6 +108,7 @@ func (e *Engine) Notice(ctx context.Context, id catalog.Ident) {
 	if err := e.syncTable(ctx, id); err != nil && !errors.Is(err, ErrClosed) {
 		e.log.Warn("binding a committed table", "table", id.String(), "err", err)
 	}
+	e.scheduleUpkeep(id)
 }
 
 // relist binds tables and views created in the catalog since they were

@@ -30,6 +30,7 @@ func (e *Engine) Refresh(ctx context.Context, id catalog.Ident) error {
 	if e.source == nil {
 		return errNoTables
 	}
+	e.scheduleUpkeep(id)
 	return e.bind(ctx, id, "")
 }
 

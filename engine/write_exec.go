@@ -59,6 +59,7 @@ type TableWriter interface {
 	Maintain(ctx context.Context, id catalog.Ident, action string, run func(*catalog.MaintenanceReport) error) (catalog.MaintenanceReport, error)
 	Compact(ctx context.Context, id catalog.Ident, base int64, rows array.RecordReader, replaced []string, summary map[string]string, writers int) (int64, error)
 	PlanFiltered(ctx context.Context, id catalog.Ident, snap int64, expr iceberg.BooleanExpression) (map[string]bool, error)
+	ExpireSnapshots(ctx context.Context, id catalog.Ident, o catalog.ExpireOptions) (catalog.MaintenanceReport, error)
 	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
 	LoadTable(ctx context.Context, id catalog.Ident) (*table.Table, error)
 }
@@ -744,6 +745,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	// The view is rebound when a statement next names the table (the
 	// metadata location moved), not now: a run of writes plans nothing.
 	e.markStale(p.id)
+	e.scheduleUpkeep(p.id)
 	ws.Snapshot, ws.Rows = snap, ch.affected
 	e.log.Info("sql write committed", "statement", p.stmt.Kind.String(), "table", p.id.String(),
 		"tag", queryTagOf(ctx), "snapshot", snap, "rows", ch.affected, "attempt", ws.Attempts, "plan", ws.Plan, "source", ws.Source, "stand_in", ws.StandIn,

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -83,17 +81,11 @@ func (s *Server) removeOrphanFiles(c echo.Context) error {
 	return c.JSON(http.StatusOK, rep)
 }
 
-// parseAge reads a duration as Go writes them ("36h", "90m") or a whole
-// number of days ("7d").
+// parseAge reads a duration field (catalog.ParseAge).
 func parseAge(field, v string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(v, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
-			return time.Duration(n) * 24 * time.Hour, nil
-		}
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%w: %s %q: want a duration such as \"120h\" or \"7d\"", errBadRequest, field, v)
+	d, err := catalog.ParseAge(v)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s %w", errBadRequest, field, err)
 	}
 	return d, nil
 }
