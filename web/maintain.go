@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -51,11 +50,9 @@ func (s *Server) expireSnapshots(c echo.Context) error {
 	if req.RetainLast != nil {
 		o.RetainLast = *req.RetainLast
 	}
-	rep, err := snap.ExpireSnapshots(c.Request().Context(), id, o)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, rep)
+	return s.maintenance(c, id, "expire_snapshots", func(ctx context.Context) (catalog.MaintenanceReport, error) {
+		return snap.ExpireSnapshots(ctx, id, o)
+	})
 }
 
 // removeOrphanFiles is POST /v1/tables/{ns}/{table}/remove-orphan-files.
@@ -74,11 +71,9 @@ func (s *Server) removeOrphanFiles(c echo.Context) error {
 			return err
 		}
 	}
-	rep, err := snap.RemoveOrphanFiles(c.Request().Context(), id, age, req.DryRun)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, rep)
+	return s.maintenance(c, id, "remove_orphan_files", func(ctx context.Context) (catalog.MaintenanceReport, error) {
+		return snap.RemoveOrphanFiles(ctx, id, age, req.DryRun)
+	})
 }
 
 // parseAge reads a duration field (catalog.ParseAge).
@@ -129,9 +124,8 @@ func (s *Server) compact(c echo.Context) error {
 			return fmt.Errorf("%w: min_files %d: want at least 2", errBadRequest, minFiles)
 		}
 	}
-	rep, err := s.opts.Compactor.Compact(c.Request().Context(), catalog.Ident{Namespace: ns, Name: name}, target, minFiles)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, rep)
+	id := catalog.Ident{Namespace: ns, Name: name}
+	return s.maintenance(c, id, "compact", func(ctx context.Context) (catalog.MaintenanceReport, error) {
+		return s.opts.Compactor.Compact(ctx, id, target, minFiles)
+	})
 }

@@ -73,3 +73,46 @@ func TestMaintenanceEndpoints(t *testing.T) {
 		t.Errorf("unknown table: %d %s", code, body)
 	}
 }
+
+// With ?async=true a maintenance call answers 202 and a job, which later
+// reads as succeeded with its report, or failed with the error.
+func TestMaintenanceJobs(t *testing.T) {
+	h, _, _, _ := snapshotServer(t)
+	const base = "/v1/tables/bronze/events"
+	var job Job
+	callJSON(t, h, http.MethodPost, base+"/expire-snapshots?async=true", `{"older_than": "0d"}`, http.StatusAccepted, &job)
+	if job.ID == "" || job.Status != "running" || job.Table != "bronze.events" || job.Action != "expire_snapshots" {
+		t.Fatalf("job %+v", job)
+	}
+	wait := func(id string) Job {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var j Job
+			callJSON(t, h, http.MethodGet, "/v1/maintenance/"+id, "", http.StatusOK, &j)
+			if j.Status != "running" || time.Now().After(deadline) {
+				return j
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	done := wait(job.ID)
+	if done.Status != "succeeded" || done.Report == nil || done.Report.SnapshotsAfter != 1 || done.Finished == "" {
+		t.Fatalf("finished job %+v", done)
+	}
+	callJSON(t, h, http.MethodPost, "/v1/tables/bronze/nope/remove-orphan-files?async=true", "", http.StatusAccepted, &job)
+	if failed := wait(job.ID); failed.Status != "failed" || !strings.Contains(failed.Error, "bronze.nope") {
+		t.Fatalf("job on a missing table %+v", failed)
+	}
+	var list struct{ Jobs []Job }
+	callJSON(t, h, http.MethodGet, "/v1/maintenance", "", http.StatusOK, &list)
+	if len(list.Jobs) != 2 || list.Jobs[0].ID != job.ID {
+		t.Fatalf("jobs %+v", list.Jobs)
+	}
+	if code, _ := call(t, h, http.MethodGet, "/v1/maintenance/nope", ""); code != http.StatusNotFound {
+		t.Fatalf("unknown job: %d", code)
+	}
+	if code, body := call(t, h, http.MethodPost, base+"/expire-snapshots?async=maybe", ""); code != http.StatusBadRequest || !strings.Contains(body, `async is "maybe"`) {
+		t.Fatalf("async=maybe: %d %s", code, body)
+	}
+}

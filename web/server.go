@@ -76,6 +76,7 @@ type Options struct {
 
 // Server is the HTTP sidecar.
 type Server struct {
+	jobs  *jobs // maintenance run with ?async=true (jobs.go)
 	echo  *echo.Echo
 	opts  Options
 	ready atomic.Bool // false while starting and once stopping
@@ -108,7 +109,7 @@ func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{echo: e, opts: opts}
+	s := &Server{echo: e, opts: opts, jobs: newJobs()}
 	e.HTTPErrorHandler = s.handleError
 	e.GET("/health", s.health)
 	e.GET("/ready", s.readiness)
@@ -128,6 +129,8 @@ func New(opts Options) *Server {
 	tables.POST("/expire-snapshots", s.expireSnapshots)
 	tables.POST("/remove-orphan-files", s.removeOrphanFiles)
 	tables.POST("/compact", s.compact)
+	e.GET("/v1/maintenance", s.listJobs)
+	e.GET("/v1/maintenance/:id", s.getJob)
 	tables.GET("/rows", s.tableRows)
 	tables.GET("/schema", s.tableSchema)
 	// The same reads by qualified name, as the brief spells them.
@@ -157,5 +160,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown drains in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.SetReady(false)
-	return s.srv.Shutdown(ctx)
+	err := s.srv.Shutdown(ctx)
+	s.jobs.stop() // maintenance jobs still running are cancelled
+	return err
 }
