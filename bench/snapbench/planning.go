@@ -227,7 +227,7 @@ func (b *bench) afterCompaction(ctx context.Context, id catalog.Ident) error {
 		read += f.SizeBytes
 	}
 	b.add(figure{section: secPlan, name: fmt.Sprintf("compaction of the %s-file table (%d commits)", count(rep.DataFilesBefore), rep.Commits),
-		value: fmt.Sprintf("%.1f s, %.0f MB/s of data files read, %d → %d files", d.Seconds(), float64(read)/1e6/d.Seconds(), rep.DataFilesBefore, rep.DataFilesAfter),
+		value:  fmt.Sprintf("%.1f s, %.0f MB/s of data files read, %d → %d files", d.Seconds(), float64(read)/1e6/d.Seconds(), rep.DataFilesBefore, rep.DataFilesAfter),
 		target: "—", chart: []bar{{"compaction, s", d.Seconds() * 1000}}})
 	var bind, exec []time.Duration
 	for i := range max(3, b.cfg.runs) {
