@@ -35,6 +35,11 @@ const (
 	// work: TPC-H Q02, Q11 and Q16 (partsupp, 800,000 rows) 1.5-1.65× of
 	// the generator's files, 1.0-1.1× with 128Ki; lineitem 1% bigger.
 	PropRowGroupRows = "write.parquet.row-group-limit"
+	// PropTargetFileSize: a writer starts a new data file once the one it
+	// writes has about this many bytes (default 512 MiB, Iceberg's; the
+	// row group being written when it passes counts too). Files also end
+	// at 8Mi rows.
+	PropTargetFileSize = "write.target-file-size-bytes"
 )
 
 // layout is a table's Parquet writer settings.
@@ -42,13 +47,14 @@ type layout struct {
 	codec        compress.Compression
 	level        int
 	rowGroupRows int64
+	targetBytes  int64
 }
 
 // dictionaryLimit bounds a column chunk's dictionary page: past it the
 // writer falls back to plain pages for the rest of the chunk.
 const dictionaryLimit = 128 << 10
 
-var defaultLayout = layout{codec: compress.Codecs.Lz4Raw, level: compress.DefaultCompressionLevel, rowGroupRows: 128 << 10}
+var defaultLayout = layout{codec: compress.Codecs.Lz4Raw, level: compress.DefaultCompressionLevel, rowGroupRows: 128 << 10, targetBytes: 512 << 20}
 
 // zstdLevel is zstd's level when the table sets none.
 const zstdLevel = 1
@@ -87,6 +93,13 @@ func layoutOf(props map[string]string) (layout, error) {
 			return l, fmt.Errorf("%w: table property %s is %q: want a number of rows, at least 1024", ErrInvalidArgument, PropRowGroupRows, v)
 		}
 		l.rowGroupRows = n
+	}
+	if v, ok := props[PropTargetFileSize]; ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1<<20 {
+			return l, fmt.Errorf("%w: table property %s is %q: want a number of bytes, at least 1048576 (1 MiB)", ErrInvalidArgument, PropTargetFileSize, v)
+		}
+		l.targetBytes = n
 	}
 	return l, nil
 }

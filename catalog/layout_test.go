@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -226,4 +227,46 @@ func appendOneFile(t *testing.T, c *Catalog, id Ident, sc *arrow.Schema, cols []
 	}
 	t.Cleanup(func() { _ = pf.Close() })
 	return pf, files
+}
+
+// write.target-file-size-bytes ends a data file once it has about that
+// many bytes (the row group being written then counts too).
+func TestTargetFileSize(t *testing.T) {
+	ctx := t.Context()
+	c, id, mem := eventsTable(t, "target")
+	if err := c.SetProperty(ctx, id, PropTargetFileSize, "1048576"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetProperty(ctx, id, PropRowGroupRows, "2048"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetProperty(ctx, id, PropTargetFileSize, "1000"); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "at least 1048576") {
+		t.Fatalf("a target under 1 MiB: %v", err)
+	}
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr := richReader(t, mem, 0, 60000)
+	defer rdr.Release()
+	if err := txn.AppendParallel(ctx, rdr, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files, err := c.Files(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.SizeBytes
+		if f.SizeBytes > 2<<20 {
+			t.Errorf("a file of %d bytes, over the 1 MiB target by more than a row group", f.SizeBytes)
+		}
+	}
+	if len(files) < 2 || total < 2<<20 {
+		t.Fatalf("%d files of %d bytes in all: want several, of about 1 MiB", len(files), total)
+	}
 }

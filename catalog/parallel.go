@@ -115,7 +115,7 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 	}
 	var written []partFile
 	if w.spec.IsUnpartitioned() {
-		paths, err := writeParallel(ctx, rdr, withIDs, w.layout.writerProps(withIDs), w.wfs, w.locs, max(n, 1))
+		paths, err := writeParallel(ctx, rdr, withIDs, w.layout, w.wfs, w.locs, max(n, 1))
 		for _, p := range paths {
 			written = append(written, partFile{path: p})
 		}
@@ -128,7 +128,7 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 		if err != nil {
 			return nil, err
 		}
-		written, err = writePartitioned(ctx, rdr, part, withIDs, w.layout.writerProps(withIDs), w.wfs, w.locs, max(n, 1))
+		written, err = writePartitioned(ctx, rdr, part, withIDs, w.layout, w.wfs, w.locs, max(n, 1))
 		if err != nil {
 			removeWritten(w.wfs, written)
 			return nil, err
@@ -188,7 +188,8 @@ func (w *target) remove(files []iceberg.DataFile) {
 
 // writeParallel drains rdr into Parquet files written by n goroutines and
 // returns the paths written (also on error, for clean-up).
-func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.Schema, props *parquet.WriterProperties, wfs icebergio.WriteFileIO, locs table.LocationProvider, n int) ([]string, error) {
+func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.Schema, l layout, wfs icebergio.WriteFileIO, locs table.LocationProvider, n int) ([]string, error) {
+	props := l.writerProps(withIDs)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	batches := make([]chan arrow.RecordBatch, n)
@@ -201,7 +202,7 @@ func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.S
 	for w := range n {
 		batches[w] = make(chan arrow.RecordBatch, 1)
 		wg.Go(func() {
-			fw := &fileWriter{wfs: wfs, schema: withIDs, props: props, name: func(seq int) string {
+			fw := &fileWriter{wfs: wfs, schema: withIDs, props: props, target: l.targetBytes, name: func(seq int) string {
 				return locs.NewDataLocation(fmt.Sprintf("%s-%d-%05d.parquet", prefix, w, seq))
 			}, opened: func(p string) {
 				mu.Lock()
@@ -276,16 +277,17 @@ func (d *dealer) deal(ctx context.Context, b arrow.RecordBatch) {
 }
 
 // fileWriter writes batches into a series of Parquet files of at most
-// fileRows rows.
+// fileRows rows and about target bytes (0: no bound).
 type fileWriter struct {
 	wfs    icebergio.WriteFileIO
 	schema *arrow.Schema
 	props  *parquet.WriterProperties
+	target int64
 	name   func(seq int) string
 	opened func(path string)
 	seq    int
 	rows   int64
-	out    icebergio.FileWriter
+	out    *countingWriter
 	pw     *pqarrow.FileWriter
 }
 
@@ -298,18 +300,19 @@ func (f *fileWriter) write(b arrow.RecordBatch) error {
 			return fmt.Errorf("creating %s: %w", path, err)
 		}
 		f.opened(path)
-		pw, err := pqarrow.NewFileWriter(f.schema, out, f.props, pqarrow.DefaultWriterProps())
+		sink := &countingWriter{w: out}
+		pw, err := pqarrow.NewFileWriter(f.schema, sink, f.props, pqarrow.DefaultWriterProps())
 		if err != nil {
 			_ = out.Close()
 			return err
 		}
-		f.out, f.pw, f.rows = out, pw, 0
+		f.out, f.pw, f.rows = sink, pw, 0
 	}
 	if err := f.pw.WriteBuffered(b); err != nil {
 		return err
 	}
 	f.rows += b.NumRows()
-	if f.rows >= fileRows {
+	if f.rows >= fileRows || (f.target > 0 && f.out.n+f.pw.RowGroupTotalCompressedBytes() >= f.target) {
 		return f.close()
 	}
 	return nil

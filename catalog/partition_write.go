@@ -450,9 +450,10 @@ type partItem struct {
 // writePartitioned drains rdr into Parquet files, one partition to a file,
 // written by n goroutines; it returns the files written (also on error, for
 // clean-up).
-func writePartitioned(ctx context.Context, rdr array.RecordReader, p *partitioner, withIDs *arrow.Schema, props *parquet.WriterProperties,
+func writePartitioned(ctx context.Context, rdr array.RecordReader, p *partitioner, withIDs *arrow.Schema, l layout,
 	wfs icebergio.WriteFileIO, locs table.LocationProvider, n int,
 ) ([]partFile, error) {
+	props := l.writerProps(withIDs)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -481,7 +482,7 @@ func writePartitioned(ctx context.Context, rdr array.RecordReader, p *partitione
 						if len(open) >= maxOpenPartitions {
 							closeOne(oldest(open))
 						}
-						op = newOpenPart(p, it.g.row, withIDs, props, wfs, locs, prefix, w, func(pf partFile) {
+						op = newOpenPart(p, it.g.row, withIDs, props, l.targetBytes, wfs, locs, prefix, w, func(pf partFile) {
 							mu.Lock()
 							files = append(files, pf)
 							mu.Unlock()
@@ -566,12 +567,12 @@ type openPart struct {
 	used int // when it last got rows, for closing the oldest
 }
 
-func newOpenPart(p *partitioner, row partRow, withIDs *arrow.Schema, props *parquet.WriterProperties, wfs icebergio.WriteFileIO,
+func newOpenPart(p *partitioner, row partRow, withIDs *arrow.Schema, props *parquet.WriterProperties, target int64, wfs icebergio.WriteFileIO,
 	locs table.LocationProvider, prefix string, w int, opened func(partFile),
 ) *openPart {
 	dir := p.spec.PartitionToPath(row, p.schema)
 	values := p.values(row)
-	return &openPart{fw: &fileWriter{wfs: wfs, schema: withIDs, props: props,
+	return &openPart{fw: &fileWriter{wfs: wfs, schema: withIDs, props: props, target: target,
 		name: func(seq int) string {
 			return locs.NewDataLocation(fmt.Sprintf("%s/%s-%d-%s-%05d.parquet", dir, prefix, w, uuid.NewString()[:8], seq))
 		},

@@ -33,7 +33,7 @@ func (c *Catalog) SetProperty(ctx context.Context, id Ident, key, value string) 
 		if value != "" && value != ModeCopyOnWrite && value != ModeMergeOnRead {
 			return fmt.Errorf("%w: %s is %q or %q, not %q", ErrInvalidArgument, key, ModeCopyOnWrite, ModeMergeOnRead, value)
 		}
-	case PropCompressionCodec, PropCompressionLevel, PropRowGroupRows:
+	case PropCompressionCodec, PropCompressionLevel, PropRowGroupRows, PropTargetFileSize:
 		if value != "" {
 			cur, err := c.Properties(ctx, id)
 			if err != nil {
