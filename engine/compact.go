@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -27,7 +28,9 @@ import (
 
 // CompactOptions say what compaction rewrites.
 type CompactOptions struct {
-	// TargetBytes: a data file under three quarters of this is small.
+	// TargetBytes: a data file under three quarters of this is small
+	// (default: the table's write.target-file-size-bytes if set, else
+	// DefaultCompactTarget).
 	TargetBytes int64
 	// MinFiles: a partition is compacted when it has at least this many
 	// small files; any partition with position deletes is.
@@ -53,6 +56,11 @@ func (e *Engine) Compact(ctx context.Context, id catalog.Ident, o CompactOptions
 	}
 	if o.TargetBytes <= 0 {
 		o.TargetBytes = DefaultCompactTarget
+		if tbl, err := e.writer.LoadTable(ctx, id); err == nil {
+			if v, err := strconv.ParseInt(tbl.Properties()[catalog.PropTargetFileSize], 10, 64); err == nil && v > 0 {
+				o.TargetBytes = v // the table's own target, as its writers use it
+			}
+		}
 	}
 	if o.MinFiles <= 0 {
 		o.MinFiles = DefaultCompactMinFiles
@@ -80,7 +88,7 @@ func (e *Engine) Compact(ctx context.Context, id catalog.Ident, o CompactOptions
 					if conflict {
 						break
 					}
-					snap, err := e.compactFiles(ctx, id, st, batch, g.DeleteFiles)
+					snap, err := e.compactFiles(ctx, id, st, batch, g.DeleteFiles, o.TargetBytes)
 					switch {
 					case errors.Is(err, catalog.ErrConflict):
 						rep.Conflicts++
@@ -146,7 +154,7 @@ const compactPasses = 3
 
 // compactFiles rewrites files (of snapshot st, deletes applied) as one
 // snapshot, whose id it returns.
-func (e *Engine) compactFiles(ctx context.Context, id catalog.Ident, st *catalog.TableState, files, deletes []catalog.DataFile) (int64, error) {
+func (e *Engine) compactFiles(ctx context.Context, id catalog.Ident, st *catalog.TableState, files, deletes []catalog.DataFile, targetBytes int64) (int64, error) {
 	sub := &catalog.TableState{Ident: id, SnapshotID: st.SnapshotID, Schema: st.Schema, DataFiles: files, DeleteFiles: deletes}
 	q, err := viewSQL(sub)
 	if err != nil {
@@ -187,5 +195,12 @@ func (e *Engine) compactFiles(ctx context.Context, id catalog.Ident, st *catalog
 		locations[i] = f.Location
 	}
 	summary := map[string]string{"lakeflight.maintenance": "compact"}
-	return e.writer.Compact(ctx, id, st.SnapshotID, rdr, locations, summary, runtime.GOMAXPROCS(0))
+	// One writer per target's worth of input (each writer makes its own
+	// files): a group smaller than the target becomes one file.
+	var size int64
+	for _, f := range files {
+		size += f.SizeBytes
+	}
+	writers := int(min(int64(runtime.GOMAXPROCS(0)), size/targetBytes+1))
+	return e.writer.Compact(ctx, id, st.SnapshotID, rdr, locations, summary, writers)
 }

@@ -369,3 +369,33 @@ func TestAutomaticUpkeep(t *testing.T) {
 		t.Fatalf("a bad upkeep property: %v", err)
 	}
 }
+
+// Compaction's notion of a small file follows the table's
+// write.target-file-size-bytes.
+func TestCompactTargetFromTable(t *testing.T) {
+	e, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "sized"}
+	execN(t, s, "CREATE TABLE silver.sized (id BIGINT, h VARCHAR)")
+	for i := range 3 {
+		execN(t, s, fmt.Sprintf("INSERT INTO silver.sized SELECT range, md5(range::VARCHAR) FROM range(%d, %d)", i*100000, i*100000+100000))
+	}
+	st, err := cat.TableState(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range st.DataFiles {
+		if f.SizeBytes < 1<<20*3/4 {
+			t.Fatalf("a file of %d bytes: the test needs files over 768 KiB", f.SizeBytes)
+		}
+	}
+	execN(t, s, "CALL iceberg_set_property('silver.sized', 'write.target-file-size-bytes', '1048576')")
+	rep, err := e.Compact(context.Background(), id, CompactOptions{})
+	if err != nil || rep.Rewritten != 0 {
+		t.Fatalf("with a 1 MiB target: %+v (%v), want no file rewritten", rep, err)
+	}
+	execN(t, s, "CALL iceberg_unset_property('silver.sized', 'write.target-file-size-bytes')")
+	rep, err = e.Compact(context.Background(), id, CompactOptions{})
+	if err != nil || rep.Rewritten != 3 || rep.DataFilesAfter != 1 {
+		t.Fatalf("with the default target: %+v (%v)", rep, err)
+	}
+}
