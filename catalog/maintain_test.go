@@ -202,3 +202,34 @@ func TestCompactRebasesOnAppendsOnly(t *testing.T) {
 		t.Fatalf("%d Parquet files before the refused compaction, %d after", before, after)
 	}
 }
+
+// New tables keep their metadata small: old metadata files go after 10,
+// and appends merge manifests.
+func TestMetadataStaysSmall(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", "small"}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	for i := range 15 {
+		appendIDs(t, c, mem, id, int64(i))
+	}
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := tbl.Properties(); p["commit.manifest-merge.enabled"] != "true" || p["write.metadata.delete-after-commit.enabled"] != "true" {
+		t.Fatalf("properties %v", p)
+	}
+	jsons, err := filepath.Glob(filepath.Join(LocalPath(tbl.Location()), "metadata", "*.metadata.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jsons) > previousMetadataFiles+1 {
+		t.Fatalf("%d metadata files after 15 commits, want at most %d", len(jsons), previousMetadataFiles+1)
+	}
+	if got := idsOf(t, c, id, 0); len(got) != 15 {
+		t.Fatalf("rows %v", got)
+	}
+}

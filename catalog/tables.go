@@ -26,8 +26,20 @@ func tableProperties() iceberg.Properties {
 		table.PropertyFormatVersion: "2",   // DuckDB cannot read v3 deletion vectors
 		table.ParquetCompressionKey: "lz4", // layout.go says why
 		table.CommitNumRetriesKey:   strconv.Itoa(commitRetries),
+		// Metadata that stays small whatever the number of commits (as
+		// Iceberg's Java writers keep it by default): appends merge small
+		// manifests, so a manifest list does not grow by one manifest a
+		// commit, and each commit deletes metadata files past the last 10.
+		// Without them 1,000 hourly appends of 3,600 rows left 382 MB of
+		// metadata for 36 MB of data (bench/snapbench, meta).
+		table.ManifestMergeEnabledKey:             "true",
+		table.MetadataDeleteAfterCommitEnabledKey: "true",
+		table.MetadataPreviousVersionsMaxKey:      strconv.Itoa(previousMetadataFiles),
 	}
 }
+
+// previousMetadataFiles is how many earlier metadata files a table keeps.
+const previousMetadataFiles = 10
 
 // IcebergSchema converts an Arrow schema to an Iceberg schema with fresh
 // field ids (1..n, depth first). Nullable Arrow fields become optional.

@@ -33,6 +33,8 @@ type config struct {
 	files      int // data files of the planning table
 	mergeRows  int // rows of the MERGE target
 	mergeDelta int // rows the MERGE changes
+	hourly     int // appends of the metadata table
+	hourlyRows int // rows each
 	runs       int
 	dir, out   string
 	only       string
@@ -47,7 +49,9 @@ func main() {
 	flag.IntVar(&cfg.runs, "runs", 11, "alternating runs of each time-travel query and of each planning measurement; medians are reported")
 	flag.StringVar(&cfg.dir, "dir", "", "data directory (default: a temporary one, removed at the end)")
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks-snapshots.md", "markdown report to write ('' for none)")
-	flag.StringVar(&cfg.only, "only", "travel,plan,merge", "comma-separated sections to run")
+	flag.IntVar(&cfg.hourly, "hourly", 1000, "hourly appends of the metadata table")
+	flag.IntVar(&cfg.hourlyRows, "hourly-rows", 3600, "rows of each hourly append")
+	flag.StringVar(&cfg.only, "only", "travel,plan,merge,meta", "comma-separated sections to run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if err := profile.Run(*cpuprofile, func() error { return run(context.Background(), cfg) }); err != nil {
@@ -107,6 +111,7 @@ func run(ctx context.Context, cfg config) error {
 		{"travel", b.timeTravel},
 		{"plan", b.planning},
 		{"merge", b.merge},
+		{"meta", b.metadataShare},
 	}
 	for _, s := range sections {
 		if !slices.Contains(strings.Split(cfg.only, ","), s.name) {

@@ -17,14 +17,16 @@ const (
 	secTravel = "travel"
 	secPlan   = "plan"
 	secMerge  = "merge"
+	secMeta   = "meta"
 )
 
-var sectionOrder = []string{secTravel, secPlan, secMerge}
+var sectionOrder = []string{secTravel, secPlan, secMerge, secMeta}
 
 var chartTitles = map[string]string{
 	secTravel: "Time travel: old vs current snapshot, ms (lower is better)",
 	secPlan:   "Binding a snapshot of the many-file table, ms",
 	secMerge:  "MERGE and its phases, ms",
+	secMeta:   "Metadata bytes as a share of data bytes, % (lower is better)",
 }
 
 // title is a section's heading.
@@ -34,6 +36,8 @@ func (c config) title(sec string) string {
 		return fmt.Sprintf("Time travel: a query at an old snapshot versus the current one (%s rows each)", count(c.ttRows))
 	case secPlan:
 		return fmt.Sprintf("Resolving and planning a snapshot of a %s-file table", count(c.files))
+	case secMeta:
+		return fmt.Sprintf("Metadata after %s hourly appends of %s rows", count(c.hourly), count(c.hourlyRows))
 	}
 	return fmt.Sprintf("MERGE of %s changed rows into a %s-row table", count(c.mergeDelta), count(c.mergeRows))
 }
