@@ -26,7 +26,7 @@ const MinOrphanAge = time.Hour
 // MaintenanceReport says what one maintenance action did to a table.
 type MaintenanceReport struct {
 	Table           string   `json:"table"`
-	Action          string   `json:"action"` // expire_snapshots, remove_orphan_files, compact
+	Action          string   `json:"action"` // expire_snapshots, remove_orphan_files, compact, rewrite_manifests
 	DryRun          bool     `json:"dry_run,omitempty"`
 	SnapshotsBefore int      `json:"snapshots_before"`
 	SnapshotsAfter  int      `json:"snapshots_after"`
@@ -39,13 +39,16 @@ type MaintenanceReport struct {
 	// compact: the current snapshot's data files before and after, the
 	// files rewritten, the partitions they were in and the commits made;
 	// the old files stay for older snapshots until expiry removes them.
-	DataFilesBefore int     `json:"data_files_before,omitempty"`
-	DataFilesAfter  int     `json:"data_files_after,omitempty"`
-	Rewritten       int     `json:"rewritten_files,omitempty"`
-	Partitions      int     `json:"partitions,omitempty"`
-	Commits         int     `json:"commits,omitempty"`
-	Conflicts       int     `json:"conflicts,omitempty"` // groups skipped because another writer changed their files first
-	Seconds         float64 `json:"seconds"`
+	DataFilesBefore int `json:"data_files_before,omitempty"`
+	DataFilesAfter  int `json:"data_files_after,omitempty"`
+	Rewritten       int `json:"rewritten_files,omitempty"`
+	Partitions      int `json:"partitions,omitempty"`
+	Commits         int `json:"commits,omitempty"`
+	Conflicts       int `json:"conflicts,omitempty"` // groups skipped because another writer changed their files first
+	// rewrite_manifests: the manifests merged and the ones written.
+	ManifestsRewritten int     `json:"manifests_rewritten,omitempty"`
+	ManifestsAdded     int     `json:"manifests_added,omitempty"`
+	Seconds            float64 `json:"seconds"`
 }
 
 // ExpireOptions say which snapshots expiry keeps besides the current one
@@ -230,4 +233,28 @@ func (c *Catalog) FileGroups(ctx context.Context, id Ident) ([]FileGroup, *Table
 		out[i] = *byKey[k]
 	}
 	return out, st, nil
+}
+
+// RewriteManifests merges the current snapshot's small data manifests into
+// fewer, target-sized ones (commit.manifest.target-size-bytes), one
+// metadata-only snapshot; nothing when the manifests are already so.
+func (c *Catalog) RewriteManifests(ctx context.Context, id Ident) (MaintenanceReport, error) {
+	return c.Maintain(ctx, id, "rewrite_manifests", func(rep *MaintenanceReport) error {
+		txn, err := c.Begin(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer txn.Abort()
+		res, err := txn.tx.RewriteManifests(ctx)
+		if err != nil {
+			return fmt.Errorf("rewriting the manifests of %s: %w", id, err)
+		}
+		if res.IsNoOp() {
+			return nil
+		}
+		rep.ManifestsRewritten, rep.ManifestsAdded = len(res.RewrittenManifests), len(res.AddedManifests)
+		txn.staged = true
+		_, err = txn.Commit(ctx)
+		return err
+	})
 }

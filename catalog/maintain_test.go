@@ -233,3 +233,39 @@ func TestMetadataStaysSmall(t *testing.T) {
 		t.Fatalf("rows %v", got)
 	}
 }
+
+// RewriteManifests merges the manifests of many appends into few, in a
+// snapshot that reads the same rows; a second run has nothing to do.
+func TestRewriteManifests(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", "manifests"}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	for i := range 12 {
+		appendIDs(t, c, mem, id, int64(i))
+	}
+	before, err := c.Manifests(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.RewriteManifests(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := c.Manifests(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 12 || len(after) != 1 || rep.ManifestsRewritten != 12 || rep.ManifestsAdded != 1 || rep.SnapshotsAfter != 13 {
+		t.Fatalf("manifests %d → %d, report %+v", len(before), len(after), rep)
+	}
+	if got := idsOf(t, c, id, 0); len(got) != 12 {
+		t.Fatalf("rows after the rewrite %v", got)
+	}
+	rep, err = c.RewriteManifests(ctx, id)
+	if err != nil || rep.SnapshotsAfter != 13 || rep.ManifestsRewritten != 0 {
+		t.Fatalf("second run: %+v (%v)", rep, err)
+	}
+}

@@ -76,6 +76,20 @@ func (s *Server) removeOrphanFiles(c echo.Context) error {
 	})
 }
 
+// rewriteManifests is POST /v1/tables/{ns}/{table}/rewrite-manifests.
+func (s *Server) rewriteManifests(c echo.Context) error {
+	snap, id, err := s.snapshotTarget(c)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSONBody(c, &struct{}{}); err != nil {
+		return err
+	}
+	return s.maintenance(c, id, "rewrite_manifests", func(ctx context.Context) (catalog.MaintenanceReport, error) {
+		return snap.RewriteManifests(ctx, id)
+	})
+}
+
 // parseAge reads a duration field (catalog.ParseAge).
 func parseAge(field, v string) (time.Duration, error) {
 	d, err := catalog.ParseAge(v)

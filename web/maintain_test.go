@@ -33,6 +33,13 @@ func TestMaintenanceEndpoints(t *testing.T) {
 		t.Fatalf("snapshots left %+v (%v), want only %d (not %d)", snaps, err, s2, s1)
 	}
 
+	// Two appends made two manifests; the expiry above left both in use.
+	rep = catalog.MaintenanceReport{}
+	callJSON(t, h, http.MethodPost, base+"/rewrite-manifests", "", http.StatusOK, &rep)
+	if rep.Action != "rewrite_manifests" || rep.ManifestsRewritten != 2 || rep.ManifestsAdded != 1 || rep.SnapshotsAfter != 2 {
+		t.Fatalf("rewrite-manifests: %+v", rep)
+	}
+
 	tbl, err := cat.LoadTable(t.Context(), catalog.Ident{Namespace: "bronze", Name: "events"})
 	if err != nil {
 		t.Fatal(err)

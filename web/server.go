@@ -129,6 +129,7 @@ func New(opts Options) *Server {
 	tables.POST("/expire-snapshots", s.expireSnapshots)
 	tables.POST("/remove-orphan-files", s.removeOrphanFiles)
 	tables.POST("/compact", s.compact)
+	tables.POST("/rewrite-manifests", s.rewriteManifests)
 	e.GET("/v1/maintenance", s.listJobs)
 	e.GET("/v1/maintenance/:id", s.getJob)
 	tables.GET("/rows", s.tableRows)

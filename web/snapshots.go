@@ -23,6 +23,7 @@ type Snapshotter interface {
 	Rollback(ctx context.Context, id catalog.Ident, snapshotID int64) error
 	ExpireSnapshots(ctx context.Context, id catalog.Ident, o catalog.ExpireOptions) (catalog.MaintenanceReport, error)
 	RemoveOrphanFiles(ctx context.Context, id catalog.Ident, olderThan time.Duration, dryRun bool) (catalog.MaintenanceReport, error)
+	RewriteManifests(ctx context.Context, id catalog.Ident) (catalog.MaintenanceReport, error)
 }
 
 var _ Snapshotter = (*catalog.Catalog)(nil)

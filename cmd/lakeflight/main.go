@@ -32,8 +32,8 @@ Usage:
   lakeflight ingest --table T [flags] FILE...
                                            load CSV, JSON or Parquet files into a table (lakeflight ingest -h)
   lakeflight demo [--scale N] [--step K]   load the demo shop's raw data into bronze tables (lakeflight demo -h)
-  lakeflight maintain TABLE...|--all expire|orphans|compact [flags]
-                                           expire old snapshots, remove orphan files, compact small files (lakeflight maintain -h)
+  lakeflight maintain TABLE...|--all expire|orphans|compact|rewrite-manifests [flags]
+                                           expire old snapshots, remove orphan files, compact small files, merge manifests (lakeflight maintain -h)
   lakeflight version                       print the version
 `
 

@@ -34,6 +34,8 @@ ACTION:
   orphans   delete files under the table's location that no metadata
             references and that are older than --older-than (--dry-run:
             list them)
+  rewrite-manifests
+            merge the current snapshot's small manifests into fewer ones
   compact   rewrite each partition's small files (under 3/4 of
             --target-file-size) and files with deletes into new files, one
             snapshot per group; a writer committing meanwhile loses nothing
@@ -46,7 +48,9 @@ flags:
 `
 
 // maintainActions maps ACTION to the endpoint that runs it.
-var maintainActions = map[string]string{"expire": "expire-snapshots", "orphans": "remove-orphan-files", "compact": "compact"}
+var maintainActions = map[string]string{
+	"expire": "expire-snapshots", "orphans": "remove-orphan-files", "compact": "compact", "rewrite-manifests": "rewrite-manifests",
+}
 
 type maintainOptions struct {
 	http, server string
@@ -129,15 +133,13 @@ func parseMaintainArgs(args []string, helpOut io.Writer, getenv func(string) str
 		rest = fs.Args()[1:]
 	}
 	if len(positional) == 0 {
-		return opts, usageErr("no action given: want expire, orphans or compact (lakeflight maintain -h)")
+		return opts, usageErr("no action given: want expire, orphans, compact or rewrite-manifests (lakeflight maintain -h)")
 	}
 	opts.action = positional[len(positional)-1]
 	switch opts.action {
-	case "expire", "orphans", "compact":
-	case "rewrite-manifests":
-		return opts, usageErr("%s is not available yet: expire, orphans and compact are", opts.action)
+	case "expire", "orphans", "compact", "rewrite-manifests":
 	default:
-		return opts, usageErr("unknown action %q: want expire, orphans or compact", opts.action)
+		return opts, usageErr("unknown action %q: want expire, orphans, compact or rewrite-manifests", opts.action)
 	}
 	names := positional[:len(positional)-1]
 	switch {
@@ -162,7 +164,7 @@ func parseMaintainArgs(args []string, helpOut io.Writer, getenv func(string) str
 	if opts.action != "compact" && (opts.targetSize != 0 || opts.minFiles != 0) {
 		return opts, usageErr("--target-file-size and --min-files are for compact")
 	}
-	if opts.action == "compact" && opts.olderThan != "" {
+	if (opts.action == "compact" || opts.action == "rewrite-manifests") && opts.olderThan != "" {
 		return opts, usageErr("--older-than is for expire and orphans")
 	}
 	return opts, nil
@@ -242,6 +244,8 @@ func printMaintenance(w io.Writer, asJSON bool, r catalog.MaintenanceReport) err
 			fmt.Fprintf(&b, ", %d groups left for the next run after other writers' commits", r.Conflicts)
 		}
 		b.WriteString(")")
+	case "rewrite_manifests":
+		fmt.Fprintf(&b, "; manifests %d merged into %d", r.ManifestsRewritten, r.ManifestsAdded)
 	}
 	fmt.Fprintf(&b, " in %s\n", (time.Duration(r.Seconds * float64(time.Second))).Round(time.Millisecond))
 	for _, o := range r.Orphans {

@@ -389,6 +389,14 @@ func (l lateCatalog) RemoveOrphanFiles(ctx context.Context, id catalog.Ident, ol
 	return c.RemoveOrphanFiles(ctx, id, olderThan, dryRun)
 }
 
+func (l lateCatalog) RewriteManifests(ctx context.Context, id catalog.Ident) (catalog.MaintenanceReport, error) {
+	c, err := l.get()
+	if err != nil {
+		return catalog.MaintenanceReport{}, err
+	}
+	return c.RewriteManifests(ctx, id)
+}
+
 func (l lateCatalog) DropRef(ctx context.Context, id catalog.Ident, name string) error {
 	c, err := l.get()
 	if err != nil {
