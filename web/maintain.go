@@ -114,11 +114,7 @@ func (s *Server) compact(c echo.Context) error {
 	if s.opts.Compactor == nil {
 		return errCompactOff
 	}
-	ns, err := pathParam(c, "ns")
-	if err != nil {
-		return err
-	}
-	name, err := pathParam(c, "table")
+	id, err := tableParam(c)
 	if err != nil {
 		return err
 	}
@@ -138,7 +134,6 @@ func (s *Server) compact(c echo.Context) error {
 			return fmt.Errorf("%w: min_files %d: want at least 2", errBadRequest, minFiles)
 		}
 	}
-	id := catalog.Ident{Namespace: ns, Name: name}
 	return s.maintenance(c, id, "compact", func(ctx context.Context) (catalog.MaintenanceReport, error) {
 		return s.opts.Compactor.Compact(ctx, id, target, minFiles)
 	})

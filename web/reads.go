@@ -130,15 +130,8 @@ func (s *Server) readTarget(c echo.Context) (Reader, catalog.Ident, error) {
 		id, err := qualifiedTable(c)
 		return s.opts.Reader, id, err
 	}
-	ns, err := pathParam(c, "ns")
-	if err != nil {
-		return nil, catalog.Ident{}, err
-	}
-	name, err := pathParam(c, "table")
-	if err != nil {
-		return nil, catalog.Ident{}, err
-	}
-	return s.opts.Reader, catalog.Ident{Namespace: ns, Name: name}, nil
+	id, err := tableParam(c)
+	return s.opts.Reader, id, err
 }
 
 // qualifiedTable is the table of /query/{ns.table} and /schema/{ns.table}:

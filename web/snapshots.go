@@ -257,15 +257,21 @@ func (s *Server) snapshotTarget(c echo.Context) (Snapshotter, catalog.Ident, err
 	if s.opts.Snapshots == nil {
 		return nil, catalog.Ident{}, errSnapshotsOff
 	}
+	id, err := tableParam(c)
+	return s.opts.Snapshots, id, err
+}
+
+// tableParam is the table of a /v1/tables/{ns}/{table}/… route.
+func tableParam(c echo.Context) (catalog.Ident, error) {
 	ns, err := pathParam(c, "ns")
 	if err != nil {
-		return nil, catalog.Ident{}, err
+		return catalog.Ident{}, err
 	}
 	name, err := pathParam(c, "table")
 	if err != nil {
-		return nil, catalog.Ident{}, err
+		return catalog.Ident{}, err
 	}
-	return s.opts.Snapshots, catalog.Ident{Namespace: ns, Name: name}, nil
+	return catalog.Ident{Namespace: ns, Name: name}, nil
 }
 
 // pathParam is a path parameter, unescaped: echo routes on the raw path
