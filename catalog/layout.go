@@ -64,6 +64,14 @@ var codecs = map[string]compress.Compression{
 	"gzip": compress.Codecs.Gzip, "uncompressed": compress.Codecs.Uncompressed, "none": compress.Codecs.Uncompressed,
 }
 
+// TargetFileSize is the data file size a table's writers aim at
+// (PropTargetFileSize or its default); a layout property another tool set
+// to a value lakeflight cannot honour is an error, as for a write.
+func TargetFileSize(props map[string]string) (int64, error) {
+	l, err := layoutOf(props)
+	return l.targetBytes, err
+}
+
 // layoutOf reads the layout properties of a table.
 func layoutOf(props map[string]string) (layout, error) {
 	l := defaultLayout

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -56,9 +55,13 @@ func (e *Engine) Compact(ctx context.Context, id catalog.Ident, o CompactOptions
 	}
 	if o.TargetBytes <= 0 {
 		o.TargetBytes = DefaultCompactTarget
-		if tbl, err := e.writer.LoadTable(ctx, id); err == nil {
-			if v, err := strconv.ParseInt(tbl.Properties()[catalog.PropTargetFileSize], 10, 64); err == nil && v > 0 {
-				o.TargetBytes = v // the table's own target, as its writers use it
+		tbl, err := e.writer.LoadTable(ctx, id)
+		if err != nil {
+			return catalog.MaintenanceReport{}, err
+		}
+		if _, set := tbl.Properties()[catalog.PropTargetFileSize]; set {
+			if o.TargetBytes, err = catalog.TargetFileSize(tbl.Properties()); err != nil {
+				return catalog.MaintenanceReport{}, err // the writers would refuse it too
 			}
 		}
 	}
