@@ -319,6 +319,9 @@ func TestPruning(t *testing.T) {
 		// (DuckDB casts it), a join.
 		{"SELECT count(*) FROM silver.days WHERE ts < TIMESTAMP '2026-03-02' OR id = 5", "101", 0},
 		{"SELECT count(*) FROM silver.days WHERE ts < '2026-03-02'", "100", 0},
+		// A sample is drawn before WHERE filters: no pruning under it.
+		{"SELECT count(*) FROM silver.days WHERE ts < TIMESTAMP '2026-03-02' USING SAMPLE 100% (bernoulli)", "100", 0},
+		{"SELECT count(*) FROM silver.days TABLESAMPLE 100% (bernoulli) WHERE ts < TIMESTAMP '2026-03-02'", "100", 0},
 		{"SELECT count(*) FROM silver.days a JOIN silver.days b USING (id) WHERE a.ts < TIMESTAMP '2026-03-02'", "100", 0},
 	} {
 		before := e.Stats().PrunedFiles

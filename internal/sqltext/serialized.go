@@ -60,7 +60,9 @@ func ParseSerialized(js string) (*Serialized, error) {
 		case "SELECT_NODE":
 			from, _ := m["from_table"].(map[string]any)
 			where, _ := m["where_clause"].(map[string]any)
-			if from != nil && where != nil && from["type"] == "BASE_TABLE" && from["sample"] == nil {
+			// A sample (USING SAMPLE, TABLESAMPLE) is drawn before WHERE
+			// filters: fewer files would change what it draws from.
+			if from != nil && where != nil && from["type"] == "BASE_TABLE" && from["sample"] == nil && m["sample"] == nil {
 				if pos := location(from); pos >= 0 {
 					q, _ := from["alias"].(string)
 					if q == "" {
