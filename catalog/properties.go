@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -47,6 +48,11 @@ func (c *Catalog) SetProperty(ctx context.Context, id Ident, key, value string) 
 	case PropUpkeepCompactMinFiles, PropUpkeepExpireOlderThan, PropUpkeepRetainLast:
 		if _, err := UpkeepOf(map[string]string{key: value}); value != "" && err != nil {
 			return err
+		}
+	default:
+		if strings.HasPrefix(key, upkeepPrefix) && value != "" {
+			return fmt.Errorf("%w: %s is not an upkeep property: want %s, %s or %s", ErrInvalidArgument, key,
+				PropUpkeepCompactMinFiles, PropUpkeepExpireOlderThan, PropUpkeepRetainLast)
 		}
 	}
 	err := c.commitMetadata(ctx, id, func(md table.Metadata) ([]table.Update, []table.Requirement, error) {

@@ -17,6 +17,10 @@ const (
 	PropUpkeepRetainLast      = "lakeflight.upkeep.expire-retain-last" // default 1
 )
 
+// upkeepPrefix starts every upkeep property: a key under it that is not
+// one of them (a typo) is refused when set, never stored and ignored.
+const upkeepPrefix = "lakeflight.upkeep."
+
 // Upkeep is what a table's upkeep properties ask for.
 type Upkeep struct {
 	CompactMinFiles int // 0: no compaction

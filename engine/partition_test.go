@@ -371,6 +371,10 @@ func TestAutomaticUpkeep(t *testing.T) {
 	if !errors.Is(err, catalog.ErrInvalidArgument) || !strings.Contains(err.Error(), "at least 2") {
 		t.Fatalf("a bad upkeep property: %v", err)
 	}
+	_, err = s.Exec(context.Background(), "CALL iceberg_set_property('silver.kept', 'lakeflight.upkeep.compact-min-file', '3')")
+	if !errors.Is(err, catalog.ErrInvalidArgument) || !strings.Contains(err.Error(), "is not an upkeep property") {
+		t.Fatalf("a misspelt upkeep property: %v", err)
+	}
 }
 
 // Compaction's notion of a small file follows the table's
