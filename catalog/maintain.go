@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -220,6 +221,18 @@ func (c *Catalog) FileGroups(ctx context.Context, id Ident) ([]FileGroup, *Table
 			order = append(order, key)
 		}
 		g.DataFiles = append(g.DataFiles, dataFileOf(df))
+		// The rewrite reads deletes as Parquet (file_path, pos) rows: a file
+		// with any other kind would come back with its deleted rows.
+		others := append(slices.Clone(task.EqualityDeleteFiles), task.DeletionVectorFiles...)
+		for _, d := range task.DeleteFiles {
+			if d.ContentType() != iceberg.EntryContentPosDeletes || d.FileFormat() != iceberg.ParquetFile {
+				others = append(others, d)
+			}
+		}
+		if len(others) > 0 {
+			return nil, nil, fmt.Errorf("%w: data file %s of %s has %s delete file %s; compaction rewrites tables with Parquet position deletes only",
+				ErrNotSupported, df.FilePath(), id, contentName(others[0].ContentType()), others[0].FilePath())
+		}
 		for _, d := range task.DeleteFiles {
 			if !seenDel[key+d.FilePath()] {
 				seenDel[key+d.FilePath()] = true

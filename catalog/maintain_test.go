@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
 )
 
 // expireTable makes bronze.<name> with five snapshots: appends of 1 and 2,
@@ -267,5 +269,45 @@ func TestRewriteManifests(t *testing.T) {
 	rep, err = c.RewriteManifests(ctx, id)
 	if err != nil || rep.SnapshotsAfter != 13 || rep.ManifestsRewritten != 0 {
 		t.Fatalf("second run: %+v (%v)", rep, err)
+	}
+}
+
+// Compaction reads deletes as Parquet position deletes: a table with an
+// equality delete (another tool's) is refused, not rewritten wrongly.
+func TestFileGroupsRefuseEqualityDeletes(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := newEnv(t).open(t)
+	id := Ident{"bronze", "eqdel"}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	appendIDs(t, c, mem, id, 1, 2, 3)
+	txn, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// iceberg-go writes this delete file, and its writer has no lz4.
+	if err := txn.tx.SetProperties(iceberg.Properties{PropCompressionCodec: "zstd"}); err != nil {
+		t.Fatal(err)
+	}
+	rows := idRows(t, mem, deltaSchema, 2)
+	rec := rows
+	recs := func(yield func(arrow.RecordBatch, error) bool) {
+		for rec.Next() {
+			if !yield(rec.RecordBatch(), nil) {
+				return
+			}
+		}
+	}
+	err = txn.tx.CommitEqualityDeletes(ctx, []int{1}, recs, nil)
+	rows.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txn.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.FileGroups(ctx, id); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "equality_deletes delete file") {
+		t.Fatalf("file groups of a table with an equality delete: %v", err)
 	}
 }
