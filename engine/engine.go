@@ -143,6 +143,7 @@ type Engine struct {
 	dropEpoch uint64                       // moves when a lakehouse schema is dropped (with its views)
 	closed    bool
 	pins      map[string]*pin // pinned snapshot and metadata views (pins.go)
+	unpruned  map[string]bool // pruning keys whose filters skip no file (prune.go)
 	pinTick   uint64          // orders pin use, for eviction
 
 	binding   map[catalog.Ident]*flight // the bind in progress per table
@@ -242,14 +243,15 @@ func Open(ctx context.Context, cfg Config, tables TableSource, log *slog.Logger)
 		}
 	}
 	e := &Engine{
-		cfg:    cfg,
-		source: tables,
-		log:    log,
-		views:  map[catalog.Ident]boundView{},
-		stored: map[catalog.Ident]storedView{},
-		schema: map[string]bool{},
-		open:   map[*Session]struct{}{},
-		pins:   map[string]*pin{},
+		cfg:      cfg,
+		source:   tables,
+		log:      log,
+		views:    map[catalog.Ident]boundView{},
+		stored:   map[catalog.Ident]storedView{},
+		schema:   map[string]bool{},
+		open:     map[*Session]struct{}{},
+		pins:     map[string]*pin{},
+		unpruned: map[string]bool{},
 
 		binding: map[catalog.Ident]*flight{},
 		pinning: map[string]*flight{},

@@ -333,6 +333,20 @@ func TestPruning(t *testing.T) {
 			t.Errorf("%s: skipped %d files, want %d", c.sql, n, c.pruned)
 		}
 	}
+	// Another session, the same filters on the same table state: the pin
+	// made for them serves it, with no planning again.
+	other, err := e.NewSession(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	prunings := e.Stats().Prunings
+	if got := mustQuery(t, other, "SELECT count(*) FROM silver.days WHERE ts >= TIMESTAMP '2026-03-05' AND ts < TIMESTAMP '2026-03-06'"); got[0][0] != "100" {
+		t.Fatalf("another session: %q", got)
+	}
+	if n := e.Stats().Prunings - prunings; n != 0 {
+		t.Fatalf("another session planned the same filters again (%d prunings)", n)
+	}
 }
 
 // A table whose properties ask for upkeep is compacted and its snapshots

@@ -118,6 +118,19 @@ func (e *Engine) pinCurrent(ctx context.Context, id catalog.Ident) (*pin, error)
 	return p, nil
 }
 
+// acquireLocked takes a reference on the pin of key, if there is one
+// (e.mu held).
+func (e *Engine) acquireLocked(key string) *pin {
+	p, ok := e.pins[key]
+	if !ok {
+		return nil
+	}
+	e.pinTick++
+	p.refs++
+	p.used = e.pinTick
+	return p
+}
+
 // pinView returns the pinned view named by key with the given body, built
 // and created outside Engine.mu only when the view does not exist yet, by
 // one caller at a time per key (a flight, binds.go); others wait for it.
@@ -130,10 +143,7 @@ func (e *Engine) pinView(ctx context.Context, key, name string, body func() (str
 			e.mu.Unlock()
 			return nil, ErrClosed
 		}
-		if p, ok := e.pins[key]; ok {
-			e.pinTick++
-			p.refs++
-			p.used = e.pinTick
+		if p := e.acquireLocked(key); p != nil {
 			e.mu.Unlock()
 			return p, nil
 		}

@@ -27,23 +27,44 @@ import (
 // minPruneFiles: tables with fewer data files are not worth planning.
 const minPruneFiles = 4
 
+// maxUnpruned bounds the remembered keys whose filters skip nothing.
+const maxUnpruned = 1024
+
 // pinPruned returns a pinned view of table id holding only the data files
 // that rows matching filters may be in: at snapshot snap with its schema,
 // or (snap 0) at the current view's snapshot with the current schema. ok
-// is false when nothing would be skipped (the caller pins as usual).
+// is false when nothing would be skipped (the caller pins as usual). The
+// table state and filters make its key: a pin already made for them, or a
+// plan known to skip nothing, costs no catalog read and no planning.
 func (e *Engine) pinPruned(ctx context.Context, id catalog.Ident, snap int64, filters []sqltext.Filter) (*pin, bool, error) {
 	if e.writer == nil || len(filters) == 0 {
 		return nil, false, nil
 	}
+	h := fnv.New64a()
+	e.mu.Lock()
+	bound, bok := e.views[id]
+	e.mu.Unlock()
+	if snap == 0 {
+		if !bok {
+			return nil, false, nil
+		}
+		_, _ = fmt.Fprintf(h, "%s\x00", bound.metadataLocation)
+	}
+	_, _ = fmt.Fprintf(h, "%+v", filters)
+	key := fmt.Sprintf("%s@%d~%x", id, snap, h.Sum64())
+	e.mu.Lock()
+	p, unpruned := e.acquireLocked(key), e.unpruned[key]
+	e.mu.Unlock()
+	switch {
+	case p != nil:
+		return p, true, nil
+	case unpruned:
+		return nil, false, nil
+	}
+
 	var st *catalog.TableState
 	var err error
 	if snap == 0 {
-		e.mu.Lock()
-		bound, ok := e.views[id]
-		e.mu.Unlock()
-		if !ok {
-			return nil, false, nil
-		}
 		if st, err = e.source.TableState(ctx, id); err != nil {
 			return nil, false, err
 		}
@@ -53,17 +74,49 @@ func (e *Engine) pinPruned(ctx context.Context, id catalog.Ident, snap int64, fi
 	} else if st, err = e.source.TableStateAt(ctx, id, snap); err != nil {
 		return nil, false, err
 	}
-	if len(st.DataFiles) < minPruneFiles {
+	sub, err := e.pruneFiles(ctx, id, st, filters)
+	if err != nil {
+		return nil, false, err
+	}
+	if sub == nil {
+		e.mu.Lock()
+		if len(e.unpruned) >= maxUnpruned {
+			clear(e.unpruned)
+		}
+		e.unpruned[key] = true
+		e.mu.Unlock()
 		return nil, false, nil
+	}
+	body, err := viewSQL(sub)
+	if err != nil {
+		return nil, false, err
+	}
+	if p, err = e.pinView(ctx, key, key, func() (string, error) { return body, nil }); err != nil {
+		return nil, false, err
+	}
+	if snap == 0 {
+		e.markCurrent(p, id, st.MetadataLocation)
+	}
+	e.stats.prunings.Add(1)
+	e.stats.pruned.Add(int64(len(st.DataFiles) - len(sub.DataFiles)))
+	return p, true, nil
+}
+
+// pruneFiles is st with only the data files that rows matching filters
+// may be in; nil when the table is too small to plan, no filter can be
+// evaluated, or no file would be skipped.
+func (e *Engine) pruneFiles(ctx context.Context, id catalog.Ident, st *catalog.TableState, filters []sqltext.Filter) (*catalog.TableState, error) {
+	if len(st.DataFiles) < minPruneFiles {
+		return nil, nil
 	}
 	expr, ok := filterExpr(st.Schema, filters)
 	if !ok {
-		return nil, false, nil
+		return nil, nil
 	}
 	start := time.Now()
 	keep, err := e.writer.PlanFiltered(ctx, id, st.SnapshotID, expr)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	sub := *st
 	sub.DataFiles = nil
@@ -73,29 +126,11 @@ func (e *Engine) pinPruned(ctx context.Context, id catalog.Ident, snap int64, fi
 		}
 	}
 	if len(sub.DataFiles) == len(st.DataFiles) {
-		return nil, false, nil
+		return nil, nil
 	}
-	body, err := viewSQL(&sub)
-	if err != nil {
-		return nil, false, err
-	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(st.MetadataLocation))
-	_, _ = h.Write([]byte{0})
-	_, _ = h.Write([]byte(expr.String()))
-	key := fmt.Sprintf("%s@%d~%x", id, st.SnapshotID, h.Sum64())
-	p, err := e.pinView(ctx, key, key, func() (string, error) { return body, nil })
-	if err != nil {
-		return nil, false, err
-	}
-	if snap == 0 {
-		e.markCurrent(p, id, st.MetadataLocation)
-	}
-	e.stats.prunings.Add(1)
-	e.stats.pruned.Add(int64(len(st.DataFiles) - len(sub.DataFiles)))
 	e.log.Debug("pruned", "table", id.String(), "snapshot", st.SnapshotID, "filter", expr.String(),
 		"files", len(sub.DataFiles), "of", len(st.DataFiles), "planning", time.Since(start))
-	return p, true, nil
+	return &sub, nil
 }
 
 // filterExpr is the conjunction of the filters Iceberg can evaluate
