@@ -149,7 +149,7 @@ func (e *Engine) bindTable(ctx context.Context, id catalog.Ident) error {
 		if _, had := e.views[id]; !had {
 			e.gen.Add(1)
 		}
-		e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID, body: body}
+		e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID, files: len(st.DataFiles), body: body}
 		delete(e.stored, id) // a view of that name was dropped: the table's view replaced it
 		e.mu.Unlock()
 		e.stats.rebinds.Add(1)

@@ -142,9 +142,9 @@ type Engine struct {
 	schema    map[string]bool              // schemas created in the lakehouse catalog
 	dropEpoch uint64                       // moves when a lakehouse schema is dropped (with its views)
 	closed    bool
-	pins      map[string]*pin // pinned snapshot and metadata views (pins.go)
-	unpruned  map[string]bool // pruning keys whose filters skip no file (prune.go)
-	pinTick   uint64          // orders pin use, for eviction
+	pins      map[string]*pin     // pinned snapshot and metadata views (pins.go)
+	unpruned  map[string]scanNote // pruning keys whose filters skip no file, and why (prune.go)
+	pinTick   uint64              // orders pin use, for eviction
 
 	binding   map[catalog.Ident]*flight // the bind in progress per table
 	pinning   map[string]*flight        // the pin creation or drop in progress per pin key
@@ -251,7 +251,7 @@ func Open(ctx context.Context, cfg Config, tables TableSource, log *slog.Logger)
 		schema:   map[string]bool{},
 		open:     map[*Session]struct{}{},
 		pins:     map[string]*pin{},
-		unpruned: map[string]bool{},
+		unpruned: map[string]scanNote{},
 
 		binding: map[catalog.Ident]*flight{},
 		pinning: map[string]*flight{},

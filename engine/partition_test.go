@@ -347,6 +347,35 @@ func TestPruning(t *testing.T) {
 	if n := e.Stats().Prunings - prunings; n != 0 {
 		t.Fatalf("another session planned the same filters again (%d prunings)", n)
 	}
+
+	// EXPLAIN says, per Iceberg reference, how many files are planned with
+	// which filter, or why all are read; the cached pin keeps its counts.
+	for _, c := range []struct{ sql, want string }{
+		{"EXPLAIN SELECT count(*) FROM silver.days WHERE ts >= TIMESTAMP '2026-03-05' AND ts < TIMESTAMP '2026-03-06'",
+			fmt.Sprintf("silver.days at snapshot %d: 1 of 10 data files planned with ts >= TIMESTAMP '2026-03-05' AND ts < TIMESTAMP '2026-03-06'", snap)},
+		{fmt.Sprintf("EXPLAIN ANALYZE SELECT count(*) FROM silver.days AT (VERSION => %d) WHERE ts < TIMESTAMP '2026-03-02'", snap),
+			fmt.Sprintf("silver.days at snapshot %d: 1 of 10 data files planned with ts < TIMESTAMP '2026-03-02'", snap)},
+		{"EXPLAIN SELECT count(*) FROM silver.days WHERE ts < '2026-03-02'",
+			fmt.Sprintf("silver.days at snapshot %d: all 10 data files read; no WHERE condition can be planned exactly", snap)},
+		{"EXPLAIN SELECT count(*) FROM silver.days WHERE id >= 0",
+			fmt.Sprintf("silver.days at snapshot %d: all 10 data files read; planned with id >= 0, every data file may hold", snap)},
+		{"EXPLAIN SELECT count(*) FROM silver.days a JOIN silver.days b USING (id)",
+			fmt.Sprintf("silver.days at snapshot %d: all 10 data files read; no WHERE condition to plan with", snap)},
+	} {
+		rows := mustQuery(t, s, c.sql)
+		var notes []string
+		for _, r := range rows {
+			if r[0] == ExplainScanKey {
+				notes = append(notes, r[1])
+			}
+		}
+		if len(notes) == 0 || !strings.HasPrefix(notes[0], c.want) {
+			t.Errorf("%s: scan notes %q, want one starting %q", c.sql, notes, c.want)
+		}
+		if len(rows) < 2 || rows[0][0] == ExplainScanKey {
+			t.Errorf("%s: DuckDB's plan is missing: %q", c.sql, rows)
+		}
+	}
 }
 
 // A table whose properties ask for upkeep is compacted and its snapshots

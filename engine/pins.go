@@ -47,6 +47,9 @@ type pin struct {
 	// under Engine.mu.
 	table   catalog.Ident
 	current string
+	// scan is, for a pin of a pruned file list, what was planned (prune.go);
+	// set once under Engine.mu.
+	scan *scanNote
 }
 
 // markCurrent records that p pins table id as of metadata location loc.

@@ -30,93 +30,166 @@ const minPruneFiles = 4
 // maxUnpruned bounds the remembered keys whose filters skip nothing.
 const maxUnpruned = 1024
 
+// scanNote says how a statement reads one Iceberg table reference: the
+// snapshot, the data files planned of all, and the filter they were
+// planned with, or why every file is read. EXPLAIN shows it.
+type scanNote struct {
+	table    catalog.Ident
+	snapshot int64
+	files    int    // data files in the snapshot (0: not counted)
+	planned  int    // data files read, when some were skipped
+	filter   string // the Iceberg filter the files were planned with
+	why      string // why no file is skipped ("" when some are)
+}
+
+// Reasons a reference reads every data file.
+const (
+	whyNoFilter  = "no WHERE condition to plan with: only comparisons of the table's columns with constants, joined by AND, in a SELECT from this one table, are used"
+	whyNoExact   = "no WHERE condition can be planned exactly: only integer, string, date and timestamp columns compared with constants of the same type are used"
+	whyFewFiles  = "too few data files to be worth planning"
+	whyNoSkip    = "every data file may hold matching rows"
+	whyNoPlanner = "this catalog has no planner"
+	whyNotBound  = "the table is being bound"
+)
+
+func (n scanNote) String() string {
+	at := fmt.Sprintf("%s at snapshot %d: ", n.table, n.snapshot)
+	if n.snapshot == 0 {
+		at = n.table.String() + " (no snapshot): "
+	}
+	if n.why == "" {
+		if n.files == 0 {
+			return at + "data files pruned with " + n.filter
+		}
+		return fmt.Sprintf("%s%d of %d data files planned with %s", at, n.planned, n.files, n.filter)
+	}
+	all := "all data files read"
+	if n.files > 0 {
+		all = fmt.Sprintf("all %d data files read", n.files)
+	}
+	if n.filter != "" {
+		return fmt.Sprintf("%s%s; planned with %s, %s", at, all, n.filter, n.why)
+	}
+	return fmt.Sprintf("%s%s; %s", at, all, n.why)
+}
+
 // pinPruned returns a pinned view of table id holding only the data files
 // that rows matching filters may be in: at snapshot snap with its schema,
-// or (snap 0) at the current view's snapshot with the current schema. ok
-// is false when nothing would be skipped (the caller pins as usual). The
-// table state and filters make its key: a pin already made for them, or a
-// plan known to skip nothing, costs no catalog read and no planning.
-func (e *Engine) pinPruned(ctx context.Context, id catalog.Ident, snap int64, filters []sqltext.Filter) (*pin, bool, error) {
-	if e.writer == nil || len(filters) == 0 {
-		return nil, false, nil
-	}
-	h := fnv.New64a()
+// or (snap 0) at the current view's snapshot with the current schema. The
+// pin is nil when nothing would be skipped (the caller pins as usual); the
+// note says what was planned, or why not. The table state and filters make
+// its key: a pin already made for them, or a plan known to skip nothing,
+// costs no catalog read and no planning.
+func (e *Engine) pinPruned(ctx context.Context, id catalog.Ident, snap int64, filters []sqltext.Filter) (*pin, scanNote, error) {
+	note := scanNote{table: id, snapshot: snap, why: whyNoPlanner}
 	e.mu.Lock()
 	bound, bok := e.views[id]
 	e.mu.Unlock()
 	if snap == 0 {
+		note.snapshot, note.files = bound.snapshotID, bound.files
 		if !bok {
-			return nil, false, nil
+			note.why = whyNotBound
+			return nil, note, nil
 		}
+	}
+	switch {
+	case e.writer == nil:
+		return nil, note, nil
+	case len(filters) == 0:
+		note.why = whyNoFilter
+		return nil, note, nil
+	}
+	h := fnv.New64a()
+	if snap == 0 {
 		_, _ = fmt.Fprintf(h, "%s\x00", bound.metadataLocation)
 	}
 	_, _ = fmt.Fprintf(h, "%+v", filters)
 	key := fmt.Sprintf("%s@%d~%x", id, snap, h.Sum64())
 	e.mu.Lock()
-	p, unpruned := e.acquireLocked(key), e.unpruned[key]
+	p := e.acquireLocked(key)
+	known, unpruned := e.unpruned[key]
+	var pnote *scanNote
+	if p != nil {
+		pnote = p.scan
+	}
 	e.mu.Unlock()
 	switch {
+	case p != nil && pnote != nil:
+		return p, *pnote, nil
 	case p != nil:
-		return p, true, nil
+		note.why = "" // made by a statement that has not recorded its counts yet
+		note.files, note.filter = 0, "(being recorded)"
+		return p, note, nil
 	case unpruned:
-		return nil, false, nil
+		return nil, known, nil
 	}
 
 	var st *catalog.TableState
 	var err error
 	if snap == 0 {
 		if st, err = e.source.TableState(ctx, id); err != nil {
-			return nil, false, err
+			return nil, note, err
 		}
 		if st.MetadataLocation != bound.metadataLocation {
-			return nil, false, nil // about to rebind: pin as usual
+			note.why = whyNotBound
+			return nil, note, nil // about to rebind: pin as usual
 		}
 	} else if st, err = e.source.TableStateAt(ctx, id, snap); err != nil {
-		return nil, false, err
+		return nil, note, err
 	}
-	sub, err := e.pruneFiles(ctx, id, st, filters)
+	sub, note, err := e.pruneFiles(ctx, id, st, filters)
 	if err != nil {
-		return nil, false, err
+		return nil, note, err
 	}
 	if sub == nil {
 		e.mu.Lock()
 		if len(e.unpruned) >= maxUnpruned {
 			clear(e.unpruned)
 		}
-		e.unpruned[key] = true
+		e.unpruned[key] = note
 		e.mu.Unlock()
-		return nil, false, nil
+		return nil, note, nil
 	}
 	body, err := viewSQL(sub)
 	if err != nil {
-		return nil, false, err
+		return nil, note, err
 	}
 	if p, err = e.pinView(ctx, key, key, func() (string, error) { return body, nil }); err != nil {
-		return nil, false, err
+		return nil, note, err
 	}
+	e.mu.Lock()
+	if p.scan == nil {
+		p.scan = &note
+	}
+	e.mu.Unlock()
 	if snap == 0 {
 		e.markCurrent(p, id, st.MetadataLocation)
 	}
 	e.stats.prunings.Add(1)
 	e.stats.pruned.Add(int64(len(st.DataFiles) - len(sub.DataFiles)))
-	return p, true, nil
+	return p, note, nil
 }
 
 // pruneFiles is st with only the data files that rows matching filters
-// may be in; nil when the table is too small to plan, no filter can be
-// evaluated, or no file would be skipped.
-func (e *Engine) pruneFiles(ctx context.Context, id catalog.Ident, st *catalog.TableState, filters []sqltext.Filter) (*catalog.TableState, error) {
-	if len(st.DataFiles) < minPruneFiles {
-		return nil, nil
+// may be in, and a note of the plan; nil when the table is too small to
+// plan, no filter can be evaluated, or no file would be skipped (the note
+// says which).
+func (e *Engine) pruneFiles(ctx context.Context, id catalog.Ident, st *catalog.TableState, filters []sqltext.Filter) (*catalog.TableState, scanNote, error) {
+	note := scanNote{table: id, snapshot: st.SnapshotID, files: len(st.DataFiles)}
+	expr, text, ok := filterExpr(st.Schema, filters)
+	switch {
+	case !ok:
+		note.why = whyNoExact
+		return nil, note, nil
+	case len(st.DataFiles) < minPruneFiles:
+		note.why = whyFewFiles
+		return nil, note, nil
 	}
-	expr, ok := filterExpr(st.Schema, filters)
-	if !ok {
-		return nil, nil
-	}
+	note.filter = text
 	start := time.Now()
 	keep, err := e.writer.PlanFiltered(ctx, id, st.SnapshotID, expr)
 	if err != nil {
-		return nil, err
+		return nil, note, err
 	}
 	sub := *st
 	sub.DataFiles = nil
@@ -125,32 +198,66 @@ func (e *Engine) pruneFiles(ctx context.Context, id catalog.Ident, st *catalog.T
 			sub.DataFiles = append(sub.DataFiles, f)
 		}
 	}
+	note.planned = len(sub.DataFiles)
 	if len(sub.DataFiles) == len(st.DataFiles) {
-		return nil, nil
+		note.why = whyNoSkip
+		return nil, note, nil
 	}
 	e.log.Debug("pruned", "table", id.String(), "snapshot", st.SnapshotID, "filter", expr.String(),
 		"files", len(sub.DataFiles), "of", len(st.DataFiles), "planning", time.Since(start))
-	return &sub, nil
+	return &sub, note, nil
 }
 
 // filterExpr is the conjunction of the filters Iceberg can evaluate
 // exactly as DuckDB would: on a top-level column (named case-insensitively,
 // without ambiguity) of an integer, string, date or timestamp type, against
-// constants of that type. ok is false when none qualifies.
-func filterExpr(sc *iceberg.Schema, filters []sqltext.Filter) (iceberg.BooleanExpression, bool) {
+// constants of that type; text is those filters as SQL. ok is false when
+// none qualifies.
+func filterExpr(sc *iceberg.Schema, filters []sqltext.Filter) (expr iceberg.BooleanExpression, text string, ok bool) {
 	var terms []iceberg.BooleanExpression
+	var used []string
 	for _, f := range filters {
 		if t, ok := filterTerm(sc, f); ok {
 			terms = append(terms, t)
+			used = append(used, filterSQL(f))
 		}
 	}
+	text = strings.Join(used, " AND ")
 	switch len(terms) {
 	case 0:
-		return nil, false
+		return nil, "", false
 	case 1:
-		return terms[0], true
+		return terms[0], text, true
 	}
-	return iceberg.NewAnd(terms[0], terms[1], terms[2:]...), true
+	return iceberg.NewAnd(terms[0], terms[1], terms[2:]...), text, true
+}
+
+// filterSQL writes f as SQL, for EXPLAIN.
+func filterSQL(f sqltext.Filter) string {
+	vals := make([]string, len(f.Values))
+	for i, l := range f.Values {
+		switch {
+		case l.Kind == "STRING" && l.Cast != "" && l.Cast != "VARCHAR":
+			vals[i] = l.Cast + " " + quoteString(l.Text)
+		case l.Kind == "STRING":
+			vals[i] = quoteString(l.Text)
+		default:
+			vals[i] = l.Text
+		}
+	}
+	col := f.Column
+	if strings.TrimLeft(strings.ToLower(col), "abcdefghijklmnopqrstuvwxyz_0123456789") != "" || col == "" || col[0] >= '0' && col[0] <= '9' {
+		col = quoteIdent(col)
+	}
+	switch {
+	case f.Op == "is null" || f.Op == "is not null":
+		return col + " " + strings.ToUpper(f.Op)
+	case f.Op == "in":
+		return col + " IN (" + strings.Join(vals, ", ") + ")"
+	case f.Op == "between" && len(vals) == 2:
+		return col + " BETWEEN " + vals[0] + " AND " + vals[1]
+	}
+	return col + " " + f.Op + " " + strings.Join(vals, ", ")
 }
 
 func filterTerm(sc *iceberg.Schema, f sqltext.Filter) (iceberg.BooleanExpression, bool) {

@@ -40,6 +40,7 @@ type rewritten struct {
 	// time travel, so the prepared plan must not be reused for the same text.
 	volatile bool
 	edits    []sqltext.Edit
+	scans    []scanNote // how each Iceberg table reference is read
 }
 
 // site is one place in a statement's text where a table or a table
@@ -258,11 +259,12 @@ func (s *Session) pinSites(ctx context.Context, dc *dconn, text string, sites []
 			return fail(newError(ErrInvalidSQL, "cannot locate the reference to "+id.String()+
 				" in the statement text, so it cannot be pinned to a snapshot: write the table name plainly (namespace.table)"))
 		}
-		p, volatile, err := s.pinFor(ctx, dc, id, st.at, asOf, st.filters)
+		p, volatile, note, err := s.pinFor(ctx, dc, id, st.at, asOf, st.filters)
 		if err != nil {
 			return fail(err)
 		}
 		out.pins = append(out.pins, p)
+		out.scans = append(out.scans, note)
 		out.volatile = out.volatile || volatile
 		repl := p.qualified()
 		if !st.hasAlias && !st.noAlias {
@@ -285,46 +287,48 @@ func (s *Session) pinSites(ctx context.Context, dc *dconn, text string, sites []
 }
 
 // pinFor pins table id at the snapshot the AT clause (nil: none) or the
-// session's lakeflight_as_of (nil: none) names, or its current view.
-func (s *Session) pinFor(ctx context.Context, dc *dconn, id catalog.Ident, at *atText, asOf *asOf, filters []sqltext.Filter) (*pin, bool, error) {
+// session's lakeflight_as_of (nil: none) names, or its current view; the
+// note says which files it reads.
+func (s *Session) pinFor(ctx context.Context, dc *dconn, id catalog.Ident, at *atText, asOf *asOf, filters []sqltext.Filter) (*pin, bool, scanNote, error) {
 	req := asOf
 	if at != nil {
 		const usage = "AT (VERSION => snapshot id, tag or branch) or AT (TIMESTAMP => timestamp)"
 		switch {
 		case at.param:
-			return nil, false, newError(ErrInvalidSQL, "the AT clause of "+id.String()+" must be a constant: parameters are not allowed there")
+			return nil, false, scanNote{}, newError(ErrInvalidSQL, "the AT clause of "+id.String()+" must be a constant: parameters are not allowed there")
 		case !at.arrow || at.expr == "":
-			return nil, false, newError(ErrInvalidSQL, fmt.Sprintf("time travel on %s: write %s", id, usage))
+			return nil, false, scanNote{}, newError(ErrInvalidSQL, fmt.Sprintf("time travel on %s: write %s", id, usage))
 		}
 		r, err := s.evalAtExpr(dc, id, at.unit, at.expr, at.literal)
 		if err != nil {
-			return nil, false, err
+			return nil, false, scanNote{}, err
 		}
 		req = r
 	}
 	if req == nil {
-		if p, ok, err := s.e.pinPruned(ctx, id, 0, filters); ok || err != nil {
-			return p, false, err
+		p, note, err := s.e.pinPruned(ctx, id, 0, filters)
+		if p != nil || err != nil {
+			return p, false, note, err
 		}
-		p, err := s.e.pinCurrent(ctx, id)
-		return p, false, err
+		p, err = s.e.pinCurrent(ctx, id)
+		return p, false, note, err
 	}
 	volatile := req.ref != "" || !req.at.IsZero() || at == nil
 	snap, err := s.e.resolveAsOf(ctx, id, req)
 	if err != nil {
-		return nil, false, err
+		return nil, false, scanNote{}, err
 	}
 	if snap == 0 {
-		return nil, false, newError(ErrNotFound, fmt.Sprintf("table %s has no snapshots yet: there is nothing to time-travel to", id))
+		return nil, false, scanNote{}, newError(ErrNotFound, fmt.Sprintf("table %s has no snapshots yet: there is nothing to time-travel to", id))
 	}
-	p, ok, err := s.e.pinPruned(ctx, id, snap, filters)
-	if !ok && err == nil {
+	p, note, err := s.e.pinPruned(ctx, id, snap, filters)
+	if p == nil && err == nil {
 		p, err = s.e.pinSnapshot(ctx, id, snap)
 	}
 	if errors.Is(err, catalog.ErrNoSuchSnapshot) {
-		return nil, false, s.e.noSuchSnapshot(ctx, id, snap)
+		return nil, false, note, s.e.noSuchSnapshot(ctx, id, snap)
 	}
-	return p, volatile, err
+	return p, volatile, note, err
 }
 
 // resolveParts is resolveTable for a name given as its dot-separated

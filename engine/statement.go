@@ -37,6 +37,7 @@ type Statement struct {
 	asOfSet bool
 	write   *writePlan // a write to an Iceberg table (write_exec.go)
 	proc    *procPlan  // a snapshot-management procedure (procedures.go)
+	scans   []scanNote // EXPLAIN: how each Iceberg table is read (explain.go)
 	view    *viewPlan  // CREATE/DROP VIEW of a persistent view (write_view.go)
 
 	home       *dconn // connection ps was prepared on
@@ -217,6 +218,10 @@ func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql, text string, to
 		}
 		if rw != nil {
 			st.text, st.pins, volatile = rw.sql, rw.pins, rw.volatile
+			if info.Kind == sqltext.KindExplain && len(rw.scans) > 0 {
+				// The notes are of this preparation's plans: not cached.
+				st.scans, volatile = rw.scans, true
+			}
 		}
 	}
 	expanded, err := s.prepareStatement(dc, st, toks)
@@ -553,6 +558,9 @@ func (st *Statement) Query(ctx context.Context, params arrow.RecordBatch, mem me
 	if err := <-started; err != nil {
 		r.Release()
 		return nil, err
+	}
+	if st.scans != nil {
+		return withScanNotes(r, st.scans, mem), nil
 	}
 	return r, nil
 }

@@ -20,6 +20,7 @@ import (
 type boundView struct {
 	metadataLocation string
 	snapshotID       int64
+	files            int    // data files in the snapshot
 	body             string // the view's SELECT, reused to pin this snapshot
 }
 
