@@ -91,6 +91,7 @@ func (r *fileRenderer) file(df iceberg.DataFile) FileInfo {
 		SpecID:      df.SpecID(),
 		Partition:   r.partition(df),
 		RecordCount: df.Count(),
+		SortOrderID: df.SortOrderID(),
 		SizeBytes:   df.FileSizeBytes(),
 		ColumnSizes: r.counts(df.ColumnSizes()),
 		ValueCounts: r.counts(df.ValueCounts()),

@@ -45,6 +45,9 @@ type FileInfo struct {
 	// string bounds.
 	LowerBounds map[string]string
 	UpperBounds map[string]string
+	// SortOrderID is the id of the table sort order the file's rows are
+	// in (0: unsorted), nil when the manifest does not say.
+	SortOrderID *int
 }
 
 // ManifestInfo is one manifest of a snapshot's manifest list.

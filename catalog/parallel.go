@@ -71,6 +71,7 @@ func (t *Txn) AppendParallel(ctx context.Context, rdr array.RecordReader, summar
 type target struct {
 	schema *iceberg.Schema
 	spec   iceberg.PartitionSpec // the table's current one: new files follow it
+	order  table.SortOrder       // the table's default sort order (sortorder.go)
 	props  iceberg.Properties
 	layout layout // from props (layout.go)
 	fs     icebergio.IO
@@ -99,12 +100,13 @@ func (t *Txn) target(ctx context.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &target{schema: st.Schema(), spec: st.Spec(), props: st.Properties(), layout: l, fs: fs, wfs: wfs, locs: locs}, nil
+	return &target{schema: st.Schema(), spec: st.Spec(), order: st.SortOrder(), props: st.Properties(), layout: l, fs: fs, wfs: wfs, locs: locs}, nil
 }
 
 // writeData drains rdr into Parquet data files written by n goroutines and
 // returns them, read back with their column statistics (none for a reader
-// without rows). On error it removes the files it wrote.
+// without rows). In a table with a sort order, each file's rows are sorted
+// by it. On error it removes the files it wrote.
 func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) ([]iceberg.DataFile, error) {
 	withIDs, err := table.SchemaToArrowSchema(w.schema, nil, true, false)
 	if err != nil {
@@ -113,9 +115,19 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 	if err := writableAs(rdr.Schema(), withIDs); err != nil {
 		return nil, err
 	}
+	orderID := table.UnsortedSortOrderID
+	var runs *sortedRuns
+	if keys, ok := sortKeysOf(w.order, w.schema); ok {
+		runs = newSortedRuns(ctx, rdr, withIDs, keys, sortRunBytes)
+		defer runs.release()
+		rdr, orderID = runs, w.order.OrderID()
+	}
 	var written []partFile
 	if w.spec.IsUnpartitioned() {
-		paths, err := writeParallel(ctx, rdr, withIDs, w.layout, w.wfs, w.locs, max(n, 1))
+		if runs != nil {
+			n = 1 // one writer, so that a file holds one run's rows in order
+		}
+		paths, err := writeParallel(ctx, rdr, runs, withIDs, w.layout, w.wfs, w.locs, max(n, 1))
 		for _, p := range paths {
 			written = append(written, partFile{path: p})
 		}
@@ -128,7 +140,7 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 		if err != nil {
 			return nil, err
 		}
-		written, err = writePartitioned(ctx, rdr, part, withIDs, w.layout, w.wfs, w.locs, max(n, 1))
+		written, err = writePartitioned(ctx, rdr, runs, part, withIDs, w.layout, w.wfs, w.locs, max(n, 1))
 		if err != nil {
 			removeWritten(w.wfs, written)
 			return nil, err
@@ -136,7 +148,7 @@ func (w *target) writeData(ctx context.Context, rdr array.RecordReader, n int) (
 	}
 	files := make([]iceberg.DataFile, 0, len(written))
 	for _, f := range written {
-		df, err := table.FileToDataFile(ctx, w.fs, f.path, w.schema, *iceberg.UnpartitionedSpec, 0, w.props)
+		df, err := table.FileToDataFile(ctx, w.fs, f.path, w.schema, *iceberg.UnpartitionedSpec, orderID, w.props)
 		if err == nil && !w.spec.IsUnpartitioned() {
 			df, err = partitionedDataFile(df, w.spec, f.values)
 		}
@@ -187,8 +199,11 @@ func (w *target) remove(files []iceberg.DataFile) {
 }
 
 // writeParallel drains rdr into Parquet files written by n goroutines and
-// returns the paths written (also on error, for clean-up).
-func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.Schema, l layout, wfs icebergio.WriteFileIO, locs table.LocationProvider, n int) ([]string, error) {
+// returns the paths written (also on error, for clean-up). When rdr gives
+// sorted runs (runs is rdr, and n is 1), a file ends with each run.
+func writeParallel(ctx context.Context, rdr array.RecordReader, runs *sortedRuns, withIDs *arrow.Schema, l layout, wfs icebergio.WriteFileIO,
+	locs table.LocationProvider, n int,
+) ([]string, error) {
 	props := l.writerProps(withIDs)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -210,6 +225,12 @@ func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.S
 				mu.Unlock()
 			}}
 			for b := range batches[w] {
+				if b == nil { // a sorted run ended
+					if err := fw.close(); err != nil {
+						cancel(err)
+					}
+					continue
+				}
 				if ctx.Err() == nil {
 					if err := fw.write(b); err != nil {
 						cancel(err)
@@ -232,6 +253,12 @@ func writeParallel(ctx context.Context, rdr array.RecordReader, withIDs *arrow.S
 		b := array.NewRecordBatch(withIDs, rec.Columns(), rec.NumRows())
 		d.deal(ctx, b)
 		b.Release()
+		if runs != nil && runs.runEnded() {
+			select {
+			case batches[0] <- nil:
+			case <-ctx.Done():
+			}
+		}
 	}
 	for _, ch := range batches {
 		close(ch)

@@ -195,7 +195,7 @@ func findColumn(sc *iceberg.Schema, written string) (iceberg.NestedField, error)
 		return iceberg.NestedField{}, fmt.Errorf("no column %s", written)
 	}
 	if written == "" || strings.ContainsFunc(written, func(r rune) bool { return unicode.IsSpace(r) || r == '.' }) {
-		return iceberg.NestedField{}, fmt.Errorf("%q is not a column name (partition by top-level columns only)", written)
+		return iceberg.NestedField{}, fmt.Errorf("%q is not a column name (top-level columns only)", written)
 	}
 	var found []iceberg.NestedField
 	for _, f := range sc.Fields() {

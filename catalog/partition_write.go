@@ -449,8 +449,9 @@ type partItem struct {
 
 // writePartitioned drains rdr into Parquet files, one partition to a file,
 // written by n goroutines; it returns the files written (also on error, for
-// clean-up).
-func writePartitioned(ctx context.Context, rdr array.RecordReader, p *partitioner, withIDs *arrow.Schema, l layout,
+// clean-up). When rdr gives sorted runs (runs is rdr), every file ends with
+// each run.
+func writePartitioned(ctx context.Context, rdr array.RecordReader, runs *sortedRuns, p *partitioner, withIDs *arrow.Schema, l layout,
 	wfs icebergio.WriteFileIO, locs table.LocationProvider, n int,
 ) ([]partFile, error) {
 	props := l.writerProps(withIDs)
@@ -476,6 +477,12 @@ func writePartitioned(ctx context.Context, rdr array.RecordReader, p *partitione
 				delete(open, key)
 			}
 			for it := range in[w] {
+				if it.g == nil { // a sorted run ended
+					for key := range open {
+						closeOne(key)
+					}
+					continue
+				}
 				if ctx.Err() == nil {
 					op, ok := open[it.g.key]
 					if !ok {
@@ -544,6 +551,15 @@ func writePartitioned(ctx context.Context, rdr array.RecordReader, p *partitione
 		if pendingRows += rec.NumRows(); pendingRows >= partitionChunkRows {
 			dispatch()
 		}
+		if runs != nil && runs.runEnded() {
+			dispatch()
+			for _, ch := range in {
+				select {
+				case ch <- partItem{}:
+				case <-ctx.Done():
+				}
+			}
+		}
 	}
 	if ctx.Err() == nil {
 		dispatch()
@@ -605,5 +621,8 @@ func partitionedDataFile(df iceberg.DataFile, spec iceberg.PartitionSpec, values
 	b.ColumnSizes(df.ColumnSizes()).ValueCounts(df.ValueCounts()).NullValueCounts(df.NullValueCounts()).
 		NaNValueCounts(df.NaNValueCounts()).LowerBoundValues(df.LowerBoundValues()).UpperBoundValues(df.UpperBoundValues()).
 		SplitOffsets(df.SplitOffsets())
+	if id := df.SortOrderID(); id != nil {
+		b.SortOrderID(*id)
+	}
 	return b.Build(), nil
 }

@@ -19,7 +19,7 @@ func (c *Catalog) Properties(ctx context.Context, id Ident) (map[string]string, 
 	if err != nil {
 		return nil, err
 	}
-	return maps.Clone(map[string]string(tbl.Properties())), nil
+	return withSortOrder(maps.Clone(map[string]string(tbl.Properties())), tbl.Metadata()), nil
 }
 
 // SetProperty sets one property of the table; an empty value removes it.
@@ -30,6 +30,12 @@ func (c *Catalog) SetProperty(ctx context.Context, id Ident, key, value string) 
 		return fmt.Errorf("%w: a table property needs a name", ErrInvalidArgument)
 	}
 	switch key {
+	case PropSortOrder:
+		if err := c.setSortOrder(ctx, id, value); err != nil {
+			return fmt.Errorf("setting %s of %s: %w", key, id, err)
+		}
+		c.log.Info("table sort order set", "table", id.String(), "order", value)
+		return nil
 	case PropDeleteMode, PropUpdateMode, PropMergeMode:
 		if value != "" && value != ModeCopyOnWrite && value != ModeMergeOnRead {
 			return fmt.Errorf("%w: %s is %q or %q, not %q", ErrInvalidArgument, key, ModeCopyOnWrite, ModeMergeOnRead, value)

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.manifest import DataFileContent
@@ -246,6 +247,48 @@ def test_partitioned_commits_read_by_pyiceberg(server, conn, mode):
     assert len(partitions) == len(set(partitions)), partitions
     assert assert_same_at_every_snapshot(conn, name, table) == len(STEPS) - 1 + commits
     assert rows(table.scan().to_arrow()) == sorted(model.values(), key=sort_key)
+
+
+def test_sorted_table_read_by_pyiceberg(server, conn):
+    """A table SORTED BY (k DESC, id): pyiceberg sees the sort order, every file an
+    ADBC ingest writes claims it, and each file's rows really are in it."""
+    name = f"silver.{unique('sorted')}"
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} (k BIGINT, id BIGINT, region VARCHAR) PARTITIONED BY (region)")
+        cur.execute(f"ALTER TABLE {name} SET SORTED BY (k DESC, id)")
+    ids = [(i * 104729) % 100003 for i in range(5000)]
+    data = pa.table(
+        {
+            "k": pa.array([i % 13 for i in ids], pa.int64()),
+            "id": pa.array(ids, pa.int64()),
+            "region": pa.array(["eu" if i % 3 == 0 else "us" for i in ids]),
+        }
+    )
+    ns, tbl = name.split(".")
+    with conn.cursor() as cur:
+        cur.adbc_ingest(tbl, data.to_batches(max_chunksize=700), mode="append", db_schema_name=ns)
+    conn.commit()
+
+    table = open_catalog(server).load_table(name)
+    order = table.sort_order()
+    schema = table.schema()
+    assert [
+        (schema.find_column_name(f.source_id), str(f.transform), f.direction.name, f.null_order.name)
+        for f in order.fields
+    ] == [("k", "identity", "DESC", "NULLS_LAST"), ("id", "identity", "ASC", "NULLS_LAST")]
+    tasks = list(table.scan().plan_files())
+    assert len(tasks) >= 2
+    for task in tasks:
+        assert task.file.sort_order_id == order.order_id, task.file.file_path
+        got = pq.read_table(task.file.file_path.removeprefix("file://"), columns=["k", "id"])
+        keys = list(zip(got["k"].to_pylist(), got["id"].to_pylist(), strict=True))
+        assert keys == sorted(keys, key=lambda r: (-r[0], r[1])), task.file.file_path
+    want = sorted(zip(data["k"].to_pylist(), data["id"].to_pylist(), data["region"].to_pylist(), strict=True))
+    assert sorted(table.scan().to_arrow().to_pylist(), key=lambda r: (r["k"], r["id"], r["region"])) == [
+        {"k": k, "id": i, "region": r} for k, i, r in want
+    ]
+    props = fetch(conn, f"SELECT value FROM iceberg_properties('{name}') WHERE key = 'write.sort-order'")
+    assert props.column(0).to_pylist() == ["k DESC, id"]
 
 
 def test_partition_evolution_read_by_pyiceberg(server, conn):

@@ -127,6 +127,7 @@ var metaFunctions = map[string]*metaFunction{
 			{"column_sizes", "MAP(VARCHAR, BIGINT)"}, {"value_counts", "MAP(VARCHAR, BIGINT)"},
 			{"null_value_counts", "MAP(VARCHAR, BIGINT)"},
 			{"lower_bounds", "MAP(VARCHAR, VARCHAR)"}, {"upper_bounds", "MAP(VARCHAR, VARCHAR)"},
+			{"sort_order_id", "INTEGER"},
 		},
 		atSnapshot: true,
 		rows: func(ctx context.Context, e *Engine, id catalog.Ident, snap int64) ([][]string, error) {
@@ -141,6 +142,7 @@ var metaFunctions = map[string]*metaFunction{
 					quoteString(f.Partition), sqlInt(f.RecordCount), sqlInt(f.SizeBytes),
 					sqlMap(f.ColumnSizes, sqlInt), sqlMap(f.ValueCounts, sqlInt), sqlMap(f.NullCounts, sqlInt),
 					sqlMap(f.LowerBounds, quoteString), sqlMap(f.UpperBounds, quoteString),
+					sqlIntPtr(f.SortOrderID),
 				}
 			}
 			return out, nil
@@ -309,6 +311,13 @@ func sqlPtr(v *int64) string {
 		return "NULL"
 	}
 	return sqlInt(*v)
+}
+
+func sqlIntPtr(v *int) string {
+	if v == nil {
+		return "NULL"
+	}
+	return strconv.Itoa(*v)
 }
 
 func sqlTime(t time.Time) string {

@@ -11,6 +11,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
 	"github.com/lakeflight/lakeflight/catalog"
 )
 
@@ -447,5 +452,111 @@ func TestCompactTargetFromTable(t *testing.T) {
 	rep, err = e.Compact(context.Background(), id, CompactOptions{})
 	if err != nil || rep.Rewritten != 3 || rep.DataFilesAfter != 1 {
 		t.Fatalf("with the default target: %+v (%v)", rep, err)
+	}
+}
+
+// fileInt64s reads an int64 column of a data file in row order.
+func fileInt64s(t *testing.T, path string, col int) []int64 {
+	t.Helper()
+	pf, err := file.OpenParquetFile(catalog.LocalPath(path), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := fr.ReadTable(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	var out []int64
+	for _, a := range at.Column(col).Data().Chunks() {
+		out = append(out, a.(*array.Int64).Int64Values()...)
+	}
+	return out
+}
+
+// ALTER TABLE … SET SORTED BY sorts the rows of every file written after
+// it (SQL writes, compaction), on partitioned tables too; files record the
+// order, iceberg_properties shows it, and RESET SORTED BY ends it.
+func TestSortOrderSQL(t *testing.T) {
+	e, cat, s := writeEnv(t)
+	id := catalog.Ident{Namespace: "silver", Name: "sorted"}
+	execN(t, s, "CREATE TABLE silver.sorted (k BIGINT, id BIGINT, region VARCHAR) PARTITIONED BY (region)")
+	insert := func(from, to int) {
+		execN(t, s, fmt.Sprintf(`INSERT INTO silver.sorted SELECT (range * 7919) %% 13, (range * 104729) %% 100003,
+			CASE WHEN range %% 3 = 0 THEN 'eu' ELSE 'us' END FROM range(%d, %d)`, from, to))
+	}
+	insert(0, 500) // before any order: unsorted files
+	execN(t, s, "ALTER TABLE silver.sorted SET SORTED BY (k DESC, id)")
+	if got := mustQuery(t, s, "SELECT value FROM iceberg_properties('silver.sorted') WHERE key = 'write.sort-order'"); len(got) != 1 || got[0][0] != "k DESC, id" {
+		t.Fatalf("write.sort-order: %q", got)
+	}
+	insert(500, 3000)
+	insert(3000, 6000)
+	ordered := func(path string) bool {
+		ks, ids := fileInt64s(t, path, 0), fileInt64s(t, path, 1)
+		for i := 1; i < len(ks); i++ {
+			if ks[i-1] < ks[i] || ks[i-1] == ks[i] && ids[i-1] > ids[i] {
+				return false
+			}
+		}
+		return true
+	}
+	check := func(stage string, wantUnsorted int, rows string) {
+		t.Helper()
+		files, err := cat.Files(context.Background(), id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unsorted := 0
+		for _, f := range files {
+			if f.SortOrderID == nil || *f.SortOrderID == 0 {
+				unsorted++
+				continue
+			}
+			if !ordered(f.Path) {
+				t.Errorf("%s: %s claims sort order %d, its rows are not in it", stage, f.Path, *f.SortOrderID)
+			}
+		}
+		if unsorted != wantUnsorted {
+			t.Errorf("%s: %d unsorted files of %d, want %d", stage, unsorted, len(files), wantUnsorted)
+		}
+		if got := mustQuery(t, s, "SELECT count(*) FROM silver.sorted"); got[0][0] != rows {
+			t.Errorf("%s: %q rows", stage, got)
+		}
+	}
+	check("after sorted inserts", 2, "6000") // the first insert's eu and us files
+	if got := mustQuery(t, s, "SELECT count(*) FROM iceberg_files('silver.sorted') WHERE sort_order_id = 1"); got[0][0] != "4" {
+		t.Errorf("iceberg_files: %q files with sort_order_id 1, want 4", got)
+	}
+	// Compaction rewrites the unsorted files too, into sorted ones.
+	if _, err := e.Compact(context.Background(), id, CompactOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	check("after compaction", 0, "6000")
+	if got := partitionsOf(t, cat, id); got[`{"region":"eu"}`] != 1 || got[`{"region":"us"}`] != 1 {
+		t.Fatalf("files after compaction: %v", got)
+	}
+
+	execN(t, s, "ALTER TABLE silver.sorted RESET SORTED BY")
+	if got := mustQuery(t, s, "SELECT count(*) FROM iceberg_properties('silver.sorted') WHERE key = 'write.sort-order'"); got[0][0] != "0" {
+		t.Fatalf("after RESET, write.sort-order is still shown")
+	}
+	insert(6000, 6010)
+	check("after RESET", 2, "6010")
+
+	for _, c := range []struct{ sql, msg string }{
+		{"ALTER TABLE silver.sorted SET SORTED BY (nope)", "no column nope"},
+		{"ALTER TABLE silver.sorted SET SORTED BY ()", "names no column"},
+		{"ALTER TABLE silver.sorted SET SORTED BY (k) extra", "unexpected text"},
+		{"CALL iceberg_set_property('silver.sorted', 'write.sort-order', 'k UP')", `"k UP" is not a column name`},
+	} {
+		if _, err := s.Exec(context.Background(), c.sql); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want an error saying %q", c.sql, err, c.msg)
+		}
 	}
 }

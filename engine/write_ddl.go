@@ -340,6 +340,7 @@ type alterAction struct {
 	ifExists     bool         // DROP COLUMN IF EXISTS
 	ifNotExists  bool         // ADD COLUMN IF NOT EXISTS
 	partitionBy  string       // partition: SET PARTITIONED BY's terms, "" for RESET
+	sortBy       string       // sort: SET SORTED BY's columns, "" for RESET
 }
 
 // parseAlter reads ALTER TABLE t ADD/DROP/RENAME/ALTER COLUMN …; column
@@ -366,9 +367,27 @@ func parseAlter(dc *dconn, sql string, toks sqltext.Tokens, i int) (*alterAction
 		return strings.TrimSpace(sql[toks[i].Pos:])
 	}
 	const usage = "ALTER TABLE supports ADD COLUMN name type, DROP COLUMN name, RENAME COLUMN a TO b, ALTER COLUMN name TYPE type, " +
-		"RENAME TO name, SET PARTITIONED BY (…) and RESET PARTITIONED BY"
+		"RENAME TO name, SET PARTITIONED BY (…), RESET PARTITIONED BY, SET SORTED BY (…) and RESET SORTED BY"
 	a := &alterAction{}
 	switch {
+	case toks.Words(i, "set", "sorted", "by"), toks.Words(i, "reset", "sorted", "by"):
+		a.op = "sort"
+		if toks.Word(i, "set") {
+			end := toks.Close(i + 3)
+			if end < 0 {
+				return nil, newError(ErrInvalidSQL, "ALTER TABLE … SET SORTED BY takes the columns in parentheses, as in SET SORTED BY (ts DESC, id)")
+			}
+			if a.sortBy = strings.TrimSpace(sql[toks[i+3].End:toks[end].Pos]); a.sortBy == "" {
+				return nil, newError(ErrInvalidSQL, "ALTER TABLE … SET SORTED BY () names no column; RESET SORTED BY makes the table unsorted")
+			}
+			i = end + 1
+		} else {
+			i += 3
+		}
+		if i < len(toks) {
+			return nil, newError(ErrInvalidSQL, "ALTER TABLE … SORTED BY: unexpected text after the columns")
+		}
+		return a, nil
 	case toks.Words(i, "set", "partitioned", "by"), toks.Words(i, "reset", "partitioned", "by"):
 		a.op = "partition"
 		if toks.Word(i, "set") {
@@ -544,8 +563,12 @@ func (e *Engine) alterTable(ctx context.Context, p *writePlan) error {
 	}
 	defer txn.Abort()
 	a := p.alter
-	if a.op == "partition" {
-		if err := txn.SetPartitioning(a.partitionBy); err != nil {
+	if a.op == "partition" || a.op == "sort" {
+		set := func() error { return txn.SetPartitioning(a.partitionBy) }
+		if a.op == "sort" {
+			set = func() error { return txn.SetSortOrder(a.sortBy) }
+		}
+		if err := set(); err != nil {
 			return err
 		}
 		if _, err := txn.Commit(ctx); err != nil {
