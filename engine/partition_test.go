@@ -320,10 +320,16 @@ func TestPruning(t *testing.T) {
 		{"SELECT count(*) FROM silver.days WHERE TIMESTAMP '2026-03-09' <= ts", "200", 8},
 		{"SELECT count(*) FROM silver.days WHERE ts IS NULL", "0", 10}, // no file has a NULL day
 		{fmt.Sprintf("SELECT count(*) FROM silver.days AT (VERSION => %d) WHERE ts < TIMESTAMP '2026-03-02'", snap), "100", 9},
-		// Nothing to skip on: an OR, a string compared with a timestamp
-		// (DuckDB casts it), a join.
+		// A string constant is cast to the column's type, a DATE to its
+		// midnight, as DuckDB casts them.
+		{"SELECT count(*) FROM silver.days WHERE ts < '2026-03-02'", "100", 9},
+		{"SELECT count(*) FROM silver.days WHERE ts >= '2026-03-10T00:00:00' AND id < '1000'", "100", 9},
+		{"SELECT count(*) FROM silver.days WHERE ts BETWEEN DATE '2026-03-09' AND '2026-03-09 23:59:59.999999'", "100", 9},
+		// Nothing to skip on: an OR, a string with an offset against a
+		// TIMESTAMP, more digits than DuckDB keeps, a join.
 		{"SELECT count(*) FROM silver.days WHERE ts < TIMESTAMP '2026-03-02' OR id = 5", "101", 0},
-		{"SELECT count(*) FROM silver.days WHERE ts < '2026-03-02'", "100", 0},
+		{"SELECT count(*) FROM silver.days WHERE ts < '2026-03-02 00:00:00+00'", "100", 0},
+		{"SELECT count(*) FROM silver.days WHERE ts < '2026-03-01 06:00:00.0000001'", "0", 0},
 		// A sample is drawn before WHERE filters: no pruning under it.
 		{"SELECT count(*) FROM silver.days WHERE ts < TIMESTAMP '2026-03-02' USING SAMPLE 100% (bernoulli)", "100", 0},
 		{"SELECT count(*) FROM silver.days TABLESAMPLE 100% (bernoulli) WHERE ts < TIMESTAMP '2026-03-02'", "100", 0},
@@ -360,7 +366,7 @@ func TestPruning(t *testing.T) {
 			fmt.Sprintf("silver.days at snapshot %d: 1 of 10 data files planned with ts >= TIMESTAMP '2026-03-05' AND ts < TIMESTAMP '2026-03-06'", snap)},
 		{fmt.Sprintf("EXPLAIN ANALYZE SELECT count(*) FROM silver.days AT (VERSION => %d) WHERE ts < TIMESTAMP '2026-03-02'", snap),
 			fmt.Sprintf("silver.days at snapshot %d: 1 of 10 data files planned with ts < TIMESTAMP '2026-03-02'", snap)},
-		{"EXPLAIN SELECT count(*) FROM silver.days WHERE ts < '2026-03-02'",
+		{"EXPLAIN SELECT count(*) FROM silver.days WHERE ts < TIMESTAMPTZ '2026-03-02 00:00:00+00'",
 			fmt.Sprintf("silver.days at snapshot %d: all 10 data files read; no WHERE condition can be planned exactly", snap)},
 		{"EXPLAIN SELECT count(*) FROM silver.days WHERE id >= 0",
 			fmt.Sprintf("silver.days at snapshot %d: all 10 data files read; planned with id >= 0, every data file may hold", snap)},
@@ -379,6 +385,35 @@ func TestPruning(t *testing.T) {
 		}
 		if len(rows) < 2 || rows[0][0] == ExplainScanKey {
 			t.Errorf("%s: DuckDB's plan is missing: %q", c.sql, rows)
+		}
+	}
+}
+
+// On a TIMESTAMPTZ column only constants that name their offset are
+// planned with: others are read in the session's TimeZone.
+func TestPruningTimestampTZ(t *testing.T) {
+	e, _, s := writeEnv(t)
+	execN(t, s, "CREATE TABLE silver.tz (id BIGINT, ts TIMESTAMPTZ) PARTITIONED BY (day(ts))")
+	execN(t, s, "INSERT INTO silver.tz SELECT range, TIMESTAMPTZ '2026-03-01 06:00:00+00' + INTERVAL (range % 10) DAY FROM range(1000)")
+	execN(t, s, "SET TimeZone = 'America/New_York'")
+	for _, c := range []struct {
+		sql    string
+		want   string
+		pruned int64
+	}{
+		{"SELECT count(*) FROM silver.tz WHERE ts >= TIMESTAMPTZ '2026-03-05 00:00:00+00' AND ts < '2026-03-06T00:00:00Z'", "100", 9},
+		{"SELECT count(*) FROM silver.tz WHERE ts = '2026-03-01 01:00:00-05:00'", "100", 9},
+		// Midnight in New York is 05:00 UTC: the day of 2026-03-05 06:00 UTC
+		// and no other, read in the session's zone, not planned.
+		{"SELECT count(*) FROM silver.tz WHERE ts >= TIMESTAMPTZ '2026-03-05' AND ts < TIMESTAMPTZ '2026-03-06'", "100", 0},
+		{"SELECT count(*) FROM silver.tz WHERE ts < TIMESTAMP '2026-03-02'", "100", 0},
+	} {
+		before := e.Stats().PrunedFiles
+		if got := mustQuery(t, s, c.sql); got[0][0] != c.want {
+			t.Errorf("%s: %q, want %s", c.sql, got, c.want)
+		}
+		if n := e.Stats().PrunedFiles - before; n != c.pruned {
+			t.Errorf("%s: skipped %d files, want %d", c.sql, n, c.pruned)
 		}
 	}
 }

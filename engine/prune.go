@@ -45,7 +45,7 @@ type scanNote struct {
 // Reasons a reference reads every data file.
 const (
 	whyNoFilter  = "no WHERE condition to plan with: only comparisons of the table's columns with constants, joined by AND, in a SELECT from this one table, are used"
-	whyNoExact   = "no WHERE condition can be planned exactly: only integer, string, date and timestamp columns compared with constants of the same type are used"
+	whyNoExact   = "no WHERE condition can be planned exactly: only integer, string, date and timestamp columns compared with constants of their type (or strings DuckDB casts to it; for TIMESTAMPTZ, with an offset) are used"
 	whyFewFiles  = "too few data files to be worth planning"
 	whyNoSkip    = "every data file may hold matching rows"
 	whyNoPlanner = "this catalog has no planner"
@@ -210,8 +210,9 @@ func (e *Engine) pruneFiles(ctx context.Context, id catalog.Ident, st *catalog.T
 
 // filterExpr is the conjunction of the filters Iceberg can evaluate
 // exactly as DuckDB would: on a top-level column (named case-insensitively,
-// without ambiguity) of an integer, string, date or timestamp type, against
-// constants of that type; text is those filters as SQL. ok is false when
+// without ambiguity) of an integer, string, date, timestamp or timestamptz
+// type, against constants DuckDB reads as that type the same way
+// (filterTerm); text is those filters as SQL. ok is false when
 // none qualifies.
 func filterExpr(sc *iceberg.Schema, filters []sqltext.Filter) (expr iceberg.BooleanExpression, text string, ok bool) {
 	var terms []iceberg.BooleanExpression
@@ -278,10 +279,15 @@ func filterTerm(sc *iceberg.Schema, f sqltext.Filter) (iceberg.BooleanExpression
 	case "is not null":
 		return iceberg.NotNull(ref), true
 	}
+	// A string constant with no cast takes the column's type (DuckDB casts
+	// it so), so it is read as the column's type would read it.
 	switch field.Type.(type) {
 	case iceberg.Int32Type, iceberg.Int64Type:
 		return typedTerm(ref, f, func(l sqltext.Literal) (int64, bool) {
-			if l.Kind != "INTEGER" || (l.Cast != "" && l.Cast != "INTEGER" && l.Cast != "BIGINT") {
+			switch {
+			case l.Kind == "INTEGER" && (l.Cast == "" || l.Cast == "INTEGER" || l.Cast == "BIGINT"):
+			case l.Kind == "STRING" && l.Cast == "":
+			default:
 				return 0, false
 			}
 			n, err := strconv.ParseInt(l.Text, 10, 64)
@@ -293,7 +299,7 @@ func filterTerm(sc *iceberg.Schema, f sqltext.Filter) (iceberg.BooleanExpression
 		})
 	case iceberg.DateType:
 		return typedTerm(ref, f, func(l sqltext.Literal) (iceberg.Date, bool) {
-			if l.Kind != "STRING" || l.Cast != "DATE" {
+			if l.Kind != "STRING" || l.Cast != "" && l.Cast != "DATE" {
 				return 0, false
 			}
 			t, err := time.Parse(time.DateOnly, l.Text)
@@ -301,18 +307,57 @@ func filterTerm(sc *iceberg.Schema, f sqltext.Filter) (iceberg.BooleanExpression
 		})
 	case iceberg.TimestampType:
 		return typedTerm(ref, f, func(l sqltext.Literal) (iceberg.Timestamp, bool) {
-			if l.Kind != "STRING" || l.Cast != "TIMESTAMP" {
+			// A DATE compared with a TIMESTAMP is cast to its midnight.
+			if l.Kind != "STRING" || l.Cast != "" && l.Cast != "TIMESTAMP" && l.Cast != "DATE" {
 				return 0, false
 			}
-			for _, layout := range []string{time.DateOnly, time.DateTime, "2006-01-02 15:04:05.999999", "2006-01-02T15:04:05.999999"} {
-				if t, err := time.Parse(layout, l.Text); err == nil {
-					return iceberg.Timestamp(t.UnixMicro()), true
-				}
+			if l.Cast == "DATE" {
+				t, err := time.Parse(time.DateOnly, l.Text)
+				return iceberg.Timestamp(t.UnixMicro()), err == nil
 			}
-			return 0, false
+			return parseTimestamp(l.Text, false)
+		})
+	case iceberg.TimestampTzType:
+		// Only a constant that names its offset: one without is read in
+		// the session's TimeZone.
+		return typedTerm(ref, f, func(l sqltext.Literal) (iceberg.Timestamp, bool) {
+			if l.Kind != "STRING" || l.Cast != "" && l.Cast != "TIMESTAMP WITH TIME ZONE" && l.Cast != "TIMESTAMPTZ" {
+				return 0, false
+			}
+			return parseTimestamp(l.Text, true)
 		})
 	}
 	return nil, false
+}
+
+// parseTimestamp reads a timestamp constant as DuckDB casts it, in
+// microseconds: a date (midnight), or a date and time with ' ' or 'T'
+// between and up to six fractional digits; with an offset (Z, ±hh,
+// ±hh:mm, ±hhmm) when zoned, else without. false for anything else.
+func parseTimestamp(text string, zoned bool) (iceberg.Timestamp, bool) {
+	if dot := strings.IndexByte(text, '.'); dot >= 0 {
+		digits := 0
+		for _, r := range text[dot+1:] {
+			if r < '0' || r > '9' {
+				break
+			}
+			digits++
+		}
+		if digits > 6 {
+			return 0, false
+		}
+	}
+	layouts := []string{time.DateOnly, time.DateTime, "2006-01-02T15:04:05"}
+	if zoned {
+		layouts = []string{"2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05Z07", "2006-01-02 15:04:05Z0700",
+			"2006-01-02T15:04:05Z07:00", "2006-01-02T15:04:05Z07", "2006-01-02T15:04:05Z0700"}
+	}
+	for _, layout := range layouts {
+		if t, err := time.Parse(layout, text); err == nil {
+			return iceberg.Timestamp(t.UnixMicro()), true
+		}
+	}
+	return 0, false
 }
 
 // typedTerm builds f's predicate with its constants read by conv; false
