@@ -80,9 +80,51 @@ func (c *Catalog) ExpireSnapshots(ctx context.Context, id Ident, o ExpireOptions
 			if txn, err = c.Begin(ctx, id); err != nil {
 				return err
 			}
+			before := len(txn.Table().Metadata().Snapshots())
 			if err = txn.tx.ExpireSnapshots(table.WithOlderThan(o.OlderThan), table.WithRetainLast(o.RetainLast)); err != nil {
 				txn.Abort()
 				return fmt.Errorf("expiring snapshots of %s: %w", id, err)
+			}
+			txn.staged = true
+			if _, err = txn.Commit(ctx); err == nil {
+				return c.dropMetadataLog(ctx, id, before)
+			}
+			if !errors.Is(err, table.ErrCommitFailed) {
+				return err
+			}
+		}
+		return err
+	})
+}
+
+// dropMetadataLog drops the table's earlier metadata files, which still
+// list the snapshots expiry removed (whose files may be gone), when the
+// table deletes metadata files its log no longer lists
+// (write.metadata.delete-after-commit.enabled): one commit keeps only the
+// newest earlier file, a second puts the table's own
+// write.metadata.previous-versions-max back. Neither adds a snapshot.
+// Nothing happens when the table has no fewer snapshots than before.
+func (c *Catalog) dropMetadataLog(ctx context.Context, id Ident, before int) error {
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		return err
+	}
+	md := tbl.Metadata()
+	if len(md.Snapshots()) >= before || len(slices.Collect(md.PreviousFiles())) <= 1 ||
+		!md.Properties().GetBool(table.MetadataDeleteAfterCommitEnabledKey, table.MetadataDeleteAfterCommitEnabledDefault) {
+		return nil
+	}
+	own, had := md.Properties()[table.MetadataPreviousVersionsMaxKey]
+	commit := func(change func(*table.Transaction) error) error {
+		var err error
+		for range 4 {
+			var txn *Txn
+			if txn, err = c.Begin(ctx, id); err != nil {
+				return err
+			}
+			if err = change(txn.tx); err != nil {
+				txn.Abort()
+				return err
 			}
 			txn.staged = true
 			if _, err = txn.Commit(ctx); err == nil || !errors.Is(err, table.ErrCommitFailed) {
@@ -90,7 +132,22 @@ func (c *Catalog) ExpireSnapshots(ctx context.Context, id Ident, o ExpireOptions
 			}
 		}
 		return err
+	}
+	if err := commit(func(tx *table.Transaction) error {
+		return tx.SetProperties(iceberg.Properties{table.MetadataPreviousVersionsMaxKey: "1"})
+	}); err != nil {
+		return fmt.Errorf("dropping the earlier metadata files of %s: %w", id, err)
+	}
+	err = commit(func(tx *table.Transaction) error {
+		if had {
+			return tx.SetProperties(iceberg.Properties{table.MetadataPreviousVersionsMaxKey: own})
+		}
+		return tx.RemoveProperties([]string{table.MetadataPreviousVersionsMaxKey})
 	})
+	if err != nil {
+		return fmt.Errorf("restoring %s of %s (it is 1 now; set it again): %w", table.MetadataPreviousVersionsMaxKey, id, err)
+	}
+	return nil
 }
 
 // RemoveOrphanFiles deletes the files under the table's location that no

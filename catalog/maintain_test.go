@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 )
 
 // expireTable makes bronze.<name> with five snapshots: appends of 1 and 2,
@@ -70,6 +72,25 @@ func TestExpireSnapshots(t *testing.T) {
 	}
 	if got := idsOf(t, c, id, 0); !slices.Equal(got, []int64{3, 4, 5}) {
 		t.Fatalf("current rows %v", got)
+	}
+	// The earlier metadata files, which listed the expired snapshots, are
+	// gone from the log and the disk; the table's own setting is back.
+	tbl, err := c.LoadTable(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prev := slices.Collect(tbl.Metadata().PreviousFiles()); len(prev) > 2 {
+		t.Errorf("%d earlier metadata files still listed", len(prev))
+	}
+	if got := tbl.Properties()[table.MetadataPreviousVersionsMaxKey]; got != strconv.Itoa(previousMetadataFiles) {
+		t.Errorf("%s is %q after expiry, want %d", table.MetadataPreviousVersionsMaxKey, got, previousMetadataFiles)
+	}
+	jsons, err := filepath.Glob(filepath.Join(LocalPath(tbl.Location()), "metadata", "*.metadata.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jsons) > 3 {
+		t.Errorf("%d metadata files on disk after expiry, want the current one and up to two earlier", len(jsons))
 	}
 	if got := idsOf(t, c, id, snaps[0]); !slices.Equal(got, []int64{1}) {
 		t.Fatalf("the tagged snapshot reads %v", got)
