@@ -325,9 +325,18 @@ func TestPruning(t *testing.T) {
 		{"SELECT count(*) FROM silver.days WHERE ts < '2026-03-02'", "100", 9},
 		{"SELECT count(*) FROM silver.days WHERE ts >= '2026-03-10T00:00:00' AND id < '1000'", "100", 9},
 		{"SELECT count(*) FROM silver.days WHERE ts BETWEEN DATE '2026-03-09' AND '2026-03-09 23:59:59.999999'", "100", 9},
-		// Nothing to skip on: an OR, a string with an offset against a
-		// TIMESTAMP, more digits than DuckDB keeps, a join.
-		{"SELECT count(*) FROM silver.days WHERE ts < TIMESTAMP '2026-03-02' OR id = 5", "101", 0},
+		// An OR whose every side can be planned; a side that cannot is left
+		// out of its conjunction, or makes the whole OR unusable when it
+		// has nothing else.
+		{"SELECT count(*) FROM silver.days WHERE ts < TIMESTAMP '2026-03-02' OR ts >= '2026-03-10'", "200", 8},
+		{"SELECT count(*) FROM silver.days WHERE (ts < '2026-03-02' AND id % 2 = 0) OR (region = 'eu' AND ts > '2026-03-09')", "167", 7},
+		{"SELECT count(*) FROM silver.days WHERE id < 10 AND (ts < '2026-03-02' OR ts >= '2026-03-10')", "2", 8},
+		// The day files of ids ending in 6 to 9 hold no id as low as 5.
+		{"SELECT count(*) FROM silver.days WHERE ts < TIMESTAMP '2026-03-02' OR id = 5", "101", 4},
+		// Nothing to skip on: an OR with a side that may hold anywhere, a
+		// string with an offset against a TIMESTAMP, more digits than
+		// DuckDB keeps, a join.
+		{"SELECT count(*) FROM silver.days WHERE ts < TIMESTAMP '2026-03-02' OR id % 7 = 5", "229", 0},
 		{"SELECT count(*) FROM silver.days WHERE ts < '2026-03-02 00:00:00+00'", "100", 0},
 		{"SELECT count(*) FROM silver.days WHERE ts < '2026-03-01 06:00:00.0000001'", "0", 0},
 		// A sample is drawn before WHERE filters: no pruning under it.
@@ -368,6 +377,8 @@ func TestPruning(t *testing.T) {
 			fmt.Sprintf("silver.days at snapshot %d: 1 of 10 data files planned with ts < TIMESTAMP '2026-03-02'", snap)},
 		{"EXPLAIN SELECT count(*) FROM silver.days WHERE ts < TIMESTAMPTZ '2026-03-02 00:00:00+00'",
 			fmt.Sprintf("silver.days at snapshot %d: all 10 data files read; no WHERE condition can be planned exactly", snap)},
+		{"EXPLAIN SELECT count(*) FROM silver.days WHERE (ts < TIMESTAMP '2026-03-02' AND id >= 0) OR ts >= '2026-03-10'",
+			fmt.Sprintf("silver.days at snapshot %d: 2 of 10 data files planned with ((ts < TIMESTAMP '2026-03-02' AND id >= 0) OR ts >= '2026-03-10')", snap)},
 		{"EXPLAIN SELECT count(*) FROM silver.days WHERE id >= 0",
 			fmt.Sprintf("silver.days at snapshot %d: all 10 data files read; planned with id >= 0, every data file may hold", snap)},
 		{"EXPLAIN SELECT count(*) FROM silver.days a JOIN silver.days b USING (id)",

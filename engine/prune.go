@@ -44,7 +44,7 @@ type scanNote struct {
 
 // Reasons a reference reads every data file.
 const (
-	whyNoFilter  = "no WHERE condition to plan with: only comparisons of the table's columns with constants, joined by AND, in a SELECT from this one table, are used"
+	whyNoFilter  = "no WHERE condition to plan with: only comparisons of the table's columns with constants, joined by AND and OR, in a SELECT from this one table, are used"
 	whyNoExact   = "no WHERE condition can be planned exactly: only integer, string, date and timestamp columns compared with constants of their type (or strings DuckDB casts to it; for TIMESTAMPTZ, with an offset) are used"
 	whyFewFiles  = "too few data files to be worth planning"
 	whyNoSkip    = "every data file may hold matching rows"
@@ -218,7 +218,12 @@ func filterExpr(sc *iceberg.Schema, filters []sqltext.Filter) (expr iceberg.Bool
 	var terms []iceberg.BooleanExpression
 	var used []string
 	for _, f := range filters {
-		if t, ok := filterTerm(sc, f); ok {
+		if f.Op == "or" {
+			if t, text, ok := orTerm(sc, f); ok {
+				terms = append(terms, t)
+				used = append(used, text)
+			}
+		} else if t, ok := filterTerm(sc, f); ok {
 			terms = append(terms, t)
 			used = append(used, filterSQL(f))
 		}
@@ -231,6 +236,28 @@ func filterExpr(sc *iceberg.Schema, filters []sqltext.Filter) (expr iceberg.Bool
 		return terms[0], text, true
 	}
 	return iceberg.NewAnd(terms[0], terms[1], terms[2:]...), text, true
+}
+
+// orTerm is an OR of its sides' filters, each side the conjunction of
+// those Iceberg can evaluate exactly; false when a side has none (it may
+// hold anywhere, so the OR may too).
+func orTerm(sc *iceberg.Schema, f sqltext.Filter) (iceberg.BooleanExpression, string, bool) {
+	alts := make([]iceberg.BooleanExpression, 0, len(f.Any))
+	texts := make([]string, 0, len(f.Any))
+	for _, side := range f.Any {
+		expr, text, ok := filterExpr(sc, side)
+		if !ok {
+			return nil, "", false
+		}
+		if strings.Contains(text, " AND ") {
+			text = "(" + text + ")"
+		}
+		alts, texts = append(alts, expr), append(texts, text)
+	}
+	if len(alts) < 2 {
+		return nil, "", false
+	}
+	return iceberg.NewOr(alts[0], alts[1], alts[2:]...), "(" + strings.Join(texts, " OR ") + ")", true
 }
 
 // filterSQL writes f as SQL, for EXPLAIN.

@@ -8,17 +8,19 @@ import (
 // Filters: the conditions a query's WHERE puts on one table reference,
 // for pruning the files a scan reads. Only what cannot be mistaken is
 // taken: a SELECT whose FROM is that one table (no join, no subquery), and
-// of its WHERE, the top-level AND terms that compare one of the table's
-// columns with constants. Anything else is left out, which only means
-// fewer files are skipped.
+// of its WHERE, the comparisons of one of the table's columns with
+// constants that it ANDs and ORs together (impliedFilters). Anything else
+// is left out, which only means fewer files are skipped.
 
 // Filter is one condition on a column.
 type Filter struct {
 	Column string // the column's name as written (its qualifier checked)
 	// Op: "=", "<", "<=", ">", ">=", "in", "between" (Values: low, high),
-	// "is null", "is not null".
+	// "is null", "is not null", or "or" (no Column: Any holds the
+	// alternatives, each the filters of one side of the OR).
 	Op     string
 	Values []Literal
+	Any    [][]Filter
 }
 
 // Literal is a constant as written: DuckDB's literal kind (INTEGER,
@@ -32,21 +34,39 @@ type Literal struct {
 // whereFilters reads the filters a SELECT node's WHERE puts on its FROM
 // table, whose alias (or, without one, name) qualifies its columns.
 func whereFilters(where map[string]any, qualifier string) []Filter {
-	var out []Filter
-	var visit func(e map[string]any)
-	visit = func(e map[string]any) {
-		if e["type"] == "CONJUNCTION_AND" {
-			for _, c := range children(e) {
-				visit(c)
+	return impliedFilters(where, qualifier)
+}
+
+// impliedFilters are filters that hold wherever e is true: the comparisons
+// e ANDs together, and its ORs whose every side implies some filter. What
+// else e says is left out, so the filters may let more rows through than
+// e, never fewer.
+func impliedFilters(e map[string]any, qualifier string) []Filter {
+	switch e["type"] {
+	case "CONJUNCTION_AND":
+		var out []Filter
+		for _, c := range children(e) {
+			out = append(out, impliedFilters(c, qualifier)...)
+		}
+		return out
+	case "CONJUNCTION_OR":
+		var alts [][]Filter
+		for _, c := range children(e) {
+			fs := impliedFilters(c, qualifier)
+			if len(fs) == 0 {
+				return nil // this side may hold anywhere: so may the OR
 			}
-			return
+			alts = append(alts, fs)
 		}
-		if f, ok := filterOf(e, qualifier); ok {
-			out = append(out, f)
+		if len(alts) < 2 {
+			return nil
 		}
+		return []Filter{{Op: "or", Any: alts}}
 	}
-	visit(where)
-	return out
+	if f, ok := filterOf(e, qualifier); ok {
+		return []Filter{f}
+	}
+	return nil
 }
 
 // comparisons maps DuckDB's comparison types to Filter ops, and flipped

@@ -36,7 +36,7 @@ func checkSerializedFilters(t *testing.T, file string) {
 		got[r.Name] = r.Filters
 	}
 	want := map[string][]Filter{
-		// <>, OR, another table's column, a cast column, a parameterised
+		// <>, another table's column, a cast column, a parameterised
 		// cast and the IN subquery are left out.
 		"ev": {
 			{Column: "ts", Op: ">=", Values: []Literal{{Kind: "STRING", Text: "2026-03-02", Cast: "TIMESTAMP"}}},
@@ -45,6 +45,10 @@ func checkSerializedFilters(t *testing.T, file string) {
 			{Column: "name", Op: "is null"},
 			{Column: "x", Op: ">", Values: []Literal{{Kind: "INTEGER", Text: "5"}}},
 			{Column: "d", Op: "=", Values: []Literal{{Kind: "STRING", Text: "2026-01-01", Cast: "DATE"}}},
+			{Op: "or", Any: [][]Filter{
+				{{Column: "z", Op: "=", Values: []Literal{{Kind: "INTEGER", Text: "1"}}}},
+				{{Column: "z", Op: "=", Values: []Literal{{Kind: "INTEGER", Text: "2"}}}},
+			}},
 		},
 		"keys": {{Column: "k", Op: ">=", Values: []Literal{{Kind: "INTEGER", Text: "100"}}}},
 		"a":    nil, // a join: no filters for either side
