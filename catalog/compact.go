@@ -74,7 +74,19 @@ func (t *Txn) stageCompaction(ctx context.Context, files []iceberg.DataFile, rep
 	if err := t.tx.AssertRefSnapshotID(table.MainBranch); err != nil {
 		return 0, err
 	}
-	if err := t.tx.ReplaceFiles(ctx, dataFiles, files, delFiles, iceberg.Properties(summary)); err != nil {
+	// A rewrite: a replace snapshot, the table's rows unchanged (readers
+	// of its changes, such as Spark's streaming reads, skip it).
+	rw := t.tx.NewRewrite(iceberg.Properties(summary))
+	for _, f := range dataFiles {
+		rw.DeleteFile(f)
+	}
+	for _, f := range delFiles {
+		rw.DeleteFile(f)
+	}
+	for _, f := range files {
+		rw.AddDataFile(f)
+	}
+	if err := rw.Commit(ctx); err != nil {
 		return 0, err
 	}
 	committed, err := t.tx.Commit(ctx)

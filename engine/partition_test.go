@@ -199,6 +199,10 @@ func TestCompact(t *testing.T) {
 	if got := partitionsOf(t, cat, id); got[`{"region":"eu"}`] != 1 || got[`{"region":"us"}`] != 1 {
 		t.Fatalf("files after: %v", got)
 	}
+	// Each commit is a replace: the table's rows did not change.
+	if got := mustQuery(t, s, "SELECT operation, count(*) FROM iceberg_snapshots('silver.cmp') GROUP BY ALL ORDER BY 1"); fmt.Sprint(got) != "[[append 4] [delete 1] [replace 2]]" {
+		t.Fatalf("snapshots after compaction: %v", got)
+	}
 	files, err := cat.Files(context.Background(), id, 0)
 	if err != nil {
 		t.Fatal(err)
