@@ -230,6 +230,11 @@ def test_partitioned_commits_read_by_pyiceberg(server, conn, mode):
     one = list(table.scan(row_filter="id == 100").plan_files())
     assert 0 < len(one) < len(tasks), (len(one), len(tasks))
     assert rows(table.scan(row_filter="id == 100").to_arrow()) == [model[100]]
+    # lakeflight plans the same files for the same filter, and EXPLAIN says so.
+    explained = fetch(conn, f"EXPLAIN SELECT * FROM {name} WHERE id = 100").to_pylist()
+    notes = [r["explain_value"] for r in explained if r["explain_key"] == "iceberg_scan"]
+    want = f"{len(one)} of {len(tasks)} data files planned with id = 100"
+    assert len(notes) == 1 and notes[0].endswith(want), (notes, want)
 
     # Compaction: one file per partition, no delete files, the same rows for
     # pyiceberg now and at every older snapshot.
