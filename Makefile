@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup demo test test-go test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
+.PHONY: all build run setup demo test test-go test-postgres test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
 
 all: build
 
@@ -26,11 +26,15 @@ setup:
 demo: build setup
 	bash scripts/demo.sh
 
-## test: every test: Go (race detector on) and the Python ADBC + JDBC end-to-end suites
-test: setup test-go test-e2e
+## test: every test: Go (race detector on), the catalog and engine suites again on PostgreSQL, and the Python ADBC + JDBC end-to-end suites
+test: setup test-go test-postgres test-e2e
 
 test-go:
 	$(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./...
+
+## test-postgres: the catalog and engine suites with their catalogs in PostgreSQL (Debian's server, in a private cluster the suites start)
+test-postgres:
+	LAKEFLIGHT_TEST_CATALOG=postgres $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./catalog/ ./engine/
 
 test-e2e: build
 	LAKEFLIGHT_BIN=$(CURDIR)/$(BIN) bash e2e/run.sh

@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -180,8 +181,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 	}
 
 	var (
-		dsn     string
-		dialect sqlcat.SupportedDialect
+		dsn       string
+		dialect   sqlcat.SupportedDialect
+		sqlDriver = driver // the database/sql driver's name
 	)
 	switch driver {
 	case driverSQLite:
@@ -194,20 +196,27 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		}
 		dialect = sqlcat.SQLite
 	case driverPostgres:
-		// iceberg-go speaks the Postgres dialect, but no Postgres database/sql
-		// driver is linked into the binary yet.
-		return nil, fmt.Errorf("opening catalog: %w: postgres catalog", ErrNotSupported)
+		if cfg.URI == "" {
+			return nil, fmt.Errorf("opening catalog: %w: postgres catalog needs a URI (postgres://user:password@host:5432/db)", ErrInvalidArgument)
+		}
+		dsn, dialect, sqlDriver = cfg.URI, sqlcat.Postgres, "pgx"
 	default:
 		return nil, fmt.Errorf("opening catalog: %w: unknown catalog driver %q", ErrInvalidArgument, cfg.Driver)
 	}
 
-	db, err := sql.Open(driver, dsn)
+	db, err := sql.Open(sqlDriver, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("opening catalog database: %w", err)
+		return nil, fmt.Errorf("opening catalog database: %w", redactDSN(err, dsn))
+	}
+	if driver == driverPostgres {
+		// A pool per process: replicas share the server's connections.
+		db.SetMaxOpenConns(postgresMaxConns)
+		db.SetMaxIdleConns(postgresMaxConns)
+		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("connecting to catalog database: %w", err)
+		return nil, fmt.Errorf("connecting to catalog database: %w", redactDSN(err, dsn))
 	}
 
 	props := iceberg.Properties{}
@@ -236,6 +245,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		locks:     map[Ident]*sync.Mutex{},
 		plans:     newPlanCache(planCacheFiles),
 	}, nil
+}
+
+// postgresMaxConns bounds a process's connections to a PostgreSQL catalog.
+const postgresMaxConns = 10
+
+// redactDSN is err with the DSN's password, if it shows, masked.
+func redactDSN(err error, dsn string) error {
+	u, perr := url.Parse(dsn)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	pw, ok := u.User.Password()
+	if !ok || pw == "" || !strings.Contains(err.Error(), pw) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
 }
 
 func newSQLCatalog(ctx context.Context, name string, db *sql.DB, dialect sqlcat.SupportedDialect, props iceberg.Properties) (*sqlcat.Catalog, error) {

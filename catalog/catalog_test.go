@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakeflight/lakeflight/internal/pgtest"
 )
 
 // testEnv is one catalog database file plus warehouse in a temp dir; open
@@ -24,11 +27,28 @@ type testEnv struct {
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	return &testEnv{dir: dir, cfg: Config{
+	env := &testEnv{dir: dir, cfg: Config{
 		Driver:    "sqlite",
 		URI:       filepath.Join(dir, "catalog.db"),
 		Warehouse: filepath.Join(dir, "warehouse"),
 	}}
+	if testPG != nil {
+		dsn, err := testPG.NewDatabase(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.cfg.Driver, env.cfg.URI = "postgres", dsn
+	}
+	return env
+}
+
+// testPG is the PostgreSQL server the suite runs on when
+// LAKEFLIGHT_TEST_CATALOG=postgres (make test runs it both ways); nil for
+// SQLite.
+var testPG *pgtest.Server
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Run(m, func(srv *pgtest.Server) { testPG = srv }))
 }
 
 func (e *testEnv) open(t *testing.T) *Catalog {
@@ -64,6 +84,12 @@ func TestOpenDefaults(t *testing.T) {
 	if err := c.Ping(t.Context()); err != nil {
 		t.Errorf("ping: %v", err)
 	}
+	if e.cfg.Driver == "postgres" {
+		if n := c.db.Stats().MaxOpenConnections; n != postgresMaxConns {
+			t.Errorf("pool of %d connections, want %d", n, postgresMaxConns)
+		}
+		return
+	}
 	var mode string
 	if err := c.db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q (%v), want wal", mode, err)
@@ -76,12 +102,12 @@ func TestOpenRejects(t *testing.T) {
 		cfg  Config
 		want error
 	}{
-		"postgres":  {Config{Driver: "postgres", URI: "postgres://x", Warehouse: dir}, ErrNotSupported},
-		"s3":        {Config{URI: filepath.Join(dir, "c.db"), Warehouse: "s3://bucket/wh"}, ErrNotSupported},
-		"no uri":    {Config{Warehouse: dir}, ErrInvalidArgument},
-		"no wh":     {Config{URI: filepath.Join(dir, "c.db")}, ErrInvalidArgument},
-		"bad drvr":  {Config{Driver: "oracle", URI: "x", Warehouse: dir}, ErrInvalidArgument},
-		"in memory": {Config{URI: ":memory:", Warehouse: dir}, ErrInvalidArgument},
+		"postgres, no uri": {Config{Driver: "postgres", Warehouse: dir}, ErrInvalidArgument},
+		"s3":               {Config{URI: filepath.Join(dir, "c.db"), Warehouse: "s3://bucket/wh"}, ErrNotSupported},
+		"no uri":           {Config{Warehouse: dir}, ErrInvalidArgument},
+		"no wh":            {Config{URI: filepath.Join(dir, "c.db")}, ErrInvalidArgument},
+		"bad drvr":         {Config{Driver: "oracle", URI: "x", Warehouse: dir}, ErrInvalidArgument},
+		"in memory":        {Config{URI: ":memory:", Warehouse: dir}, ErrInvalidArgument},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -93,6 +119,21 @@ func TestOpenRejects(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// A PostgreSQL catalog that does not answer fails Open with the cause,
+// and never with the password of its URI.
+func TestOpenPostgresUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens there now
+	_, err = Open(t.Context(), Config{Driver: "postgres", URI: "postgres://lake:s3cret-pw@" + addr + "/lake?sslmode=disable", Warehouse: t.TempDir()}, nil)
+	if err == nil || !strings.Contains(err.Error(), "connecting to catalog database") || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("err = %v, want a connection error without the password", err)
 	}
 }
 

@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver (PostgreSQL)
+	_ "modernc.org/sqlite"             // registers the pure-Go "sqlite" database/sql driver
 )
 
 // sqliteDSN turns a database file path (or an existing "file:" DSN) into a

@@ -19,11 +19,24 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 	"go.uber.org/goleak"
+
+	"github.com/lakeflight/lakeflight/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	code := pgtest.Run(m, func(srv *pgtest.Server) { testPG = srv })
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak: leaked goroutines after the tests:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
+
+// testPG is the PostgreSQL server the Iceberg tests' catalogs live on when
+// LAKEFLIGHT_TEST_CATALOG=postgres; nil for SQLite.
+var testPG *pgtest.Server
 
 // openTest opens an engine over a fresh warehouse (no catalog unless given).
 func openTest(t testing.TB, tables TableSource) (*Engine, string) {

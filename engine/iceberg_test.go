@@ -28,11 +28,19 @@ type icebergEnv struct {
 
 func newIcebergEnv(t testing.TB) *icebergEnv {
 	dir := t.TempDir()
-	return &icebergEnv{cfg: catalog.Config{
+	env := &icebergEnv{cfg: catalog.Config{
 		Driver:    "sqlite",
 		URI:       filepath.Join(dir, "catalog.db"),
 		Warehouse: filepath.Join(dir, "warehouse"),
 	}}
+	if testPG != nil {
+		dsn, err := testPG.NewDatabase(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.cfg.Driver, env.cfg.URI = "postgres", dsn
+	}
+	return env
 }
 
 func (env *icebergEnv) open(t testing.TB) *catalog.Catalog {

@@ -1,0 +1,66 @@
+package catalog
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakeflight/lakeflight/internal/pgtest"
+)
+
+// A PostgreSQL catalog whose server goes away answers with clear errors
+// meanwhile and works again once the server is back, with no reopening.
+func TestPostgresCatalogSurvivesServerRestart(t *testing.T) {
+	ctx := t.Context()
+	srv, err := pgtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	dsn, err := srv.NewDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t)
+	env.cfg.Driver, env.cfg.URI = "postgres", dsn
+	c := env.open(t)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	id := Ident{"bronze", "pgrestart"}
+	mustCreate(ctx, t, c, id, deltaSchema)
+	appendIDs(t, c, mem, id, 1, 2)
+
+	if err := srv.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.TableState(ctx, id)
+	if err == nil {
+		t.Fatal("reading the table with its catalog server down succeeded")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "connect") && !strings.Contains(msg, "closed") && !strings.Contains(msg, "EOF") {
+		t.Errorf("error while the server is down does not say the connection failed: %v", err)
+	}
+	if err := c.Ping(ctx); err == nil {
+		t.Error("ping succeeded with the catalog server down")
+	}
+
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("ping after the server came back: %v", err)
+	}
+	appendIDs(t, c, mem, id, 3)
+	if got := idsOf(t, c, id, 0); len(got) != 3 {
+		t.Fatalf("after the restart the table holds %v", got)
+	}
+	if _, err := c.TableState(ctx, Ident{"bronze", "nope"}); !errors.Is(err, ErrNoSuchTable) {
+		t.Fatalf("an unknown table after the restart: %v", err)
+	}
+}
