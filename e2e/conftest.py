@@ -8,9 +8,11 @@ keeps its data in a temporary directory; at the end it must stop cleanly on SIGT
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +22,8 @@ from pathlib import Path
 import adbc_driver_flightsql
 import adbc_driver_flightsql.dbapi as flight_sql
 import pytest
+
+import pgserver
 
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = float(os.environ.get("LAKEFLIGHT_READY_TIMEOUT", "60"))
@@ -130,6 +134,22 @@ def start_server(data_dir: Path, *extra_args: str, log_path: Path | None = None)
             proc.wait()
         raise
     return srv
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A private PostgreSQL server (Debian's), started once for the tests that put lakeflight's
+    catalog in PostgreSQL; each takes a database of its own (pg_cluster.new_database())."""
+    # Not under pytest's temporary directories: they are private to this user, and the server may
+    # run as the postgres user.
+    work = Path(tempfile.mkdtemp(prefix="lakeflight-e2e-pg-"))
+    cluster = pgserver.create(work)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Two lakeflight processes on one data dir, writing one table at once.
 
-Both servers share the SQLite catalog and the warehouse. Writers on both send
+Both servers share the catalog (the SQLite file, or a PostgreSQL database) and the warehouse. Writers on both send
 INSERTs, UPDATEs and DELETEs concurrently; a statement may fail only with a
 clear conflict error and must then leave no trace, and every acknowledged
 statement must be in the final table as exactly one snapshot.
@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import adbc_driver_manager
+import pyarrow as pa
 import pytest
 
 from conftest import Server, connect, start_server, stop
@@ -89,13 +90,18 @@ def fetch_rows(server: Server, sql: str) -> list[tuple]:
         return cur.fetchall()
 
 
-@pytest.fixture
-def two_servers(tmp_path):
-    """Two lakeflight processes on one --data-dir, each with its own ports and log."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def two_servers(request, tmp_path):
+    """Two lakeflight processes on one --data-dir, each with its own ports and log, sharing the
+    SQLite catalog in it or a PostgreSQL database."""
     data = tmp_path / "data"
-    first = start_server(data, log_path=tmp_path / "first.log")
+    catalog: tuple[str, ...] = ()
+    if request.param == "postgres":
+        dsn = request.getfixturevalue("pg_cluster").new_database()
+        catalog = ("--catalog-driver", "postgres", "--catalog-uri", dsn)
+    first = start_server(data, *catalog, log_path=tmp_path / "first.log")
     try:
-        second = start_server(data, log_path=tmp_path / "second.log")
+        second = start_server(data, *catalog, log_path=tmp_path / "second.log")
     except BaseException:
         stop(first)
         raise
@@ -169,3 +175,51 @@ def test_reused_prepared_statement_sees_other_writers(two_servers):
         poll.execute(query)
         counts.append(poll.fetchone()[0])
     assert counts == [1, 2, 3, 4]
+
+
+def test_two_servers_ingest_into_one_table(two_servers):
+    """ADBC ingests through both servers at once into one table: every acknowledged batch is there
+    exactly once (appends that lose a commit race are rebased, never dropped or doubled)."""
+    first, second = two_servers
+    name = f"ing_{uuid.uuid4().hex[:8]}"
+    with connect(first) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE silver.{name} (id BIGINT, worker INTEGER)")
+    batches, rows = 6, 500
+    acked: list[int] = []
+    errors: list[str] = []
+    start = threading.Barrier(WORKERS)
+
+    def ingest(worker: int) -> None:
+        srv = first if worker % 2 == 0 else second
+        start.wait()
+        with connect(srv) as conn, conn.cursor() as cur:
+            for b in range(batches):
+                base = (worker * batches + b) * rows
+                data = pa.table(
+                    {
+                        "id": pa.array(range(base, base + rows), pa.int64()),
+                        "worker": pa.array([worker] * rows, pa.int32()),
+                    }
+                )
+                try:
+                    cur.adbc_ingest(name, data, mode="append", db_schema_name="silver")
+                    conn.commit()
+                except adbc_driver_manager.Error as e:
+                    errors.append(f"worker {worker} batch {b}: {e}")
+                    continue
+                acked.append(base)
+
+    threads = [threading.Thread(target=ingest, args=(w,)) for w in range(WORKERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    assert not any(t.is_alive() for t in threads), "an ingest hung"
+    assert not errors, "\n".join(errors)
+    assert len(acked) == WORKERS * batches
+    want = sorted(i for base in acked for i in range(base, base + rows))
+    for srv in (first, second):
+        got = fetch_rows(srv, f"SELECT id FROM silver.{name} ORDER BY id")
+        assert [r[0] for r in got] == want
+    snaps = fetch_rows(first, f"SELECT count(*) FROM iceberg_snapshots('silver.{name}') WHERE operation = 'append'")
+    assert snaps == [(len(acked),)]
