@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -111,6 +112,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	}, []string{"version", "commit", "goversion"})
 	buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
 	reg.MustRegister(buildInfo)
+
+	// Fail closed: there is no authentication yet, so only loopback
+	// addresses are served unless the operator says otherwise.
+	if exposed := cfg.Exposed(); len(exposed) > 0 {
+		if !cfg.Insecure {
+			return fmt.Errorf("refusing to listen on %s: not a loopback address, and lakeflight cannot authenticate clients yet, "+
+				"so anyone who reaches it could read and change every table; listen on 127.0.0.1, or pass --insecure "+
+				"(LAKEFLIGHT_INSECURE=true) to serve it anyway behind a network or proxy you trust", strings.Join(exposed, " and "))
+		}
+		log.Warn("serving without authentication on a non-loopback address (--insecure): anyone who reaches it can read and change every table",
+			"addresses", strings.Join(exposed, ", "))
+	}
 
 	// Listeners first: a port clash should fail before anything is opened.
 	flightLn, err := net.Listen("tcp", cfg.FlightAddr)

@@ -244,3 +244,29 @@ func TestWatchShutdown(t *testing.T) {
 		t.Fatalf("bound for 15s: %s", got)
 	}
 }
+
+// With no authentication, serve refuses a non-loopback address (before it
+// opens anything) unless --insecure says to serve it anyway.
+func TestServeRefusesExposedAddressWithoutInsecure(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		cfg := config.Default()
+		cfg.DataDir = filepath.Join(t.TempDir(), "data")
+		cfg.FlightAddr, cfg.HTTPAddr = addr, "127.0.0.1:0"
+		err := serve(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+		if err == nil || !strings.Contains(err.Error(), "refusing to listen on "+addr) || !strings.Contains(err.Error(), "--insecure") {
+			t.Fatalf("%s: want a refusal naming the address and --insecure, got %v", addr, err)
+		}
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, "catalog.db")); !os.IsNotExist(err) {
+			t.Fatalf("%s: the refused server opened its catalog: %v", addr, err)
+		}
+	}
+	flightAddr, _, stop := startServeWith(t, filepath.Join(t.TempDir(), "data"), func(c *config.Config) {
+		c.HTTPAddr, c.Insecure = "0.0.0.0:0", true
+	})
+	if flightAddr == "" {
+		t.Fatal("no Flight address")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

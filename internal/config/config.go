@@ -73,6 +73,10 @@ type Config struct {
 	// it are cut.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
+	// Insecure allows listening on a non-loopback address without
+	// authentication (which lakeflight does not have yet).
+	Insecure bool `yaml:"insecure"`
+
 	LogLevel  string `yaml:"log_level"`
 	LogFormat string `yaml:"log_format"`
 }
@@ -264,4 +268,38 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_format: %q is not text or json", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// Exposed lists the listen addresses that are not loopback-only (an empty
+// host, 0.0.0.0 or ::, a host name that resolves to any other address),
+// where anyone who can reach the machine can connect. A host name that
+// does not resolve counts as exposed.
+func (c Config) Exposed() []string {
+	var out []string
+	for _, addr := range []string{c.FlightAddr, c.HTTPAddr} {
+		if !loopbackOnly(addr) {
+			out = append(out, addr)
+		}
+	}
+	return out
+}
+
+func loopbackOnly(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }

@@ -288,3 +288,37 @@ func TestHeavyQueries(t *testing.T) {
 		}
 	}
 }
+
+func TestExposedAndInsecure(t *testing.T) {
+	cfg := Default()
+	if got := cfg.Exposed(); len(got) != 0 {
+		t.Fatalf("the defaults are exposed: %v", got)
+	}
+	for addr, exposed := range map[string]bool{
+		"127.0.0.1:1": false, "[::1]:1": false, "localhost:1": false, "127.0.0.2:1": false,
+		"0.0.0.0:1": true, ":1": true, "[::]:1": true, "10.1.2.3:1": true, "no-such-host.invalid:1": true,
+	} {
+		cfg.FlightAddr = addr
+		if got := len(cfg.Exposed()) == 1; got != exposed {
+			t.Errorf("%s: exposed %v, want %v", addr, got, exposed)
+		}
+	}
+	for _, args := range [][]string{{"--insecure"}, {"--insecure=true"}} {
+		c, err := Load(args, func(string) string { return "" }, io.Discard)
+		if err != nil || !c.Insecure {
+			t.Errorf("%v: insecure %v (%v)", args, c.Insecure, err)
+		}
+	}
+	c, err := Load(nil, func(k string) string {
+		if k == "LAKEFLIGHT_INSECURE" {
+			return "1"
+		}
+		return ""
+	}, io.Discard)
+	if err != nil || !c.Insecure {
+		t.Errorf("LAKEFLIGHT_INSECURE=1: insecure %v (%v)", c.Insecure, err)
+	}
+	if c, err := Load([]string{"--insecure=maybe"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Errorf("--insecure=maybe accepted: %+v", c.Insecure)
+	}
+}

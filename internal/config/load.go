@@ -20,6 +20,10 @@ type setting struct {
 	set   func(c *Config, v string) error
 }
 
+// switches are the settings given as a bare --flag (true), or
+// --flag=false; their environment variables take true/false, 1/0.
+var switches = map[string]bool{"insecure": true}
+
 func settings() []setting {
 	str := func(f func(c *Config) *string) func(*Config, string) error {
 		return func(c *Config, v string) error { *f(c) = v; return nil }
@@ -122,6 +126,11 @@ func settings() []setting {
 			c.ShutdownTimeout = d
 			return err
 		}},
+		{"insecure", "serve on a non-loopback address without authentication (lakeflight has none yet): anyone who reaches it may read and change every table", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Insecure = b
+			return err
+		}},
 		{"log-level", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 		{"log-format", "text or json", str(func(c *Config) *string { return &c.LogFormat })},
 	}
@@ -141,9 +150,12 @@ func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config
 	fs.SetOutput(usageOut)
 	configFile := fs.String("config", getenv("LAKEFLIGHT_CONFIG"), "optional YAML config file (env LAKEFLIGHT_CONFIG)")
 	all := settings()
-	flagValues := make(map[string]*string, len(all))
 	for _, s := range all {
-		flagValues[s.flag] = fs.String(s.flag, "", s.usage+" (env "+envName(s.flag)+")")
+		if switches[s.flag] {
+			fs.Bool(s.flag, false, s.usage+" (env "+envName(s.flag)+")")
+		} else {
+			fs.String(s.flag, "", s.usage+" (env "+envName(s.flag)+")")
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -169,7 +181,7 @@ func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config
 	fs.Visit(func(f *flag.Flag) {
 		for _, s := range all {
 			if s.flag == f.Name {
-				if err := s.set(&cfg, *flagValues[s.flag]); err != nil {
+				if err := s.set(&cfg, f.Value.String()); err != nil {
 					errs = append(errs, fmt.Errorf("--%s=%q: %w", s.flag, f.Value.String(), err))
 				}
 			}
