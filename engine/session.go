@@ -48,6 +48,33 @@ type Session struct {
 	// statement that reads one reads the Iceberg tables it names, so those
 	// are checked for commits too (withDefinitions).
 	defs sqltext.Tokens
+	// readOnly, when set, is why statements that change tables, views or
+	// namespaces are refused (SetReadOnly).
+	readOnly string
+}
+
+// SetReadOnly makes the session refuse every statement that changes an
+// Iceberg table, a view or a namespace (Statement.Writes), with why as the
+// message; "" lifts it. Queries, time travel, metadata, SET and temp
+// objects stay allowed.
+func (s *Session) SetReadOnly(why string) {
+	s.mu.Lock()
+	s.readOnly = why
+	s.mu.Unlock()
+}
+
+// refuseWrite refuses a statement that writes in a read-only session.
+func (st *Statement) refuseWrite() error {
+	if !st.Writes() {
+		return nil
+	}
+	st.s.mu.Lock()
+	why := st.s.readOnly
+	st.s.mu.Unlock()
+	if why == "" {
+		return nil
+	}
+	return newError(ErrPermission, why)
 }
 
 // dconn is one DuckDB connection and whether an execution holds it.

@@ -443,6 +443,9 @@ func (st *Statement) execConn() (*dconn, bindings.PreparedStatement, func(), err
 // and returns the rows changed in total. A query is run and its rows
 // discarded.
 func (st *Statement) Exec(ctx context.Context, params arrow.RecordBatch) (int64, error) {
+	if err := st.refuseWrite(); err != nil {
+		return 0, err
+	}
 	if err := st.lockRun(params); err != nil {
 		return 0, err
 	}
@@ -533,6 +536,9 @@ func (st *Statement) Query(ctx context.Context, params arrow.RecordBatch, mem me
 		return array.NewRecordReader(st.schema, nil)
 	}
 	if st.write != nil {
+		if err := st.refuseWrite(); err != nil {
+			return nil, err
+		}
 		return st.queryWrite(ctx, params)
 	}
 	if mem == nil {

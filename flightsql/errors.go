@@ -42,6 +42,10 @@ var (
 	errOverloaded = errkind.New(errkind.ResourceExhausted, "too many heavy queries")
 	// errRowTooLarge: one result row is bigger than a message may be.
 	errRowTooLarge = errkind.New(errkind.ResourceExhausted, "result row too large")
+	// errSessionOwner: a session cookie presented by a user other than the one who opened it.
+	errSessionOwner = errkind.New(errkind.PermissionDenied, "this session belongs to another user: connect again to open your own")
+	// errReaderIngest: a reader's bulk ingest.
+	errReaderIngest = errkind.New(errkind.PermissionDenied, "ingest needs the writer or admin role; this user is a reader")
 	// errConnGone: the call's connection closed before the call began.
 	errConnGone = errkind.New(errkind.Canceled, "connection closed")
 )

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/ingest"
 )
@@ -37,6 +38,9 @@ const DefaultIngestNamespace = "bronze"
 func (s *Server) DoPutCommandStatementIngest(ctx context.Context, cmd afsql.StatementIngest, rdr flight.MessageReader) (int64, error) {
 	if s.ingest == nil {
 		return 0, s.status("DoPutCommandStatementIngest", errIngestOff)
+	}
+	if id, ok := auth.From(ctx); ok && !id.May(auth.Writer) {
+		return 0, s.status("DoPutCommandStatementIngest", errReaderIngest)
 	}
 	req, err := s.ingestRequest(ctx, cmd)
 	if err != nil {

@@ -40,6 +40,8 @@ type conn interface {
 	// Catalog lists the catalogs, schemas and tables the session sees
 	// (its temp objects included), with column types when asked.
 	Catalog(ctx context.Context, f engine.CatalogFilter) (*engine.CatalogListing, error)
+	// SetReadOnly refuses statements that change tables (why: the message).
+	SetReadOnly(why string)
 	Close() error
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/engine"
 	"github.com/lakeflight/lakeflight/ingest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,9 @@ type Options struct {
 	// refused with ResourceExhausted. Default 16 MiB, the receive limit of
 	// the ADBC and Go Flight SQL drivers.
 	MaxRowBytes int64
+	// Auth, when set, authenticates every call (auth.go); nil serves
+	// anyone.
+	Auth *auth.Authenticator
 	// Ingest commits bulk ingests (DoPut CommandStatementIngest); nil
 	// answers them Unimplemented.
 	Ingest *ingest.Writer
@@ -215,8 +219,8 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(s.opts.MaxRecvBytes),
 		grpc.StatsHandler(connTracker{s.sessions}),
-		grpc.ChainUnaryInterceptor(s.metrics.unary(s.log), s.sessionUnary),
-		grpc.ChainStreamInterceptor(s.metrics.stream(s.log), s.sessionStream, guardStream),
+		grpc.ChainUnaryInterceptor(s.metrics.unary(s.log), s.authUnary, s.sessionUnary),
+		grpc.ChainStreamInterceptor(s.metrics.stream(s.log), s.authStream, s.sessionStream, guardStream),
 	}
 }
 

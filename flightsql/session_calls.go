@@ -91,6 +91,9 @@ func (s *Server) sessionUnary(ctx context.Context, req any, info *grpc.UnaryServ
 		return nil, s.status(path.Base(info.FullMethod), err)
 	}
 	defer cs.unpin()
+	if err := cs.checkOwner(ctx); err != nil {
+		return nil, s.status(path.Base(info.FullMethod), err)
+	}
 	return handler(context.WithValue(ctx, sessionKey{}, callSession{cs: cs}), req)
 }
 
@@ -113,6 +116,12 @@ func (s *Server) sessionStream(srv any, ss grpc.ServerStream, info *grpc.StreamS
 		return handler(srv, ctxStream{ss, context.WithValue(ctx, sessionKey{}, callSession{err: err})})
 	}
 	defer cs.unpin()
+	if err := cs.checkOwner(ctx); err != nil {
+		if info.IsClientStream {
+			_ = ss.RecvMsg(new(flight.FlightData))
+		}
+		return s.status(path.Base(info.FullMethod), err)
+	}
 	return handler(srv, ctxStream{ss, context.WithValue(ctx, sessionKey{}, callSession{cs: cs})})
 }
 

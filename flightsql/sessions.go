@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lakeflight/lakeflight/auth"
 )
 
 // Client sessions. A session is the cookie arrow_flight_session_id when
@@ -46,8 +48,9 @@ type clientSession struct {
 	conns   map[connID]struct{} // open connections using the session
 
 	mu       sync.Mutex
-	conn     conn // nil until a call needs it, and after it went back
-	pins     int  // running calls and live handles
+	user     string // who opened it, with authentication on (auth.go)
+	conn     conn   // nil until a call needs it, and after it went back
+	pins     int    // running calls and live handles
 	lastUsed time.Time
 	closed   bool
 }
@@ -64,6 +67,9 @@ func (cs *clientSession) engineConn(ctx context.Context, q querier) (conn, error
 		c, err := q.NewSession(context.WithoutCancel(ctx))
 		if err != nil {
 			return nil, fmt.Errorf("opening engine session: %w", err)
+		}
+		if id, ok := auth.From(ctx); ok && !id.May(auth.Writer) {
+			c.SetReadOnly(fmt.Sprintf("user %s has the %s role: it may query, but changing tables, views or namespaces needs writer or admin", id.User, id.Role))
 		}
 		cs.conn = c
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/ingest"
 )
 
@@ -72,6 +73,9 @@ type Options struct {
 	// Allocator allocates what the reads build (filter values, Arrow IPC
 	// frames); default memory.DefaultAllocator.
 	Allocator memory.Allocator
+	// Auth, when set, authenticates every route but /health and /ready
+	// (auth.go); nil serves anyone.
+	Auth *auth.Authenticator
 }
 
 // Server is the HTTP sidecar.
@@ -111,34 +115,36 @@ func New(opts Options) *Server {
 	e.HidePort = true
 	s := &Server{echo: e, opts: opts, jobs: newJobs()}
 	e.HTTPErrorHandler = s.handleError
+	reader, writer, admin := s.need(auth.Reader), s.need(auth.Writer), s.need(auth.Admin)
 	e.GET("/health", s.health)
 	e.GET("/ready", s.readiness)
-	e.POST("/ingest", s.ingestUpload)
-	e.POST("/transform", s.startTransform)
-	e.GET("/transform", s.listTransforms)
-	e.GET("/transform/:id", s.getTransform)
-	e.DELETE("/transform/:id", s.cancelTransform)
+	e.POST("/v1/auth/token", s.issueToken, reader)
+	e.POST("/ingest", s.ingestUpload, writer)
+	e.POST("/transform", s.startTransform, admin)
+	e.GET("/transform", s.listTransforms, reader)
+	e.GET("/transform/:id", s.getTransform, reader)
+	e.DELETE("/transform/:id", s.cancelTransform, admin)
 	tables := e.Group("/v1/tables/:ns/:table")
-	tables.GET("/snapshots", s.listSnapshots)
-	tables.GET("/history", s.listHistory)
-	tables.GET("/refs", s.listRefs)
-	tables.DELETE("/refs/:name", s.dropRef)
-	tables.POST("/tags", s.createTag)
-	tables.POST("/branches", s.createBranch)
-	tables.POST("/rollback", s.rollback)
-	tables.POST("/expire-snapshots", s.expireSnapshots)
-	tables.POST("/remove-orphan-files", s.removeOrphanFiles)
-	tables.POST("/compact", s.compact)
-	tables.POST("/rewrite-manifests", s.rewriteManifests)
-	e.GET("/v1/maintenance", s.listJobs)
-	e.GET("/v1/maintenance/:id", s.getJob)
-	tables.GET("/rows", s.tableRows)
-	tables.GET("/schema", s.tableSchema)
+	tables.GET("/snapshots", s.listSnapshots, reader)
+	tables.GET("/history", s.listHistory, reader)
+	tables.GET("/refs", s.listRefs, reader)
+	tables.DELETE("/refs/:name", s.dropRef, writer)
+	tables.POST("/tags", s.createTag, writer)
+	tables.POST("/branches", s.createBranch, writer)
+	tables.POST("/rollback", s.rollback, writer)
+	tables.POST("/expire-snapshots", s.expireSnapshots, admin)
+	tables.POST("/remove-orphan-files", s.removeOrphanFiles, admin)
+	tables.POST("/compact", s.compact, admin)
+	tables.POST("/rewrite-manifests", s.rewriteManifests, admin)
+	e.GET("/v1/maintenance", s.listJobs, admin)
+	e.GET("/v1/maintenance/:id", s.getJob, admin)
+	tables.GET("/rows", s.tableRows, reader)
+	tables.GET("/schema", s.tableSchema, reader)
 	// The same reads by qualified name, as the brief spells them.
-	e.GET("/query/:qualified", s.tableRows)
-	e.GET("/schema/:qualified", s.tableSchema)
-	e.GET("/openapi.json", s.openAPI)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
+	e.GET("/query/:qualified", s.tableRows, reader)
+	e.GET("/schema/:qualified", s.tableSchema, reader)
+	e.GET("/openapi.json", s.openAPI, reader)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})), reader)
 	s.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	return s
 }

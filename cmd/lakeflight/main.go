@@ -34,6 +34,7 @@ Usage:
   lakeflight demo [--scale N] [--step K]   load the demo shop's raw data into bronze tables (lakeflight demo -h)
   lakeflight maintain TABLE...|--all expire|orphans|compact|rewrite-manifests [flags]
                                            expire old snapshots, remove orphan files, compact small files, merge manifests (lakeflight maintain -h)
+  lakeflight hash-password < FILE          the bcrypt hash of the password on stdin, for auth.users[].password_hash
   lakeflight version                       print the version
 `
 
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIngest(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "hash-password":
+		return runHashPassword(args[1:], os.Stdin, stdout, stderr)
 	case "maintain":
 		return runMaintain(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

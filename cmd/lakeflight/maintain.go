@@ -199,6 +199,13 @@ func maintainTable(ctx context.Context, opts maintainOptions, id catalog.Ident) 
 		return catalog.MaintenanceReport{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	authz, err := cliAuthorization()
+	if err != nil {
+		return catalog.MaintenanceReport{}, err
+	}
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return catalog.MaintenanceReport{}, fmt.Errorf("cannot reach lakeflight's HTTP sidecar at %s: %w", opts.http, err)

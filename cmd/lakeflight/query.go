@@ -123,19 +123,28 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// dialFlightSQL makes a plaintext Flight SQL client. gRPC connects lazily: the
+// dialFlightSQL makes a plaintext Flight SQL client, with the credentials of
+// LAKEFLIGHT_TOKEN or LAKEFLIGHT_USER/PASSWORD if set. gRPC connects lazily: the
 // timeout bounds each connection attempt, so a dead or black-holed address
 // fails the first call with Unavailable instead of hanging.
 func dialFlightSQL(ctx context.Context, addr string, timeout time.Duration) (*afsql.Client, error) {
 	dialer := &net.Dialer{Timeout: timeout}
-	return afsql.NewClientCtx(ctx, addr, nil, nil,
+	authz, err := cliAuthorization()
+	if err != nil {
+		return nil, err
+	}
+	var creds []grpc.DialOption
+	if authz != "" {
+		creds = append(creds, grpc.WithPerRPCCredentials(headerCreds(authz)))
+	}
+	return afsql.NewClientCtx(ctx, addr, nil, nil, append(creds,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) {
 			return dialer.DialContext(ctx, "tcp", a)
 		}),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: timeout}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxQueryMessageBytes)),
-	)
+	)...)
 }
 
 // streamQuery runs sql and hands every batch of every endpoint to out. All

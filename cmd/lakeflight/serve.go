@@ -113,12 +113,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
 	reg.MustRegister(buildInfo)
 
-	// Fail closed: there is no authentication yet, so only loopback
-	// addresses are served unless the operator says otherwise.
-	if exposed := cfg.Exposed(); len(exposed) > 0 {
+	authn, err := openAuth(cfg)
+	if err != nil {
+		return err
+	}
+	// Fail closed: without authentication only loopback addresses are
+	// served unless the operator says otherwise.
+	if exposed := cfg.Exposed(); len(exposed) > 0 && authn == nil {
 		if !cfg.Insecure {
-			return fmt.Errorf("refusing to listen on %s: not a loopback address, and lakeflight cannot authenticate clients yet, "+
-				"so anyone who reaches it could read and change every table; listen on 127.0.0.1, or pass --insecure "+
+			return fmt.Errorf("refusing to listen on %s: not a loopback address, and no users are configured (auth.users), "+
+				"so anyone who reaches it could read and change every table; configure users, listen on 127.0.0.1, or pass --insecure "+
 				"(LAKEFLIGHT_INSECURE=true) to serve it anyway behind a network or proxy you trust", strings.Join(exposed, " and "))
 		}
 		log.Warn("serving without authentication on a non-loopback address (--insecure): anyone who reaches it can read and change every table",
@@ -156,7 +160,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks,
 		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes),
 		MaxIngestDecompressedBytes: int64(cfg.IngestDecompressedLimit()), MaxIngestRatio: ingestRatio(cfg.MaxIngestRatio), Snapshots: lateCatalog{&catalogLate},
-		Transform: lateTransform{&transformLate, &transformOff}, Reader: lateReads{&readsLate}, Compactor: lateReads{&readsLate}, MaxReadRows: int64(cfg.MaxReadRows)})
+		Transform: lateTransform{&transformLate, &transformOff}, Reader: lateReads{&readsLate}, Compactor: lateReads{&readsLate}, MaxReadRows: int64(cfg.MaxReadRows),
+		Auth: authn})
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(httpLn) }()
 
@@ -207,6 +212,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	ingestWriter.OnCommit(eng.Notice) // a table ingest creates is queryable, and listed, at once
 	ingestLate.Store(ingestWriter)
 	fsrv, err := flightsql.New(flightsql.Options{
+		Auth:        authn,
 		Engine:      eng,
 		Ingest:      ingestWriter,
 		Logger:      log.With("component", "flightsql"),
@@ -232,7 +238,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	grpcErr := make(chan error, 1)
 	go func() { grpcErr <- grpcSrv.Serve(flightLn) }()
 
-	runner, err := openTransform(cfg, dataDir, flightLn.Addr().String(), cat, reg, log.With("component", "transform"))
+	runner, err := openTransform(cfg, dataDir, flightLn.Addr().String(), cat, authn, reg, log.With("component", "transform"))
 	if err != nil {
 		grpcSrv.Stop()
 		return shutdownHTTP(httpSrv, fmt.Errorf("transforms: %w", err))

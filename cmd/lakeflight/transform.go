@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/internal/config"
 	"github.com/lakeflight/lakeflight/internal/transform"
@@ -28,7 +29,7 @@ const dbtProfileName = "lakeflight"
 // no dbt project to build (the routes then say how to configure one).
 // flightAddr is where this server's Flight SQL listens: the profile
 // lakeflight writes points dbt there.
-func openTransform(cfg config.Config, dataDir, flightAddr string, cat *catalog.Catalog, reg prometheus.Registerer, log *slog.Logger) (*transform.Runner, error) {
+func openTransform(cfg config.Config, dataDir, flightAddr string, cat *catalog.Catalog, authn *auth.Authenticator, reg prometheus.Registerer, log *slog.Logger) (*transform.Runner, error) {
 	project := cfg.DBT.ProjectDir
 	if project == "" {
 		if _, err := os.Stat(filepath.Join("dbt", "dbt_project.yml")); err != nil {
@@ -56,14 +57,23 @@ func openTransform(cfg config.Config, dataDir, flightAddr string, cat *catalog.C
 	profiles := cfg.DBT.ProfilesDir
 	if profiles == "" {
 		profiles = state
-		if err := writeProfile(filepath.Join(state, "profiles.yml"), flightAddr); err != nil {
+		if err := writeProfile(filepath.Join(state, "profiles.yml"), flightAddr, authn != nil); err != nil {
 			return nil, err
 		}
 	}
 	log.Info("transforms enabled", "project", project, "dbt", command, "profiles", profiles)
+	var runEnv func() []string
+	if authn != nil {
+		// Each run's dbt connects back with a token of its own, for a
+		// writer identity of the server's (a run may last long).
+		runEnv = func() []string {
+			tok := authn.IssueFor(auth.Identity{User: auth.InternalPrefix + "transform", Role: auth.Writer}, transformTokenTTL)
+			return []string{"LAKEFLIGHT_TOKEN=" + tok}
+		}
+	}
 	return transform.Open(transform.Config{
 		Command: []string{command}, ProjectDir: project, ProfilesDir: profiles, StateDir: state,
-		Snapshots: taggedSnapshots{cat}, Registerer: reg,
+		Snapshots: taggedSnapshots{cat}, Registerer: reg, RunEnv: runEnv,
 	}, log)
 }
 
@@ -96,9 +106,13 @@ func (f taggedSnapshots) TaggedSnapshots(ctx context.Context, table, tag string,
 	return ids, nil
 }
 
+// transformTokenTTL bounds a transform run's token.
+const transformTokenTTL = 12 * time.Hour
+
 // writeProfile writes the dbt profile of this server: the lakeflight
-// adapter over Flight SQL at addr, silver by default.
-func writeProfile(path, addr string) error {
+// adapter over Flight SQL at addr, silver by default; withToken has it
+// send the token each run gets in LAKEFLIGHT_TOKEN.
+func writeProfile(path, addr string, withToken bool) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -122,6 +136,9 @@ func writeProfile(path, addr string) error {
       schema: silver
       threads: 4
 `, dbtProfileName, host, port)
+	if withToken {
+		body += "      token: \"{{ env_var('LAKEFLIGHT_TOKEN') }}\"\n"
+	}
 	return os.WriteFile(path, []byte(body), 0o644)
 }
 

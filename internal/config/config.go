@@ -33,6 +33,7 @@ type Config struct {
 	MaxIngestRatio int `yaml:"max_ingest_ratio"`
 
 	Catalog CatalogConfig `yaml:"catalog"`
+	Auth    AuthConfig    `yaml:"auth"`
 	DuckDB  DuckDBConfig  `yaml:"duckdb"`
 	DBT     DBTConfig     `yaml:"dbt"`
 	// MaxSQLBytes bounds the text of one SQL statement or script a client
@@ -74,7 +75,7 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	// Insecure allows listening on a non-loopback address without
-	// authentication (which lakeflight does not have yet).
+	// authentication (auth.users).
 	Insecure bool `yaml:"insecure"`
 
 	LogLevel  string `yaml:"log_level"`
@@ -89,6 +90,26 @@ type DBTConfig struct {
 	ProjectDir  string `yaml:"project_dir"`
 	Command     string `yaml:"command"`
 	ProfilesDir string `yaml:"profiles_dir"`
+}
+
+// AuthConfig is who may connect (auth.users) and how their bearer tokens
+// are signed. No users: no authentication (loopback only, or --insecure).
+type AuthConfig struct {
+	Users []AuthUser `yaml:"users"`
+	// TokenSecret signs bearer tokens (at least 32 bytes); servers that
+	// share it take each other's tokens. Also LAKEFLIGHT_AUTH_TOKEN_SECRET.
+	// Empty: a random secret per process.
+	TokenSecret string `yaml:"token_secret"`
+	// TokenTTL is how long an issued token is valid (default 1h).
+	TokenTTL time.Duration `yaml:"token_ttl"`
+}
+
+// AuthUser is one user: a bcrypt hash of the password (lakeflight
+// hash-password makes one) and a role: reader, writer or admin.
+type AuthUser struct {
+	Name         string `yaml:"name"`
+	PasswordHash string `yaml:"password_hash"`
+	Role         string `yaml:"role"`
 }
 
 // CatalogConfig says where Iceberg metadata and data live. Empty URI and
@@ -184,6 +205,19 @@ func (c Config) TempDir() string {
 // Validate reports every problem at once, each naming the setting.
 func (c Config) Validate() error {
 	var errs []error
+	for i, u := range c.Auth.Users {
+		switch u.Role {
+		case "reader", "writer", "admin":
+		default:
+			errs = append(errs, fmt.Errorf("auth.users[%d] (%s): role %q is not reader, writer or admin", i, u.Name, u.Role))
+		}
+	}
+	if s := c.Auth.TokenSecret; s != "" && len(s) < 32 {
+		errs = append(errs, fmt.Errorf("auth.token_secret: %d bytes; want at least 32 (random, e.g. openssl rand -hex 32)", len(s)))
+	}
+	if c.Auth.TokenTTL < 0 {
+		errs = append(errs, fmt.Errorf("auth.token_ttl: %s is negative", c.Auth.TokenTTL))
+	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		errs = append(errs, errors.New("data_dir: must not be empty"))
 	}
@@ -269,6 +303,9 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// AuthOn reports whether clients must authenticate (auth.users is set).
+func (c Config) AuthOn() bool { return len(c.Auth.Users) > 0 }
 
 // Exposed lists the listen addresses that are not loopback-only (an empty
 // host, 0.0.0.0 or ::, a host name that resolves to any other address),

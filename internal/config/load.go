@@ -126,7 +126,7 @@ func settings() []setting {
 			c.ShutdownTimeout = d
 			return err
 		}},
-		{"insecure", "serve on a non-loopback address without authentication (lakeflight has none yet): anyone who reaches it may read and change every table", func(c *Config, v string) error {
+		{"insecure", "serve on a non-loopback address without authentication (auth.users): anyone who reaches it may read and change every table", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.Insecure = b
 			return err
@@ -176,6 +176,11 @@ func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config
 				return Config{}, fmt.Errorf("%s=%q: %w", envName(s.flag), v, err)
 			}
 		}
+	}
+	// The token secret is no flag (a command line is visible to every
+	// user of the machine): the file or the environment only.
+	if v := getenv("LAKEFLIGHT_AUTH_TOKEN_SECRET"); v != "" {
+		cfg.Auth.TokenSecret = v
 	}
 	var errs []error
 	fs.Visit(func(f *flag.Flag) {

@@ -98,6 +98,9 @@ type Config struct {
 	StateDir string
 	// Env is added to the process environment of every run.
 	Env []string
+	// RunEnv, when set, is called at the start of each run for more
+	// environment (a token of the run's own, say).
+	RunEnv func() []string
 	// KillGrace is how long a canceled dbt gets after SIGTERM before
 	// SIGKILL; default 10 s.
 	KillGrace time.Duration
@@ -417,6 +420,9 @@ func (r *Runner) runProcess(ctx context.Context, run *Run, tail *tailWriter) (in
 	cmd := exec.Command(run.Command[0], run.Command[1:]...)
 	cmd.Dir = r.cfg.ProjectDir
 	cmd.Env = append(append(os.Environ(), "DO_NOT_TRACK=1", "DBT_SEND_ANONYMOUS_USAGE_STATS=false", "DBT_USE_COLORS=false"), r.cfg.Env...)
+	if r.cfg.RunEnv != nil {
+		cmd.Env = append(cmd.Env, r.cfg.RunEnv()...)
+	}
 	cmd.Stdout, cmd.Stderr = tail, tail
 	cmd.SysProcAttr = procAttr()
 	defer lockThread()()

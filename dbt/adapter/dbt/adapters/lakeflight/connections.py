@@ -52,13 +52,18 @@ class LakeflightCredentials(Credentials):
     """A `type: lakeflight` profile target.
 
     `database` is the lakehouse catalog (the server's --catalog-name), `schema` the
-    Iceberg namespace models go to by default.
+    Iceberg namespace models go to by default. On a server with users configured, give
+    `user` and `password`, or a bearer `token` (POST /v1/auth/token; the profile lakeflight
+    writes for POST /transform takes one from LAKEFLIGHT_TOKEN).
     """
 
     database: str = field(default="lakehouse", kw_only=True)
     schema: str = field(default="", kw_only=True)
     host: str = field(default="127.0.0.1", kw_only=True)
     port: int = field(default=31337, kw_only=True)
+    user: str = field(default="", kw_only=True)
+    password: str = field(default="", kw_only=True, repr=False)
+    token: str = field(default="", kw_only=True, repr=False)
 
     _ALIASES = {"catalog": "database", "namespace": "schema"}
 
@@ -75,7 +80,7 @@ class LakeflightCredentials(Credentials):
         return f"grpc://{self.host}:{self.port}"
 
     def _connection_keys(self) -> tuple[str, ...]:
-        return ("host", "port", "database", "schema")
+        return ("host", "port", "database", "schema", "user")
 
     @classmethod
     def validate(cls, data: Any) -> None:
@@ -88,10 +93,14 @@ class LakeflightCredentials(Credentials):
                 raise DbtRuntimeError(
                     "unknown key(s) for a lakeflight target: "
                     + ", ".join(unknown)
-                    + " (known: host, port, database, schema; token and tls come when lakeflight has auth)"
+                    + " (known: host, port, database, schema, user, password, token; tls comes later)"
                 )
             if not data.get("schema"):
                 raise DbtRuntimeError("a lakeflight target needs `schema` (the Iceberg namespace models go to)")
+            if data.get("token") and (data.get("user") or data.get("password")):
+                raise DbtRuntimeError("a lakeflight target takes a `token` or a `user` and `password`, not both")
+            if bool(data.get("user")) != bool(data.get("password")):
+                raise DbtRuntimeError("a lakeflight target with `user` needs `password` too, and the other way round")
         super().validate(data)
 
 
@@ -103,9 +112,14 @@ class LakeflightConnectionManager(SQLConnectionManager):
         if connection.state == ConnectionState.OPEN:
             return connection
         creds: LakeflightCredentials = connection.credentials
-        cookies = {adbc_driver_flightsql.DatabaseOptions.WITH_COOKIE_MIDDLEWARE.value: "true"}
+        options = {adbc_driver_flightsql.DatabaseOptions.WITH_COOKIE_MIDDLEWARE.value: "true"}
+        if creds.token:
+            options[adbc_driver_flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value] = f"Bearer {creds.token}"
+        elif creds.user:
+            options[adbc_driver_manager.DatabaseOptions.USERNAME.value] = creds.user
+            options[adbc_driver_manager.DatabaseOptions.PASSWORD.value] = creds.password
         try:
-            handle = flight_sql.connect(creds.uri, db_kwargs=cookies, autocommit=True)
+            handle = flight_sql.connect(creds.uri, db_kwargs=options, autocommit=True)
             try:
                 # ADBC connects lazily; one round trip proves the server answers.
                 with _GET_INFO_LOCK:

@@ -38,22 +38,46 @@ final class LakeflightServer implements AutoCloseable {
   private final String httpAddr;
   private final Path dataDir;
   private final Path log; // every run's output, appended
+  private final List<String> extraArgs;
   private Process process;
 
-  private LakeflightServer(String flightAddr, Path binary, String httpAddr, Path dataDir, Path log) {
+  private LakeflightServer(
+      String flightAddr, Path binary, String httpAddr, Path dataDir, Path log, List<String> extraArgs) {
     this.flightAddr = flightAddr;
     this.binary = binary;
     this.httpAddr = httpAddr;
     this.dataDir = dataDir;
     this.log = log;
+    this.extraArgs = extraArgs;
   }
 
   static LakeflightServer start() throws Exception {
     String external = setting("lakeflight.flight.addr", "LAKEFLIGHT_FLIGHT_ADDR");
     if (external != null && !external.isBlank()) {
       return new LakeflightServer(
-          external.replaceFirst("^grpc(\\+tcp)?://", ""), null, null, null, null);
+          external.replaceFirst("^grpc(\\+tcp)?://", ""), null, null, null, null, List.of());
     }
+    return startOwn();
+  }
+
+  /**
+   * A server started here whatever LAKEFLIGHT_FLIGHT_ADDR says, with extra serve flags (a test
+   * that needs its own configuration).
+   */
+  static LakeflightServer startOwn(String... extraArgs) throws Exception {
+    Path binary = binary();
+    Path dataDir = Files.createTempDirectory("lakeflight-jdbc-");
+    Path log = dataDir.resolveSibling(dataDir.getFileName() + ".log");
+    String flightAddr = "127.0.0.1:" + freePort();
+    String httpAddr = "127.0.0.1:" + freePort();
+    LakeflightServer server =
+        new LakeflightServer(flightAddr, binary, httpAddr, dataDir, log, List.of(extraArgs));
+    server.launch();
+    return server;
+  }
+
+  /** The lakeflight binary: LAKEFLIGHT_BIN, else the pom's lakeflight.bin. */
+  static Path binary() {
     // The environment wins over the pom's default property.
     String bin = System.getenv("LAKEFLIGHT_BIN");
     if (bin == null || bin.isBlank()) {
@@ -63,26 +87,28 @@ final class LakeflightServer implements AutoCloseable {
     if (!Files.isExecutable(binary)) {
       fail("no lakeflight binary at " + binary + ": run `make build` or set LAKEFLIGHT_BIN");
     }
-    Path dataDir = Files.createTempDirectory("lakeflight-jdbc-");
-    Path log = dataDir.resolveSibling(dataDir.getFileName() + ".log");
-    String flightAddr = "127.0.0.1:" + freePort();
-    String httpAddr = "127.0.0.1:" + freePort();
-    LakeflightServer server = new LakeflightServer(flightAddr, binary, httpAddr, dataDir, log);
-    server.launch();
-    return server;
+    return binary;
+  }
+
+  /** The server's log so far; "" when the server is external. */
+  String logText() throws IOException {
+    return log == null ? "" : Files.readString(log);
   }
 
   private void launch() throws Exception {
+    List<String> cmd = new ArrayList<>(
+        List.of(
+            binary.toString(),
+            "serve",
+            "--data-dir",
+            dataDir.toString(),
+            "--flight-addr",
+            flightAddr,
+            "--http-addr",
+            httpAddr));
+    cmd.addAll(extraArgs);
     ProcessBuilder pb =
-        new ProcessBuilder(
-                binary.toString(),
-                "serve",
-                "--data-dir",
-                dataDir.toString(),
-                "--flight-addr",
-                flightAddr,
-                "--http-addr",
-                httpAddr)
+        new ProcessBuilder(cmd)
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));

@@ -1,0 +1,129 @@
+package auth
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func testAuth(t *testing.T) *Authenticator {
+	t.Helper()
+	users := []User{}
+	for name, role := range map[string]Role{"rita": Reader, "will": Writer, "ada": Admin} {
+		h, err := bcrypt.GenerateFromPassword([]byte(name+"-password"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, User{Name: name, PasswordHash: string(h), Role: role})
+	}
+	a, err := New(users, []byte(strings.Repeat("k", 32)), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func basic(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+func TestBasicAndBearer(t *testing.T) {
+	a := testAuth(t)
+	id, err := a.Header(basic("will", "will-password"))
+	if err != nil || id != (Identity{User: "will", Role: Writer}) {
+		t.Fatalf("basic: %+v, %v", id, err)
+	}
+	if !id.May(Reader) || !id.May(Writer) || id.May(Admin) {
+		t.Errorf("a writer's rights: %+v", id)
+	}
+	// Again, from the cache.
+	if id2, err := a.Header(basic("will", "will-password")); err != nil || id2 != id {
+		t.Fatalf("basic again: %+v, %v", id2, err)
+	}
+	tok := a.Issue(id)
+	if got, err := a.Header("Bearer " + tok); err != nil || got != id {
+		t.Fatalf("bearer: %+v, %v", got, err)
+	}
+	for _, c := range []struct{ header, msg string }{
+		{"", "authentication required"},
+		{basic("will", "wrong"), "unknown user or wrong password"},
+		{basic("nobody", "will-password"), "unknown user or wrong password"},
+		{"Basic !!!", "not base64"},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("will")), "no ':'"},
+		{"Bearer " + tok + "x", "not one this server issued"},
+		{"Bearer " + strings.Replace(tok, tok[:4], "AAAA", 1), "not one this server issued"},
+		{"Digest abc", "neither Basic nor Bearer"},
+	} {
+		_, err := a.Header(c.header)
+		if !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%q: %v, want unauthenticated saying %q", c.header, err, c.msg)
+		}
+		if err != nil && (strings.Contains(err.Error(), "password\"") || strings.Contains(err.Error(), tok)) {
+			t.Errorf("%q: the error repeats a secret: %v", c.header, err)
+		}
+	}
+}
+
+func TestTokensExpireAndFollowTheConfiguration(t *testing.T) {
+	a := testAuth(t)
+	now := time.Now()
+	a.now = func() time.Time { return now }
+	tok := a.Issue(Identity{User: "ada", Role: Admin})
+	a.now = func() time.Time { return now.Add(2 * time.Hour) }
+	if _, err := a.Bearer(tok); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("an expired token: %v", err)
+	}
+	a.now = time.Now
+	// Another server with another secret does not take it.
+	other, err := New([]User{a.users["ada"]}, []byte(strings.Repeat("z", 32)), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Bearer(a.Issue(Identity{User: "ada", Role: Admin})); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("a token of another secret: %v", err)
+	}
+	// A token claiming more than the user's configured role gets the role.
+	if id, err := a.Bearer(a.Issue(Identity{User: "rita", Role: Admin})); err != nil || id.Role != Reader {
+		t.Fatalf("rita's admin token: %+v, %v", id, err)
+	}
+	// A user removed from the configuration: refused; an internal identity: kept.
+	if _, err := a.Bearer(a.Issue(Identity{User: "gone", Role: Reader})); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("a removed user's token: %v", err)
+	}
+	if id, err := a.Bearer(a.Issue(Identity{User: InternalPrefix + "transform", Role: Writer})); err != nil || id.Role != Writer {
+		t.Fatalf("an internal token: %+v, %v", id, err)
+	}
+}
+
+func TestNewRefusesBadConfiguration(t *testing.T) {
+	h, _ := bcrypt.GenerateFromPassword([]byte("x-password"), bcrypt.MinCost)
+	for _, c := range []struct {
+		users  []User
+		secret []byte
+		msg    string
+	}{
+		{nil, nil, "no users"},
+		{[]User{{Name: "a", PasswordHash: "plain", Role: Reader}}, nil, "not a bcrypt hash"},
+		{[]User{{Name: "a:b", PasswordHash: string(h), Role: Reader}}, nil, "holds ':'"},
+		{[]User{{Name: "a", PasswordHash: string(h)}}, nil, "no role"},
+		{[]User{{Name: "a", PasswordHash: string(h), Role: Reader}, {Name: "a", PasswordHash: string(h), Role: Admin}}, nil, "twice"},
+		{[]User{{Name: "a", PasswordHash: string(h), Role: Reader}}, []byte("short"), "at least 32"},
+	} {
+		if _, err := New(c.users, c.secret, 0); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%+v: %v, want %q", c.users, err, c.msg)
+		}
+		if _, err := New(c.users, c.secret, 0); err != nil && strings.Contains(err.Error(), string(h)) {
+			t.Errorf("the error repeats a hash: %v", err)
+		}
+	}
+	if _, err := HashPassword("short"); err == nil {
+		t.Error("a 5-character password was hashed")
+	}
+	if _, err := ParseRole("root"); err == nil {
+		t.Error("role root accepted")
+	}
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/lakeflight/lakeflight/auth"
+	"github.com/lakeflight/lakeflight/internal/config"
+)
+
+// openAuth builds the authenticator of cfg's users; nil when none are
+// configured.
+func openAuth(cfg config.Config) (*auth.Authenticator, error) {
+	if !cfg.AuthOn() {
+		return nil, nil
+	}
+	users := make([]auth.User, len(cfg.Auth.Users))
+	for i, u := range cfg.Auth.Users {
+		role, err := auth.ParseRole(u.Role)
+		if err != nil {
+			return nil, fmt.Errorf("auth.users[%d] (%s): %w", i, u.Name, err)
+		}
+		users[i] = auth.User{Name: u.Name, PasswordHash: u.PasswordHash, Role: role}
+	}
+	var secret []byte
+	if cfg.Auth.TokenSecret != "" {
+		secret = []byte(cfg.Auth.TokenSecret)
+	}
+	return auth.New(users, secret, cfg.Auth.TokenTTL)
+}
+
+// runHashPassword is `lakeflight hash-password`: the bcrypt hash of the
+// password on stdin's first line, for auth.users[].password_hash.
+func runHashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		_, _ = fmt.Fprintln(stderr, "usage: lakeflight hash-password < file-with-the-password (the password is read from stdin, never from the command line)")
+		return fmt.Errorf("%w: hash-password takes no arguments", errUsage)
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	hash, err := auth.HashPassword(strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, hash)
+	return err
+}
+
+// cliAuthorization is the Authorization header the client commands (query,
+// ingest, maintain) send: a bearer token from LAKEFLIGHT_TOKEN, or Basic
+// credentials from LAKEFLIGHT_USER and LAKEFLIGHT_PASSWORD; "" for none.
+// Never flags: a command line is visible to every user of the machine.
+func cliAuthorization() (string, error) {
+	tok, user, password := os.Getenv("LAKEFLIGHT_TOKEN"), os.Getenv("LAKEFLIGHT_USER"), os.Getenv("LAKEFLIGHT_PASSWORD")
+	switch {
+	case tok != "" && user != "":
+		return "", fmt.Errorf("%w: LAKEFLIGHT_TOKEN and LAKEFLIGHT_USER are both set: give a token or a user and password", errUsage)
+	case tok != "":
+		return "Bearer " + tok, nil
+	case user != "" && password == "":
+		return "", fmt.Errorf("%w: LAKEFLIGHT_USER is set without LAKEFLIGHT_PASSWORD", errUsage)
+	case user != "":
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password)), nil
+	}
+	return "", nil
+}
+
+// headerCreds sends an Authorization header on every call.
+type headerCreds string
+
+func (h headerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": string(h)}, nil
+}
+
+// RequireTransportSecurity is false: lakeflight speaks plaintext gRPC
+// (serve it on loopback, or behind TLS termination) until it has TLS.
+func (headerCreds) RequireTransportSecurity() bool { return false }

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lakeflight/lakeflight/auth"
+)
+
+// Authentication on the sidecar: with Options.Auth set, every route but
+// /health and /ready takes the same credentials as Flight SQL (an
+// Authorization header, Basic or Bearer) and needs a role: reads a
+// reader, ingest and snapshot changes a writer, maintenance and
+// transforms an admin. Missing or bad credentials answer 401 with a
+// WWW-Authenticate challenge, a role too low 403.
+
+// need is the middleware of a route that needs role (nil Auth: none).
+func (s *Server) need(role auth.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if s.opts.Auth == nil {
+			return next
+		}
+		return func(c echo.Context) error {
+			id, err := s.opts.Auth.Header(c.Request().Header.Get(echo.HeaderAuthorization))
+			if err != nil {
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="lakeflight", Bearer realm="lakeflight"`)
+				return err
+			}
+			if !id.May(role) {
+				return fmt.Errorf("%w: %s %s needs the %s role; user %s is a %s", auth.ErrForbidden,
+					c.Request().Method, c.Path(), role, id.User, id.Role)
+			}
+			c.SetRequest(c.Request().WithContext(auth.With(c.Request().Context(), id)))
+			return next(c)
+		}
+	}
+}
+
+// tokenAnswer is POST /v1/auth/token's body.
+type tokenAnswer struct {
+	Token     string    `json:"token"`
+	TokenType string    `json:"token_type"`
+	User      string    `json:"user"`
+	Role      string    `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// issueToken answers POST /v1/auth/token: a bearer token for the caller
+// (who authenticates with Basic credentials, or a token about to expire).
+func (s *Server) issueToken(c echo.Context) error {
+	if s.opts.Auth == nil {
+		return echo.NewHTTPError(http.StatusNotImplemented, "authentication is not configured on this server (auth.users)")
+	}
+	id, _ := auth.From(c.Request().Context())
+	tok := s.opts.Auth.Issue(id)
+	return c.JSON(http.StatusOK, tokenAnswer{Token: tok, TokenType: "Bearer", User: id.User, Role: id.Role.String(),
+		ExpiresAt: time.Now().Add(s.opts.Auth.TTL()).UTC().Truncate(time.Second)})
+}

@@ -1,0 +1,115 @@
+package web
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/lakeflight/lakeflight/auth"
+)
+
+func webAuthenticator(t *testing.T) *auth.Authenticator {
+	t.Helper()
+	var users []auth.User
+	for name, role := range map[string]auth.Role{"rita": auth.Reader, "will": auth.Writer, "ada": auth.Admin} {
+		h, err := bcrypt.GenerateFromPassword([]byte(name+"-password"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, auth.User{Name: name, PasswordHash: string(h), Role: role})
+	}
+	a, err := auth.New(users, []byte(strings.Repeat("w", 32)), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func as(t *testing.T, h http.Handler, header, method, path, body string) (int, string, http.Header) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if header != "" {
+		req.Header.Set("Authorization", header)
+	}
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String(), rec.Header()
+}
+
+func basicAuth(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+// With users configured, every route but the probes wants credentials
+// (401 with a challenge), and a role that covers it (403).
+func TestSidecarAuthentication(t *testing.T) {
+	a := webAuthenticator(t)
+	s := New(Options{Auth: a})
+	s.SetReady(true)
+	h := s.Handler()
+	for _, path := range []string{"/health", "/ready"} {
+		if code, body, _ := as(t, h, "", http.MethodGet, path, ""); code != http.StatusOK {
+			t.Errorf("%s without credentials: %d %s", path, code, body)
+		}
+	}
+	for _, r := range s.echo.Routes() {
+		if r.Path == "/health" || r.Path == "/ready" {
+			continue
+		}
+		path := strings.NewReplacer(":ns", "bronze", ":table", "events", ":id", "x", ":name", "t", ":qualified", "bronze.events").Replace(r.Path)
+		code, body, hdr := as(t, h, "", r.Method, path, "")
+		if code != http.StatusUnauthorized || !strings.Contains(body, "authentication required") || !strings.Contains(hdr.Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%s %s without credentials: %d %s %v", r.Method, path, code, body, hdr)
+		}
+	}
+	if code, body, _ := as(t, h, basicAuth("rita", "Sup3rSecretX"), http.MethodGet, "/metrics", ""); code != http.StatusUnauthorized || strings.Contains(body, "Sup3rSecretX") {
+		t.Errorf("a wrong password: %d %s", code, body)
+	}
+	// Roles: a reader reads, a writer ingests, an admin maintains.
+	for _, c := range []struct {
+		user, method, path string
+		want               int
+	}{
+		{"rita", http.MethodGet, "/metrics", http.StatusOK},
+		{"rita", http.MethodPost, "/ingest", http.StatusForbidden},
+		{"rita", http.MethodPost, "/v1/tables/bronze/events/tags", http.StatusForbidden},
+		{"will", http.MethodPost, "/v1/tables/bronze/events/compact", http.StatusForbidden},
+		{"will", http.MethodPost, "/transform", http.StatusForbidden},
+		{"will", http.MethodPost, "/ingest", http.StatusNotImplemented}, // allowed; no ingester in this test
+		{"ada", http.MethodPost, "/v1/tables/bronze/events/compact", http.StatusNotImplemented},
+		{"ada", http.MethodPost, "/transform", http.StatusNotImplemented},
+	} {
+		code, body, _ := as(t, h, basicAuth(c.user, c.user+"-password"), c.method, c.path, "{}")
+		if code != c.want {
+			t.Errorf("%s: %s %s: %d %s, want %d", c.user, c.method, c.path, code, body, c.want)
+		}
+		if code == http.StatusForbidden && !strings.Contains(body, "needs the") {
+			t.Errorf("%s: %s %s: the refusal does not name the role: %s", c.user, c.method, c.path, body)
+		}
+	}
+	// A token from POST /v1/auth/token works in place of the password.
+	code, body, _ := as(t, h, basicAuth("will", "will-password"), http.MethodPost, "/v1/auth/token", "")
+	var tok tokenAnswer
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &tok) != nil || tok.User != "will" || tok.Role != "writer" || tok.TokenType != "Bearer" {
+		t.Fatalf("token: %d %s", code, body)
+	}
+	if time.Until(tok.ExpiresAt) < 59*time.Minute {
+		t.Errorf("the token expires at %s", tok.ExpiresAt)
+	}
+	if code, body, _ := as(t, h, "Bearer "+tok.Token, http.MethodPost, "/ingest", "{}"); code != http.StatusNotImplemented {
+		t.Errorf("will's token on /ingest: %d %s", code, body)
+	}
+	if code, _, _ := as(t, h, "Bearer "+tok.Token+"x", http.MethodGet, "/metrics", ""); code != http.StatusUnauthorized {
+		t.Errorf("an altered token: %d", code)
+	}
+	// Without users, POST /v1/auth/token has nothing to give.
+	if code, _, _ := as(t, New(Options{}).Handler(), "", http.MethodPost, "/v1/auth/token", ""); code != http.StatusNotImplemented {
+		t.Errorf("token without auth: %d", code)
+	}
+}
