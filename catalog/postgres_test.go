@@ -14,15 +14,7 @@ import (
 // meanwhile and works again once the server is back, with no reopening.
 func TestPostgresCatalogSurvivesServerRestart(t *testing.T) {
 	ctx := t.Context()
-	srv, err := pgtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	srv := pgtest.ForTest(t)
 	dsn, err := srv.NewDatabase(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/lakeflight/lakeflight/internal/arrowbytes"
 )
 
 // Sort order: a table's Iceberg default sort order says how rows are
@@ -301,7 +303,7 @@ func (r *sortedRuns) fill() bool {
 		}
 		b := array.NewRecordBatch(r.schema, rec.Columns(), rec.NumRows())
 		run = append(run, b)
-		size += batchBytes(b)
+		size += arrowbytes.Batch(b)
 	}
 	if len(run) == 0 {
 		return false
@@ -342,30 +344,4 @@ func withSortOrder(props map[string]string, md table.Metadata) map[string]string
 		props[PropSortOrder] = SortOrderClause(order, md.CurrentSchema())
 	}
 	return props
-}
-
-// batchBytes is about the memory b's columns hold (a slice counts its
-// whole buffers).
-func batchBytes(b arrow.RecordBatch) int64 {
-	var n int64
-	for _, c := range b.Columns() {
-		n += dataBytes(c.Data())
-	}
-	return n
-}
-
-func dataBytes(d arrow.ArrayData) int64 {
-	var n int64
-	for _, buf := range d.Buffers() {
-		if buf != nil {
-			n += int64(buf.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataBytes(c)
-	}
-	if d.DataType().ID() == arrow.DICTIONARY {
-		n += dataBytes(d.Dictionary())
-	}
-	return n
 }

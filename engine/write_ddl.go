@@ -343,6 +343,29 @@ type alterAction struct {
 	sortBy       string       // sort: SET SORTED BY's columns, "" for RESET
 }
 
+// setByClause reads ALTER TABLE's SET <what> BY (…) or RESET <what> BY
+// from token i (the SET or RESET) to the end of the statement: the text in
+// the parentheses, "" for RESET.
+func setByClause(sql string, toks sqltext.Tokens, i int, what, terms, example, none string) (string, error) {
+	clause := ""
+	if toks.Word(i, "set") {
+		end := toks.Close(i + 3)
+		if end < 0 {
+			return "", newError(ErrInvalidSQL, fmt.Sprintf("ALTER TABLE … SET %s BY takes %s in parentheses, as in %s", what, terms, example))
+		}
+		if clause = strings.TrimSpace(sql[toks[i+3].End:toks[end].Pos]); clause == "" {
+			return "", newError(ErrInvalidSQL, fmt.Sprintf("ALTER TABLE … SET %s BY () names no column; RESET %s BY makes the table %s", what, what, none))
+		}
+		i = end + 1
+	} else {
+		i += 3
+	}
+	if i < len(toks) {
+		return "", newError(ErrInvalidSQL, fmt.Sprintf("ALTER TABLE … %s BY: unexpected text after %s", what, terms))
+	}
+	return clause, nil
+}
+
 // parseAlter reads ALTER TABLE t ADD/DROP/RENAME/ALTER COLUMN …; column
 // types are DuckDB type names, converted to Iceberg types through Arrow.
 func parseAlter(dc *dconn, sql string, toks sqltext.Tokens, i int) (*alterAction, error) {
@@ -372,40 +395,14 @@ func parseAlter(dc *dconn, sql string, toks sqltext.Tokens, i int) (*alterAction
 	switch {
 	case toks.Words(i, "set", "sorted", "by"), toks.Words(i, "reset", "sorted", "by"):
 		a.op = "sort"
-		if toks.Word(i, "set") {
-			end := toks.Close(i + 3)
-			if end < 0 {
-				return nil, newError(ErrInvalidSQL, "ALTER TABLE … SET SORTED BY takes the columns in parentheses, as in SET SORTED BY (ts DESC, id)")
-			}
-			if a.sortBy = strings.TrimSpace(sql[toks[i+3].End:toks[end].Pos]); a.sortBy == "" {
-				return nil, newError(ErrInvalidSQL, "ALTER TABLE … SET SORTED BY () names no column; RESET SORTED BY makes the table unsorted")
-			}
-			i = end + 1
-		} else {
-			i += 3
-		}
-		if i < len(toks) {
-			return nil, newError(ErrInvalidSQL, "ALTER TABLE … SORTED BY: unexpected text after the columns")
-		}
-		return a, nil
+		clause, err := setByClause(sql, toks, i, "SORTED", "the columns", "SET SORTED BY (ts DESC, id)", "unsorted")
+		a.sortBy = clause
+		return a, err
 	case toks.Words(i, "set", "partitioned", "by"), toks.Words(i, "reset", "partitioned", "by"):
 		a.op = "partition"
-		if toks.Word(i, "set") {
-			end := toks.Close(i + 3)
-			if end < 0 {
-				return nil, newError(ErrInvalidSQL, "ALTER TABLE … SET PARTITIONED BY takes the partition terms in parentheses, as in SET PARTITIONED BY (day(ts))")
-			}
-			if a.partitionBy = strings.TrimSpace(sql[toks[i+3].End:toks[end].Pos]); a.partitionBy == "" {
-				return nil, newError(ErrInvalidSQL, "ALTER TABLE … SET PARTITIONED BY () names no column; RESET PARTITIONED BY makes the table unpartitioned")
-			}
-			i = end + 1
-		} else {
-			i += 3
-		}
-		if i < len(toks) {
-			return nil, newError(ErrInvalidSQL, "ALTER TABLE … PARTITIONED BY: unexpected text after the partition terms")
-		}
-		return a, nil
+		clause, err := setByClause(sql, toks, i, "PARTITIONED", "the partition terms", "SET PARTITIONED BY (day(ts))", "unpartitioned")
+		a.partitionBy = clause
+		return a, err
 	case word("add"):
 		a.op = "add"
 		word("column")

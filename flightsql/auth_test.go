@@ -7,14 +7,12 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	afsql "github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -22,24 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/lakeflight/lakeflight/auth"
+	"github.com/lakeflight/lakeflight/auth/authtest"
 )
-
-func testAuthenticator(t *testing.T) *auth.Authenticator {
-	t.Helper()
-	var users []auth.User
-	for name, role := range map[string]auth.Role{"rita": auth.Reader, "will": auth.Writer} {
-		h, err := bcrypt.GenerateFromPassword([]byte(name+"-password"), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, auth.User{Name: name, PasswordHash: string(h), Role: role})
-	}
-	a, err := auth.New(users, []byte(strings.Repeat("s", 32)), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
 
 func basicHeader(user, password string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
@@ -73,7 +55,7 @@ func runAs(t *testing.T, cl *afsql.Client, header, sql string) (rows int64, answ
 }
 
 func TestAuthenticatedCalls(t *testing.T) {
-	a := testAuthenticator(t)
+	a := authtest.New(t, map[string]auth.Role{"rita": auth.Reader, "will": auth.Writer})
 	env := newTestEnv(t, func(o *Options) { o.Auth = a })
 	cl, err := afsql.NewClient(env.addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -166,7 +148,7 @@ func TestAuthenticatedCalls(t *testing.T) {
 // client, as the ADBC driver does it); a session opened by one user is not
 // another's.
 func TestHandshakeAndSessionOwner(t *testing.T) {
-	a := testAuthenticator(t)
+	a := authtest.New(t, map[string]auth.Role{"rita": auth.Reader, "will": auth.Writer})
 	env := newTestEnv(t, func(o *Options) { o.Auth = a })
 	cl, err := flight.NewClientWithMiddleware(env.addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

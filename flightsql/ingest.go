@@ -19,6 +19,7 @@ import (
 	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/ingest"
+	"github.com/lakeflight/lakeflight/internal/arrowbytes"
 )
 
 // ingester is what bulk ingest needs: *ingest.Writer.
@@ -158,7 +159,7 @@ func (r *ingestStream) Next() bool {
 			}
 		}
 		rec := r.RecordBatch()
-		r.received += recordSize(rec)
+		r.received += arrowbytes.Batch(rec)
 		if r.received > r.limit {
 			r.err = fmt.Errorf("%w: the ingest stream carried more than %d bytes of Arrow data, the server's limit for one ingest "+
 				"(lakeflight serve --max-ingest-decompressed-bytes); nothing was committed: split it into several ingests",

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/lakeflight/lakeflight/internal/arrowbytes"
 )
 
 // BenchmarkStream10M streams 10M rows (int64, int64, double: 240 MB of
@@ -31,7 +33,7 @@ func BenchmarkStream10M(b *testing.B) {
 		for rdr.Next() {
 			rec := rdr.RecordBatch()
 			rows += rec.NumRows()
-			size += recordSize(rec)
+			size += arrowbytes.Batch(rec)
 		}
 		if err := rdr.Err(); err != nil {
 			b.Fatal(err)

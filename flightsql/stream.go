@@ -11,6 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"github.com/lakeflight/lakeflight/internal/arrowbytes"
 )
 
 // stream executes a ticket and streams its batches. The producer goroutine
@@ -106,7 +108,7 @@ func (s *Server) produce(ctx context.Context, out *arrow.Schema, rdr interface {
 		}
 		for i, part := range parts {
 			rows := part.NumRows()
-			size := recordSize(rec) * rows / max(rec.NumRows(), 1)
+			size := arrowbytes.Batch(rec) * rows / max(rec.NumRows(), 1)
 			part = trackBatch(ctx, relabel(out, part))
 			select {
 			case ch <- flight.StreamChunk{Data: part}:
@@ -140,7 +142,7 @@ func (s *Server) produce(ctx context.Context, out *arrow.Schema, rdr interface {
 // fits a gRPC message clients accept (grpc-go's default receive limit is
 // 4 MiB); slices share the batch's buffers. Each part is retained.
 func split(rec arrow.RecordBatch, limit int64) []arrow.RecordBatch {
-	size, rows := recordSize(rec), rec.NumRows()
+	size, rows := arrowbytes.Batch(rec), rec.NumRows()
 	if size <= limit || rows <= 1 {
 		rec.Retain()
 		return []arrow.RecordBatch{rec}
@@ -165,7 +167,7 @@ func fit(parts []arrow.RecordBatch, first, limit int64) ([]arrow.RecordBatch, er
 	for len(parts) > 0 {
 		p := parts[0]
 		parts = parts[1:]
-		if fail != nil || recordSize(p) <= limit {
+		if fail != nil || arrowbytes.Batch(p) <= limit {
 			out = append(out, p)
 			continue
 		}
@@ -223,28 +225,6 @@ type countingWriter int64
 func (w *countingWriter) Write(b []byte) (int, error) {
 	*w += countingWriter(len(b))
 	return len(b), nil
-}
-
-// recordSize is the bytes of a batch's Arrow buffers.
-func recordSize(rec arrow.RecordBatch) int64 {
-	var n int64
-	for _, c := range rec.Columns() {
-		n += dataSize(c.Data())
-	}
-	return n
-}
-
-func dataSize(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
-		if b != nil {
-			n += int64(b.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataSize(c)
-	}
-	return n
 }
 
 // writeResult answers the ticket of a write with a RETURNING clause: the

@@ -9,27 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/lakeflight/lakeflight/auth"
+	"github.com/lakeflight/lakeflight/auth/authtest"
 )
-
-func webAuthenticator(t *testing.T) *auth.Authenticator {
-	t.Helper()
-	var users []auth.User
-	for name, role := range map[string]auth.Role{"rita": auth.Reader, "will": auth.Writer, "ada": auth.Admin} {
-		h, err := bcrypt.GenerateFromPassword([]byte(name+"-password"), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, auth.User{Name: name, PasswordHash: string(h), Role: role})
-	}
-	a, err := auth.New(users, []byte(strings.Repeat("w", 32)), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
 
 func as(t *testing.T, h http.Handler, header, method, path, body string) (int, string, http.Header) {
 	t.Helper()
@@ -49,7 +31,7 @@ func basicAuth(user, password string) string {
 // With users configured, every route but the probes wants credentials
 // (401 with a challenge), and a role that covers it (403).
 func TestSidecarAuthentication(t *testing.T) {
-	a := webAuthenticator(t)
+	a := authtest.New(t, map[string]auth.Role{"rita": auth.Reader, "will": auth.Writer, "ada": auth.Admin})
 	s := New(Options{Auth: a})
 	s.SetReady(true)
 	h := s.Handler()

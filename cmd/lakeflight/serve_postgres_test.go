@@ -17,16 +17,7 @@ import (
 // configured, not built differently: tables written over Flight SQL are
 // rows in PostgreSQL, no SQLite file appears, and a restart finds them.
 func TestServeOnPostgresCatalog(t *testing.T) {
-	srv, err := pgtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	dsn, err := srv.NewDatabase(t.Context())
+	dsn, err := pgtest.ForTest(t).NewDatabase(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

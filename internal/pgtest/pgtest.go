@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -54,6 +55,21 @@ func Run(m interface{ Run() int }, use func(*Server)) int {
 		return max(code, 1)
 	}
 	return code
+}
+
+// ForTest starts a server for one test and stops it when the test ends.
+func ForTest(t testing.TB) *Server {
+	t.Helper()
+	srv, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv
 }
 
 // Server is a running PostgreSQL server.

@@ -1,0 +1,34 @@
+// Package authtest makes authenticators for tests.
+package authtest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/lakeflight/lakeflight/auth"
+)
+
+// Password is the password authtest gives user.
+func Password(user string) string { return user + "-password" }
+
+// New is an authenticator of the users and roles given, each with the
+// password Password(name), and a fixed token secret.
+func New(t testing.TB, roles map[string]auth.Role) *auth.Authenticator {
+	t.Helper()
+	var users []auth.User
+	for name, role := range roles {
+		h, err := bcrypt.GenerateFromPassword([]byte(Password(name)), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, auth.User{Name: name, PasswordHash: string(h), Role: role})
+	}
+	a, err := auth.New(users, []byte(strings.Repeat("t", 32)), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
