@@ -100,7 +100,8 @@ type Authenticator struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
-	dummy  []byte // a bcrypt hash checked for unknown users, so timing does not tell them apart
+	dummy  []byte   // a bcrypt hash checked for unknown users, so timing does not tell them apart
+	limit  *limiter // nil: no rate limit (ratelimit.go)
 
 	mu    sync.Mutex
 	basic map[[32]byte]basicEntry // sha256 of user, password and hash → when checked

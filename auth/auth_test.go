@@ -127,3 +127,33 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 		t.Error("role root accepted")
 	}
 }
+
+func TestRateLimit(t *testing.T) {
+	a := testAuth(t)
+	now := time.Now()
+	a.now = func() time.Time { return now }
+	rita, will := Identity{User: "rita", Role: Reader}, Identity{User: "will", Role: Writer}
+	if _, err := a.Allow(rita); err != nil {
+		t.Fatalf("no limit set: %v", err)
+	}
+	a.SetRateLimit(2, 3)
+	for i := range 3 {
+		if _, err := a.Allow(rita); err != nil {
+			t.Fatalf("call %d of a burst of 3: %v", i+1, err)
+		}
+	}
+	wait, err := a.Allow(rita)
+	if !errors.Is(err, ErrRateLimited) || wait != 500*time.Millisecond || !strings.Contains(err.Error(), "rita") {
+		t.Fatalf("the fourth call: wait %s, %v", wait, err)
+	}
+	if _, err := a.Allow(will); err != nil {
+		t.Fatalf("another user's budget: %v", err)
+	}
+	now = now.Add(500 * time.Millisecond) // one call's worth at 2 a second
+	if _, err := a.Allow(rita); err != nil {
+		t.Fatalf("after the wait: %v", err)
+	}
+	if _, err := a.Allow(rita); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("right after: %v", err)
+	}
+}

@@ -36,6 +36,9 @@ func (s *Server) authenticate(ctx context.Context) (id auth.Identity, token stri
 	if err != nil {
 		return id, "", err
 	}
+	if _, err := s.opts.Auth.Allow(id); err != nil {
+		return id, "", err
+	}
 	if len(value) >= 6 && (value[:6] == "Basic " || value[:6] == "basic ") {
 		token = s.opts.Auth.Issue(id)
 	}

@@ -196,3 +196,25 @@ func TestHandshakeAndSessionOwner(t *testing.T) {
 		t.Fatalf("rita with will's session: %v", err)
 	}
 }
+
+// Over a user's rate: ResourceExhausted saying when to retry.
+func TestFlightRateLimit(t *testing.T) {
+	a := authtest.New(t, map[string]auth.Role{"rita": auth.Reader})
+	a.SetRateLimit(0.1, 4)
+	env := newTestEnv(t, func(o *Options) { o.Auth = a })
+	cl, err := afsql.NewClient(env.addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// Execute and DoGet: two calls a query.
+	for i := range 2 {
+		if _, _, err := runAs(t, cl, basicHeader("rita", "rita-password"), "SELECT 1"); err != nil {
+			t.Fatalf("query %d: %v", i+1, err)
+		}
+	}
+	_, _, err = runAs(t, cl, basicHeader("rita", "rita-password"), "SELECT 1")
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "retry in") {
+		t.Fatalf("over the limit: %v", err)
+	}
+}

@@ -2,7 +2,9 @@ package web
 
 import (
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -27,6 +29,10 @@ func (s *Server) need(role auth.Role) echo.MiddlewareFunc {
 			id, err := s.opts.Auth.Header(c.Request().Header.Get(echo.HeaderAuthorization))
 			if err != nil {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="lakeflight", Bearer realm="lakeflight"`)
+				return err
+			}
+			if wait, err := s.opts.Auth.Allow(id); err != nil {
+				c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 				return err
 			}
 			if !id.May(role) {

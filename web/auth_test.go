@@ -95,3 +95,22 @@ func TestSidecarAuthentication(t *testing.T) {
 		t.Errorf("token without auth: %d", code)
 	}
 }
+
+// Over a user's rate: 429 with Retry-After, and other users unaffected.
+func TestSidecarRateLimit(t *testing.T) {
+	a := authtest.New(t, map[string]auth.Role{"rita": auth.Reader, "will": auth.Writer})
+	a.SetRateLimit(0.5, 2)
+	h := New(Options{Auth: a}).Handler()
+	for i := range 2 {
+		if code, body, _ := as(t, h, basicAuth("rita", "rita-password"), http.MethodGet, "/metrics", ""); code != http.StatusOK {
+			t.Fatalf("call %d: %d %s", i+1, code, body)
+		}
+	}
+	code, body, hdr := as(t, h, basicAuth("rita", "rita-password"), http.MethodGet, "/metrics", "")
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") != "2" || !strings.Contains(body, "rita is over its limit") {
+		t.Fatalf("over the limit: %d %s %v", code, body, hdr)
+	}
+	if code, body, _ := as(t, h, basicAuth("will", "will-password"), http.MethodGet, "/metrics", ""); code != http.StatusOK {
+		t.Fatalf("another user: %d %s", code, body)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/ingest"
 	"github.com/lakeflight/lakeflight/internal/errkind"
 )
@@ -104,6 +105,9 @@ func (s *Server) toProblem(err error, c echo.Context) problem {
 		// The client went away; nobody reads this answer.
 		s.opts.Logger.Info("http request canceled by the client", "path", c.Path(), "err", err)
 		p.Status, p.Detail = http.StatusBadRequest, "request canceled"
+	case errors.Is(err, auth.ErrRateLimited):
+		// 429, not the 413 of the other exhausted limits (sizes).
+		p.Status, p.Detail = http.StatusTooManyRequests, err.Error()
 	case errors.Is(err, errUnsupportedMedia):
 		// 415 is about the request's Content-Type or Content-Encoding, which
 		// only HTTP has; every other status comes from the error's kind.

@@ -32,7 +32,12 @@ func openAuth(cfg config.Config) (*auth.Authenticator, error) {
 	if cfg.Auth.TokenSecret != "" {
 		secret = []byte(cfg.Auth.TokenSecret)
 	}
-	return auth.New(users, secret, cfg.Auth.TokenTTL)
+	a, err := auth.New(users, secret, cfg.Auth.TokenTTL)
+	if err != nil {
+		return nil, err
+	}
+	a.SetRateLimit(cfg.Auth.RateLimit, cfg.Auth.RateBurst)
+	return a, nil
 }
 
 // runHashPassword is `lakeflight hash-password`: the bcrypt hash of the

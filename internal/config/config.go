@@ -102,6 +102,11 @@ type AuthConfig struct {
 	TokenSecret string `yaml:"token_secret"`
 	// TokenTTL is how long an issued token is valid (default 1h).
 	TokenTTL time.Duration `yaml:"token_ttl"`
+	// RateLimit bounds each user's calls (Flight SQL calls and HTTP
+	// requests together) a second on average, RateBurst at once (default:
+	// RateLimit, at least 1); 0: no bound.
+	RateLimit float64 `yaml:"rate_limit"`
+	RateBurst int     `yaml:"rate_burst"`
 }
 
 // AuthUser is one user: a bcrypt hash of the password (lakeflight
@@ -214,6 +219,9 @@ func (c Config) Validate() error {
 	}
 	if s := c.Auth.TokenSecret; s != "" && len(s) < 32 {
 		errs = append(errs, fmt.Errorf("auth.token_secret: %d bytes; want at least 32 (random, e.g. openssl rand -hex 32)", len(s)))
+	}
+	if c.Auth.RateLimit < 0 || c.Auth.RateBurst < 0 {
+		errs = append(errs, fmt.Errorf("auth.rate_limit %g and auth.rate_burst %d: neither may be negative", c.Auth.RateLimit, c.Auth.RateBurst))
 	}
 	if c.Auth.TokenTTL < 0 {
 		errs = append(errs, fmt.Errorf("auth.token_ttl: %s is negative", c.Auth.TokenTTL))
