@@ -245,10 +245,14 @@ def test_seed_run_test_rerun_and_failing_test(lake):
 def test_profile_with_unknown_key_is_refused(lake, tmp_path):
     server, _ = lake
     bad = Dbt(tmp_path, port(server))
-    bad.write_profile(port(server), token="secret")
+    bad.write_profile(port(server), passwrd="secret")  # misspelt: it would be silently ignored
     proc = bad("debug", ok=False)
     assert proc.returncode != 0
-    assert "unknown key(s) for a lakeflight target: token" in proc.stdout, proc.stdout
+    assert "unknown key(s) for a lakeflight target: passwrd" in proc.stdout, proc.stdout
+    bad.write_profile(port(server), token="t", user="u", password="p")
+    proc = bad("debug", ok=False)
+    assert proc.returncode != 0
+    assert "a `token` or a `user` and `password`, not both" in proc.stdout, proc.stdout
 
 
 def test_model_over_freshly_ingested_table(lake):
