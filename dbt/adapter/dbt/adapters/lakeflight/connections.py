@@ -80,7 +80,7 @@ class LakeflightCredentials(Credentials):
         return f"grpc://{self.host}:{self.port}"
 
     def _connection_keys(self) -> tuple[str, ...]:
-        return ("host", "port", "database", "schema", "user")
+        return ("host", "port", "database", "schema")
 
     @classmethod
     def validate(cls, data: Any) -> None:
