@@ -61,6 +61,7 @@ type CreateOption func(*createOptions)
 
 type createOptions struct {
 	partitionBy string
+	pending     bool // created by a write that commits its rows next (pending.go)
 }
 
 // PartitionedBy partitions the new table by clause, the terms of a
@@ -92,7 +93,11 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 	if err := checkSchemaNesting(id, sc); err != nil {
 		return err
 	}
-	opts := []icecat.CreateTableOpt{icecat.WithProperties(tableProperties())}
+	props := tableProperties()
+	if co.pending {
+		props[PropPending] = pendingValue()
+	}
+	opts := []icecat.CreateTableOpt{icecat.WithProperties(props)}
 	partitioned := ""
 	if co.partitionBy != "" {
 		spec, err := ParsePartitionSpec(co.partitionBy, sc)

@@ -131,7 +131,13 @@ func (e *Engine) createTable(ctx context.Context, dc *dconn, p *writePlan, param
 		}
 		return n, nil
 	}
-	if err := e.writer.CreateTable(ctx, p.id, schema, catalog.PartitionedBy(p.partitionBy)); err != nil {
+	opts := []catalog.CreateOption{catalog.PartitionedBy(p.partitionBy)}
+	if p.isCTAS() {
+		// Its rows commit next; if the process dies first, the next start
+		// drops the empty table (catalog.SweepPending).
+		opts = append(opts, catalog.Pending())
+	}
+	if err := e.writer.CreateTable(ctx, p.id, schema, opts...); err != nil {
 		if errors.Is(err, catalog.ErrTableAlreadyExists) {
 			return 0, newError(ErrAlreadyExists, "CREATE TABLE: table "+p.id.String()+" already exists")
 		}
@@ -269,6 +275,9 @@ func (e *Engine) commitCreated(ctx context.Context, id catalog.Ident, recs []arr
 		return 0, err
 	}
 	ct.write = lap()
+	if err := txn.ClearPending(); err != nil {
+		return 0, err
+	}
 	snap, err := txn.Commit(ctx)
 	if err != nil {
 		return 0, err

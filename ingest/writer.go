@@ -289,6 +289,9 @@ func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error)
 			}
 		}
 	}
+	if err := txn.ClearPending(); err != nil {
+		return res, fmt.Errorf("ingesting into %s: %w", req.Table, err)
+	}
 	snap, err := txn.Commit(ctx)
 	if err != nil {
 		if undo != nil {
@@ -337,7 +340,9 @@ func (w *Writer) begin(ctx context.Context, req Request, in *arrow.Schema) (*cat
 	case req.Mode == ModeAppend:
 		return nil, false, fmt.Errorf("ingesting into %s (mode append; use create_append to create it): %w", req.Table, err)
 	}
-	err = w.cat.CreateTable(ctx, req.Table, in, catalog.PartitionedBy(req.PartitionBy))
+	// Created pending: if this process dies before the commit below, the
+	// next start drops the empty table (catalog.SweepPending).
+	err = w.cat.CreateTable(ctx, req.Table, in, catalog.PartitionedBy(req.PartitionBy), catalog.Pending())
 	if err != nil && !errors.Is(err, catalog.ErrTableAlreadyExists) {
 		return nil, false, err
 	}

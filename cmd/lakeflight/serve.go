@@ -180,6 +180,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 			return shutdownHTTP(httpSrv, fmt.Errorf("creating namespace %s: %w", ns, err))
 		}
 	}
+	// Tables whose creating write died with its process (kill -9 during an
+	// ingest into a new table) go before anything can see them.
+	if dropped, err := cat.SweepPending(ctx); err != nil {
+		log.Warn("sweeping the tables of writes that never committed", "err", err, "dropped", len(dropped))
+	}
 	catalogLate.Store(cat)
 
 	eng, err = engine.Open(ctx, engine.Config{
