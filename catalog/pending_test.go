@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 )
 
 // A table created pending and never committed to is swept when its
@@ -33,7 +35,10 @@ func TestSweepPending(t *testing.T) {
 	}
 	mark := func(id Ident, m pendingMark) {
 		b, _ := json.Marshal(m)
-		if err := c.SetProperty(ctx, id, PropPending, string(b)); err != nil {
+		err := c.commitMetadata(ctx, id, func(table.Metadata) ([]table.Update, []table.Requirement, error) {
+			return []table.Update{table.NewSetPropertiesUpdate(iceberg.Properties{PropPending: string(b)})}, nil, nil
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,6 +81,9 @@ func TestSweepPending(t *testing.T) {
 		t.Fatal("the commit that added the rows left the table marked pending")
 	}
 
+	if err := c.SetProperty(ctx, empty, PropPending, "{}"); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("setting %s by hand: %v", PropPending, err)
+	}
 	dropped, err := c.SweepPending(ctx)
 	if err != nil {
 		t.Fatal(err)

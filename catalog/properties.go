@@ -30,6 +30,8 @@ func (c *Catalog) SetProperty(ctx context.Context, id Ident, key, value string) 
 		return fmt.Errorf("%w: a table property needs a name", ErrInvalidArgument)
 	}
 	switch key {
+	case PropPending:
+		return fmt.Errorf("%w: %s is lakeflight's own mark of a table whose creating write has not committed; it cannot be set or removed by hand", ErrInvalidArgument, key)
 	case PropSortOrder:
 		if err := c.setSortOrder(ctx, id, value); err != nil {
 			return fmt.Errorf("setting %s of %s: %w", key, id, err)
