@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -54,11 +55,16 @@ type tokenAnswer struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// issueToken answers POST /v1/auth/token: a bearer token for the caller
-// (who authenticates with Basic credentials, or a token about to expire).
+// issueToken answers POST /v1/auth/token: a bearer token for the caller,
+// who must present Basic credentials (a token cannot renew itself, or a
+// stolen one would never expire).
 func (s *Server) issueToken(c echo.Context) error {
 	if s.opts.Auth == nil {
 		return echo.NewHTTPError(http.StatusNotImplemented, "authentication is not configured on this server (auth.users)")
+	}
+	if scheme, _, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " "); !strings.EqualFold(scheme, "Basic") {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="lakeflight"`)
+		return fmt.Errorf("%w: POST /v1/auth/token takes Basic credentials (user and password); a token cannot renew itself", auth.ErrUnauthenticated)
 	}
 	id, _ := auth.From(c.Request().Context())
 	tok := s.opts.Auth.Issue(id)

@@ -90,6 +90,9 @@ func TestSidecarAuthentication(t *testing.T) {
 	if code, _, _ := as(t, h, "Bearer "+tok.Token+"x", http.MethodGet, "/metrics", ""); code != http.StatusUnauthorized {
 		t.Errorf("an altered token: %d", code)
 	}
+	if code, body, _ := as(t, h, "Bearer "+tok.Token, http.MethodPost, "/v1/auth/token", ""); code != http.StatusUnauthorized || !strings.Contains(body, "cannot renew itself") {
+		t.Errorf("a token renewing itself: %d %s", code, body)
+	}
 	// Without users, POST /v1/auth/token has nothing to give.
 	if code, _, _ := as(t, New(Options{}).Handler(), "", http.MethodPost, "/v1/auth/token", ""); code != http.StatusNotImplemented {
 		t.Errorf("token without auth: %d", code)
