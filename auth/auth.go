@@ -97,6 +97,7 @@ const basicCacheTTL = 5 * time.Minute
 // not usable; build one with New.
 type Authenticator struct {
 	users  map[string]User
+	tokens map[[32]byte]APIToken // pre-issued tokens by the SHA-256 of the token (apitoken.go)
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
@@ -116,9 +117,6 @@ type basicEntry struct {
 // least 32 bytes; nil: a random one, so tokens hold only on this process)
 // valid for ttl (0: DefaultTokenTTL).
 func New(users []User, secret []byte, ttl time.Duration) (*Authenticator, error) {
-	if len(users) == 0 {
-		return nil, errors.New("auth: no users")
-	}
 	if secret == nil {
 		secret = make([]byte, 32)
 		if _, err := rand.Read(secret); err != nil {
@@ -135,7 +133,8 @@ func New(users []User, secret []byte, ttl time.Duration) (*Authenticator, error)
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{users: map[string]User{}, secret: secret, ttl: ttl, now: time.Now, dummy: dummy, basic: map[[32]byte]basicEntry{}}
+	a := &Authenticator{users: map[string]User{}, tokens: map[[32]byte]APIToken{}, secret: secret, ttl: ttl, now: time.Now, dummy: dummy,
+		basic: map[[32]byte]basicEntry{}}
 	for _, u := range users {
 		if u.Name == "" || strings.ContainsAny(u.Name, ":\x00") {
 			return nil, fmt.Errorf("auth: user name %q is empty or holds ':'", u.Name)
@@ -219,9 +218,13 @@ func (a *Authenticator) sign(body string) []byte {
 	return m.Sum(nil)
 }
 
-// Bearer checks a token's signature and expiry. A token of a user no
-// longer configured, or whose role was lowered, gives the current role.
+// Bearer checks a token: a pre-issued API token (apitoken.go), or an
+// issued one's signature and expiry. An issued token of a user no longer
+// configured, or whose role was lowered, gives the current role.
 func (a *Authenticator) Bearer(token string) (Identity, error) {
+	if strings.HasPrefix(token, APITokenPrefix) {
+		return a.apiToken(token)
+	}
 	body, sig, ok := strings.Cut(token, ".")
 	mac, err := base64.RawURLEncoding.DecodeString(sig)
 	if !ok || err != nil || !hmac.Equal(mac, a.sign(body)) {

@@ -106,7 +106,6 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 		secret []byte
 		msg    string
 	}{
-		{nil, nil, "no users"},
 		{[]User{{Name: "a", PasswordHash: "plain", Role: Reader}}, nil, "not a bcrypt hash"},
 		{[]User{{Name: "a:b", PasswordHash: string(h), Role: Reader}}, nil, "holds ':'"},
 		{[]User{{Name: "a", PasswordHash: string(h)}}, nil, "no role"},
@@ -155,5 +154,42 @@ func TestRateLimit(t *testing.T) {
 	}
 	if _, err := a.Allow(rita); !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("right after: %v", err)
+	}
+}
+
+func TestAPITokens(t *testing.T) {
+	a := testAuth(t)
+	tok, entry, err := NewAPIToken("ci", Writer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tok, APITokenPrefix) || strings.Contains(entry.SHA256, tok) || len(entry.SHA256) != 64 {
+		t.Fatalf("token %q, entry %+v", tok, entry)
+	}
+	if _, err := a.Header("Bearer " + tok); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("a token not configured yet: %v", err)
+	}
+	if err := a.AddAPITokens([]APIToken{entry}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.Header("Bearer " + tok)
+	if err != nil || id != (Identity{User: "token:ci", Role: Writer}) {
+		t.Fatalf("the configured token: %+v, %v", id, err)
+	}
+	if _, err := a.Header("Bearer " + tok + "x"); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "unknown or revoked") {
+		t.Fatalf("another token: %v", err)
+	}
+	for _, bad := range []APIToken{
+		{Name: "x", SHA256: "zz", Role: Reader},
+		{Name: "ci", SHA256: entry.SHA256, Role: Reader},
+		{Name: "y", SHA256: entry.SHA256},
+	} {
+		b := testAuth(t)
+		if err := b.AddAPITokens([]APIToken{entry, bad}); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	if _, _, err := NewAPIToken("a:b", Reader); err == nil {
+		t.Error("a name with ':' accepted")
 	}
 }

@@ -36,6 +36,17 @@ func openAuth(cfg config.Config) (*auth.Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
+	tokens := make([]auth.APIToken, len(cfg.Auth.APITokens))
+	for i, t := range cfg.Auth.APITokens {
+		role, err := auth.ParseRole(t.Role)
+		if err != nil {
+			return nil, fmt.Errorf("auth.api_tokens[%d] (%s): %w", i, t.Name, err)
+		}
+		tokens[i] = auth.APIToken{Name: t.Name, SHA256: t.TokenSHA256, Role: role}
+	}
+	if err := a.AddAPITokens(tokens); err != nil {
+		return nil, err
+	}
 	a.SetRateLimit(cfg.Auth.RateLimit, cfg.Auth.RateBurst)
 	return a, nil
 }
@@ -88,3 +99,23 @@ func (h headerCreds) GetRequestMetadata(context.Context, ...string) (map[string]
 // RequireTransportSecurity is false: lakeflight speaks plaintext gRPC
 // (serve it on loopback, or behind TLS termination) until it has TLS.
 func (headerCreds) RequireTransportSecurity() bool { return false }
+
+// runToken is `lakeflight token create NAME ROLE`: a new API token, and
+// the auth.api_tokens entry that accepts it (only its hash is stored).
+func runToken(args []string, stdout, stderr io.Writer) error {
+	if len(args) != 3 || args[0] != "create" {
+		_, _ = fmt.Fprintln(stderr, "usage: lakeflight token create NAME reader|writer|admin")
+		return fmt.Errorf("%w: token create takes a name and a role", errUsage)
+	}
+	role, err := auth.ParseRole(args[2])
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	tok, entry, err := auth.NewAPIToken(args[1], role)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n# the token above is shown once; add this under auth.api_tokens (remove it to revoke the token):\n"+
+		"- {name: %q, token_sha256: %q, role: %s}\n", tok, entry.Name, entry.SHA256, role)
+	return err
+}

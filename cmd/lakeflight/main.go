@@ -35,6 +35,7 @@ Usage:
   lakeflight maintain TABLE...|--all expire|orphans|compact|rewrite-manifests [flags]
                                            expire old snapshots, remove orphan files, compact small files, merge manifests (lakeflight maintain -h)
   lakeflight hash-password < FILE          the bcrypt hash of the password on stdin, for auth.users[].password_hash
+  lakeflight token create NAME ROLE        a new API token and its auth.api_tokens entry (reader, writer or admin)
   lakeflight version                       print the version
 `
 
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIngest(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "token":
+		return runToken(args[1:], stdout, stderr)
 	case "hash-password":
 		return runHashPassword(args[1:], os.Stdin, stdout, stderr)
 	case "maintain":

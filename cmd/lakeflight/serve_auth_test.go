@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lakeflight/lakeflight/internal/config"
 )
@@ -77,5 +78,38 @@ func TestServeWithUsers(t *testing.T) {
 	t.Setenv("LAKEFLIGHT_TOKEN", "x")
 	if code, _, errOut := query("SELECT 1"); code != 2 || !strings.Contains(errOut, "both set") {
 		t.Fatalf("token and user: exit %d %s", code, errOut)
+	}
+}
+
+// `lakeflight token create` prints a token and the config entry that
+// accepts it; a server with only that entry takes the token (and its role)
+// from LAKEFLIGHT_TOKEN, and nothing else.
+func TestAPITokenCreateAndUse(t *testing.T) {
+	code, out, errOut := cli(t, "token", "create", "ci", "writer")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "lft_") {
+		t.Fatalf("token create printed %q", out)
+	}
+	var entries []config.AuthToken
+	if err := yaml.Unmarshal([]byte(lines[2]), &entries); err != nil || len(entries) != 1 || strings.Contains(lines[2], lines[0]) {
+		t.Fatalf("the config entry %q: %v", lines[2], err)
+	}
+	flightAddr, _, stop := startServeWith(t, filepath.Join(t.TempDir(), "data"), func(c *config.Config) {
+		c.Auth.APITokens = entries
+	})
+	defer func() { _ = stop() }()
+	t.Setenv("LAKEFLIGHT_TOKEN", lines[0])
+	if code, _, errOut := cli(t, "query", "--server", flightAddr, "CREATE TABLE silver.by_token AS SELECT 1 AS x"); code != 0 {
+		t.Fatalf("the writer token's CREATE: %s", errOut)
+	}
+	t.Setenv("LAKEFLIGHT_TOKEN", "lft_not-a-token")
+	if code, _, errOut := cli(t, "query", "--server", flightAddr, "SELECT 1"); code == 0 || !strings.Contains(errOut, "unknown or revoked API token") {
+		t.Fatalf("an unknown token: exit %d %s", code, errOut)
+	}
+	if code, _, _ := cli(t, "token", "create", "ci", "root"); code != 2 {
+		t.Fatalf("role root: exit %d", code)
 	}
 }

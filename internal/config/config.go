@@ -95,7 +95,8 @@ type DBTConfig struct {
 // AuthConfig is who may connect (auth.users) and how their bearer tokens
 // are signed. No users: no authentication (loopback only, or --insecure).
 type AuthConfig struct {
-	Users []AuthUser `yaml:"users"`
+	Users     []AuthUser  `yaml:"users"`
+	APITokens []AuthToken `yaml:"api_tokens"`
 	// TokenSecret signs bearer tokens (at least 32 bytes); servers that
 	// share it take each other's tokens. Also LAKEFLIGHT_AUTH_TOKEN_SECRET.
 	// Empty: a random secret per process.
@@ -107,6 +108,14 @@ type AuthConfig struct {
 	// RateLimit, at least 1); 0: no bound.
 	RateLimit float64 `yaml:"rate_limit"`
 	RateBurst int     `yaml:"rate_burst"`
+}
+
+// AuthToken is one pre-issued API token: the hex SHA-256 of the token
+// (lakeflight token create makes both), a name and a role.
+type AuthToken struct {
+	Name        string `yaml:"name"`
+	TokenSHA256 string `yaml:"token_sha256"`
+	Role        string `yaml:"role"`
 }
 
 // AuthUser is one user: a bcrypt hash of the password (lakeflight
@@ -217,6 +226,13 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("auth.users[%d] (%s): role %q is not reader, writer or admin", i, u.Name, u.Role))
 		}
 	}
+	for i, tk := range c.Auth.APITokens {
+		switch tk.Role {
+		case "reader", "writer", "admin":
+		default:
+			errs = append(errs, fmt.Errorf("auth.api_tokens[%d] (%s): role %q is not reader, writer or admin", i, tk.Name, tk.Role))
+		}
+	}
 	if s := c.Auth.TokenSecret; s != "" && len(s) < 32 {
 		errs = append(errs, fmt.Errorf("auth.token_secret: %d bytes; want at least 32 (random, e.g. openssl rand -hex 32)", len(s)))
 	}
@@ -312,8 +328,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// AuthOn reports whether clients must authenticate (auth.users is set).
-func (c Config) AuthOn() bool { return len(c.Auth.Users) > 0 }
+// AuthOn reports whether clients must authenticate (auth.users or
+// auth.api_tokens is set).
+func (c Config) AuthOn() bool { return len(c.Auth.Users)+len(c.Auth.APITokens) > 0 }
 
 // Exposed lists the listen addresses that are not loopback-only (an empty
 // host, 0.0.0.0 or ::, a host name that resolves to any other address),
