@@ -12,9 +12,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/lakeflight/lakeflight/internal/parquettest"
 )
 
 // deltaSchema is the table of the row-level tests: ids identify rows.
@@ -65,37 +66,6 @@ func appendIDs(t *testing.T, c *Catalog, mem memory.Allocator, id Ident, ids ...
 	return snap
 }
 
-// readParquet reads a Parquet file whole, as a reader that knows nothing of
-// Iceberg would.
-func readParquet(t *testing.T, path string) arrow.Table {
-	t.Helper()
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at, err := fr.ReadTable(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(at.Release)
-	return at
-}
-
-// columnInt64 reads one int64 column of a Parquet file, in row order.
-func columnInt64(t *testing.T, path string, col int) []int64 {
-	t.Helper()
-	var out []int64
-	for _, a := range readParquet(t, path).Column(col).Data().Chunks() {
-		out = append(out, a.(*array.Int64).Int64Values()...)
-	}
-	return out
-}
-
 // idsOf reads the ids of the table's rows at snapshot (0: current) with
 // iceberg-go's own scanner, sorted: an independent reader of the deletes.
 func idsOf(t *testing.T, c *Catalog, id Ident, snapshot int64) []int64 {
@@ -140,7 +110,7 @@ func filesByFirstID(t *testing.T, st *TableState) map[int64]DataFile {
 	t.Helper()
 	out := map[int64]DataFile{}
 	for _, df := range st.DataFiles {
-		out[columnInt64(t, df.Path, 0)[0]] = df
+		out[parquettest.Int64s(t, df.Path, 0)[0]] = df
 	}
 	return out
 }
@@ -262,7 +232,7 @@ func checkDeleteFile(t *testing.T, df DataFile, files map[int64]DataFile) {
 	if err != nil || cc.Compression() != compress.Codecs.Lz4Raw {
 		t.Errorf("delete file compression: %v (%v)", cc.Compression(), err)
 	}
-	ch := readParquet(t, df.Path).Column(0).Data()
+	ch := parquettest.Read(t, df.Path).Column(0).Data()
 	paths := map[string]bool{}
 	for _, a := range ch.Chunks() {
 		for i := range a.Len() {
@@ -270,7 +240,7 @@ func checkDeleteFile(t *testing.T, df DataFile, files map[int64]DataFile) {
 		}
 	}
 	want := map[string][]int64{files[0].Location: {0, 1, 3, 5}, files[10].Location: {9}}
-	pos := columnInt64(t, df.Path, 1)
+	pos := parquettest.Int64s(t, df.Path, 1)
 	if len(paths) != 1 {
 		t.Fatalf("delete file %s names data files %v, want one", df.Path, paths)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/lakeflight/lakeflight/internal/parquettest"
 )
 
 var partSchema = arrow.NewSchema([]arrow.Field{
@@ -225,7 +227,7 @@ func TestPartitionedBucketRoutesEveryRow(t *testing.T) {
 	seen := 0
 	for _, task := range tasks {
 		want := task.File.Partition()[1000]
-		ids := readParquet(t, LocalPath(task.File.FilePath())).Column(0).Data().Chunks()
+		ids := parquettest.Read(t, LocalPath(task.File.FilePath())).Column(0).Data().Chunks()
 		for _, ch := range ids {
 			for _, v := range ch.(*array.Int64).Int64Values() {
 				if got := bucket(v); !got.Valid || got.Val != want {

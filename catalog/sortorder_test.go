@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/lakeflight/lakeflight/internal/parquettest"
 )
 
 func TestParseSortOrder(t *testing.T) {
@@ -51,7 +53,7 @@ func TestParseSortOrder(t *testing.T) {
 // and ts (column 2) as keys say, and returns how many rows it has.
 func sortedBy(t *testing.T, path string, tsDesc, tsNullsFirst, idDesc bool) int {
 	t.Helper()
-	at := readParquet(t, path)
+	at := parquettest.Read(t, path)
 	var ids []int64
 	var ts []arrow.Timestamp
 	var tsNull []bool

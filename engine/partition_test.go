@@ -11,12 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/parquettest"
 )
 
 // partitionsOf counts a table's live data files per partition (the
@@ -505,30 +501,6 @@ func TestCompactTargetFromTable(t *testing.T) {
 	}
 }
 
-// fileInt64s reads an int64 column of a data file in row order.
-func fileInt64s(t *testing.T, path string, col int) []int64 {
-	t.Helper()
-	pf, err := file.OpenParquetFile(catalog.LocalPath(path), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at, err := fr.ReadTable(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer at.Release()
-	var out []int64
-	for _, a := range at.Column(col).Data().Chunks() {
-		out = append(out, a.(*array.Int64).Int64Values()...)
-	}
-	return out
-}
-
 // ALTER TABLE … SET SORTED BY sorts the rows of every file written after
 // it (SQL writes, compaction), on partitioned tables too; files record the
 // order, iceberg_properties shows it, and RESET SORTED BY ends it.
@@ -548,7 +520,7 @@ func TestSortOrderSQL(t *testing.T) {
 	insert(500, 3000)
 	insert(3000, 6000)
 	ordered := func(path string) bool {
-		ks, ids := fileInt64s(t, path, 0), fileInt64s(t, path, 1)
+		ks, ids := parquettest.Int64s(t, catalog.LocalPath(path), 0), parquettest.Int64s(t, catalog.LocalPath(path), 1)
 		for i := 1; i < len(ks); i++ {
 			if ks[i-1] < ks[i] || ks[i-1] == ks[i] && ids[i-1] > ids[i] {
 				return false
