@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -43,14 +42,11 @@ func TestSweepPending(t *testing.T) {
 		}
 	}
 	host, _ := os.Hostname()
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
+	const deadPIDNumber = 1 << 30 // above any pid_max: no such process
 
 	ownCrash := create("own_crash", Pending()) // this process "restarted": its writes are gone
 	deadPID := create("dead_pid")
-	mark(deadPID, pendingMark{Host: host, PID: dead.Process.Pid, At: time.Now().Unix()})
+	mark(deadPID, pendingMark{Host: host, PID: deadPIDNumber, At: time.Now().Unix()})
 	otherHost := create("other_host")
 	mark(otherHost, pendingMark{Host: host + "-elsewhere", PID: 1, At: time.Now().Unix()})
 	stale := create("stale")
@@ -73,6 +69,10 @@ func TestSweepPending(t *testing.T) {
 	if _, err := txn.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A table still marked, but with rows (a snapshot): a table, kept.
+	markedWithRows := create("marked_with_rows")
+	appendIDs(t, c, mem, markedWithRows, 7)
+	mark(markedWithRows, pendingMark{Host: host, PID: deadPIDNumber, At: time.Now().Unix()})
 	props, err := c.Properties(ctx, committed)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestSweepPending(t *testing.T) {
 	if want := []Ident{deadPID, ownCrash, stale}; !slices.Equal(dropped, want) {
 		t.Fatalf("dropped %v, want %v", dropped, want)
 	}
-	for _, id := range []Ident{otherHost, empty, committed} {
+	for _, id := range []Ident{otherHost, empty, committed, markedWithRows} {
 		if _, err := c.LoadTable(ctx, id); err != nil {
 			t.Errorf("%s was dropped: %v", id, err)
 		}

@@ -45,7 +45,7 @@ type scanNote struct {
 // Reasons a reference reads every data file.
 const (
 	whyNoFilter  = "no WHERE condition to plan with: only comparisons of the table's columns with constants, joined by AND and OR, in a SELECT from this one table, are used"
-	whyNoExact   = "no WHERE condition can be planned exactly: only integer, string, date and timestamp columns compared with constants of their type (or strings DuckDB casts to it; for TIMESTAMPTZ, with an offset) are used"
+	whyNoExact   = "no WHERE condition can be planned exactly: only integer, string, date, timestamp and timestamptz columns compared with constants of their type, or strings DuckDB casts to it, are used (for TIMESTAMPTZ only constants with an offset)"
 	whyFewFiles  = "too few data files to be worth planning"
 	whyNoSkip    = "every data file may hold matching rows"
 	whyNoPlanner = "this catalog has no planner"

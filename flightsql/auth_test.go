@@ -4,7 +4,6 @@ package flightsql
 
 import (
 	"context"
-	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -22,10 +21,6 @@ import (
 	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/auth/authtest"
 )
-
-func basicHeader(user, password string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
-}
 
 // run executes sql with the given authorization header (none when "") and
 // reads the result; the response header's authorization comes back too.
@@ -65,11 +60,11 @@ func TestAuthenticatedCalls(t *testing.T) {
 
 	// No credentials, bad ones: Unauthenticated, saying why.
 	for header, msg := range map[string]string{
-		"":                              "authentication required",
-		basicHeader("rita", "nope"):     "unknown user or wrong password",
-		"Bearer forged.token":           "not one this server issued",
-		"Digest x":                      "neither Basic nor Bearer",
-		basicHeader("nobody", "secret"): "unknown user or wrong password",
+		"":                                     "authentication required",
+		authtest.BasicWith("rita", "nope"):     "unknown user or wrong password",
+		"Bearer forged.token":                  "not one this server issued",
+		"Digest x":                             "neither Basic nor Bearer",
+		authtest.BasicWith("nobody", "secret"): "unknown user or wrong password",
 	} {
 		_, _, err := runAs(t, cl, header, "SELECT 1")
 		if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), msg) {
@@ -79,7 +74,7 @@ func TestAuthenticatedCalls(t *testing.T) {
 
 	// Basic on a call: it runs, and the answer carries a bearer token
 	// that works on its own.
-	n, answered, err := runAs(t, cl, basicHeader("rita", "rita-password"), "SELECT * FROM bronze.events")
+	n, answered, err := runAs(t, cl, authtest.BasicWith("rita", "rita-password"), "SELECT * FROM bronze.events")
 	if err != nil || n != 3 {
 		t.Fatalf("rita reads: %d rows, %v", n, err)
 	}
@@ -132,14 +127,14 @@ func TestAuthenticatedCalls(t *testing.T) {
 	if err := ingestAs(cl, answered); status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "reader") {
 		t.Errorf("rita's ingest: %v, want PermissionDenied", err)
 	}
-	if err := ingestAs(willCl, basicHeader("will", "will-password")); err != nil {
+	if err := ingestAs(willCl, authtest.BasicWith("will", "will-password")); err != nil {
 		t.Errorf("will's ingest: %v", err)
 	}
-	if _, _, err := runAs(t, willCl, basicHeader("will", "will-password"), "INSERT INTO bronze.events VALUES (4, 'delta', 4.0)"); err != nil {
+	if _, _, err := runAs(t, willCl, authtest.BasicWith("will", "will-password"), "INSERT INTO bronze.events VALUES (4, 'delta', 4.0)"); err != nil {
 		t.Errorf("will's insert: %v", err)
 	}
 	// On rita's connection, will is refused: the session is hers.
-	if _, _, err := runAs(t, cl, basicHeader("will", "will-password"), "SELECT 1"); status.Code(err) != codes.PermissionDenied {
+	if _, _, err := runAs(t, cl, authtest.BasicWith("will", "will-password"), "SELECT 1"); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("will on rita's connection: %v", err)
 	}
 }
@@ -178,7 +173,7 @@ func TestHandshakeAndSessionOwner(t *testing.T) {
 	}
 	defer sql.Close()
 	var hdr metadata.MD
-	willCtx := metadata.AppendToOutgoingContext(context.Background(), "authorization", basicHeader("will", "will-password"))
+	willCtx := metadata.AppendToOutgoingContext(context.Background(), "authorization", authtest.BasicWith("will", "will-password"))
 	if _, err := sql.Execute(willCtx, "SELECT 1", grpc.Header(&hdr)); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +186,7 @@ func TestHandshakeAndSessionOwner(t *testing.T) {
 	if cookie == "" {
 		t.Fatalf("no session cookie in %v", hdr)
 	}
-	ritaCtx := metadata.AppendToOutgoingContext(context.Background(), "authorization", basicHeader("rita", "rita-password"), "cookie", cookie)
+	ritaCtx := metadata.AppendToOutgoingContext(context.Background(), "authorization", authtest.BasicWith("rita", "rita-password"), "cookie", cookie)
 	if _, err := sql.Execute(ritaCtx, "SELECT 1"); status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "another user") {
 		t.Fatalf("rita with will's session: %v", err)
 	}
@@ -209,11 +204,11 @@ func TestFlightRateLimit(t *testing.T) {
 	defer cl.Close()
 	// Execute and DoGet: two calls a query.
 	for i := range 2 {
-		if _, _, err := runAs(t, cl, basicHeader("rita", "rita-password"), "SELECT 1"); err != nil {
+		if _, _, err := runAs(t, cl, authtest.BasicWith("rita", "rita-password"), "SELECT 1"); err != nil {
 			t.Fatalf("query %d: %v", i+1, err)
 		}
 	}
-	_, _, err = runAs(t, cl, basicHeader("rita", "rita-password"), "SELECT 1")
+	_, _, err = runAs(t, cl, authtest.BasicWith("rita", "rita-password"), "SELECT 1")
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "retry in") {
 		t.Fatalf("over the limit: %v", err)
 	}

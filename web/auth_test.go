@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -22,10 +21,6 @@ func as(t *testing.T, h http.Handler, header, method, path, body string) (int, s
 	}
 	h.ServeHTTP(rec, req)
 	return rec.Code, rec.Body.String(), rec.Header()
-}
-
-func basicAuth(user, password string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 }
 
 // With users configured, every route but the probes wants credentials
@@ -50,7 +45,7 @@ func TestSidecarAuthentication(t *testing.T) {
 			t.Errorf("%s %s without credentials: %d %s %v", r.Method, path, code, body, hdr)
 		}
 	}
-	if code, body, _ := as(t, h, basicAuth("rita", "Sup3rSecretX"), http.MethodGet, "/metrics", ""); code != http.StatusUnauthorized || strings.Contains(body, "Sup3rSecretX") {
+	if code, body, _ := as(t, h, authtest.BasicWith("rita", "Sup3rSecretX"), http.MethodGet, "/metrics", ""); code != http.StatusUnauthorized || strings.Contains(body, "Sup3rSecretX") {
 		t.Errorf("a wrong password: %d %s", code, body)
 	}
 	// Roles: a reader reads, a writer ingests, an admin maintains.
@@ -67,7 +62,7 @@ func TestSidecarAuthentication(t *testing.T) {
 		{"ada", http.MethodPost, "/v1/tables/bronze/events/compact", http.StatusNotImplemented},
 		{"ada", http.MethodPost, "/transform", http.StatusNotImplemented},
 	} {
-		code, body, _ := as(t, h, basicAuth(c.user, c.user+"-password"), c.method, c.path, "{}")
+		code, body, _ := as(t, h, authtest.BasicWith(c.user, c.user+"-password"), c.method, c.path, "{}")
 		if code != c.want {
 			t.Errorf("%s: %s %s: %d %s, want %d", c.user, c.method, c.path, code, body, c.want)
 		}
@@ -76,7 +71,7 @@ func TestSidecarAuthentication(t *testing.T) {
 		}
 	}
 	// A token from POST /v1/auth/token works in place of the password.
-	code, body, _ := as(t, h, basicAuth("will", "will-password"), http.MethodPost, "/v1/auth/token", "")
+	code, body, _ := as(t, h, authtest.BasicWith("will", "will-password"), http.MethodPost, "/v1/auth/token", "")
 	var tok tokenAnswer
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &tok) != nil || tok.User != "will" || tok.Role != "writer" || tok.TokenType != "Bearer" {
 		t.Fatalf("token: %d %s", code, body)
@@ -105,15 +100,15 @@ func TestSidecarRateLimit(t *testing.T) {
 	a.SetRateLimit(0.5, 2)
 	h := New(Options{Auth: a}).Handler()
 	for i := range 2 {
-		if code, body, _ := as(t, h, basicAuth("rita", "rita-password"), http.MethodGet, "/metrics", ""); code != http.StatusOK {
+		if code, body, _ := as(t, h, authtest.BasicWith("rita", "rita-password"), http.MethodGet, "/metrics", ""); code != http.StatusOK {
 			t.Fatalf("call %d: %d %s", i+1, code, body)
 		}
 	}
-	code, body, hdr := as(t, h, basicAuth("rita", "rita-password"), http.MethodGet, "/metrics", "")
+	code, body, hdr := as(t, h, authtest.BasicWith("rita", "rita-password"), http.MethodGet, "/metrics", "")
 	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") != "2" || !strings.Contains(body, "rita is over its limit") {
 		t.Fatalf("over the limit: %d %s %v", code, body, hdr)
 	}
-	if code, body, _ := as(t, h, basicAuth("will", "will-password"), http.MethodGet, "/metrics", ""); code != http.StatusOK {
+	if code, body, _ := as(t, h, authtest.BasicWith("will", "will-password"), http.MethodGet, "/metrics", ""); code != http.StatusOK {
 		t.Fatalf("another user: %d %s", code, body)
 	}
 }

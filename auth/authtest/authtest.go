@@ -2,6 +2,7 @@
 package authtest
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,17 @@ import (
 
 	"github.com/lakeflight/lakeflight/auth"
 )
+
+// Basic is the Authorization header of user's Basic credentials, with
+// the password authtest gave it.
+func Basic(user string) string {
+	return BasicWith(user, Password(user))
+}
+
+// BasicWith is the Authorization header of Basic credentials.
+func BasicWith(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
 
 // Password is the password authtest gives user.
 func Password(user string) string { return user + "-password" }

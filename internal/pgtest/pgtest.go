@@ -92,32 +92,41 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{bin: bin, dir: dir}
+	if err := s.init(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// init makes the cluster in s.dir (owned by the postgres user under root)
+// and starts it.
+func (s *Server) init() error {
+	dir := s.dir
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return nil, fmt.Errorf("running as root needs a postgres user to own the test cluster (apt-get install postgresql): %w", err)
+			return fmt.Errorf("running as root needs a postgres user to own the test cluster (apt-get install postgresql): %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		if err := os.Chmod(dir, 0o755); err != nil {
-			return nil, err
+			return err
 		}
 		if err := os.Chown(dir, uid, gid); err != nil {
-			return nil, err
+			return err
 		}
 		s.user = "postgres"
 	}
+	var err error
 	if s.Port, err = freePort(); err != nil {
-		return nil, err
+		return err
 	}
 	data := filepath.Join(dir, "data")
 	if err := s.run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.Resume(); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s.Resume()
 }
 
 // Resume starts the server (again, after Pause) on its port.
