@@ -14,6 +14,10 @@ import (
 // writers keep appending.
 const compactAttempts = 8
 
+// errOutcomeUnknown: a commit failed in a way that does not say whether
+// the catalog took it.
+var errOutcomeUnknown = errors.New("the commit's outcome is unknown")
+
 // Compact replaces the data files at the locations in replaced, as
 // snapshot base had them, and the position-delete files that apply to
 // them, with rows (their surviving rows, which it writes once). Unlike
@@ -44,7 +48,11 @@ func (c *Catalog) Compact(ctx context.Context, id Ident, base int64, rows array.
 			return snap, nil
 		}
 		if !errors.Is(err, table.ErrCommitFailed) || attempt == compactAttempts {
-			w.remove(files)
+			// A commit whose outcome is unknown (the catalog went away
+			// mid-way) may reference the files: leave them to orphan removal.
+			if !errors.Is(err, errOutcomeUnknown) {
+				w.remove(files)
+			}
 			return 0, fmt.Errorf("compacting %s: %w", id, err)
 		}
 		if txn, err = c.Begin(ctx, id); err != nil {
@@ -65,11 +73,12 @@ func (c *Catalog) Compact(ctx context.Context, id Ident, base int64, rows array.
 func (t *Txn) stageCompaction(ctx context.Context, files []iceberg.DataFile, replaced []string, summary map[string]string) (int64, error) {
 	defer t.unlock()
 	dataFiles, delFiles, err := t.replacedFiles(ctx, replaced)
+	if errors.Is(err, ErrInvalidArgument) {
+		// A file compacted is no longer in the table: another writer won.
+		return 0, fmt.Errorf("%w: %w", ErrConflict, err)
+	}
 	if err != nil {
 		return 0, err
-	}
-	if len(dataFiles) != len(replaced) {
-		return 0, fmt.Errorf("%w: %d of the %d files compacted are no longer in the table", ErrConflict, len(replaced)-len(dataFiles), len(replaced))
 	}
 	if err := t.tx.AssertRefSnapshotID(table.MainBranch); err != nil {
 		return 0, err
@@ -90,6 +99,9 @@ func (t *Txn) stageCompaction(ctx context.Context, files []iceberg.DataFile, rep
 		return 0, err
 	}
 	committed, err := t.tx.Commit(ctx)
+	if err != nil && !errors.Is(err, table.ErrCommitFailed) {
+		return 0, fmt.Errorf("%w: %w", errOutcomeUnknown, err)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -37,3 +37,7 @@ var (
 	// ErrConflict: another writer committed to the table first; re-run the statement.
 	ErrConflict = errkind.New(errkind.Conflict, "another writer committed to the table first")
 )
+
+// ErrSchemaMoved: the schema a filter was written against is not the
+// snapshot's (PlanFiltered): its column names may mean other fields there.
+var ErrSchemaMoved = errkind.New(errkind.FailedPrecondition, "the table's schema changed after the snapshot")

@@ -358,10 +358,16 @@ func PartitionSources(tbl *table.Table) []string {
 // may be in: iceberg-go's planner skips manifests and files by partition
 // values and by column bounds. expr binds to the snapshot's schema, column
 // names as given.
-func (c *Catalog) PlanFiltered(ctx context.Context, id Ident, snap int64, expr iceberg.BooleanExpression) (map[string]bool, error) {
+func (c *Catalog) PlanFiltered(ctx context.Context, id Ident, snap int64, schemaID int, expr iceberg.BooleanExpression) (map[string]bool, error) {
 	tbl, err := c.LoadTable(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	// iceberg-go binds the filter to the snapshot's schema: the names in
+	// expr must mean the same fields there.
+	s := tbl.SnapshotByID(snap)
+	if s == nil || s.SchemaID == nil || *s.SchemaID != schemaID {
+		return nil, ErrSchemaMoved
 	}
 	scan := tbl.Scan(table.WithSnapshotID(snap), table.WithRowFilter(expr))
 	defer func() { _ = scan.Close() }()

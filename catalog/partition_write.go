@@ -1,11 +1,13 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -173,6 +175,24 @@ func (p *partitioner) values(r partRow) map[int]any {
 	return m
 }
 
+// ownedRow copies r with its strings and byte slices, which alias the
+// batch's buffers: the values outlive the batch (they end up in the
+// manifest after every batch was released).
+func ownedRow(r partRow) partRow {
+	out := make(partRow, len(r))
+	for i, v := range r {
+		switch v := v.(type) {
+		case string:
+			out[i] = strings.Clone(v)
+		case []byte:
+			out[i] = bytes.Clone(v)
+		default:
+			out[i] = v
+		}
+	}
+	return out
+}
+
 // partGroup is the rows of one batch in one partition.
 type partGroup struct {
 	key  string
@@ -211,7 +231,7 @@ func (p *partitioner) splitGeneral(b arrow.RecordBatch) []*partGroup {
 		}
 		g, ok := byKey[string(key)]
 		if !ok {
-			g = &partGroup{key: string(key), row: append(partRow(nil), row...)}
+			g = &partGroup{key: string(key), row: ownedRow(row)}
 			byKey[g.key] = g
 			groups = append(groups, g)
 		}

@@ -185,12 +185,18 @@ func sortKeysOf(order table.SortOrder, sc *iceberg.Schema) (keys []compute.SortK
 		return nil, false
 	}
 	fields := sc.Fields()
-	for _, f := range order.Fields() {
+	last := order.Len() - 1
+	for i, f := range order.Fields() {
 		switch f.Transform.(type) {
-		case iceberg.IdentityTransform, iceberg.YearTransform, iceberg.MonthTransform, iceberg.DayTransform,
-			iceberg.HourTransform, iceberg.TruncateTransform:
-			// These keep order: rows sorted by the source column are
-			// sorted by the transformed value too.
+		case iceberg.IdentityTransform:
+		case iceberg.YearTransform, iceberg.MonthTransform, iceberg.DayTransform, iceberg.HourTransform, iceberg.TruncateTransform:
+			// These keep order: rows sorted by the source column are sorted
+			// by the transformed value too, but ties of the transformed
+			// value are then not sorted by the fields after it. So only
+			// the last field may be one.
+			if i != last {
+				return nil, false
+			}
 		default:
 			return nil, false
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lakeflight/lakeflight/internal/parquettest"
@@ -230,4 +231,34 @@ func inBatches(t *testing.T, rdr array.RecordReader, n int64) array.RecordReader
 		t.Fatal(err)
 	}
 	return r
+}
+
+// Writers keep an order exactly or claim none: a transform keeps order
+// only as the last field (ties of day(ts) are not sorted by what follows).
+func TestSortKeysOfTransforms(t *testing.T) {
+	sc, err := IcebergSchema(partSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := sc.FindFieldByName("id")
+	ts, _ := sc.FindFieldByName("ts")
+	field := func(f iceberg.NestedField, tr iceberg.Transform) table.SortField {
+		return table.SortField{SourceIDs: []int{f.ID}, Transform: tr, Direction: table.SortASC, NullOrder: table.NullsLast}
+	}
+	for _, c := range []struct {
+		fields []table.SortField
+		ok     bool
+	}{
+		{[]table.SortField{field(id, iceberg.IdentityTransform{}), field(ts, iceberg.DayTransform{})}, true},
+		{[]table.SortField{field(ts, iceberg.DayTransform{}), field(id, iceberg.IdentityTransform{})}, false},
+		{[]table.SortField{field(id, iceberg.BucketTransform{NumBuckets: 4})}, false},
+	} {
+		order, err := table.NewSortOrder(1, c.fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := sortKeysOf(order, sc); ok != c.ok {
+			t.Errorf("%v: writers keep it %v, want %v", order, ok, c.ok)
+		}
+	}
 }

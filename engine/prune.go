@@ -4,8 +4,10 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
-	"hash/fnv"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -44,12 +46,13 @@ type scanNote struct {
 
 // Reasons a reference reads every data file.
 const (
-	whyNoFilter  = "no WHERE condition to plan with: only comparisons of the table's columns with constants, joined by AND and OR, in a SELECT from this one table, are used"
-	whyNoExact   = "no WHERE condition can be planned exactly: only integer, string, date, timestamp and timestamptz columns compared with constants of their type, or strings DuckDB casts to it, are used (for TIMESTAMPTZ only constants with an offset)"
-	whyFewFiles  = "too few data files to be worth planning"
-	whyNoSkip    = "every data file may hold matching rows"
-	whyNoPlanner = "this catalog has no planner"
-	whyNotBound  = "the table is being bound"
+	whyNoFilter   = "no WHERE condition to plan with: only comparisons of the table's columns with constants, joined by AND and OR, in a SELECT from this one table, are used"
+	whyNoExact    = "no WHERE condition can be planned exactly: only integer, string, date, timestamp and timestamptz columns compared with constants of their type, or strings DuckDB casts to it, are used (for TIMESTAMPTZ only constants with an offset)"
+	whyFewFiles   = "too few data files to be worth planning"
+	whyNoSkip     = "every data file may hold matching rows"
+	whyNoPlanner  = "this catalog has no planner"
+	whyNotBound   = "the table is being bound"
+	whyPlanFailed = "its files could not be planned (the schema changed since the snapshot, or the catalog failed): see the server log"
 )
 
 func (n scanNote) String() string {
@@ -98,13 +101,18 @@ func (e *Engine) pinPruned(ctx context.Context, id catalog.Ident, snap int64, fi
 	case len(filters) == 0:
 		note.why = whyNoFilter
 		return nil, note, nil
+	case snap == 0 && bound.files < minPruneFiles:
+		note.why = whyFewFiles
+		return nil, note, nil
 	}
-	h := fnv.New64a()
+	// The key must tell every table state and filter set apart (a pin is
+	// shared): a SHA-256 of them, not a short hash.
+	h := sha256.New()
 	if snap == 0 {
 		_, _ = fmt.Fprintf(h, "%s\x00", bound.metadataLocation)
 	}
 	_, _ = fmt.Fprintf(h, "%+v", filters)
-	key := fmt.Sprintf("%s@%d~%x", id, snap, h.Sum64())
+	key := fmt.Sprintf("%s@%d~%x", id, snap, h.Sum(nil))
 	e.mu.Lock()
 	p := e.acquireLocked(key)
 	known, unpruned := e.unpruned[key]
@@ -127,15 +135,18 @@ func (e *Engine) pinPruned(ctx context.Context, id catalog.Ident, snap int64, fi
 	var st *catalog.TableState
 	var err error
 	if snap == 0 {
-		if st, err = e.source.TableState(ctx, id); err != nil {
-			return nil, note, err
-		}
-		if st.MetadataLocation != bound.metadataLocation {
-			note.why = whyNotBound
-			return nil, note, nil // about to rebind: pin as usual
-		}
-	} else if st, err = e.source.TableStateAt(ctx, id, snap); err != nil {
-		return nil, note, err
+		st, err = e.source.TableState(ctx, id)
+	} else {
+		st, err = e.source.TableStateAt(ctx, id, snap)
+	}
+	switch {
+	case err != nil:
+		// Pinned as usual, which reports an unknown snapshot its own way.
+		note.why = whyPlanFailed
+		return nil, note, nil
+	case snap == 0 && st.MetadataLocation != bound.metadataLocation:
+		note.why = whyNotBound
+		return nil, note, nil // about to rebind: pin as usual
 	}
 	sub, note, err := e.pruneFiles(ctx, id, st, filters)
 	if err != nil {
@@ -187,9 +198,16 @@ func (e *Engine) pruneFiles(ctx context.Context, id catalog.Ident, st *catalog.T
 	}
 	note.filter = text
 	start := time.Now()
-	keep, err := e.writer.PlanFiltered(ctx, id, st.SnapshotID, expr)
+	keep, err := e.writer.PlanFiltered(ctx, id, st.SnapshotID, st.Schema.ID, expr)
 	if err != nil {
-		return nil, note, err
+		// Planning is an optimisation: a table it cannot plan is read whole.
+		level := slog.LevelWarn
+		if errors.Is(err, catalog.ErrSchemaMoved) {
+			level = slog.LevelDebug
+		}
+		e.log.Log(ctx, level, "pruning skipped: planning failed", "table", id.String(), "snapshot", st.SnapshotID, "err", err)
+		note.why = whyPlanFailed
+		return nil, note, nil
 	}
 	sub := *st
 	sub.DataFiles = nil

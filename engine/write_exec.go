@@ -58,7 +58,7 @@ type TableWriter interface {
 	FileGroups(ctx context.Context, id catalog.Ident) ([]catalog.FileGroup, *catalog.TableState, error)
 	Maintain(ctx context.Context, id catalog.Ident, action string, run func(*catalog.MaintenanceReport) error) (catalog.MaintenanceReport, error)
 	Compact(ctx context.Context, id catalog.Ident, base int64, rows array.RecordReader, replaced []string, summary map[string]string, writers int) (int64, error)
-	PlanFiltered(ctx context.Context, id catalog.Ident, snap int64, expr iceberg.BooleanExpression) (map[string]bool, error)
+	PlanFiltered(ctx context.Context, id catalog.Ident, snap int64, schemaID int, expr iceberg.BooleanExpression) (map[string]bool, error)
 	ExpireSnapshots(ctx context.Context, id catalog.Ident, o catalog.ExpireOptions) (catalog.MaintenanceReport, error)
 	Begin(ctx context.Context, id catalog.Ident) (*catalog.Txn, error)
 	LoadTable(ctx context.Context, id catalog.Ident) (*table.Table, error)

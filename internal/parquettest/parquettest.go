@@ -20,7 +20,7 @@ func Read(t testing.TB, path string) arrow.Table {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pf.Close()
+	defer func() { _ = pf.Close() }()
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
 	if err != nil {
 		t.Fatal(err)
