@@ -85,6 +85,9 @@ var (
 	ErrForbidden       = errkind.New(errkind.PermissionDenied, "permission denied")
 )
 
+// MinSecretBytes is the shortest token secret taken.
+const MinSecretBytes = 32
+
 // DefaultTokenTTL is how long an issued bearer token is valid.
 const DefaultTokenTTL = time.Hour
 
@@ -96,13 +99,14 @@ const basicCacheTTL = 5 * time.Minute
 // Authenticator checks credentials and issues tokens. The zero value is
 // not usable; build one with New.
 type Authenticator struct {
-	users  map[string]User
-	tokens map[[32]byte]APIToken // pre-issued tokens by the SHA-256 of the token (apitoken.go)
-	secret []byte
-	ttl    time.Duration
-	now    func() time.Time
-	dummy  []byte   // a bcrypt hash checked for unknown users, so timing does not tell them apart
-	limit  *limiter // nil: no rate limit (ratelimit.go)
+	users    map[string]User
+	tokens   map[[32]byte]APIToken // pre-issued tokens by the SHA-256 of the token (apitoken.go)
+	secret   []byte
+	ttl      time.Duration
+	now      func() time.Time
+	dummy    []byte   // a bcrypt hash checked for unknown users, so timing does not tell them apart
+	limit    *limiter // nil: no rate limit (ratelimit.go)
+	failures *limiter // failed logins per user name (ratelimit.go)
 
 	mu    sync.Mutex
 	basic map[[32]byte]basicEntry // sha256 of user, password and hash → when checked
@@ -123,18 +127,22 @@ func New(users []User, secret []byte, ttl time.Duration) (*Authenticator, error)
 			return nil, err
 		}
 	}
-	if len(secret) < 32 {
-		return nil, fmt.Errorf("auth: the token secret has %d bytes, want at least 32", len(secret))
+	if len(secret) < MinSecretBytes {
+		return nil, fmt.Errorf("auth: the token secret has %d bytes, want at least %d", len(secret), MinSecretBytes)
 	}
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
-	dummy, err := bcrypt.GenerateFromPassword(secret[:16], bcrypt.DefaultCost)
+	junk := make([]byte, 16)
+	if _, err := rand.Read(junk); err != nil {
+		return nil, err
+	}
+	dummy, err := bcrypt.GenerateFromPassword(junk, bcrypt.DefaultCost)
 	if err != nil {
 		return nil, err
 	}
 	a := &Authenticator{users: map[string]User{}, tokens: map[[32]byte]APIToken{}, secret: secret, ttl: ttl, now: time.Now, dummy: dummy,
-		basic: map[[32]byte]basicEntry{}}
+		basic: map[[32]byte]basicEntry{}, failures: newLimiter(failedLoginRate, failedLoginBurst)}
 	for _, u := range users {
 		if u.Name == "" || strings.ContainsAny(u.Name, ":\x00") {
 			return nil, fmt.Errorf("auth: user name %q is empty or holds ':'", u.Name)
@@ -165,20 +173,25 @@ func HashPassword(password string) (string, error) {
 // Basic checks a user's password.
 func (a *Authenticator) Basic(user, password string) (Identity, error) {
 	u, ok := a.users[user]
-	if !ok {
-		// The same work as for a known user, so timing does not tell.
-		_ = bcrypt.CompareHashAndPassword(a.dummy, []byte(password))
-		return Identity{}, fmt.Errorf("%w: unknown user or wrong password", ErrUnauthenticated)
-	}
 	key := sha256.Sum256([]byte(user + "\x00" + password + "\x00" + u.PasswordHash))
 	now := a.now()
 	a.mu.Lock()
 	e, hit := a.basic[key]
 	a.mu.Unlock()
-	if hit && now.Sub(e.checked) < basicCacheTTL {
+	if ok && hit && now.Sub(e.checked) < basicCacheTTL {
 		return e.id, nil
 	}
-	if err := bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)); err != nil {
+	// Guessing costs a bcrypt check each time: a name with too many
+	// failures waits before the next check is made at all.
+	if wait, err := a.failures.allow(user, now); err != nil {
+		return Identity{}, fmt.Errorf("%w: too many failed logins for user %s; retry in %s", ErrRateLimited, user, wait)
+	}
+	hash := a.dummy // the same work for an unknown user, so timing does not tell
+	if ok {
+		hash = []byte(u.PasswordHash)
+	}
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
+		a.failures.take(user, now)
 		return Identity{}, fmt.Errorf("%w: unknown user or wrong password", ErrUnauthenticated)
 	}
 	id := Identity{User: u.Name, Role: u.Role}

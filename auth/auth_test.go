@@ -193,3 +193,26 @@ func TestAPITokens(t *testing.T) {
 		t.Error("a name with ':' accepted")
 	}
 }
+
+// A user name that keeps failing waits before its password is checked
+// again (guessing costs bcrypt's time); other names do not.
+func TestFailedLoginsAreLimited(t *testing.T) {
+	a := testAuth(t)
+	now := time.Now()
+	a.now = func() time.Time { return now }
+	for i := range failedLoginBurst {
+		if _, err := a.Basic("rita", "guess"); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	if _, err := a.Basic("rita", "rita-password"); !errors.Is(err, ErrRateLimited) || !strings.Contains(err.Error(), "too many failed logins") {
+		t.Fatalf("after %d failures: %v", failedLoginBurst, err)
+	}
+	if _, err := a.Basic("will", "will-password"); err != nil {
+		t.Fatalf("another user: %v", err)
+	}
+	now = now.Add(10 * time.Second)
+	if id, err := a.Basic("rita", "rita-password"); err != nil || id.User != "rita" {
+		t.Fatalf("after the wait: %+v %v", id, err)
+	}
+}

@@ -5,6 +5,7 @@ package flightsql
 import (
 	"context"
 	"path"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc"
@@ -23,8 +24,8 @@ import (
 
 const authHeader = "authorization"
 
-// authenticate checks the call's credentials; basic tells whether they
-// were Basic (the caller then hands a token back).
+// authenticate checks the call's credentials; token is set when they were
+// Basic (the caller then hands it back).
 func (s *Server) authenticate(ctx context.Context) (id auth.Identity, token string, err error) {
 	var value string
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
@@ -39,7 +40,7 @@ func (s *Server) authenticate(ctx context.Context) (id auth.Identity, token stri
 	if _, err := s.opts.Auth.Allow(id); err != nil {
 		return id, "", err
 	}
-	if len(value) >= 6 && (value[:6] == "Basic " || value[:6] == "basic ") {
+	if scheme, _, _ := strings.Cut(strings.TrimSpace(value), " "); strings.EqualFold(scheme, "Basic") {
 		token = s.opts.Auth.Issue(id)
 	}
 	return id, token, nil
@@ -103,4 +104,22 @@ func (cs *clientSession) checkOwner(ctx context.Context) error {
 		return errSessionOwner
 	}
 	return nil
+}
+
+// handle is handles.get for the caller: a prepared statement or ticket is
+// its session's, so another user's is refused as if it did not exist.
+func (s *Server) handle(ctx context.Context, id []byte, kind handleKind) (*handle, error) {
+	h, err := s.handles.get(id, kind)
+	if err != nil {
+		return nil, err
+	}
+	if who, ok := auth.From(ctx); ok && h.sess != nil {
+		h.sess.mu.Lock()
+		owner := h.sess.user
+		h.sess.mu.Unlock()
+		if owner != who.User {
+			return nil, errUnknownHandle
+		}
+	}
+	return h, nil
 }

@@ -213,3 +213,39 @@ func TestFlightRateLimit(t *testing.T) {
 		t.Fatalf("over the limit: %v", err)
 	}
 }
+
+// A ticket (or prepared statement) is its session's: another user holding
+// it is told it does not exist, and cannot run it.
+func TestTicketsStayWithTheirUser(t *testing.T) {
+	a := authtest.New(t, map[string]auth.Role{"rita": auth.Reader, "will": auth.Writer})
+	env := newTestEnv(t, func(o *Options) { o.Auth = a })
+	clients := map[string]*afsql.Client{}
+	for _, user := range []string{"rita", "will"} {
+		cl, err := afsql.NewClient(env.addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		clients[user] = cl
+	}
+	as := func(user string) context.Context {
+		return metadata.AppendToOutgoingContext(context.Background(), "authorization", authtest.Basic(user))
+	}
+	info, err := clients["will"].Execute(as("will"), "INSERT INTO bronze.events VALUES (9, 'nine', 9.0) RETURNING id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := clients["rita"].DoGet(as("rita"), info.Endpoint[0].Ticket)
+	if err == nil {
+		for rdr.Next() {
+		}
+		err = rdr.Err()
+		rdr.Release()
+	}
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("rita with will's ticket: %v, want NotFound", err)
+	}
+	if n, _, err := runAs(t, clients["rita"], authtest.Basic("rita"), "SELECT * FROM bronze.events WHERE id = 9"); err != nil || n != 0 {
+		t.Fatalf("will's insert ran for rita: %d rows, %v", n, err)
+	}
+}

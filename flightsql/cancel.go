@@ -23,7 +23,7 @@ import (
 // stream is interrupted (the engine interrupts DuckDB), a pending ticket is
 // dropped. Unknown tickets are NotFound; a prepared statement with nothing
 // running is NOT_CANCELLABLE.
-func (s *Server) CancelFlightInfo(_ context.Context, req *flight.CancelFlightInfoRequest) (flight.CancelFlightInfoResult, error) {
+func (s *Server) CancelFlightInfo(ctx context.Context, req *flight.CancelFlightInfoRequest) (flight.CancelFlightInfoResult, error) {
 	info := req.GetInfo()
 	if info == nil || len(info.GetEndpoint()) == 0 {
 		return flight.CancelFlightInfoResult{}, s.status("CancelFlightInfo", fmt.Errorf("%w: no endpoint to cancel", errBadRequest))
@@ -33,6 +33,9 @@ func (s *Server) CancelFlightInfo(_ context.Context, req *flight.CancelFlightInf
 		id, kind, err := parseTicket(ep.GetTicket())
 		if err != nil {
 			return flight.CancelFlightInfoResult{}, s.status("CancelFlightInfo", err)
+		}
+		if _, err := s.handle(ctx, id, kind); err != nil && s.opts.Auth != nil {
+			continue // not the caller's (or gone): nothing of theirs to cancel
 		}
 		var ok bool
 		if kind == kindTicket {

@@ -61,7 +61,7 @@ func (s *Server) GetSchemaStatement(ctx context.Context, cmd afsql.StatementQuer
 // DoGetStatement streams the result of a ticket from GetFlightInfoStatement
 // or GetFlightInfoPreparedStatement.
 func (s *Server) DoGetStatement(ctx context.Context, tkt afsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	h, err := s.handles.get(tkt.GetStatementHandle(), kindTicket)
+	h, err := s.handle(ctx, tkt.GetStatementHandle(), kindTicket)
 	if err != nil {
 		return nil, nil, s.status("DoGetStatement", err)
 	}
@@ -112,15 +112,18 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req afsql.ActionCr
 }
 
 // ClosePreparedStatement closes a prepared statement.
-func (s *Server) ClosePreparedStatement(_ context.Context, req afsql.ActionClosePreparedStatementRequest) error {
+func (s *Server) ClosePreparedStatement(ctx context.Context, req afsql.ActionClosePreparedStatementRequest) error {
+	if _, err := s.handle(ctx, req.GetPreparedStatementHandle(), kindPrepared); err != nil {
+		return s.status("ClosePreparedStatement", err)
+	}
 	return s.status("ClosePreparedStatement", s.handles.closePrepared(req.GetPreparedStatementHandle()))
 }
 
 // DoPutPreparedStatementQuery binds parameters (one binding per row, any
 // number of batches) to a prepared statement; they stay with the handle
 // until the next binding.
-func (s *Server) DoPutPreparedStatementQuery(_ context.Context, cmd afsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
-	h, err := s.handles.get(cmd.GetPreparedStatementHandle(), kindPrepared)
+func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd afsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
+	h, err := s.handle(ctx, cmd.GetPreparedStatementHandle(), kindPrepared)
 	if err != nil {
 		return nil, s.status("DoPutPreparedStatementQuery", err)
 	}
@@ -137,7 +140,7 @@ func (s *Server) DoPutPreparedStatementQuery(_ context.Context, cmd afsql.Prepar
 // GetFlightInfoPreparedStatement returns a ticket for one execution of a
 // prepared statement with its current parameters.
 func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd afsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	p, err := s.handles.get(cmd.GetPreparedStatementHandle(), kindPrepared)
+	p, err := s.handle(ctx, cmd.GetPreparedStatementHandle(), kindPrepared)
 	if err != nil {
 		return nil, s.status("GetFlightInfoPreparedStatement", err)
 	}
@@ -177,7 +180,7 @@ func (s *Server) preparedTicket(ctx context.Context, p *handle) (*handle, error)
 // DoGetPreparedStatement serves clients that send the prepared-statement
 // command itself as a ticket: it executes with the current parameters.
 func (s *Server) DoGetPreparedStatement(ctx context.Context, cmd afsql.PreparedStatementQuery) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	p, err := s.handles.get(cmd.GetPreparedStatementHandle(), kindPrepared)
+	p, err := s.handle(ctx, cmd.GetPreparedStatementHandle(), kindPrepared)
 	if err != nil {
 		return nil, nil, s.status("DoGetPreparedStatement", err)
 	}
@@ -193,8 +196,8 @@ func (s *Server) DoGetPreparedStatement(ctx context.Context, cmd afsql.PreparedS
 }
 
 // GetSchemaPreparedStatement returns a prepared statement's result schema.
-func (s *Server) GetSchemaPreparedStatement(_ context.Context, cmd afsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
-	h, err := s.handles.get(cmd.GetPreparedStatementHandle(), kindPrepared)
+func (s *Server) GetSchemaPreparedStatement(ctx context.Context, cmd afsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
+	h, err := s.handle(ctx, cmd.GetPreparedStatementHandle(), kindPrepared)
 	if err != nil {
 		return nil, s.status("GetSchemaPreparedStatement", err)
 	}
@@ -205,7 +208,7 @@ func (s *Server) GetSchemaPreparedStatement(_ context.Context, cmd afsql.Prepare
 // parameter row sent with the call (or with the bound parameters, or once
 // without parameters) and returns the total of affected rows.
 func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd afsql.PreparedStatementUpdate, rdr flight.MessageReader) (int64, error) {
-	h, err := s.handles.get(cmd.GetPreparedStatementHandle(), kindPrepared)
+	h, err := s.handle(ctx, cmd.GetPreparedStatementHandle(), kindPrepared)
 	if err != nil {
 		return 0, s.status("DoPutPreparedStatementUpdate", err)
 	}

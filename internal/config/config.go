@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/lakeflight/lakeflight/auth"
 )
 
 // Config is everything `lakeflight serve` can be told.
@@ -220,24 +222,23 @@ func (c Config) TempDir() string {
 func (c Config) Validate() error {
 	var errs []error
 	for i, u := range c.Auth.Users {
-		switch u.Role {
-		case "reader", "writer", "admin":
-		default:
-			errs = append(errs, fmt.Errorf("auth.users[%d] (%s): role %q is not reader, writer or admin", i, u.Name, u.Role))
+		if _, err := auth.ParseRole(u.Role); err != nil {
+			errs = append(errs, fmt.Errorf("auth.users[%d] (%s): %w", i, u.Name, err))
 		}
 	}
 	for i, tk := range c.Auth.APITokens {
-		switch tk.Role {
-		case "reader", "writer", "admin":
-		default:
-			errs = append(errs, fmt.Errorf("auth.api_tokens[%d] (%s): role %q is not reader, writer or admin", i, tk.Name, tk.Role))
+		if _, err := auth.ParseRole(tk.Role); err != nil {
+			errs = append(errs, fmt.Errorf("auth.api_tokens[%d] (%s): %w", i, tk.Name, err))
 		}
 	}
-	if s := c.Auth.TokenSecret; s != "" && len(s) < 32 {
-		errs = append(errs, fmt.Errorf("auth.token_secret: %d bytes; want at least 32 (random, e.g. openssl rand -hex 32)", len(s)))
+	if s := c.Auth.TokenSecret; s != "" && len(s) < auth.MinSecretBytes {
+		errs = append(errs, fmt.Errorf("auth.token_secret: %d bytes; want at least %d (random, e.g. openssl rand -hex 32)", len(s), auth.MinSecretBytes))
 	}
-	if c.Auth.RateLimit < 0 || c.Auth.RateBurst < 0 {
+	switch {
+	case c.Auth.RateLimit < 0 || c.Auth.RateBurst < 0:
 		errs = append(errs, fmt.Errorf("auth.rate_limit %g and auth.rate_burst %d: neither may be negative", c.Auth.RateLimit, c.Auth.RateBurst))
+	case c.Auth.RateBurst > 0 && c.Auth.RateLimit == 0:
+		errs = append(errs, fmt.Errorf("auth.rate_burst %d without auth.rate_limit: a burst needs a rate (calls a second)", c.Auth.RateBurst))
 	}
 	if c.Auth.TokenTTL < 0 {
 		errs = append(errs, fmt.Errorf("auth.token_ttl: %s is negative", c.Auth.TokenTTL))

@@ -322,3 +322,27 @@ func TestExposedAndInsecure(t *testing.T) {
 		t.Errorf("--insecure=maybe accepted: %+v", c.Insecure)
 	}
 }
+
+func TestAuthSettingsAreChecked(t *testing.T) {
+	for _, c := range []struct {
+		edit func(*Config)
+		msg  string
+	}{
+		{func(c *Config) { c.Auth.Users = []AuthUser{{Name: "a", PasswordHash: "x", Role: "root"}} }, `role "root"`},
+		{func(c *Config) { c.Auth.APITokens = []AuthToken{{Name: "t", TokenSHA256: "x", Role: ""}} }, "auth.api_tokens[0] (t)"},
+		{func(c *Config) { c.Auth.TokenSecret = "short" }, "at least 32"},
+		{func(c *Config) { c.Auth.RateBurst = 5 }, "burst needs a rate"},
+		{func(c *Config) { c.Auth.RateLimit = -1 }, "negative"},
+	} {
+		cfg := Default()
+		c.edit(&cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%v, want an error saying %q", err, c.msg)
+		}
+	}
+	cfg := Default()
+	cfg.Auth.Users = []AuthUser{{Name: "a", PasswordHash: "x", Role: "Admin"}}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("role Admin (any case, as the server reads it): %v", err)
+	}
+}

@@ -419,7 +419,11 @@ func (r *Runner) runProcess(ctx context.Context, run *Run, tail *tailWriter) (in
 	}
 	cmd := exec.Command(run.Command[0], run.Command[1:]...)
 	cmd.Dir = r.cfg.ProjectDir
-	cmd.Env = append(append(os.Environ(), "DO_NOT_TRACK=1", "DBT_SEND_ANONYMOUS_USAGE_STATS=false", "DBT_USE_COLORS=false"), r.cfg.Env...)
+	// The server's own settings stay out of dbt's environment: models and
+	// macros can read it (env_var), and some are secrets (the token secret,
+	// a catalog URI's password, a client's LAKEFLIGHT_PASSWORD).
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "LAKEFLIGHT_") })
+	cmd.Env = append(append(env, "DO_NOT_TRACK=1", "DBT_SEND_ANONYMOUS_USAGE_STATS=false", "DBT_USE_COLORS=false"), r.cfg.Env...)
 	if r.cfg.RunEnv != nil {
 		cmd.Env = append(cmd.Env, r.cfg.RunEnv()...)
 	}

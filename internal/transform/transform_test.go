@@ -22,6 +22,7 @@ for a in "$@"; do
 done
 echo "args: $*"
 echo "$@" > "$ARGS_FILE"
+env > "$ARGS_FILE.env"
 mkdir -p "$target"
 case "$FAKE_DBT" in
   sleep)
@@ -229,5 +230,32 @@ func TestState(t *testing.T) {
 	wait(t, r, first.ID, Running)
 	if got := r.State(); got != "ready: 1 running, 1 queued" {
 		t.Fatalf("busy: %q", got)
+	}
+}
+
+// dbt gets the run's own environment (RunEnv), never the server's
+// LAKEFLIGHT_* settings, some of which are secrets.
+func TestRunEnvironmentKeepsServerSettingsOut(t *testing.T) {
+	t.Setenv("LAKEFLIGHT_AUTH_TOKEN_SECRET", "server-secret-0123456789abcdef0123456789")
+	t.Setenv("LAKEFLIGHT_PASSWORD", "client-password")
+	r := openWith(t, t.TempDir(), "ok", func(c *Config) {
+		c.RunEnv = func() []string { return []string{"LAKEFLIGHT_TOKEN=run-token"} }
+	})
+	run, err := r.Submit(Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, r, run.ID, Success)
+	env, err := os.ReadFile(filepath.Join(r.cfg.ProjectDir, "args.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(env), "LAKEFLIGHT_TOKEN=run-token\n") {
+		t.Errorf("the run's token is not in dbt's environment:\n%s", env)
+	}
+	for _, secret := range []string{"server-secret", "client-password"} {
+		if strings.Contains(string(env), secret) {
+			t.Errorf("dbt's environment holds %s", secret)
+		}
 	}
 }
