@@ -73,28 +73,41 @@ func (c *Catalog) ExpireSnapshots(ctx context.Context, id Ident, o ExpireOptions
 		return MaintenanceReport{}, fmt.Errorf("%w: expiring snapshots of %s: older_than %s is negative", ErrInvalidArgument, id, o.OlderThan)
 	}
 	return c.Maintain(ctx, id, "expire_snapshots", func(rep *MaintenanceReport) error {
-		const attempts = 4
-		var err error
-		for range attempts {
-			var txn *Txn
-			if txn, err = c.Begin(ctx, id); err != nil {
-				return err
-			}
-			before := len(txn.Table().Metadata().Snapshots())
-			if err = txn.tx.ExpireSnapshots(table.WithOlderThan(o.OlderThan), table.WithRetainLast(o.RetainLast)); err != nil {
-				txn.Abort()
+		before := 0
+		err := c.commitRetrying(ctx, id, func(txn *Txn) error {
+			before = len(txn.Table().Metadata().Snapshots())
+			if err := txn.tx.ExpireSnapshots(table.WithOlderThan(o.OlderThan), table.WithRetainLast(o.RetainLast)); err != nil {
 				return fmt.Errorf("expiring snapshots of %s: %w", id, err)
 			}
-			txn.staged = true
-			if _, err = txn.Commit(ctx); err == nil {
-				return c.dropMetadataLog(ctx, id, before)
-			}
-			if !errors.Is(err, table.ErrCommitFailed) {
-				return err
-			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return err
+		return c.dropMetadataLog(ctx, id, before)
 	})
+}
+
+// commitRetrying stages change on a fresh Txn of table id and commits it,
+// again on the newer state when another commit lands first (up to four
+// times). change's own error ends it.
+func (c *Catalog) commitRetrying(ctx context.Context, id Ident, change func(*Txn) error) error {
+	var err error
+	for range 4 {
+		var txn *Txn
+		if txn, err = c.Begin(ctx, id); err != nil {
+			return err
+		}
+		if err = change(txn); err != nil {
+			txn.Abort()
+			return err
+		}
+		txn.staged = true
+		if _, err = txn.Commit(ctx); err == nil || !errors.Is(err, table.ErrCommitFailed) {
+			return err
+		}
+	}
+	return err
 }
 
 // dropMetadataLog drops the table's earlier metadata files, which still
@@ -115,34 +128,16 @@ func (c *Catalog) dropMetadataLog(ctx context.Context, id Ident, before int) err
 		return nil
 	}
 	own, had := md.Properties()[table.MetadataPreviousVersionsMaxKey]
-	commit := func(change func(*table.Transaction) error) error {
-		var err error
-		for range 4 {
-			var txn *Txn
-			if txn, err = c.Begin(ctx, id); err != nil {
-				return err
-			}
-			if err = change(txn.tx); err != nil {
-				txn.Abort()
-				return err
-			}
-			txn.staged = true
-			if _, err = txn.Commit(ctx); err == nil || !errors.Is(err, table.ErrCommitFailed) {
-				return err
-			}
-		}
-		return err
-	}
-	if err := commit(func(tx *table.Transaction) error {
-		return tx.SetProperties(iceberg.Properties{table.MetadataPreviousVersionsMaxKey: "1"})
+	if err := c.commitRetrying(ctx, id, func(txn *Txn) error {
+		return txn.tx.SetProperties(iceberg.Properties{table.MetadataPreviousVersionsMaxKey: "1"})
 	}); err != nil {
 		return fmt.Errorf("dropping the earlier metadata files of %s: %w", id, err)
 	}
-	err = commit(func(tx *table.Transaction) error {
+	err = c.commitRetrying(ctx, id, func(txn *Txn) error {
 		if had {
-			return tx.SetProperties(iceberg.Properties{table.MetadataPreviousVersionsMaxKey: own})
+			return txn.tx.SetProperties(iceberg.Properties{table.MetadataPreviousVersionsMaxKey: own})
 		}
-		return tx.RemoveProperties([]string{table.MetadataPreviousVersionsMaxKey})
+		return txn.tx.RemoveProperties([]string{table.MetadataPreviousVersionsMaxKey})
 	})
 	if err != nil {
 		return fmt.Errorf("restoring %s of %s (it is 1 now; set it again): %w", table.MetadataPreviousVersionsMaxKey, id, err)

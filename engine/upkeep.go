@@ -133,7 +133,9 @@ func (e *Engine) WaitUpkeep(ctx context.Context) error {
 // stopUpkeep cancels the worker and waits for it.
 func (e *Engine) stopUpkeep() {
 	if u := e.upkeep; u != nil {
+		u.mu.Lock() // scheduleUpkeep checks the context and starts the worker under it
 		u.stop()
+		u.mu.Unlock()
 		u.wg.Wait()
 	}
 }
