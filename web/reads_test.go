@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -24,6 +25,9 @@ import (
 // fakeReader answers every read with rows ids 0..n-1 (ignoring filters) and
 // keeps the request it got.
 type fakeReader struct {
+	// mu: a handler cut off mid-stream may still run while the next
+	// request's starts (TestRowsErrorMidStream).
+	mu   sync.Mutex
 	mem  memory.Allocator
 	n    int
 	fail error // returned by the reader after the first batch
@@ -33,6 +37,8 @@ type fakeReader struct {
 }
 
 func (f *fakeReader) Schema(_ context.Context, id catalog.Ident, asOf AsOf) (TableSchema, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.asOf = asOf
 	return TableSchema{Table: id, SnapshotID: 7, CurrentSnapshotID: 9, Columns: []Column{
 		{ID: 1, Name: "id", Type: "long", Arrow: arrow.PrimitiveTypes.Int64},
@@ -42,6 +48,8 @@ func (f *fakeReader) Schema(_ context.Context, id catalog.Ident, asOf AsOf) (Tab
 }
 
 func (f *fakeReader) Rows(_ context.Context, req RowsRequest) (array.RecordReader, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.got, f.vals = req, nil
 	for _, flt := range req.Filters {
 		var vs []string
