@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -31,6 +32,22 @@ STOP_TIMEOUT_S = 10.0
 
 
 @dataclass
+class ClientTLS:
+    """What a test client needs to speak TLS to a server: the CA to trust, and for mutual TLS
+    a client certificate and key (PEM files)."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.ca))
+        if self.cert:
+            ctx.load_cert_chain(str(self.cert), str(self.key))
+        return ctx
+
+
+@dataclass
 class Server:
     bin: Path
     data_dir: Path
@@ -38,10 +55,15 @@ class Server:
     http_addr: str
     proc: subprocess.Popen
     log_path: Path
+    tls: ClientTLS | None = None
 
     @property
     def uri(self) -> str:
-        return f"grpc://{self.flight_addr}"
+        return f"{'grpc+tls' if self.tls else 'grpc'}://{self.flight_addr}"
+
+    @property
+    def http_base(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.http_addr}"
 
     @property
     def warehouse(self) -> Path:
@@ -69,7 +91,8 @@ def free_port() -> int:
 
 
 def wait_ready(server: Server) -> None:
-    url = f"http://{server.http_addr}/ready"
+    url = f"{server.http_base}/ready"
+    context = server.tls.ssl_context() if server.tls else None
     deadline = time.monotonic() + READY_TIMEOUT_S
     last = "no answer"
     while time.monotonic() < deadline:
@@ -78,7 +101,7 @@ def wait_ready(server: Server) -> None:
                 f"lakeflight exited with code {server.proc.returncode} before it was ready; log:\n{server.log_tail()}"
             )
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
+            with urllib.request.urlopen(url, timeout=2, context=context) as resp:
                 if resp.status == 200:
                     return
                 last = f"HTTP {resp.status}"
@@ -95,11 +118,14 @@ def server_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("LAKEFLIGHT_")}
 
 
-def start_server(data_dir: Path, *extra_args: str, log_path: Path | None = None) -> Server:
+def start_server(
+    data_dir: Path, *extra_args: str, log_path: Path | None = None, tls: ClientTLS | None = None
+) -> Server:
     """Start lakeflight on free ports with data_dir and wait until it is ready.
 
     The log goes to log_path, by default <data_dir>.log beside the data dir; give
-    each server its own when several share one data dir.
+    each server its own when several share one data dir. A server given TLS flags
+    in extra_args needs tls: how the test clients reach it.
     """
     binary = lakeflight_bin()
     if not os.access(binary, os.X_OK):
@@ -125,7 +151,7 @@ def start_server(data_dir: Path, *extra_args: str, log_path: Path | None = None)
             stderr=subprocess.STDOUT,
             env=server_env(),
         )
-    srv = Server(binary, data_dir, flight_addr, http_addr, proc, log_path)
+    srv = Server(binary, data_dir, flight_addr, http_addr, proc, log_path, tls)
     try:
         wait_ready(srv)
     except BaseException:

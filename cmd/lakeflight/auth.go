@@ -89,16 +89,18 @@ func cliAuthorization() (string, error) {
 	return "", nil
 }
 
-// headerCreds sends an Authorization header on every call.
-type headerCreds string
-
-func (h headerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": string(h)}, nil
+// headerCreds sends an Authorization header on every call; over TLS it
+// insists on it (gRPC then never sends the header in plaintext).
+type headerCreds struct {
+	authorization string
+	tls           bool
 }
 
-// RequireTransportSecurity is false: lakeflight speaks plaintext gRPC
-// (serve it on loopback, or behind TLS termination) until it has TLS.
-func (headerCreds) RequireTransportSecurity() bool { return false }
+func (h headerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": h.authorization}, nil
+}
+
+func (h headerCreds) RequireTransportSecurity() bool { return h.tls }
 
 // runToken is `lakeflight token create NAME ROLE`: a new API token, and
 // the auth.api_tokens entry that accepts it (only its hash is stored).

@@ -193,7 +193,15 @@ func maintainTable(ctx context.Context, opts maintainOptions, id catalog.Ident) 
 	if err != nil {
 		return catalog.MaintenanceReport{}, err
 	}
-	u := fmt.Sprintf("http://%s/v1/tables/%s/%s/%s", opts.http, url.PathEscape(id.Namespace), url.PathEscape(id.Name), maintainActions[opts.action])
+	tlsCfg, err := cliTLS(os.Getenv)
+	if err != nil {
+		return catalog.MaintenanceReport{}, err
+	}
+	scheme, client := "http", http.DefaultClient
+	if tlsCfg != nil {
+		scheme, client = "https", &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	}
+	u := fmt.Sprintf("%s://%s/v1/tables/%s/%s/%s", scheme, opts.http, url.PathEscape(id.Namespace), url.PathEscape(id.Name), maintainActions[opts.action])
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
 	if err != nil {
 		return catalog.MaintenanceReport{}, err
@@ -206,7 +214,7 @@ func maintainTable(ctx context.Context, opts maintainOptions, id catalog.Ident) 
 	if authz != "" {
 		req.Header.Set("Authorization", authz)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return catalog.MaintenanceReport{}, fmt.Errorf("cannot reach lakeflight's HTTP sidecar at %s: %w", opts.http, err)
 	}

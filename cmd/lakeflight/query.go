@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
@@ -123,8 +124,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// dialFlightSQL makes a plaintext Flight SQL client, with the credentials of
-// LAKEFLIGHT_TOKEN or LAKEFLIGHT_USER/PASSWORD if set. gRPC connects lazily: the
+// dialFlightSQL makes a Flight SQL client, with the credentials of
+// LAKEFLIGHT_TOKEN or LAKEFLIGHT_USER/PASSWORD if set, over TLS when the
+// environment says so (cliTLS). gRPC connects lazily: the
 // timeout bounds each connection attempt, so a dead or black-holed address
 // fails the first call with Unavailable instead of hanging.
 func dialFlightSQL(ctx context.Context, addr string, timeout time.Duration) (*afsql.Client, error) {
@@ -133,12 +135,20 @@ func dialFlightSQL(ctx context.Context, addr string, timeout time.Duration) (*af
 	if err != nil {
 		return nil, err
 	}
+	tlsCfg, err := cliTLS(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	transport := insecure.NewCredentials()
+	if tlsCfg != nil {
+		transport = credentials.NewTLS(tlsCfg)
+	}
 	var creds []grpc.DialOption
 	if authz != "" {
-		creds = append(creds, grpc.WithPerRPCCredentials(headerCreds(authz)))
+		creds = append(creds, grpc.WithPerRPCCredentials(headerCreds{authz, tlsCfg != nil}))
 	}
 	return afsql.NewClientCtx(ctx, addr, nil, nil, append(creds,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(transport),
 		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) {
 			return dialer.DialContext(ctx, "tcp", a)
 		}),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/engine"
@@ -129,6 +131,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 			"addresses", strings.Join(exposed, ", "))
 	}
 
+	tlsSrv, err := openTLS(cfg, log)
+	if err != nil {
+		return err
+	}
+
 	// Listeners first: a port clash should fail before anything is opened.
 	flightLn, err := net.Listen("tcp", cfg.FlightAddr)
 	if err != nil {
@@ -140,6 +147,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		return fmt.Errorf("listening for HTTP on %s: %w", cfg.HTTPAddr, err)
 	}
 	defer func() { _ = httpLn.Close() }() // already closed by net/http on a clean stop
+	if tlsSrv != nil {
+		httpLn = tls.NewListener(httpLn, tlsSrv.httpConfig())
+	}
 
 	// The sidecar answers /health at once and /ready 503 while starting.
 	var cat *catalog.Catalog
@@ -238,12 +248,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))
 	}
 	defer closeLogged(log, "flight sql sessions", fsrv)
-	grpcSrv := grpc.NewServer(fsrv.ServerOptions()...)
+	grpcOpts := fsrv.ServerOptions()
+	if tlsSrv != nil {
+		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(tlsSrv.srv.Config)))
+	}
+	grpcSrv := grpc.NewServer(grpcOpts...)
 	fsrv.Register(grpcSrv)
 	grpcErr := make(chan error, 1)
 	go func() { grpcErr <- grpcSrv.Serve(flightLn) }()
 
-	runner, err := openTransform(cfg, dataDir, flightLn.Addr().String(), cat, authn, reg, log.With("component", "transform"))
+	runner, err := openTransform(cfg, dataDir, flightLn.Addr().String(), tlsSrv, cat, authn, reg, log.With("component", "transform"))
 	if err != nil {
 		grpcSrv.Stop()
 		return shutdownHTTP(httpSrv, fmt.Errorf("transforms: %w", err))
@@ -256,7 +270,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 
 	httpSrv.SetReady(true)
 	log.Info("lakeflight ready",
-		"flight", flightLn.Addr().String(), "http", httpLn.Addr().String(),
+		"flight", flightLn.Addr().String(), "http", httpLn.Addr().String(), "tls", tlsSrv.describe(),
 		"data_dir", dataDir, "version", version, "startup", time.Since(started).Round(time.Millisecond))
 	if onListen != nil {
 		onListen(flightLn.Addr().String(), httpLn.Addr().String())

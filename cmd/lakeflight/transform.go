@@ -29,7 +29,7 @@ const dbtProfileName = "lakeflight"
 // no dbt project to build (the routes then say how to configure one).
 // flightAddr is where this server's Flight SQL listens: the profile
 // lakeflight writes points dbt there.
-func openTransform(cfg config.Config, dataDir, flightAddr string, cat *catalog.Catalog, authn *auth.Authenticator, reg prometheus.Registerer, log *slog.Logger) (*transform.Runner, error) {
+func openTransform(cfg config.Config, dataDir, flightAddr string, tlsSrv *serverTLS, cat *catalog.Catalog, authn *auth.Authenticator, reg prometheus.Registerer, log *slog.Logger) (*transform.Runner, error) {
 	project := cfg.DBT.ProjectDir
 	if project == "" {
 		if _, err := os.Stat(filepath.Join("dbt", "dbt_project.yml")); err != nil {
@@ -57,7 +57,7 @@ func openTransform(cfg config.Config, dataDir, flightAddr string, cat *catalog.C
 	profiles := cfg.DBT.ProfilesDir
 	if profiles == "" {
 		profiles = state
-		if err := writeProfile(filepath.Join(state, "profiles.yml"), flightAddr, authn != nil); err != nil {
+		if err := writeProfile(filepath.Join(state, "profiles.yml"), flightAddr, authn != nil, tlsSrv); err != nil {
 			return nil, err
 		}
 	}
@@ -111,8 +111,9 @@ const transformTokenTTL = 12 * time.Hour
 
 // writeProfile writes the dbt profile of this server: the lakeflight
 // adapter over Flight SQL at addr, silver by default; withToken has it
-// send the token each run gets in LAKEFLIGHT_TOKEN.
-func writeProfile(path, addr string, withToken bool) error {
+// send the token each run gets in LAKEFLIGHT_TOKEN; with TLS on, dbt
+// speaks TLS to it (and shows a client certificate when one is asked for).
+func writeProfile(path, addr string, withToken bool, tlsSrv *serverTLS) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -138,6 +139,19 @@ func writeProfile(path, addr string, withToken bool) error {
 `, dbtProfileName, host, port)
 	if withToken {
 		body += "      token: \"{{ env_var('LAKEFLIGHT_TOKEN') }}\"\n"
+	}
+	pt, err := tlsSrv.forProfile(host, filepath.Join(filepath.Dir(path), "tls"))
+	if err != nil {
+		return err
+	}
+	if pt != nil {
+		body += fmt.Sprintf("      tls: true\n      tls_root_certs: %q\n", pt.rootCerts)
+		if pt.serverName != "" {
+			body += fmt.Sprintf("      tls_server_name: %q\n", pt.serverName)
+		}
+		if pt.clientCert != "" {
+			body += fmt.Sprintf("      tls_client_cert: %q\n      tls_client_key: %q\n", pt.clientCert, pt.clientKey)
+		}
 	}
 	return os.WriteFile(path, []byte(body), 0o644)
 }

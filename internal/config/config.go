@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lakeflight/lakeflight/auth"
+	"github.com/lakeflight/lakeflight/internal/tlsconf"
 )
 
 // Config is everything `lakeflight serve` can be told.
@@ -36,6 +37,7 @@ type Config struct {
 
 	Catalog CatalogConfig `yaml:"catalog"`
 	Auth    AuthConfig    `yaml:"auth"`
+	TLS     TLSConfig     `yaml:"tls"`
 	DuckDB  DuckDBConfig  `yaml:"duckdb"`
 	DBT     DBTConfig     `yaml:"dbt"`
 	// MaxSQLBytes bounds the text of one SQL statement or script a client
@@ -111,6 +113,25 @@ type AuthConfig struct {
 	RateLimit float64 `yaml:"rate_limit"`
 	RateBurst int     `yaml:"rate_burst"`
 }
+
+// TLSConfig turns on TLS for Flight SQL and the HTTP sidecar (both take the
+// same certificate), and mutual TLS when a client CA is given. Empty: both
+// speak plaintext.
+type TLSConfig struct {
+	// CertFile is the PEM certificate chain (leaf first) and KeyFile its
+	// key; both are read again when they change (renewal without restart).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile holds the PEM certificates that sign client
+	// certificates; with it every connection must present one (ClientAuth
+	// "require", the default) or one is checked when presented
+	// ("verify-if-given": health probes without certificates still work).
+	ClientCAFile string `yaml:"client_ca_file"`
+	ClientAuth   string `yaml:"client_auth"`
+}
+
+// On reports whether the listeners speak TLS.
+func (t TLSConfig) On() bool { return t.CertFile != "" }
 
 // AuthToken is one pre-issued API token: the hex SHA-256 of the token
 // (lakeflight token create makes both), a name and a role.
@@ -242,6 +263,17 @@ func (c Config) Validate() error {
 	}
 	if c.Auth.TokenTTL < 0 {
 		errs = append(errs, fmt.Errorf("auth.token_ttl: %s is negative", c.Auth.TokenTTL))
+	}
+	switch {
+	case (c.TLS.CertFile == "") != (c.TLS.KeyFile == ""):
+		errs = append(errs, errors.New("tls.cert_file and tls.key_file: give both (a certificate and its key) or neither"))
+	case c.TLS.ClientCAFile != "" && !c.TLS.On():
+		errs = append(errs, errors.New("tls.client_ca_file: client certificates need TLS (tls.cert_file and tls.key_file)"))
+	}
+	if _, err := tlsconf.ParseClientAuth(c.TLS.ClientAuth); err != nil {
+		errs = append(errs, fmt.Errorf("tls.client_auth: %w", err))
+	} else if c.TLS.ClientAuth != "" && c.TLS.ClientCAFile == "" {
+		errs = append(errs, fmt.Errorf("tls.client_auth %q: needs tls.client_ca_file", c.TLS.ClientAuth))
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		errs = append(errs, errors.New("data_dir: must not be empty"))

@@ -346,3 +346,32 @@ func TestAuthSettingsAreChecked(t *testing.T) {
 		t.Errorf("role Admin (any case, as the server reads it): %v", err)
 	}
 }
+
+func TestTLSSettingsAreChecked(t *testing.T) {
+	for _, c := range []struct {
+		edit func(*Config)
+		msg  string
+	}{
+		{func(c *Config) { c.TLS.CertFile = "s.crt" }, "give both"},
+		{func(c *Config) { c.TLS.KeyFile = "s.key" }, "give both"},
+		{func(c *Config) { c.TLS.ClientCAFile = "ca.crt" }, "client certificates need TLS"},
+		{func(c *Config) { c.TLS = TLSConfig{CertFile: "s.crt", KeyFile: "s.key", ClientAuth: "require"} }, "needs tls.client_ca_file"},
+		{func(c *Config) {
+			c.TLS = TLSConfig{CertFile: "s.crt", KeyFile: "s.key", ClientCAFile: "ca.crt", ClientAuth: "optional"}
+		}, `client_auth "optional"`},
+	} {
+		cfg := Default()
+		c.edit(&cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%v, want an error saying %q", err, c.msg)
+		}
+	}
+	cfg, err := Load([]string{"--tls-cert-file", "s.crt", "--tls-key-file", "s.key", "--tls-client-ca-file", "ca.crt",
+		"--tls-client-auth", "verify-if-given"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil || !cfg.TLS.On() || cfg.TLS.ClientAuth != "verify-if-given" {
+		t.Fatalf("flags: %+v %v", cfg.TLS, err)
+	}
+}

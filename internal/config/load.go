@@ -126,6 +126,10 @@ func settings() []setting {
 			c.ShutdownTimeout = d
 			return err
 		}},
+		{"tls-cert-file", "PEM certificate (chain) for TLS on Flight SQL and HTTP; with --tls-key-file turns TLS on", str(func(c *Config) *string { return &c.TLS.CertFile })},
+		{"tls-key-file", "PEM private key of --tls-cert-file", str(func(c *Config) *string { return &c.TLS.KeyFile })},
+		{"tls-client-ca-file", "PEM CA certificates of accepted client certificates (mutual TLS)", str(func(c *Config) *string { return &c.TLS.ClientCAFile })},
+		{"tls-client-auth", "with a client CA: require (default) or verify-if-given", str(func(c *Config) *string { return &c.TLS.ClientAuth })},
 		{"insecure", "serve on a non-loopback address without authentication (auth.users): anyone who reaches it may read and change every table", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.Insecure = b

@@ -13,6 +13,7 @@ import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import adbc_driver_flightsql
@@ -64,6 +65,15 @@ class LakeflightCredentials(Credentials):
     user: str = field(default="", kw_only=True)
     password: str = field(default="", kw_only=True, repr=False)
     token: str = field(default="", kw_only=True, repr=False)
+    # TLS: `tls: true` speaks grpc+tls; `tls_root_certs` is a PEM file of the CA (or the
+    # certificate) to trust instead of the system's roots, `tls_server_name` the name to
+    # verify when the host is not on the certificate, `tls_client_cert` and `tls_client_key`
+    # PEM files of a client certificate for servers that ask for one (mutual TLS).
+    tls: bool = field(default=False, kw_only=True)
+    tls_root_certs: str = field(default="", kw_only=True)
+    tls_server_name: str = field(default="", kw_only=True)
+    tls_client_cert: str = field(default="", kw_only=True)
+    tls_client_key: str = field(default="", kw_only=True, repr=False)
 
     _ALIASES = {"catalog": "database", "namespace": "schema"}
 
@@ -77,7 +87,7 @@ class LakeflightCredentials(Credentials):
 
     @property
     def uri(self) -> str:
-        return f"grpc://{self.host}:{self.port}"
+        return f"{'grpc+tls' if self.tls else 'grpc'}://{self.host}:{self.port}"
 
     def _connection_keys(self) -> tuple[str, ...]:
         return ("host", "port", "database", "schema")
@@ -93,7 +103,8 @@ class LakeflightCredentials(Credentials):
                 raise DbtRuntimeError(
                     "unknown key(s) for a lakeflight target: "
                     + ", ".join(unknown)
-                    + " (known: host, port, database, schema, user, password, token; tls comes later)"
+                    + " (known: host, port, database, schema, user, password, token, tls, tls_root_certs,"
+                    + " tls_server_name, tls_client_cert, tls_client_key)"
                 )
             if not data.get("schema"):
                 raise DbtRuntimeError("a lakeflight target needs `schema` (the Iceberg namespace models go to)")
@@ -101,7 +112,35 @@ class LakeflightCredentials(Credentials):
                 raise DbtRuntimeError("a lakeflight target takes a `token` or a `user` and `password`, not both")
             if bool(data.get("user")) != bool(data.get("password")):
                 raise DbtRuntimeError("a lakeflight target with `user` needs `password` too, and the other way round")
+            tls_files = ("tls_root_certs", "tls_server_name", "tls_client_cert", "tls_client_key")
+            tls_keys = [k for k in tls_files if data.get(k)]
+            if tls_keys and data.get("tls") is not True:
+                raise DbtRuntimeError(f"a lakeflight target with {', '.join(tls_keys)} needs `tls: true`")
+            if bool(data.get("tls_client_cert")) != bool(data.get("tls_client_key")):
+                raise DbtRuntimeError(
+                    "a lakeflight target with `tls_client_cert` needs `tls_client_key` too, and the other way round"
+                )
         super().validate(data)
+
+
+def _tls_options(creds: LakeflightCredentials) -> dict[str, str]:
+    """The driver's TLS options: it takes PEM text, the profile names files."""
+    db = adbc_driver_flightsql.DatabaseOptions
+    options: dict[str, str] = {}
+    for key, option in (
+        ("tls_root_certs", db.TLS_ROOT_CERTS),
+        ("tls_client_cert", db.MTLS_CERT_CHAIN),
+        ("tls_client_key", db.MTLS_PRIVATE_KEY),
+    ):
+        path = getattr(creds, key)
+        if path:
+            try:
+                options[option.value] = Path(path).expanduser().read_text()
+            except OSError as e:
+                raise OSError(f"{key} {path}: {e.strerror or e}") from e
+    if creds.tls_server_name:
+        options[db.TLS_OVERRIDE_HOSTNAME.value] = creds.tls_server_name
+    return options
 
 
 class LakeflightConnectionManager(SQLConnectionManager):
@@ -119,6 +158,7 @@ class LakeflightConnectionManager(SQLConnectionManager):
             options[adbc_driver_manager.DatabaseOptions.USERNAME.value] = creds.user
             options[adbc_driver_manager.DatabaseOptions.PASSWORD.value] = creds.password
         try:
+            options.update(_tls_options(creds))
             handle = flight_sql.connect(creds.uri, db_kwargs=options, autocommit=True)
             try:
                 # ADBC connects lazily; one round trip proves the server answers.

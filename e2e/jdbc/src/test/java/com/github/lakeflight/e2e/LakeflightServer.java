@@ -160,6 +160,10 @@ final class LakeflightServer implements AutoCloseable {
   }
 
   private void waitReady() throws Exception {
+    if (extraArgs.contains("--tls-cert-file")) {
+      waitReadyLogged();
+      return;
+    }
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     HttpRequest req =
         HttpRequest.newBuilder(URI.create("http://" + httpAddr + "/ready"))
@@ -184,6 +188,27 @@ final class LakeflightServer implements AutoCloseable {
     }
     process.destroyForcibly();
     fail("lakeflight not ready after " + READY_TIMEOUT + " (" + last + "); log:\n" + logTail());
+  }
+
+  /**
+   * A TLS server (whose /ready this plain HTTP client cannot ask) is ready once this run's log
+   * says so.
+   */
+  private void waitReadyLogged() throws Exception {
+    long before = Files.size(log);
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        fail("lakeflight exited with code " + process.exitValue() + " before it was ready; log:\n" + logTail());
+      }
+      String text = Files.readString(log);
+      if (text.length() > before && text.substring((int) before).contains("lakeflight ready")) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    process.destroyForcibly();
+    fail("lakeflight did not log that it was ready after " + READY_TIMEOUT + "; log:\n" + logTail());
   }
 
   String logTail() {
