@@ -23,6 +23,8 @@ type APIToken struct {
 	Name   string
 	SHA256 string // hex SHA-256 of the token
 	Role   Role
+	// Namespaces grants the token these namespaces only; nil: all.
+	Namespaces []string
 }
 
 // NewAPIToken makes a random API token and its configuration entry.
@@ -68,7 +70,7 @@ func (a *Authenticator) apiToken(token string) (Identity, error) {
 	if !ok {
 		return Identity{}, fmt.Errorf("%w: unknown or revoked API token", ErrUnauthenticated)
 	}
-	return Identity{User: APITokenIdentity + t.Name, Role: t.Role}, nil
+	return Identity{User: APITokenIdentity + t.Name, Role: t.Role, Namespaces: t.Namespaces}, nil
 }
 
 // APITokenIdentity starts the identity names of API tokens.

@@ -65,16 +65,45 @@ func ParseRole(s string) (Role, error) {
 type Identity struct {
 	User string
 	Role Role
+	// Namespaces are the namespaces the identity may use, by its grants;
+	// nil: every namespace.
+	Namespaces []string
 }
 
 // May reports whether the identity's role covers need.
 func (id Identity) May(need Role) bool { return id.Role >= need }
+
+// Restricted reports whether the identity's grants name its namespaces.
+func (id Identity) Restricted() bool { return id.Namespaces != nil }
+
+// MayUse reports whether the identity's grants cover namespace ns (names
+// compare without regard to case, as DuckDB resolves them).
+func (id Identity) MayUse(ns string) bool {
+	if id.Namespaces == nil {
+		return true
+	}
+	for _, g := range id.Namespaces {
+		if strings.EqualFold(g, ns) {
+			return true
+		}
+	}
+	return false
+}
+
+// NamespaceError is the PermissionDenied a call outside the identity's
+// grants gets.
+func (id Identity) NamespaceError(ns string) error {
+	return fmt.Errorf("%w: %s may use only namespace(s) %s, not %s", ErrForbidden, id.User,
+		strings.Join(id.Namespaces, ", "), ns)
+}
 
 // User is one configured user.
 type User struct {
 	Name         string
 	PasswordHash string // bcrypt
 	Role         Role
+	// Namespaces grants the user these namespaces only; nil: all.
+	Namespaces []string
 }
 
 // Errors. ErrUnauthenticated: no or bad credentials (gRPC Unauthenticated,
@@ -194,7 +223,7 @@ func (a *Authenticator) Basic(user, password string) (Identity, error) {
 		a.failures.take(user, now)
 		return Identity{}, fmt.Errorf("%w: unknown user or wrong password", ErrUnauthenticated)
 	}
-	id := Identity{User: u.Name, Role: u.Role}
+	id := Identity{User: u.Name, Role: u.Role, Namespaces: u.Namespaces}
 	a.mu.Lock()
 	if len(a.basic) > 10_000 {
 		clear(a.basic)
@@ -256,12 +285,14 @@ func (a *Authenticator) Bearer(token string) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: the bearer token is malformed", ErrUnauthenticated)
 	}
+	// The grants are the user's as configured now, never the token's.
+	var grants []string
 	if u, ok := a.users[c.User]; ok {
-		role = min(role, u.Role)
+		role, grants = min(role, u.Role), u.Namespaces
 	} else if !strings.HasPrefix(c.User, InternalPrefix) {
 		return Identity{}, fmt.Errorf("%w: user %s is no longer configured", ErrUnauthenticated, c.User)
 	}
-	return Identity{User: c.User, Role: role}, nil
+	return Identity{User: c.User, Role: role, Namespaces: grants}, nil
 }
 
 // InternalPrefix starts the names of identities the server issues tokens

@@ -3,6 +3,7 @@ package auth
 import (
 	"encoding/base64"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -34,18 +35,18 @@ func basic(user, password string) string {
 func TestBasicAndBearer(t *testing.T) {
 	a := testAuth(t)
 	id, err := a.Header(basic("will", "will-password"))
-	if err != nil || id != (Identity{User: "will", Role: Writer}) {
+	if err != nil || !reflect.DeepEqual(id, Identity{User: "will", Role: Writer}) {
 		t.Fatalf("basic: %+v, %v", id, err)
 	}
 	if !id.May(Reader) || !id.May(Writer) || id.May(Admin) {
 		t.Errorf("a writer's rights: %+v", id)
 	}
 	// Again, from the cache.
-	if id2, err := a.Header(basic("will", "will-password")); err != nil || id2 != id {
+	if id2, err := a.Header(basic("will", "will-password")); err != nil || !reflect.DeepEqual(id2, id) {
 		t.Fatalf("basic again: %+v, %v", id2, err)
 	}
 	tok := a.Issue(id)
-	if got, err := a.Header("Bearer " + tok); err != nil || got != id {
+	if got, err := a.Header("Bearer " + tok); err != nil || !reflect.DeepEqual(got, id) {
 		t.Fatalf("bearer: %+v, %v", got, err)
 	}
 	for _, c := range []struct{ header, msg string }{
@@ -173,7 +174,7 @@ func TestAPITokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, err := a.Header("Bearer " + tok)
-	if err != nil || id != (Identity{User: "token:ci", Role: Writer}) {
+	if err != nil || !reflect.DeepEqual(id, Identity{User: "token:ci", Role: Writer}) {
 		t.Fatalf("the configured token: %+v, %v", id, err)
 	}
 	if _, err := a.Header("Bearer " + tok + "x"); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "unknown or revoked") {
@@ -214,5 +215,43 @@ func TestFailedLoginsAreLimited(t *testing.T) {
 	now = now.Add(10 * time.Second)
 	if id, err := a.Basic("rita", "rita-password"); err != nil || id.User != "rita" {
 		t.Fatalf("after the wait: %+v %v", id, err)
+	}
+}
+
+// Grants come with every way of authenticating: Basic, the user's bearer
+// token (the grants as configured, not as issued) and API tokens.
+func TestNamespaceGrantsTravel(t *testing.T) {
+	h, err := HashPassword("gail-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New([]User{{Name: "gail", PasswordHash: h, Role: Reader, Namespaces: []string{"gold"}}}, nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, entry, err := NewAPIToken("etl", Writer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry.Namespaces = []string{"bronze"}
+	if err := a.AddAPITokens([]APIToken{entry}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.Header(basic("gail", "gail-password"))
+	if err != nil || !id.Restricted() || !id.MayUse("GOLD") || id.MayUse("silver") {
+		t.Fatalf("basic: %+v %v", id, err)
+	}
+	issued := a.Issue(Identity{User: "gail", Role: Reader}) // a token issued without the grants
+	if id, err := a.Bearer(issued); err != nil || !id.Restricted() || id.MayUse("silver") {
+		t.Fatalf("bearer: %+v %v", id, err)
+	}
+	if id, err := a.Bearer(tok); err != nil || !id.MayUse("bronze") || id.MayUse("gold") {
+		t.Fatalf("API token: %+v %v", id, err)
+	}
+	if err := id.NamespaceError("silver"); !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "only namespace(s) gold, not silver") {
+		t.Fatalf("refusal: %v", err)
+	}
+	if (Identity{User: "ada", Role: Admin}).Restricted() || !(Identity{}).MayUse("anything") {
+		t.Fatal("an identity without grants is restricted")
 	}
 }

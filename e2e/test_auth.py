@@ -26,8 +26,15 @@ from conftest import REPO, lakeflight_bin, start_server, stop
 
 DBT = Path(sys.executable).parent / "dbt"
 PROJECT = REPO / "dbt"
-PASSWORDS = {"rita": "rita-Secret-1", "will": "will-Secret-2", "ada": "ada-Secret-3"}
-ROLES = {"rita": "reader", "will": "writer", "ada": "admin"}
+PASSWORDS = {
+    "rita": "rita-Secret-1",
+    "will": "will-Secret-2",
+    "ada": "ada-Secret-3",
+    "gail": "gail-Secret-4",
+    "bob": "bob-Secret-5",
+}
+ROLES = {"rita": "reader", "will": "writer", "ada": "admin", "gail": "reader", "bob": "writer"}
+GRANTS = {"gail": ["gold"], "bob": ["bronze"]}  # namespace grants: a reader of gold, a writer of bronze
 
 
 def hash_password(password: str) -> str:
@@ -43,6 +50,7 @@ def secured(tmp_path_factory):
     work = tmp_path_factory.mktemp("auth")
     users = "\n".join(
         f"    - name: {u}\n      password_hash: '{hash_password(p)}'\n      role: {ROLES[u]}"
+        + (f"\n      namespaces: [{', '.join(GRANTS[u])}]" if u in GRANTS else "")
         for u, p in PASSWORDS.items()
     )
     config = work / "lakeflight.yaml"
@@ -167,3 +175,40 @@ def test_transform_connects_back_with_its_own_token(secured):
     with login(secured, "rita") as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM silver.stg_orders")
         assert cur.fetchone()[0] > 0
+
+
+def test_namespace_grants(secured):
+    """gail reads gold only: a join that reaches into silver is refused, and the driver's catalog
+    listing shows gold alone; bob writes into bronze only."""
+    suffix = uuid.uuid4().hex[:8]
+    with login(secured, "will") as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE gold.g_{suffix} AS SELECT range AS id FROM range(5)")
+        cur.execute(f"CREATE TABLE silver.s_{suffix} AS SELECT range AS id FROM range(3)")
+    with login(secured, "gail") as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM gold.g_{suffix}")
+        assert cur.fetchone() == (5,)
+        for sql in (
+            f"SELECT count(*) FROM gold.g_{suffix} g JOIN silver.s_{suffix} s USING (id)",
+            f"SELECT count(*) FROM silver.s_{suffix}",
+            f"SELECT * FROM gold.g_{suffix} WHERE id IN (SELECT id FROM silver.s_{suffix})",
+        ):
+            with pytest.raises(adbc_driver_manager.Error) as err:
+                cur.execute(sql)
+            assert "may use only namespace(s) gold" in str(err.value) and "silver" in str(err.value), sql
+        objects = conn.adbc_get_objects(depth="tables").read_all().to_pylist()
+        schemas = {
+            s["db_schema_name"] for c in objects if c["catalog_name"] == "lakehouse" for s in c["catalog_db_schemas"]
+        }
+        assert schemas == {"gold"}, schemas
+    status, body, _ = http(secured, "GET", f"/v1/tables/silver/s_{suffix}/snapshots", basic("gail"))
+    assert status == 403 and "namespace(s) gold" in body["detail"], body
+    assert http(secured, "GET", f"/v1/tables/gold/g_{suffix}/snapshots", basic("gail"))[0] == 200
+    data = pa.table({"id": pa.array([1, 2], pa.int64())})
+    with login(secured, "bob") as conn, conn.cursor() as cur:
+        cur.adbc_ingest(f"b_{suffix}", data, mode="create", db_schema_name="bronze")
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.adbc_ingest(f"s_{suffix}", data, mode="append", db_schema_name="silver")
+        assert "may use only namespace(s) bronze" in str(err.value)
+    with login(secured, "will") as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT (SELECT count(*) FROM bronze.b_{suffix}), (SELECT count(*) FROM silver.s_{suffix})")
+        assert cur.fetchone() == (2, 3)

@@ -116,9 +116,16 @@ func (s *Session) Catalog(ctx context.Context, f CatalogFilter) (*CatalogListing
 	if out.Schemas, err = listSchemas(ctx, dc, visible, f); err != nil {
 		return nil, fmt.Errorf("listing schemas: %w", err)
 	}
+	// A session with namespace grants sees only its namespaces of the
+	// lakehouse (and its own temp objects).
+	grants, _ := s.grantsOf()
+	hidden := func(catalog, schema string) bool {
+		return grants != nil && catalog == ice && !granted(grants, schema)
+	}
+	out.Schemas = slices.DeleteFunc(out.Schemas, func(n SchemaName) bool { return hidden(n.Catalog, n.Schema) })
 
 	for _, o := range objs {
-		if slices.Contains(hiddenSchemas, o.Schema) || !f.keepTable(o) {
+		if slices.Contains(hiddenSchemas, o.Schema) || !f.keepTable(o) || hidden(o.Catalog, o.Schema) {
 			continue
 		}
 		if o.Catalog == ice && o.Kind != KindTable && !s.e.isStoredView(o.Schema, o.Name) {

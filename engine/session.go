@@ -51,6 +51,10 @@ type Session struct {
 	// readOnly, when set, is why statements that change tables, views or
 	// namespaces are refused (SetReadOnly).
 	readOnly string
+	// grants, when not nil, are the only namespaces the session may read
+	// (grants.go), for grantee.
+	grants  []string
+	grantee string
 }
 
 // SetReadOnly makes the session refuse every statement that changes an

@@ -87,6 +87,9 @@ func (s *Session) prepare(ctx context.Context, sql, text string, toks sqltext.To
 	if err := precheck(toks); err != nil {
 		return nil, err
 	}
+	if err := s.checkGrantKind(toks); err != nil {
+		return nil, err
+	}
 	if err := s.e.checkShape(toks); err != nil {
 		return nil, err
 	}
@@ -175,6 +178,9 @@ func (s *Session) prepare(ctx context.Context, sql, text string, toks sqltext.To
 // A statement that reads Iceberg tables is first rewritten to read pinned
 // snapshots (rewrite.go).
 func (s *Session) prepareOn(ctx context.Context, dc *dconn, sql, text string, toks sqltext.Tokens) (*Statement, error) {
+	if err := s.checkGrantRefs(dc, text, toks); err != nil {
+		return nil, err
+	}
 	gen := s.e.gen.Load()
 	if c := dc.cache.take(sql, gen); c != nil && !s.e.pinsCurrent(c.pins) {
 		c.destroy() // a table it reads has moved on

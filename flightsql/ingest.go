@@ -47,6 +47,9 @@ func (s *Server) DoPutCommandStatementIngest(ctx context.Context, cmd afsql.Stat
 	if err != nil {
 		return 0, s.status("DoPutCommandStatementIngest", err)
 	}
+	if id, ok := auth.From(ctx); ok && !id.MayUse(req.Table.Namespace) {
+		return 0, s.status("DoPutCommandStatementIngest", id.NamespaceError(req.Table.Namespace))
+	}
 	in := &ingestStream{MessageReader: rdr, limit: s.opts.MaxIngestBytes}
 	req.Records = in
 	req.After = in.after

@@ -42,6 +42,9 @@ type conn interface {
 	Catalog(ctx context.Context, f engine.CatalogFilter) (*engine.CatalogListing, error)
 	// SetReadOnly refuses statements that change tables (why: the message).
 	SetReadOnly(why string)
+	// SetGrants restricts the session to namespaces (nil: all), naming
+	// user in refusals.
+	SetGrants(user string, namespaces []string)
 	Close() error
 }
 

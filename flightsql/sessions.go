@@ -68,8 +68,13 @@ func (cs *clientSession) engineConn(ctx context.Context, q querier) (conn, error
 		if err != nil {
 			return nil, fmt.Errorf("opening engine session: %w", err)
 		}
-		if id, ok := auth.From(ctx); ok && !id.May(auth.Writer) {
-			c.SetReadOnly(fmt.Sprintf("user %s has the %s role: it may query, but changing tables, views or namespaces needs writer or admin", id.User, id.Role))
+		if id, ok := auth.From(ctx); ok {
+			if !id.May(auth.Writer) {
+				c.SetReadOnly(fmt.Sprintf("user %s has the %s role: it may query, but changing tables, views or namespaces needs writer or admin", id.User, id.Role))
+			}
+			if id.Restricted() {
+				c.SetGrants(id.User, id.Namespaces)
+			}
 		}
 		cs.conn = c
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -40,10 +41,39 @@ func (s *Server) need(role auth.Role) echo.MiddlewareFunc {
 				return fmt.Errorf("%w: %s %s needs the %s role; user %s is a %s", auth.ErrForbidden,
 					c.Request().Method, c.Path(), role, id.User, id.Role)
 			}
+			if err := checkGrants(c, id); err != nil {
+				return err
+			}
 			c.SetRequest(c.Request().WithContext(auth.With(c.Request().Context(), id)))
 			return next(c)
 		}
 	}
+}
+
+// checkGrants refuses a route outside the identity's namespace grants: a
+// table route of another namespace, and starting a transform (dbt builds
+// models of every namespace).
+func checkGrants(c echo.Context, id auth.Identity) error {
+	if !id.Restricted() {
+		return nil
+	}
+	ns := c.Param("ns")
+	if q := c.Param("qualified"); q != "" {
+		ns, _, _ = strings.Cut(q, ".")
+	}
+	if ns != "" {
+		if unescaped, err := url.PathUnescape(ns); err == nil {
+			ns = unescaped
+		}
+		if !id.MayUse(ns) {
+			return id.NamespaceError(ns)
+		}
+	}
+	if c.Request().Method == http.MethodPost && c.Path() == "/transform" {
+		return fmt.Errorf("%w: user %s may use only namespace(s) %s, and a transform builds models of every namespace",
+			auth.ErrForbidden, id.User, strings.Join(id.Namespaces, ", "))
+	}
+	return nil
 }
 
 // tokenAnswer is POST /v1/auth/token's body.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -8,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/auth/authtest"
+	"github.com/lakeflight/lakeflight/ingest"
 )
 
 func as(t *testing.T, h http.Handler, header, method, path, body string) (int, string, http.Header) {
@@ -111,4 +115,44 @@ func TestSidecarRateLimit(t *testing.T) {
 	if code, body, _ := as(t, h, authtest.BasicWith("will", "will-password"), http.MethodGet, "/metrics", ""); code != http.StatusOK {
 		t.Fatalf("another user: %d %s", code, body)
 	}
+}
+
+// A user granted only gold reaches gold's table routes and no other
+// namespace's, ingests only into gold, and starts no transform.
+func TestSidecarNamespaceGrants(t *testing.T) {
+	a := authtest.WithGrants(t, map[string]auth.Role{"gina": auth.Admin}, map[string][]string{"gina": {"gold"}})
+	s := New(Options{Auth: a, Ingest: refusingIngester{}})
+	s.SetReady(true)
+	h := s.Handler()
+	gina := authtest.Basic("gina")
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodGet, "/v1/tables/silver/t/snapshots", http.StatusForbidden},
+		{http.MethodGet, "/query/silver.t", http.StatusForbidden},
+		{http.MethodGet, "/schema/Silver.t", http.StatusForbidden},
+		{http.MethodPost, "/v1/tables/silver/t/compact", http.StatusForbidden},
+		{http.MethodPost, "/ingest?table=silver.t", http.StatusForbidden},
+		{http.MethodPost, "/ingest?table=t", http.StatusForbidden}, // bronze by default
+		{http.MethodPost, "/transform", http.StatusForbidden},
+		{http.MethodGet, "/v1/tables/gold/t/snapshots", http.StatusNotImplemented}, // allowed; no catalog here
+		{http.MethodPost, "/v1/tables/GOLD/t/compact", http.StatusNotImplemented},
+		{http.MethodPost, "/ingest?table=gold.t", http.StatusBadRequest}, // allowed: the body "{}" is read, and holds no rows
+	} {
+		code, body, _ := as(t, h, gina, c.method, c.path, "{}")
+		if code != c.want {
+			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, code, body, c.want)
+		}
+		if code == http.StatusForbidden && !strings.Contains(body, "namespace(s) gold") {
+			t.Errorf("%s %s: the refusal does not name the grants: %s", c.method, c.path, body)
+		}
+	}
+}
+
+// refusingIngester turns the ingest routes on; these tests never reach it.
+type refusingIngester struct{}
+
+func (refusingIngester) Write(context.Context, ingest.Request) (ingest.Result, error) {
+	return ingest.Result{}, echo.NewHTTPError(http.StatusTeapot, "reached the ingester")
 }

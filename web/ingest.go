@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/labstack/echo/v4"
 
+	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/ingest"
 )
@@ -79,6 +80,9 @@ func (s *Server) ingestUpload(c echo.Context) error {
 	req, opts, err := readIngestParams(r.URL.Query())
 	if err != nil {
 		return err
+	}
+	if id, ok := auth.From(r.Context()); ok && !id.MayUse(req.Table.Namespace) {
+		return id.NamespaceError(req.Table.Namespace)
 	}
 	if key := r.Header.Get("Idempotency-Key"); req.Key == "" && key != "" {
 		req.Key = key

@@ -30,13 +30,19 @@ func Password(user string) string { return user + "-password" }
 // password Password(name), and a fixed token secret.
 func New(t testing.TB, roles map[string]auth.Role) *auth.Authenticator {
 	t.Helper()
+	return WithGrants(t, roles, nil)
+}
+
+// WithGrants is New with namespace grants for some users (by name).
+func WithGrants(t testing.TB, roles map[string]auth.Role, grants map[string][]string) *auth.Authenticator {
+	t.Helper()
 	var users []auth.User
 	for name, role := range roles {
 		h, err := bcrypt.GenerateFromPassword([]byte(Password(name)), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)
 		}
-		users = append(users, auth.User{Name: name, PasswordHash: string(h), Role: role})
+		users = append(users, auth.User{Name: name, PasswordHash: string(h), Role: role, Namespaces: grants[name]})
 	}
 	a, err := auth.New(users, []byte(strings.Repeat("t", 32)), time.Hour)
 	if err != nil {

@@ -26,7 +26,7 @@ func openAuth(cfg config.Config) (*auth.Authenticator, error) {
 		if err != nil {
 			return nil, fmt.Errorf("auth.users[%d] (%s): %w", i, u.Name, err)
 		}
-		users[i] = auth.User{Name: u.Name, PasswordHash: u.PasswordHash, Role: role}
+		users[i] = auth.User{Name: u.Name, PasswordHash: u.PasswordHash, Role: role, Namespaces: u.Namespaces}
 	}
 	var secret []byte
 	if cfg.Auth.TokenSecret != "" {
@@ -42,7 +42,7 @@ func openAuth(cfg config.Config) (*auth.Authenticator, error) {
 		if err != nil {
 			return nil, fmt.Errorf("auth.api_tokens[%d] (%s): %w", i, t.Name, err)
 		}
-		tokens[i] = auth.APIToken{Name: t.Name, SHA256: t.TokenSHA256, Role: role}
+		tokens[i] = auth.APIToken{Name: t.Name, SHA256: t.TokenSHA256, Role: role, Namespaces: t.Namespaces}
 	}
 	if err := a.AddAPITokens(tokens); err != nil {
 		return nil, err

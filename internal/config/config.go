@@ -139,6 +139,8 @@ type AuthToken struct {
 	Name        string `yaml:"name"`
 	TokenSHA256 string `yaml:"token_sha256"`
 	Role        string `yaml:"role"`
+	// Namespaces, if given, are the only namespaces the token may use.
+	Namespaces []string `yaml:"namespaces"`
 }
 
 // AuthUser is one user: a bcrypt hash of the password (lakeflight
@@ -147,6 +149,9 @@ type AuthUser struct {
 	Name         string `yaml:"name"`
 	PasswordHash string `yaml:"password_hash"`
 	Role         string `yaml:"role"`
+	// Namespaces, if given, are the only namespaces the user may use
+	// (a reader of gold only: [gold]).
+	Namespaces []string `yaml:"namespaces"`
 }
 
 // CatalogConfig says where Iceberg metadata and data live. Empty URI and
@@ -246,9 +251,15 @@ func (c Config) Validate() error {
 		if _, err := auth.ParseRole(u.Role); err != nil {
 			errs = append(errs, fmt.Errorf("auth.users[%d] (%s): %w", i, u.Name, err))
 		}
+		if err := checkGrants(u.Namespaces); err != nil {
+			errs = append(errs, fmt.Errorf("auth.users[%d] (%s): %w", i, u.Name, err))
+		}
 	}
 	for i, tk := range c.Auth.APITokens {
 		if _, err := auth.ParseRole(tk.Role); err != nil {
+			errs = append(errs, fmt.Errorf("auth.api_tokens[%d] (%s): %w", i, tk.Name, err))
+		}
+		if err := checkGrants(tk.Namespaces); err != nil {
 			errs = append(errs, fmt.Errorf("auth.api_tokens[%d] (%s): %w", i, tk.Name, err))
 		}
 	}
@@ -359,6 +370,19 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_format: %q is not text or json", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// checkGrants checks a namespaces list: absent (all namespaces) or names.
+func checkGrants(ns []string) error {
+	if ns != nil && len(ns) == 0 {
+		return errors.New("namespaces: [] grants no namespace; leave it out to grant every namespace")
+	}
+	for _, n := range ns {
+		if strings.TrimSpace(n) == "" || strings.Contains(n, ".") {
+			return fmt.Errorf("namespaces: %q is not a namespace name", n)
+		}
+	}
+	return nil
 }
 
 // AuthOn reports whether clients must authenticate (auth.users or

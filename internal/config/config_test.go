@@ -333,6 +333,12 @@ func TestAuthSettingsAreChecked(t *testing.T) {
 		{func(c *Config) { c.Auth.TokenSecret = "short" }, "at least 32"},
 		{func(c *Config) { c.Auth.RateBurst = 5 }, "burst needs a rate"},
 		{func(c *Config) { c.Auth.RateLimit = -1 }, "negative"},
+		{func(c *Config) {
+			c.Auth.Users = []AuthUser{{Name: "g", PasswordHash: "x", Role: "reader", Namespaces: []string{}}}
+		}, "grants no namespace"},
+		{func(c *Config) {
+			c.Auth.APITokens = []AuthToken{{Name: "t", TokenSHA256: "x", Role: "reader", Namespaces: []string{"a.b"}}}
+		}, `"a.b" is not a namespace`},
 	} {
 		cfg := Default()
 		c.edit(&cfg)
