@@ -28,9 +28,13 @@ from dbt_common.exceptions import DbtDatabaseError, DbtRuntimeError
 logger = AdapterLogger("lakeflight")
 
 # adbc-driver-flightsql 1.13.0's GetInfo fills a map shared by every connection of the
-# process without a lock: two dbt threads connecting at once crashed dbt with the Go
-# runtime's "fatal error: concurrent map writes". One GetInfo at a time per process.
+# process without a lock, and every query reads that map: two dbt threads connecting at
+# once crashed dbt with the Go runtime's "fatal error: concurrent map writes", and one
+# thread connecting while another ran a query with "concurrent map read and map write".
+# So GetInfo runs once per server and process (under the lock, before the connection
+# that runs it is used), and later connections prove the server answers with a query.
 _GET_INFO_LOCK = threading.Lock()
+_VENDORS: dict[str, str | None] = {}  # uri -> vendor_name from the process's one GetInfo
 
 # The driver wraps a server message as "<CODE>: [FlightSQL] <message> (<Code>; <Call>). Vendor code: N";
 # the gRPC code and lakeflight's message are what a dbt user needs.
@@ -163,7 +167,14 @@ class LakeflightConnectionManager(SQLConnectionManager):
             try:
                 # ADBC connects lazily; one round trip proves the server answers.
                 with _GET_INFO_LOCK:
-                    info = handle.adbc_get_info()
+                    known = creds.uri in _VENDORS
+                    if not known:
+                        _VENDORS[creds.uri] = handle.adbc_get_info().get("vendor_name")
+                    vendor = _VENDORS[creds.uri]
+                if known:
+                    with handle.cursor() as cur:
+                        cur.execute("SELECT 1")
+                        cur.fetchall()
             except BaseException:
                 handle.close()
                 raise
@@ -171,13 +182,11 @@ class LakeflightConnectionManager(SQLConnectionManager):
             connection.handle = None
             connection.state = ConnectionState.FAIL
             raise FailedToConnectError(f"cannot reach lakeflight at {creds.uri}: {server_message(e)}") from e
-        if info.get("vendor_name") != "lakeflight":
+        if vendor != "lakeflight":
             handle.close()
             connection.handle = None
             connection.state = ConnectionState.FAIL
-            raise FailedToConnectError(
-                f"{creds.uri} is a Flight SQL server but not lakeflight (vendor {info.get('vendor_name')!r})"
-            )
+            raise FailedToConnectError(f"{creds.uri} is a Flight SQL server but not lakeflight (vendor {vendor!r})")
         connection.handle = handle
         connection.state = ConnectionState.OPEN
         return connection
