@@ -323,3 +323,41 @@ func canceledQueries(t testing.TB, env *testEnv) uint64 {
 	}
 	return 0
 }
+
+// A query past the query timeout is interrupted, and its client hears
+// DEADLINE_EXCEEDED saying so: while DuckDB computes, and while the client
+// is slow to take the batches. Short queries are not touched.
+func TestQueryTimeout(t *testing.T) {
+	env := newTestEnv(t, func(o *Options) { o.QueryTimeout = 500 * time.Millisecond })
+	cl := env.client(t, true)
+	ctx := context.Background()
+	if n := countRows(t, ctx, cl, "SELECT * FROM range(10)"); n != 10 {
+		t.Fatalf("a short query: %d rows", n)
+	}
+
+	info, err := cl.Execute(ctx, slowQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = drain(ctx, cl, info.Endpoint[0].Ticket)
+	st := wantCode(t, err, codes.DeadlineExceeded)
+	if !strings.Contains(st.Message(), "query timeout (500ms, --query-timeout)") {
+		t.Errorf("message = %q", st.Message())
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("stopped after %v", took)
+	}
+	waitFor(t, 10*time.Second, func() bool { return env.eng.Stats().Running == 0 })
+
+	// A slow reader: the first batch, then a pause past the timeout.
+	_, rdr := startBigRead(ctx, t, cl)
+	defer rdr.Release()
+	time.Sleep(time.Second)
+	for rdr.Next() {
+	}
+	st = wantCode(t, rdr.Err(), codes.DeadlineExceeded)
+	if !strings.Contains(st.Message(), "query timeout") {
+		t.Errorf("slow reader's message = %q", st.Message())
+	}
+}

@@ -84,6 +84,11 @@ type Options struct {
 	// HeavyQueryThreshold: a query whose SQL text last ran at least this
 	// long is heavy. Default 500 ms.
 	HeavyQueryThreshold time.Duration
+	// QueryTimeout bounds a query's run, from its DoGet to its last batch
+	// (waiting for a heavy-query turn included): DuckDB is interrupted and
+	// the client gets DEADLINE_EXCEEDED. Writes are not bounded by it. 0:
+	// no bound.
+	QueryTimeout time.Duration
 }
 
 // Defaults of Options.

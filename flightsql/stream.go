@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/lakeflight/lakeflight/internal/arrowbytes"
+	"github.com/lakeflight/lakeflight/internal/errkind"
 )
 
 // stream executes a ticket and streams its batches. The producer goroutine
@@ -27,6 +28,12 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 	default:
 	}
 	sctx, cancel := context.WithCancel(ctx)
+	if d := s.opts.QueryTimeout; d > 0 && h.stmt.IsQuery() && !h.stmt.Writes() {
+		var stop context.CancelFunc
+		sctx, stop = context.WithTimeoutCause(sctx, d, queryTimeoutError(d))
+		parent := cancel
+		cancel = func() { stop(); parent() }
+	}
 	if err := s.handles.start(h, sctx, cancel); err != nil {
 		cancel()
 		return nil, nil, s.status("DoGet", err)
@@ -60,6 +67,9 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 		}
 	}
 	if err != nil {
+		if sctx.Err() != nil && errkind.Of(context.Cause(sctx)) == errkind.DeadlineExceeded {
+			err = context.Cause(sctx) // the query timeout, waiting for a turn or planning
+		}
 		cancel()
 		s.handles.finish(h, false)
 		err = s.status("DoGet", err)
@@ -71,7 +81,7 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 	s.streams.Add(1)
 	go func() {
 		defer s.streams.Done()
-		err := s.produce(sctx, out, rdr, ch)
+		err := s.produce(sctx, ctx, out, rdr, ch)
 		rdr.Release()
 		if err != nil {
 			leave(-1)
@@ -86,25 +96,34 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 	return out, ch, nil
 }
 
+// queryTimeoutError is why a query that ran out of its time stopped.
+func queryTimeoutError(d time.Duration) error {
+	return errkind.New(errkind.DeadlineExceeded, fmt.Sprintf("the query ran longer than the server's query timeout (%s, --query-timeout) and was stopped", d))
+}
+
 // produce sends every batch of rdr on ch; it returns the status error the
-// client saw (nil when the result was sent to the end).
-func (s *Server) produce(ctx context.Context, out *arrow.Schema, rdr interface {
+// client saw (nil when the result was sent to the end). ctx is the query's
+// (canceled by CancelFlightInfo, ended by the query timeout), client the
+// call's: an error still reaches a client that is there.
+func (s *Server) produce(ctx, client context.Context, out *arrow.Schema, rdr interface {
 	Next() bool
 	RecordBatch() arrow.RecordBatch
 	Err() error
 }, ch chan<- flight.StreamChunk) error {
+	tell := func(st error) error {
+		select {
+		case ch <- flight.StreamChunk{Err: st}:
+		case <-client.Done():
+		}
+		return st
+	}
 	var sent int64 // result rows before this batch
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
 		parts, err := fit(split(rec, s.opts.MaxBatchBytes), sent, s.opts.MaxRowBytes)
 		sent += rec.NumRows()
 		if err != nil {
-			st := s.status("DoGet", err)
-			select {
-			case ch <- flight.StreamChunk{Err: st}:
-			case <-ctx.Done():
-			}
-			return st
+			return tell(s.status("DoGet", err))
 		}
 		for i, part := range parts {
 			rows := part.NumRows()
@@ -119,23 +138,22 @@ func (s *Server) produce(ctx context.Context, out *arrow.Schema, rdr interface {
 				for _, p := range parts[i+1:] {
 					p.Release()
 				}
-				return s.status("DoGet", context.Cause(ctx))
+				return tell(s.status("DoGet", context.Cause(ctx)))
 			}
 		}
 	}
 	err := rdr.Err()
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err() // the engine ended early because it was interrupted
+	if ctx.Err() != nil {
+		// The engine ended early because it was interrupted: the reason
+		// (a cancel, the query timeout) is what the client hears.
+		if cause := context.Cause(ctx); err == nil || errkind.Of(cause) == errkind.DeadlineExceeded {
+			err = cause
+		}
 	}
 	if err == nil {
 		return nil
 	}
-	st := s.status("DoGet", err)
-	select {
-	case ch <- flight.StreamChunk{Err: st}:
-	case <-ctx.Done():
-	}
-	return st
+	return tell(s.status("DoGet", err))
 }
 
 // split cuts a batch into slices of at most about limit bytes, so each

@@ -243,6 +243,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		MaxHeavyQueries:       cfg.MaxHeavyQueries,
 		MaxQueuedHeavyQueries: cfg.MaxQueuedHeavyQueries,
 		HeavyQueryThreshold:   cfg.HeavyQueryThreshold,
+		QueryTimeout:          cfg.QueryTimeout,
 	})
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))

@@ -73,6 +73,9 @@ type Config struct {
 	MaxQueuedHeavyQueries int `yaml:"max_queued_heavy_queries"`
 	// HeavyQueryThreshold is the run time that makes a query text heavy.
 	HeavyQueryThreshold time.Duration `yaml:"heavy_query_threshold"`
+	// QueryTimeout bounds one query's run (to its last batch sent); 0: no
+	// bound. Writes are not bounded by it.
+	QueryTimeout time.Duration `yaml:"query_timeout"`
 
 	// ShutdownTimeout bounds graceful shutdown; streams still running after
 	// it are cut.
@@ -352,6 +355,9 @@ func (c Config) Validate() error {
 	}
 	if c.HeavyQueryThreshold <= 0 {
 		errs = append(errs, fmt.Errorf("heavy_query_threshold: %s must be positive", c.HeavyQueryThreshold))
+	}
+	if c.QueryTimeout < 0 {
+		errs = append(errs, fmt.Errorf("query_timeout: %s is negative (0: no bound)", c.QueryTimeout))
 	}
 	if c.SessionIdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("session_idle_timeout: %s must be positive", c.SessionIdleTimeout))

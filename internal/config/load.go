@@ -116,6 +116,11 @@ func settings() []setting {
 			c.HeavyQueryThreshold = d
 			return err
 		}},
+		{"query-timeout", "stop a query (DEADLINE_EXCEEDED) that runs longer than this, e.g. 10m (0, the default: no bound)", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			c.QueryTimeout = d
+			return err
+		}},
 		{"session-idle-timeout", "how long a cookie session outlives its client's last connection, e.g. 30m", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			c.SessionIdleTimeout = d
