@@ -132,7 +132,7 @@ func loadOp(ctx context.Context, cl *afsql.Client, i int, acked *atomic.Int64) e
 	default:
 		_, err := cl.Execute(ctx, "SELEC 1")
 		if status.Code(err) != codes.InvalidArgument {
-			return fmt.Errorf("broken SQL: %v, want INVALID_ARGUMENT", err)
+			return fmt.Errorf("broken SQL: %w, want INVALID_ARGUMENT", err)
 		}
 		return nil
 	}
