@@ -120,6 +120,7 @@ func TestServeMutualTLS(t *testing.T) {
 	flightAddr, httpAddr, stop := startServeWith(t, dataDir, func(c *config.Config) {
 		c.TLS.CertFile, c.TLS.KeyFile, c.TLS.ClientCAFile = pki.serverCert, pki.serverKey, pki.caFile
 		c.DBT.ProjectDir, c.DBT.Command = project, "/bin/true"
+		c.Catalog.Name = "lake2"
 	})
 	defer func() { _ = stop() }()
 
@@ -153,7 +154,7 @@ func TestServeMutualTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"tls: true", "tls_root_certs: \"" + pki.serverCert + "\"", "tls_client_cert:", "tls_client_key:"} {
+	for _, want := range []string{`database: "lake2"`, "tls: true", "tls_root_certs: \"" + pki.serverCert + "\"", "tls_client_cert:", "tls_client_key:"} {
 		if !strings.Contains(string(profile), want) {
 			t.Fatalf("profile lacks %q:\n%s", want, profile)
 		}

@@ -57,7 +57,7 @@ func openTransform(cfg config.Config, dataDir, flightAddr string, tlsSrv *server
 	profiles := cfg.DBT.ProfilesDir
 	if profiles == "" {
 		profiles = state
-		if err := writeProfile(filepath.Join(state, "profiles.yml"), flightAddr, authn != nil, tlsSrv); err != nil {
+		if err := writeProfile(filepath.Join(state, "profiles.yml"), flightAddr, cfg.Catalog.Name, authn != nil, tlsSrv); err != nil {
 			return nil, err
 		}
 	}
@@ -110,10 +110,11 @@ func (f taggedSnapshots) TaggedSnapshots(ctx context.Context, table, tag string,
 const transformTokenTTL = 12 * time.Hour
 
 // writeProfile writes the dbt profile of this server: the lakeflight
-// adapter over Flight SQL at addr, silver by default; withToken has it
+// adapter over Flight SQL at addr, the server's catalog catalogName,
+// silver by default; withToken has it
 // send the token each run gets in LAKEFLIGHT_TOKEN; with TLS on, dbt
 // speaks TLS to it (and shows a client certificate when one is asked for).
-func writeProfile(path, addr string, withToken bool, tlsSrv *serverTLS) error {
+func writeProfile(path, addr, catalogName string, withToken bool, tlsSrv *serverTLS) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -133,10 +134,10 @@ func writeProfile(path, addr string, withToken bool, tlsSrv *serverTLS) error {
       type: lakeflight
       host: %q
       port: %s
-      database: lakehouse
+      database: %q
       schema: silver
       threads: 4
-`, dbtProfileName, host, port)
+`, dbtProfileName, host, port, catalogName)
 	if withToken {
 		body += "      token: \"{{ env_var('LAKEFLIGHT_TOKEN') }}\"\n"
 	}
