@@ -11,6 +11,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/apache/iceberg-go"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+	pgxstdlib "github.com/jackc/pgx/v5/stdlib"
 )
 
 // Ident names one table: namespace (one level, e.g. "bronze") and table name.
@@ -204,8 +206,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		return nil, fmt.Errorf("opening catalog: %w: unknown catalog driver %q", ErrInvalidArgument, cfg.Driver)
 	}
 
-	db, err := sql.Open(sqlDriver, dsn)
-	if err != nil {
+	var db *sql.DB
+	if driver == driverPostgres {
+		var conn sqldriver.Connector
+		if conn, err = pgxstdlib.GetDefaultDriver().(sqldriver.DriverContext).OpenConnector(dsn); err != nil {
+			return nil, fmt.Errorf("opening catalog database: %w", redactDSN(err, dsn))
+		}
+		db = sql.OpenDB(reachConnector{Connector: conn, dsn: dsn})
+	} else if db, err = sql.Open(sqlDriver, dsn); err != nil {
 		return nil, fmt.Errorf("opening catalog database: %w", redactDSN(err, dsn))
 	}
 	if driver == driverPostgres {

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lakeflight/lakeflight/internal/errkind"
 	"github.com/lakeflight/lakeflight/internal/pgtest"
 )
 
@@ -132,8 +133,9 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 	addr := l.Addr().String()
 	_ = l.Close() // nothing listens there now
 	_, err = Open(t.Context(), Config{Driver: "postgres", URI: "postgres://lake:s3cret-pw@" + addr + "/lake?sslmode=disable", Warehouse: t.TempDir()}, nil)
-	if err == nil || !strings.Contains(err.Error(), "connecting to catalog database") || strings.Contains(err.Error(), "s3cret-pw") {
-		t.Fatalf("err = %v, want a connection error without the password", err)
+	if err == nil || !strings.Contains(err.Error(), "connecting to catalog database") || strings.Contains(err.Error(), "s3cret-pw") ||
+		errkind.Of(err) != errkind.Unavailable {
+		t.Fatalf("err = %v, want an unavailable connection error without the password", err)
 	}
 }
 
