@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup demo test test-go test-postgres test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
+.PHONY: all build run setup s3server demo test test-go test-postgres test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
 
 all: build
 
@@ -29,7 +29,12 @@ demo: build setup
 ## test: every test: Go (race detector on), the catalog and engine suites again on PostgreSQL, and the Python ADBC + JDBC end-to-end suites
 test: setup test-go test-postgres test-e2e
 
-test-go:
+## s3server: versitygw, the S3-compatible server the object-store tests start (internal/s3test), when missing
+s3server:
+	@command -v versitygw >/dev/null || test -x "$$($(GO) env GOPATH)/bin/versitygw" || \
+		{ echo "installing versitygw (go install, a few minutes once)"; $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
+
+test-go: s3server
 	$(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./...
 
 ## test-postgres: the catalog and engine suites with their catalogs in PostgreSQL (Debian's server, in a private cluster the suites start)
