@@ -8,12 +8,10 @@ keeps its data in a temporary directory; at the end it must stop cleanly on SIGT
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -166,16 +164,8 @@ def start_server(
 def pg_cluster():
     """A private PostgreSQL server (Debian's), started once for the tests that put lakeflight's
     catalog in PostgreSQL; each takes a database of its own (pg_cluster.new_database())."""
-    # Not under pytest's temporary directories: they are private to this user, and the server may
-    # run as the postgres user.
-    work = Path(tempfile.mkdtemp(prefix="lakeflight-e2e-pg-"))
-    cluster = pgserver.create(work)
-    try:
-        cluster.start()
+    with pgserver.running("lakeflight-e2e-pg-") as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,9 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,3 +149,17 @@ def create(work: Path, settings: tuple[str, ...] = TEST_SETTINGS) -> Cluster:
         c.log.touch()
         os.chown(c.log, pw.pw_uid, pw.pw_gid)
     return c
+
+
+@contextmanager
+def running(prefix: str = "lakeflight-pg-") -> Iterator[Cluster]:
+    """A private cluster, started, then stopped and removed. Its directory is not under pytest's
+    temporary directories: they are private to this user, and the server may run as postgres."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = create(work)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(work, ignore_errors=True)

@@ -5,13 +5,10 @@ is there exactly once."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import adbc_driver_manager
 import pyarrow as pa
@@ -39,14 +36,8 @@ def wait_until(cond, what: str, timeout: float = 60) -> None:
 @pytest.fixture
 def cluster():
     """A PostgreSQL server of this test's own: stopping it disturbs no other test."""
-    work = Path(tempfile.mkdtemp(prefix="lakeflight-e2e-outage-"))
-    c = pgserver.create(work)
-    try:
-        c.start()
+    with pgserver.running("lakeflight-e2e-outage-") as c:
         yield c
-    finally:
-        c.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def ingest(srv, table: str, ids: list[int]) -> None:
