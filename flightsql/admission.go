@@ -128,3 +128,45 @@ func (s *Server) admit(ctx context.Context, st stmt) (func(time.Duration), error
 	}
 	return s.gate.enter(ctx, t.SQL())
 }
+
+// queryLimit bounds the queries streaming at once (Options.MaxQueries):
+// one more waits in line for a slot, up to maxQueued waiting, and past
+// that is refused with ResourceExhausted. nil: no bound.
+type queryLimit struct {
+	slots     chan struct{}
+	maxQueued int64
+	queued    atomic.Int64
+}
+
+func newQueryLimit(maxRunning, maxQueued int) *queryLimit {
+	if maxRunning <= 0 {
+		return nil
+	}
+	return &queryLimit{slots: make(chan struct{}, maxRunning), maxQueued: int64(maxQueued)}
+}
+
+// enter takes a slot (waiting while ctx lasts); leave gives it back.
+func (l *queryLimit) enter(ctx context.Context) (leave func(), err error) {
+	if l == nil {
+		return func() {}, nil
+	}
+	leave = func() { <-l.slots }
+	select {
+	case l.slots <- struct{}{}:
+		return leave, nil
+	default:
+	}
+	if n := l.queued.Add(1); n > l.maxQueued {
+		l.queued.Add(-1)
+		return nil, fmt.Errorf("%w: %d queries are running and %d waiting, the server's limits "+
+			"(lakeflight serve --max-queries, --max-queued-queries); retry later",
+			errOverloaded, cap(l.slots), l.maxQueued)
+	}
+	defer l.queued.Add(-1)
+	select {
+	case l.slots <- struct{}{}:
+		return leave, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}

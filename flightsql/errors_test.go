@@ -361,3 +361,47 @@ func TestQueryTimeout(t *testing.T) {
 		t.Errorf("slow reader's message = %q", st.Message())
 	}
 }
+
+// Past --max-queries a query waits in line, past --max-queued-queries it
+// is refused with RESOURCE_EXHAUSTED; a slot frees when a stream ends.
+func TestMaxQueries(t *testing.T) {
+	env := newTestEnv(t, func(o *Options) { o.MaxQueries, o.MaxQueuedQueries = 1, 1 })
+	ctx := context.Background()
+	first, second, third := env.client(t, false), env.client(t, false), env.client(t, false)
+	streamCtx, stopStream := context.WithCancel(ctx)
+	_, rdr := startBigRead(streamCtx, t, first) // holds the one slot while it streams
+
+	waited := make(chan error, 1)
+	go func() {
+		info, err := second.Execute(ctx, "SELECT 42")
+		if err == nil {
+			_, err = drain(ctx, second, info.Endpoint[0].Ticket)
+		}
+		waited <- err
+	}()
+	waitFor(t, 10*time.Second, func() bool { return env.srv.limit.queued.Load() == 1 })
+	info, err := third.Execute(ctx, "SELECT 7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = drain(ctx, third, info.Endpoint[0].Ticket)
+	st := wantCode(t, err, codes.ResourceExhausted)
+	if !strings.Contains(st.Message(), "--max-queries") {
+		t.Errorf("message = %q", st.Message())
+	}
+	select {
+	case err := <-waited:
+		t.Fatalf("the waiting query ran while the slot was taken: %v", err)
+	default:
+	}
+	stopStream() // the first stream ends: its slot goes to the one waiting
+	rdr.Release()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("the waiting query: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting query did not run after the slot freed")
+	}
+}

@@ -89,12 +89,19 @@ type Options struct {
 	// the client gets DEADLINE_EXCEEDED. Writes are not bounded by it. 0:
 	// no bound.
 	QueryTimeout time.Duration
+	// MaxQueries bounds the queries streaming at once (DoGet to the last
+	// batch); more wait in line, up to MaxQueuedQueries, and past that
+	// are refused with ResourceExhausted. 0: no bound.
+	MaxQueries       int
+	MaxQueuedQueries int
 }
 
 // Defaults of Options.
 const (
-	DefaultMaxSessions = 2048
-	DefaultMaxRowBytes = 16 << 20
+	// DefaultMaxQueuedQueries: queries waiting for a slot under MaxQueries.
+	DefaultMaxQueuedQueries = 256
+	DefaultMaxSessions      = 2048
+	DefaultMaxRowBytes      = 16 << 20
 	// DefaultMaxIngestBytes is lakeflight serve's default
 	// --max-ingest-decompressed-bytes (64 × 1 GiB).
 	DefaultMaxIngestBytes = 64 << 30
@@ -121,7 +128,8 @@ type Server struct {
 
 	sessions *sessionStore
 	handles  *handleTable
-	gate     *admission // nil: no heavy-query gate
+	gate     *admission  // nil: no heavy-query gate
+	limit    *queryLimit // nil: no bound on queries at once
 
 	streams   sync.WaitGroup // producer goroutines
 	stop      chan struct{}
@@ -183,6 +191,9 @@ func newServer(q querier, opts Options) (*Server, error) {
 	if opts.HeavyQueryThreshold <= 0 {
 		opts.HeavyQueryThreshold = DefaultHeavyQueryThreshold
 	}
+	if opts.MaxQueuedQueries <= 0 {
+		opts.MaxQueuedQueries = DefaultMaxQueuedQueries
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -195,6 +206,7 @@ func newServer(q querier, opts Options) (*Server, error) {
 		opts:    opts,
 		stop:    make(chan struct{}),
 		gate:    newAdmission(opts.MaxHeavyQueries, opts.MaxQueuedHeavyQueries, opts.HeavyQueryThreshold),
+		limit:   newQueryLimit(opts.MaxQueries, opts.MaxQueuedQueries),
 
 		icebergCatalog: opts.IcebergCatalog,
 	}

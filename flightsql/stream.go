@@ -60,7 +60,13 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 	leave := func(time.Duration) {}
 	if h.stmt.Writes() {
 		rdr, err = s.writeResult(sctx, h)
-	} else if leave, err = s.admit(sctx, h.stmt); err == nil {
+	} else if unlimit, lerr := s.limit.enter(sctx); lerr != nil {
+		err = lerr
+	} else if leaveGate, gerr := s.admit(sctx, h.stmt); gerr != nil {
+		unlimit()
+		err = gerr
+	} else {
+		leave = func(d time.Duration) { leaveGate(d); unlimit() }
 		rdr, err = h.stmt.Query(sctx, h.params, s.mem)
 		if err != nil {
 			leave(-1)

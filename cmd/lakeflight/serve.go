@@ -244,6 +244,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		MaxQueuedHeavyQueries: cfg.MaxQueuedHeavyQueries,
 		HeavyQueryThreshold:   cfg.HeavyQueryThreshold,
 		QueryTimeout:          cfg.QueryTimeout,
+		MaxQueries:            cfg.MaxQueries,
+		MaxQueuedQueries:      cfg.MaxQueuedQueries,
 	})
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("building Flight SQL server: %w", err))

@@ -76,6 +76,10 @@ type Config struct {
 	// QueryTimeout bounds one query's run (to its last batch sent); 0: no
 	// bound. Writes are not bounded by it.
 	QueryTimeout time.Duration `yaml:"query_timeout"`
+	// MaxQueries bounds the queries streaming at once (0: no bound); more
+	// wait, up to MaxQueuedQueries, then RESOURCE_EXHAUSTED.
+	MaxQueries       int `yaml:"max_queries"`
+	MaxQueuedQueries int `yaml:"max_queued_queries"`
 
 	// ShutdownTimeout bounds graceful shutdown; streams still running after
 	// it are cut.
@@ -205,6 +209,7 @@ func Default() Config {
 		// misfires under overload (docs/benchmarks-load.md, Findings).
 		MaxHeavyQueries:       0,
 		MaxQueuedHeavyQueries: 64,
+		MaxQueuedQueries:      256,
 		HeavyQueryThreshold:   500 * time.Millisecond,
 		ShutdownTimeout:       15 * time.Second,
 		LogLevel:              "info",
@@ -355,6 +360,12 @@ func (c Config) Validate() error {
 	}
 	if c.HeavyQueryThreshold <= 0 {
 		errs = append(errs, fmt.Errorf("heavy_query_threshold: %s must be positive", c.HeavyQueryThreshold))
+	}
+	if c.MaxQueries < 0 {
+		errs = append(errs, fmt.Errorf("max_queries: %d must be 0 (no bound) or positive", c.MaxQueries))
+	}
+	if c.MaxQueuedQueries <= 0 {
+		errs = append(errs, fmt.Errorf("max_queued_queries: %d must be positive", c.MaxQueuedQueries))
 	}
 	if c.QueryTimeout < 0 {
 		errs = append(errs, fmt.Errorf("query_timeout: %s is negative (0: no bound)", c.QueryTimeout))

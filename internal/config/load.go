@@ -116,6 +116,16 @@ func settings() []setting {
 			c.HeavyQueryThreshold = d
 			return err
 		}},
+		{"max-queries", "most queries streaming at once; more wait in line (0, the default: no bound)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxQueries = n
+			return err
+		}},
+		{"max-queued-queries", "most queries waiting for a turn under --max-queries; one more is RESOURCE_EXHAUSTED", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.MaxQueuedQueries = n
+			return err
+		}},
 		{"query-timeout", "stop a query (DEADLINE_EXCEEDED) that runs longer than this, e.g. 10m (0, the default: no bound)", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			c.QueryTimeout = d
