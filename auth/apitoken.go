@@ -66,7 +66,14 @@ func (a *Authenticator) AddAPITokens(tokens []APIToken) error {
 func (a *Authenticator) HasCredentials() bool { return len(a.users)+len(a.tokens) > 0 }
 
 func (a *Authenticator) apiToken(token string) (Identity, error) {
-	t, ok := a.tokens[sha256.Sum256([]byte(token))]
+	sum := sha256.Sum256([]byte(token))
+	t, ok := a.tokens[sum]
+	if !ok {
+		var err error
+		if t, ok, err = a.storedToken(sum); err != nil {
+			return Identity{}, err
+		}
+	}
 	if !ok {
 		return Identity{}, fmt.Errorf("%w: unknown or revoked API token", ErrUnauthenticated)
 	}

@@ -137,8 +137,9 @@ type Authenticator struct {
 	limit    *limiter // nil: no rate limit (ratelimit.go)
 	failures *limiter // failed logins per user name (ratelimit.go)
 
-	mu    sync.Mutex
-	basic map[[32]byte]basicEntry // sha256 of user, password and hash → when checked
+	mu     sync.Mutex
+	basic  map[[32]byte]basicEntry // sha256 of user, password and hash → when checked
+	stored *stored                 // API tokens made at run time (stored.go); nil: none
 }
 
 type basicEntry struct {

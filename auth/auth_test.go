@@ -1,14 +1,19 @@
 package auth
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/lakeflight/lakeflight/internal/errkind"
 )
 
 func testAuth(t *testing.T) *Authenticator {
@@ -253,5 +258,76 @@ func TestNamespaceGrantsTravel(t *testing.T) {
 	}
 	if (Identity{User: "ada", Role: Admin}).Restricted() || !(Identity{}).MayUse("anything") {
 		t.Fatal("an identity without grants is restricted")
+	}
+}
+
+// fakeStore is a TokenStore in memory that can fail.
+type fakeStore struct {
+	mu     sync.Mutex
+	tokens []APIToken
+	err    error
+	loads  int
+}
+
+func (f *fakeStore) StoredTokens(context.Context) ([]APIToken, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.loads++
+	return slices.Clone(f.tokens), f.err
+}
+
+// Stored tokens: taken once stored (on a miss the cache loads again),
+// refused once revoked (within the freshness bound), refused as
+// UNAVAILABLE when the store has not answered for a minute.
+func TestStoredTokens(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	a, err := New(nil, nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.now = func() time.Time { return now }
+	store := &fakeStore{}
+	a.SetTokenStore(store)
+	tok, entry, err := NewAPIToken("bi", Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry.Namespaces = []string{"gold"}
+	if _, err := a.Bearer(tok); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("before it is stored: %v", err)
+	}
+	store.tokens = []APIToken{entry}
+	now = now.Add(storedMissWait) // another replica stored it a second later
+	id, err := a.Bearer(tok)
+	if err != nil || id.User != "token:bi" || id.Role != Reader || !id.MayUse("gold") || id.MayUse("silver") {
+		t.Fatalf("stored: %+v %v", id, err)
+	}
+	loads := store.loads
+	for range 100 { // a known token does not load again while the cache is fresh
+		if _, err := a.Bearer(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if store.loads != loads {
+		t.Fatalf("%d loads for 100 calls with a fresh cache", store.loads-loads)
+	}
+	store.tokens = nil // revoked elsewhere
+	now = now.Add(storedFresh)
+	if _, err := a.Bearer(tok); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("revoked: %v", err)
+	}
+	store.tokens, store.err = []APIToken{entry}, errors.New("catalog down")
+	now = now.Add(storedFresh)
+	if _, err := a.Bearer(tok); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("store failing, cache (without the token) not yet stale: %v", err)
+	}
+	now = now.Add(storedStale)
+	if _, err := a.Bearer(tok); errkind.Of(err) != errkind.Unavailable || !strings.Contains(err.Error(), "catalog down") {
+		t.Fatalf("store failing for a minute: %v", err)
+	}
+	store.err = nil
+	now = now.Add(time.Second)
+	if _, err := a.Bearer(tok); err != nil {
+		t.Fatalf("store back: %v", err)
 	}
 }

@@ -243,7 +243,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 	}
 
 	log.Info("catalog open", "name", name, "driver", driver, "warehouse", warehouse)
-	return &Catalog{
+	c := &Catalog{
 		log:       log,
 		name:      name,
 		driver:    driver,
@@ -252,7 +252,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		ice:       ice,
 		locks:     map[Ident]*sync.Mutex{},
 		plans:     newPlanCache(planCacheFiles),
-	}, nil
+	}
+	if err := c.ensureTokenTable(ctx); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // postgresMaxConns bounds a process's connections to a PostgreSQL catalog.

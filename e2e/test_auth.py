@@ -212,3 +212,37 @@ def test_namespace_grants(secured):
     with login(secured, "will") as conn, conn.cursor() as cur:
         cur.execute(f"SELECT (SELECT count(*) FROM bronze.b_{suffix}), (SELECT count(*) FROM silver.s_{suffix})")
         assert cur.fetchone() == (2, 3)
+
+
+def test_api_tokens_made_at_run_time(secured):
+    """An admin makes an API token over REST (shown once, kept hashed), a program uses it within its
+    grants, the list shows it without secrets, and once revoked it is refused."""
+    name = f"etl_{uuid.uuid4().hex[:6]}"
+    request = {"name": name, "role": "writer", "namespaces": ["bronze"]}
+    assert http(secured, "POST", "/v1/auth/api-tokens", basic("will"), request)[0] == 403  # writers make none
+    assert http(secured, "POST", "/v1/auth/api-tokens", basic("gail"), request)[0] == 403
+    status, made, headers = http(secured, "POST", "/v1/auth/api-tokens", basic("ada"), request)
+    assert status == 201 and made["token"].startswith("lft_") and made["source"] == "api", made
+    assert made["created_by"] == "ada" and made["namespaces"] == ["bronze"] and headers["Cache-Control"] == "no-store"
+    ISSUED.append(made["token"])
+    assert http(secured, "POST", "/v1/auth/api-tokens", basic("ada"), request)[0] == 409
+
+    header = {adbc_driver_flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value: "Bearer " + made["token"]}
+    data = pa.table({"id": pa.array([1, 2], pa.int64())})
+    with flight_sql.connect(secured.uri, db_kwargs=header, autocommit=True) as conn, conn.cursor() as cur:
+        cur.adbc_ingest(name, data, mode="create", db_schema_name="bronze")
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.execute("SELECT count(*) FROM silver.stg_orders")
+        assert "may use only namespace(s) bronze" in str(err.value)
+
+    status, listed, _ = http(secured, "GET", "/v1/auth/api-tokens", basic("ada"))
+    mine = [t for t in listed["tokens"] if t["name"] == name]
+    assert status == 200 and len(mine) == 1 and mine[0]["role"] == "writer", listed
+    assert made["token"] not in json.dumps(listed) and "sha256" not in json.dumps(listed)
+
+    assert http(secured, "DELETE", f"/v1/auth/api-tokens/{name}", basic("ada"))[0] == 204
+    assert http(secured, "DELETE", f"/v1/auth/api-tokens/{name}", basic("ada"))[0] == 404
+    with flight_sql.connect(secured.uri, db_kwargs=header, autocommit=True) as conn, conn.cursor() as cur:
+        with pytest.raises(adbc_driver_manager.Error) as err:
+            cur.execute("SELECT 1")
+        assert "unknown or revoked API token" in str(err.value)

@@ -69,6 +69,10 @@ func checkGrants(c echo.Context, id auth.Identity) error {
 			return id.NamespaceError(ns)
 		}
 	}
+	if strings.HasPrefix(c.Path(), "/v1/auth/api-tokens") {
+		return fmt.Errorf("%w: user %s may use only namespace(s) %s, and API tokens may grant any namespace",
+			auth.ErrForbidden, id.User, strings.Join(id.Namespaces, ", "))
+	}
 	if c.Request().Method == http.MethodPost && c.Path() == "/transform" {
 		return fmt.Errorf("%w: user %s may use only namespace(s) %s, and a transform builds models of every namespace",
 			auth.ErrForbidden, id.User, strings.Join(id.Namespaces, ", "))

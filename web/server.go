@@ -65,6 +65,9 @@ type Options struct {
 	// Reader serves GET /v1/tables/{ns}/{table}/rows and …/schema; nil
 	// answers 501.
 	Reader Reader
+	// Tokens manages API tokens at run time (/v1/auth/api-tokens); nil
+	// answers 501.
+	Tokens TokenManager
 	// Compactor serves POST /v1/tables/{ns}/{table}/compact; nil answers
 	// 501.
 	Compactor Compactor
@@ -119,6 +122,9 @@ func New(opts Options) *Server {
 	e.GET("/health", s.health)
 	e.GET("/ready", s.readiness)
 	e.POST("/v1/auth/token", s.issueToken, reader)
+	e.POST("/v1/auth/api-tokens", s.createAPIToken, admin)
+	e.GET("/v1/auth/api-tokens", s.listAPITokens, admin)
+	e.DELETE("/v1/auth/api-tokens/:name", s.revokeAPIToken, admin)
 	e.POST("/ingest", s.ingestUpload, writer)
 	e.POST("/transform", s.startTransform, admin)
 	e.GET("/transform", s.listTransforms, reader)

@@ -171,7 +171,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes),
 		MaxIngestDecompressedBytes: int64(cfg.IngestDecompressedLimit()), MaxIngestRatio: ingestRatio(cfg.MaxIngestRatio), Snapshots: lateCatalog{&catalogLate},
 		Transform: lateTransform{&transformLate, &transformOff}, Reader: lateReads{&readsLate}, Compactor: lateReads{&readsLate}, MaxReadRows: int64(cfg.MaxReadRows),
-		Auth: authn})
+		Auth: authn, Tokens: tokensFor(authn, &catalogLate, cfg.Auth.APITokens)})
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(httpLn) }()
 
@@ -194,6 +194,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	// ingest into a new table) go before anything can see them.
 	if dropped, err := cat.SweepPending(ctx); err != nil {
 		log.Warn("sweeping the tables of writes that never committed", "err", err, "dropped", len(dropped))
+	}
+	if authn != nil {
+		authn.SetTokenStore(catalogTokens{cat}) // API tokens made at run time
 	}
 	catalogLate.Store(cat)
 
