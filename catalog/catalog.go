@@ -24,6 +24,7 @@ import (
 
 	"github.com/apache/iceberg-go"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+	_ "github.com/apache/iceberg-go/io/gocloud/s3" // s3:// warehouses
 	pgxstdlib "github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -159,7 +160,8 @@ type Catalog struct {
 	locksMu sync.Mutex
 	locks   map[Ident]*sync.Mutex // per-table commit locks
 
-	plans *planCache // planned files per snapshot (plan.go)
+	plans *planCache        // planned files per snapshot (plan.go)
+	props map[string]string // extra IO properties (s3.*), for lakeflight's own IO
 }
 
 // Open connects to the catalog database, creates the catalog tables if they
@@ -252,6 +254,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		ice:       ice,
 		locks:     map[Ident]*sync.Mutex{},
 		plans:     newPlanCache(planCacheFiles),
+		props:     cfg.Props,
 	}
 	if err := c.ensureTokenTable(ctx); err != nil {
 		_ = c.Close()

@@ -104,7 +104,8 @@ func TestOpenRejects(t *testing.T) {
 		want error
 	}{
 		"postgres, no uri": {Config{Driver: "postgres", Warehouse: dir}, ErrInvalidArgument},
-		"s3":               {Config{URI: filepath.Join(dir, "c.db"), Warehouse: "s3://bucket/wh"}, ErrNotSupported},
+		"gcs":              {Config{URI: filepath.Join(dir, "c.db"), Warehouse: "gs://bucket/wh"}, ErrNotSupported},
+		"s3, no bucket":    {Config{URI: filepath.Join(dir, "c.db"), Warehouse: "s3:///wh"}, ErrInvalidArgument},
 		"no uri":           {Config{Warehouse: dir}, ErrInvalidArgument},
 		"no wh":            {Config{URI: filepath.Join(dir, "c.db")}, ErrInvalidArgument},
 		"bad drvr":         {Config{Driver: "oracle", URI: "x", Warehouse: dir}, ErrInvalidArgument},

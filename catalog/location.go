@@ -9,13 +9,20 @@ import (
 )
 
 // prepareWarehouse creates a local warehouse directory and returns the
-// location Iceberg should use for it.
+// location Iceberg should use for it; an s3:// warehouse is taken as it is
+// (without a trailing slash).
 func prepareWarehouse(wh string) (string, error) {
 	if wh == "" {
 		return "", fmt.Errorf("%w: empty warehouse location", ErrInvalidArgument)
 	}
-	if scheme, _, ok := strings.Cut(wh, "://"); ok && scheme != "file" {
-		return "", fmt.Errorf("%w: %s:// warehouse", ErrNotSupported, scheme)
+	if scheme, rest, ok := strings.Cut(wh, "://"); ok && scheme != "file" {
+		if scheme != "s3" {
+			return "", fmt.Errorf("%w: %s:// warehouse (a local directory or s3://bucket/prefix)", ErrNotSupported, scheme)
+		}
+		if bucket, _, _ := strings.Cut(rest, "/"); bucket == "" {
+			return "", fmt.Errorf("%w: warehouse %s names no bucket", ErrInvalidArgument, wh)
+		}
+		return strings.TrimRight(wh, "/"), nil
 	}
 	dir := wh
 	if strings.HasPrefix(wh, "file://") {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -178,9 +179,9 @@ func (c *Catalog) Maintain(ctx context.Context, id Ident, action string, run fun
 	if err != nil {
 		return rep, err
 	}
-	dir := LocalPath(tbl.Location())
+	dir := tbl.Location()
 	rep.SnapshotsBefore = len(tbl.Metadata().Snapshots())
-	if rep.FilesBefore, rep.BytesBefore, err = dirUsage(dir); err != nil {
+	if rep.FilesBefore, rep.BytesBefore, err = c.dirUsage(ctx, dir); err != nil {
 		return rep, err
 	}
 	if err := run(&rep); err != nil {
@@ -190,7 +191,7 @@ func (c *Catalog) Maintain(ctx context.Context, id Ident, action string, run fun
 		return rep, err
 	}
 	rep.SnapshotsAfter = len(tbl.Metadata().Snapshots())
-	if rep.FilesAfter, rep.BytesAfter, err = dirUsage(dir); err != nil {
+	if rep.FilesAfter, rep.BytesAfter, err = c.dirUsage(ctx, dir); err != nil {
 		return rep, err
 	}
 	rep.Seconds = time.Since(start).Seconds()
@@ -201,13 +202,29 @@ func (c *Catalog) Maintain(ctx context.Context, id Ident, action string, run fun
 	return rep, nil
 }
 
-// dirUsage counts the files under dir and their bytes.
-func dirUsage(dir string) (files int, bytes int64, err error) {
-	err = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+// dirUsage counts the files under the table location loc and their bytes:
+// on local disk, or through the IO of an object-store warehouse.
+func (c *Catalog) dirUsage(ctx context.Context, loc string) (files int, bytes int64, err error) {
+	dir := LocalPath(loc)
+	walk := filepath.WalkDir
+	if dir == "" {
+		fsys, err := iceio.LoadFS(ctx, c.ioProps(), loc)
+		if err != nil {
+			return 0, 0, err
+		}
+		lister, ok := fsys.(iceio.ListableIO)
+		if !ok {
+			return 0, 0, fmt.Errorf("%w: listing %s", ErrNotSupported, loc)
+		}
+		dir, walk = loc, lister.WalkDir
+	}
+	err = walk(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() {
+		// Objects walked through an object store's IO are irregular
+		// entries, not regular files: whatever is no directory counts.
+		if !d.IsDir() && (d.Type().IsRegular() || d.Type()&fs.ModeIrregular != 0) {
 			info, err := d.Info()
 			if err != nil {
 				return err

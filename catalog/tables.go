@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
 )
@@ -202,6 +203,16 @@ func (c *Catalog) tableDir(ctx context.Context, id Ident) string {
 	if err != nil {
 		return ""
 	}
+	if loc := tbl.Location(); LocalPath(loc) == "" {
+		// An object-store warehouse: the location itself, when it has the
+		// shape lakeflight gives it (<warehouse>/<namespace>.db/<name>…).
+		rest, ok := strings.CutPrefix(loc, c.warehouse+"/")
+		ns, name, _ := strings.Cut(rest, "/")
+		if !ok || !strings.HasSuffix(ns, ".db") || ns == ".db" || name == "" || strings.Contains(name, "/") || name == ".." || name == "." {
+			return ""
+		}
+		return loc
+	}
 	dir := LocalPath(tbl.Location())
 	if _, ok := c.ownDir(dir); !ok {
 		return ""
@@ -236,7 +247,21 @@ func (c *Catalog) purge(id Ident, dir string) {
 	if dir == "" {
 		return
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	remove := os.RemoveAll
+	if LocalPath(dir) == "" { // an object-store warehouse
+		remove = func(loc string) error {
+			fsys, err := iceio.LoadFS(context.Background(), c.ioProps(), loc)
+			if err != nil {
+				return err
+			}
+			r, ok := fsys.(iceio.RemoveAllIO)
+			if !ok {
+				return fmt.Errorf("%w: removing %s", ErrNotSupported, loc)
+			}
+			return r.RemoveAll(loc)
+		}
+	}
+	if err := remove(dir); err != nil {
 		c.log.Warn("dropped table's files not removed", "table", id.String(), "dir", dir, "err", err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -281,7 +282,11 @@ func (c *Catalog) writeViewMetadata(ctx context.Context, loc string, version int
 	return metaLoc, nil
 }
 
-func (c *Catalog) ioProps() iceberg.Properties { return iceberg.Properties{"warehouse": c.warehouse} }
+func (c *Catalog) ioProps() iceberg.Properties {
+	props := iceberg.Properties{"warehouse": c.warehouse}
+	maps.Copy(props, c.props) // s3.* settings of an object-store warehouse
+	return props
+}
 
 // removeFile removes a metadata file no catalog row names (best effort).
 func (c *Catalog) removeFile(ctx context.Context, loc string) {
