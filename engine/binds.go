@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
@@ -125,8 +126,13 @@ func (e *Engine) bindTable(ctx context.Context, id catalog.Ident) error {
 		if err != nil {
 			return err
 		}
-		built, err := buildViewSQL(st, false)
+		st, release, err := e.localize(ctx, st)
 		if err != nil {
+			return fmt.Errorf("binding %s: %w", id, err)
+		}
+		built, err := buildViewSQL(st, false, e.norm())
+		if err != nil {
+			release()
 			return fmt.Errorf("binding %s: %w", id, err)
 		}
 		body, guarded := built.plain(), built.guarded(asOfGuard(id))
@@ -134,10 +140,12 @@ func (e *Engine) bindTable(ctx context.Context, id catalog.Ident) error {
 		e.mu.Lock()
 		if e.dropEpoch != epoch {
 			e.mu.Unlock()
+			release()
 			continue
 		}
 		if err != nil {
 			e.mu.Unlock()
+			release()
 			return fmt.Errorf("binding %s: %w", id, err)
 		}
 		// A table bound before only moved to a new snapshot or schema: the
@@ -149,7 +157,12 @@ func (e *Engine) bindTable(ctx context.Context, id catalog.Ident) error {
 		if _, had := e.views[id]; !had {
 			e.gen.Add(1)
 		}
-		e.views[id] = boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID, files: len(st.DataFiles), body: body}
+		e.views[id].letGo() // the view replaced
+		bv := boundView{metadataLocation: st.MetadataLocation, snapshotID: st.SnapshotID, files: len(st.DataFiles), body: body}
+		if e.cfg.Files != nil {
+			bv.held, bv.release = append(slices.Clone(st.DataFiles), st.DeleteFiles...), release
+		}
+		e.views[id] = bv
 		delete(e.stored, id) // a view of that name was dropped: the table's view replaced it
 		e.mu.Unlock()
 		e.stats.rebinds.Add(1)

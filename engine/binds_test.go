@@ -247,8 +247,8 @@ func TestPinsConcurrentCreateAndEvict(t *testing.T) {
 		for range 2 {
 			for k := range keys {
 				key := fmt.Sprintf("k%d", (k+i*7)%keys)
-				p, err := e.pinView(context.Background(), key, key, func() (string, error) {
-					return "SELECT " + quoteString(key) + " AS k", nil
+				p, err := e.pinView(context.Background(), key, key, func() (string, func(), error) {
+					return "SELECT " + quoteString(key) + " AS k", nil, nil
 				})
 				if err != nil {
 					return err

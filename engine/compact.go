@@ -159,7 +159,12 @@ const compactPasses = 3
 // snapshot, whose id it returns.
 func (e *Engine) compactFiles(ctx context.Context, id catalog.Ident, st *catalog.TableState, files, deletes []catalog.DataFile, targetBytes int64) (int64, error) {
 	sub := &catalog.TableState{Ident: id, SnapshotID: st.SnapshotID, Schema: st.Schema, DataFiles: files, DeleteFiles: deletes}
-	q, err := viewSQL(sub)
+	sub, release, err := e.localize(ctx, sub)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	q, err := viewSQL(sub, e.norm())
 	if err != nil {
 		return 0, err
 	}

@@ -52,7 +52,10 @@ import (
 
 // Config configures one Engine (one DuckDB database).
 type Config struct {
-	Warehouse     string // absolute local dir: the only place client SQL may read
+	Warehouse string // absolute local dir: the only place client SQL may read (the cache's, with Files)
+	// Files, for an object-store warehouse, makes its files local (the
+	// cache); nil: the warehouse is the local directory Warehouse.
+	Files         Localizer
 	CatalogName   string // DuckDB catalog holding the Iceberg views, default "lakehouse"
 	MemoryLimit   string // DuckDB memory_limit, "" = DuckDB default
 	Threads       int    // DuckDB threads, 0 = DuckDB default
@@ -98,6 +101,17 @@ type TableSource interface {
 	TableState(ctx context.Context, id catalog.Ident) (*catalog.TableState, error)
 	MetadataLocation(ctx context.Context, id catalog.Ident) (string, error)
 	TableStateAt(ctx context.Context, id catalog.Ident, snapshotID int64) (*catalog.TableState, error)
+}
+
+// Localizer makes the files of an object-store warehouse local for DuckDB
+// (objstore.Files).
+type Localizer interface {
+	// Acquire returns local paths of the files at locations, held until
+	// release is called.
+	Acquire(ctx context.Context, locations []string, sizes []int64) (paths []string, release func(), err error)
+	// PathSQL turns the location in the SQL expression col into the
+	// local path of its copy.
+	PathSQL(col string) string
 }
 
 // Tables is every role at once, as *catalog.Catalog has them.

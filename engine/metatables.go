@@ -217,12 +217,12 @@ func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, st site, mf *m
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(key))
 	name := fmt.Sprintf("%s(%s)#%x", fname, id, h.Sum64())
-	p, err := s.e.pinView(ctx, key, name, func() (string, error) {
+	p, err := s.e.pinView(ctx, key, name, func() (string, func(), error) {
 		rows, err := mf.rows(ctx, s.e, id, snap)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		return valuesSQL(mf.cols, rows), nil
+		return valuesSQL(mf.cols, rows), nil, nil
 	})
 	if err != nil {
 		return nil, nil, err

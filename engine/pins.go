@@ -50,6 +50,9 @@ type pin struct {
 	// scan is, for a pin of a pruned file list, what was planned (prune.go);
 	// set once under Engine.mu.
 	scan *scanNote
+	// release gives back the cached copies of an object-store warehouse's
+	// files the view reads, once the view is dropped.
+	release func()
 }
 
 // markCurrent records that p pins table id as of metadata location loc.
@@ -87,16 +90,21 @@ func (p *pin) qualified() string {
 // caller owns one reference.
 func (e *Engine) pinSnapshot(ctx context.Context, id catalog.Ident, snap int64) (*pin, error) {
 	key := id.String() + "@" + strconv.FormatInt(snap, 10)
-	return e.pinView(ctx, key, key, func() (string, error) {
+	return e.pinView(ctx, key, key, func() (string, func(), error) {
 		st, err := e.source.TableStateAt(ctx, id, snap)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		body, err := viewSQL(st)
+		st, release, err := e.localize(ctx, st)
 		if err != nil {
-			return "", fmt.Errorf("binding %s at snapshot %d: %w", id, snap, err)
+			return "", nil, err
 		}
-		return body, nil
+		body, err := viewSQL(st, e.norm())
+		if err != nil {
+			release()
+			return "", nil, fmt.Errorf("binding %s at snapshot %d: %w", id, snap, err)
+		}
+		return body, release, nil
 	})
 }
 
@@ -113,7 +121,12 @@ func (e *Engine) pinCurrent(ctx context.Context, id catalog.Ident) (*pin, error)
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(bound.metadataLocation))
 	key := fmt.Sprintf("%s@%d#%x", id, bound.snapshotID, h.Sum64())
-	p, err := e.pinView(ctx, key, key, func() (string, error) { return bound.body, nil })
+	p, err := e.pinView(ctx, key, key, func() (string, func(), error) {
+		// The pin holds the bound view's files itself: it may outlive the
+		// bound view.
+		release, err := e.hold(ctx, bound.held)
+		return bound.body, release, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +152,7 @@ func (e *Engine) acquireLocked(key string) *pin {
 // one caller at a time per key (a flight, binds.go); others wait for it.
 // Eviction drops a pin's view in a flight of its key too, so a creation
 // never overlaps the drop of the same name. The caller owns one reference.
-func (e *Engine) pinView(ctx context.Context, key, name string, body func() (string, error)) (*pin, error) {
+func (e *Engine) pinView(ctx context.Context, key, name string, body func() (string, func(), error)) (*pin, error) {
 	e.mu.Lock()
 	for {
 		if e.closed {
@@ -180,13 +193,17 @@ func (e *Engine) pinView(ctx context.Context, key, name string, body func() (str
 
 // createPin is a pin flight's work: build the body, create the view, record
 // the pin with one reference.
-func (e *Engine) createPin(key, name string, body func() (string, error)) (*pin, error) {
-	sql, err := body()
+func (e *Engine) createPin(key, name string, body func() (string, func(), error)) (*pin, error) {
+	sql, release, err := body()
 	if err != nil {
 		return nil, err
 	}
-	p := &pin{key: key, name: name, refs: 1}
+	if release == nil {
+		release = func() {}
+	}
+	p := &pin{key: key, name: name, refs: 1, release: release}
 	if err := e.ddlExec("CREATE OR REPLACE VIEW " + p.qualified() + " AS " + sql); err != nil {
+		release()
 		return nil, fmt.Errorf("pinning %s: %w", key, err)
 	}
 	e.mu.Lock()
@@ -254,6 +271,10 @@ func (e *Engine) dropPins(ev eviction) {
 			if err := execSQL(conn, "DROP VIEW IF EXISTS "+p.qualified()); err != nil {
 				e.log.Warn("dropping pinned view", "view", p.name, "err", err)
 				kept = append(kept, p)
+				continue
+			}
+			if p.release != nil {
+				p.release() // its cached copies may go now
 			}
 		}
 		return nil

@@ -161,11 +161,17 @@ func (e *Engine) pinPruned(ctx context.Context, id catalog.Ident, snap int64, fi
 		e.mu.Unlock()
 		return nil, note, nil
 	}
-	body, err := viewSQL(sub)
-	if err != nil {
-		return nil, note, err
-	}
-	if p, err = e.pinView(ctx, key, key, func() (string, error) { return body, nil }); err != nil {
+	if p, err = e.pinView(ctx, key, key, func() (string, func(), error) {
+		sub, release, err := e.localize(ctx, sub)
+		if err != nil {
+			return "", nil, err
+		}
+		body, err := viewSQL(sub, e.norm())
+		if err != nil {
+			release()
+		}
+		return body, release, err
+	}); err != nil {
 		return nil, note, err
 	}
 	e.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/iceberg-go"
 
@@ -22,6 +23,37 @@ type boundView struct {
 	snapshotID       int64
 	files            int    // data files in the snapshot
 	body             string // the view's SELECT, reused to pin this snapshot
+	// held are the snapshot's data and delete files, and release gives
+	// back their cached copies (an object-store warehouse; else nil).
+	held    []catalog.DataFile
+	release func()
+}
+
+// boundGrace is how long the cached copies of a table's files stay held
+// after its view moved on to another snapshot: persistent views read the
+// bound view when they run, so a query running through one may still be
+// reading the old files.
+const boundGrace = 10 * time.Minute
+
+// letGo releases a replaced bound view's copies after boundGrace.
+func (b boundView) letGo() {
+	if b.release != nil {
+		time.AfterFunc(boundGrace, b.release)
+	}
+}
+
+// hold takes the cached copies of files (an object-store warehouse) for
+// one more holder; release gives them back.
+func (e *Engine) hold(ctx context.Context, files []catalog.DataFile) (func(), error) {
+	if e.cfg.Files == nil || len(files) == 0 {
+		return func() {}, nil
+	}
+	locs, sizes := make([]string, len(files)), make([]int64, len(files))
+	for i, f := range files {
+		locs[i], sizes[i] = f.Location, f.SizeBytes
+	}
+	_, release, err := e.cfg.Files.Acquire(ctx, locs, sizes)
+	return release, err
 }
 
 // Refresh re-reads one table's state from the catalog and rebinds its view;
@@ -51,6 +83,7 @@ func (e *Engine) markStale(id catalog.Ident) {
 // being recorded (created by a flight that then saw its schema dropped).
 func (e *Engine) unbind(id catalog.Ident) error {
 	e.mu.Lock()
+	e.views[id].letGo()
 	delete(e.views, id)
 	exists := e.schema[id.Namespace]
 	e.mu.Unlock()
@@ -116,7 +149,9 @@ func (e *Engine) qualified(id catalog.Ident) string {
 // viewSQL is the SELECT a table's view runs: read_parquet over the
 // snapshot's data files with columns mapped by Iceberg field id, or a typed
 // empty relation when the snapshot has no files.
-func viewSQL(st *catalog.TableState) (string, error) { return viewSQLWith(st, false) }
+func viewSQL(st *catalog.TableState, norm string) (string, error) {
+	return viewSQLWith(st, false, norm)
+}
 
 // The guard. While a session has lakeflight_as_of set, every statement it
 // runs must read pinned snapshot views, never the current ones. Should the
@@ -144,9 +179,54 @@ func guarded(expr, msg string) string {
 
 // viewSQLWith is viewSQL, with each row's identity when identity is set
 // (see buildViewSQL).
-func viewSQLWith(st *catalog.TableState, identity bool) (string, error) {
-	b, err := buildViewSQL(st, identity)
+func viewSQLWith(st *catalog.TableState, identity bool, norm string) (string, error) {
+	b, err := buildViewSQL(st, identity, norm)
 	return b.plain(), err
+}
+
+// localNorm is the SQL that turns a delete file's file_path (the data
+// file's location, file:///…, percent-encoded) into the local path DuckDB
+// read the data file by, for a local warehouse. An object-store warehouse's
+// comes from its Localizer (the path of the cached copy).
+const localNorm = "CASE WHEN starts_with(file_path, 'file://') THEN url_decode(substr(file_path, 8)) " +
+	"WHEN starts_with(file_path, 'file:') THEN substr(file_path, 6) ELSE file_path END"
+
+// norm is the engine's delete-join expression (localNorm, or the cache's).
+func (e *Engine) norm() string {
+	if e.cfg.Files != nil {
+		return e.cfg.Files.PathSQL("file_path")
+	}
+	return localNorm
+}
+
+// localize makes st's data and delete files readable by DuckDB: for an
+// object-store warehouse, a copy of st whose Paths are cached copies, held
+// until release is called; for a local one, st itself (release does
+// nothing).
+func (e *Engine) localize(ctx context.Context, st *catalog.TableState) (*catalog.TableState, func(), error) {
+	if e.cfg.Files == nil || st == nil || len(st.DataFiles)+len(st.DeleteFiles) == 0 {
+		return st, func() {}, nil
+	}
+	locs := make([]string, 0, len(st.DataFiles)+len(st.DeleteFiles))
+	sizes := make([]int64, 0, cap(locs))
+	for _, fs := range [][]catalog.DataFile{st.DataFiles, st.DeleteFiles} {
+		for _, f := range fs {
+			locs, sizes = append(locs, f.Location), append(sizes, f.SizeBytes)
+		}
+	}
+	paths, release, err := e.cfg.Files.Acquire(ctx, locs, sizes)
+	if err != nil {
+		return nil, func() {}, fmt.Errorf("reading %s from the object store: %w", st.Ident, err)
+	}
+	cp := *st
+	cp.DataFiles, cp.DeleteFiles = slices.Clone(st.DataFiles), slices.Clone(st.DeleteFiles)
+	for i := range cp.DataFiles {
+		cp.DataFiles[i].Path = paths[i]
+	}
+	for i := range cp.DeleteFiles {
+		cp.DeleteFiles[i].Path = paths[len(cp.DataFiles)+i]
+	}
+	return &cp, release, nil
 }
 
 // viewBody is a view's SELECT with its data file list apart (head, files,
@@ -168,13 +248,13 @@ func (b viewBody) guarded(msg string) string {
 
 // ViewSQL is the SELECT the engine binds for a table at the snapshot st
 // describes (exported for benchmarks that time DuckDB's side of binding).
-func ViewSQL(st *catalog.TableState) (string, error) { return viewSQL(st) }
+func ViewSQL(st *catalog.TableState) (string, error) { return viewSQL(st, localNorm) }
 
 // buildViewSQL is viewSQL, with each row's identity when identity is set:
 // two more columns, the data file's index in st.DataFiles (__lakeflight_file)
 // and the row's position in it (__lakeflight_pos). An index, not the path:
 // a stand-in of 10M rows holds 40 MB of it rather than a gigabyte of paths.
-func buildViewSQL(st *catalog.TableState, identity bool) (viewBody, error) {
+func buildViewSQL(st *catalog.TableState, identity bool, norm string) (viewBody, error) {
 	if st.Schema == nil {
 		return viewBody{}, fmt.Errorf("table %s has no schema: %w", st.Ident, ErrInternal)
 	}
@@ -241,8 +321,6 @@ func buildViewSQL(st *catalog.TableState, identity bool) (viewBody, error) {
 	for i, f := range st.DeleteFiles {
 		dels[i] = strings.TrimPrefix(f.Path, "file://")
 	}
-	const norm = "CASE WHEN starts_with(file_path, 'file://') THEN url_decode(substr(file_path, 8)) " +
-		"WHEN starts_with(file_path, 'file:') THEN substr(file_path, 6) ELSE file_path END"
 	dcols := make([]string, len(cols))
 	for i, c := range cols {
 		dcols[i] = "d." + c

@@ -42,7 +42,7 @@ func copyOnWrite(props iceberg.Properties, kind writeKind) bool {
 // survivors reads the rows of the data files that ch deletes from, minus
 // the rows ch deletes, in the table's Arrow schema: what replaces those
 // files. It returns the batches and the files' locations.
-func survivors(ctx context.Context, dc *dconn, base *catalog.TableState, ch *changes, target *arrow.Schema) ([]arrow.RecordBatch, []string, error) {
+func survivors(ctx context.Context, dc *dconn, base *catalog.TableState, ch *changes, target *arrow.Schema, norm string) ([]arrow.RecordBatch, []string, error) {
 	index := make(map[string]int, len(base.DataFiles))
 	for i, f := range base.DataFiles {
 		index[f.Location] = i
@@ -68,7 +68,7 @@ func survivors(ctx context.Context, dc *dconn, base *catalog.TableState, ch *cha
 		gone = append(gone, set)
 		locations = append(locations, d.DataFile)
 	}
-	q, err := viewSQLWith(&touched, true)
+	q, err := viewSQLWith(&touched, true, norm)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -192,7 +192,7 @@ func (s *Session) prepareWrite(ctx context.Context, dc *dconn, sql string, toks 
 	// Prepare against an empty stand-in to check the statement and learn
 	// its parameters.
 	cur := &catalog.TableState{Ident: id, Schema: tbl.Schema()} // the columns are all prepare needs
-	if err := plan.fillStandIn(dc, cur, true); err != nil {
+	if err := plan.fillStandIn(dc, cur, true, s.e.norm()); err != nil {
 		return nil, true, err
 	}
 	defer dropStandIn(dc)
@@ -390,8 +390,8 @@ func dropStandIn(dc *dconn) { _ = execSQL(dc.c, "DROP TABLE IF EXISTS "+standIn)
 
 // fillStandIn (re)creates the stand-in from snapshot st: empty for INSERT
 // (or when empty is set), else every row with its identity.
-func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool) error {
-	body, err := viewSQLWith(st, p.stmt.Kind != writeInsert)
+func (p *writePlan) fillStandIn(dc *dconn, st *catalog.TableState, empty bool, norm string) error {
+	body, err := viewSQLWith(st, p.stmt.Kind != writeInsert, norm)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", p.stmt.Kind, p.id, err)
 	}
@@ -642,6 +642,13 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		if base, err = txn.State(ctx); err != nil {
 			return 0, nil, err
 		}
+		// An object-store warehouse's files are read from local copies,
+		// held until the statement is done with them.
+		var release func()
+		if base, release, err = e.localize(ctx, base); err != nil {
+			return 0, nil, err
+		}
+		defer release()
 	}
 	ws.Plan += lap()
 	if run := *p; run.stageSource(dc) {
@@ -649,7 +656,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 		defer dropStagedSource(dc)
 		ws.Source += lap()
 	}
-	if err := p.fillStandIn(dc, base, false); err != nil {
+	if err := p.fillStandIn(dc, base, false, e.norm()); err != nil {
 		return 0, nil, err
 	}
 	defer dropStandIn(dc)
@@ -705,7 +712,7 @@ func (e *Engine) runDML(ctx context.Context, dc *dconn, p *writePlan, params arr
 	ws.Collect += lap()
 	var replaced []string // copy-on-write: the data files rewritten
 	if len(ch.deletes) > 0 && copyOnWrite(txn.Table().Properties(), p.stmt.Kind) {
-		surv, locs, err := survivors(ctx, dc, base, ch, target)
+		surv, locs, err := survivors(ctx, dc, base, ch, target, e.norm())
 		if err != nil {
 			return 0, nil, fmt.Errorf("%s %s: rewriting touched files: %w", p.stmt.Kind, p.id, err)
 		}

@@ -232,3 +232,29 @@ func TestCache(t *testing.T) {
 		t.Fatalf("a missing object: %v", err)
 	}
 }
+
+// Locations map to object names under the bucket and prefix; anything
+// else is refused.
+func TestFilesNames(t *testing.T) {
+	s, err := New(Config{Endpoint: "127.0.0.1:1", Bucket: "lake", Prefix: "/wh/", Insecure: true, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenCache(t.TempDir(), 100, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFiles(s, c, 4)
+	if n, err := f.Name("s3://lake/wh/bronze/t/data/a.parquet"); err != nil || n != "bronze/t/data/a.parquet" {
+		t.Fatalf("name: %q %v", n, err)
+	}
+	for _, loc := range []string{"s3://other/wh/x.parquet", "s3://lake/whx/y.parquet", "file:///wh/x.parquet", "s3://lake/wh/"} {
+		if _, err := f.Name(loc); errkind.Of(err) != errkind.FailedPrecondition {
+			t.Errorf("%s: %v", loc, err)
+		}
+	}
+	want := filepath.Join(c.dir, cacheFileName("bronze/t/data/a.parquet"))
+	if got := f.PathSQL("'s3://lake/wh/bronze/t/data/a.parquet'"); !strings.Contains(got, "sha256(substr(") {
+		t.Fatalf("PathSQL %s (want an expression giving %s)", got, want)
+	}
+}
