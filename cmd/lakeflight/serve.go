@@ -96,11 +96,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		return fmt.Errorf("resolving data dir: %w", err)
 	}
 	cfg.DataDir = dataDir
-	warehouse, err := filepath.Abs(cfg.WarehouseDir())
-	if err != nil {
-		return fmt.Errorf("resolving warehouse: %w", err)
+	var objWH *objectWarehouse
+	warehouse, engineDir := cfg.Catalog.Warehouse, ""
+	if cfg.S3Warehouse() {
+		// The bucket holds the table files; DuckDB reads local copies.
+		if objWH, err = openObjectWarehouse(ctx, cfg); err != nil {
+			return err
+		}
+		engineDir = objWH.files.Dir()
+	} else {
+		if warehouse, err = filepath.Abs(cfg.WarehouseDir()); err != nil {
+			return fmt.Errorf("resolving warehouse: %w", err)
+		}
+		engineDir = warehouse
 	}
-	for _, dir := range []string{dataDir, warehouse, cfg.TempDir()} {
+	for _, dir := range []string{dataDir, engineDir, cfg.TempDir()} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", dir, err)
 		}
@@ -114,6 +124,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	}, []string{"version", "commit", "goversion"})
 	buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
 	reg.MustRegister(buildInfo)
+	objWH.register(reg)
 
 	authn, err := openAuth(cfg)
 	if err != nil {
@@ -158,6 +169,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		{Name: "catalog", Pinger: pingerFunc(func(ctx context.Context) error { return cat.Ping(ctx) })},
 		{Name: "duckdb", Pinger: pingerFunc(func(ctx context.Context) error { return eng.Ping(ctx) })},
 	}
+	if objWH != nil {
+		checks = append(checks, web.Check{Name: "object store", Pinger: pingerFunc(objWH.store.Check)})
+	}
 	// POST /ingest answers 503 until the writer exists (after the catalog),
 	// the snapshot endpoints until the catalog is open.
 	var ingestLate atomic.Pointer[ingest.Writer]
@@ -180,6 +194,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		Driver:    cfg.Catalog.Driver,
 		URI:       cfg.CatalogURI(),
 		Warehouse: warehouse,
+		Props:     objWH.ioProps(),
 	}, log.With("component", "catalog"))
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("opening catalog: %w", err))
@@ -201,7 +216,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	catalogLate.Store(cat)
 
 	eng, err = engine.Open(ctx, engine.Config{
-		Warehouse:     warehouse,
+		Warehouse:     engineDir,
+		Files:         objWH.localizer(),
 		CatalogName:   cfg.Catalog.Name,
 		MemoryLimit:   cfg.DuckDB.MemoryLimit,
 		Threads:       cfg.DuckDB.Threads,

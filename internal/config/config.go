@@ -38,6 +38,8 @@ type Config struct {
 	Catalog CatalogConfig `yaml:"catalog"`
 	Auth    AuthConfig    `yaml:"auth"`
 	TLS     TLSConfig     `yaml:"tls"`
+	S3      S3Config      `yaml:"s3"`
+	Cache   CacheConfig   `yaml:"cache"`
 	DuckDB  DuckDBConfig  `yaml:"duckdb"`
 	DBT     DBTConfig     `yaml:"dbt"`
 	// MaxSQLBytes bounds the text of one SQL statement or script a client
@@ -137,6 +139,40 @@ type TLSConfig struct {
 	ClientAuth   string `yaml:"client_auth"`
 }
 
+// S3Config says how to reach an s3:// warehouse (catalog.warehouse
+// s3://bucket/prefix). Empty keys: the environment's (AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, a profile, an instance role).
+type S3Config struct {
+	// Endpoint is host:port of an S3-compatible server (MinIO, versitygw);
+	// empty: AWS. Path-style addressing is used with an endpoint.
+	Endpoint string `yaml:"endpoint"`
+	Region   string `yaml:"region"`
+	// AccessKeyID and SecretAccessKey; the secret also from
+	// LAKEFLIGHT_S3_SECRET_ACCESS_KEY (never a flag).
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	// Insecure speaks plain HTTP to the endpoint (a local test server).
+	Insecure bool `yaml:"insecure"`
+}
+
+// CacheConfig bounds the local copies of an s3:// warehouse's files that
+// DuckDB reads.
+type CacheConfig struct {
+	Dir      string   `yaml:"dir"`       // default <data-dir>/cache
+	MaxBytes ByteSize `yaml:"max_bytes"` // default 10 GiB
+}
+
+// S3Warehouse reports whether the warehouse is in object storage.
+func (c Config) S3Warehouse() bool { return strings.HasPrefix(c.Catalog.Warehouse, "s3://") }
+
+// CacheDir is the object cache's directory: configured, or <data-dir>/cache.
+func (c Config) CacheDir() string {
+	if c.Cache.Dir != "" {
+		return c.Cache.Dir
+	}
+	return filepath.Join(c.DataDir, "cache")
+}
+
 // On reports whether the listeners speak TLS.
 func (t TLSConfig) On() bool { return t.CertFile != "" }
 
@@ -197,6 +233,7 @@ func Default() Config {
 			Driver: "sqlite",
 		},
 		DuckDB:              DuckDBConfig{BatchRows: 65536},
+		Cache:               CacheConfig{MaxBytes: 10 << 30},
 		MaxSQLBytes:         1 << 20,
 		MaxSQLSetOperations: 1000,
 		MaxSQLConditions:    20000,
@@ -293,6 +330,20 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("tls.client_auth: %w", err))
 	} else if c.TLS.ClientAuth != "" && c.TLS.ClientCAFile == "" {
 		errs = append(errs, fmt.Errorf("tls.client_auth %q: needs tls.client_ca_file", c.TLS.ClientAuth))
+	}
+	if !c.S3Warehouse() && (c.S3 != S3Config{}) {
+		errs = append(errs, fmt.Errorf("s3: settings given, but the warehouse %q is not s3://bucket/prefix", c.Catalog.Warehouse))
+	}
+	if c.S3Warehouse() {
+		if b, _, _ := strings.Cut(strings.TrimPrefix(c.Catalog.Warehouse, "s3://"), "/"); b == "" {
+			errs = append(errs, fmt.Errorf("catalog.warehouse: %q names no bucket", c.Catalog.Warehouse))
+		}
+		if (c.S3.AccessKeyID == "") != (c.S3.SecretAccessKey == "") {
+			errs = append(errs, errors.New("s3.access_key_id and s3.secret_access_key: give both or neither (neither: the AWS environment's)"))
+		}
+	}
+	if c.Cache.MaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("cache.max_bytes: %d must be positive", c.Cache.MaxBytes))
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		errs = append(errs, errors.New("data_dir: must not be empty"))

@@ -381,3 +381,34 @@ func TestTLSSettingsAreChecked(t *testing.T) {
 		t.Fatalf("flags: %+v %v", cfg.TLS, err)
 	}
 }
+
+func TestS3SettingsAreChecked(t *testing.T) {
+	for _, c := range []struct {
+		edit func(*Config)
+		msg  string
+	}{
+		{func(c *Config) { c.S3.Endpoint = "127.0.0.1:9000" }, "is not s3://bucket/prefix"},
+		{func(c *Config) { c.Catalog.Warehouse = "s3:///wh" }, "names no bucket"},
+		{func(c *Config) { c.Catalog.Warehouse, c.S3.AccessKeyID = "s3://lake/wh", "ak" }, "give both or neither"},
+		{func(c *Config) { c.Cache.MaxBytes = 0 }, "cache.max_bytes"},
+	} {
+		cfg := Default()
+		c.edit(&cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%v, want an error saying %q", err, c.msg)
+		}
+	}
+	cfg, err := Load([]string{"--warehouse", "s3://lake/wh", "--s3-endpoint", "127.0.0.1:9000", "--s3-insecure", "--s3-access-key-id", "ak"},
+		func(k string) string {
+			if k == "LAKEFLIGHT_S3_SECRET_ACCESS_KEY" {
+				return "sk"
+			}
+			return ""
+		}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil || !cfg.S3Warehouse() || !cfg.S3.Insecure || cfg.S3.SecretAccessKey != "sk" || cfg.CacheDir() != "lakeflight-data/cache" {
+		t.Fatalf("flags: %+v %v", cfg.S3, err)
+	}
+}

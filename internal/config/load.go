@@ -22,7 +22,7 @@ type setting struct {
 
 // switches are the settings given as a bare --flag (true), or
 // --flag=false; their environment variables take true/false, 1/0.
-var switches = map[string]bool{"insecure": true}
+var switches = map[string]bool{"insecure": true, "s3-insecure": true}
 
 func settings() []setting {
 	str := func(f func(c *Config) *string) func(*Config, string) error {
@@ -141,6 +141,20 @@ func settings() []setting {
 			c.ShutdownTimeout = d
 			return err
 		}},
+		{"s3-endpoint", "host:port of the S3-compatible server of an s3:// warehouse (empty: AWS)", str(func(c *Config) *string { return &c.S3.Endpoint })},
+		{"s3-region", "region of an s3:// warehouse's bucket", str(func(c *Config) *string { return &c.S3.Region })},
+		{"s3-access-key-id", "access key of an s3:// warehouse (the secret: LAKEFLIGHT_S3_SECRET_ACCESS_KEY or the config file)", str(func(c *Config) *string { return &c.S3.AccessKeyID })},
+		{"s3-insecure", "speak plain HTTP to --s3-endpoint (a local test server)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.S3.Insecure = b
+			return err
+		}},
+		{"cache-dir", "local copies of an s3:// warehouse's files (default <data-dir>/cache)", str(func(c *Config) *string { return &c.Cache.Dir })},
+		{"cache-max-bytes", "most the local copies may take, e.g. 10GiB", func(c *Config, v string) error {
+			n, err := ParseByteSize(v)
+			c.Cache.MaxBytes = n
+			return err
+		}},
 		{"tls-cert-file", "PEM certificate (chain) for TLS on Flight SQL and HTTP; with --tls-key-file turns TLS on", str(func(c *Config) *string { return &c.TLS.CertFile })},
 		{"tls-key-file", "PEM private key of --tls-cert-file", str(func(c *Config) *string { return &c.TLS.KeyFile })},
 		{"tls-client-ca-file", "PEM CA certificates of accepted client certificates (mutual TLS)", str(func(c *Config) *string { return &c.TLS.ClientCAFile })},
@@ -198,6 +212,9 @@ func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config
 	}
 	// The token secret is no flag (a command line is visible to every
 	// user of the machine): the file or the environment only.
+	if v := getenv("LAKEFLIGHT_S3_SECRET_ACCESS_KEY"); v != "" {
+		cfg.S3.SecretAccessKey = v
+	}
 	if v := getenv("LAKEFLIGHT_AUTH_TOKEN_SECRET"); v != "" {
 		cfg.Auth.TokenSecret = v
 	}
