@@ -105,3 +105,30 @@ func TestS3MaintenanceAndDrop(t *testing.T) {
 		t.Fatalf("after the drop the bucket holds %+v %v", objs, err)
 	}
 }
+
+// A table renamed away keeps its objects where they are; a new table of
+// the old name gets a prefix of its own, so dropping the renamed one
+// leaves the new one whole.
+func TestS3RenameThenRecreate(t *testing.T) {
+	c, _, _ := s3Env(t)
+	ctx := t.Context()
+	if err := c.EnsureNamespace(ctx, "bronze"); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a, old := Ident{"bronze", "t"}, Ident{"bronze", "t_old"}
+	mustCreate(ctx, t, c, a, deltaSchema)
+	appendIDs(t, c, mem, a, 1)
+	if err := c.RenameTable(ctx, a, old); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(ctx, t, c, a, deltaSchema)
+	appendIDs(t, c, mem, a, 2)
+	if err := c.DropTable(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if got := idsOf(t, c, a, 0); !slices.Equal(got, []int64{2}) {
+		t.Fatalf("the new table after dropping the renamed one: %v", got)
+	}
+}

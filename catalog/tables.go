@@ -130,13 +130,20 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 //     (iceberg-go refuses a bare %, pyiceberg looks for the escaped path).
 //     The directory gets the name with each such character as '_'.
 //
-// Either way a random suffix keeps the directory the table's own.
+// Either way a random suffix keeps the directory the table's own. In an
+// object-store warehouse every table gets one: looking whether a prefix
+// holds objects is a listing, and a renamed table's objects stay where they
+// are, so without the suffix a table made under its old name would share
+// them (and dropping either would remove both).
 func (c *Catalog) freshLocation(id Ident) (string, bool) {
 	dir := c.WarehouseDir()
-	if dir == "" {
-		return "", false
-	}
 	ns, name := pathSafe(id.Namespace), pathSafe(id.Name)
+	if dir == "" {
+		if !strings.HasPrefix(c.warehouse, "s3://") {
+			return "", false
+		}
+		return strings.TrimSuffix(c.warehouse, "/") + "/" + ns + ".db/" + name + "-" + uuid.NewString()[:8], true
+	}
 	rel := ns + ".db/" + name
 	if ns == id.Namespace && name == id.Name {
 		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {

@@ -36,10 +36,11 @@ func TestS3Warehouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	cacheDir := filepath.Join(t.TempDir(), "cache")
-	cache, err := objstore.OpenCache(cacheDir, 1<<30, store)
+	cache, err := objstore.OpenCache(cacheDir, 1<<30, store, objstore.Scope(store))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cache.Close() })
 	files := objstore.NewFiles(store, cache, 4)
 	e, err := Open(ctx, Config{Warehouse: files.Dir(), Files: files, Threads: 2}, cat, nil)
 	if err != nil {

@@ -163,8 +163,9 @@ func (e *Engine) dropDuckSchema(ns string) error {
 	if err := execSQL(e.admin, "DROP SCHEMA IF EXISTS "+quoteIdent(e.cfg.CatalogName)+"."+quoteIdent(ns)+" CASCADE"); err != nil {
 		return fmt.Errorf("dropping schema %s: %w", ns, err)
 	}
-	for id := range e.views {
+	for id, v := range e.views {
 		if strings.EqualFold(id.Namespace, ns) {
+			v.letGo()
 			delete(e.views, id)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lakeflight/lakeflight/internal/errkind"
@@ -30,9 +32,11 @@ type Source interface {
 // under a temporary name and renamed only once its size matches the
 // object's, so a copy is whole or absent.
 type Cache struct {
-	dir string
-	max int64
-	src Source
+	dir   string // the copies: <the directory given>/objects
+	max   int64
+	src   Source
+	scope string // what the names are relative to ("s3://bucket/prefix/"): part of each copy's identity
+	lock  *os.File
 
 	mu       sync.Mutex
 	entries  map[string]*list.Element // by object name
@@ -63,15 +67,28 @@ type CacheStats struct {
 
 // OpenCache opens (creating) the cache directory dir bounded to maxBytes,
 // keeping the copies a previous run left (temporary files of fills that
-// never finished are removed).
-func OpenCache(dir string, maxBytes int64, src Source) (*Cache, error) {
+// never finished are removed). The copies live in dir/objects, which the
+// cache owns: one process at a time (a lock file says so). scope names
+// where the objects come from ("s3://bucket/prefix/"): a copy left by a
+// run on another bucket or prefix is not taken for this one's.
+func OpenCache(dir string, maxBytes int64, src Source, scope string) (*Cache, error) {
 	if maxBytes <= 0 {
 		return nil, errkind.New(errkind.InvalidArgument, fmt.Sprintf("object cache %s: size bound %d must be positive", dir, maxBytes))
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if !filepath.IsAbs(dir) {
+		return nil, errkind.New(errkind.InvalidArgument, fmt.Sprintf("object cache %s: not an absolute path", dir))
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
 		return nil, err
 	}
-	c := &Cache{dir: dir, max: maxBytes, src: src, entries: map[string]*list.Element{}, lru: list.New(), inflight: map[string]*fill{}}
+	objects := filepath.Join(dir, "objects")
+	if err := os.MkdirAll(objects, 0o755); err != nil {
+		_ = lock.Close()
+		return nil, err
+	}
+	c := &Cache{dir: objects, max: maxBytes, src: src, scope: scope, lock: lock, entries: map[string]*list.Element{}, lru: list.New(), inflight: map[string]*fill{}}
+	dir = objects
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -93,13 +110,15 @@ func OpenCache(dir string, maxBytes int64, src Source) (*Cache, error) {
 			}
 			continue
 		}
-		name, ok := readIndex(p)
+		key, ok := readIndex(p)
 		fi, err := de.Info()
 		if err != nil || !de.Type().IsRegular() {
 			continue
 		}
-		if !ok {
-			_ = os.Remove(p) // a copy nobody can name
+		name, inScope := strings.CutPrefix(key, scope)
+		if !ok || !inScope || filepath.Base(p) != cacheFileName(key) {
+			_ = os.Remove(p) // a copy nobody can name, or of another bucket
+			_ = os.Remove(p + indexSuffix)
 			continue
 		}
 		old = append(old, found{&entry{name: name, path: p, size: fi.Size()}, fi.ModTime().UnixNano()})
@@ -176,10 +195,14 @@ func (c *Cache) get(ctx context.Context, name string, want int64) (*entry, error
 				_ = os.Chtimes(e.path, now, now) // the order survives a restart
 				return e, nil
 			}
-			// A copy of another size is not this object: fetch it again.
-			if e.refs == 0 {
-				c.removeLocked(el)
+			// A copy of another size is not this object: fetch it again,
+			// unless it is being read (the new copy would take its path).
+			if e.refs > 0 {
+				c.mu.Unlock()
+				return nil, errkind.New(errkind.FailedPrecondition, fmt.Sprintf(
+					"object cache: the copy of %s is %d bytes, the table's metadata says %d, and the copy is in use: retry", name, e.size, want))
 			}
+			c.removeLocked(el)
 		}
 		if f, ok := c.inflight[name]; ok {
 			c.mu.Unlock()
@@ -188,10 +211,12 @@ func (c *Cache) get(ctx context.Context, name string, want int64) (*entry, error
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
-			if f.err != nil {
+			// A fetch its own caller gave up on is no answer for this one.
+			gaveUp := errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)
+			if f.err != nil && (!gaveUp || ctx.Err() != nil) {
 				return nil, f.err
 			}
-			continue // it is there now
+			continue // it is there now (or its fetcher gave up: fetch it here)
 		}
 		f := &fill{done: make(chan struct{})}
 		c.inflight[name] = f
@@ -242,8 +267,8 @@ func (c *Cache) fetch(ctx context.Context, name string, want int64) (*entry, err
 		return nil, errkind.New(errkind.Unavailable, fmt.Sprintf("object cache: %s came %d bytes short of %d (a broken transfer); retry", name, info.Size-n, info.Size))
 	}
 	c.fetched.Add(n)
-	path := filepath.Join(c.dir, cacheFileName(name))
-	if err := writeIndex(path, name); err != nil {
+	path := filepath.Join(c.dir, cacheFileName(c.scope+name))
+	if err := writeIndex(path, c.scope+name); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
@@ -284,13 +309,32 @@ func (c *Cache) Stats() CacheStats {
 		Bytes: c.total, MaxBytes: c.max, Files: len(c.entries)}
 }
 
-// cacheFileName is a copy's file name: a hash of the object name (any
-// length, any characters) with the name's extension kept (DuckDB picks
-// readers by it).
-func cacheFileName(name string) string {
-	sum := sha256.Sum256([]byte(name))
-	return hex.EncodeToString(sum[:16]) + filepath.Ext(name)
+// cacheFileName is a copy's file name: a hash of the object's full key
+// (scope and name: any length, any characters) with its extension kept
+// (DuckDB picks readers by it). Files.PathSQL computes the same in SQL.
+func cacheFileName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16]) + filepath.Ext(key)
 }
+
+// lockDir takes dir's lock file, or fails when another process has it.
+func lockDir(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		return nil, errkind.New(errkind.FailedPrecondition, fmt.Sprintf("object cache %s is in use by another process (each server needs a cache directory of its own)", dir))
+	}
+	return f, nil
+}
+
+// Close gives up the directory's lock (the copies stay for the next run).
+func (c *Cache) Close() error { return c.lock.Close() }
 
 // Each copy has a small index file beside it with the object's name, so a
 // restart knows what the copies are.

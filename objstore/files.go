@@ -22,8 +22,12 @@ type Files struct {
 // NewFiles serves the locations under the store's bucket and prefix from
 // cache, fetching up to parallel objects at once.
 func NewFiles(store *Store, cache *Cache, parallel int) *Files {
-	return &Files{store: store, cache: cache, base: "s3://" + store.cfg.Bucket + "/" + store.cfg.Prefix, parallel: max(parallel, 1)}
+	return &Files{store: store, cache: cache, base: Scope(store), parallel: max(parallel, 1)}
 }
+
+// Scope is the location prefix of store's objects, s3://bucket/prefix/:
+// the scope of its cache (OpenCache).
+func Scope(store *Store) string { return "s3://" + store.cfg.Bucket + "/" + store.cfg.Prefix }
 
 // Dir is the directory of the local copies (DuckDB's sandbox allows it).
 func (f *Files) Dir() string { return f.cache.dir }
@@ -56,13 +60,12 @@ func (f *Files) Acquire(ctx context.Context, locations []string, sizes []int64) 
 
 // PathSQL is a DuckDB expression that turns the location held by the SQL
 // expression col into the local path of its copy, as the cache names it
-// (cacheFileName: the first 16 bytes of the SHA-256 of the object name,
-// in hex, and the name's extension): position-delete files name the data
-// files they apply to by location, and DuckDB reads the copies.
+// (cacheFileName: the first 16 bytes of the SHA-256 of the full location,
+// in hex, and its extension): position-delete files name the data files
+// they apply to by location, and DuckDB reads the copies.
 func (f *Files) PathSQL(col string) string {
-	name := "substr(" + col + ", " + fmt.Sprint(len(f.base)+1) + ")"
-	return quoteSQL(filepath.Clean(f.cache.dir)+"/") + " || left(sha256(" + name + "), 32) || " +
-		"regexp_extract(" + name + ", '(\\.[^./]*)$', 1)"
+	return quoteSQL(filepath.Clean(f.cache.dir)+"/") + " || left(sha256(" + col + "), 32) || " +
+		"regexp_extract(" + col + ", '(\\.[^./]*)$', 1)"
 }
 
 func quoteSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -140,9 +140,12 @@ func TestCache(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	c, err := OpenCache(dir, 3000, s)
+	c, err := OpenCache(dir, 3000, s, "s3://lake/warehouse/")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := OpenCache(dir, 3000, s, "s3://lake/warehouse/"); errkind.Of(err) != errkind.FailedPrecondition {
+		t.Fatalf("a second process on the cache directory: %v", err)
 	}
 	names := []string{"t/data/0.parquet", "t/data/1.parquet", "t/data/2.parquet"}
 	paths, release, err := c.Acquire(ctx, names, []int64{1000, 1000, 1000}, 1) // one at a time: 0 is the oldest
@@ -187,8 +190,11 @@ func TestCache(t *testing.T) {
 		t.Fatalf("warm: %+v", st)
 	}
 
-	// A restart keeps the copies.
-	again, err := OpenCache(dir, 3000, s)
+	// A restart keeps the copies; another bucket's run does not take them.
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := OpenCache(dir, 3000, s, "s3://lake/warehouse/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +210,7 @@ func TestCache(t *testing.T) {
 		t.Fatalf("reopened, warm: %+v", st)
 	}
 	// Many readers of one cold object: one fetch.
-	cold, err := OpenCache(t.TempDir(), 3000, s)
+	cold, err := OpenCache(t.TempDir(), 3000, s, "s3://lake/warehouse/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +237,17 @@ func TestCache(t *testing.T) {
 	if _, _, err := again.Acquire(ctx, []string{"t/data/missing.parquet"}, nil, 1); errkind.Of(err) != errkind.NotFound {
 		t.Fatalf("a missing object: %v", err)
 	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := OpenCache(dir, 3000, s, "s3://another-bucket/warehouse/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if st := other.Stats(); st.Files != 0 {
+		t.Fatalf("another bucket's run took the copies: %+v", st)
+	}
 }
 
 // Locations map to object names under the bucket and prefix; anything
@@ -240,7 +257,7 @@ func TestFilesNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := OpenCache(t.TempDir(), 100, s)
+	c, err := OpenCache(t.TempDir(), 100, s, Scope(s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,8 +270,8 @@ func TestFilesNames(t *testing.T) {
 			t.Errorf("%s: %v", loc, err)
 		}
 	}
-	want := filepath.Join(c.dir, cacheFileName("bronze/t/data/a.parquet"))
-	if got := f.PathSQL("'s3://lake/wh/bronze/t/data/a.parquet'"); !strings.Contains(got, "sha256(substr(") {
+	want := filepath.Join(c.dir, cacheFileName("s3://lake/wh/bronze/t/data/a.parquet"))
+	if got := f.PathSQL("'s3://lake/wh/bronze/t/data/a.parquet'"); !strings.Contains(got, "sha256('s3://lake/wh/bronze/t/data/a.parquet')") {
 		t.Fatalf("PathSQL %s (want an expression giving %s)", got, want)
 	}
 }

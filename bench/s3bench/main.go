@@ -73,7 +73,7 @@ func run(rows, files, runs int) error {
 	engineOn := func(cat *catalog.Catalog, cacheDir string) (*engine.Engine, func(), error) {
 		cfg := engine.Config{Warehouse: cat.WarehouseDir()}
 		if cacheDir != "" {
-			cache, err := objstore.OpenCache(cacheDir, 64<<30, store)
+			cache, err := objstore.OpenCache(cacheDir, 64<<30, store, objstore.Scope(store))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -84,7 +84,12 @@ func run(rows, files, runs int) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return e, func() { _ = e.Close() }, nil
+		return e, func() {
+			_ = e.Close()
+			if cfg.Files != nil {
+				_ = cfg.Files.(*objstore.Files).Cache().Close()
+			}
+		}, nil
 	}
 	exec := func(e *engine.Engine, sql string) (time.Duration, error) {
 		s, err := e.NewSession(ctx)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,9 +40,13 @@ func openObjectWarehouse(ctx context.Context, cfg config.Config) (*objectWarehou
 	if err := store.Check(ctx); err != nil {
 		return nil, fmt.Errorf("warehouse %s: %w", cfg.Catalog.Warehouse, err)
 	}
-	cache, err := objstore.OpenCache(cfg.CacheDir(), int64(cfg.Cache.MaxBytes), store)
+	cacheDir, err := filepath.Abs(cfg.CacheDir())
 	if err != nil {
-		return nil, fmt.Errorf("object cache %s: %w", cfg.CacheDir(), err)
+		return nil, err
+	}
+	cache, err := objstore.OpenCache(cacheDir, int64(cfg.Cache.MaxBytes), store, objstore.Scope(store))
+	if err != nil {
+		return nil, fmt.Errorf("object cache %s: %w", cacheDir, err)
 	}
 	props := map[string]string{"s3.region": region}
 	if cfg.S3.Endpoint != "" {
