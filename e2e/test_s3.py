@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 import uuid
 
+import adbc_driver_manager
 import pyarrow as pa
 import pytest
 
@@ -97,9 +98,18 @@ def test_s3_warehouse(s3, tmp_path):
         try:
             deadline_ok = any(ready(srv) == 503 for _ in range(60))
             assert deadline_ok, "/ready stayed 200 with the bucket's server down"
+            with connect(srv) as conn, conn.cursor() as cur:
+                with pytest.raises(adbc_driver_manager.Error) as err:
+                    cur.execute(f"INSERT INTO silver.{table} VALUES (-1, -1)")
+                assert "(Unavailable;" in str(err.value), err.value
+            assert srv.proc.poll() is None, "lakeflight died with the bucket's server"
         finally:
             s3.start()
         assert any(ready(srv) == 200 for _ in range(60)), "/ready did not recover"
+        with connect(srv) as conn, conn.cursor() as cur:
+            cur.execute(f"INSERT INTO silver.{table} VALUES (-1, -1)")
+            cur.execute(f"SELECT count(*) FROM silver.{table}")
+            assert cur.fetchone()[0] == want[0] + 1, "the write refused during the outage left something behind"
     finally:
         stop(srv)
     for log in tmp_path.glob("*.log"):

@@ -7,6 +7,7 @@ package errkind
 
 import (
 	"context"
+	"net"
 	"strconv"
 
 	"github.com/apache/iceberg-go"
@@ -185,6 +186,12 @@ func walk(err error, visit func(Kind) bool) bool {
 func own(err error) (Kind, bool) {
 	if k, ok := err.(Kinded); ok { //nolint:errorlint // this node only: walk does the unwrapping
 		return k.ErrorKind(), true
+	}
+	// A network operation that failed (a refused or broken connection, an
+	// address that does not answer): the backend behind it (the catalog
+	// database, the object store) cannot be reached now.
+	if _, ok := err.(*net.OpError); ok { //nolint:errorlint // see above
+		return Unavailable, true
 	}
 	is, _ := err.(interface{ Is(error) bool })
 	for _, u := range upstream {

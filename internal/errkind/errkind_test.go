@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -63,6 +64,7 @@ func TestOf(t *testing.T) {
 		{"deadline beats an earlier kind", errors.Join(errNotFound, fmt.Errorf("w: %w", context.DeadlineExceeded)), DeadlineExceeded},
 		{"canceled beats an earlier kind", errors.Join(errSchema, context.Canceled), Canceled},
 		{"Is method counts", fmt.Errorf("read: %w", deadlineish{}), DeadlineExceeded},
+		{"a refused connection", fmt.Errorf("put s3://b/k: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), Unavailable},
 
 		{"iceberg no such table", fmt.Errorf("loading: %w", icecatalog.ErrNoSuchTable), NotFound},
 		{"iceberg no such namespace", icecatalog.ErrNoSuchNamespace, NotFound},
