@@ -30,13 +30,10 @@ import (
 
 // admission is the heavy-query gate; nil admits everything at once.
 type admission struct {
-	threshold  time.Duration
-	slots      chan struct{} // one token per running heavy query
-	maxQueued  int64
-	queued     atomic.Int64
-	onRefusal  func()
-	mu         sync.Mutex
-	heavyTexts map[string]struct{} // SQL texts whose last run was heavy
+	*queryLimit // the heavy queries' slots and their line
+	threshold   time.Duration
+	mu          sync.Mutex
+	heavyTexts  map[string]struct{} // SQL texts whose last run was heavy
 }
 
 // maxHeavyTexts bounds what admission remembers; past it, an arbitrary
@@ -49,9 +46,8 @@ func newAdmission(maxRunning, maxQueued int, threshold time.Duration) *admission
 		return nil
 	}
 	return &admission{
+		queryLimit: newQueryLimit(maxRunning, maxQueued, "heavy queries", "--max-heavy-queries, --max-queued-heavy-queries"),
 		threshold:  threshold,
-		slots:      make(chan struct{}, maxRunning),
-		maxQueued:  int64(maxQueued),
 		heavyTexts: map[string]struct{}{},
 	}
 }
@@ -69,31 +65,14 @@ func (a *admission) enter(ctx context.Context, sql string) (leave func(time.Dura
 	if !heavy {
 		return func(d time.Duration) { a.learn(sql, d) }, nil
 	}
-	leave = func(d time.Duration) {
-		<-a.slots
+	free, err := a.queryLimit.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func(d time.Duration) {
+		free()
 		a.learn(sql, d)
-	}
-	select {
-	case a.slots <- struct{}{}:
-		return leave, nil
-	default:
-	}
-	if n := a.queued.Add(1); n > a.maxQueued {
-		a.queued.Add(-1)
-		if a.onRefusal != nil {
-			a.onRefusal()
-		}
-		return nil, fmt.Errorf("%w: %d heavy queries are running and %d waiting, the server's limits "+
-			"(lakeflight serve --max-heavy-queries, --max-queued-heavy-queries); retry later",
-			errOverloaded, cap(a.slots), a.maxQueued)
-	}
-	defer a.queued.Add(-1)
-	select {
-	case a.slots <- struct{}{}:
-		return leave, nil
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
+	}, nil
 }
 
 // learn classifies sql by the duration of the run that just ended.
@@ -129,20 +108,23 @@ func (s *Server) admit(ctx context.Context, st stmt) (func(time.Duration), error
 	return s.gate.enter(ctx, t.SQL())
 }
 
-// queryLimit bounds the queries streaming at once (Options.MaxQueries):
-// one more waits in line for a slot, up to maxQueued waiting, and past
-// that is refused with ResourceExhausted. nil: no bound.
+// queryLimit bounds queries running at once: one more waits in line for a
+// slot, up to maxQueued waiting, and past that is refused with
+// ResourceExhausted naming what (the queries bounded) and the flags that
+// set the bounds. nil: no bound. Options.MaxQueries bounds every query
+// streaming; the heavy-query gate (admission) bounds the heavy ones.
 type queryLimit struct {
-	slots     chan struct{}
-	maxQueued int64
-	queued    atomic.Int64
+	slots       chan struct{}
+	maxQueued   int64
+	queued      atomic.Int64
+	what, flags string
 }
 
-func newQueryLimit(maxRunning, maxQueued int) *queryLimit {
+func newQueryLimit(maxRunning, maxQueued int, what, flags string) *queryLimit {
 	if maxRunning <= 0 {
 		return nil
 	}
-	return &queryLimit{slots: make(chan struct{}, maxRunning), maxQueued: int64(maxQueued)}
+	return &queryLimit{slots: make(chan struct{}, maxRunning), maxQueued: int64(maxQueued), what: what, flags: flags}
 }
 
 // enter takes a slot (waiting while ctx lasts); leave gives it back.
@@ -158,9 +140,8 @@ func (l *queryLimit) enter(ctx context.Context) (leave func(), err error) {
 	}
 	if n := l.queued.Add(1); n > l.maxQueued {
 		l.queued.Add(-1)
-		return nil, fmt.Errorf("%w: %d queries are running and %d waiting, the server's limits "+
-			"(lakeflight serve --max-queries, --max-queued-queries); retry later",
-			errOverloaded, cap(l.slots), l.maxQueued)
+		return nil, fmt.Errorf("%w: %d %s are running and %d waiting, the server's limits (lakeflight serve %s); retry later",
+			errOverloaded, cap(l.slots), l.what, l.maxQueued, l.flags)
 	}
 	defer l.queued.Add(-1)
 	select {

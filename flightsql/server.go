@@ -206,7 +206,7 @@ func newServer(q querier, opts Options) (*Server, error) {
 		opts:    opts,
 		stop:    make(chan struct{}),
 		gate:    newAdmission(opts.MaxHeavyQueries, opts.MaxQueuedHeavyQueries, opts.HeavyQueryThreshold),
-		limit:   newQueryLimit(opts.MaxQueries, opts.MaxQueuedQueries),
+		limit:   newQueryLimit(opts.MaxQueries, opts.MaxQueuedQueries, "queries", "--max-queries, --max-queued-queries"),
 
 		icebergCatalog: opts.IcebergCatalog,
 	}
