@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
@@ -247,6 +248,9 @@ func (c *Catalog) ownDir(dir string) (name string, ok bool) {
 	return parts[1], true
 }
 
+// purgeTimeout bounds removing a dropped table's objects.
+const purgeTimeout = 5 * time.Minute
+
 // purge removes a dropped table's directory. The drop is committed: a
 // failure is logged (the files are orphans for orphan-file removal) and
 // not returned.
@@ -257,7 +261,11 @@ func (c *Catalog) purge(id Ident, dir string) {
 	remove := os.RemoveAll
 	if LocalPath(dir) == "" { // an object-store warehouse
 		remove = func(loc string) error {
-			fsys, err := iceio.LoadFS(context.Background(), c.ioProps(), loc)
+			// Bounded: the drop is committed, and a hung endpoint must not
+			// hold the table's lock for ever (what is left is orphans).
+			ctx, cancel := context.WithTimeout(context.Background(), purgeTimeout)
+			defer cancel()
+			fsys, err := iceio.LoadFS(ctx, c.ioProps(), loc)
 			if err != nil {
 				return err
 			}

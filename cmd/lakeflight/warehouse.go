@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -28,9 +30,12 @@ const cacheFetchers = 8
 func openObjectWarehouse(ctx context.Context, cfg config.Config) (*objectWarehouse, error) {
 	loc := strings.TrimPrefix(cfg.Catalog.Warehouse, "s3://")
 	bucket, prefix, _ := strings.Cut(loc, "/")
-	region := cfg.S3.Region
+	region := cmp.Or(cfg.S3.Region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 	if region == "" {
-		region = "us-east-1"
+		if cfg.S3.Endpoint == "" {
+			return nil, fmt.Errorf("warehouse %s: give the bucket's region (s3.region, --s3-region or AWS_REGION)", cfg.Catalog.Warehouse)
+		}
+		region = "us-east-1" // what S3-compatible servers answer to
 	}
 	store, err := objstore.New(objstore.Config{Endpoint: cfg.S3.Endpoint, Region: region, Bucket: bucket, Prefix: prefix,
 		AccessKey: cfg.S3.AccessKeyID, SecretKey: cfg.S3.SecretAccessKey, Insecure: cfg.S3.Insecure, PathStyle: cfg.S3.Endpoint != ""})
