@@ -19,8 +19,12 @@ import (
 )
 
 // commitRetries is how often a commit that lost the compare-and-swap on the
-// metadata location is replayed on the fresh metadata (Java's default).
-const commitRetries = 4
+// metadata location is replayed on the fresh metadata, with iceberg-go's
+// backoff between tries. Java's default of 4 was not enough for replicas
+// appending to one table in an object-store warehouse, where a commit's
+// metadata writes take longer: one replica lost five races in a row to the
+// other (e2e/test_concurrency.py, postgres+s3).
+const commitRetries = 10
 
 // tableProperties are set on every table lakeflight creates.
 func tableProperties() iceberg.Properties {

@@ -23,6 +23,7 @@ import adbc_driver_flightsql.dbapi as flight_sql
 import pytest
 
 import pgserver
+import s3server
 
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = float(os.environ.get("LAKEFLIGHT_READY_TIMEOUT", "60"))
@@ -166,6 +167,28 @@ def pg_cluster():
     catalog in PostgreSQL; each takes a database of its own (pg_cluster.new_database())."""
     with pgserver.running("lakeflight-e2e-pg-") as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """A private S3-compatible server (versitygw), started once for the tests whose warehouse is a
+    bucket; each makes a bucket of its own (s3_server.bucket(name))."""
+    srv = s3server.create(tmp_path_factory.mktemp("s3"))
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def s3_config(s3, bucket: str, path: Path) -> Path:
+    """A config file putting the warehouse in s3://bucket/wh on the server s3."""
+    path.write_text(
+        f"catalog:\n  warehouse: s3://{bucket}/wh\n"
+        f"s3:\n  endpoint: '{s3.endpoint}'\n  insecure: true\n"
+        f"  access_key_id: '{s3.access_key}'\n  secret_access_key: '{s3.secret_key}'\n"
+    )
+    return path
 
 
 @pytest.fixture(scope="session")

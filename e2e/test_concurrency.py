@@ -19,7 +19,7 @@ import adbc_driver_manager
 import pyarrow as pa
 import pytest
 
-from conftest import Server, connect, start_server, stop
+from conftest import Server, connect, s3_config, start_server, stop
 
 WORKERS = 8  # half on each server
 STATEMENTS = 10  # per worker
@@ -90,18 +90,25 @@ def fetch_rows(server: Server, sql: str) -> list[tuple]:
         return cur.fetchall()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "postgres+s3"])
 def two_servers(request, tmp_path):
-    """Two lakeflight processes on one --data-dir, each with its own ports and log, sharing the
-    SQLite catalog in it or a PostgreSQL database."""
-    data = tmp_path / "data"
+    """Two lakeflight processes, each with its own ports and log, sharing the SQLite catalog of one
+    --data-dir, or a PostgreSQL database and that data dir's warehouse, or a PostgreSQL database and
+    a bucket (then each has a data dir, and so a cache, of its own: stateless replicas)."""
+    data = second_data = tmp_path / "data"
     catalog: tuple[str, ...] = ()
-    if request.param == "postgres":
+    if request.param.startswith("postgres"):
         dsn = request.getfixturevalue("pg_cluster").new_database()
         catalog = ("--catalog-driver", "postgres", "--catalog-uri", dsn)
+    if request.param.endswith("s3"):
+        s3 = request.getfixturevalue("s3_server")
+        bucket = f"b{uuid.uuid4().hex[:12]}"
+        s3.bucket(bucket)
+        catalog += ("--config", str(s3_config(s3, bucket, tmp_path / "s3.yaml")))
+        second_data = tmp_path / "data2"
     first = start_server(data, *catalog, log_path=tmp_path / "first.log")
     try:
-        second = start_server(data, *catalog, log_path=tmp_path / "second.log")
+        second = start_server(second_data, *catalog, log_path=tmp_path / "second.log")
     except BaseException:
         stop(first)
         raise
