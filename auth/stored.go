@@ -78,9 +78,9 @@ func (a *Authenticator) storedToken(sum [32]byte) (APIToken, bool, error) {
 	if s == nil {
 		return APIToken{}, false, nil
 	}
-	now := a.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := a.now() // after the lock: a caller that waited sees the load just made
 	t, ok := s.byHash[sum]
 	// Load again when the cache is old, or when the token is not in it
 	// (made on another replica since), but never more than ten times a
@@ -91,6 +91,7 @@ func (a *Authenticator) storedToken(sum [32]byte) (APIToken, bool, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		list, err := s.store.StoredTokens(ctx)
 		cancel()
+		s.tried = a.now() // throttle from the attempt's end: a slow store is not asked again at once
 		if err == nil {
 			s.byHash = make(map[[32]byte]APIToken, len(list))
 			for _, st := range list {

@@ -67,7 +67,7 @@ func (s *Session) checkGrantKind(toks sqltext.Tokens) error {
 		// SHOW ALL TABLES, SHOW TABLES, SHOW DATABASES and a bare DESCRIBE
 		// list every namespace's tables: the catalog listing shows the
 		// granted ones.
-		if len(toks) == 1 || toks.Word(1, "all") || toks.Word(1, "tables") || toks.Word(1, "databases") || toks.Sym(1, ";") {
+		if len(toks) == 1 || toks.Word(1, "all") || toks.Word(1, "tables") || toks.Word(1, "databases") || toks.Word(1, "schemas") || toks.Sym(1, ";") {
 			return grantError(user, grants, "listing statements (SHOW ALL TABLES, SHOW TABLES, DESCRIBE alone) are refused; "+
 				"the catalog listing (GetTables, adbc_get_objects, JDBC's metadata) shows the granted namespaces' tables")
 		}
@@ -80,6 +80,11 @@ func (s *Session) checkGrantKind(toks sqltext.Tokens) error {
 		for i, t := range toks {
 			if t.Kind == sqltext.Word && (t.Text == "search_path" || t.Text == "schema") && i <= 3 {
 				return grantError(user, grants, "SET "+t.Text+" is refused (it changes which namespace a bare table name reads); qualify names, or USE a granted namespace")
+			}
+			// SET VARIABLE (and lakeflight_as_of) evaluate an expression:
+			// a subquery there would read past the checks.
+			if t.Sym("(") || t.Kind == sqltext.Word && (t.Text == "select" || t.Text == "from" || t.Text == "table") {
+				return grantError(user, grants, "SET takes a literal value here, not an expression with a query or a call")
 			}
 		}
 		return nil
@@ -99,19 +104,33 @@ func (s *Session) checkGrantRefs(dc *dconn, text string, toks sqltext.Tokens) er
 	if info.Kind != sqltext.KindQuery && info.Kind != sqltext.KindExplain {
 		return nil // USE, SET, transaction control: checkGrantKind passed them
 	}
-	sites, ctes, err := s.parsedSites(dc, text, toks, 0)
+	// Scalar macros that read the catalog (a view's SQL, comments).
+	for i, t := range toks {
+		if t.Kind == sqltext.Word && toks.Sym(i+1, "(") && catalogMacro(t.Text) {
+			return grantError(user, grants, t.Text+"(…) reads the catalog of every namespace and is refused")
+		}
+	}
+	sites, tree, err := s.parsedTree(dc, text, toks, 0)
 	if err != nil && info.Inner > 0 {
-		sites, ctes, err = s.parsedSites(dc, text, toks, info.Inner)
+		sites, tree, err = s.parsedTree(dc, text, toks, info.Inner)
 	}
 	if err != nil {
 		return grantError(user, grants, "DuckDB's parser cannot show this statement's table references, so they cannot be checked against the grants")
 	}
+	if len(tree.Specials) > 0 {
+		return grantError(user, grants, "SHOW "+strings.Trim(tree.Specials[0], `"_`)+" lists every namespace; "+
+			"the catalog listing (GetTables, adbc_get_objects, JDBC's metadata) shows the granted ones")
+	}
+	ctes := tree.CTEs
 	for _, st := range sites {
 		if st.fn {
 			if grantedTableFunctions[st.name] {
 				continue
 			}
 			if metaFunctions[st.name] != nil {
+				// The table is checked again once the argument is
+				// evaluated (pinMetaFunction): the text must be one
+				// literal, and what it names a granted table.
 				if ns, ok := metaArgNamespace(st.args); ok && granted(grants, ns) {
 					continue
 				}
@@ -135,8 +154,19 @@ func (s *Session) checkGrantTable(dc *dconn, grants []string, user string, st si
 	ns := st.schema
 	switch {
 	case st.catalog == "" && st.schema == "":
-		if ctes[strings.ToLower(name)] {
-			return nil
+		// CTE names are known for the whole statement, not per scope: a
+		// name is taken for a CTE only when nothing else could be meant
+		// (no table or view of the session's namespace has it, and it is
+		// not a path DuckDB would read as a file).
+		s.mu.Lock()
+		curSchema := s.schema
+		s.mu.Unlock()
+		if ctes[strings.ToLower(name)] && !strings.ContainsAny(name, "./\\:*?") {
+			_, table := s.e.boundTable(curSchema, name)
+			_, view := s.e.storedViewNamed(curSchema, name)
+			if !table && !view {
+				return nil
+			}
 		}
 		temp, err := isTempObject(dc.c, name)
 		if err != nil {
@@ -181,6 +211,20 @@ func metaArgNamespace(args []string) (string, bool) {
 	if len(a) < 2 || a[0] != '\'' || a[len(a)-1] != '\'' {
 		return "", false
 	}
+	inner := strings.ReplaceAll(a[1:len(a)-1], "''", "")
+	if strings.Contains(inner, "'") {
+		return "", false // not one literal ('a' || 'b')
+	}
 	ns, _, ok := strings.Cut(strings.ReplaceAll(a[1:len(a)-1], "''", "'"), ".")
 	return ns, ok && ns != ""
+}
+
+// catalogMacro reports DuckDB's scalar macros that read the catalog (a
+// view's SQL, comments of any object).
+func catalogMacro(name string) bool {
+	switch name {
+	case "col_description", "obj_description", "shobj_description", "current_schemas":
+		return true
+	}
+	return strings.HasPrefix(name, "pg_get_")
 }

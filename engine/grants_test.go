@@ -59,19 +59,43 @@ func TestNamespaceGrants(t *testing.T) {
 		"SELECT * FROM iceberg_snapshots('silver.t')":                "iceberg_snapshots",
 		"SELECT * FROM read_parquet('" + files[0][0] + "')":          "read_parquet",
 		"SELECT * FROM '" + files[0][0] + "'":                        "no table or view",
-		"SELECT * FROM glob('**')":                                   "glob",
-		"SELECT * FROM duckdb_tables()":                              "duckdb_tables",
-		"SELECT * FROM information_schema.tables":                    "namespace information_schema",
-		"EXPLAIN SELECT * FROM silver.t":                             "silver.t",
-		"INSERT INTO gold.g VALUES (3, 'z')":                         "statements that write",
-		"CREATE TEMP TABLE x AS SELECT * FROM silver.t":              "statements that write",
-		"SET search_path = 'silver'":                                 "SET search_path",
-		"PRAGMA table_info('silver.t')":                              "statements that write",
+		"SELECT * FROM '" + files[0][0] + "', (WITH \"" + files[0][0] + "\" AS (SELECT 1) SELECT * FROM \"" + files[0][0] + "\") q": "no table or view",
+		"SELECT * FROM glob('**')":                                "glob",
+		"SELECT * FROM duckdb_tables()":                           "duckdb_tables",
+		"SELECT * FROM information_schema.tables":                 "namespace information_schema",
+		"EXPLAIN SELECT * FROM silver.t":                          "silver.t",
+		"INSERT INTO gold.g VALUES (3, 'z')":                      "statements that write",
+		"CREATE TEMP TABLE x AS SELECT * FROM silver.t":           "statements that write",
+		"SET search_path = 'silver'":                              "SET search_path",
+		"PRAGMA table_info('silver.t')":                           "statements that write",
+		"SHOW ALL TABLES":                                         "listing statements",
+		"show tables":                                             "listing statements",
+		"SHOW SCHEMAS":                                            "listing statements",
+		"DESCRIBE":                                                "listing statements",
+		"FROM pragma_table_info('silver.t')":                      "pragma_table_info",
+		"SELECT * FROM (SHOW silver.t)":                           "silver.t",
+		"SELECT * FROM (SHOW ALL TABLES)":                         "lists every namespace",
+		"SELECT * FROM (SHOW SCHEMAS)":                            "lists every namespace",
+		"SELECT * FROM iceberg_files('gold.'[1:0] || 'silver.t')": "iceberg_files",
+		"SELECT pg_get_viewdef(1)":                                "reads the catalog",
+		"SET VARIABLE x = (SELECT count(*) FROM silver.t)":        "literal value",
+		"SET lakeflight_as_of = (SELECT max(id) FROM silver.t)":   "literal value",
 	} {
 		wantErr(t, s, sql, ErrPermission, why)
 	}
 	mustExec(t, s, "USE silver")
 	wantErr(t, s, "SELECT * FROM t", ErrPermission, "is in namespace silver")
+	// A CTE of the same name elsewhere in the statement does not make the
+	// bare name outside its scope a CTE.
+	wantErr(t, s, "SELECT * FROM t, (WITH t AS (SELECT 1) SELECT * FROM t) q", ErrPermission, "is in namespace silver")
+	mustExec(t, s, "USE gold")
+	if got := mustQuery(t, s, "WITH c AS (SELECT 5 AS x) SELECT x FROM c"); got[0][0] != "5" {
+		t.Errorf("a CTE: %v", got)
+	}
+	// The metadata function's table is checked once evaluated too.
+	if got := mustQuery(t, s, "SELECT count(*) > 0 FROM iceberg_files('gold.g')"); got[0][0] != "true" {
+		t.Errorf("iceberg_files of a granted table: %v", got)
+	}
 
 	// Unrestricted again: everything reads.
 	s.SetGrants("", nil)

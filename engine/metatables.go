@@ -203,6 +203,9 @@ func (s *Session) pinMetaFunction(ctx context.Context, dc *dconn, st site, mf *m
 	if err != nil {
 		return nil, nil, newError(ErrNotFound, fname+": "+err.Error())
 	}
+	if grants, user := s.grantsOf(); grants != nil && !granted(grants, id.Namespace) {
+		return nil, nil, grantError(user, grants, fname+"(…) names "+id.String()+", in namespace "+id.Namespace)
+	}
 	var snap int64
 	if len(vals) == 2 {
 		if snap, err = strconv.ParseInt(vals[1], 10, 64); err != nil {

@@ -155,6 +155,15 @@ func (s *Session) pinQuery(ctx context.Context, dc *dconn, text string, toks sql
 // whole text. A reference the text does not show where DuckDB says keeps
 // tok -1 (pinSites refuses it if it names an Iceberg table).
 func (s *Session) parsedSites(dc *dconn, text string, toks sqltext.Tokens, from int) ([]site, map[string]bool, error) {
+	sites, tree, err := s.parsedTree(dc, text, toks, from)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sites, tree.CTEs, nil
+}
+
+// parsedTree is parsedSites with the whole of what the parser said.
+func (s *Session) parsedTree(dc *dconn, text string, toks sqltext.Tokens, from int) ([]site, *sqltext.Serialized, error) {
 	base := toks[from].Pos
 	rows, err := queryStrings(dc.c, "SELECT json_serialize_sql("+quoteString(text[base:])+")")
 	if err != nil || len(rows) != 1 {
@@ -189,7 +198,7 @@ func (s *Session) parsedSites(dc *dconn, text string, toks sqltext.Tokens, from 
 		}
 		sites = append(sites, st)
 	}
-	return sites, tree.CTEs, nil
+	return sites, tree, nil
 }
 
 // tokenSites are the references sqltext's token scan finds.

@@ -60,11 +60,13 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 	leave := func(time.Duration) {}
 	if h.stmt.Writes() {
 		rdr, err = s.writeResult(sctx, h)
-	} else if unlimit, lerr := s.limit.enter(sctx); lerr != nil {
-		err = lerr
 	} else if leaveGate, gerr := s.admit(sctx, h.stmt); gerr != nil {
-		unlimit()
+		// The heavy-query gate first: a heavy query waiting for its
+		// turn holds none of --max-queries' slots meanwhile.
 		err = gerr
+	} else if unlimit, lerr := s.limit.enter(sctx); lerr != nil {
+		leaveGate(-1)
+		err = lerr
 	} else {
 		leave = func(d time.Duration) { leaveGate(d); unlimit() }
 		rdr, err = h.stmt.Query(sctx, h.params, s.mem)
@@ -102,6 +104,9 @@ func (s *Server) stream(ctx context.Context, h *handle) (*arrow.Schema, <-chan f
 	return out, ch, nil
 }
 
+// tellWait bounds how long a stream's end error waits for its client.
+const tellWait = 5 * time.Second
+
 // queryTimeoutError is why a query that ran out of its time stopped.
 func queryTimeoutError(d time.Duration) error {
 	return errkind.New(errkind.DeadlineExceeded, fmt.Sprintf("the query ran longer than the server's query timeout (%s, --query-timeout) and was stopped", d))
@@ -116,10 +121,16 @@ func (s *Server) produce(ctx, client context.Context, out *arrow.Schema, rdr int
 	RecordBatch() arrow.RecordBatch
 	Err() error
 }, ch chan<- flight.StreamChunk) error {
+	// tell hands the client the error that ended the stream, waiting at
+	// most tellWait for a client that has stopped reading: the query's
+	// reader, slot and handle are given back when produce returns.
 	tell := func(st error) error {
+		t := time.NewTimer(tellWait)
+		defer t.Stop()
 		select {
 		case ch <- flight.StreamChunk{Err: st}:
 		case <-client.Done():
+		case <-t.C:
 		}
 		return st
 	}

@@ -73,8 +73,14 @@ func checkGrants(c echo.Context, id auth.Identity) error {
 		return fmt.Errorf("%w: user %s may use only namespace(s) %s, and API tokens may grant any namespace",
 			auth.ErrForbidden, id.User, strings.Join(id.Namespaces, ", "))
 	}
-	if c.Request().Method == http.MethodPost && c.Path() == "/transform" {
+	// Transforms build, and maintenance jobs are listed for, every
+	// namespace: their runs, logs and jobs are not a restricted user's.
+	if strings.HasPrefix(c.Path(), "/transform") {
 		return fmt.Errorf("%w: user %s may use only namespace(s) %s, and a transform builds models of every namespace",
+			auth.ErrForbidden, id.User, strings.Join(id.Namespaces, ", "))
+	}
+	if strings.HasPrefix(c.Path(), "/v1/maintenance") {
+		return fmt.Errorf("%w: user %s may use only namespace(s) %s, and the maintenance jobs are of every namespace's tables",
 			auth.ErrForbidden, id.User, strings.Join(id.Namespaces, ", "))
 	}
 	return nil

@@ -136,6 +136,9 @@ func TestSidecarNamespaceGrants(t *testing.T) {
 		{http.MethodPost, "/ingest?table=silver.t", http.StatusForbidden},
 		{http.MethodPost, "/ingest?table=t", http.StatusForbidden}, // bronze by default
 		{http.MethodPost, "/transform", http.StatusForbidden},
+		{http.MethodGet, "/transform/x", http.StatusForbidden},
+		{http.MethodDelete, "/transform/x", http.StatusForbidden},
+		{http.MethodGet, "/v1/maintenance", http.StatusForbidden},
 		{http.MethodGet, "/v1/tables/gold/t/snapshots", http.StatusNotImplemented}, // allowed; no catalog here
 		{http.MethodPost, "/v1/tables/GOLD/t/compact", http.StatusNotImplemented},
 		{http.MethodPost, "/ingest?table=gold.t", http.StatusBadRequest}, // allowed: the body "{}" is read, and holds no rows

@@ -9,6 +9,7 @@ import (
 	"math"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"github.com/lakeflight/lakeflight/auth"
 	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/ingest"
+	"github.com/lakeflight/lakeflight/internal/errkind"
 )
 
 // Ingester commits one ingest as one snapshot: *ingest.Writer.
@@ -363,11 +365,32 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 		b.extended.Store(math.MaxInt64)
 	}
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var netErr net.Error
+	switch {
+	case errors.As(err, &mbe):
 		b.tooLarge.Store(true)
+	case errors.As(err, &netErr):
+		// The client's connection: it stopped sending (past the idle
+		// timeout) or broke. Not a backend of this server's.
+		err = &uploadReadError{err: err, idle: b.idle}
 	}
 	return n, err
 }
+
+// uploadReadError is an upload the client stopped sending or whose
+// connection broke: a bad request of the client's, never an outage here.
+type uploadReadError struct {
+	err  error
+	idle time.Duration
+}
+
+func (e *uploadReadError) Error() string {
+	return fmt.Sprintf("reading the upload: the client sent nothing for %s, or its connection broke (%v); nothing was committed", e.idle, e.err)
+}
+func (e *uploadReadError) Unwrap() error { return e.err }
+
+// ErrorKind: the client's (400).
+func (e *uploadReadError) ErrorKind() errkind.Kind { return errkind.InvalidArgument }
 
 // explain replaces whatever error a parser made of an oversized body with
 // the size error itself.

@@ -20,6 +20,10 @@ type Serialized struct {
 	// CTEs are the names of common table expressions anywhere in it
 	// (lower-cased).
 	CTEs map[string]bool
+	// Specials are the SHOW references that read the catalog rather than
+	// a table or query (SHOW ALL TABLES, SHOW TABLES, SHOW SCHEMAS, also
+	// as a subquery), by their name.
+	Specials []string
 }
 
 // SerialRef is one table reference or table function call.
@@ -72,6 +76,11 @@ func ParseSerialized(js string) (*Serialized, error) {
 						filtersAt[pos] = fs
 					}
 				}
+			}
+		case "SHOW_REF":
+			if q, _ := m["query"].(map[string]any); q == nil {
+				name, _ := m["table_name"].(string)
+				out.Specials = append(out.Specials, name)
 			}
 		case "BASE_TABLE", "TABLE_FUNCTION":
 			r := SerialRef{Func: m["type"] == "TABLE_FUNCTION", Pos: location(m)}
