@@ -112,6 +112,16 @@ def wait_ready(server: Server) -> None:
     pytest.fail(f"lakeflight not ready at {url} after {READY_TIMEOUT_S}s ({last}); log:\n{server.log_tail()}")
 
 
+def ready_status(server: Server) -> int:
+    """The HTTP status of the server's /ready now (200 ready, 503 not)."""
+    context = server.tls.ssl_context() if server.tls else None
+    try:
+        with urllib.request.urlopen(f"{server.http_base}/ready", timeout=10, context=context) as resp:
+            return resp.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def server_env() -> dict[str, str]:
     """The test's environment without LAKEFLIGHT_* settings: flags decide."""
     return {k: v for k, v in os.environ.items() if not k.startswith("LAKEFLIGHT_")}

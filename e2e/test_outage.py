@@ -6,8 +6,6 @@ is there exactly once."""
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import adbc_driver_manager
@@ -15,15 +13,7 @@ import pyarrow as pa
 import pytest
 
 import pgserver
-from conftest import connect, start_server, stop
-
-
-def ready_status(srv) -> int:
-    try:
-        with urllib.request.urlopen(f"{srv.http_base}/ready", timeout=10) as resp:
-            return resp.status
-    except urllib.error.HTTPError as e:
-        return e.code
+from conftest import connect, ready_status, start_server, stop
 
 
 def wait_until(cond, what: str, timeout: float = 60) -> None:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 import s3server
-from conftest import connect, start_server, stop
+from conftest import connect, ready_status, start_server, stop
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +33,6 @@ def metric(srv, name: str) -> float:
         m = re.search(rf"^{name} (\S+)$", resp.read().decode(), re.M)
     assert m, f"no {name} in /metrics"
     return float(m.group(1))
-
-
-def ready(srv) -> int:
-    try:
-        with urllib.request.urlopen(f"{srv.http_base}/ready", timeout=10) as resp:
-            return resp.status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 def serve(s3, work, cache: str):
@@ -96,7 +88,7 @@ def test_s3_warehouse(s3, tmp_path):
 
         s3.stop()
         try:
-            deadline_ok = any(ready(srv) == 503 for _ in range(60))
+            deadline_ok = any(ready_status(srv) == 503 for _ in range(60))
             assert deadline_ok, "/ready stayed 200 with the bucket's server down"
             with connect(srv) as conn, conn.cursor() as cur:
                 with pytest.raises(adbc_driver_manager.Error) as err:
@@ -105,7 +97,7 @@ def test_s3_warehouse(s3, tmp_path):
             assert srv.proc.poll() is None, "lakeflight died with the bucket's server"
         finally:
             s3.start()
-        assert any(ready(srv) == 200 for _ in range(60)), "/ready did not recover"
+        assert any(ready_status(srv) == 200 for _ in range(60)), "/ready did not recover"
         with connect(srv) as conn, conn.cursor() as cur:
             cur.execute(f"INSERT INTO silver.{table} VALUES (-1, -1)")
             cur.execute(f"SELECT count(*) FROM silver.{table}")
