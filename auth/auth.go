@@ -140,6 +140,44 @@ type Authenticator struct {
 	mu     sync.Mutex
 	basic  map[[32]byte]basicEntry // sha256 of user, password and hash → when checked
 	stored *stored                 // API tokens made at run time (stored.go); nil: none
+	// revoked are issued tokens refused before they expire (Revoke), by
+	// the SHA-256 of the token, with their expiry.
+	revoked map[[32]byte]time.Time
+}
+
+// Revoke refuses an issued token from now on, on this process (the
+// server's own tokens for its transform runs end with their run).
+func (a *Authenticator) Revoke(token string) {
+	sum := sha256.Sum256([]byte(token))
+	expires := a.now().Add(a.ttl)
+	if body, _, ok := strings.Cut(token, "."); ok {
+		if payload, err := base64.RawURLEncoding.DecodeString(body); err == nil {
+			var c claims
+			if json.Unmarshal(payload, &c) == nil {
+				expires = time.Unix(c.Expires, 0)
+			}
+		}
+	}
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.revoked == nil {
+		a.revoked = map[[32]byte]time.Time{}
+	}
+	for k, exp := range a.revoked {
+		if now.After(exp) {
+			delete(a.revoked, k) // expired anyway
+		}
+	}
+	a.revoked[sum] = expires
+}
+
+func (a *Authenticator) isRevoked(token string) bool {
+	sum := sha256.Sum256([]byte(token))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.revoked[sum]
+	return ok
 }
 
 type basicEntry struct {
@@ -272,6 +310,9 @@ func (a *Authenticator) Bearer(token string) (Identity, error) {
 	mac, err := base64.RawURLEncoding.DecodeString(sig)
 	if !ok || err != nil || !hmac.Equal(mac, a.sign(body)) {
 		return Identity{}, fmt.Errorf("%w: the bearer token is not one this server issued (or it was altered)", ErrUnauthenticated)
+	}
+	if a.isRevoked(token) {
+		return Identity{}, fmt.Errorf("%w: the bearer token was revoked (a transform run's token ends with its run)", ErrUnauthenticated)
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(body)
 	var c claims

@@ -331,3 +331,20 @@ func TestStoredTokens(t *testing.T) {
 		t.Fatalf("store back: %v", err)
 	}
 }
+
+// A revoked token is refused before its expiry; others are not.
+func TestRevoke(t *testing.T) {
+	a := testAuth(t)
+	id := Identity{User: InternalPrefix + "transform", Role: Writer}
+	tok, other := a.IssueFor(id, time.Hour), a.IssueFor(id, 2*time.Hour)
+	if _, err := a.Bearer(tok); err != nil {
+		t.Fatal(err)
+	}
+	a.Revoke(tok)
+	if _, err := a.Bearer(tok); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("a revoked token: %v", err)
+	}
+	if _, err := a.Bearer(other); err != nil {
+		t.Fatalf("another token: %v", err)
+	}
+}

@@ -62,13 +62,15 @@ func openTransform(cfg config.Config, dataDir, flightAddr string, tlsSrv *server
 		}
 	}
 	log.Info("transforms enabled", "project", project, "dbt", command, "profiles", profiles)
-	var runEnv func() []string
+	var runEnv func() ([]string, func())
 	if authn != nil {
 		// Each run's dbt connects back with a token of its own, for a
 		// writer identity of the server's (a run may last long).
-		runEnv = func() []string {
+		runEnv = func() ([]string, func()) {
 			tok := authn.IssueFor(auth.Identity{User: auth.InternalPrefix + "transform", Role: auth.Writer}, transformTokenTTL)
-			return []string{"LAKEFLIGHT_TOKEN=" + tok}
+			// The token dies with the run: whatever kept a copy (dbt's
+			// logs, a model's env_var) cannot use it afterwards.
+			return []string{"LAKEFLIGHT_TOKEN=" + tok}, func() { authn.Revoke(tok) }
 		}
 	}
 	return transform.Open(transform.Config{

@@ -99,8 +99,9 @@ type Config struct {
 	// Env is added to the process environment of every run.
 	Env []string
 	// RunEnv, when set, is called at the start of each run for more
-	// environment (a token of the run's own, say).
-	RunEnv func() []string
+	// environment (a token of the run's own, say); done is called once
+	// the run's dbt has exited (to revoke that token).
+	RunEnv func() (env []string, done func())
 	// KillGrace is how long a canceled dbt gets after SIGTERM before
 	// SIGKILL; default 10 s.
 	KillGrace time.Duration
@@ -425,7 +426,11 @@ func (r *Runner) runProcess(ctx context.Context, run *Run, tail *tailWriter) (in
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "LAKEFLIGHT_") })
 	cmd.Env = append(append(env, "DO_NOT_TRACK=1", "DBT_SEND_ANONYMOUS_USAGE_STATS=false", "DBT_USE_COLORS=false"), r.cfg.Env...)
 	if r.cfg.RunEnv != nil {
-		cmd.Env = append(cmd.Env, r.cfg.RunEnv()...)
+		more, done := r.cfg.RunEnv()
+		if done != nil {
+			defer done()
+		}
+		cmd.Env = append(cmd.Env, more...)
 	}
 	cmd.Stdout, cmd.Stderr = tail, tail
 	cmd.SysProcAttr = procAttr()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -238,14 +239,20 @@ func TestState(t *testing.T) {
 func TestRunEnvironmentKeepsServerSettingsOut(t *testing.T) {
 	t.Setenv("LAKEFLIGHT_AUTH_TOKEN_SECRET", "server-secret-0123456789abcdef0123456789")
 	t.Setenv("LAKEFLIGHT_PASSWORD", "client-password")
+	var ended atomic.Bool
 	r := openWith(t, t.TempDir(), "ok", func(c *Config) {
-		c.RunEnv = func() []string { return []string{"LAKEFLIGHT_TOKEN=run-token"} }
+		c.RunEnv = func() ([]string, func()) {
+			return []string{"LAKEFLIGHT_TOKEN=run-token"}, func() { ended.Store(true) }
+		}
 	})
 	run, err := r.Submit(Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wait(t, r, run.ID, Success)
+	if !ended.Load() {
+		t.Error("the run's done (revoking its token) was not called when dbt ended")
+	}
 	env, err := os.ReadFile(filepath.Join(r.cfg.ProjectDir, "args.env"))
 	if err != nil {
 		t.Fatal(err)
