@@ -48,12 +48,17 @@ func (e *Engine) hold(ctx context.Context, files []catalog.DataFile) (func(), er
 	if e.cfg.Files == nil || len(files) == 0 {
 		return func() {}, nil
 	}
+	_, release, err := e.acquire(ctx, files)
+	return release, err
+}
+
+// acquire hands files (by location, with their sizes) to the Localizer.
+func (e *Engine) acquire(ctx context.Context, files []catalog.DataFile) ([]string, func(), error) {
 	locs, sizes := make([]string, len(files)), make([]int64, len(files))
 	for i, f := range files {
 		locs[i], sizes[i] = f.Location, f.SizeBytes
 	}
-	_, release, err := e.cfg.Files.Acquire(ctx, locs, sizes)
-	return release, err
+	return e.cfg.Files.Acquire(ctx, locs, sizes)
 }
 
 // Refresh re-reads one table's state from the catalog and rebinds its view;
@@ -207,14 +212,7 @@ func (e *Engine) localize(ctx context.Context, st *catalog.TableState) (*catalog
 	if e.cfg.Files == nil || st == nil || len(st.DataFiles)+len(st.DeleteFiles) == 0 {
 		return st, func() {}, nil
 	}
-	locs := make([]string, 0, len(st.DataFiles)+len(st.DeleteFiles))
-	sizes := make([]int64, 0, cap(locs))
-	for _, fs := range [][]catalog.DataFile{st.DataFiles, st.DeleteFiles} {
-		for _, f := range fs {
-			locs, sizes = append(locs, f.Location), append(sizes, f.SizeBytes)
-		}
-	}
-	paths, release, err := e.cfg.Files.Acquire(ctx, locs, sizes)
+	paths, release, err := e.acquire(ctx, append(slices.Clone(st.DataFiles), st.DeleteFiles...))
 	if err != nil {
 		return nil, func() {}, fmt.Errorf("reading %s from the object store: %w", st.Ident, err)
 	}

@@ -30,9 +30,6 @@ import (
 // the clients are gone no goroutine, session, handle, running statement or
 // Arrow buffer is left behind.
 func TestLoadLeavesNothingBehind(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a load run takes seconds")
-	}
 	env := newTestEnv(t)
 	ctx := context.Background()
 	setup := env.client(t, false)

@@ -187,10 +187,11 @@ func own(err error) (Kind, bool) {
 	if k, ok := err.(Kinded); ok { //nolint:errorlint // this node only: walk does the unwrapping
 		return k.ErrorKind(), true
 	}
-	// A network operation that failed (a refused or broken connection, an
-	// address that does not answer): the backend behind it (the catalog
-	// database, the object store) cannot be reached now.
-	if _, ok := err.(*net.OpError); ok { //nolint:errorlint // see above
+	// A connection that could not be made (refused, no route, no answer):
+	// the server dials only its backends (the catalog database, the object
+	// store), so one of them cannot be reached now. Reads and writes on an
+	// open connection are left alone: a client's broken upload is one.
+	if op, ok := err.(*net.OpError); ok && op.Op == "dial" { //nolint:errorlint // see above
 		return Unavailable, true
 	}
 	is, _ := err.(interface{ Is(error) bool })

@@ -65,6 +65,7 @@ func TestOf(t *testing.T) {
 		{"canceled beats an earlier kind", errors.Join(errSchema, context.Canceled), Canceled},
 		{"Is method counts", fmt.Errorf("read: %w", deadlineish{}), DeadlineExceeded},
 		{"a refused connection", fmt.Errorf("put s3://b/k: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), Unavailable},
+		{"a broken read is no outage", fmt.Errorf("upload: %w", &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}), Internal},
 
 		{"iceberg no such table", fmt.Errorf("loading: %w", icecatalog.ErrNoSuchTable), NotFound},
 		{"iceberg no such namespace", icecatalog.ErrNoSuchNamespace, NotFound},
