@@ -12,8 +12,9 @@ import (
 )
 
 // s3Env is a catalog whose warehouse is s3://lake/wh on a real
-// S3-compatible server (versitygw).
-func s3Env(t *testing.T) (*Catalog, *s3test.Server, *objstore.Store) {
+// S3-compatible server (versitygw), with the bronze namespace, and a
+// checked allocator for the rows the test appends.
+func s3Env(t *testing.T) (*Catalog, *objstore.Store, memory.Allocator) {
 	t.Helper()
 	srv := s3test.ForTest(t)
 	store, err := objstore.New(objstore.Config{Endpoint: srv.Endpoint, Region: srv.Region, Bucket: "lake", Prefix: "wh",
@@ -28,19 +29,20 @@ func s3Env(t *testing.T) (*Catalog, *s3test.Server, *objstore.Store) {
 	env.cfg.Warehouse = "s3://lake/wh/"
 	env.cfg.Props = map[string]string{"s3.endpoint": "http://" + srv.Endpoint, "s3.region": srv.Region,
 		"s3.access-key-id": srv.AccessKey, "s3.secret-access-key": srv.SecretKey}
-	return env.open(t), srv, store
+	c := env.open(t)
+	if err := c.EnsureNamespace(t.Context(), "bronze"); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	return c, store, mem
 }
 
 // With an s3:// warehouse the metadata and the data files go to the
 // bucket, and the table reads back (iceberg-go's scanner) from there.
 func TestS3Warehouse(t *testing.T) {
-	c, _, store := s3Env(t)
+	c, store, mem := s3Env(t)
 	ctx := t.Context()
-	if err := c.EnsureNamespace(ctx, "bronze"); err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
 	id := Ident{"bronze", "s3t"}
 	mustCreate(ctx, t, c, id, deltaSchema)
 	appendIDs(t, c, mem, id, 1, 2, 3)
@@ -76,13 +78,8 @@ func TestS3Warehouse(t *testing.T) {
 // Maintenance reports count the bucket's objects, and a dropped table's
 // objects leave the bucket.
 func TestS3MaintenanceAndDrop(t *testing.T) {
-	c, _, store := s3Env(t)
+	c, store, mem := s3Env(t)
 	ctx := t.Context()
-	if err := c.EnsureNamespace(ctx, "bronze"); err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
 	id := Ident{"bronze", "s3m"}
 	mustCreate(ctx, t, c, id, deltaSchema)
 	appendIDs(t, c, mem, id, 1)
@@ -110,13 +107,8 @@ func TestS3MaintenanceAndDrop(t *testing.T) {
 // the old name gets a prefix of its own, so dropping the renamed one
 // leaves the new one whole.
 func TestS3RenameThenRecreate(t *testing.T) {
-	c, _, _ := s3Env(t)
+	c, _, mem := s3Env(t)
 	ctx := t.Context()
-	if err := c.EnsureNamespace(ctx, "bronze"); err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
 	a, old := Ident{"bronze", "t"}, Ident{"bronze", "t_old"}
 	mustCreate(ctx, t, c, a, deltaSchema)
 	appendIDs(t, c, mem, a, 1)
