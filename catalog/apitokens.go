@@ -14,7 +14,9 @@ import (
 // API tokens made at run time (POST /v1/auth/api-tokens) live in the
 // catalog database beside the Iceberg tables, so every replica on the
 // catalog takes them and a revocation reaches them all. Only the token's
-// SHA-256 is stored.
+// SHA-256 is stored. A rest catalog gives lakeflight no database of its
+// own: there are no stored tokens, and making one is refused
+// (ErrNoTokenStore); the configured tokens work as always.
 
 // StoredToken is one API token of the catalog database.
 type StoredToken struct {
@@ -33,6 +35,10 @@ var ErrTokenExists = errkind.New(errkind.AlreadyExists, "an API token of that na
 // ErrNoSuchToken: no stored API token has the name.
 var ErrNoSuchToken = errkind.New(errkind.NotFound, "no API token of that name")
 
+// ErrNoTokenStore: the catalog has no database to store API tokens in.
+var ErrNoTokenStore = errkind.New(errkind.Unsupported,
+	"API tokens made at run time need a sqlite or postgres catalog (a rest catalog has no lakeflight database); configure tokens in auth.api_tokens instead")
+
 func (c *Catalog) ensureTokenTable(ctx context.Context) error {
 	_, err := c.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS lakeflight_api_tokens (
 		name VARCHAR(255) NOT NULL PRIMARY KEY,
@@ -49,6 +55,9 @@ func (c *Catalog) ensureTokenTable(ctx context.Context) error {
 
 // CreateAPIToken stores t; a name taken is ErrTokenExists.
 func (c *Catalog) CreateAPIToken(ctx context.Context, t StoredToken) error {
+	if c.remote() {
+		return ErrNoTokenStore
+	}
 	var ns sql.NullString
 	if t.Namespaces != nil {
 		ns = sql.NullString{String: strings.Join(t.Namespaces, ","), Valid: true}
@@ -65,6 +74,9 @@ func (c *Catalog) CreateAPIToken(ctx context.Context, t StoredToken) error {
 
 // APITokens lists the stored API tokens by name.
 func (c *Catalog) APITokens(ctx context.Context) ([]StoredToken, error) {
+	if c.remote() {
+		return nil, nil
+	}
 	rows, err := c.db.QueryContext(ctx, "SELECT name, token_sha256, role, namespaces, created_at, created_by FROM lakeflight_api_tokens ORDER BY name")
 	if err != nil {
 		return nil, fmt.Errorf("listing API tokens: %w", err)
@@ -92,6 +104,9 @@ func (c *Catalog) apiToken(ctx context.Context, name string) (StoredToken, error
 
 // RevokeAPIToken removes the stored token name (ErrNoSuchToken if none).
 func (c *Catalog) RevokeAPIToken(ctx context.Context, name string) error {
+	if c.remote() {
+		return fmt.Errorf("%w: %s", ErrNoSuchToken, name)
+	}
 	res, err := c.db.ExecContext(ctx, c.sqlText("DELETE FROM lakeflight_api_tokens WHERE name = ?"), name)
 	if err != nil {
 		return fmt.Errorf("revoking API token %s: %w", name, err)

@@ -42,10 +42,11 @@ func (id Ident) String() string { return id.Namespace + "." + id.Name }
 // Driver "sqlite" | "postgres"; Warehouse a local path or later "s3://bucket/prefix".
 type Config struct {
 	Name      string            // catalog name, "lakehouse"
-	Driver    string            // "sqlite" (default) or "postgres"
-	URI       string            // DSN; for sqlite a file path
-	Warehouse string            // absolute local directory (or URL later)
+	Driver    string            // "sqlite" (default), "postgres" or "rest"
+	URI       string            // DSN; for sqlite a file path; for rest the catalog's base URL
+	Warehouse string            // absolute local directory or s3://bucket/prefix
 	Props     map[string]string // extra iceberg-go properties (s3.*, ...)
+	REST      RESTConfig        // credentials and options of a rest catalog
 }
 
 // DataFile is one Parquet data file of the current snapshot.
@@ -154,8 +155,8 @@ type Catalog struct {
 	name      string
 	driver    string
 	warehouse string // iceberg "warehouse" property, e.g. file:///var/lib/lakeflight/warehouse
-	db        *sql.DB
-	ice       *sqlcat.Catalog
+	db        *sql.DB // nil for a rest catalog
+	ice       backend
 
 	locksMu sync.Mutex
 	locks   map[Ident]*sync.Mutex // per-table commit locks
@@ -184,6 +185,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		return nil, fmt.Errorf("preparing warehouse: %w", err)
 	}
 
+	if driver == driverREST {
+		return openRemote(ctx, name, warehouse, cfg, log)
+	}
+
 	var (
 		dsn       string
 		dialect   sqlcat.SupportedDialect
@@ -205,7 +210,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		}
 		dsn, dialect, sqlDriver = cfg.URI, sqlcat.Postgres, "pgx"
 	default:
-		return nil, fmt.Errorf("opening catalog: %w: unknown catalog driver %q", ErrInvalidArgument, cfg.Driver)
+		return nil, fmt.Errorf("opening catalog: %w: unknown catalog driver %q (sqlite, postgres or rest)", ErrInvalidArgument, cfg.Driver)
 	}
 
 	var db *sql.DB
@@ -245,22 +250,36 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 	}
 
 	log.Info("catalog open", "name", name, "driver", driver, "warehouse", warehouse)
-	c := &Catalog{
-		log:       log,
-		name:      name,
-		driver:    driver,
-		warehouse: warehouse,
-		db:        db,
-		ice:       ice,
-		locks:     map[Ident]*sync.Mutex{},
-		plans:     newPlanCache(planCacheFiles),
-		props:     cfg.Props,
-	}
+	c := newCatalog(log, name, driver, warehouse, ice, cfg.Props)
+	c.db = db
 	if err := c.ensureTokenTable(ctx); err != nil {
 		_ = c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// openRemote opens a catalog on an external REST catalog.
+func openRemote(ctx context.Context, name, warehouse string, cfg Config, log *slog.Logger) (*Catalog, error) {
+	ice, err := openREST(ctx, name, cfg.URI, warehouse, cfg.REST, restProps(cfg))
+	if err != nil {
+		return nil, err
+	}
+	log.Info("catalog open", "name", name, "driver", driverREST, "uri", cfg.URI, "warehouse", warehouse)
+	return newCatalog(log, name, driverREST, warehouse, ice, cfg.Props), nil
+}
+
+func newCatalog(log *slog.Logger, name, driver, warehouse string, ice backend, props map[string]string) *Catalog {
+	return &Catalog{
+		log:       log,
+		name:      name,
+		driver:    driver,
+		warehouse: warehouse,
+		ice:       ice,
+		locks:     map[Ident]*sync.Mutex{},
+		plans:     newPlanCache(planCacheFiles),
+		props:     props,
+	}
 }
 
 // postgresMaxConns bounds a process's connections to a PostgreSQL catalog.
@@ -308,8 +327,15 @@ func (c *Catalog) Warehouse() string { return c.warehouse }
 // local): the engine sandboxes DuckDB to it.
 func (c *Catalog) WarehouseDir() string { return LocalPath(c.warehouse) }
 
-// Ping checks that the catalog database answers and holds the catalog tables.
+// Ping checks that the catalog database answers and holds the catalog
+// tables (a rest catalog: that it lists its namespaces).
 func (c *Catalog) Ping(ctx context.Context) error {
+	if c.remote() {
+		if _, err := c.ice.ListNamespaces(ctx, nil); err != nil {
+			return fmt.Errorf("pinging rest catalog: %w", err)
+		}
+		return nil
+	}
 	var n int
 	if err := c.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM iceberg_namespace_properties WHERE 1 = 0").Scan(&n); err != nil {
 		return fmt.Errorf("pinging catalog database: %w", err)
@@ -319,5 +345,8 @@ func (c *Catalog) Ping(ctx context.Context) error {
 
 // Close releases the catalog and its database connections.
 func (c *Catalog) Close() error {
+	if c.remote() {
+		return c.ice.Close()
+	}
 	return errors.Join(c.ice.Close(), c.db.Close())
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -23,13 +22,13 @@ import (
 // at that point, so committer reports it as ErrCommitFailed and lets the
 // retry loop (commit.retry.num-retries) rebase the snapshot.
 type committer struct {
-	*sqlcat.Catalog
+	backend
 }
 
 var _ table.CatalogIO = committer{}
 
 func (c committer) CommitTable(ctx context.Context, ident table.Identifier, reqs []table.Requirement, updates []table.Update) (table.Metadata, string, error) {
-	md, loc, err := c.Catalog.CommitTable(ctx, ident, reqs, updates)
+	md, loc, err := c.backend.CommitTable(ctx, ident, reqs, updates)
 	if err != nil && !errors.Is(err, table.ErrCommitFailed) && isRequirementConflict(err) {
 		err = fmt.Errorf("%w: %w", table.ErrCommitFailed, err)
 	}
@@ -39,7 +38,7 @@ func (c committer) CommitTable(ctx context.Context, ident table.Identifier, reqs
 // LoadTable loads a table bound to the committer, so that its transactions
 // commit (and retry) through it.
 func (c committer) LoadTable(ctx context.Context, ident table.Identifier) (*table.Table, error) {
-	tbl, err := c.Catalog.LoadTable(ctx, ident)
+	tbl, err := c.backend.LoadTable(ctx, ident)
 	if err != nil {
 		return nil, err
 	}

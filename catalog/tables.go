@@ -125,7 +125,7 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 
 // freshLocation is a location for a new table when its default one,
 // <warehouse>/<namespace>.db/<name>, will not do, and ok false when it will
-// (or the warehouse is not local):
+// (or the warehouse is not local and the catalog is not rest):
 //   - the default directory already holds files: those of a table renamed
 //     away from the name (whose files stay where they are). Sharing a
 //     directory would let one table's orphan-file removal, or drop, take the
@@ -135,7 +135,9 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 //     (iceberg-go refuses a bare %, pyiceberg looks for the escaped path).
 //     The directory gets the name with each such character as '_'.
 //
-// Either way a random suffix keeps the directory the table's own. In an
+// Either way a random suffix keeps the directory the table's own. With a
+// rest catalog every table gets a location (the catalog's default one need
+// not be in lakeflight's warehouse), always with the suffix. In an
 // object-store warehouse every table gets one: looking whether a prefix
 // holds objects is a listing, and a renamed table's objects stay where they
 // are, so without the suffix a table made under its old name would share
@@ -150,7 +152,7 @@ func (c *Catalog) freshLocation(id Ident) (string, bool) {
 		return strings.TrimSuffix(c.warehouse, "/") + "/" + ns + ".db/" + name + "-" + uuid.NewString()[:8], true
 	}
 	rel := ns + ".db/" + name
-	if ns == id.Namespace && name == id.Name {
+	if ns == id.Namespace && name == id.Name && !c.remote() {
 		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
 			return "", false
 		}

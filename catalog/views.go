@@ -142,11 +142,14 @@ func (c *Catalog) createView(ctx context.Context, id Ident, sc *iceberg.Schema, 
 	}
 	loc := strings.TrimSuffix(c.warehouse, "/") + "/" + pathSafe(id.Namespace) + ".db/" + pathSafe(id.Name) +
 		".view-" + uuid.NewString()[:8]
-	b, err := view.NewMetadataBuilder()
+	version, err := c.viewVersion(id, 1, sql)
 	if err != nil {
 		return err
 	}
-	version, err := c.viewVersion(id, 1, sql)
+	if c.remote() {
+		return c.createRemoteView(ctx, id, loc, version, sc)
+	}
+	b, err := view.NewMetadataBuilder()
 	if err != nil {
 		return err
 	}
@@ -210,6 +213,9 @@ func (c *Catalog) replaceView(ctx context.Context, id Ident, loc string, sc *ice
 		// e.g. the view has SQL for other dialects, which a new version in
 		// ViewDialect alone would drop.
 		return false, fmt.Errorf("replacing view %s: %w: %w", id, ErrInvalidArgument, err)
+	}
+	if c.remote() {
+		return c.replaceRemoteView(ctx, id, base, md)
 	}
 	metaLoc, err := c.writeViewMetadata(ctx, base.Location(), md.CurrentVersionID(), md.Metadata)
 	if err != nil {
@@ -415,6 +421,9 @@ const (
 // catalog made before views had a type is a table) and its metadata
 // location.
 func (c *Catalog) objectAt(ctx context.Context, id Ident) (kind, loc string, err error) {
+	if c.remote() {
+		return c.remoteObjectAt(ctx, id)
+	}
 	var typ, ml sql.NullString
 	err = c.db.QueryRowContext(ctx, c.sqlText("SELECT iceberg_type, metadata_location FROM iceberg_tables "+
 		"WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?"), c.name, id.Namespace, id.Name).Scan(&typ, &ml)

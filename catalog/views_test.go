@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/iceberg-go/table"
 )
 
 var viewCols = arrow.NewSchema([]arrow.Field{
@@ -38,7 +37,7 @@ func TestViewLifecycle(t *testing.T) {
 		t.Fatalf("loaded %+v, schema %v", v, v.Schema)
 	}
 	// iceberg-go's own reader agrees, and the representation is duckdb's.
-	md, err := c.ice.LoadView(ctx, id.iceberg())
+	md, err := iceLoadView(ctx, c, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +72,7 @@ func TestViewLifecycle(t *testing.T) {
 	if v2.SQL != "SELECT 2 AS id" || v2.VersionID != 2 || len(v2.Schema.Fields()) != 1 || v2.MetadataLocation == first {
 		t.Fatalf("replaced: %+v", v2)
 	}
-	md2, err := c.ice.LoadView(ctx, id.iceberg())
+	md2, err := iceLoadView(ctx, c, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +167,7 @@ func TestViewOtherDialect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ice.CreateView(ctx, table.Identifier{"gold", "spark"}, sc, "SELECT 1", nil); err != nil {
+	if err := createForeignView(ctx, c, id, sc, "SELECT 1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.LoadView(ctx, id); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "default") {
@@ -215,7 +214,7 @@ func TestViewConcurrentReplace(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	md, err := a.ice.LoadView(ctx, id.iceberg())
+	md, err := iceLoadView(ctx, a, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +257,7 @@ func TestViewReplaceWithAKnownDefinition(t *testing.T) {
 	if err != nil || v.SQL != a || v.VersionID != 1 {
 		t.Fatalf("after going back: %+v %v", v, err)
 	}
-	md, err := c.ice.LoadView(ctx, id.iceberg())
+	md, err := iceLoadView(ctx, c, id)
 	if err != nil || len(md.Versions()) != 2 {
 		t.Fatalf("versions after A, A, B, A: %v %v", md.Versions(), err)
 	}

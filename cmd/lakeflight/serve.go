@@ -195,6 +195,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		URI:       cfg.CatalogURI(),
 		Warehouse: warehouse,
 		Props:     objWH.ioProps(),
+		REST: catalog.RESTConfig{Token: cfg.Catalog.REST.Token, Credential: cfg.Catalog.REST.Credential,
+			Scope: cfg.Catalog.REST.Scope, Warehouse: cfg.Catalog.REST.Warehouse, Prefix: cfg.Catalog.REST.Prefix},
 	}, log.With("component", "catalog"))
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("opening catalog: %w", err))

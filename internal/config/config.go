@@ -200,10 +200,32 @@ type AuthUser struct {
 // CatalogConfig says where Iceberg metadata and data live. Empty URI and
 // Warehouse mean "inside DataDir".
 type CatalogConfig struct {
-	Name      string `yaml:"name"`
-	Driver    string `yaml:"driver"` // sqlite (default) or postgres
+	Name   string `yaml:"name"`
+	Driver string `yaml:"driver"` // sqlite (default), postgres or rest
+	// URI is the catalog database (a SQLite file, a postgres:// DSN) or,
+	// for rest, the catalog's base URL.
 	URI       string `yaml:"uri"`
 	Warehouse string `yaml:"warehouse"`
+	// REST says how to talk to a rest catalog.
+	REST RESTCatalogConfig `yaml:"rest"`
+}
+
+// RESTCatalogConfig holds the credentials and options of an external
+// Iceberg REST catalog (catalog.driver rest).
+type RESTCatalogConfig struct {
+	// Token is a bearer token for the catalog (also
+	// LAKEFLIGHT_CATALOG_TOKEN); Credential is "client_id:client_secret"
+	// for OAuth2's client-credentials flow (also
+	// LAKEFLIGHT_CATALOG_CREDENTIAL), with Scope. Never flags.
+	Token      string `yaml:"token"`
+	Credential string `yaml:"credential"`
+	Scope      string `yaml:"scope"`
+	// Warehouse is what the client names as its warehouse to the catalog
+	// (a Polaris catalog, a Lakekeeper warehouse); default
+	// catalog.warehouse.
+	Warehouse string `yaml:"warehouse"`
+	// Prefix overrides the URL prefix the catalog's config returns.
+	Prefix string `yaml:"prefix"`
 }
 
 // DuckDBConfig tunes the embedded DuckDB.
@@ -362,8 +384,18 @@ func (c Config) Validate() error {
 		if c.Catalog.URI == "" {
 			errs = append(errs, errors.New("catalog.uri: required for the postgres driver"))
 		}
+	case "rest":
+		if u := c.Catalog.URI; !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			errs = append(errs, fmt.Errorf("catalog.uri: %q is not the http:// or https:// URL the rest driver needs", u))
+		}
+		if c.Catalog.REST.Token != "" && c.Catalog.REST.Credential != "" {
+			errs = append(errs, errors.New("catalog.rest.token and catalog.rest.credential: give one or neither"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("catalog.driver: %q is not sqlite or postgres", c.Catalog.Driver))
+		errs = append(errs, fmt.Errorf("catalog.driver: %q is not sqlite, postgres or rest", c.Catalog.Driver))
+	}
+	if c.Catalog.Driver != "rest" && c.Catalog.REST != (RESTCatalogConfig{}) {
+		errs = append(errs, fmt.Errorf("catalog.rest: settings given, but the catalog driver is %q, not rest", c.Catalog.Driver))
 	}
 	if c.Catalog.Name == "" || strings.Contains(c.Catalog.Name, ".") {
 		errs = append(errs, fmt.Errorf("catalog.name: %q must be non-empty and contain no dot", c.Catalog.Name))

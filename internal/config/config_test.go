@@ -412,3 +412,40 @@ func TestS3SettingsAreChecked(t *testing.T) {
 		t.Fatalf("flags: %+v %v", cfg.S3, err)
 	}
 }
+
+func TestRESTCatalogSettingsAreChecked(t *testing.T) {
+	cases := []struct {
+		edit func(*Config)
+		msg  string
+	}{
+		{func(c *Config) { c.Catalog.Driver = "rest" }, "http:// or https:// URL"},
+		{func(c *Config) { c.Catalog.Driver, c.Catalog.URI = "rest", "thrift://hms:9083" }, "http:// or https:// URL"},
+		{func(c *Config) {
+			c.Catalog.Driver, c.Catalog.URI = "rest", "http://127.0.0.1:8181"
+			c.Catalog.REST.Token, c.Catalog.REST.Credential = "t", "id:secret"
+		}, "give one or neither"},
+		{func(c *Config) { c.Catalog.REST.Warehouse = "wh" }, `catalog driver is "sqlite", not rest`},
+	}
+	for _, c := range cases {
+		cfg := Default()
+		c.edit(&cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%v, want an error saying %q", err, c.msg)
+		}
+	}
+	// The secrets come from the file or the environment, never a flag.
+	cfg, err := Load([]string{"--catalog-driver", "rest", "--catalog-uri", "http://127.0.0.1:8181/"},
+		func(k string) string {
+			switch k {
+			case "LAKEFLIGHT_CATALOG_CREDENTIAL":
+				return "client:secret"
+			}
+			return ""
+		}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil || cfg.Catalog.REST.Credential != "client:secret" || cfg.Catalog.URI != "http://127.0.0.1:8181/" {
+		t.Fatalf("flags: %+v %v", cfg.Catalog, err)
+	}
+}

@@ -33,8 +33,8 @@ func settings() []setting {
 		{"flight-addr", "Flight SQL listen address (host:port)", str(func(c *Config) *string { return &c.FlightAddr })},
 		{"http-addr", "HTTP sidecar listen address (host:port)", str(func(c *Config) *string { return &c.HTTPAddr })},
 		{"catalog-name", "Iceberg catalog name, also the DuckDB catalog of the tables", str(func(c *Config) *string { return &c.Catalog.Name })},
-		{"catalog-driver", "catalog database: sqlite or postgres", str(func(c *Config) *string { return &c.Catalog.Driver })},
-		{"catalog-uri", "catalog database DSN (default <data-dir>/catalog.db)", str(func(c *Config) *string { return &c.Catalog.URI })},
+		{"catalog-driver", "catalog: sqlite or postgres (a database), or rest (an Iceberg REST catalog at --catalog-uri)", str(func(c *Config) *string { return &c.Catalog.Driver })},
+		{"catalog-uri", "catalog database DSN (default <data-dir>/catalog.db), or a rest catalog's URL", str(func(c *Config) *string { return &c.Catalog.URI })},
 		{"warehouse", "warehouse location (default <data-dir>/warehouse)", str(func(c *Config) *string { return &c.Catalog.Warehouse })},
 		{"dbt-project-dir", "dbt project POST /transform builds (default ./dbt when it holds dbt_project.yml)", str(func(c *Config) *string { return &c.DBT.ProjectDir })},
 		{"dbt-command", "dbt executable (default: <project>/../e2e/.venv/bin/dbt if present, else dbt on PATH)", str(func(c *Config) *string { return &c.DBT.Command })},
@@ -214,6 +214,12 @@ func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config
 	// user of the machine): the file or the environment only.
 	if v := getenv("LAKEFLIGHT_S3_SECRET_ACCESS_KEY"); v != "" {
 		cfg.S3.SecretAccessKey = v
+	}
+	if v := getenv("LAKEFLIGHT_CATALOG_TOKEN"); v != "" {
+		cfg.Catalog.REST.Token = v
+	}
+	if v := getenv("LAKEFLIGHT_CATALOG_CREDENTIAL"); v != "" {
+		cfg.Catalog.REST.Credential = v
 	}
 	if v := getenv("LAKEFLIGHT_AUTH_TOKEN_SECRET"); v != "" {
 		cfg.Auth.TokenSecret = v

@@ -1,0 +1,180 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"maps"
+	"strings"
+
+	"github.com/apache/iceberg-go"
+	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/rest"
+	"github.com/apache/iceberg-go/table"
+	"github.com/apache/iceberg-go/view"
+)
+
+// backend is the Iceberg catalog that holds lakeflight's tables and views:
+// iceberg-go's SQL catalog over the catalog database (SQLite, PostgreSQL),
+// or an external catalog speaking the Iceberg REST protocol (Polaris,
+// Lakekeeper, Nessie, Glue's REST endpoint, Apache Iceberg's own server).
+type backend interface {
+	icecat.Catalog
+	ListViews(ctx context.Context, namespace table.Identifier) iter.Seq2[table.Identifier, error]
+	CheckViewExists(ctx context.Context, id table.Identifier) (bool, error)
+	DropView(ctx context.Context, id table.Identifier) error
+	Close() error
+}
+
+// RESTConfig reaches an external Iceberg REST catalog (Config.Driver
+// "rest", Config.URI its base URL, e.g. http://polaris:8181/api/catalog).
+// Credentials are the catalog's: Token is sent as a bearer token;
+// Credential ("client_id:client_secret") is exchanged for one by OAuth2's
+// client-credentials flow at the catalog's token endpoint, with Scope.
+type RESTConfig struct {
+	Token      string
+	Credential string
+	Scope      string
+	// Warehouse is the "warehouse" the client names to the catalog
+	// (Polaris and Lakekeeper take a warehouse or catalog name there);
+	// empty: Config.Warehouse, the location lakeflight gives new tables.
+	Warehouse string
+	// Prefix overrides the path prefix the catalog's /v1/config returns.
+	Prefix string
+}
+
+const driverREST = "rest"
+
+// openREST connects to the REST catalog at uri. New tables and views get
+// locations under warehouse (lakeflight names the location of everything
+// it creates), so DuckDB reads them from the local warehouse or the
+// object cache as with the SQL catalog.
+func openREST(ctx context.Context, name, uri, warehouse string, cfg RESTConfig, props iceberg.Properties) (*rest.Catalog, error) {
+	if uri == "" {
+		return nil, fmt.Errorf("opening catalog: %w: rest catalog needs a URI (http://host:port/…)", ErrInvalidArgument)
+	}
+	if !strings.HasPrefix(uri, "http://") && !strings.HasPrefix(uri, "https://") {
+		return nil, fmt.Errorf("opening catalog: %w: rest catalog URI %q is not http:// or https://", ErrInvalidArgument, uri)
+	}
+	opts := []rest.Option{rest.WithAdditionalProps(props)}
+	if cfg.Warehouse != "" {
+		opts = append(opts, rest.WithWarehouseLocation(cfg.Warehouse))
+	} else {
+		opts = append(opts, rest.WithWarehouseLocation(warehouse))
+	}
+	if cfg.Token != "" {
+		opts = append(opts, rest.WithOAuthToken(cfg.Token))
+	}
+	if cfg.Credential != "" {
+		opts = append(opts, rest.WithCredential(cfg.Credential))
+	}
+	if cfg.Scope != "" {
+		opts = append(opts, rest.WithScope(cfg.Scope))
+	}
+	if cfg.Prefix != "" {
+		opts = append(opts, rest.WithPrefix(cfg.Prefix))
+	}
+	cat, err := rest.NewCatalog(ctx, name, uri, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to rest catalog %s: %w", uri, redactSecrets(err, cfg.Token, cfg.Credential))
+	}
+	return cat, nil
+}
+
+// redactSecrets is err with every non-empty secret masked.
+func redactSecrets(err error, secrets ...string) error {
+	msg := err.Error()
+	masked := msg
+	for _, s := range secrets {
+		if s != "" {
+			masked = strings.ReplaceAll(masked, s, "xxxxx")
+		}
+	}
+	if masked == msg {
+		return err
+	}
+	return errors.New(masked)
+}
+
+// remote reports whether the catalog is an external REST catalog (no
+// catalog database of lakeflight's own).
+func (c *Catalog) remote() bool { return c.db == nil }
+
+// remoteObjectAt is objectAt for a REST catalog: a table's or a view's
+// current metadata location, read from the catalog on every call.
+func (c *Catalog) remoteObjectAt(ctx context.Context, id Ident) (kind, loc string, err error) {
+	tbl, err := c.ice.LoadTable(ctx, id.iceberg())
+	switch {
+	case err == nil:
+		return objTable, tbl.MetadataLocation(), nil
+	case !errors.Is(err, icecat.ErrNoSuchTable):
+		return "", "", fmt.Errorf("looking up %s: %w", id, err)
+	}
+	rc, ok := c.ice.(*rest.Catalog)
+	if !ok {
+		return "", "", nil
+	}
+	v, err := rc.LoadView(ctx, id.iceberg())
+	switch {
+	case err == nil:
+		return objView, v.MetadataLocation(), nil
+	case errors.Is(err, icecat.ErrNoSuchView), errors.Is(err, icecat.ErrNoSuchNamespace):
+		return "", "", nil
+	}
+	return "", "", fmt.Errorf("looking up %s: %w", id, err)
+}
+
+// restProps are the IO properties handed to a REST catalog's tables: the
+// warehouse's s3.* settings, which the catalog's own config may extend.
+func restProps(cfg Config) iceberg.Properties {
+	props := iceberg.Properties{}
+	maps.Copy(props, cfg.Props)
+	return props
+}
+
+// viewCatalog is a backend that creates and commits views itself (the REST
+// catalog); lakeflight writes the SQL catalog's view metadata on its own
+// (views.go).
+type viewCatalog interface {
+	CreateView(ctx context.Context, id table.Identifier, version *view.Version, schema *iceberg.Schema, opts ...icecat.CreateViewOpt) (*view.View, error)
+	UpdateView(ctx context.Context, id table.Identifier, reqs []view.Requirement, updates []view.Update) (*view.View, error)
+}
+
+// createRemoteView creates a view through a REST catalog, its metadata at
+// loc (the catalog writes the file).
+func (c *Catalog) createRemoteView(ctx context.Context, id Ident, loc string, version *view.Version, sc *iceberg.Schema) error {
+	vc, ok := c.ice.(viewCatalog)
+	if !ok {
+		return fmt.Errorf("creating view %s: %w: the catalog cannot create views", id, ErrNotSupported)
+	}
+	if _, err := vc.CreateView(ctx, id.iceberg(), version, sc, icecat.WithViewLocation(loc)); err != nil {
+		if errors.Is(err, icecat.ErrViewAlreadyExists) {
+			if taken := c.nameFree(ctx, id); taken != nil {
+				return taken
+			}
+		}
+		return fmt.Errorf("creating view %s: %w", id, err)
+	}
+	c.log.Info("view created", "view", id.String(), "columns", len(sc.Fields()))
+	return nil
+}
+
+// replaceRemoteView commits the changes that turn base into next through a
+// REST catalog; swapped is false when the view was replaced by another
+// writer (a new UUID) or dropped meanwhile.
+func (c *Catalog) replaceRemoteView(ctx context.Context, id Ident, base view.Metadata, next *view.MetadataBuildResult) (swapped bool, err error) {
+	vc, ok := c.ice.(viewCatalog)
+	if !ok {
+		return false, fmt.Errorf("replacing view %s: %w: the catalog cannot commit views", id, ErrNotSupported)
+	}
+	_, err = vc.UpdateView(ctx, id.iceberg(), []view.Requirement{view.AssertViewUUID(base.ViewUUID())}, next.Changes)
+	switch {
+	case err == nil:
+		c.log.Info("view replaced", "view", id.String(), "version", next.CurrentVersionID())
+		return true, nil
+	case errors.Is(err, table.ErrCommitFailed), errors.Is(err, icecat.ErrNoSuchView):
+		return false, nil
+	}
+	return false, fmt.Errorf("replacing view %s: %w", id, err)
+}
