@@ -154,7 +154,7 @@ type Catalog struct {
 	log       *slog.Logger
 	name      string
 	driver    string
-	warehouse string // iceberg "warehouse" property, e.g. file:///var/lib/lakeflight/warehouse
+	warehouse string  // iceberg "warehouse" property, e.g. file:///var/lib/lakeflight/warehouse
 	db        *sql.DB // nil for a rest catalog
 	ice       backend
 
