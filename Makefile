@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup s3server demo test test-go test-postgres test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
+.PHONY: all build run setup s3server restcatalog demo test test-go test-postgres test-rest test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
 
 all: build
 
@@ -26,20 +26,28 @@ setup:
 demo: build setup
 	bash scripts/demo.sh
 
-## test: every test: Go (race detector on), the catalog and engine suites again on PostgreSQL, and the Python ADBC + JDBC end-to-end suites
-test: setup test-go test-postgres test-e2e
+## test: every test: Go (race detector on), the catalog and engine suites again on PostgreSQL and on an Iceberg REST catalog, and the Python ADBC + JDBC end-to-end suites
+test: setup test-go test-postgres test-rest test-e2e
 
 ## s3server: versitygw, the S3-compatible server the object-store tests start (internal/s3test), when missing
 s3server:
 	@command -v versitygw >/dev/null || test -x "$$($(GO) env GOPATH)/bin/versitygw" || \
 		{ echo "installing versitygw (go install, a few minutes once)"; $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
 
-test-go: s3server
+## restcatalog: Apache Iceberg's Java REST catalog server (jars from Maven Central, in ~/.cache/lakeflight), the external catalog of internal/resttest
+restcatalog:
+	bash internal/resttest/fixture/build.sh
+
+test-go: s3server restcatalog
 	$(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./...
 
 ## test-postgres: the catalog and engine suites with their catalogs in PostgreSQL (Debian's server, in a private cluster the suites start)
 test-postgres:
 	LAKEFLIGHT_TEST_CATALOG=postgres $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./catalog/ ./engine/
+
+## test-rest: the catalog and engine suites with their catalog an external Iceberg REST catalog (Apache Iceberg's Java server)
+test-rest: s3server restcatalog
+	LAKEFLIGHT_TEST_CATALOG=rest $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./catalog/ ./engine/
 
 test-e2e: build
 	LAKEFLIGHT_BIN=$(CURDIR)/$(BIN) bash e2e/run.sh

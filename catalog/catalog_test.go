@@ -16,6 +16,7 @@ import (
 
 	"github.com/lakeflight/lakeflight/internal/errkind"
 	"github.com/lakeflight/lakeflight/internal/pgtest"
+	"github.com/lakeflight/lakeflight/internal/resttest"
 )
 
 // testEnv is one catalog database file plus warehouse in a temp dir; open
@@ -33,12 +34,20 @@ func newEnv(t *testing.T) *testEnv {
 		URI:       filepath.Join(dir, "catalog.db"),
 		Warehouse: filepath.Join(dir, "warehouse"),
 	}}
-	if testPG != nil {
+	switch {
+	case testPG != nil:
 		dsn, err := testPG.NewDatabase(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
 		env.cfg.Driver, env.cfg.URI = "postgres", dsn
+	case testREST != nil:
+		// One REST catalog for the suite: each test starts from an empty
+		// one (the tests run one at a time), with a warehouse of its own.
+		if err := testREST.Reset(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		env.cfg.Driver, env.cfg.URI = "rest", testREST.URI
 	}
 	return env
 }
@@ -48,7 +57,14 @@ func newEnv(t *testing.T) *testEnv {
 // SQLite.
 var testPG *pgtest.Server
 
+// testREST is Apache Iceberg's REST catalog server the suite runs on when
+// LAKEFLIGHT_TEST_CATALOG=rest; nil otherwise.
+var testREST *resttest.Server
+
 func TestMain(m *testing.M) {
+	if resttest.Wanted() {
+		os.Exit(resttest.Run(m, func(srv *resttest.Server) { testREST = srv }))
+	}
 	os.Exit(pgtest.Run(m, func(srv *pgtest.Server) { testPG = srv }))
 }
 
@@ -84,6 +100,12 @@ func TestOpenDefaults(t *testing.T) {
 	}
 	if err := c.Ping(t.Context()); err != nil {
 		t.Errorf("ping: %v", err)
+	}
+	if e.cfg.Driver == "rest" {
+		if c.db != nil {
+			t.Error("a rest catalog opened a catalog database")
+		}
+		return
 	}
 	if e.cfg.Driver == "postgres" {
 		if n := c.db.Stats().MaxOpenConnections; n != postgresMaxConns {

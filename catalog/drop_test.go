@@ -146,6 +146,16 @@ func TestNamesNeedingEscapes(t *testing.T) {
 	c := newEnv(t).open(t)
 	for _, name := range []string{"a%b", "a%zz", "été", "a b", "x#y?z", "100%"} {
 		id := Ident{"silver", name}
+		if c.remote() && strings.Contains(name, "%") {
+			// Refused up front: REST servers do not all route %25.
+			if err := c.CreateTable(ctx, id, deltaSchema); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "rest catalog") {
+				t.Errorf("%q on a rest catalog: %v, want a refusal", name, err)
+			}
+			if ids, err := c.ListTables(ctx); len(ids) != 0 || err != nil {
+				t.Errorf("%q: tables %v, %v after the refusal", name, ids, err)
+			}
+			continue
+		}
 		mustCreate(ctx, t, c, id, deltaSchema)
 		appendIDs(t, c, mem, id, 7)
 		if got := idsOf(t, c, id, 0); !slices.Equal(got, []int64{7}) {

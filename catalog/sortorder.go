@@ -158,8 +158,16 @@ func (c *Catalog) setSortOrder(ctx context.Context, id Ident, clause string) err
 		if sameSortOrder(cur, order) {
 			return nil, nil, nil
 		}
-		return []table.Update{table.NewAddSortOrderUpdate(&order), table.NewSetDefaultSortOrderUpdate(-1)},
-			[]table.Requirement{table.AssertDefaultSortOrderID(md.DefaultSortOrder())}, nil
+		reqs := []table.Requirement{table.AssertDefaultSortOrderID(md.DefaultSortOrder())}
+		// An order the table had before is made the default again by its
+		// id: Java's catalogs drop an added order equal to a known one, and
+		// then refuse "the last added" (-1) as no order added.
+		for _, known := range md.SortOrders() {
+			if sameSortOrder(known, order) {
+				return []table.Update{table.NewSetDefaultSortOrderUpdate(known.OrderID())}, reqs, nil
+			}
+		}
+		return []table.Update{table.NewAddSortOrderUpdate(&order), table.NewSetDefaultSortOrderUpdate(-1)}, reqs, nil
 	})
 }
 

@@ -88,6 +88,9 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 	if err := id.validate(); err != nil {
 		return err
 	}
+	if err := c.checkRemoteName(id); err != nil {
+		return err
+	}
 	if n := schema.NumFields(); n > MaxColumns {
 		return fmt.Errorf("%w: table %s would have %d columns; a table has at most %d (its schema must fit the metadata of every data file's manifest)",
 			ErrInvalidArgument, id, n, MaxColumns)
@@ -115,6 +118,18 @@ func (c *Catalog) CreateTable(ctx context.Context, id Ident, schema *arrow.Schem
 	}
 	if loc, ok := c.freshLocation(id); ok {
 		opts = append(opts, icecat.WithLocation(loc))
+	}
+	if c.remote() {
+		// Some REST catalogs (Java's JDBC catalog among them) let a new
+		// table make its namespace; lakeflight's never do.
+		if ok, err := c.ice.CheckNamespaceExists(ctx, table.Identifier{id.Namespace}); err != nil {
+			return fmt.Errorf("creating table %s: %w", id, err)
+		} else if !ok {
+			return fmt.Errorf("creating table %s: %w: %s", id, ErrNoSuchNamespace, id.Namespace)
+		}
+		if err := c.nameFree(ctx, id); err != nil { // a view's name is a 409 too
+			return fmt.Errorf("creating table %s: %w", id, err)
+		}
 	}
 	if _, err := c.ice.CreateTable(ctx, id.iceberg(), sc, opts...); err != nil {
 		return fmt.Errorf("creating table %s: %w", id, err)
@@ -311,6 +326,14 @@ func (c *Catalog) RenameTable(ctx context.Context, from, to Ident) error {
 	defer mu1.Unlock()
 	mu2.Lock()
 	defer mu2.Unlock()
+	if err := c.checkRemoteName(to); err != nil {
+		return err
+	}
+	if c.remote() {
+		if err := c.remoteRenameChecks(ctx, from, to); err != nil {
+			return fmt.Errorf("renaming table %s to %s: %w", from, to, err)
+		}
+	}
 	if _, err := c.ice.RenameTable(ctx, from.iceberg(), to.iceberg()); err != nil {
 		return fmt.Errorf("renaming table %s to %s: %w", from, to, err)
 	}

@@ -1,11 +1,14 @@
 package catalog
 
 import (
+	"bufio"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -61,6 +64,9 @@ func (c *Catalog) CreateView(ctx context.Context, id Ident, schema *arrow.Schema
 	if err != nil {
 		return err
 	}
+	if err := c.checkRemoteName(id); err != nil {
+		return err
+	}
 	mu := c.tableLock(id)
 	mu.Lock()
 	defer mu.Unlock()
@@ -81,6 +87,9 @@ func (c *Catalog) CreateView(ctx context.Context, id Ident, schema *arrow.Schema
 func (c *Catalog) CreateOrReplaceView(ctx context.Context, id Ident, schema *arrow.Schema, sql string) error {
 	sc, err := viewSchema(id, schema)
 	if err != nil {
+		return err
+	}
+	if err := c.checkRemoteName(id); err != nil {
 		return err
 	}
 	mu := c.tableLock(id)
@@ -178,7 +187,7 @@ func (c *Catalog) createView(ctx context.Context, id Ident, sc *iceberg.Schema, 
 // replaceView commits a new current version over the metadata at loc;
 // swapped is false when another process moved the view first.
 func (c *Catalog) replaceView(ctx context.Context, id Ident, loc string, sc *iceberg.Schema, sql string) (swapped bool, err error) {
-	cur, err := view.NewFromLocation(ctx, id.iceberg(), loc, iceio.LoadFSFunc(c.ioProps(), loc))
+	cur, err := c.viewAt(ctx, id, loc)
 	if err != nil {
 		return false, fmt.Errorf("replacing view %s: loading %s: %w", id, loc, err)
 	}
@@ -311,7 +320,7 @@ func (c *Catalog) LoadView(ctx context.Context, id Ident) (*View, error) {
 	}
 	// The metadata at the location just read (the SQL catalog's LoadView
 	// would read the row again and not say which location it loaded).
-	v, err := view.NewFromLocation(ctx, id.iceberg(), loc, iceio.LoadFSFunc(c.ioProps(), loc))
+	v, err := c.viewAt(ctx, id, loc)
 	if err != nil {
 		return nil, fmt.Errorf("loading view %s: %w", id, err)
 	}
@@ -470,3 +479,36 @@ func (c *Catalog) sqlText(q string) string {
 	}
 	return b.String()
 }
+
+// viewAt reads the view metadata file at loc. Writers may gzip it (Java's
+// catalogs write <n>-<uuid>.gz.metadata.json), which iceberg-go's reader
+// does not undo.
+func (c *Catalog) viewAt(ctx context.Context, id Ident, loc string) (*view.View, error) {
+	fsys, err := iceio.LoadFS(ctx, c.ioProps(), loc)
+	if err != nil {
+		return nil, err
+	}
+	f, err := fsys.Open(loc)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", loc, err)
+		}
+		defer func() { _ = zr.Close() }()
+		r = zr
+	}
+	md, err := view.ParseMetadata(io.LimitReader(r, maxViewMetadataBytes))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", loc, err)
+	}
+	return view.New(id.iceberg(), md, loc), nil
+}
+
+// maxViewMetadataBytes bounds a view's metadata file once decompressed.
+const maxViewMetadataBytes = 64 << 20

@@ -21,10 +21,16 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/lakeflight/lakeflight/internal/pgtest"
+	"github.com/lakeflight/lakeflight/internal/resttest"
 )
 
 func TestMain(m *testing.M) {
-	code := pgtest.Run(m, func(srv *pgtest.Server) { testPG = srv })
+	var code int
+	if resttest.Wanted() {
+		code = resttest.Run(m, func(srv *resttest.Server) { testREST = srv })
+	} else {
+		code = pgtest.Run(m, func(srv *pgtest.Server) { testPG = srv })
+	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak: leaked goroutines after the tests:", err)
@@ -37,6 +43,10 @@ func TestMain(m *testing.M) {
 // testPG is the PostgreSQL server the Iceberg tests' catalogs live on when
 // LAKEFLIGHT_TEST_CATALOG=postgres; nil for SQLite.
 var testPG *pgtest.Server
+
+// testREST is Apache Iceberg's REST catalog server the Iceberg tests'
+// catalogs are when LAKEFLIGHT_TEST_CATALOG=rest; nil otherwise.
+var testREST *resttest.Server
 
 // openTest opens an engine over a fresh warehouse (no catalog unless given).
 func openTest(t testing.TB, tables TableSource) (*Engine, string) {

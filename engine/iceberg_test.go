@@ -33,12 +33,20 @@ func newIcebergEnv(t testing.TB) *icebergEnv {
 		URI:       filepath.Join(dir, "catalog.db"),
 		Warehouse: filepath.Join(dir, "warehouse"),
 	}}
-	if testPG != nil {
+	switch {
+	case testPG != nil:
 		dsn, err := testPG.NewDatabase(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		env.cfg.Driver, env.cfg.URI = "postgres", dsn
+	case testREST != nil:
+		// One REST catalog for the suite, emptied for each test (they run
+		// one at a time); the warehouse is the test's own.
+		if err := testREST.Reset(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		env.cfg.Driver, env.cfg.URI = "rest", testREST.URI
 	}
 	return env
 }
