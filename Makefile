@@ -49,7 +49,7 @@ test-postgres:
 test-rest: s3server restcatalog
 	LAKEFLIGHT_TEST_CATALOG=rest $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./catalog/ ./engine/
 
-test-e2e: build
+test-e2e: build restcatalog
 	LAKEFLIGHT_BIN=$(CURDIR)/$(BIN) bash e2e/run.sh
 
 lint: setup
