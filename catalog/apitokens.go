@@ -14,8 +14,8 @@ import (
 // API tokens made at run time (POST /v1/auth/api-tokens) live in the
 // catalog database beside the Iceberg tables, so every replica on the
 // catalog takes them and a revocation reaches them all. Only the token's
-// SHA-256 is stored. A rest catalog gives lakeflight no database of its
-// own: there are no stored tokens, and making one is refused
+// SHA-256 is stored. An external catalog (rest, glue, hive) gives
+// lakeflight no database of its own: there are no stored tokens, and making one is refused
 // (ErrNoTokenStore); the configured tokens work as always.
 
 // StoredToken is one API token of the catalog database.
@@ -37,7 +37,7 @@ var ErrNoSuchToken = errkind.New(errkind.NotFound, "no API token of that name")
 
 // ErrNoTokenStore: the catalog has no database to store API tokens in.
 var ErrNoTokenStore = errkind.New(errkind.Unsupported,
-	"API tokens made at run time need a sqlite or postgres catalog (a rest catalog has no lakeflight database); configure tokens in auth.api_tokens instead")
+	"API tokens made at run time need a sqlite or postgres catalog (an external rest, glue or hive catalog has no lakeflight database); configure tokens in auth.api_tokens instead")
 
 func (c *Catalog) ensureTokenTable(ctx context.Context) error {
 	_, err := c.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS lakeflight_api_tokens (

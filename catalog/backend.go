@@ -97,11 +97,11 @@ func redactSecrets(err error, secrets ...string) error {
 	return errors.New(masked)
 }
 
-// remote reports whether the catalog is an external REST catalog (no
-// catalog database of lakeflight's own).
+// remote reports whether the catalog is an external one (REST, Glue,
+// Hive): no catalog database of lakeflight's own.
 func (c *Catalog) remote() bool { return c.db == nil }
 
-// remoteObjectAt is objectAt for a REST catalog: a table's or a view's
+// remoteObjectAt is objectAt for an external catalog: a table's or a view's
 // current metadata location, read from the catalog on every call.
 func (c *Catalog) remoteObjectAt(ctx context.Context, id Ident) (kind, loc string, err error) {
 	tbl, err := c.ice.LoadTable(ctx, id.iceberg())
@@ -111,11 +111,11 @@ func (c *Catalog) remoteObjectAt(ctx context.Context, id Ident) (kind, loc strin
 	case !errors.Is(err, icecat.ErrNoSuchTable):
 		return "", "", fmt.Errorf("looking up %s: %w", id, err)
 	}
-	rc, ok := c.ice.(*rest.Catalog)
+	vl, ok := c.ice.(viewLoader)
 	if !ok {
 		return "", "", nil
 	}
-	v, err := rc.LoadView(ctx, id.iceberg())
+	v, err := vl.LoadView(ctx, id.iceberg())
 	switch {
 	case err == nil:
 		return objView, v.MetadataLocation(), nil
@@ -133,20 +133,28 @@ func restProps(cfg Config) iceberg.Properties {
 	return props
 }
 
-// viewCatalog is a backend that creates and commits views itself (the REST
-// catalog); lakeflight writes the SQL catalog's view metadata on its own
-// (views.go).
-type viewCatalog interface {
-	CreateView(ctx context.Context, id table.Identifier, version *view.Version, schema *iceberg.Schema, opts ...icecat.CreateViewOpt) (*view.View, error)
-	UpdateView(ctx context.Context, id table.Identifier, reqs []view.Requirement, updates []view.Update) (*view.View, error)
-}
+// Views in catalogs other than the SQL one (views.go writes those itself):
+// the REST catalog creates, loads and commits them; Hive's creates and
+// loads them but has no commit (a view is replaced there by nothing:
+// refused); Glue's (iceberg-go v0.7.0) has none.
+type (
+	viewCreator interface {
+		CreateView(ctx context.Context, id table.Identifier, version *view.Version, schema *iceberg.Schema, opts ...icecat.CreateViewOpt) (*view.View, error)
+	}
+	viewUpdater interface {
+		UpdateView(ctx context.Context, id table.Identifier, reqs []view.Requirement, updates []view.Update) (*view.View, error)
+	}
+	viewLoader interface {
+		LoadView(ctx context.Context, id table.Identifier) (*view.View, error)
+	}
+)
 
 // createRemoteView creates a view through a REST catalog, its metadata at
 // loc (the catalog writes the file).
 func (c *Catalog) createRemoteView(ctx context.Context, id Ident, loc string, version *view.Version, sc *iceberg.Schema) error {
-	vc, ok := c.ice.(viewCatalog)
+	vc, ok := c.ice.(viewCreator)
 	if !ok {
-		return fmt.Errorf("creating view %s: %w: the catalog cannot create views", id, ErrNotSupported)
+		return fmt.Errorf("creating view %s: %w: the %s catalog has no views", id, ErrNotSupported, c.driver)
 	}
 	if _, err := vc.CreateView(ctx, id.iceberg(), version, sc, icecat.WithViewLocation(loc)); err != nil {
 		if errors.Is(err, icecat.ErrViewAlreadyExists) {
@@ -164,9 +172,10 @@ func (c *Catalog) createRemoteView(ctx context.Context, id Ident, loc string, ve
 // REST catalog; swapped is false when the view was replaced by another
 // writer (a new UUID) or dropped meanwhile.
 func (c *Catalog) replaceRemoteView(ctx context.Context, id Ident, base view.Metadata, next *view.MetadataBuildResult) (swapped bool, err error) {
-	vc, ok := c.ice.(viewCatalog)
+	vc, ok := c.ice.(viewUpdater)
 	if !ok {
-		return false, fmt.Errorf("replacing view %s: %w: the catalog cannot commit views", id, ErrNotSupported)
+		return false, fmt.Errorf("replacing view %s: %w: the %s catalog cannot commit a view's new version (drop the view and create it again)",
+			id, ErrNotSupported, c.driver)
 	}
 	_, err = vc.UpdateView(ctx, id.iceberg(), []view.Requirement{view.AssertViewUUID(base.ViewUUID())}, next.Changes)
 	switch {
@@ -206,7 +215,7 @@ func (c *Catalog) remoteRenameChecks(ctx context.Context, from, to Ident) error 
 // cannot route (it creates the table from the request body, then answers
 // every load "No route for request"). Refused before anything is created.
 func (c *Catalog) checkRemoteName(id Ident) error {
-	if c.remote() && (strings.Contains(id.Namespace, "%") || strings.Contains(id.Name, "%")) {
+	if c.driver == driverREST && (strings.Contains(id.Namespace, "%") || strings.Contains(id.Name, "%")) {
 		return fmt.Errorf("%w: %s: a name with '%%' cannot be used with a rest catalog (its URL paths carry it as %%25, which REST catalog servers do not all route)",
 			ErrInvalidArgument, id)
 	}

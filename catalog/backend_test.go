@@ -2,7 +2,12 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -10,6 +15,8 @@ import (
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
 	"github.com/apache/iceberg-go/view"
+
+	"github.com/lakeflight/lakeflight/internal/errkind"
 )
 
 // iceLoadView is the view's metadata as the backend itself loads it.
@@ -43,4 +50,69 @@ func createForeignView(ctx context.Context, c *Catalog, id Ident, sc *iceberg.Sc
 		return err
 	}
 	return fmt.Errorf("backend %T", c.ice)
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// The external catalogs' settings are checked at Open, and one that
+// cannot be reached is reported as unavailable with its address (never a
+// credential).
+func TestOpenExternalCatalogs(t *testing.T) {
+	ctx := t.Context()
+	wh := t.TempDir()
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(wh, "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(wh, "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+	for name, cfg := range map[string]Config{
+		"rest, no uri":       {Driver: "rest", Warehouse: wh},
+		"rest, not http":     {Driver: "rest", URI: "thrift://x:1", Warehouse: wh},
+		"hive, not thrift":   {Driver: "hive", URI: "http://x:1", Warehouse: wh},
+		"glue, no region":    {Driver: "glue", Warehouse: wh},
+		"unknown, named all": {Driver: "nessie", Warehouse: wh},
+	} {
+		if _, err := Open(ctx, cfg, nil); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: %v, want invalid argument", name, err)
+		}
+	}
+
+	addr := closedAddr(t)
+	_, err := Open(ctx, Config{Driver: "rest", URI: "http://" + addr + "/", Warehouse: wh, REST: RESTConfig{Token: "tok-secret-123"}}, nil)
+	if err == nil || errkind.Of(err) != errkind.Unavailable || !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), "tok-secret-123") {
+		t.Errorf("rest catalog down: %v (%v), want unavailable, naming %s and not the token", err, errkind.Of(err), addr)
+	}
+	_, err = Open(ctx, Config{Driver: "hive", URI: "thrift://" + addr, Warehouse: wh}, nil)
+	if err == nil || !strings.Contains(err.Error(), "connecting to hive metastore thrift://"+addr) {
+		t.Errorf("hive metastore down: %v", err)
+	}
+
+	// Glue connects lazily: Open works, Ping and every call fail, and
+	// views are refused as the catalog has none.
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "glue-secret-456")
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	c, err := Open(ctx, Config{Driver: "glue", Warehouse: wh, Glue: GlueConfig{Region: "eu-west-1", Endpoint: "http://" + addr}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	err = c.Ping(ctx)
+	if err == nil || errkind.Of(err) != errkind.Unavailable || strings.Contains(err.Error(), "glue-secret-456") {
+		t.Errorf("glue down: %v (%v), want unavailable without the secret", err, errkind.Of(err))
+	}
+	if ok, err := c.ViewExists(ctx, Ident{"gold", "v"}); ok || err != nil {
+		t.Errorf("a view in glue: %v %v", ok, err)
+	}
 }

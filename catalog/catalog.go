@@ -42,11 +42,12 @@ func (id Ident) String() string { return id.Namespace + "." + id.Name }
 // Driver "sqlite" | "postgres"; Warehouse a local path or later "s3://bucket/prefix".
 type Config struct {
 	Name      string            // catalog name, "lakehouse"
-	Driver    string            // "sqlite" (default), "postgres" or "rest"
-	URI       string            // DSN; for sqlite a file path; for rest the catalog's base URL
+	Driver    string            // "sqlite" (default), "postgres", "rest", "glue" or "hive"
+	URI       string            // DSN; for sqlite a file path; for rest the catalog's base URL; for hive thrift://host:port
 	Warehouse string            // absolute local directory or s3://bucket/prefix
 	Props     map[string]string // extra iceberg-go properties (s3.*, ...)
 	REST      RESTConfig        // credentials and options of a rest catalog
+	Glue      GlueConfig        // where AWS Glue's catalog is
 }
 
 // DataFile is one Parquet data file of the current snapshot.
@@ -185,8 +186,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		return nil, fmt.Errorf("preparing warehouse: %w", err)
 	}
 
-	if driver == driverREST {
-		return openRemote(ctx, name, warehouse, cfg, log)
+	if driver == driverREST || driver == driverGlue || driver == driverHive {
+		return openRemote(ctx, name, driver, warehouse, cfg, log)
 	}
 
 	var (
@@ -210,7 +211,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 		}
 		dsn, dialect, sqlDriver = cfg.URI, sqlcat.Postgres, "pgx"
 	default:
-		return nil, fmt.Errorf("opening catalog: %w: unknown catalog driver %q (sqlite, postgres or rest)", ErrInvalidArgument, cfg.Driver)
+		return nil, fmt.Errorf("opening catalog: %w: unknown catalog driver %q (sqlite, postgres, rest, glue or hive)", ErrInvalidArgument, cfg.Driver)
 	}
 
 	var db *sql.DB
@@ -259,14 +260,26 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 	return c, nil
 }
 
-// openRemote opens a catalog on an external REST catalog.
-func openRemote(ctx context.Context, name, warehouse string, cfg Config, log *slog.Logger) (*Catalog, error) {
-	ice, err := openREST(ctx, name, cfg.URI, warehouse, cfg.REST, restProps(cfg))
+// openRemote opens a catalog on an external catalog: a REST catalog, AWS
+// Glue or a Hive Metastore.
+func openRemote(ctx context.Context, name, driver, warehouse string, cfg Config, log *slog.Logger) (*Catalog, error) {
+	var (
+		ice backend
+		err error
+	)
+	switch driver {
+	case driverREST:
+		ice, err = openREST(ctx, name, cfg.URI, warehouse, cfg.REST, restProps(cfg))
+	case driverGlue:
+		ice, err = openGlue(ctx, cfg.Glue, restProps(cfg))
+	case driverHive:
+		ice, err = openHive(cfg.URI, warehouse, restProps(cfg))
+	}
 	if err != nil {
 		return nil, err
 	}
-	log.Info("catalog open", "name", name, "driver", driverREST, "uri", cfg.URI, "warehouse", warehouse)
-	return newCatalog(log, name, driverREST, warehouse, ice, cfg.Props), nil
+	log.Info("catalog open", "name", name, "driver", driver, "uri", cfg.URI, "warehouse", warehouse)
+	return newCatalog(log, name, driver, warehouse, ice, cfg.Props), nil
 }
 
 func newCatalog(log *slog.Logger, name, driver, warehouse string, ice backend, props map[string]string) *Catalog {
@@ -328,11 +341,11 @@ func (c *Catalog) Warehouse() string { return c.warehouse }
 func (c *Catalog) WarehouseDir() string { return LocalPath(c.warehouse) }
 
 // Ping checks that the catalog database answers and holds the catalog
-// tables (a rest catalog: that it lists its namespaces).
+// tables (an external catalog: that it lists its namespaces).
 func (c *Catalog) Ping(ctx context.Context) error {
 	if c.remote() {
 		if _, err := c.ice.ListNamespaces(ctx, nil); err != nil {
-			return fmt.Errorf("pinging rest catalog: %w", err)
+			return fmt.Errorf("pinging %s catalog: %w", c.driver, err)
 		}
 		return nil
 	}

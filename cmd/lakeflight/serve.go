@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -197,6 +198,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		Props:     objWH.ioProps(),
 		REST: catalog.RESTConfig{Token: cfg.Catalog.REST.Token, Credential: cfg.Catalog.REST.Credential,
 			Scope: cfg.Catalog.REST.Scope, Warehouse: cfg.Catalog.REST.Warehouse, Prefix: cfg.Catalog.REST.Prefix},
+		Glue: catalog.GlueConfig{Region: cmp.Or(cfg.Catalog.Glue.Region, cfg.S3.Region), CatalogID: cfg.Catalog.Glue.CatalogID,
+			Endpoint: cfg.Catalog.Glue.Endpoint},
 	}, log.With("component", "catalog"))
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("opening catalog: %w", err))

@@ -201,13 +201,24 @@ type AuthUser struct {
 // Warehouse mean "inside DataDir".
 type CatalogConfig struct {
 	Name   string `yaml:"name"`
-	Driver string `yaml:"driver"` // sqlite (default), postgres or rest
-	// URI is the catalog database (a SQLite file, a postgres:// DSN) or,
-	// for rest, the catalog's base URL.
+	Driver string `yaml:"driver"` // sqlite (default), postgres, rest, glue or hive
+	// URI is the catalog database (a SQLite file, a postgres:// DSN), for
+	// rest the catalog's base URL, for hive the metastore's
+	// thrift://host:port; unused by glue.
 	URI       string `yaml:"uri"`
 	Warehouse string `yaml:"warehouse"`
 	// REST says how to talk to a rest catalog.
 	REST RESTCatalogConfig `yaml:"rest"`
+	// Glue says where AWS Glue's catalog is (driver glue); credentials
+	// are the AWS environment's.
+	Glue GlueCatalogConfig `yaml:"glue"`
+}
+
+// GlueCatalogConfig locates AWS Glue's Data Catalog (catalog.driver glue).
+type GlueCatalogConfig struct {
+	Region    string `yaml:"region"`     // default: the AWS environment's, else s3.region
+	CatalogID string `yaml:"catalog_id"` // default: the caller's account
+	Endpoint  string `yaml:"endpoint"`   // default: Glue's public endpoint
 }
 
 // RESTCatalogConfig holds the credentials and options of an external
@@ -391,8 +402,19 @@ func (c Config) Validate() error {
 		if c.Catalog.REST.Token != "" && c.Catalog.REST.Credential != "" {
 			errs = append(errs, errors.New("catalog.rest.token and catalog.rest.credential: give one or neither"))
 		}
+	case "hive":
+		if !strings.HasPrefix(c.Catalog.URI, "thrift://") {
+			errs = append(errs, fmt.Errorf("catalog.uri: %q is not the thrift://host:port the hive driver needs", c.Catalog.URI))
+		}
+	case "glue":
+		if c.Catalog.URI != "" {
+			errs = append(errs, errors.New("catalog.uri: the glue driver takes none (catalog.glue.endpoint overrides Glue's)"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("catalog.driver: %q is not sqlite, postgres or rest", c.Catalog.Driver))
+		errs = append(errs, fmt.Errorf("catalog.driver: %q is not sqlite, postgres, rest, glue or hive", c.Catalog.Driver))
+	}
+	if c.Catalog.Driver != "glue" && c.Catalog.Glue != (GlueCatalogConfig{}) {
+		errs = append(errs, fmt.Errorf("catalog.glue: settings given, but the catalog driver is %q, not glue", c.Catalog.Driver))
 	}
 	if c.Catalog.Driver != "rest" && c.Catalog.REST != (RESTCatalogConfig{}) {
 		errs = append(errs, fmt.Errorf("catalog.rest: settings given, but the catalog driver is %q, not rest", c.Catalog.Driver))
