@@ -42,6 +42,13 @@ type RESTConfig struct {
 	Warehouse string
 	// Prefix overrides the path prefix the catalog's /v1/config returns.
 	Prefix string
+	// SigV4 signs every request with AWS Signature Version 4 instead
+	// (Glue's and S3 Tables' REST endpoints): credentials from the AWS
+	// environment, SigningRegion (default the environment's) and
+	// SigningName (default "execute-api"; "glue" for Glue).
+	SigV4         bool
+	SigningRegion string
+	SigningName   string
 }
 
 const driverREST = "rest"
@@ -74,6 +81,9 @@ func openREST(ctx context.Context, name, uri, warehouse string, cfg RESTConfig, 
 	}
 	if cfg.Prefix != "" {
 		opts = append(opts, rest.WithPrefix(cfg.Prefix))
+	}
+	if cfg.SigV4 {
+		opts = append(opts, rest.WithSigV4RegionSvc(cfg.SigningRegion, cfg.SigningName))
 	}
 	cat, err := rest.NewCatalog(ctx, name, uri, opts...)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lakeflight/lakeflight/catalog"
+	"github.com/lakeflight/lakeflight/internal/resttest"
 	"github.com/lakeflight/lakeflight/internal/s3test"
 	"github.com/lakeflight/lakeflight/objstore"
 )
@@ -69,6 +70,11 @@ func s3Engine(t *testing.T) (*Engine, *catalog.Catalog, *objstore.Cache) {
 		t.Fatal(err)
 	}
 	env := newIcebergEnv(t)
+	if testREST != nil {
+		// The suite's REST catalog writes only locally: this test's writes
+		// to the bucket go through a REST catalog of its own.
+		env.cfg.URI = resttest.ForTestS3(t, "http://"+srv.Endpoint, srv.Region, srv.AccessKey, srv.SecretKey, "s3://lake/wh").URI
+	}
 	env.cfg.Warehouse = "s3://lake/wh"
 	env.cfg.Props = map[string]string{"s3.endpoint": "http://" + srv.Endpoint, "s3.region": srv.Region,
 		"s3.access-key-id": srv.AccessKey, "s3.secret-access-key": srv.SecretKey}

@@ -197,7 +197,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		Warehouse: warehouse,
 		Props:     objWH.ioProps(),
 		REST: catalog.RESTConfig{Token: cfg.Catalog.REST.Token, Credential: cfg.Catalog.REST.Credential,
-			Scope: cfg.Catalog.REST.Scope, Warehouse: cfg.Catalog.REST.Warehouse, Prefix: cfg.Catalog.REST.Prefix},
+			Scope: cfg.Catalog.REST.Scope, Warehouse: cfg.Catalog.REST.Warehouse, Prefix: cfg.Catalog.REST.Prefix,
+			SigV4: cfg.Catalog.REST.SigV4, SigningRegion: cfg.Catalog.REST.SigningRegion, SigningName: cfg.Catalog.REST.SigningName},
 		Glue: catalog.GlueConfig{Region: cmp.Or(cfg.Catalog.Glue.Region, cfg.S3.Region), CatalogID: cfg.Catalog.Glue.CatalogID,
 			Endpoint: cfg.Catalog.Glue.Endpoint},
 	}, log.With("component", "catalog"))

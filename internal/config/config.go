@@ -237,6 +237,11 @@ type RESTCatalogConfig struct {
 	Warehouse string `yaml:"warehouse"`
 	// Prefix overrides the URL prefix the catalog's config returns.
 	Prefix string `yaml:"prefix"`
+	// SigV4 signs requests with AWS credentials (Glue's REST endpoint,
+	// https://glue.<region>.amazonaws.com/iceberg, with signing_name glue).
+	SigV4         bool   `yaml:"sigv4"`
+	SigningRegion string `yaml:"signing_region"`
+	SigningName   string `yaml:"signing_name"`
 }
 
 // DuckDBConfig tunes the embedded DuckDB.
@@ -401,6 +406,12 @@ func (c Config) Validate() error {
 		}
 		if c.Catalog.REST.Token != "" && c.Catalog.REST.Credential != "" {
 			errs = append(errs, errors.New("catalog.rest.token and catalog.rest.credential: give one or neither"))
+		}
+		if c.Catalog.REST.SigV4 && (c.Catalog.REST.Token != "" || c.Catalog.REST.Credential != "") {
+			errs = append(errs, errors.New("catalog.rest.sigv4: signs with AWS credentials; give no token or credential with it"))
+		}
+		if !c.Catalog.REST.SigV4 && (c.Catalog.REST.SigningRegion != "" || c.Catalog.REST.SigningName != "") {
+			errs = append(errs, errors.New("catalog.rest.signing_region and signing_name: need catalog.rest.sigv4"))
 		}
 	case "hive":
 		if !strings.HasPrefix(c.Catalog.URI, "thrift://") {

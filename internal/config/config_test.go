@@ -425,6 +425,17 @@ func TestRESTCatalogSettingsAreChecked(t *testing.T) {
 			c.Catalog.REST.Token, c.Catalog.REST.Credential = "t", "id:secret"
 		}, "give one or neither"},
 		{func(c *Config) { c.Catalog.REST.Warehouse = "wh" }, `catalog driver is "sqlite", not rest`},
+		{func(c *Config) {
+			c.Catalog.Driver, c.Catalog.URI = "rest", "https://glue.eu-west-1.amazonaws.com/iceberg"
+			c.Catalog.REST.SigV4, c.Catalog.REST.Token = true, "t"
+		}, "give no token or credential"},
+		{func(c *Config) {
+			c.Catalog.Driver, c.Catalog.URI = "rest", "http://127.0.0.1:8181"
+			c.Catalog.REST.SigningName = "glue"
+		}, "need catalog.rest.sigv4"},
+		{func(c *Config) { c.Catalog.Driver = "hive" }, "thrift://host:port"},
+		{func(c *Config) { c.Catalog.Driver, c.Catalog.URI = "glue", "http://x" }, "the glue driver takes none"},
+		{func(c *Config) { c.Catalog.Glue.Region = "eu-west-1" }, `catalog driver is "sqlite", not glue`},
 	}
 	for _, c := range cases {
 		cfg := Default()

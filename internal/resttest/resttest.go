@@ -1,7 +1,8 @@
 // Package resttest runs Apache Iceberg's REST catalog test fixture (the
 // server of the apache/iceberg-rest-fixture image, Iceberg 1.10.1) as a real
 // external Iceberg REST catalog for tests: Java's JDBC catalog in a SQLite
-// file, a local warehouse directory, on a free loopback port.
+// file, a local warehouse directory or an S3-compatible bucket (ForTestS3),
+// on a free loopback port.
 //
 // The server is Java: internal/resttest/fixture/build.sh (make restcatalog)
 // puts its jars in LAKEFLIGHT_REST_FIXTURE_DIR, by default
@@ -46,12 +47,13 @@ const startTimeout = 60 * time.Second
 type Server struct {
 	// URI is the catalog's base URL, http://127.0.0.1:port/.
 	URI string
-	// Warehouse is the local directory new namespaces and tables go under.
+	// Warehouse is the local directory new namespaces and tables go under;
+	// empty when the warehouse is an object store's (s3://bucket/prefix).
 	// The catalog's warehouse property is WarehouseLocation.
 	Warehouse string
-	// WarehouseLocation is Warehouse as the file:// URL the catalog was
-	// given: a table created without a location lives at
-	// WarehouseLocation/<namespace>/<table>.
+	// WarehouseLocation is the catalog's warehouse property: Warehouse as a
+	// file:// URL, or the object store location given. A table created
+	// without a location lives at WarehouseLocation/<namespace>/<table>.
 	WarehouseLocation string
 	// DB is the JDBC catalog's SQLite file.
 	DB string
@@ -59,7 +61,8 @@ type Server struct {
 	Log string
 
 	java, classpath string
-	port            int // 0 until the first start has chosen one
+	env             []string // the CATALOG_* variables of the caller's properties
+	port            int      // 0 until the first start has chosen one
 	proc            *exec.Cmd
 	lifeline        *os.File // its close (ours or our death) ends the server
 	done            chan struct{}
@@ -93,13 +96,24 @@ func Run(m interface{ Run() int }, use func(*Server)) int {
 // t's end.
 func ForTest(t testing.TB) *Server {
 	t.Helper()
-	s, err := Start(t.TempDir())
+	return forTest(t, Start)
+}
+
+// forTest runs start on a temporary directory of t's, failing t when it
+// cannot, and stops the server at t's end, logging the end of the
+// server's log should t have failed (the directory goes with t).
+func forTest(t testing.TB, start func(dir string) (*Server, error)) *Server {
+	t.Helper()
+	s, err := start(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Error(err)
+		}
+		if t.Failed() {
+			t.Log(s.logTail())
 		}
 	})
 	return s
@@ -115,6 +129,20 @@ func Start(dir string) (*Server, error) {
 // missing) and whose catalog database, log and port file are in stateDir.
 // A stateDir used before brings its catalog back.
 func StartWith(warehouseDir, stateDir string) (*Server, error) {
+	return StartWithProps(warehouseDir, stateDir, nil)
+}
+
+// StartWithProps is StartWith with more catalog properties, such as
+// S3Props, and a warehouse that is either a local directory or, when it
+// holds "://", an object store location (s3://bucket/prefix: nothing is
+// created, and Warehouse stays empty). The properties reach the server by
+// its environment, never its command line: secrets among them stay out of
+// ps. warehouse, uri and rest.port are this package's to set.
+func StartWithProps(warehouse, stateDir string, props map[string]string) (*Server, error) {
+	env, err := catalogEnv(props)
+	if err != nil {
+		return nil, err
+	}
 	classpath, err := jars()
 	if err != nil {
 		return nil, err
@@ -123,26 +151,30 @@ func StartWith(warehouseDir, stateDir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	wh, err := filepath.Abs(warehouseDir)
-	if err != nil {
-		return nil, err
-	}
 	state, err := filepath.Abs(stateDir)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{wh, state} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
-		}
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return nil, err
 	}
 	s := &Server{
-		Warehouse:         wh,
-		WarehouseLocation: (&url.URL{Scheme: "file", Path: filepath.ToSlash(wh)}).String(),
-		DB:                filepath.Join(state, "catalog.db"),
-		Log:               filepath.Join(state, "rest-fixture.log"),
-		java:              java, classpath: classpath,
+		DB:   filepath.Join(state, "catalog.db"),
+		Log:  filepath.Join(state, "rest-fixture.log"),
+		java: java, classpath: classpath, env: env,
 	}
+	if strings.Contains(warehouse, "://") {
+		// The JDBC catalog drops a trailing slash too.
+		s.WarehouseLocation = strings.TrimRight(warehouse, "/")
+		return s, s.Resume()
+	}
+	if s.Warehouse, err = filepath.Abs(warehouse); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.Warehouse, 0o755); err != nil {
+		return nil, err
+	}
+	s.WarehouseLocation = (&url.URL{Scheme: "file", Path: filepath.ToSlash(s.Warehouse)}).String()
 	return s, s.Resume()
 }
 
@@ -168,7 +200,8 @@ func (s *Server) Resume() error {
 
 	cmd := exec.Command(s.java, "-XX:+UseSerialGC", "-Xmx1g", "-cp", s.classpath,
 		launcher, "--port-file", portFile, "--exit-with-stdin")
-	cmd.Env = append(withoutCatalogEnv(os.Environ()),
+	cmd.Env = append(serverEnv(os.Environ()), s.env...)
+	cmd.Env = append(cmd.Env,
 		"CATALOG_WAREHOUSE="+s.WarehouseLocation,
 		"CATALOG_URI=jdbc:sqlite:"+s.DB,
 		"CATALOG_REST_PORT="+strconv.Itoa(s.port))
@@ -294,17 +327,4 @@ func javaBinary() (string, error) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// withoutCatalogEnv drops CATALOG_* variables: the fixture turns each into
-// a catalog property, so one left in the caller's environment would
-// silently reconfigure it.
-func withoutCatalogEnv(env []string) []string {
-	kept := env[:0:0]
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, "CATALOG_") {
-			kept = append(kept, kv)
-		}
-	}
-	return kept
 }
