@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,5 +117,45 @@ func TestOpenExternalCatalogs(t *testing.T) {
 	}
 	if ok, err := c.ViewExists(ctx, Ident{"gold", "v"}); ok || err != nil {
 		t.Errorf("a view in glue: %v %v", ok, err)
+	}
+}
+
+// The configured token reaches a REST catalog on every call, as a bearer
+// token.
+func TestRESTCatalogSendsItsToken(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/v1/config":
+			_, _ = w.Write([]byte(`{"defaults": {}, "overrides": {}}`))
+		case "/v1/namespaces":
+			_, _ = w.Write([]byte(`{"namespaces": []}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c, err := Open(t.Context(), Config{Driver: "rest", URI: srv.URL, Warehouse: t.TempDir(), REST: RESTConfig{Token: "tok-abc"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if err := c.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 2 {
+		t.Fatalf("calls %v", seen)
+	}
+	for _, s := range seen {
+		if !strings.HasSuffix(s, " Bearer tok-abc") {
+			t.Errorf("call %q without the token", s)
+		}
 	}
 }

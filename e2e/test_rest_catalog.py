@@ -29,11 +29,18 @@ def rest(tmp_path):
         cat.stop()
 
 
+# A bearer token for the catalog (the test server takes any): it must never reach the log.
+CATALOG_TOKEN = "rest-token-" + uuid.uuid4().hex
+
+
 def serve(rest, work, name: str):
     # The same warehouse as the REST server's: tables other engines create at the server's
     # default locations are then inside what lakeflight may read.
-    return start_server(work / f"data-{name}", "--catalog-driver", "rest", "--catalog-uri", rest.uri,
-                        "--warehouse", str(rest.warehouse), log_path=work / f"{name}.log")  # fmt: skip
+    config = work / f"{name}.yaml"
+    config.write_text(f"catalog:\n  rest:\n    token: '{CATALOG_TOKEN}'\n")
+    return start_server(work / f"data-{name}", "--config", str(config), "--catalog-driver", "rest",
+                        "--catalog-uri", rest.uri, "--warehouse", str(rest.warehouse),
+                        log_path=work / f"{name}.log")  # fmt: skip
 
 
 def unique(prefix: str) -> str:
@@ -99,6 +106,8 @@ def test_rest_catalog_round_trip(rest, tmp_path):
         assert not (tmp_path / "data-b" / "catalog.db").exists(), "a rest-catalog server made a catalog database"
     finally:
         stop(again)
+    for log in ("a.log", "b.log"):
+        assert CATALOG_TOKEN not in (tmp_path / log).read_text(errors="replace"), f"the catalog token is in {log}"
 
 
 def test_rest_catalog_replicas_ingest_at_once(rest, tmp_path):
