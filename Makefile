@@ -63,12 +63,13 @@ tidy-check:
 
 ## bench: throughput and latency figures with ratios against in-process DuckDB and arrow-go
 ## (TPC-H is apart, in bench-tpch: it takes a few minutes at SF 1)
-bench: build s3server
+bench: build s3server restcatalog
 	$(GO) run -tags $(TAGS) ./bench/flightbench
 	# an s3:// warehouse on versitygw: SQL writes into the bucket against a local warehouse, a scan with a cold and a warm cache
 	$(GO) run -tags $(TAGS) ./bench/s3bench
 	$(GO) run -tags $(TAGS) ./bench/ingestbench -e2e -bin $(BIN)
 	$(GO) run -tags $(TAGS) ./bench/snapbench
+	# (catalog: BenchmarkCatalogCalls sets SQLite's catalog calls against Apache Iceberg's Java REST catalog on loopback)
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime 3x ./engine/ ./flightsql/ ./catalog/
 	# parser throughput with the UTF-8 and stream checks on, and their own cost
 	$(GO) test -tags $(TAGS) -run '^$$' -bench 'CSV$$|NDJSON$$|FixBatchUTF8|Decompress' -benchmem -benchtime 3x ./ingest/

@@ -26,7 +26,7 @@ var deltaSchema = arrow.NewSchema([]arrow.Field{
 
 // idRows is a reader of one batch of rows (id, "row-<id>") in sc, whose
 // further columns are null.
-func idRows(t *testing.T, mem memory.Allocator, sc *arrow.Schema, ids ...int64) array.RecordReader {
+func idRows(t testing.TB, mem memory.Allocator, sc *arrow.Schema, ids ...int64) array.RecordReader {
 	t.Helper()
 	bld := array.NewRecordBuilder(mem, sc)
 	defer bld.Release()
@@ -55,7 +55,7 @@ func idRange(from, n int64) []int64 {
 }
 
 // appendIDs commits rows with the given ids as one data file.
-func appendIDs(t *testing.T, c *Catalog, mem memory.Allocator, id Ident, ids ...int64) int64 {
+func appendIDs(t testing.TB, c *Catalog, mem memory.Allocator, id Ident, ids ...int64) int64 {
 	t.Helper()
 	rdr := idRows(t, mem, deltaSchema, ids...)
 	defer rdr.Release()

@@ -47,7 +47,7 @@ func (c *Catalog) Begin(ctx context.Context, id Ident) (*Txn, error) {
 		mu.Unlock()
 		return nil, err
 	}
-	files := &txnFiles{}
+	files := &txnFiles{serverMetadata: c.driver == driverREST}
 	tbl = table.New(tbl.Identifier(), tbl.Metadata(), tbl.MetadataLocation(), files.fsys(tbl.FS), committer{c.ice})
 	var once sync.Once
 	return &Txn{c: c, id: id, tbl: tbl, tx: tbl.NewTransaction(), unlock: func() { once.Do(mu.Unlock) }, files: files}, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"sync"
 
 	icebergio "github.com/apache/iceberg-go/io"
@@ -20,6 +21,13 @@ type txnFiles struct {
 	mu    sync.Mutex
 	names []string
 	base  icebergio.IO // the FS the files were written through, for removing them
+
+	// serverMetadata: the catalog writes the table metadata files and
+	// removes the old ones itself (a REST catalog). iceberg-go would remove
+	// them again after each commit (write.metadata.delete-after-commit),
+	// find them gone and log a warning per file; its removals of metadata
+	// files are skipped.
+	serverMetadata bool
 }
 
 func (w *txnFiles) add(name string) {
@@ -43,7 +51,7 @@ func (w *txnFiles) fsys(base table.FSysF) table.FSysF {
 		w.mu.Lock()
 		w.base = b
 		w.mu.Unlock()
-		return recordingIO{base: wb, rec: w}, nil
+		return recordingIO{base: wb, rec: w, keepMetadata: w.serverMetadata}, nil
 	}
 }
 
@@ -68,12 +76,19 @@ func (w *txnFiles) remove() error {
 // recordingIO is a WriteFileIO (also ReadFileIO and StatIO, which
 // iceberg-go looks for) that records the names it creates.
 type recordingIO struct {
-	base icebergio.WriteFileIO
-	rec  *txnFiles
+	base         icebergio.WriteFileIO
+	rec          *txnFiles
+	keepMetadata bool // see txnFiles.serverMetadata
 }
 
 func (r recordingIO) Open(name string) (icebergio.File, error) { return r.base.Open(name) }
-func (r recordingIO) Remove(name string) error                 { return r.base.Remove(name) }
+
+func (r recordingIO) Remove(name string) error {
+	if r.keepMetadata && strings.HasSuffix(name, ".metadata.json") {
+		return nil
+	}
+	return r.base.Remove(name)
+}
 
 func (r recordingIO) Create(name string) (icebergio.FileWriter, error) {
 	f, err := r.base.Create(name)
