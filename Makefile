@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup s3server restcatalog demo test test-go test-postgres test-rest test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
+.PHONY: all build run setup s3server restcatalog hivemetastore demo test test-go test-postgres test-rest test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
 
 all: build
 
@@ -38,7 +38,11 @@ s3server:
 restcatalog:
 	bash internal/resttest/fixture/build.sh
 
-test-go: s3server restcatalog
+## hivemetastore: Apache Hive's standalone metastore 4.0.0 (jars from Maven Central, in ~/.cache/lakeflight), the Hive catalog of internal/hmstest
+hivemetastore:
+	bash internal/hmstest/fixture/build.sh
+
+test-go: s3server restcatalog hivemetastore
 	$(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./...
 
 ## test-postgres: the catalog and engine suites with their catalogs in PostgreSQL (Debian's server, in a private cluster the suites start)

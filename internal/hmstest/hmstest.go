@@ -1,0 +1,369 @@
+// Package hmstest runs a real Apache Hive Metastore (Hive 4.0.0's standalone
+// metastore) as an external Hive catalog for tests: Thrift on a free
+// loopback port, in Hive's default wire mode (binary protocol, unframed,
+// no SASL — what iceberg-go's hive catalog speaks), with an embedded Derby
+// database and a local warehouse directory.
+//
+// The server is Java: internal/hmstest/fixture/build.sh puts its jars and
+// Hive's Derby schema scripts in LAKEFLIGHT_HMS_DIR, by default
+// $HOME/.cache/lakeflight/hive-metastore. It needs a Java 17 or newer (java
+// on PATH, or JAVA_HOME; not 23 or newer, which Hadoop 3.3 fails on) and
+// starts in about four seconds on two cores, Derby schema included.
+package hmstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog/hive"
+)
+
+// EnvDir names the environment variable that locates the fixture's built
+// jars and scripts (the directory build.sh fills).
+const EnvDir = "LAKEFLIGHT_HMS_DIR"
+
+// Build is how to build the fixture.
+const Build = "bash internal/hmstest/fixture/build.sh (make hivemetastore)"
+
+// ErrNotBuilt reports that the fixture's jars are missing.
+var ErrNotBuilt = errors.New("hive metastore fixture not built")
+
+// launcher is our main class in the fixture's jars: Hive's metastore,
+// bound to 127.0.0.1, on a Derby database it first gives Hive's schema.
+const launcher = "dev.lakeflight.hmstest.LoopbackMetastore"
+
+const (
+	// startTimeout bounds a start: JVM, schema and Thrift server.
+	startTimeout = 90 * time.Second
+	// stopTimeout bounds the clean exit (Derby shut down) that closing the
+	// lifeline asks for before Stop kills the JVM.
+	stopTimeout = 10 * time.Second
+	// startAttempts covers the launcher's free-port window: another process
+	// may take the port between its choice and the metastore's bind
+	// (errPortTaken).
+	startAttempts = 3
+)
+
+// Server is one running metastore.
+type Server struct {
+	// URI is the metastore's Thrift address, thrift://127.0.0.1:port.
+	URI string
+	// Warehouse is the local directory the metastore's warehouse is in.
+	Warehouse string
+	// WarehouseLocation is Warehouse as a file:// URL, for the catalog's
+	// warehouse property and table locations.
+	WarehouseLocation string
+	// Log is the server's output.
+	Log string
+
+	proc     *exec.Cmd
+	lifeline *os.File // its close (ours or our death) ends the server
+	done     chan struct{}
+}
+
+// Run runs a test suite (m.Run) against one server, handed to use before
+// the tests start, and returns the suite's exit code. The server's files
+// live in a temporary directory removed after.
+func Run(m interface{ Run() int }, use func(*Server)) int {
+	dir, err := os.MkdirTemp("", "lakeflight-hms-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the Hive metastore for the tests:", err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	srv, err := Start(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the Hive metastore for the tests:", err)
+		return 1
+	}
+	use(srv)
+	code := m.Run()
+	if err := srv.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the Hive metastore after the tests:", err)
+		return max(code, 1)
+	}
+	return code
+}
+
+// ForTest starts a server for t (failing t when it cannot), stopped at
+// t's end.
+func ForTest(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// Start runs a server with its warehouse in dir/warehouse and its Derby
+// database, log and port file in dir. A dir used before brings its catalog
+// back.
+func Start(dir string) (*Server, error) {
+	home, err := fixtureDir()
+	if err != nil {
+		return nil, err
+	}
+	java, err := javaBinary()
+	if err != nil {
+		return nil, err
+	}
+	state, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Warehouse: filepath.Join(state, "warehouse"),
+		Log:       filepath.Join(state, "hive-metastore.log"),
+	}
+	if err := os.MkdirAll(s.Warehouse, 0o755); err != nil {
+		return nil, err
+	}
+	s.WarehouseLocation = (&url.URL{Scheme: "file", Path: filepath.ToSlash(s.Warehouse)}).String()
+
+	portFile := filepath.Join(state, "hive-metastore.port")
+	args := []string{
+		// C1 only: a test catalog's few calls gain nothing from C2, its start
+		// saves half a second.
+		"-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx1g",
+		"-cp", filepath.Join(home, "lib", "*"), launcher,
+		"--home", home, "--state", state, "--warehouse", s.Warehouse,
+		"--port-file", portFile, "--exit-with-stdin",
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.start(java, args, portFile)
+		if err == nil {
+			return s, nil
+		}
+		if attempt == startAttempts || !errors.Is(err, errPortTaken) {
+			return nil, err
+		}
+	}
+}
+
+// errPortTaken reports that another process bound the launcher's free port
+// before the metastore could: Thrift's message for it is bindFailure.
+var errPortTaken = errors.New("hive metastore's port taken")
+
+const bindFailure = "Could not create ServerSocket"
+
+// start runs the JVM once and waits for the metastore to answer.
+func (s *Server) start(java string, args []string, portFile string) error {
+	if err := os.Remove(portFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	log, err := os.OpenFile(s.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Close() }()
+	logStart, err := log.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	// The child reads this pipe and exits at its end: should this process
+	// die without Stop, the JVM does not outlive it.
+	lifeRead, lifeWrite, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = lifeRead.Close() }()
+
+	cmd := exec.Command(java, args...)
+	cmd.Dir = filepath.Dir(s.Log) // any stray file lands beside the log, not in the caller's directory
+
+	cmd.Env = serverEnv(os.Environ())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = lifeRead, log, log
+	if err := cmd.Start(); err != nil {
+		_ = lifeWrite.Close()
+		return fmt.Errorf("starting the hive metastore: %w", err)
+	}
+	s.proc, s.lifeline, s.done = cmd, lifeWrite, make(chan struct{})
+	go func() { _ = cmd.Wait(); close(s.done) }()
+
+	if err := s.awaitReady(portFile); err != nil {
+		_ = s.kill()
+		var tail string
+		if b, _ := os.ReadFile(s.Log); int64(len(b)) > logStart {
+			tail = string(b[logStart:])
+		}
+		switch {
+		case strings.Contains(tail, bindFailure):
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		case strings.Contains(tail, "getSubject is not supported"):
+			err = fmt.Errorf("%w: Hadoop 3.3's security code needs a Java from 17 to 22, and %s is newer (point JAVA_HOME at a Java 17 or 21)", err, java)
+		}
+		return fmt.Errorf("%w\n%s", err, s.logTail())
+	}
+	return nil
+}
+
+// awaitReady waits for the launcher to name its port, which it does once
+// the metastore serves there, and then for the metastore to answer.
+func (s *Server) awaitReady(portFile string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	addr := ""
+	for {
+		if addr == "" {
+			if b, err := os.ReadFile(portFile); err == nil {
+				port, err := strconv.Atoi(strings.TrimSpace(string(b)))
+				if err != nil {
+					return fmt.Errorf("reading the metastore's port file: %w", err)
+				}
+				addr = "127.0.0.1:" + strconv.Itoa(port)
+			}
+		}
+		if addr != "" && answers(ctx, "thrift://"+addr) {
+			s.URI = "thrift://" + addr
+			return nil
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("hive metastore exited at start (%s)", s.proc.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("hive metastore not answering on %q after %s", addr, startTimeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// answers reports whether the metastore at uri lists its databases to
+// iceberg-go's hive catalog, the client the tests use. Its socket has no
+// timeout: should the call hang, answers gives up at ctx's end, and the
+// kill that follows ends the call.
+func answers(ctx context.Context, uri string) bool {
+	ok := make(chan bool, 1)
+	go func() {
+		cat, err := hive.NewCatalog(iceberg.Properties{}, hive.WithURI(uri))
+		if err != nil {
+			ok <- false
+			return
+		}
+		defer func() { _ = cat.Close() }()
+		_, err = cat.ListNamespaces(ctx, nil)
+		ok <- err == nil
+	}()
+	select {
+	case answered := <-ok:
+		return answered
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Stop ends the server: it closes the lifeline, so the metastore shuts its
+// Derby database down and exits, and kills it if it has not within
+// stopTimeout. Its files stay for the caller to remove.
+func (s *Server) Stop() error {
+	if s.proc == nil {
+		return nil
+	}
+	_ = s.lifeline.Close()
+	select {
+	case <-s.done:
+		s.proc = nil
+		return nil
+	case <-time.After(stopTimeout):
+		return s.kill()
+	}
+}
+
+// kill ends the JVM at once.
+func (s *Server) kill() error {
+	if s.proc == nil {
+		return nil
+	}
+	_ = s.proc.Process.Kill()
+	<-s.done
+	_ = s.lifeline.Close()
+	s.proc = nil
+	return nil
+}
+
+// logTail is the end of the server's log, for error messages.
+func (s *Server) logTail() string {
+	const keep = 4 << 10
+	b, _ := os.ReadFile(s.Log)
+	if len(b) > keep {
+		b = b[len(b)-keep:]
+		if i := strings.IndexByte(string(b), '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+		return "… " + s.Log + " ends:\n" + string(b)
+	}
+	return s.Log + ":\n" + string(b)
+}
+
+// serverEnv is env without the variables that would point Hive or Hadoop
+// at another installation's configuration or classes.
+func serverEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "HADOOP_HOME", "HADOOP_CONF_DIR", "HIVE_HOME", "HIVE_CONF_DIR", "METASTORE_HOME", "METASTORE_CONF_DIR", "CLASSPATH":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// fixtureDir is the directory build.sh filled.
+func fixtureDir() (string, error) {
+	dir := os.Getenv(EnvDir)
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("%w: no %s and no home directory: %w", ErrNotBuilt, EnvDir, err)
+		}
+		dir = filepath.Join(home, ".cache", "lakeflight", "hive-metastore")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lib", "lakeflight-hms-launcher.jar")); err != nil {
+		return "", fmt.Errorf("%w: no launcher jar in %s/lib (%s names the directory): run %s", ErrNotBuilt, dir, EnvDir, Build)
+	}
+	return dir, nil
+}
+
+// javaBinary is $JAVA_HOME/bin/java, else java on PATH. Hadoop 3.3, under
+// the metastore, fails on Java 23 and newer (Subject.getSubject is gone).
+func javaBinary() (string, error) {
+	if home := os.Getenv("JAVA_HOME"); home != "" {
+		if b := filepath.Join(home, "bin", "java"); fileExists(b) {
+			return b, nil
+		}
+	}
+	b, err := exec.LookPath("java")
+	if err != nil {
+		return "", errors.New("no java (17 to 22) at $JAVA_HOME/bin or on PATH for the hive metastore")
+	}
+	return b, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
