@@ -115,22 +115,33 @@ func (c *Catalog) remote() bool { return c.db == nil }
 // current metadata location, read from the catalog on every call.
 func (c *Catalog) remoteObjectAt(ctx context.Context, id Ident) (kind, loc string, err error) {
 	tbl, err := c.ice.LoadTable(ctx, id.iceberg())
-	switch {
-	case err == nil:
+	if err == nil {
 		return objTable, tbl.MetadataLocation(), nil
-	case !errors.Is(err, icecat.ErrNoSuchTable):
-		return "", "", fmt.Errorf("looking up %s: %w", id, err)
 	}
+	// Not a table: a view, or nothing (a Hive Metastore answers a view
+	// loaded as a table "not an Iceberg table", not "no such table").
 	vl, ok := c.ice.(viewLoader)
 	if !ok {
+		if errors.Is(err, icecat.ErrNoSuchTable) {
+			return "", "", nil
+		}
+		return "", "", fmt.Errorf("looking up %s: %w", id, err)
+	}
+	isView, verr := c.ice.CheckViewExists(ctx, id.iceberg())
+	switch {
+	case verr != nil && !errors.Is(verr, icecat.ErrNoSuchNamespace):
+		return "", "", fmt.Errorf("looking up %s: %w", id, errors.Join(err, verr))
+	case !isView && errors.Is(err, icecat.ErrNoSuchTable):
 		return "", "", nil
+	case !isView:
+		return "", "", fmt.Errorf("looking up %s: %w", id, err)
 	}
 	v, err := vl.LoadView(ctx, id.iceberg())
 	switch {
 	case err == nil:
 		return objView, v.MetadataLocation(), nil
 	case errors.Is(err, icecat.ErrNoSuchView), errors.Is(err, icecat.ErrNoSuchNamespace):
-		return "", "", nil
+		return "", "", nil // dropped since
 	}
 	return "", "", fmt.Errorf("looking up %s: %w", id, err)
 }
@@ -144,9 +155,9 @@ func restProps(cfg Config) iceberg.Properties {
 }
 
 // Views in catalogs other than the SQL one (views.go writes those itself):
-// the REST catalog creates, loads and commits them; Hive's creates and
-// loads them but has no commit (a view is replaced there by nothing:
-// refused); Glue's (iceberg-go v0.7.0) has none.
+// the REST catalog creates, loads and commits them; Hive's loads and drops
+// them but cannot store lakeflight's (othercat.go, hiveViews); Glue's
+// (iceberg-go v0.7.0) has none.
 type (
 	viewCreator interface {
 		CreateView(ctx context.Context, id table.Identifier, version *view.Version, schema *iceberg.Schema, opts ...icecat.CreateViewOpt) (*view.View, error)
@@ -164,7 +175,11 @@ type (
 func (c *Catalog) createRemoteView(ctx context.Context, id Ident, loc string, version *view.Version, sc *iceberg.Schema) error {
 	vc, ok := c.ice.(viewCreator)
 	if !ok {
-		return fmt.Errorf("creating view %s: %w: the %s catalog has no views", id, ErrNotSupported, c.driver)
+		why := "has no views"
+		if c.driver == driverHive {
+			why = "cannot keep a view's SQL dialect (iceberg-go stores every view there as dialect \"default\")"
+		}
+		return fmt.Errorf("creating view %s: %w: the %s catalog %s", id, ErrNotSupported, c.driver, why)
 	}
 	if _, err := vc.CreateView(ctx, id.iceberg(), version, sc, icecat.WithViewLocation(loc)); err != nil {
 		if errors.Is(err, icecat.ErrViewAlreadyExists) {
@@ -224,10 +239,34 @@ func (c *Catalog) remoteRenameChecks(ctx context.Context, from, to Ident) error 
 // carry badly: a '%' travels as %25, which Apache Iceberg's own server
 // cannot route (it creates the table from the request body, then answers
 // every load "No route for request"). Refused before anything is created.
+//
+// A Hive Metastore takes names of ASCII letters, digits and '_' only, and
+// folds them to lower case: any other name is refused up front too, so a
+// table is never listed under a name other than its own.
 func (c *Catalog) checkRemoteName(id Ident) error {
-	if c.driver == driverREST && (strings.Contains(id.Namespace, "%") || strings.Contains(id.Name, "%")) {
-		return fmt.Errorf("%w: %s: a name with '%%' cannot be used with a rest catalog (its URL paths carry it as %%25, which REST catalog servers do not all route)",
-			ErrInvalidArgument, id)
+	switch c.driver {
+	case driverREST:
+		if strings.Contains(id.Namespace, "%") || strings.Contains(id.Name, "%") {
+			return fmt.Errorf("%w: %s: a name with '%%' cannot be used with a rest catalog (its URL paths carry it as %%25, which REST catalog servers do not all route)",
+				ErrInvalidArgument, id)
+		}
+	case driverHive:
+		for _, name := range []string{id.Namespace, id.Name} {
+			if !hiveName(name) {
+				return fmt.Errorf("%w: %s: a Hive Metastore takes names of lower-case ASCII letters, digits and '_' only, not %q",
+					ErrInvalidArgument, id, name)
+			}
+		}
 	}
 	return nil
+}
+
+// hiveName reports whether a Hive Metastore keeps name as it is.
+func hiveName(name string) bool {
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return false
+		}
+	}
+	return name != ""
 }

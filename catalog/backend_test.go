@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
-	"github.com/apache/iceberg-go/catalog/rest"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
 	"github.com/apache/iceberg-go/view"
@@ -27,7 +26,7 @@ func iceLoadView(ctx context.Context, c *Catalog, id Ident) (view.Metadata, erro
 	switch b := c.ice.(type) {
 	case *sqlcat.Catalog:
 		return b.LoadView(ctx, id.iceberg())
-	case *rest.Catalog:
+	case viewLoader:
 		v, err := b.LoadView(ctx, id.iceberg())
 		if err != nil {
 			return nil, err
@@ -43,7 +42,19 @@ func createForeignView(ctx context.Context, c *Catalog, id Ident, sc *iceberg.Sc
 	switch b := c.ice.(type) {
 	case *sqlcat.Catalog:
 		return b.CreateView(ctx, id.iceberg(), sc, sql, nil)
-	case *rest.Catalog:
+	case hiveViews:
+		vc, ok := b.loader.(viewCreator)
+		if !ok {
+			return fmt.Errorf("backend %T", b.loader)
+		}
+		v, err := view.NewVersion(1, 0, []view.Representation{view.NewRepresentation(sql, "default")}, table.Identifier{id.Namespace},
+			view.WithTimestampMS(time.Now().UnixMilli()))
+		if err != nil {
+			return err
+		}
+		_, err = vc.CreateView(ctx, id.iceberg(), v, sc)
+		return err
+	case viewCreator:
 		v, err := view.NewVersion(1, 0, []view.Representation{view.NewRepresentation(sql, "default")}, table.Identifier{id.Namespace},
 			view.WithTimestampMS(time.Now().UnixMilli()))
 		if err != nil {
@@ -158,4 +169,24 @@ func TestRESTCatalogSendsItsToken(t *testing.T) {
 			t.Errorf("call %q without the token", s)
 		}
 	}
+}
+
+// refusesViews reports whether c's catalog cannot hold lakeflight's views,
+// after checking that creating one is refused plainly.
+func refusesViews(t *testing.T, c *Catalog) bool {
+	t.Helper()
+	if _, ok := c.ice.(viewCreator); ok || !c.remote() {
+		return false
+	}
+	if err := c.EnsureNamespace(t.Context(), "gold"); err != nil {
+		t.Fatal(err)
+	}
+	err := c.CreateView(t.Context(), Ident{"gold", "refused"}, viewCols, "SELECT 1 AS id, 'a' AS name")
+	if !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), c.driver+" catalog") {
+		t.Fatalf("a view in a %s catalog: %v, want a refusal", c.driver, err)
+	}
+	if ok, err := c.ViewExists(t.Context(), Ident{"gold", "refused"}); ok || err != nil {
+		t.Fatalf("after the refusal: exists %v, %v", ok, err)
+	}
+	return true
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/iceberg-go/catalog/glue"
 	"github.com/apache/iceberg-go/catalog/hive"
 	"github.com/apache/iceberg-go/table"
+	"github.com/apache/iceberg-go/view"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
@@ -77,7 +78,22 @@ func openHive(uri, warehouse string, props iceberg.Properties) (backend, error) 
 	if err != nil {
 		return nil, fmt.Errorf("connecting to hive metastore %s: %w", uri, err)
 	}
-	return cat, nil
+	return hiveViews{backend: cat, loader: cat}, nil
+}
+
+// hiveViews is iceberg-go's Hive catalog without its CreateView: that
+// writes every view's SQL under the dialect "default" whatever the
+// version says (v0.7.0), and it has no way to commit a new version, so
+// lakeflight creates no views there (refused, viewCreator). Views other
+// engines made are listed, loaded (and refused for want of duckdb SQL)
+// and dropped.
+type hiveViews struct {
+	backend
+	loader viewLoader
+}
+
+func (h hiveViews) LoadView(ctx context.Context, id table.Identifier) (*view.View, error) {
+	return h.loader.LoadView(ctx, id)
 }
 
 // viewless is a catalog without views: it lists none and has none to

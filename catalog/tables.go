@@ -211,6 +211,15 @@ func (c *Catalog) DropTable(ctx context.Context, id Ident) error {
 	mu := c.tableLock(id)
 	mu.Lock()
 	defer mu.Unlock()
+	if c.remote() {
+		// A view's name is no table's (a Hive Metastore would say "not an
+		// Iceberg table").
+		if kind, _, err := c.objectAt(ctx, id); err != nil {
+			return fmt.Errorf("dropping table %s: %w", id, err)
+		} else if kind != objTable {
+			return fmt.Errorf("dropping table %s: %w", id, ErrNoSuchTable)
+		}
+	}
 	dir := c.tableDir(ctx, id)
 	if err := c.ice.DropTable(ctx, id.iceberg()); err != nil {
 		return fmt.Errorf("dropping table %s: %w", id, err)

@@ -22,6 +22,9 @@ var viewCols = arrow.NewSchema([]arrow.Field{
 func TestViewLifecycle(t *testing.T) {
 	ctx := t.Context()
 	c := newEnv(t).open(t)
+	if refusesViews(t, c) {
+		return
+	}
 	if err := c.EnsureNamespace(ctx, "gold"); err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +114,9 @@ func TestViewLifecycle(t *testing.T) {
 func TestViewNameClashes(t *testing.T) {
 	ctx := t.Context()
 	c := newEnv(t).open(t)
+	if refusesViews(t, c) {
+		return
+	}
 	if err := c.EnsureNamespace(ctx, "gold"); err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +190,9 @@ func TestViewConcurrentReplace(t *testing.T) {
 	ctx := t.Context()
 	env := newEnv(t)
 	a, b := env.open(t), env.open(t)
+	if refusesViews(t, a) {
+		return
+	}
 	if err := a.EnsureNamespace(ctx, "gold"); err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +238,9 @@ func TestViewConcurrentReplace(t *testing.T) {
 func TestViewReplaceWithAKnownDefinition(t *testing.T) {
 	ctx := t.Context()
 	c := newEnv(t).open(t)
+	if refusesViews(t, c) {
+		return
+	}
 	if err := c.EnsureNamespace(ctx, "gold"); err != nil {
 		t.Fatal(err)
 	}

@@ -20,15 +20,19 @@ import (
 	bindings "github.com/duckdb/duckdb-go-bindings"
 	"go.uber.org/goleak"
 
+	"github.com/lakeflight/lakeflight/internal/hmstest"
 	"github.com/lakeflight/lakeflight/internal/pgtest"
 	"github.com/lakeflight/lakeflight/internal/resttest"
 )
 
 func TestMain(m *testing.M) {
 	var code int
-	if resttest.Wanted() {
+	switch {
+	case resttest.Wanted():
 		code = resttest.Run(m, func(srv *resttest.Server) { testREST = srv })
-	} else {
+	case hmstest.Wanted():
+		code = hmstest.Run(m, func(srv *hmstest.Server) { testHive = srv })
+	default:
 		code = pgtest.Run(m, func(srv *pgtest.Server) { testPG = srv })
 	}
 	if code == 0 {
@@ -47,6 +51,10 @@ var testPG *pgtest.Server
 // testREST is Apache Iceberg's REST catalog server the Iceberg tests'
 // catalogs are when LAKEFLIGHT_TEST_CATALOG=rest; nil otherwise.
 var testREST *resttest.Server
+
+// testHive is the Hive Metastore the Iceberg tests' catalogs are when
+// LAKEFLIGHT_TEST_CATALOG=hive; nil otherwise.
+var testHive *hmstest.Server
 
 // openTest opens an engine over a fresh warehouse (no catalog unless given).
 func openTest(t testing.TB, tables TableSource) (*Engine, string) {

@@ -47,6 +47,18 @@ func newIcebergEnv(t testing.TB) *icebergEnv {
 			t.Fatal(err)
 		}
 		env.cfg.Driver, env.cfg.URI = "rest", testREST.URI
+	case testHive != nil:
+		// As for REST; and emptied again before the test's warehouse goes,
+		// since the metastore drops a view only with its metadata file.
+		if err := testHive.Reset(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := testHive.Reset(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+		env.cfg.Driver, env.cfg.URI = "hive", testHive.URI
 	}
 	return env
 }
