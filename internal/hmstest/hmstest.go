@@ -1,14 +1,25 @@
 // Package hmstest runs a real Apache Hive Metastore (Hive 4.0.0's standalone
 // metastore) as an external Hive catalog for tests: Thrift on a free
 // loopback port, in Hive's default wire mode (binary protocol, unframed,
-// no SASL — what iceberg-go's hive catalog speaks), with an embedded Derby
-// database and a local warehouse directory.
+// no SASL — what iceberg-go's hive catalog speaks), with a local warehouse
+// directory.
+//
+// The metastore keeps its catalog in an embedded Derby database (Start,
+// ForTest) or in a PostgreSQL database of an internal/pgtest server
+// (StartOnPostgres; Run, which suites use). Derby serves one client's
+// Iceberg commits, but two clients committing at once make it report
+// "Deadlock detected in checkLock" on the metastore's lock tables, and Hive
+// retries that once a minute, up to ten times: concurrent commits stall for
+// minutes. On PostgreSQL, as on a production metastore's database, they
+// take turns in milliseconds.
 //
 // The server is Java: internal/hmstest/fixture/build.sh puts its jars and
-// Hive's Derby schema scripts in LAKEFLIGHT_HMS_DIR, by default
-// $HOME/.cache/lakeflight/hive-metastore. It needs a Java 17 or newer (java
-// on PATH, or JAVA_HOME; not 23 or newer, which Hadoop 3.3 fails on) and
-// starts in about four seconds on two cores, Derby schema included.
+// Hive's Derby and PostgreSQL schema scripts in LAKEFLIGHT_HMS_DIR, by
+// default $HOME/.cache/lakeflight/hive-metastore. It needs a Java 17 or
+// newer (java on PATH, or JAVA_HOME; not 23 or newer, which Hadoop 3.3 fails
+// on). On two cores, with its schema, it starts in about two and a half
+// seconds on PostgreSQL (plus half a second for pgtest's cluster) and three
+// and a half on Derby.
 package hmstest
 
 import (
@@ -27,6 +38,8 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/hive"
+
+	"github.com/lakeflight/lakeflight/internal/pgtest"
 )
 
 // EnvDir names the environment variable that locates the fixture's built
@@ -40,14 +53,15 @@ const Build = "bash internal/hmstest/fixture/build.sh (make hivemetastore)"
 var ErrNotBuilt = errors.New("hive metastore fixture not built")
 
 // launcher is our main class in the fixture's jars: Hive's metastore,
-// bound to 127.0.0.1, on a Derby database it first gives Hive's schema.
+// bound to 127.0.0.1, on a Derby or PostgreSQL database it first gives
+// Hive's schema.
 const launcher = "dev.lakeflight.hmstest.LoopbackMetastore"
 
 const (
 	// startTimeout bounds a start: JVM, schema and Thrift server.
 	startTimeout = 90 * time.Second
-	// stopTimeout bounds the clean exit (Derby shut down) that closing the
-	// lifeline asks for before Stop kills the JVM.
+	// stopTimeout bounds the clean exit (Derby, if used, shut down) that
+	// closing the lifeline asks for before Stop kills the JVM.
 	stopTimeout = 10 * time.Second
 	// startAttempts covers the launcher's free-port window: another process
 	// may take the port between its choice and the metastore's bind
@@ -66,6 +80,9 @@ type Server struct {
 	WarehouseLocation string
 	// Log is the server's output.
 	Log string
+	// Database is the URL (postgres://…) of the PostgreSQL database the
+	// catalog is in; empty on Derby.
+	Database string
 
 	proc     *exec.Cmd
 	lifeline *os.File // its close (ours or our death) ends the server
@@ -73,8 +90,10 @@ type Server struct {
 }
 
 // Run runs a test suite (m.Run) against one server, handed to use before
-// the tests start, and returns the suite's exit code. The server's files
-// live in a temporary directory removed after.
+// the tests start, and returns the suite's exit code. The server runs on a
+// PostgreSQL server (internal/pgtest) started for it, so the suite's
+// concurrent commits do not stall as on Derby; both stop after the suite.
+// The metastore's files live in a temporary directory removed after.
 func Run(m interface{ Run() int }, use func(*Server)) int {
 	dir, err := os.MkdirTemp("", "lakeflight-hms-")
 	if err != nil {
@@ -82,22 +101,29 @@ func Run(m interface{ Run() int }, use func(*Server)) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	srv, err := Start(dir)
+	pg, err := pgtest.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting PostgreSQL for the Hive metastore of the tests:", err)
+		return 1
+	}
+	srv, err := StartOnPostgres(dir, pg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the Hive metastore for the tests:", err)
+		_ = pg.Stop()
 		return 1
 	}
 	use(srv)
 	code := m.Run()
-	if err := srv.Stop(); err != nil {
+	// The metastore first: it holds connections to PostgreSQL.
+	if err := errors.Join(srv.Stop(), pg.Stop()); err != nil {
 		fmt.Fprintln(os.Stderr, "stopping the Hive metastore after the tests:", err)
 		return max(code, 1)
 	}
 	return code
 }
 
-// ForTest starts a server for t (failing t when it cannot), stopped at
-// t's end.
+// ForTest starts a server on Derby for t (failing t when it cannot),
+// stopped at t's end.
 func ForTest(t testing.TB) *Server {
 	t.Helper()
 	s, err := Start(t.TempDir())
@@ -116,6 +142,12 @@ func ForTest(t testing.TB) *Server {
 // database, log and port file in dir. A dir used before brings its catalog
 // back.
 func Start(dir string) (*Server, error) {
+	return start(dir, nil)
+}
+
+// start runs a server with its warehouse, log and port file in dir, on db,
+// or on a Derby database in dir when db is nil.
+func start(dir string, db *postgresDB) (*Server, error) {
 	home, err := fixtureDir()
 	if err != nil {
 		return nil, err
@@ -146,8 +178,12 @@ func Start(dir string) (*Server, error) {
 		"--home", home, "--state", state, "--warehouse", s.Warehouse,
 		"--port-file", portFile, "--exit-with-stdin",
 	}
+	env := serverEnv(os.Environ())
+	if db != nil {
+		env = append(env, db.env()...)
+	}
 	for attempt := 1; ; attempt++ {
-		err := s.start(java, args, portFile)
+		err := s.start(java, args, env, portFile)
 		if err == nil {
 			return s, nil
 		}
@@ -164,7 +200,7 @@ var errPortTaken = errors.New("hive metastore's port taken")
 const bindFailure = "Could not create ServerSocket"
 
 // start runs the JVM once and waits for the metastore to answer.
-func (s *Server) start(java string, args []string, portFile string) error {
+func (s *Server) start(java string, args, env []string, portFile string) error {
 	if err := os.Remove(portFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -187,8 +223,7 @@ func (s *Server) start(java string, args []string, portFile string) error {
 
 	cmd := exec.Command(java, args...)
 	cmd.Dir = filepath.Dir(s.Log) // any stray file lands beside the log, not in the caller's directory
-
-	cmd.Env = serverEnv(os.Environ())
+	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = lifeRead, log, log
 	if err := cmd.Start(); err != nil {
 		_ = lifeWrite.Close()
@@ -271,8 +306,9 @@ func answers(ctx context.Context, uri string) bool {
 }
 
 // Stop ends the server: it closes the lifeline, so the metastore shuts its
-// Derby database down and exits, and kills it if it has not within
-// stopTimeout. Its files stay for the caller to remove.
+// Derby database down (if it has one) and exits, and kills it if it has not
+// within stopTimeout. Its files, and its PostgreSQL database, stay for the
+// caller to remove.
 func (s *Server) Stop() error {
 	if s.proc == nil {
 		return nil
@@ -314,13 +350,15 @@ func (s *Server) logTail() string {
 }
 
 // serverEnv is env without the variables that would point Hive or Hadoop
-// at another installation's configuration or classes.
+// at another installation's configuration or classes, or the launcher at a
+// database other than the one start picks.
 func serverEnv(env []string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "HADOOP_HOME", "HADOOP_CONF_DIR", "HIVE_HOME", "HIVE_CONF_DIR", "METASTORE_HOME", "METASTORE_CONF_DIR", "CLASSPATH":
+		case "HADOOP_HOME", "HADOOP_CONF_DIR", "HIVE_HOME", "HIVE_CONF_DIR", "METASTORE_HOME", "METASTORE_CONF_DIR", "CLASSPATH",
+			envJDBCURL, envJDBCUser, envJDBCPassword:
 			continue
 		}
 		out = append(out, kv)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +21,9 @@ import (
 	icetable "github.com/apache/iceberg-go/table"
 )
 
-// srv is the suite's server. Without the built fixture TestMain fails the
-// package with the build instruction: these tests never skip.
+// srv is the suite's server, on PostgreSQL (Run). Without the built
+// fixture TestMain fails the package with the build instruction: these
+// tests never skip.
 var srv *Server
 
 func TestMain(m *testing.M) {
@@ -61,28 +63,43 @@ func localPath(t *testing.T, location string) string {
 // rows is an Arrow batch of ids with their names, in the table's schema.
 func rows(t *testing.T, mem memory.Allocator, ids ...int64) arrow.RecordBatch {
 	t.Helper()
-	sc, err := icetable.SchemaToArrowSchema(schema, nil, false, false)
+	rec, err := batch(mem, ids...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return rec
+}
+
+// batch is rows for callers off the test's goroutine.
+func batch(mem memory.Allocator, ids ...int64) (arrow.RecordBatch, error) {
+	sc, err := icetable.SchemaToArrowSchema(schema, nil, false, false)
+	if err != nil {
+		return nil, err
 	}
 	b := array.NewRecordBuilder(mem, sc)
 	defer b.Release()
 	for _, id := range ids {
 		b.Field(0).(*array.Int64Builder).Append(id)
-		b.Field(1).(*array.StringBuilder).Append("row-" + string(rune('a'+id)))
+		b.Field(1).(*array.StringBuilder).Append("row-" + strconv.FormatInt(id, 10))
 	}
-	return b.NewRecordBatch()
+	return b.NewRecordBatch(), nil
 }
 
 // TestTableLifecycle drives iceberg-go's hive catalog through a table's
-// life on the real metastore: its database, create, list, load, an append
-// committed under the metastore's table lock, and drop.
+// life on the real metastore, on each database it runs on: the table's
+// database, create, list, load, an append committed under the metastore's
+// table lock, and drop.
 func TestTableLifecycle(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) { testTableLifecycle(t, srv) })
+	t.Run("derby", func(t *testing.T) { testTableLifecycle(t, ForTest(t)) })
+}
+
+func testTableLifecycle(t *testing.T, hms *Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
-	cat := open(t, srv)
+	cat := open(t, hms)
 
 	ns := icetable.Identifier{"lifecycle"}
 	ident := icetable.Identifier{"lifecycle", "events"}
@@ -97,7 +114,7 @@ func TestTableLifecycle(t *testing.T) {
 		t.Errorf("namespace properties = %v, want owner=hmstest", props)
 	}
 
-	location := srv.WarehouseLocation + "/custom/events"
+	location := hms.WarehouseLocation + "/custom/events"
 	created, err := cat.CreateTable(ctx, ident, schema, icecatalog.WithLocation(location))
 	if err != nil {
 		t.Fatal(err)
@@ -159,10 +176,10 @@ func TestTableLifecycle(t *testing.T) {
 	}
 	// The metadata and data files are in our warehouse directory.
 	meta := localPath(t, reloaded.MetadataLocation())
-	if !strings.HasPrefix(meta, filepath.Join(srv.Warehouse, "custom", "events", "metadata")+string(filepath.Separator)) {
-		t.Errorf("metadata file %s is not under the table's location in %s", meta, srv.Warehouse)
+	if !strings.HasPrefix(meta, filepath.Join(hms.Warehouse, "custom", "events", "metadata")+string(filepath.Separator)) {
+		t.Errorf("metadata file %s is not under the table's location in %s", meta, hms.Warehouse)
 	}
-	data, err := filepath.Glob(filepath.Join(srv.Warehouse, "custom", "events", "data", "*.parquet"))
+	data, err := filepath.Glob(filepath.Join(hms.Warehouse, "custom", "events", "data", "*.parquet"))
 	if err != nil || len(data) == 0 {
 		t.Errorf("no data files under the table's location (%v)", err)
 	}
