@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup s3server restcatalog hivemetastore demo test test-go test-postgres test-rest test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
+.PHONY: all build run setup s3server restcatalog hivemetastore demo test test-go test-postgres test-rest test-hive test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
 
 all: build
 
@@ -26,8 +26,8 @@ setup:
 demo: build setup
 	bash scripts/demo.sh
 
-## test: every test: Go (race detector on), the catalog and engine suites again on PostgreSQL and on an Iceberg REST catalog, and the Python ADBC + JDBC end-to-end suites
-test: setup test-go test-postgres test-rest test-e2e
+## test: every test: Go (race detector on), the catalog and engine suites again on PostgreSQL, on an Iceberg REST catalog and on a Hive Metastore, and the Python ADBC + JDBC end-to-end suites
+test: setup test-go test-postgres test-rest test-hive test-e2e
 
 ## s3server: versitygw, the S3-compatible server the object-store tests start (internal/s3test), when missing
 s3server:
@@ -52,6 +52,10 @@ test-postgres:
 ## test-rest: the catalog and engine suites with their catalog an external Iceberg REST catalog (Apache Iceberg's Java server)
 test-rest: s3server restcatalog
 	LAKEFLIGHT_TEST_CATALOG=rest $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./catalog/ ./engine/
+
+## test-hive: the catalog and engine suites with their catalog a Hive Metastore (Apache Hive's, on a private PostgreSQL); its S3 and view tests are skipped, saying why
+test-hive: hivemetastore
+	LAKEFLIGHT_TEST_CATALOG=hive $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./catalog/ ./engine/
 
 test-e2e: build restcatalog
 	LAKEFLIGHT_BIN=$(CURDIR)/$(BIN) bash e2e/run.sh

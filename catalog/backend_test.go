@@ -42,18 +42,13 @@ func createForeignView(ctx context.Context, c *Catalog, id Ident, sc *iceberg.Sc
 	switch b := c.ice.(type) {
 	case *sqlcat.Catalog:
 		return b.CreateView(ctx, id.iceberg(), sc, sql, nil)
-	case hiveViews:
-		vc, ok := b.loader.(viewCreator)
-		if !ok {
-			return fmt.Errorf("backend %T", b.loader)
-		}
+	case *hivePool:
 		v, err := view.NewVersion(1, 0, []view.Representation{view.NewRepresentation(sql, "default")}, table.Identifier{id.Namespace},
 			view.WithTimestampMS(time.Now().UnixMilli()))
 		if err != nil {
 			return err
 		}
-		_, err = vc.CreateView(ctx, id.iceberg(), v, sc)
-		return err
+		return b.createViewOnHive(ctx, id.iceberg(), v, sc)
 	case viewCreator:
 		v, err := view.NewVersion(1, 0, []view.Representation{view.NewRepresentation(sql, "default")}, table.Identifier{id.Namespace},
 			view.WithTimestampMS(time.Now().UnixMilli()))

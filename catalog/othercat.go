@@ -11,7 +11,6 @@ import (
 	"github.com/apache/iceberg-go/catalog/glue"
 	"github.com/apache/iceberg-go/catalog/hive"
 	"github.com/apache/iceberg-go/table"
-	"github.com/apache/iceberg-go/view"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
@@ -74,27 +73,24 @@ func openHive(uri, warehouse string, props iceberg.Properties) (backend, error) 
 	if !strings.HasPrefix(uri, "thrift://") {
 		return nil, fmt.Errorf("opening catalog: %w: hive catalog URI %q is not thrift://host:port", ErrInvalidArgument, uri)
 	}
-	cat, err := hive.NewCatalog(props, hive.WithURI(uri), hive.WithWarehouse(warehouse))
+	pool, err := newHivePool(func() (*hive.Catalog, error) {
+		cat, err := hive.NewCatalog(props, hive.WithURI(uri), hive.WithWarehouse(warehouse))
+		if err != nil {
+			return nil, fmt.Errorf("connecting to hive metastore %s: %w", uri, err)
+		}
+		return cat, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("connecting to hive metastore %s: %w", uri, err)
+		return nil, err
 	}
-	return hiveViews{backend: cat, loader: cat}, nil
+	return pool, nil
 }
 
-// hiveViews is iceberg-go's Hive catalog without its CreateView: that
-// writes every view's SQL under the dialect "default" whatever the
-// version says (v0.7.0), and it has no way to commit a new version, so
-// lakeflight creates no views there (refused, viewCreator). Views other
-// engines made are listed, loaded (and refused for want of duckdb SQL)
-// and dropped.
-type hiveViews struct {
-	backend
-	loader viewLoader
-}
-
-func (h hiveViews) LoadView(ctx context.Context, id table.Identifier) (*view.View, error) {
-	return h.loader.LoadView(ctx, id)
-}
+// The Hive catalog (hivePool) has no CreateView: iceberg-go's writes every
+// view's SQL under the dialect "default" whatever the version says
+// (v0.7.0), and it has no way to commit a new version, so lakeflight
+// creates no views there (refused, viewCreator). Views other engines made
+// are listed, loaded (and refused for want of duckdb SQL) and dropped.
 
 // viewless is a catalog without views: it lists none and has none to
 // drop; creating one is refused (viewCreator).

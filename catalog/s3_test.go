@@ -17,6 +17,11 @@ import (
 // checked allocator for the rows the test appends.
 func s3Env(t *testing.T) (*Catalog, *objstore.Store, memory.Allocator) {
 	t.Helper()
+	if testHive != nil {
+		// Hive checks a database's location through its own file systems,
+		// and the test metastore has no S3 one.
+		t.Skip("the test Hive Metastore cannot reach S3 (LAKEFLIGHT_TEST_CATALOG=hive)")
+	}
 	srv := s3test.ForTest(t)
 	store, err := objstore.New(objstore.Config{Endpoint: srv.Endpoint, Region: srv.Region, Bucket: "lake", Prefix: "wh",
 		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Insecure: true, PathStyle: true})

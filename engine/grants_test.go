@@ -12,6 +12,7 @@ import (
 // CTE bodies, bare names after USE), files, table functions that read, and
 // statements whose references cannot be checked.
 func TestNamespaceGrants(t *testing.T) {
+	needViews(t) // its setup makes views
 	e, _, admin, _ := viewsEnv(t)
 	mustExec(t, admin, "CREATE SCHEMA gold")
 	mustExec(t, admin, "CREATE TABLE gold.g AS SELECT * FROM (VALUES (1, 'x'), (2, 'y')) AS v(id, tag)")

@@ -1,0 +1,214 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net"
+
+	"github.com/apache/iceberg-go"
+	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/hive"
+	"github.com/apache/iceberg-go/table"
+	"github.com/apache/iceberg-go/view"
+	"github.com/apache/thrift/lib/go/thrift"
+)
+
+// hivePool shares a few Hive Metastore connections among all callers.
+// iceberg-go's Hive catalog (v0.7.0) talks over one Thrift connection that
+// is not safe for concurrent use (two sessions loading tables at once
+// corrupt its buffer and panic), and never dials again once the connection
+// breaks. So each call takes a catalog of its own from the pool, and a
+// catalog whose connection failed is closed and dialled anew on next use.
+// Listings are collected before they are handed out, so no connection is
+// held while the caller iterates.
+type hivePool struct {
+	dial  func() (*hive.Catalog, error)
+	slots chan *hive.Catalog // nil entries: to be dialled
+}
+
+// hivePoolSize bounds a process's connections to the metastore.
+const hivePoolSize = 4
+
+func newHivePool(dial func() (*hive.Catalog, error)) (*hivePool, error) {
+	first, err := dial()
+	if err != nil {
+		return nil, err
+	}
+	p := &hivePool{dial: dial, slots: make(chan *hive.Catalog, hivePoolSize)}
+	p.slots <- first
+	for range hivePoolSize - 1 {
+		p.slots <- nil
+	}
+	return p, nil
+}
+
+// with runs f on a pooled catalog, waiting for one while all are busy.
+func (p *hivePool) with(ctx context.Context, f func(*hive.Catalog) error) error {
+	var cat *hive.Catalog
+	select {
+	case cat = <-p.slots:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	if cat == nil {
+		var err error
+		if cat, err = p.dial(); err != nil {
+			p.slots <- nil
+			return err
+		}
+	}
+	err := f(cat)
+	if brokenConn(err) {
+		_ = cat.Close()
+		cat = nil
+	}
+	p.slots <- cat
+	return err
+}
+
+// brokenConn reports whether err says the connection itself failed.
+func brokenConn(err error) bool {
+	var te thrift.TTransportException
+	var ne net.Error
+	return errors.As(err, &te) || errors.As(err, &ne)
+}
+
+func call[T any](ctx context.Context, p *hivePool, f func(*hive.Catalog) (T, error)) (T, error) {
+	var out T
+	err := p.with(ctx, func(c *hive.Catalog) error {
+		var err error
+		out, err = f(c)
+		return err
+	})
+	return out, err
+}
+
+func (p *hivePool) CatalogType() icecat.Type { return icecat.Hive }
+
+func (p *hivePool) CreateTable(ctx context.Context, id table.Identifier, sc *iceberg.Schema, opts ...icecat.CreateTableOpt) (*table.Table, error) {
+	return call(ctx, p, func(c *hive.Catalog) (*table.Table, error) { return c.CreateTable(ctx, id, sc, opts...) })
+}
+
+func (p *hivePool) CommitTable(ctx context.Context, id table.Identifier, reqs []table.Requirement, updates []table.Update) (table.Metadata, string, error) {
+	var loc string
+	md, err := call(ctx, p, func(c *hive.Catalog) (table.Metadata, error) {
+		md, l, err := c.CommitTable(ctx, id, reqs, updates)
+		loc = l
+		return md, err
+	})
+	return md, loc, err
+}
+
+func (p *hivePool) ListTables(ctx context.Context, ns table.Identifier) iter.Seq2[table.Identifier, error] {
+	return collected(ctx, p, func(c *hive.Catalog) iter.Seq2[table.Identifier, error] { return c.ListTables(ctx, ns) })
+}
+
+func (p *hivePool) ListViews(ctx context.Context, ns table.Identifier) iter.Seq2[table.Identifier, error] {
+	return collected(ctx, p, func(c *hive.Catalog) iter.Seq2[table.Identifier, error] { return c.ListViews(ctx, ns) })
+}
+
+// collected runs a listing to its end on one pooled catalog, then yields
+// what it found (or its error).
+func collected(ctx context.Context, p *hivePool, list func(*hive.Catalog) iter.Seq2[table.Identifier, error]) iter.Seq2[table.Identifier, error] {
+	var ids []table.Identifier
+	err := p.with(ctx, func(c *hive.Catalog) error {
+		for id, err := range list(c) {
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return func(yield func(table.Identifier, error) bool) {
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for _, id := range ids {
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (p *hivePool) LoadTable(ctx context.Context, id table.Identifier) (*table.Table, error) {
+	return call(ctx, p, func(c *hive.Catalog) (*table.Table, error) { return c.LoadTable(ctx, id) })
+}
+
+func (p *hivePool) DropTable(ctx context.Context, id table.Identifier) error {
+	return p.with(ctx, func(c *hive.Catalog) error { return c.DropTable(ctx, id) })
+}
+
+func (p *hivePool) RenameTable(ctx context.Context, from, to table.Identifier) (*table.Table, error) {
+	return call(ctx, p, func(c *hive.Catalog) (*table.Table, error) { return c.RenameTable(ctx, from, to) })
+}
+
+func (p *hivePool) CheckTableExists(ctx context.Context, id table.Identifier) (bool, error) {
+	return call(ctx, p, func(c *hive.Catalog) (bool, error) { return c.CheckTableExists(ctx, id) })
+}
+
+func (p *hivePool) ListNamespaces(ctx context.Context, parent table.Identifier) ([]table.Identifier, error) {
+	return call(ctx, p, func(c *hive.Catalog) ([]table.Identifier, error) { return c.ListNamespaces(ctx, parent) })
+}
+
+func (p *hivePool) CreateNamespace(ctx context.Context, ns table.Identifier, props iceberg.Properties) error {
+	return p.with(ctx, func(c *hive.Catalog) error { return c.CreateNamespace(ctx, ns, props) })
+}
+
+func (p *hivePool) DropNamespace(ctx context.Context, ns table.Identifier) error {
+	return p.with(ctx, func(c *hive.Catalog) error { return c.DropNamespace(ctx, ns) })
+}
+
+func (p *hivePool) CheckNamespaceExists(ctx context.Context, ns table.Identifier) (bool, error) {
+	return call(ctx, p, func(c *hive.Catalog) (bool, error) { return c.CheckNamespaceExists(ctx, ns) })
+}
+
+func (p *hivePool) LoadNamespaceProperties(ctx context.Context, ns table.Identifier) (iceberg.Properties, error) {
+	return call(ctx, p, func(c *hive.Catalog) (iceberg.Properties, error) { return c.LoadNamespaceProperties(ctx, ns) })
+}
+
+func (p *hivePool) UpdateNamespaceProperties(ctx context.Context, ns table.Identifier, removals []string, updates iceberg.Properties) (icecat.PropertiesUpdateSummary, error) {
+	return call(ctx, p, func(c *hive.Catalog) (icecat.PropertiesUpdateSummary, error) {
+		return c.UpdateNamespaceProperties(ctx, ns, removals, updates)
+	})
+}
+
+func (p *hivePool) CheckViewExists(ctx context.Context, id table.Identifier) (bool, error) {
+	return call(ctx, p, func(c *hive.Catalog) (bool, error) { return c.CheckViewExists(ctx, id) })
+}
+
+func (p *hivePool) LoadView(ctx context.Context, id table.Identifier) (*view.View, error) {
+	return call(ctx, p, func(c *hive.Catalog) (*view.View, error) { return c.LoadView(ctx, id) })
+}
+
+func (p *hivePool) DropView(ctx context.Context, id table.Identifier) error {
+	return p.with(ctx, func(c *hive.Catalog) error { return c.DropView(ctx, id) })
+}
+
+// Close closes every pooled connection; calls after it fail.
+func (p *hivePool) Close() error {
+	var errs []error
+	for range hivePoolSize {
+		if c := <-p.slots; c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	close(p.slots)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("closing hive metastore connections: %w", err)
+	}
+	return nil
+}
+
+// createViewOnHive creates a view with iceberg-go's Hive catalog itself
+// (tests stand in for another engine with it; lakeflight makes none).
+func (p *hivePool) createViewOnHive(ctx context.Context, id table.Identifier, v *view.Version, sc *iceberg.Schema) error {
+	return p.with(ctx, func(c *hive.Catalog) error {
+		_, err := c.CreateView(ctx, id, v, sc)
+		return err
+	})
+}
