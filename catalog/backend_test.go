@@ -185,3 +185,49 @@ func refusesViews(t *testing.T, c *Catalog) bool {
 	}
 	return true
 }
+
+// A Hive Metastore that takes connections and never answers holds a call
+// only as long as its caller waits: the Thrift client does not watch the
+// context, the pool does.
+func TestHiveCallEndsWithItsCaller(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	held := make(chan net.Conn, 16) // accepted, held open, silent
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				close(held)
+				return
+			}
+			held <- conn
+		}
+	}()
+	defer func() {
+		_ = l.Close()
+		for conn := range held {
+			_ = conn.Close()
+		}
+	}()
+	c, err := Open(t.Context(), Config{Driver: "hive", URI: "thrift://" + l.Addr().String(), Warehouse: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = c.Ping(ctx)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("ping of a silent metastore: %v after %v", err, time.Since(start))
+	}
+	// The pool still serves (a fresh connection, which hangs the same way).
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel2()
+	if _, err := c.Namespaces(ctx2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second call: %v", err)
+	}
+}

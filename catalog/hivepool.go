@@ -59,7 +59,19 @@ func (p *hivePool) with(ctx context.Context, f func(*hive.Catalog) error) error 
 			return err
 		}
 	}
-	err := f(cat)
+	// The Thrift calls do not watch ctx: the call runs aside, and a
+	// cancelled caller closes its connection, which ends the call.
+	done := make(chan error, 1)
+	go func() { done <- f(cat) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = cat.Close()
+		callErr := <-done // the call ends with its connection
+		p.slots <- nil
+		return fmt.Errorf("hive metastore call abandoned: %w", errors.Join(context.Cause(ctx), callErr))
+	}
 	if brokenConn(err) {
 		_ = cat.Close()
 		cat = nil

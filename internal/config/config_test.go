@@ -447,8 +447,7 @@ func TestRESTCatalogSettingsAreChecked(t *testing.T) {
 	// The secrets come from the file or the environment, never a flag.
 	cfg, err := Load([]string{"--catalog-driver", "rest", "--catalog-uri", "http://127.0.0.1:8181/"},
 		func(k string) string {
-			switch k {
-			case "LAKEFLIGHT_CATALOG_CREDENTIAL":
+			if k == "LAKEFLIGHT_CATALOG_CREDENTIAL" {
 				return "client:secret"
 			}
 			return ""
