@@ -57,7 +57,7 @@ test-rest: s3server restcatalog
 test-hive: hivemetastore
 	LAKEFLIGHT_TEST_CATALOG=hive $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./catalog/ ./engine/
 
-test-e2e: build restcatalog
+test-e2e: build restcatalog hivemetastore
 	LAKEFLIGHT_BIN=$(CURDIR)/$(BIN) bash e2e/run.sh
 
 lint: setup
