@@ -30,6 +30,7 @@ type manyFiles struct {
 }
 
 func newManyFiles(t testing.TB, cat *catalog.Catalog) *manyFiles {
+	localOnly(t) // links files into the table directories
 	t.Helper()
 	ctx := context.Background()
 	seed := catalog.Ident{Namespace: "bronze", Name: "seed"}
@@ -126,7 +127,7 @@ func manyFilesEnv(t testing.TB, files int, wrap func(*catalog.Catalog) Tables, n
 	if wrap != nil {
 		tables = wrap(cat)
 	}
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, tables, nil)
+	e, err := Open(ctx, icebergConfig(t, cat), tables, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,15 +26,15 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	var code int
-	switch {
-	case resttest.Wanted():
-		code = resttest.Run(m, func(srv *resttest.Server) { testREST = srv })
-	case hmstest.Wanted():
-		code = hmstest.Run(m, func(srv *hmstest.Server) { testHive = srv })
-	default:
-		code = pgtest.Run(m, func(srv *pgtest.Server) { testPG = srv })
-	}
+	code := withS3(func() int {
+		switch {
+		case resttest.Wanted():
+			return resttest.Run(m, func(srv *resttest.Server) { testREST = srv })
+		case hmstest.Wanted():
+			return hmstest.Run(m, func(srv *hmstest.Server) { testHive = srv })
+		}
+		return pgtest.Run(m, func(srv *pgtest.Server) { testPG = srv })
+	})
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak: leaked goroutines after the tests:", err)

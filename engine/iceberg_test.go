@@ -60,6 +60,9 @@ func newIcebergEnv(t testing.TB) *icebergEnv {
 		})
 		env.cfg.Driver, env.cfg.URI = "hive", testHive.URI
 	}
+	if testS3 != nil {
+		s3Warehouse(&env.cfg)
+	}
 	return env
 }
 
@@ -129,7 +132,7 @@ func TestIcebergTables(t *testing.T) {
 	if err := cat.CreateTable(ctx, events, eventsSchema); err != nil {
 		t.Fatal(err)
 	}
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
+	e, err := Open(ctx, icebergConfig(t, cat), cat, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -505,6 +505,7 @@ func TestCompactTargetFromTable(t *testing.T) {
 // it (SQL writes, compaction), on partitioned tables too; files record the
 // order, iceberg_properties shows it, and RESET SORTED BY ends it.
 func TestSortOrderSQL(t *testing.T) {
+	localOnly(t) // reads the written files back by path
 	e, cat, s := writeEnv(t)
 	id := catalog.Ident{Namespace: "silver", Name: "sorted"}
 	execN(t, s, "CREATE TABLE silver.sorted (k BIGINT, id BIGINT, region VARCHAR) PARTITIONED BY (region)")

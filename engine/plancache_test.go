@@ -90,7 +90,7 @@ func TestPlanCacheDroppedByCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendEvents(t, cat, events, 0, 3)
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
+	e, err := Open(ctx, icebergConfig(t, cat), cat, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

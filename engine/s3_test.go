@@ -114,7 +114,7 @@ func TestS3MatchesLocal(t *testing.T) {
 		if err := cat.EnsureNamespace(ctx, "silver"); err != nil {
 			t.Fatal(err)
 		}
-		e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
+		e, err := Open(ctx, icebergConfig(t, cat), cat, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,7 +26,7 @@ func viewsEnv(t *testing.T) (*Engine, *catalog.Catalog, *Session, func() (*Engin
 				t.Fatal(err)
 			}
 		}
-		e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
+		e, err := Open(ctx, icebergConfig(t, cat), cat, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

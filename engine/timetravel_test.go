@@ -33,7 +33,7 @@ func historyEnv(t *testing.T) (*Engine, *catalog.Catalog, *querycases.Fixture, [
 	if err != nil {
 		t.Fatalf("building the fixture: %v", err)
 	}
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, nil)
+	e, err := Open(ctx, icebergConfig(t, cat), cat, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

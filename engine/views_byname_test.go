@@ -17,6 +17,7 @@ import (
 // field-id mapping is estimated at 0 rows); after a schema change its view
 // maps columns by field id again, and old files read NULL in a new column.
 func TestViewsOfOneSchemaTablesMatchByName(t *testing.T) {
+	localOnly(t) // checks the local file paths the views read
 	_, cat, s := writeEnv(t)
 	ctx := context.Background()
 	id := catalog.Ident{Namespace: "silver", Name: "card"}
@@ -69,6 +70,7 @@ func flatten(rows [][]string) []string {
 // read by name too, until a schema change leaves older files behind. Time
 // travel to before the rebuild reads the old columns.
 func TestRebuiltTablesMatchByNameUntilAlter(t *testing.T) {
+	localOnly(t) // checks the local file paths the views read
 	_, cat, s := writeEnv(t)
 	ctx := context.Background()
 	id := catalog.Ident{Namespace: "silver", Name: "mart"}

@@ -35,7 +35,7 @@ func writeEnvLogged(t *testing.T, log *slog.Logger) (*Engine, *catalog.Catalog, 
 			t.Fatal(err)
 		}
 	}
-	e, err := Open(ctx, Config{Warehouse: cat.WarehouseDir(), Threads: 2}, cat, log)
+	e, err := Open(ctx, icebergConfig(t, cat), cat, log)
 	if err != nil {
 		t.Fatal(err)
 	}
