@@ -128,6 +128,9 @@ func (c *Catalog) remoteObjectAt(ctx context.Context, id Ident) (kind, loc strin
 		return "", "", fmt.Errorf("looking up %s: %w", id, err)
 	}
 	isView, verr := c.ice.CheckViewExists(ctx, id.iceberg())
+	if errors.Is(verr, rest.ErrEndpointNotSupported) {
+		isView, verr = false, nil // a REST catalog without views
+	}
 	switch {
 	case verr != nil && !errors.Is(verr, icecat.ErrNoSuchNamespace):
 		return "", "", fmt.Errorf("looking up %s: %w", id, errors.Join(err, verr))
@@ -182,6 +185,9 @@ func (c *Catalog) createRemoteView(ctx context.Context, id Ident, loc string, ve
 		return fmt.Errorf("creating view %s: %w: the %s catalog %s", id, ErrNotSupported, c.driver, why)
 	}
 	if _, err := vc.CreateView(ctx, id.iceberg(), version, sc, icecat.WithViewLocation(loc)); err != nil {
+		if errors.Is(err, rest.ErrEndpointNotSupported) {
+			return fmt.Errorf("creating view %s: %w: the rest catalog offers no views", id, ErrNotSupported)
+		}
 		if errors.Is(err, icecat.ErrViewAlreadyExists) {
 			if taken := c.nameFree(ctx, id); taken != nil {
 				return taken
@@ -244,19 +250,32 @@ func (c *Catalog) remoteRenameChecks(ctx context.Context, from, to Ident) error 
 // folds them to lower case: any other name is refused up front too, so a
 // table is never listed under a name other than its own.
 func (c *Catalog) checkRemoteName(id Ident) error {
+	if err := c.checkRemoteNamespace(id.Namespace); err != nil {
+		return err
+	}
 	switch c.driver {
 	case driverREST:
-		if strings.Contains(id.Namespace, "%") || strings.Contains(id.Name, "%") {
+		if strings.Contains(id.Name, "%") {
 			return fmt.Errorf("%w: %s: a name with '%%' cannot be used with a rest catalog (its URL paths carry it as %%25, which REST catalog servers do not all route)",
 				ErrInvalidArgument, id)
 		}
 	case driverHive:
-		for _, name := range []string{id.Namespace, id.Name} {
-			if !hiveName(name) {
-				return fmt.Errorf("%w: %s: a Hive Metastore takes names of lower-case ASCII letters, digits and '_' only, not %q",
-					ErrInvalidArgument, id, name)
-			}
+		if !hiveName(id.Name) {
+			return fmt.Errorf("%w: %s: a Hive Metastore takes names of lower-case ASCII letters, digits and '_' only, not %q",
+				ErrInvalidArgument, id, id.Name)
 		}
+	}
+	return nil
+}
+
+// checkRemoteNamespace is checkRemoteName for a namespace's name.
+func (c *Catalog) checkRemoteNamespace(ns string) error {
+	switch {
+	case c.driver == driverREST && strings.Contains(ns, "%"):
+		return fmt.Errorf("%w: namespace %s: a name with '%%' cannot be used with a rest catalog (its URL paths carry it as %%25, which REST catalog servers do not all route)",
+			ErrInvalidArgument, ns)
+	case c.driver == driverHive && !hiveName(ns):
+		return fmt.Errorf("%w: namespace %s: a Hive Metastore takes names of lower-case ASCII letters, digits and '_' only", ErrInvalidArgument, ns)
 	}
 	return nil
 }

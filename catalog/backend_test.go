@@ -112,14 +112,15 @@ func TestOpenExternalCatalogs(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "glue-secret-456")
 	t.Setenv("AWS_MAX_ATTEMPTS", "1")
-	c, err := Open(ctx, Config{Driver: "glue", Warehouse: wh, Glue: GlueConfig{Region: "eu-west-1", Endpoint: "http://" + addr}}, nil)
+	t.Setenv("AWS_ENDPOINT_URL_GLUE", "http://"+addr)
+	c, err := Open(ctx, Config{Driver: "glue", Warehouse: wh, Glue: GlueConfig{Region: "eu-west-1"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = c.Close() }()
 	err = c.Ping(ctx)
-	if err == nil || errkind.Of(err) != errkind.Unavailable || strings.Contains(err.Error(), "glue-secret-456") {
-		t.Errorf("glue down: %v (%v), want unavailable without the secret", err, errkind.Of(err))
+	if err == nil || errkind.Of(err) != errkind.Unavailable || !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), "glue-secret-456") {
+		t.Errorf("glue down: %v (%v), want unavailable at %s, without the secret", err, errkind.Of(err), addr)
 	}
 	if ok, err := c.ViewExists(ctx, Ident{"gold", "v"}); ok || err != nil {
 		t.Errorf("a view in glue: %v %v", ok, err)
@@ -194,7 +195,6 @@ func TestHiveCallEndsWithItsCaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = l.Close() }()
 	held := make(chan net.Conn, 16) // accepted, held open, silent
 	go func() {
 		for {
@@ -206,17 +206,21 @@ func TestHiveCallEndsWithItsCaller(t *testing.T) {
 			held <- conn
 		}
 	}()
+	c, err := Open(t.Context(), Config{Driver: "hive", URI: "thrift://" + l.Addr().String(), Warehouse: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close once the metastore hung up: %v", err)
+		}
+	}()
+	defer func() { // first: the metastore hangs up, the abandoned calls end
 		_ = l.Close()
 		for conn := range held {
 			_ = conn.Close()
 		}
 	}()
-	c, err := Open(t.Context(), Config{Driver: "hive", URI: "thrift://" + l.Addr().String(), Warehouse: t.TempDir()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -229,5 +233,22 @@ func TestHiveCallEndsWithItsCaller(t *testing.T) {
 	defer cancel2()
 	if _, err := c.Namespaces(ctx2); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("second call: %v", err)
+	}
+}
+
+// Only a location of the shape lakeflight gives the tables it creates in
+// an external catalog is its own to remove.
+func TestMadeHere(t *testing.T) {
+	for loc, want := range map[string]bool{
+		"file:///wh/bronze.db/t-0a1b2c3d":    true,
+		"s3://lake/wh/bronze.db/t-0a1b2c3d/": true,
+		"file:///wh/bronze.db/t":             false, // another engine's default
+		"file:///wh/bronze.db/my-table":      false,
+		"file:///wh/bronze.db/t-0A1B2C3D":    false,
+		"file:///wh/bronze.db/t-0a1b2c3":     false,
+	} {
+		if got := madeHere(loc); got != want {
+			t.Errorf("madeHere(%q) = %v, want %v", loc, got, want)
+		}
 	}
 }

@@ -278,7 +278,11 @@ func openRemote(ctx context.Context, name, driver, warehouse string, cfg Config,
 	if err != nil {
 		return nil, err
 	}
-	log.Info("catalog open", "name", name, "driver", driver, "uri", cfg.URI, "warehouse", warehouse)
+	log.Info("catalog open", "name", name, "driver", driver, "uri", withoutUserinfo(cfg.URI), "warehouse", warehouse)
+	if LocalPath(warehouse) != "" {
+		log.Warn("the warehouse is a local directory under a shared catalog: other servers and engines on the catalog can read the tables only if they see the same directory",
+			"warehouse", warehouse)
+	}
 	return newCatalog(log, name, driver, warehouse, ice, cfg.Props), nil
 }
 
@@ -297,6 +301,16 @@ func newCatalog(log *slog.Logger, name, driver, warehouse string, ice backend, p
 
 // postgresMaxConns bounds a process's connections to a PostgreSQL catalog.
 const postgresMaxConns = 10
+
+// withoutUserinfo is uri without any user and password in it.
+func withoutUserinfo(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.User == nil {
+		return uri
+	}
+	u.User = nil
+	return u.String()
+}
 
 // redactDSN is err with the DSN's password, if it shows, masked.
 func redactDSN(err error, dsn string) error {

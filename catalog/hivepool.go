@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"net"
+	"sync/atomic"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
@@ -24,8 +26,9 @@ import (
 // Listings are collected before they are handed out, so no connection is
 // held while the caller iterates.
 type hivePool struct {
-	dial  func() (*hive.Catalog, error)
-	slots chan *hive.Catalog // nil entries: to be dialled
+	dial   func() (*hive.Catalog, error)
+	slots  chan *hive.Catalog // nil entries: to be dialled
+	closed atomic.Bool
 }
 
 // hivePoolSize bounds a process's connections to the metastore.
@@ -52,6 +55,10 @@ func (p *hivePool) with(ctx context.Context, f func(*hive.Catalog) error) error 
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+	if p.closed.Load() {
+		p.put(cat, nil)
+		return errHiveClosed
+	}
 	if cat == nil {
 		var err error
 		if cat, err = p.dial(); err != nil {
@@ -59,26 +66,50 @@ func (p *hivePool) with(ctx context.Context, f func(*hive.Catalog) error) error 
 			return err
 		}
 	}
-	// The Thrift calls do not watch ctx: the call runs aside, and a
-	// cancelled caller closes its connection, which ends the call.
+	// The Thrift calls do not watch ctx, and closing a connection under a
+	// running call would crash it (iceberg-go's client drops its state on
+	// Close): the call runs aside, and a caller that stops waiting leaves
+	// it to finish and give its connection back.
 	done := make(chan error, 1)
-	go func() { done <- f(cat) }()
-	var err error
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("%w: the hive metastore client failed: %v", errHiveBroken, r)
+			}
+		}()
+		done <- f(cat)
+	}()
 	select {
-	case err = <-done:
+	case err := <-done:
+		p.put(cat, err)
+		return err
 	case <-ctx.Done():
-		_ = cat.Close()
-		callErr := <-done // the call ends with its connection
-		p.slots <- nil
-		return fmt.Errorf("hive metastore call abandoned: %w", errors.Join(context.Cause(ctx), callErr))
+		select {
+		case err := <-done: // finished meanwhile: its result stands
+			p.put(cat, err)
+			return err
+		default:
+		}
+		go func() { p.put(cat, <-done) }()
+		return fmt.Errorf("hive metastore call abandoned (it goes on until the metastore answers): %w", context.Cause(ctx))
 	}
-	if brokenConn(err) {
+}
+
+// put gives cat back after a call that ended with err: a connection that
+// failed (or a pool closed meanwhile) is closed and its slot left to be
+// dialled again.
+func (p *hivePool) put(cat *hive.Catalog, err error) {
+	if cat != nil && (brokenConn(err) || errors.Is(err, errHiveBroken) || p.closed.Load()) {
 		_ = cat.Close()
 		cat = nil
 	}
 	p.slots <- cat
-	return err
 }
+
+var (
+	errHiveClosed = errors.New("the hive metastore catalog is closed")
+	errHiveBroken = errors.New("hive metastore connection broken")
+)
 
 // brokenConn reports whether err says the connection itself failed.
 func brokenConn(err error) bool {
@@ -201,20 +232,32 @@ func (p *hivePool) DropView(ctx context.Context, id table.Identifier) error {
 	return p.with(ctx, func(c *hive.Catalog) error { return c.DropView(ctx, id) })
 }
 
-// Close closes every pooled connection; calls after it fail.
+// Close closes every pooled connection, waiting up to hiveCloseWait for
+// calls in flight; calls after it fail.
 func (p *hivePool) Close() error {
+	p.closed.Store(true)
 	var errs []error
+	timeout := time.After(hiveCloseWait)
 	for range hivePoolSize {
-		if c := <-p.slots; c != nil {
-			errs = append(errs, c.Close())
+		select {
+		case c := <-p.slots:
+			if c != nil {
+				errs = append(errs, c.Close())
+			}
+		case <-timeout:
+			// A call still waits for the metastore; it closes its own
+			// connection when it ends (put).
+			return errors.New("closing hive metastore connections: calls still waiting for the metastore")
 		}
 	}
-	close(p.slots)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("closing hive metastore connections: %w", err)
 	}
 	return nil
 }
+
+// hiveCloseWait bounds how long Close waits for calls in flight.
+const hiveCloseWait = 10 * time.Second
 
 // createViewOnHive creates a view with iceberg-go's Hive catalog itself
 // (tests stand in for another engine with it; lakeflight makes none).

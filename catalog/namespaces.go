@@ -18,6 +18,9 @@ func (c *Catalog) EnsureNamespace(ctx context.Context, ns string) error {
 	if err := validName("namespace", ns); err != nil {
 		return err
 	}
+	if err := c.checkRemoteNamespace(ns); err != nil {
+		return err
+	}
 	err := c.ice.CreateNamespace(ctx, table.Identifier{ns}, nil)
 	if err != nil && !errors.Is(err, icecat.ErrNamespaceAlreadyExists) {
 		return fmt.Errorf("creating namespace %s: %w", ns, err)

@@ -26,14 +26,15 @@ const (
 
 // GlueConfig reaches AWS Glue's Data Catalog. Credentials come from the
 // AWS environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile,
-// an instance or pod role), as for any AWS client.
+// an instance or pod role), as for any AWS client; so does an endpoint of
+// Glue's own (AWS_ENDPOINT_URL_GLUE, a VPC endpoint). There is no endpoint
+// setting here: one on the AWS configuration would also send the tables'
+// S3 requests to it.
 type GlueConfig struct {
 	Region string
 	// CatalogID is the account whose catalog is used (default: the
 	// caller's).
 	CatalogID string
-	// Endpoint overrides Glue's (a VPC endpoint).
-	Endpoint string
 }
 
 // openGlue opens AWS Glue's catalog. iceberg-go's Glue catalog has no
@@ -49,9 +50,6 @@ func openGlue(ctx context.Context, cfg GlueConfig, props iceberg.Properties) (ba
 	}
 	if aws.Region == "" {
 		return nil, fmt.Errorf("opening glue catalog: %w: no AWS region (catalog.glue.region, or AWS_REGION)", ErrInvalidArgument)
-	}
-	if cfg.Endpoint != "" {
-		aws.BaseEndpoint = &cfg.Endpoint
 	}
 	awsProps := glue.AwsProperties{}
 	for k, v := range props {

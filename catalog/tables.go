@@ -241,6 +241,13 @@ func (c *Catalog) tableDir(ctx context.Context, id Ident) string {
 	if err != nil {
 		return ""
 	}
+	if c.remote() && !madeHere(tbl.Location()) {
+		// Other engines share an external catalog, and theirs put tables
+		// at <warehouse>/<namespace>.db/<name> too (a renamed table's
+		// files stay there): only a directory lakeflight named itself is
+		// removed.
+		return ""
+	}
 	if loc := tbl.Location(); LocalPath(loc) == "" {
 		// An object-store warehouse: the location itself, when it has the
 		// shape lakeflight gives it (<warehouse>/<namespace>.db/<name>…).
@@ -401,4 +408,21 @@ func (c *Catalog) tableLock(id Ident) *sync.Mutex {
 		c.locks[id] = mu
 	}
 	return mu
+}
+
+// madeHere reports whether a table location ends in the "-<8 hex>" that
+// freshLocation gives the tables lakeflight creates in an external
+// catalog.
+func madeHere(loc string) bool {
+	loc = strings.TrimSuffix(loc, "/")
+	i := strings.LastIndexByte(loc, '-')
+	if i < 0 || len(loc)-i-1 != 8 {
+		return false
+	}
+	for _, r := range loc[i+1:] {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
 }

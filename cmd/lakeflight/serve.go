@@ -199,8 +199,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		REST: catalog.RESTConfig{Token: cfg.Catalog.REST.Token, Credential: cfg.Catalog.REST.Credential,
 			Scope: cfg.Catalog.REST.Scope, Warehouse: cfg.Catalog.REST.Warehouse, Prefix: cfg.Catalog.REST.Prefix,
 			SigV4: cfg.Catalog.REST.SigV4, SigningRegion: cfg.Catalog.REST.SigningRegion, SigningName: cfg.Catalog.REST.SigningName},
-		Glue: catalog.GlueConfig{Region: cmp.Or(cfg.Catalog.Glue.Region, cfg.S3.Region), CatalogID: cfg.Catalog.Glue.CatalogID,
-			Endpoint: cfg.Catalog.Glue.Endpoint},
+		Glue: catalog.GlueConfig{Region: cmp.Or(cfg.Catalog.Glue.Region, cfg.S3.Region), CatalogID: cfg.Catalog.Glue.CatalogID},
 	}, log.With("component", "catalog"))
 	if err != nil {
 		return shutdownHTTP(httpSrv, fmt.Errorf("opening catalog: %w", err))

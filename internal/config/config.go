@@ -214,11 +214,11 @@ type CatalogConfig struct {
 	Glue GlueCatalogConfig `yaml:"glue"`
 }
 
-// GlueCatalogConfig locates AWS Glue's Data Catalog (catalog.driver glue).
+// GlueCatalogConfig locates AWS Glue's Data Catalog (catalog.driver glue);
+// an endpoint of its own comes from AWS_ENDPOINT_URL_GLUE.
 type GlueCatalogConfig struct {
-	Region    string `yaml:"region"`     // default: the AWS environment's, else s3.region
+	Region    string `yaml:"region"`     // default: s3.region, else the AWS environment's
 	CatalogID string `yaml:"catalog_id"` // default: the caller's account
-	Endpoint  string `yaml:"endpoint"`   // default: Glue's public endpoint
 }
 
 // RESTCatalogConfig holds the credentials and options of an external
@@ -419,7 +419,7 @@ func (c Config) Validate() error {
 		}
 	case "glue":
 		if c.Catalog.URI != "" {
-			errs = append(errs, errors.New("catalog.uri: the glue driver takes none (catalog.glue.endpoint overrides Glue's)"))
+			errs = append(errs, errors.New("catalog.uri: the glue driver takes none (AWS_ENDPOINT_URL_GLUE names an endpoint of Glue's own)"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("catalog.driver: %q is not sqlite, postgres, rest, glue or hive", c.Catalog.Driver))

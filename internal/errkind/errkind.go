@@ -12,7 +12,9 @@ import (
 
 	"github.com/apache/iceberg-go"
 	icecatalog "github.com/apache/iceberg-go/catalog"
+	icerest "github.com/apache/iceberg-go/catalog/rest"
 	icetable "github.com/apache/iceberg-go/table"
+	"github.com/apache/thrift/lib/go/thrift"
 )
 
 // Kind is what went wrong, in the terms a client acts on. The zero value
@@ -127,24 +129,31 @@ var upstream = []struct {
 	{icecatalog.ErrInvalidIdentifier, InvalidArgument},
 	{iceberg.ErrNotImplemented, Unsupported},
 	{icetable.ErrCommitFailed, Conflict},
+	// A REST catalog that answers 503, or an ingress in front of one that
+	// cannot reach it (502, 504): the catalog is out for now.
+	{icerest.ErrServiceUnavailable, Unavailable},
+	{icerest.ErrEndpointNotSupported, Unsupported},
 }
 
 // Of classifies err. It walks the whole wrap tree (%w, multiple %w,
 // errors.Join) depth first in wrapping order and takes the first error
-// with a kind: a Kinded error or one of the upstream sentinels. Two kinds
-// outrank the order: a deadline anywhere makes the error DeadlineExceeded
+// with a kind: a Kinded error or one of the upstream sentinels. Three kinds
+// outrank the order (an unreachable backend outranks a conflict it
+// caused): a deadline anywhere makes the error DeadlineExceeded
 // (a timeout is also a cancellation), else a cancellation anywhere makes it
 // Canceled, since the work stopped whatever else went wrong on the way.
 // An error with no kind, and nil, is Internal.
 func Of(err error) Kind {
 	first, found := Internal, false
-	canceled := false
+	canceled, unavailable := false, false
 	deadline := walk(err, func(k Kind) bool {
 		switch k {
 		case DeadlineExceeded:
 			return true
 		case Canceled:
 			canceled = true
+		case Unavailable:
+			unavailable = true
 		}
 		if !found {
 			first, found = k, true
@@ -156,6 +165,11 @@ func Of(err error) Kind {
 		return DeadlineExceeded
 	case canceled:
 		return Canceled
+	case first == Conflict && unavailable:
+		// A commit reported as lost because a backend could not be
+		// reached (iceberg-go's Hive catalog wraps a failed lock request
+		// so): re-running it will not help until the backend is back.
+		return Unavailable
 	}
 	return first
 }
@@ -192,6 +206,11 @@ func own(err error) (Kind, bool) {
 	// store), so one of them cannot be reached now. Reads and writes on an
 	// open connection are left alone: a client's broken upload is one.
 	if op, ok := err.(*net.OpError); ok && op.Op == "dial" { //nolint:errorlint // see above
+		return Unavailable, true
+	}
+	// A Hive Metastore's Thrift connection that failed (closed, reset,
+	// timed out): the metastore, a backend, is out.
+	if _, ok := err.(thrift.TTransportException); ok { //nolint:errorlint // see above
 		return Unavailable, true
 	}
 	is, _ := err.(interface{ Is(error) bool })

@@ -11,7 +11,9 @@ import (
 
 	"github.com/apache/iceberg-go"
 	icecatalog "github.com/apache/iceberg-go/catalog"
+	icerest "github.com/apache/iceberg-go/catalog/rest"
 	icetable "github.com/apache/iceberg-go/table"
+	"github.com/apache/thrift/lib/go/thrift"
 )
 
 var (
@@ -66,6 +68,11 @@ func TestOf(t *testing.T) {
 		{"Is method counts", fmt.Errorf("read: %w", deadlineish{}), DeadlineExceeded},
 		{"a refused connection", fmt.Errorf("put s3://b/k: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), Unavailable},
 		{"a broken read is no outage", fmt.Errorf("upload: %w", &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}), Internal},
+		{"a REST catalog's 503", fmt.Errorf("loading: %w", icerest.ErrServiceUnavailable), Unavailable},
+		{"a metastore connection that broke", fmt.Errorf("get_table: %w", thrift.NewTTransportExceptionFromError(io.EOF)), Unavailable},
+		{"a commit lost for want of a metastore", fmt.Errorf("%w: acquiring lock: %w", icetable.ErrCommitFailed,
+			thrift.NewTTransportExceptionFromError(io.ErrUnexpectedEOF)), Unavailable},
+		{"a plain conflict stays one", fmt.Errorf("commit: %w", icetable.ErrCommitFailed), Conflict},
 
 		{"iceberg no such table", fmt.Errorf("loading: %w", icecatalog.ErrNoSuchTable), NotFound},
 		{"iceberg no such namespace", icecatalog.ErrNoSuchNamespace, NotFound},
