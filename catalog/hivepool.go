@@ -49,49 +49,68 @@ func newHivePool(dial func() (*hive.Catalog, error)) (*hivePool, error) {
 
 // with runs f on a pooled catalog, waiting for one while all are busy.
 func (p *hivePool) with(ctx context.Context, f func(*hive.Catalog) error) error {
+	_, err := do(ctx, p, func(c *hive.Catalog) (struct{}, error) { return struct{}{}, f(c) })
+	return err
+}
+
+// call is with for a call that returns a value.
+func call[T any](ctx context.Context, p *hivePool, f func(*hive.Catalog) (T, error)) (T, error) {
+	return do(ctx, p, f)
+}
+
+// do runs f on a pooled catalog and hands back what it returned; f's
+// result travels by channel, so a call its caller stopped waiting for
+// shares nothing with it.
+func do[T any](ctx context.Context, p *hivePool, f func(*hive.Catalog) (T, error)) (T, error) {
+	var zero T
 	var cat *hive.Catalog
 	select {
 	case cat = <-p.slots:
 	case <-ctx.Done():
-		return context.Cause(ctx)
+		return zero, context.Cause(ctx)
 	}
 	if p.closed.Load() {
 		p.put(cat, nil)
-		return errHiveClosed
+		return zero, errHiveClosed
 	}
 	if cat == nil {
 		var err error
 		if cat, err = p.dial(); err != nil {
 			p.slots <- nil
-			return err
+			return zero, err
 		}
 	}
 	// The Thrift calls do not watch ctx, and closing a connection under a
 	// running call would crash it (iceberg-go's client drops its state on
 	// Close): the call runs aside, and a caller that stops waiting leaves
 	// it to finish and give its connection back.
-	done := make(chan error, 1)
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				done <- fmt.Errorf("%w: the hive metastore client failed: %v", errHiveBroken, r)
+				done <- result{err: fmt.Errorf("%w: the hive metastore client failed: %v", errHiveBroken, r)}
 			}
 		}()
-		done <- f(cat)
+		v, err := f(cat)
+		done <- result{v, err}
 	}()
 	select {
-	case err := <-done:
-		p.put(cat, err)
-		return err
+	case r := <-done:
+		p.put(cat, r.err)
+		return r.v, r.err
 	case <-ctx.Done():
 		select {
-		case err := <-done: // finished meanwhile: its result stands
-			p.put(cat, err)
-			return err
+		case r := <-done: // finished meanwhile: its result stands
+			p.put(cat, r.err)
+			return r.v, r.err
 		default:
 		}
-		go func() { p.put(cat, <-done) }()
-		return fmt.Errorf("hive metastore call abandoned (it goes on until the metastore answers): %w", context.Cause(ctx))
+		go func() { p.put(cat, (<-done).err) }()
+		return zero, fmt.Errorf("hive metastore call abandoned (it goes on until the metastore answers): %w", context.Cause(ctx))
 	}
 }
 
@@ -118,16 +137,6 @@ func brokenConn(err error) bool {
 	return errors.As(err, &te) || errors.As(err, &ne)
 }
 
-func call[T any](ctx context.Context, p *hivePool, f func(*hive.Catalog) (T, error)) (T, error) {
-	var out T
-	err := p.with(ctx, func(c *hive.Catalog) error {
-		var err error
-		out, err = f(c)
-		return err
-	})
-	return out, err
-}
-
 func (p *hivePool) CatalogType() icecat.Type { return icecat.Hive }
 
 func (p *hivePool) CreateTable(ctx context.Context, id table.Identifier, sc *iceberg.Schema, opts ...icecat.CreateTableOpt) (*table.Table, error) {
@@ -135,13 +144,15 @@ func (p *hivePool) CreateTable(ctx context.Context, id table.Identifier, sc *ice
 }
 
 func (p *hivePool) CommitTable(ctx context.Context, id table.Identifier, reqs []table.Requirement, updates []table.Update) (table.Metadata, string, error) {
-	var loc string
-	md, err := call(ctx, p, func(c *hive.Catalog) (table.Metadata, error) {
-		md, l, err := c.CommitTable(ctx, id, reqs, updates)
-		loc = l
-		return md, err
+	type committed struct {
+		md  table.Metadata
+		loc string
+	}
+	r, err := call(ctx, p, func(c *hive.Catalog) (committed, error) {
+		md, loc, err := c.CommitTable(ctx, id, reqs, updates)
+		return committed{md, loc}, err
 	})
-	return md, loc, err
+	return r.md, r.loc, err
 }
 
 func (p *hivePool) ListTables(ctx context.Context, ns table.Identifier) iter.Seq2[table.Identifier, error] {
@@ -155,15 +166,15 @@ func (p *hivePool) ListViews(ctx context.Context, ns table.Identifier) iter.Seq2
 // collected runs a listing to its end on one pooled catalog, then yields
 // what it found (or its error).
 func collected(ctx context.Context, p *hivePool, list func(*hive.Catalog) iter.Seq2[table.Identifier, error]) iter.Seq2[table.Identifier, error] {
-	var ids []table.Identifier
-	err := p.with(ctx, func(c *hive.Catalog) error {
+	ids, err := call(ctx, p, func(c *hive.Catalog) ([]table.Identifier, error) {
+		var ids []table.Identifier
 		for id, err := range list(c) {
 			if err != nil {
-				return err
+				return nil, err
 			}
 			ids = append(ids, id)
 		}
-		return nil
+		return ids, nil
 	})
 	return func(yield func(table.Identifier, error) bool) {
 		if err != nil {
