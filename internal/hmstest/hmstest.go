@@ -26,10 +26,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,6 +37,7 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/hive"
 
+	"github.com/lakeflight/lakeflight/internal/jvmtest"
 	"github.com/lakeflight/lakeflight/internal/pgtest"
 )
 
@@ -84,9 +83,7 @@ type Server struct {
 	// catalog is in; empty on Derby.
 	Database string
 
-	proc     *exec.Cmd
-	lifeline *os.File // its close (ours or our death) ends the server
-	done     chan struct{}
+	proc *jvmtest.Process
 }
 
 // Run runs a test suite (m.Run) against one server, handed to use before
@@ -95,31 +92,20 @@ type Server struct {
 // concurrent commits do not stall as on Derby; both stop after the suite.
 // The metastore's files live in a temporary directory removed after.
 func Run(m interface{ Run() int }, use func(*Server)) int {
-	dir, err := os.MkdirTemp("", "lakeflight-hms-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the Hive metastore for the tests:", err)
-		return 1
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	pg, err := pgtest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting PostgreSQL for the Hive metastore of the tests:", err)
-		return 1
-	}
-	srv, err := StartOnPostgres(dir, pg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the Hive metastore for the tests:", err)
-		_ = pg.Stop()
-		return 1
-	}
-	use(srv)
-	code := m.Run()
-	// The metastore first: it holds connections to PostgreSQL.
-	if err := errors.Join(srv.Stop(), pg.Stop()); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping the Hive metastore after the tests:", err)
-		return max(code, 1)
-	}
-	return code
+	return jvmtest.RunSuite(m, "the Hive metastore", func(dir string) (func() error, error) {
+		pg, err := pgtest.Start()
+		if err != nil {
+			return nil, fmt.Errorf("starting its PostgreSQL: %w", err)
+		}
+		srv, err := StartOnPostgres(dir, pg)
+		if err != nil {
+			_ = pg.Stop()
+			return nil, err
+		}
+		use(srv)
+		// The metastore first: it holds connections to PostgreSQL.
+		return func() error { return errors.Join(srv.Stop(), pg.Stop()) }, nil
+	})
 }
 
 // ForTest starts a server on Derby for t (failing t when it cannot),
@@ -152,9 +138,11 @@ func start(dir string, db *postgresDB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	java, err := javaBinary()
+	java, err := jvmtest.Java()
 	if err != nil {
-		return nil, err
+		// Hadoop 3.3, under the metastore, fails on Java 23 and newer
+		// (Subject.getSubject is gone).
+		return nil, fmt.Errorf("%w for the hive metastore (it needs a Java from 17 to 22)", err)
 	}
 	state, err := filepath.Abs(dir)
 	if err != nil {
@@ -182,8 +170,10 @@ func start(dir string, db *postgresDB) (*Server, error) {
 	if db != nil {
 		env = append(env, db.env()...)
 	}
+	// Dir: any stray file lands beside the log, not in the caller's directory.
+	cmd := jvmtest.Command{Path: java, Args: args, Env: env, Dir: state, Log: s.Log}
 	for attempt := 1; ; attempt++ {
-		err := s.start(java, args, env, portFile)
+		err := s.start(cmd, portFile)
 		if err == nil {
 			return s, nil
 		}
@@ -200,85 +190,55 @@ var errPortTaken = errors.New("hive metastore's port taken")
 const bindFailure = "Could not create ServerSocket"
 
 // start runs the JVM once and waits for the metastore to answer.
-func (s *Server) start(java string, args, env []string, portFile string) error {
-	if err := os.Remove(portFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+func (s *Server) start(cmd jvmtest.Command, portFile string) error {
+	if err := jvmtest.RemovePortFile(portFile); err != nil {
 		return err
 	}
-	log, err := os.OpenFile(s.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	proc, err := jvmtest.Start(cmd)
 	if err != nil {
-		return err
-	}
-	defer func() { _ = log.Close() }()
-	logStart, err := log.Seek(0, io.SeekEnd)
-	if err != nil {
-		return err
-	}
-	// The child reads this pipe and exits at its end: should this process
-	// die without Stop, the JVM does not outlive it.
-	lifeRead, lifeWrite, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = lifeRead.Close() }()
-
-	cmd := exec.Command(java, args...)
-	cmd.Dir = filepath.Dir(s.Log) // any stray file lands beside the log, not in the caller's directory
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = lifeRead, log, log
-	if err := cmd.Start(); err != nil {
-		_ = lifeWrite.Close()
 		return fmt.Errorf("starting the hive metastore: %w", err)
 	}
-	s.proc, s.lifeline, s.done = cmd, lifeWrite, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(s.done) }()
-
-	if err := s.awaitReady(portFile); err != nil {
-		_ = s.kill()
-		var tail string
-		if b, _ := os.ReadFile(s.Log); int64(len(b)) > logStart {
-			tail = string(b[logStart:])
-		}
+	if err := s.awaitReady(proc, portFile); err != nil {
+		proc.Kill()
+		out := proc.Output()
 		switch {
-		case strings.Contains(tail, bindFailure):
+		case strings.Contains(out, bindFailure):
 			err = fmt.Errorf("%w: %w", errPortTaken, err)
-		case strings.Contains(tail, "getSubject is not supported"):
-			err = fmt.Errorf("%w: Hadoop 3.3's security code needs a Java from 17 to 22, and %s is newer (point JAVA_HOME at a Java 17 or 21)", err, java)
+		case strings.Contains(out, "getSubject is not supported"):
+			err = fmt.Errorf("%w: Hadoop 3.3's security code needs a Java from 17 to 22, and %s is newer (point JAVA_HOME at a Java 17 or 21)", err, cmd.Path)
 		}
-		return fmt.Errorf("%w\n%s", err, s.logTail())
+		return fmt.Errorf("%w\n%s", err, jvmtest.LogTail(s.Log))
 	}
+	s.proc = proc
 	return nil
 }
 
 // awaitReady waits for the launcher to name its port, which it does once
 // the metastore serves there, and then for the metastore to answer.
-func (s *Server) awaitReady(portFile string) error {
+func (s *Server) awaitReady(proc *jvmtest.Process, portFile string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
 	addr := ""
-	for {
+	err := proc.Await(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
 		if addr == "" {
-			if b, err := os.ReadFile(portFile); err == nil {
-				port, err := strconv.Atoi(strings.TrimSpace(string(b)))
-				if err != nil {
-					return fmt.Errorf("reading the metastore's port file: %w", err)
-				}
-				addr = "127.0.0.1:" + strconv.Itoa(port)
+			port, err := jvmtest.ReadPort(portFile)
+			if err != nil || port == 0 {
+				return false, err
 			}
+			addr = "127.0.0.1:" + strconv.Itoa(port)
 		}
-		if addr != "" && answers(ctx, "thrift://"+addr) {
-			s.URI = "thrift://" + addr
-			return nil
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("hive metastore exited at start (%s)", s.proc.ProcessState)
-		case <-ctx.Done():
-			return fmt.Errorf("hive metastore not answering on %q after %s", addr, startTimeout)
-		case <-tick.C:
-		}
+		return answers(ctx, "thrift://"+addr), nil
+	})
+	switch {
+	case err == nil:
+		s.URI = "thrift://" + addr
+		return nil
+	case errors.Is(err, jvmtest.ErrExited):
+		return fmt.Errorf("hive metastore %w", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("hive metastore not answering on %q after %s", addr, startTimeout)
 	}
+	return err
 }
 
 // answers reports whether the metastore at uri lists its databases to
@@ -313,40 +273,9 @@ func (s *Server) Stop() error {
 	if s.proc == nil {
 		return nil
 	}
-	_ = s.lifeline.Close()
-	select {
-	case <-s.done:
-		s.proc = nil
-		return nil
-	case <-time.After(stopTimeout):
-		return s.kill()
-	}
-}
-
-// kill ends the JVM at once.
-func (s *Server) kill() error {
-	if s.proc == nil {
-		return nil
-	}
-	_ = s.proc.Process.Kill()
-	<-s.done
-	_ = s.lifeline.Close()
+	s.proc.Stop(stopTimeout)
 	s.proc = nil
 	return nil
-}
-
-// logTail is the end of the server's log, for error messages.
-func (s *Server) logTail() string {
-	const keep = 4 << 10
-	b, _ := os.ReadFile(s.Log)
-	if len(b) > keep {
-		b = b[len(b)-keep:]
-		if i := strings.IndexByte(string(b), '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-		return "… " + s.Log + " ends:\n" + string(b)
-	}
-	return s.Log + ":\n" + string(b)
 }
 
 // serverEnv is env without the variables that would point Hive or Hadoop
@@ -368,40 +297,12 @@ func serverEnv(env []string) []string {
 
 // fixtureDir is the directory build.sh filled.
 func fixtureDir() (string, error) {
-	dir := os.Getenv(EnvDir)
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("%w: no %s and no home directory: %w", ErrNotBuilt, EnvDir, err)
-		}
-		dir = filepath.Join(home, ".cache", "lakeflight", "hive-metastore")
-	}
-	dir, err := filepath.Abs(dir)
+	dir, err := jvmtest.FixtureDir(EnvDir, "hive-metastore")
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %w", ErrNotBuilt, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "lib", "lakeflight-hms-launcher.jar")); err != nil {
 		return "", fmt.Errorf("%w: no launcher jar in %s/lib (%s names the directory): run %s", ErrNotBuilt, dir, EnvDir, Build)
 	}
 	return dir, nil
-}
-
-// javaBinary is $JAVA_HOME/bin/java, else java on PATH. Hadoop 3.3, under
-// the metastore, fails on Java 23 and newer (Subject.getSubject is gone).
-func javaBinary() (string, error) {
-	if home := os.Getenv("JAVA_HOME"); home != "" {
-		if b := filepath.Join(home, "bin", "java"); fileExists(b) {
-			return b, nil
-		}
-	}
-	b, err := exec.LookPath("java")
-	if err != nil {
-		return "", errors.New("no java (17 to 22) at $JAVA_HOME/bin or on PATH for the hive metastore")
-	}
-	return b, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

@@ -18,12 +18,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lakeflight/lakeflight/internal/jvmtest"
 )
 
 // EnvDir names the environment variable that locates the fixture's built
@@ -63,33 +64,21 @@ type Server struct {
 	java, classpath string
 	env             []string // the CATALOG_* variables of the caller's properties
 	port            int      // 0 until the first start has chosen one
-	proc            *exec.Cmd
-	lifeline        *os.File // its close (ours or our death) ends the server
-	done            chan struct{}
+	proc            *jvmtest.Process
 }
 
 // Run runs a test suite (m.Run) against one server, handed to use before
 // the tests start, and returns the suite's exit code. The server's files
 // live in a temporary directory removed after.
 func Run(m interface{ Run() int }, use func(*Server)) int {
-	dir, err := os.MkdirTemp("", "lakeflight-rest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the Iceberg REST fixture for the tests:", err)
-		return 1
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	srv, err := Start(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the Iceberg REST fixture for the tests:", err)
-		return 1
-	}
-	use(srv)
-	code := m.Run()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping the Iceberg REST fixture after the tests:", err)
-		return max(code, 1)
-	}
-	return code
+	return jvmtest.RunSuite(m, "the Iceberg REST fixture", func(dir string) (func() error, error) {
+		srv, err := Start(dir)
+		if err != nil {
+			return nil, err
+		}
+		use(srv)
+		return srv.Stop, nil
+	})
 }
 
 // ForTest starts a server for t (failing t when it cannot), stopped at
@@ -113,7 +102,7 @@ func forTest(t testing.TB, start func(dir string) (*Server, error)) *Server {
 			t.Error(err)
 		}
 		if t.Failed() {
-			t.Log(s.logTail())
+			t.Log(jvmtest.LogTail(s.Log))
 		}
 	})
 	return s
@@ -147,9 +136,9 @@ func StartWithProps(warehouse, stateDir string, props map[string]string) (*Serve
 	if err != nil {
 		return nil, err
 	}
-	java, err := javaBinary()
+	java, err := jvmtest.Java()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w for the iceberg REST fixture (it needs a Java 17 or newer)", err)
 	}
 	state, err := filepath.Abs(stateDir)
 	if err != nil {
@@ -182,72 +171,54 @@ func StartWithProps(warehouse, stateDir string, props map[string]string) (*Serve
 // catalog.
 func (s *Server) Resume() error {
 	portFile := filepath.Join(filepath.Dir(s.DB), "rest-fixture.port")
-	if err := os.Remove(portFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := jvmtest.RemovePortFile(portFile); err != nil {
 		return err
 	}
-	log, err := os.OpenFile(s.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = log.Close() }()
-	// The child reads this pipe and exits at its end: should this process
-	// die without Stop, the JVM does not outlive it.
-	lifeRead, lifeWrite, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = lifeRead.Close() }()
-
-	cmd := exec.Command(s.java, "-XX:+UseSerialGC", "-Xmx1g", "-cp", s.classpath,
-		launcher, "--port-file", portFile, "--exit-with-stdin")
-	cmd.Env = append(serverEnv(os.Environ()), s.env...)
-	cmd.Env = append(cmd.Env,
+	env := append(serverEnv(os.Environ()), s.env...)
+	env = append(env,
 		"CATALOG_WAREHOUSE="+s.WarehouseLocation,
 		"CATALOG_URI=jdbc:sqlite:"+s.DB,
 		"CATALOG_REST_PORT="+strconv.Itoa(s.port))
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = lifeRead, log, log
-	if err := cmd.Start(); err != nil {
-		_ = lifeWrite.Close()
+	proc, err := jvmtest.Start(jvmtest.Command{
+		Path: s.java,
+		Args: []string{"-XX:+UseSerialGC", "-Xmx1g", "-cp", s.classpath, launcher, "--port-file", portFile, "--exit-with-stdin"},
+		Env:  env,
+		Log:  s.Log,
+	})
+	if err != nil {
 		return fmt.Errorf("starting the iceberg REST fixture: %w", err)
 	}
-	s.proc, s.lifeline, s.done = cmd, lifeWrite, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(s.done) }()
-
-	if err := s.awaitReady(portFile); err != nil {
-		_ = s.Pause()
-		return fmt.Errorf("%w\n%s", err, s.logTail())
+	if err := s.awaitReady(proc, portFile); err != nil {
+		proc.Kill()
+		return fmt.Errorf("%w\n%s", err, jvmtest.LogTail(s.Log))
 	}
+	s.proc = proc
 	return nil
 }
 
-// awaitReady waits for the server to name its port and then to answer
-// GET /v1/config.
-func (s *Server) awaitReady(portFile string) error {
+// awaitReady waits for the server to name its port (at its first start;
+// after, it binds the same one) and then to answer GET /v1/config.
+func (s *Server) awaitReady(proc *jvmtest.Process, portFile string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
 	client := &http.Client{Timeout: 5 * time.Second}
-	for {
+	err := proc.Await(ctx, 50*time.Millisecond, func(ctx context.Context) (bool, error) {
 		if s.URI == "" {
-			if b, err := os.ReadFile(portFile); err == nil {
-				if s.port, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
-					return fmt.Errorf("reading the fixture's port file: %w", err)
-				}
-				s.URI = fmt.Sprintf("http://127.0.0.1:%d/", s.port)
+			port, err := jvmtest.ReadPort(portFile)
+			if err != nil || port == 0 {
+				return false, err
 			}
+			s.port, s.URI = port, fmt.Sprintf("http://127.0.0.1:%d/", port)
 		}
-		if s.URI != "" && configOK(ctx, client, s.URI) {
-			return nil
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("iceberg REST fixture exited at start (%s)", s.proc.ProcessState)
-		case <-ctx.Done():
-			return fmt.Errorf("iceberg REST fixture not answering GET /v1/config after %s", startTimeout)
-		case <-tick.C:
-		}
+		return configOK(ctx, client, s.URI), nil
+	})
+	switch {
+	case errors.Is(err, jvmtest.ErrExited):
+		return fmt.Errorf("iceberg REST fixture %w", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("iceberg REST fixture not answering GET /v1/config after %s", startTimeout)
 	}
+	return err
 }
 
 func configOK(ctx context.Context, client *http.Client, base string) bool {
@@ -269,9 +240,7 @@ func (s *Server) Pause() error {
 	if s.proc == nil {
 		return nil
 	}
-	_ = s.proc.Process.Kill()
-	<-s.done
-	_ = s.lifeline.Close()
+	s.proc.Kill()
 	s.proc = nil
 	return nil
 }
@@ -279,52 +248,15 @@ func (s *Server) Pause() error {
 // Stop ends the server; its files stay for the caller to remove.
 func (s *Server) Stop() error { return s.Pause() }
 
-// logTail is the end of the server's log, for error messages.
-func (s *Server) logTail() string {
-	const keep = 4 << 10
-	b, _ := os.ReadFile(s.Log)
-	if len(b) > keep {
-		b = b[len(b)-keep:]
-		if i := strings.IndexByte(string(b), '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-		return "… " + s.Log + " ends:\n" + string(b)
-	}
-	return s.Log + ":\n" + string(b)
-}
-
 // jars is the Java class path of the built fixture.
 func jars() (string, error) {
-	dir := os.Getenv(EnvDir)
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("%w: no %s and no home directory: %w", ErrNotBuilt, EnvDir, err)
-		}
-		dir = filepath.Join(home, ".cache", "lakeflight", "iceberg-rest-fixture")
+	dir, err := jvmtest.FixtureDir(EnvDir, "iceberg-rest-fixture")
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrNotBuilt, err)
 	}
 	lib := filepath.Join(dir, "lib")
 	if _, err := os.Stat(filepath.Join(lib, "lakeflight-rest-launcher.jar")); err != nil {
 		return "", fmt.Errorf("%w: no launcher jar in %s (%s names the directory): run %s", ErrNotBuilt, lib, EnvDir, Build)
 	}
 	return filepath.Join(lib, "*"), nil
-}
-
-// javaBinary is $JAVA_HOME/bin/java, else java on PATH.
-func javaBinary() (string, error) {
-	if home := os.Getenv("JAVA_HOME"); home != "" {
-		if b := filepath.Join(home, "bin", "java"); fileExists(b) {
-			return b, nil
-		}
-	}
-	b, err := exec.LookPath("java")
-	if err != nil {
-		return "", errors.New("no java (17 or newer) at $JAVA_HOME/bin or on PATH for the iceberg REST fixture")
-	}
-	return b, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
