@@ -7,6 +7,7 @@ keeps its data in a temporary directory; at the end it must stop cleanly on SIGT
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import adbc_driver_flightsql
 import adbc_driver_flightsql.dbapi as flight_sql
+import pyarrow as pa
 import pytest
 
 import pgserver
@@ -248,3 +250,33 @@ def conn(server: Server):
 def cursor(conn):
     with conn.cursor() as cur:
         yield cur
+
+
+def wait_until(cond, what: str, timeout: float = 60) -> None:
+    """Poll cond until it holds, failing with what after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"{what} within {timeout}s"
+        time.sleep(0.2)
+
+
+def ingest_ids(srv: Server, table: str, ids, mode: str = "create_append") -> None:
+    """ADBC bulk ingest of one BIGINT column id into bronze.table."""
+    with connect(srv) as conn, conn.cursor() as cur:
+        cur.adbc_ingest(table, pa.table({"id": pa.array(ids, pa.int64())}), mode=mode, db_schema_name="bronze")
+
+
+def ingest_at_once(servers: list[Server], table: str, batches: int) -> None:
+    """Replicas sharing a catalog ingest into one table at once: bronze.table is created on the
+    first server, then 1,000-row batches go to the servers in turn from 4 threads; every server
+    must then count each acknowledged row exactly once."""
+    ingest_ids(servers[0], table, [-1], mode="create")
+    work = [(servers[i % len(servers)], range(i * 1000, i * 1000 + 1000)) for i in range(batches)]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for f in [pool.submit(ingest_ids, srv, table, ids, "append") for srv, ids in work]:
+            f.result()
+    for srv in servers:
+        with connect(srv) as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT count(*), count(DISTINCT id) FROM bronze.{table}")
+            want = batches * 1000 + 1
+            assert cur.fetchone() == (want, want), "every acknowledged row exactly once"

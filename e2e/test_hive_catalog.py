@@ -5,15 +5,13 @@ replicas ingesting into one table at once commit every acknowledged row exactly 
 
 from __future__ import annotations
 
-import concurrent.futures
 import uuid
 
 import adbc_driver_manager
-import pyarrow as pa
 import pytest
 
 import hivemetastore
-from conftest import connect, start_server, stop
+from conftest import connect, ingest_at_once, ingest_ids, start_server, stop
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +32,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
-def ingest(srv, table: str, ids, mode: str = "create_append") -> None:
-    with connect(srv) as conn, conn.cursor() as cur:
-        cur.adbc_ingest(table, pa.table({"id": pa.array(ids, pa.int64())}), mode=mode, db_schema_name="bronze")
-
-
 def test_hive_catalog_round_trip(metastore, tmp_path):
     raw, clean = unique("raw"), unique("clean")
     srv = serve(metastore, tmp_path, "a")
     try:
-        ingest(srv, raw, range(10_000), mode="create")
+        ingest_ids(srv, raw, range(10_000), mode="create")
         with connect(srv) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE TABLE silver.{clean} AS SELECT id, id % 7 AS k FROM bronze.{raw}")
             cur.execute(f"SELECT snapshot_id FROM iceberg_snapshots('silver.{clean}') ORDER BY sequence_number")
@@ -72,18 +65,9 @@ def test_hive_catalog_round_trip(metastore, tmp_path):
 
 
 def test_hive_catalog_replicas_ingest_at_once(metastore, tmp_path):
-    table = unique("both")
     a, b = serve(metastore, tmp_path, "a"), serve(metastore, tmp_path, "b")
     try:
-        ingest(a, table, [-1], mode="create")
-        batches = [(srv, list(range(i * 1000, i * 1000 + 1000))) for i, srv in enumerate([a, b] * 4)]
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            for f in [pool.submit(ingest, srv, table, ids, "append") for srv, ids in batches]:
-                f.result()
-        for srv in (a, b):
-            with connect(srv) as conn, conn.cursor() as cur:
-                cur.execute(f"SELECT count(*), count(DISTINCT id) FROM bronze.{table}")
-                assert cur.fetchone() == (8_001, 8_001), "every acknowledged row exactly once"
+        ingest_at_once([a, b], unique("both"), batches=8)
     finally:
         stop(a)
         stop(b)

@@ -5,22 +5,13 @@ is there exactly once."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import adbc_driver_manager
-import pyarrow as pa
 import pytest
 
 import pgserver
-from conftest import connect, ready_status, start_server, stop
-
-
-def wait_until(cond, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"{what} within {timeout}s"
-        time.sleep(0.2)
+from conftest import connect, ingest_ids, ready_status, start_server, stop, wait_until
 
 
 @pytest.fixture
@@ -30,28 +21,22 @@ def cluster():
         yield c
 
 
-def ingest(srv, table: str, ids: list[int]) -> None:
-    with connect(srv) as conn, conn.cursor() as cur:
-        cur.adbc_ingest(table, pa.table({"id": pa.array(ids, pa.int64())}), mode="create_append",
-                        db_schema_name="bronze")  # fmt: skip
-
-
 def test_catalog_outage_and_recovery(tmp_path, cluster):
     srv = start_server(tmp_path / "data", "--catalog-driver", "postgres", "--catalog-uri", cluster.new_database())
     table = f"outage_{uuid.uuid4().hex[:8]}"
     try:
-        ingest(srv, table, [1, 2, 3])
+        ingest_ids(srv, table, [1, 2, 3])
         cluster.stop()
 
         wait_until(lambda: ready_status(srv) == 503, "/ready did not turn 503 with the catalog down")
         with pytest.raises(adbc_driver_manager.Error) as err:
-            ingest(srv, table, [4, 5])
+            ingest_ids(srv, table, [4, 5])
         assert "(Unavailable;" in str(err.value) and "catalog database cannot be reached" in str(err.value), err.value
         assert srv.proc.poll() is None, "lakeflight died with its catalog server"
 
         cluster.start()
         wait_until(lambda: ready_status(srv) == 200, "/ready did not recover after the catalog came back")
-        ingest(srv, table, [6, 7])
+        ingest_ids(srv, table, [6, 7])
         with connect(srv) as conn, conn.cursor() as cur:
             cur.execute(f"SELECT list(id ORDER BY id) FROM bronze.{table}")
             assert cur.fetchone()[0] == [1, 2, 3, 6, 7]

@@ -6,8 +6,6 @@ one table at once; and a REST server that stops and comes back is an outage, not
 
 from __future__ import annotations
 
-import concurrent.futures
-import time
 import uuid
 
 import adbc_driver_manager
@@ -16,7 +14,7 @@ import pytest
 from pyiceberg.catalog.rest import RestCatalog as PyIcebergRest
 
 import restcatalog
-from conftest import connect, ready_status, start_server, stop
+from conftest import connect, ingest_at_once, ingest_ids, ready_status, start_server, stop, wait_until
 
 
 @pytest.fixture
@@ -47,23 +45,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
-def ingest(srv, table: str, ids, mode: str = "create_append") -> None:
-    with connect(srv) as conn, conn.cursor() as cur:
-        cur.adbc_ingest(table, pa.table({"id": pa.array(ids, pa.int64())}), mode=mode, db_schema_name="bronze")
-
-
-def wait_until(cond, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"{what} within {timeout}s"
-        time.sleep(0.2)
-
-
 def test_rest_catalog_round_trip(rest, tmp_path):
     raw, clean, view = unique("raw"), unique("clean"), unique("v")
     srv = serve(rest, tmp_path, "a")
     try:
-        ingest(srv, raw, range(10_000), mode="create")
+        ingest_ids(srv, raw, range(10_000), mode="create")
         with connect(srv) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE TABLE silver.{clean} AS SELECT id, id % 7 AS k FROM bronze.{raw}")
             cur.execute(f"DELETE FROM silver.{clean} WHERE k = 0")
@@ -111,18 +97,9 @@ def test_rest_catalog_round_trip(rest, tmp_path):
 
 
 def test_rest_catalog_replicas_ingest_at_once(rest, tmp_path):
-    table = unique("both")
     a, b = serve(rest, tmp_path, "a"), serve(rest, tmp_path, "b")
     try:
-        ingest(a, table, [-1], mode="create")
-        batches = [(srv, list(range(i * 1000, i * 1000 + 1000))) for i, srv in enumerate([a, b] * 6)]
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            for f in [pool.submit(ingest, srv, table, ids, "append") for srv, ids in batches]:
-                f.result()
-        for srv in (a, b):
-            with connect(srv) as conn, conn.cursor() as cur:
-                cur.execute(f"SELECT count(*), count(DISTINCT id) FROM bronze.{table}")
-                assert cur.fetchone() == (12_001, 12_001), "every acknowledged row exactly once"
+        ingest_at_once([a, b], unique("both"), batches=12)
     finally:
         stop(a)
         stop(b)
@@ -132,17 +109,17 @@ def test_rest_catalog_outage_and_recovery(rest, tmp_path):
     table = unique("outage")
     srv = serve(rest, tmp_path, "a")
     try:
-        ingest(srv, table, [1, 2, 3], mode="create")
+        ingest_ids(srv, table, [1, 2, 3], mode="create")
         rest.stop()
         wait_until(lambda: ready_status(srv) == 503, "/ready did not turn 503 with the REST catalog down")
         with pytest.raises(adbc_driver_manager.Error) as err:
-            ingest(srv, table, [4, 5])
+            ingest_ids(srv, table, [4, 5])
         assert "(Unavailable;" in str(err.value) and "127.0.0.1" in str(err.value), err.value
         assert srv.proc.poll() is None, "lakeflight died with its catalog server"
 
         rest.start()
         wait_until(lambda: ready_status(srv) == 200, "/ready did not recover after the REST catalog came back")
-        ingest(srv, table, [6, 7])
+        ingest_ids(srv, table, [6, 7])
         with connect(srv) as conn, conn.cursor() as cur:
             cur.execute(f"SELECT list(id ORDER BY id) FROM bronze.{table}")
             assert cur.fetchone()[0] == [1, 2, 3, 6, 7]
