@@ -21,6 +21,7 @@ from pathlib import Path
 
 import adbc_driver_flightsql
 import adbc_driver_flightsql.dbapi as flight_sql
+import adbc_driver_manager
 import pyarrow as pa
 import pytest
 
@@ -280,3 +281,23 @@ def ingest_at_once(servers: list[Server], table: str, batches: int) -> None:
             cur.execute(f"SELECT count(*), count(DISTINCT id) FROM bronze.{table}")
             want = batches * 1000 + 1
             assert cur.fetchone() == (want, want), "every acknowledged row exactly once"
+
+
+def check_catalog_outage(srv: Server, table: str, down, up, says: str) -> None:
+    """The catalog goes down (down()) under a running server and comes back (up()): meanwhile
+    /ready says 503 and an ingest fails Unavailable with an error containing says, committing
+    nothing; afterwards the same process ingests again, and only the acknowledged rows are there."""
+    ingest_ids(srv, table, [1, 2, 3])
+    down()
+    wait_until(lambda: ready_status(srv) == 503, "/ready did not turn 503 with the catalog down")
+    with pytest.raises(adbc_driver_manager.Error) as err:
+        ingest_ids(srv, table, [4, 5])
+    assert "(Unavailable;" in str(err.value) and says in str(err.value), err.value
+    assert srv.proc.poll() is None, "lakeflight died with its catalog server"
+
+    up()
+    wait_until(lambda: ready_status(srv) == 200, "/ready did not recover after the catalog came back")
+    ingest_ids(srv, table, [6, 7])
+    with connect(srv) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT list(id ORDER BY id) FROM bronze.{table}")
+        assert cur.fetchone()[0] == [1, 2, 3, 6, 7]

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import uuid
 
-import adbc_driver_manager
 import pyarrow as pa
 import pytest
 from pyiceberg.catalog.rest import RestCatalog as PyIcebergRest
 
 import restcatalog
-from conftest import connect, ingest_at_once, ingest_ids, ready_status, start_server, stop, wait_until
+from conftest import check_catalog_outage, connect, ingest_at_once, ingest_ids, start_server, stop
 
 
 @pytest.fixture
@@ -109,19 +108,6 @@ def test_rest_catalog_outage_and_recovery(rest, tmp_path):
     table = unique("outage")
     srv = serve(rest, tmp_path, "a")
     try:
-        ingest_ids(srv, table, [1, 2, 3], mode="create")
-        rest.stop()
-        wait_until(lambda: ready_status(srv) == 503, "/ready did not turn 503 with the REST catalog down")
-        with pytest.raises(adbc_driver_manager.Error) as err:
-            ingest_ids(srv, table, [4, 5])
-        assert "(Unavailable;" in str(err.value) and "127.0.0.1" in str(err.value), err.value
-        assert srv.proc.poll() is None, "lakeflight died with its catalog server"
-
-        rest.start()
-        wait_until(lambda: ready_status(srv) == 200, "/ready did not recover after the REST catalog came back")
-        ingest_ids(srv, table, [6, 7])
-        with connect(srv) as conn, conn.cursor() as cur:
-            cur.execute(f"SELECT list(id ORDER BY id) FROM bronze.{table}")
-            assert cur.fetchone()[0] == [1, 2, 3, 6, 7]
+        check_catalog_outage(srv, table, rest.stop, rest.start, "127.0.0.1")
     finally:
         stop(srv)
