@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"maps"
+	"slices"
 	"strings"
 
 	"github.com/apache/iceberg-go"
@@ -87,15 +87,18 @@ func openREST(ctx context.Context, name, uri, warehouse string, cfg RESTConfig, 
 	}
 	cat, err := rest.NewCatalog(ctx, name, uri, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to rest catalog %s: %w", uri, redactSecrets(err, cfg.Token, cfg.Credential))
+		_, clientSecret, _ := strings.Cut(cfg.Credential, ":")
+		return nil, fmt.Errorf("connecting to rest catalog %s: %w", withoutUserinfo(uri), redactSecrets(err, cfg.Token, cfg.Credential, clientSecret))
 	}
 	return cat, nil
 }
 
-// redactSecrets is err with every non-empty secret masked.
+// redactSecrets is err with every non-empty secret masked (the longest
+// first, so a secret that holds another is masked whole).
 func redactSecrets(err error, secrets ...string) error {
 	msg := err.Error()
 	masked := msg
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	for _, s := range secrets {
 		if s != "" {
 			masked = strings.ReplaceAll(masked, s, "xxxxx")
@@ -147,14 +150,6 @@ func (c *Catalog) remoteObjectAt(ctx context.Context, id Ident) (kind, loc strin
 		return "", "", nil // dropped since
 	}
 	return "", "", fmt.Errorf("looking up %s: %w", id, err)
-}
-
-// restProps are the IO properties handed to a REST catalog's tables: the
-// warehouse's s3.* settings, which the catalog's own config may extend.
-func restProps(cfg Config) iceberg.Properties {
-	props := iceberg.Properties{}
-	maps.Copy(props, cfg.Props)
-	return props
 }
 
 // Views in catalogs other than the SQL one (views.go writes those itself):

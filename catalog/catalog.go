@@ -264,16 +264,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 // Glue or a Hive Metastore.
 func openRemote(ctx context.Context, name, driver, warehouse string, cfg Config, log *slog.Logger) (*Catalog, error) {
 	var (
-		ice backend
-		err error
+		ice   backend
+		err   error
+		props = iceberg.Properties(maps.Clone(cfg.Props)) // the s3.* settings of the tables' IO
 	)
 	switch driver {
 	case driverREST:
-		ice, err = openREST(ctx, name, cfg.URI, warehouse, cfg.REST, restProps(cfg))
+		ice, err = openREST(ctx, name, cfg.URI, warehouse, cfg.REST, props)
 	case driverGlue:
-		ice, err = openGlue(ctx, cfg.Glue, restProps(cfg))
+		ice, err = openGlue(ctx, cfg.Glue, props)
 	case driverHive:
-		ice, err = openHive(cfg.URI, warehouse, restProps(cfg))
+		ice, err = openHive(cfg.URI, warehouse, props)
 	}
 	if err != nil {
 		return nil, err
@@ -312,17 +313,14 @@ func withoutUserinfo(uri string) string {
 	return u.String()
 }
 
-// redactDSN is err with the DSN's password, if it shows, masked.
+// redactDSN is err with the DSN's password, if it has one, masked.
 func redactDSN(err error, dsn string) error {
 	u, perr := url.Parse(dsn)
 	if perr != nil || u.User == nil {
 		return err
 	}
-	pw, ok := u.User.Password()
-	if !ok || pw == "" || !strings.Contains(err.Error(), pw) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+	pw, _ := u.User.Password()
+	return redactSecrets(err, pw)
 }
 
 func newSQLCatalog(ctx context.Context, name string, db *sql.DB, dialect sqlcat.SupportedDialect, props iceberg.Properties) (*sqlcat.Catalog, error) {

@@ -49,19 +49,14 @@ func newHivePool(dial func() (*hive.Catalog, error)) (*hivePool, error) {
 
 // with runs f on a pooled catalog, waiting for one while all are busy.
 func (p *hivePool) with(ctx context.Context, f func(*hive.Catalog) error) error {
-	_, err := do(ctx, p, func(c *hive.Catalog) (struct{}, error) { return struct{}{}, f(c) })
+	_, err := call(ctx, p, func(c *hive.Catalog) (struct{}, error) { return struct{}{}, f(c) })
 	return err
 }
 
-// call is with for a call that returns a value.
+// call runs f on a pooled catalog, waiting for one while all are busy,
+// and hands back what f returned; the result travels by channel, so a
+// call its caller stopped waiting for shares nothing with it.
 func call[T any](ctx context.Context, p *hivePool, f func(*hive.Catalog) (T, error)) (T, error) {
-	return do(ctx, p, f)
-}
-
-// do runs f on a pooled catalog and hands back what it returned; f's
-// result travels by channel, so a call its caller stopped waiting for
-// shares nothing with it.
-func do[T any](ctx context.Context, p *hivePool, f func(*hive.Catalog) (T, error)) (T, error) {
 	var zero T
 	var cat *hive.Catalog
 	select {

@@ -35,11 +35,10 @@ func s3Env(t *testing.T) (*Catalog, *objstore.Store, memory.Allocator) {
 	if testREST != nil {
 		// The suite's REST catalog writes only locally: this test's writes
 		// to the bucket go through a REST catalog of its own.
-		env.cfg.URI = resttest.ForTestS3(t, "http://"+srv.Endpoint, srv.Region, srv.AccessKey, srv.SecretKey, "s3://lake/wh").URI
+		env.cfg.URI = resttest.ForTestS3(t, srv, "s3://lake/wh").URI
 	}
 	env.cfg.Warehouse = "s3://lake/wh/"
-	env.cfg.Props = map[string]string{"s3.endpoint": "http://" + srv.Endpoint, "s3.region": srv.Region,
-		"s3.access-key-id": srv.AccessKey, "s3.secret-access-key": srv.SecretKey}
+	env.cfg.Props = srv.IcebergProps()
 	c := env.open(t)
 	if err := c.EnsureNamespace(t.Context(), "bronze"); err != nil {
 		t.Fatal(err)

@@ -61,8 +61,7 @@ func suiteStore(prefix string) (*objstore.Store, error) {
 // s3Warehouse points cfg at a fresh prefix of the suite's bucket.
 func s3Warehouse(cfg *catalog.Config) {
 	cfg.Warehouse = "s3://lake/t-" + uuid.NewString()[:12]
-	cfg.Props = map[string]string{"s3.endpoint": "http://" + testS3.Endpoint, "s3.region": testS3.Region,
-		"s3.access-key-id": testS3.AccessKey, "s3.secret-access-key": testS3.SecretKey}
+	cfg.Props = testS3.IcebergProps()
 }
 
 // icebergConfig is the engine configuration over cat's warehouse: its

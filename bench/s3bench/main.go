@@ -55,8 +55,7 @@ func run(rows, files, runs int) error {
 	if err := store.MakeBucket(ctx); err != nil {
 		return err
 	}
-	props := map[string]string{"s3.endpoint": "http://" + srv.Endpoint, "s3.region": srv.Region,
-		"s3.access-key-id": srv.AccessKey, "s3.secret-access-key": srv.SecretKey}
+	props := srv.IcebergProps()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	s3cat, err := catalog.Open(ctx, catalog.Config{Driver: "sqlite", URI: filepath.Join(work, "s3.db"), Warehouse: "s3://lake/wh", Props: props}, log)

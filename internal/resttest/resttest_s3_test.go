@@ -24,18 +24,15 @@ import (
 func TestS3Warehouse(t *testing.T) {
 	ctx := t.Context()
 	store := s3test.ForTest(t)
-	endpoint := "http://" + store.Endpoint
 	bucket := makeBucket(t, store, "lake")
-	srv := ForTestS3(t, endpoint, store.Region, store.AccessKey, store.SecretKey, "s3://lake/wh/")
+	srv := ForTestS3(t, store, "s3://lake/wh/")
 	if srv.WarehouseLocation != "s3://lake/wh" || srv.Warehouse != "" {
 		t.Errorf("warehouse = %q, location %q; want none and s3://lake/wh", srv.Warehouse, srv.WarehouseLocation)
 	}
 
-	cat, err := rest.NewCatalog(ctx, "fixture-s3", srv.URI, rest.WithAdditionalProps(iceberg.Properties{
-		"s3.endpoint": endpoint, "s3.region": store.Region,
-		"s3.access-key-id": store.AccessKey, "s3.secret-access-key": store.SecretKey,
-		"s3.force-virtual-addressing": "false",
-	}))
+	props := iceberg.Properties(store.IcebergProps())
+	props["s3.force-virtual-addressing"] = "false"
+	cat, err := rest.NewCatalog(ctx, "fixture-s3", srv.URI, rest.WithAdditionalProps(props))
 	if err != nil {
 		t.Fatal(err)
 	}

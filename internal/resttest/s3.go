@@ -1,6 +1,10 @@
 package resttest
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/lakeflight/lakeflight/internal/s3test"
+)
 
 // S3Props are the catalog properties that point the server's S3FileIO at
 // an S3-compatible server: endpoint is its URL (http://127.0.0.1:9000),
@@ -22,9 +26,9 @@ func S3Props(endpoint, region, accessKey, secretKey string) map[string]string {
 
 // ForTestS3 starts a server for t whose warehouse is the object store
 // location warehouse (s3://bucket/prefix; the bucket must exist) on the
-// S3-compatible server at endpoint (see S3Props), stopped at t's end.
-func ForTestS3(t testing.TB, endpoint, region, accessKey, secretKey, warehouse string) *Server {
+// S3-compatible server s3 (see S3Props), stopped at t's end.
+func ForTestS3(t testing.TB, s3 *s3test.Server, warehouse string) *Server {
 	t.Helper()
-	props := S3Props(endpoint, region, accessKey, secretKey)
+	props := S3Props("http://"+s3.Endpoint, s3.Region, s3.AccessKey, s3.SecretKey)
 	return forTest(t, func(dir string) (*Server, error) { return StartWithProps(warehouse, dir, props) })
 }

@@ -156,3 +156,10 @@ func token(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// IcebergProps are the s3.* properties with which iceberg-go's S3 IO (and
+// so a catalog's warehouse in a bucket) reaches the server.
+func (s *Server) IcebergProps() map[string]string {
+	return map[string]string{"s3.endpoint": "http://" + s.Endpoint, "s3.region": s.Region,
+		"s3.access-key-id": s.AccessKey, "s3.secret-access-key": s.SecretKey}
+}
