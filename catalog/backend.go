@@ -123,31 +123,18 @@ func (c *Catalog) remoteObjectAt(ctx context.Context, id Ident) (kind, loc strin
 	}
 	// Not a table: a view, or nothing (a Hive Metastore answers a view
 	// loaded as a table "not an Iceberg table", not "no such table").
-	vl, ok := c.ice.(viewLoader)
-	if !ok {
-		if errors.Is(err, icecat.ErrNoSuchTable) {
-			return "", "", nil
+	if vl, ok := c.ice.(viewLoader); ok {
+		v, verr := vl.LoadView(ctx, id.iceberg())
+		switch {
+		case verr == nil:
+			return objView, v.MetadataLocation(), nil
+		case !errors.Is(verr, icecat.ErrNoSuchView) && !errors.Is(verr, icecat.ErrNoSuchNamespace) &&
+			!errors.Is(verr, rest.ErrEndpointNotSupported): // a REST catalog without views has none
+			return "", "", fmt.Errorf("looking up %s: %w", id, errors.Join(err, verr))
 		}
-		return "", "", fmt.Errorf("looking up %s: %w", id, err)
 	}
-	isView, verr := c.ice.CheckViewExists(ctx, id.iceberg())
-	if errors.Is(verr, rest.ErrEndpointNotSupported) {
-		isView, verr = false, nil // a REST catalog without views
-	}
-	switch {
-	case verr != nil && !errors.Is(verr, icecat.ErrNoSuchNamespace):
-		return "", "", fmt.Errorf("looking up %s: %w", id, errors.Join(err, verr))
-	case !isView && errors.Is(err, icecat.ErrNoSuchTable):
+	if errors.Is(err, icecat.ErrNoSuchTable) {
 		return "", "", nil
-	case !isView:
-		return "", "", fmt.Errorf("looking up %s: %w", id, err)
-	}
-	v, err := vl.LoadView(ctx, id.iceberg())
-	switch {
-	case err == nil:
-		return objView, v.MetadataLocation(), nil
-	case errors.Is(err, icecat.ErrNoSuchView), errors.Is(err, icecat.ErrNoSuchNamespace):
-		return "", "", nil // dropped since
 	}
 	return "", "", fmt.Errorf("looking up %s: %w", id, err)
 }
