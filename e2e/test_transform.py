@@ -195,7 +195,7 @@ def test_demo_to_gold_and_a_second_day(shop):
     assert nodes["snapshot.shop.customers_history"]["snapshots"] == [snapshot_id(shop, "silver.customers_history")]
     assert "snapshots" not in nodes["model.shop.int_order_amounts"], nodes["model.shop.int_order_amounts"]
     metrics = http_text(shop, "/metrics")
-    assert 'lakeflight_transform_runs_total{status="success"} 2' in metrics.splitlines(), metrics[-2000:]
+    assert 'lakeflight_transform_runs_total{command="build",status="success"} 2' in metrics.splitlines(), metrics[-2000:]
     assert 'lakeflight_transform_nodes_total{resource_type="model",status="success"}' in metrics
     [fct_seconds] = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                      if line.startswith('lakeflight_transform_node_duration_seconds{node="model.shop.fct_orders"}')]
@@ -310,6 +310,30 @@ def test_source_freshness_and_show(shop, tmp_path):
     preview = [json.loads(line)["data"].get("preview") for line in proc.stdout.splitlines() if '"preview"' in line]
     [shown] = [json.loads(p) for p in preview if p]
     assert shown == [{"n": rows(shop, "SELECT count(*) AS n FROM gold.fct_orders")[0]["n"]}], shown
+
+
+def test_test_and_freshness_runs_through_the_server(shop):
+    """POST /transform with command test runs dbt's tests alone (no model is rebuilt), and with
+    source freshness checks each bronze source; both report their nodes like a build."""
+    demo(shop)
+    if not rows(shop, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'fct_orders'")[0]["n"]:
+        assert transform(shop)["status"] == "success"
+    before = snapshot_id(shop, "gold.fct_orders")
+    run = transform(shop, {"command": "test"})
+    assert run["status"] == "success", run
+    assert run["command"][1:3] == ["test", "--project-dir"], run["command"]
+    kinds = {n["unique_id"].split(".")[0] for n in run["nodes"]}
+    assert kinds == {"test", "unit_test"}, kinds  # data tests and the project's unit tests, no model
+    assert snapshot_id(shop, "gold.fct_orders") == before, "a test run rebuilt a model"
+
+    run = transform(shop, {"command": "source freshness"})
+    assert run["status"] == "success", run
+    assert run["request"]["command"] == "source freshness"
+    got = {n["unique_id"]: n["status"] for n in run["nodes"]}
+    assert got == {f"source.shop.bronze.{t}": "pass" for t in ("customers", "products", "orders")}, got
+
+    status, problem, _ = http(shop, "POST", "/transform", {"command": "test", "full_refresh": True})
+    assert status == 400 and "full_refresh applies to build only" in problem["detail"], problem
 
 
 def test_a_failing_dbt_test_fails_the_run(shop):

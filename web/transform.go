@@ -30,6 +30,7 @@ var ErrTransformOff = errkind.New(errkind.Unsupported, "transforms are not enabl
 
 // transformBody is POST /transform's body; every field is optional.
 type transformBody struct {
+	Command     string         `json:"command"`
 	Select      []string       `json:"select"`
 	Exclude     []string       `json:"exclude"`
 	FullRefresh bool           `json:"full_refresh"`
@@ -73,9 +74,13 @@ func (s *Server) startTransform(c echo.Context) error {
 	if body.Target != "" && !targetName.MatchString(body.Target) {
 		return fmt.Errorf("%w: target %q is not a profile target name (letters, digits, _ and -)", errBadRequest, body.Target)
 	}
-	run, err := s.opts.Transform.Submit(transform.Request{
+	req := transform.Request{Command: transform.Command(body.Command),
 		Select: body.Select, Exclude: body.Exclude, FullRefresh: body.FullRefresh, Vars: body.Vars, Target: body.Target,
-	})
+	}
+	if err := req.Check(); err != nil {
+		return fmt.Errorf("%w: %w", errBadRequest, err)
+	}
+	run, err := s.opts.Transform.Submit(req)
 	if err != nil {
 		return err
 	}

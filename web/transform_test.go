@@ -84,6 +84,9 @@ func TestTransformRoutes(t *testing.T) {
 	if code, _, _ := do(t, h, http.MethodPost, "/transform", ``); code != http.StatusAccepted || len(f.got[1].Select) != 0 {
 		t.Fatalf("empty body: %d", code)
 	}
+	if code, body, _ := do(t, h, http.MethodPost, "/transform", `{"command": "source freshness"}`); code != http.StatusAccepted || f.got[2].Command != transform.Freshness {
+		t.Fatalf("source freshness: %d %s", code, body)
+	}
 
 	for _, tt := range []struct{ body, want string }{
 		{`{"selct": ["a"]}`, `"selct"`},
@@ -93,6 +96,8 @@ func TestTransformRoutes(t *testing.T) {
 		{`{"target": "../prod"}`, `target "../prod"`},
 		{`{"full_refresh": "yes"}`, "full_refresh"},
 		{`{"select": ["a"], "select": ["b"]}`, "select"},
+		{`{"command": "run-operation"}`, `command "run-operation"`},
+		{`{"command": "test", "full_refresh": true}`, "full_refresh applies to build only"},
 	} {
 		code, body, _ := do(t, h, http.MethodPost, "/transform", tt.body)
 		var p problem
@@ -101,7 +106,7 @@ func TestTransformRoutes(t *testing.T) {
 			t.Errorf("%s: %d %s; want 400 naming %s", tt.body, code, body, tt.want)
 		}
 	}
-	if len(f.got) != 2 {
+	if len(f.got) != 3 {
 		t.Fatalf("bad bodies reached the runner: %d submits", len(f.got))
 	}
 
@@ -111,7 +116,7 @@ func TestTransformRoutes(t *testing.T) {
 	if code, body, _ := do(t, h, http.MethodGet, "/transform/nope", ""); code != http.StatusNotFound || !strings.Contains(body, "no such transform run") {
 		t.Fatalf("GET unknown: %d %s", code, body)
 	}
-	if code, body, _ := do(t, h, http.MethodGet, "/transform", ""); code != http.StatusOK || strings.Count(body, `"id"`) != 2 {
+	if code, body, _ := do(t, h, http.MethodGet, "/transform", ""); code != http.StatusOK || strings.Count(body, `"id"`) != 3 {
 		t.Fatalf("list: %d %s", code, body)
 	}
 	if code, _, _ := do(t, h, http.MethodGet, "/transform?status=x", ""); code != http.StatusBadRequest {

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -10,11 +11,11 @@ import (
 // metrics is what the runner reports to Prometheus: enough to alert on a
 // failing or overdue transform without reading run files.
 type metrics struct {
-	runs        *prometheus.CounterVec // finished runs by status
+	runs        *prometheus.CounterVec // finished runs by command and status
 	duration    *prometheus.HistogramVec
 	queued      prometheus.Gauge
 	running     prometheus.Gauge
-	lastSuccess prometheus.Gauge // unix seconds of the last successful run's end
+	lastSuccess prometheus.Gauge // unix seconds of the last successful build's end
 	nodes       *prometheus.CounterVec
 	// nodeSeconds is each model's, seed's and snapshot's time in the last
 	// run that built it, by dbt node id: which model got slow. The label set
@@ -26,13 +27,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "lakeflight", Subsystem: "transform", Name: "runs_total",
-			Help: "Transform runs finished, by status (success, failed, canceled).",
-		}, []string{"status"}),
+			Help: "Transform runs finished, by dbt command (build, test, source freshness) and status (success, failed, canceled).",
+		}, []string{"command", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "lakeflight", Subsystem: "transform", Name: "run_duration_seconds",
-			Help:    "Time from a run's start to its end, by status.",
+			Help:    "Time from a run's start to its end, by dbt command and status.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 14), // 1 s … ~2.3 h
-		}, []string{"status"}),
+		}, []string{"command", "status"}),
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "lakeflight", Subsystem: "transform", Name: "queued_runs",
 			Help: "Transform runs waiting for the one before them.",
@@ -43,7 +44,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "lakeflight", Subsystem: "transform", Name: "last_success_timestamp_seconds",
-			Help: "When the last successful transform run ended (unix seconds; 0 before the first).",
+			Help: "When the last successful build (command build) ended (unix seconds; 0 before the first).",
 		}),
 		nodes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "lakeflight", Subsystem: "transform", Name: "nodes_total",
@@ -73,11 +74,12 @@ func (r *Runner) gauges() {
 
 // observe counts a finished run and its nodes. The caller holds r.mu.
 func (r *Runner) observe(run *Run) {
-	r.m.runs.WithLabelValues(string(run.Status)).Inc()
+	command := string(cmp.Or(run.Request.Command, Build))
+	r.m.runs.WithLabelValues(command, string(run.Status)).Inc()
 	if run.StartedAt != nil && run.FinishedAt != nil {
-		r.m.duration.WithLabelValues(string(run.Status)).Observe(run.FinishedAt.Sub(*run.StartedAt).Seconds())
+		r.m.duration.WithLabelValues(command, string(run.Status)).Observe(run.FinishedAt.Sub(*run.StartedAt).Seconds())
 	}
-	if run.Status == Success && run.FinishedAt != nil {
+	if run.Status == Success && run.FinishedAt != nil && command == string(Build) {
 		r.m.lastSuccess.Set(float64(run.FinishedAt.Unix()))
 	}
 	for _, n := range run.Nodes {

@@ -77,7 +77,7 @@ func TestMetricsCountRunsAndNodes(t *testing.T) {
 	r := openWith(t, state, "ok", func(c *Config) { c.Registerer = reg })
 	run, _ := r.Submit(Request{})
 	done := wait(t, r, run.ID, Success)
-	if got := testutil.ToFloat64(r.m.runs.WithLabelValues("success")); got != 1 {
+	if got := testutil.ToFloat64(r.m.runs.WithLabelValues("build", "success")); got != 1 {
 		t.Errorf("runs_total{success} = %v", got)
 	}
 	if got := testutil.ToFloat64(r.m.nodes.WithLabelValues("model", "success")); got != 1 {
@@ -130,7 +130,7 @@ func TestGaugesFollowTheQueue(t *testing.T) {
 	if q, run := testutil.ToFloat64(r.m.queued), testutil.ToFloat64(r.m.running); q != 0 || run != 0 {
 		t.Errorf("queued %v running %v after both were canceled", q, run)
 	}
-	if got := testutil.ToFloat64(r.m.runs.WithLabelValues("canceled")); got != 2 {
+	if got := testutil.ToFloat64(r.m.runs.WithLabelValues("build", "canceled")); got != 2 {
 		t.Errorf("runs_total{canceled} = %v", got)
 	}
 }

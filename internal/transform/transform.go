@@ -8,6 +8,7 @@ package transform
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -41,11 +42,40 @@ const (
 	Canceled Status = "canceled"
 )
 
+// Command is the dbt command a run executes.
+type Command string
+
+// The dbt commands a run may execute: build models, seeds, snapshots and
+// tests; run only the tests (a quality gate after a build); or check the
+// sources' freshness.
+const (
+	Build     Command = "build"
+	Test      Command = "test"
+	Freshness Command = "source freshness"
+)
+
+// Commands are the commands POST /transform takes.
+var Commands = []Command{Build, Test, Freshness}
+
+// Check says why a request cannot run, or nil.
+func (q Request) Check() error {
+	if q.Command != "" && !slices.Contains(Commands, q.Command) {
+		return fmt.Errorf("command %q is not one lakeflight runs: build, test or source freshness", q.Command)
+	}
+	if q.FullRefresh && q.Command != "" && q.Command != Build {
+		return fmt.Errorf("full_refresh applies to build only, not to %s", q.Command)
+	}
+	return nil
+}
+
 // Done reports whether a run in this status is over.
 func (s Status) Done() bool { return s == Success || s == Failed || s == Canceled }
 
 // Request is what POST /transform may ask for.
 type Request struct {
+	// Command is the dbt command: build (the default, also when empty),
+	// test, or source freshness.
+	Command     Command        `json:"command,omitempty"`
 	Select      []string       `json:"select,omitempty"`
 	Exclude     []string       `json:"exclude,omitempty"`
 	FullRefresh bool           `json:"full_refresh,omitempty"`
@@ -119,6 +149,9 @@ var (
 	ErrNotFound = errkind.New(errkind.NotFound, "no such transform run")
 	// ErrDone: the run is over and cannot be canceled.
 	ErrDone = errkind.New(errkind.FailedPrecondition, "the transform run is already over")
+	// ErrBadRequest: the request names no command dbt runs here, or
+	// options its command does not take.
+	ErrBadRequest = errkind.New(errkind.InvalidArgument, "bad transform request")
 	// ErrClosed: the runner is stopping.
 	ErrClosed = errkind.New(errkind.Unavailable, "the transform runner is stopping")
 )
@@ -197,6 +230,10 @@ func Open(cfg Config, log *slog.Logger) (*Runner, error) {
 
 // Submit queues a build and returns the run as queued.
 func (r *Runner) Submit(req Request) (Run, error) {
+	if err := req.Check(); err != nil {
+		return Run{}, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	req.Command = cmp.Or(req.Command, Build)
 	run := &Run{ID: newID(), Status: Queued, Request: req, QueuedAt: time.Now().UTC()}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -284,7 +321,7 @@ func (r *Runner) Cancel(id string) (Run, error) {
 		now := time.Now().UTC()
 		run.Status, run.FinishedAt, run.Error = Canceled, &now, "canceled before it started"
 		r.gauges()
-		r.m.runs.WithLabelValues(string(Canceled)).Inc()
+		r.m.runs.WithLabelValues(string(cmp.Or(run.Request.Command, Build)), string(Canceled)).Inc()
 		if err := r.save(run); err != nil {
 			return Run{}, err
 		}
@@ -348,7 +385,8 @@ func (r *Runner) work() {
 func (r *Runner) command(run *Run) []string {
 	dir := r.runDir(run.ID)
 	cmd := slices.Clone(r.cfg.Command)
-	cmd = append(cmd, "build", "--project-dir", r.cfg.ProjectDir, "--profiles-dir", r.cfg.ProfilesDir,
+	cmd = append(cmd, strings.Fields(string(cmp.Or(run.Request.Command, Build)))...) // a run saved before commands is a build
+	cmd = append(cmd, "--project-dir", r.cfg.ProjectDir, "--profiles-dir", r.cfg.ProfilesDir,
 		"--target-path", filepath.Join(dir, "target"), "--log-path", filepath.Join(dir, "logs"))
 	q := run.Request
 	if len(q.Select) > 0 {
@@ -376,7 +414,7 @@ func (r *Runner) runDir(id string) string { return filepath.Join(r.cfg.StateDir,
 func (r *Runner) execute(ctx context.Context, run *Run) {
 	tail := newTail(r.cfg.LogTailLines)
 	code, err := r.runProcess(ctx, run, tail)
-	nodes, rerr := readResults(filepath.Join(r.runDir(run.ID), "target", "run_results.json"))
+	nodes, rerr := readResults(filepath.Join(r.runDir(run.ID), "target", resultsFile(run.Request.Command)))
 	if r.cfg.Snapshots != nil {
 		attachSnapshots(r.cfg.Snapshots, nodes, *run.StartedAt)
 	}
@@ -489,7 +527,17 @@ func failure(code int, nodes []Node, tail []string) string {
 	return fmt.Sprintf("dbt exited with %d: %s", code, strings.Join(last, " | "))
 }
 
-// readResults reads dbt's run_results.json; a missing file is no nodes.
+// resultsFile is where dbt writes a command's results in the target
+// directory: source freshness has a file of its own, of the same shape.
+func resultsFile(c Command) string {
+	if c == Freshness {
+		return "sources.json"
+	}
+	return "run_results.json"
+}
+
+// readResults reads dbt's run_results.json (or sources.json); a missing
+// file is no nodes.
 func readResults(path string) ([]Node, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -506,6 +554,7 @@ func readResults(path string) ([]Node, error) {
 			Message       *string `json:"message"`
 			Failures      *int    `json:"failures"`
 			RelationName  *string `json:"relation_name"`
+			Error         *string `json:"error"` // sources.json's runtime errors
 		} `json:"results"`
 	}
 	if err := json.Unmarshal(b, &rr); err != nil {
@@ -516,6 +565,8 @@ func readResults(path string) ([]Node, error) {
 		n := Node{UniqueID: x.UniqueID, Status: x.Status, Seconds: x.ExecutionTime, Failures: x.Failures}
 		if x.Message != nil {
 			n.Message = *x.Message
+		} else if x.Error != nil {
+			n.Message = *x.Error
 		}
 		if x.RelationName != nil {
 			n.Relation = relationTable(*x.RelationName)

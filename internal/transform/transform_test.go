@@ -30,6 +30,10 @@ case "$FAKE_DBT" in
     trap 'echo got TERM; exit 143' TERM
     echo started > "$ARGS_FILE.started"
     while true; do sleep 0.05; done ;;
+  stale)
+    printf '{"results":[{"unique_id":"source.shop.bronze.orders","status":"pass","execution_time":0.2},{"unique_id":"source.shop.bronze.customers","status":"error","execution_time":0.1,"max_loaded_at_time_ago_in_s":90000}]}' > "$target/sources.json"
+    echo "Completed with 1 error"
+    exit 1 ;;
   fail)
     printf '{"results":[{"unique_id":"model.shop.orders","status":"success","execution_time":0.5,"message":"OK"},{"unique_id":"test.shop.not_null_orders_id","status":"fail","execution_time":0.1,"message":"Got 3 results, configured to fail if != 0","failures":3}]}' > "$target/run_results.json"
     echo "Completed with 1 error"
@@ -127,6 +131,43 @@ func TestRunSucceedsWithItsArguments(t *testing.T) {
 	}
 	if done.StartedAt == nil || done.FinishedAt == nil || done.FinishedAt.Before(*done.StartedAt) {
 		t.Errorf("timings %v %v", done.StartedAt, done.FinishedAt)
+	}
+}
+
+// TestCommands: test and source freshness run dbt's commands of those
+// names, freshness's nodes come from sources.json, and a request a command
+// cannot take is refused before it is queued.
+func TestCommands(t *testing.T) {
+	r := open(t, t.TempDir(), "ok")
+	run, err := r.Submit(Request{Command: Test, Select: []string{"marts"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := wait(t, r, run.ID, Success)
+	if args := strings.Join(done.Command[1:], " "); !strings.HasPrefix(args, "test --project-dir") || !strings.Contains(args, "--select marts") {
+		t.Errorf("test: command %q", args)
+	}
+	if def, _ := r.Submit(Request{}); def.Request.Command != Build {
+		t.Errorf("a request without a command is recorded as %q, want build", def.Request.Command)
+	}
+
+	stale := open(t, t.TempDir(), "stale")
+	run, err = stale.Submit(Request{Command: Freshness})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done = wait(t, stale, run.ID, Failed)
+	if args := strings.Join(done.Command[1:], " "); !strings.HasPrefix(args, "source freshness --project-dir") {
+		t.Errorf("freshness: command %q", args)
+	}
+	if len(done.Nodes) != 2 || !strings.Contains(done.Error, "source.shop.bronze.customers error") {
+		t.Errorf("freshness: nodes %+v, error %q", done.Nodes, done.Error)
+	}
+
+	for _, q := range []Request{{Command: "run"}, {Command: "build --full-refresh"}, {Command: Test, FullRefresh: true}} {
+		if _, err := r.Submit(q); !errors.Is(err, ErrBadRequest) {
+			t.Errorf("%+v: %v, want ErrBadRequest", q, err)
+		}
 	}
 }
 
