@@ -127,6 +127,7 @@ type Writer struct {
 	// committed, when set, hears of every table an ingest committed to, so
 	// that a query engine in the same process sees a new table at once.
 	committed func(ctx context.Context, id catalog.Ident)
+	m         *metrics // nil until Register
 }
 
 // OnCommit sets a function called after each successful ingest with the
@@ -147,6 +148,7 @@ func NewWriter(cat *catalog.Catalog, log *slog.Logger, mem memory.Allocator) *Wr
 // table as it was.
 func (w *Writer) Write(ctx context.Context, req Request) (res Result, err error) {
 	start := time.Now()
+	defer func() { w.observe(start, res, err) }()
 	res = Result{Table: req.Table.String()}
 	if req.Mode == "" {
 		req.Mode = ModeCreateAppend

@@ -29,8 +29,15 @@ type readinessBody struct {
 // readiness is 200 only when the server has finished starting, is not
 // stopping, and every dependency (catalog, DuckDB) answers.
 func (s *Server) readiness(c echo.Context) error {
+	body, code := s.check(c.Request().Context())
+	return c.JSON(code, body)
+}
+
+// check runs the readiness checks: what GET /ready answers, and
+// lakeflight_ready.
+func (s *Server) check(ctx context.Context) (readinessBody, int) {
 	if !s.ready.Load() {
-		return c.JSON(http.StatusServiceUnavailable, readinessBody{Status: "not ready: starting or stopping"})
+		return readinessBody{Status: "not ready: starting or stopping"}, http.StatusServiceUnavailable
 	}
 	body := readinessBody{Status: "ready"}
 	if s.opts.Transform != nil {
@@ -38,8 +45,8 @@ func (s *Server) readiness(c echo.Context) error {
 	}
 	code := http.StatusOK
 	for _, chk := range s.opts.Checks {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), s.opts.CheckTimeout)
-		err := chk.Pinger.Ping(ctx)
+		cctx, cancel := context.WithTimeout(ctx, s.opts.CheckTimeout)
+		err := chk.Pinger.Ping(cctx)
 		cancel()
 		res := checkResult{Name: chk.Name, Status: "ok"}
 		if err != nil {
@@ -49,5 +56,5 @@ func (s *Server) readiness(c echo.Context) error {
 		}
 		body.Checks = append(body.Checks, res)
 	}
-	return c.JSON(code, body)
+	return body, code
 }

@@ -40,6 +40,10 @@ type Check struct {
 type Options struct {
 	Logger   *slog.Logger
 	Gatherer prometheus.Gatherer
+	// Registerer, when set, takes the sidecar's own metrics (requests by
+	// route and status, lakeflight_ready); usually the registry Gatherer
+	// serves.
+	Registerer prometheus.Registerer
 	Checks   []Check
 	// CheckTimeout bounds each readiness check; default 2s.
 	CheckTimeout time.Duration
@@ -83,14 +87,16 @@ type Options struct {
 
 // Server is the HTTP sidecar.
 type Server struct {
-	jobs  *jobs // maintenance run with ?async=true (jobs.go)
-	echo  *echo.Echo
+	jobs    *jobs // maintenance run with ?async=true (jobs.go)
+	echo    *echo.Echo
+	metrics *httpMetrics // nil without a Registerer
 	opts  Options
 	ready atomic.Bool // false while starting and once stopping
 	srv   *http.Server
 }
 
 // New builds the sidecar; it answers 503 on /ready until SetReady(true).
+// It panics if opts.Registerer already holds metrics of the same names.
 func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -118,6 +124,12 @@ func New(opts Options) *Server {
 	e.HidePort = true
 	s := &Server{echo: e, opts: opts, jobs: newJobs()}
 	e.HTTPErrorHandler = s.handleError
+	if opts.Registerer != nil {
+		if err := s.register(opts.Registerer); err != nil {
+			panic(err)
+		}
+		e.Use(s.count)
+	}
 	reader, writer, admin := s.need(auth.Reader), s.need(auth.Writer), s.need(auth.Admin)
 	e.GET("/health", s.health)
 	e.GET("/ready", s.readiness)

@@ -182,7 +182,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	var transformLate atomic.Pointer[transform.Runner]
 	var transformOff atomic.Bool
 	var readsLate atomic.Pointer[tableReader] // the REST reads: 503 until the engine is open
-	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Checks: checks,
+	httpSrv := web.New(web.Options{Logger: log.With("component", "web"), Gatherer: reg, Registerer: reg, Checks: checks,
 		Ingest: lateIngest, MaxIngestBytes: int64(cfg.MaxIngestBytes),
 		MaxIngestDecompressedBytes: int64(cfg.IngestDecompressedLimit()), MaxIngestRatio: ingestRatio(cfg.MaxIngestRatio), Snapshots: lateCatalog{&catalogLate},
 		Transform: lateTransform{&transformLate, &transformOff}, Reader: lateReads{&readsLate}, Compactor: lateReads{&readsLate}, MaxReadRows: int64(cfg.MaxReadRows),
@@ -219,6 +219,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		authn.SetTokenStore(catalogTokens{cat}) // API tokens made at run time
 	}
 	catalogLate.Store(cat)
+	cacheRole := "warehouse"
+	if objWH != nil {
+		cacheRole = "object cache"
+	}
+	reg.MustRegister(newTableCollector(cat, log.With("component", "metrics")),
+		newDiskCollector([2]string{"data", dataDir}, [2]string{"temp", cfg.TempDir()}, [2]string{cacheRole, engineDir}))
 
 	eng, err = engine.Open(ctx, engine.Config{
 		Warehouse:     engineDir,
@@ -248,6 +254,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	readsLate.Store(&tableReader{cat: cat, eng: eng})
 
 	ingestWriter := ingest.NewWriter(cat, log.With("component", "ingest"), nil)
+	if err := ingestWriter.Register(reg); err != nil {
+		return shutdownHTTP(httpSrv, err)
+	}
 	ingestWriter.OnCommit(eng.Notice) // a table ingest creates is queryable, and listed, at once
 	ingestLate.Store(ingestWriter)
 	fsrv, err := flightsql.New(flightsql.Options{
