@@ -44,7 +44,7 @@ type Options struct {
 	// route and status, lakeflight_ready); usually the registry Gatherer
 	// serves.
 	Registerer prometheus.Registerer
-	Checks   []Check
+	Checks     []Check
 	// CheckTimeout bounds each readiness check; default 2s.
 	CheckTimeout time.Duration
 	// Ingest commits uploads to POST /ingest; nil answers 501.
@@ -90,9 +90,9 @@ type Server struct {
 	jobs    *jobs // maintenance run with ?async=true (jobs.go)
 	echo    *echo.Echo
 	metrics *httpMetrics // nil without a Registerer
-	opts  Options
-	ready atomic.Bool // false while starting and once stopping
-	srv   *http.Server
+	opts    Options
+	ready   atomic.Bool // false while starting and once stopping
+	srv     *http.Server
 }
 
 // New builds the sidecar; it answers 503 on /ready until SetReady(true).
