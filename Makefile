@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup s3server restcatalog hivemetastore demo test test-go test-postgres test-s3 test-rest test-hive test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
+.PHONY: all build run setup s3server amtool restcatalog hivemetastore demo test test-go test-postgres test-s3 test-rest test-hive test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
 
 all: build
 
@@ -34,6 +34,11 @@ s3server:
 	@command -v versitygw >/dev/null || test -x "$$($(GO) env GOPATH)/bin/versitygw" || \
 		{ echo "installing versitygw (go install, a few minutes once)"; $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
 
+## amtool: Alertmanager's config checker, the version compose runs (Debian's is older), for deploy/prometheus's tests
+amtool:
+	@test -x "$$($(GO) env GOPATH)/bin/amtool" || \
+		{ echo "installing amtool (go install, about 30 s once)"; $(GO) install github.com/prometheus/alertmanager/cmd/amtool@v0.28.1; }
+
 ## restcatalog: Apache Iceberg's Java REST catalog server (jars from Maven Central, in ~/.cache/lakeflight), the external catalog of internal/resttest
 restcatalog:
 	bash internal/resttest/fixture/build.sh
@@ -42,7 +47,7 @@ restcatalog:
 hivemetastore:
 	bash internal/hmstest/fixture/build.sh
 
-test-go: s3server restcatalog hivemetastore
+test-go: s3server amtool restcatalog hivemetastore
 	$(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./...
 
 ## test-postgres: the catalog and engine suites with their catalogs in PostgreSQL (Debian's server, in a private cluster the suites start)
