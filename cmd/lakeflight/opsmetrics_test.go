@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +19,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lakeflight/lakeflight/internal/config"
+	"github.com/lakeflight/lakeflight/internal/s3test"
+	"github.com/lakeflight/lakeflight/objstore"
 )
 
 // scrape reads the server's /metrics into its families by name.
@@ -68,11 +73,22 @@ next:
 	return 0
 }
 
-// opsServer starts a server with the stand-in dbt and gives it some work:
-// three uploads into bronze.m (a clean one, one with a bad row kept in
-// the rejects table, one refused whole), a transform run and a query.
+// opsServer starts a server with the stand-in dbt and its warehouse in a
+// bucket of versitygw (so that the object cache reports too), and gives it
+// some work: three uploads into bronze.m (a clean one, one with a bad row
+// kept in the rejects table, one refused whole), a transform run, a query
+// and a CTAS.
 func opsServer(t *testing.T) (httpAddr string) {
 	t.Helper()
+	s3 := s3test.ForTest(t)
+	bucket, err := objstore.New(objstore.Config{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: "lake",
+		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Insecure: true, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bucket.MakeBucket(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	project := t.TempDir()
 	if err := os.WriteFile(filepath.Join(project, "dbt_project.yml"), []byte("name: shop\nprofile: lakeflight\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -83,6 +99,8 @@ func opsServer(t *testing.T) (httpAddr string) {
 	}
 	flightAddr, httpAddr, _ := startServeWith(t, filepath.Join(t.TempDir(), "data"), func(c *config.Config) {
 		c.DBT.ProjectDir, c.DBT.Command = project, stub
+		c.Catalog.Warehouse = "s3://lake/warehouse"
+		c.S3 = config.S3Config{Endpoint: s3.Endpoint, Region: s3.Region, AccessKeyID: s3.AccessKey, SecretAccessKey: s3.SecretKey, Insecure: true}
 	})
 	for _, up := range []struct {
 		query, body string
@@ -117,8 +135,10 @@ func opsServer(t *testing.T) (httpAddr string) {
 		_ = json.Unmarshal([]byte(body), &run)
 	}
 	var out, errOut bytes.Buffer
-	if err := runQuery(context.Background(), []string{"--server", flightAddr, "SELECT count(*) FROM bronze.m"}, &out, &errOut); err != nil {
-		t.Fatal(err)
+	for _, sql := range []string{"SELECT count(*) FROM bronze.m", "CREATE TABLE silver.m AS SELECT * FROM bronze.m"} {
+		if err := runQuery(context.Background(), []string{"--server", flightAddr, sql}, &out, &errOut); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
 	}
 	if code, body := httpGet(t, "http://"+httpAddr+"/ready"); code != http.StatusOK {
 		t.Fatalf("/ready: %d %s", code, body)
@@ -150,9 +170,10 @@ func TestOperationalMetrics(t *testing.T) {
 		{"lakeflight_table_data_files", map[string]string{"namespace": "bronze", "table": "m"}, 2},
 		{"lakeflight_table_delete_files", map[string]string{"namespace": "bronze", "table": "m"}, 0},
 		{"lakeflight_table_snapshots", map[string]string{"namespace": "bronze", "table": "m__rejects"}, 1},
-		{"lakeflight_tables", nil, 2},
+		{"lakeflight_tables", nil, 3},
 		{"lakeflight_ready", nil, 1},
 		{"lakeflight_transform_runs_total", map[string]string{"command": "build", "status": "success"}, 1},
+		{"lakeflight_object_cache_max_bytes", nil, float64(config.Default().Cache.MaxBytes)},
 	} {
 		if got := value(t, m, tt.name, tt.labels); got != tt.want {
 			t.Errorf("%s%v = %v, want %v", tt.name, tt.labels, got, tt.want)
@@ -165,11 +186,149 @@ func TestOperationalMetrics(t *testing.T) {
 	if age := time.Since(time.Unix(int64(oldest), 0)); age < 0 || age > time.Minute {
 		t.Errorf("bronze.m's oldest snapshot is %v old", age)
 	}
-	for _, dir := range []string{"data", "temp", "warehouse"} {
+	for _, dir := range []string{"data", "temp", "object cache"} {
 		free := value(t, m, "lakeflight_disk_free_bytes", map[string]string{"dir": dir})
 		size := value(t, m, "lakeflight_disk_size_bytes", map[string]string{"dir": dir})
 		if free <= 0 || size < free {
 			t.Errorf("disk of %s: %v free of %v", dir, free, size)
 		}
 	}
+}
+
+// promqlNames are the metric names a PromQL expression selects. It is a
+// lexer, not a parser (promtool has checked the syntax): strings, label
+// matchers, ranges, Grafana variables and grouping clauses go first; what
+// is left is names, functions (followed by '('), keywords and numbers.
+func promqlNames(expr string) []string {
+	for _, re := range []*regexp.Regexp{
+		regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|` + "`[^`]*`"),
+		regexp.MustCompile(`\$\{[^}]*\}|\$\w+`),
+		regexp.MustCompile(`\{[^}]*\}|\[[^\]]*\]`),
+		regexp.MustCompile(`\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`),
+	} {
+		expr = re.ReplaceAllString(expr, " ")
+	}
+	keywords := map[string]bool{"and": true, "or": true, "unless": true, "bool": true, "offset": true, "inf": true, "nan": true}
+	var names []string
+	for _, m := range regexp.MustCompile(`[A-Za-z_:][A-Za-z0-9_:]*(\s*\()?`).FindAllString(expr, -1) {
+		if strings.HasSuffix(m, "(") || keywords[strings.ToLower(m)] {
+			continue
+		}
+		if i := strings.IndexFunc(m, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' }); i >= 0 {
+			m = m[:i]
+		}
+		names = append(names, m)
+	}
+	// A number such as 1e9 or 16 * 1024: its letters are not a name.
+	return slices.DeleteFunc(names, func(n string) bool { return regexp.MustCompile(`^e\d*$`).MatchString(n) })
+}
+
+func TestPromqlNames(t *testing.T) {
+	for expr, want := range map[string][]string{
+		`sum by (job, le) (rate(a_bucket{outcome="x", instance=~"$instance"}[$__rate_interval])) / b > 0.5 and on (job) c`: {"a_bucket", "b", "c"},
+		`histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m]))) > 10`:                                                  {"x_bucket"},
+		`time() - max without (instance) (ts) > 14 * 86400 and max(n) > 10`:                                                {"ts", "n"},
+		`label_values(lakeflight_build_info{job="$job"}, instance)`:                                                        {"lakeflight_build_info", "instance"},
+		`delta(max without (instance) (files)[6h:5m]) > 1e9`:                                                               {"files"},
+	} {
+		if got := promqlNames(expr); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", expr, got, want)
+		}
+	}
+}
+
+// TestAlertRulesAndDashboardUseExportedMetrics: every metric the alert
+// rules and the Grafana dashboard select is one a real server's /metrics
+// exports (a histogram's _bucket, _sum and _count included); only up and
+// ALERTS, which Prometheus makes, are not.
+func TestAlertRulesAndDashboardUseExportedMetrics(t *testing.T) {
+	families := scrape(t, opsServer(t))
+	exported := func(name string) bool {
+		if _, ok := families[name]; ok {
+			return true
+		}
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if f, ok := families[strings.TrimSuffix(name, suffix)]; ok && strings.HasSuffix(name, suffix) && f.GetType() == dto.MetricType_HISTOGRAM {
+				return true
+			}
+		}
+		return name == "up" || name == "ALERTS"
+	}
+	exprs := map[string]string{} // expression → where
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				Expr  string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	b, err := os.ReadFile("../../deploy/prometheus/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &rules); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			exprs[r.Expr] = "alert " + r.Alert
+		}
+	}
+	dashboards, _ := filepath.Glob("../../deploy/grafana/dashboards/*.json")
+	if len(dashboards) == 0 {
+		t.Fatal("no dashboards in deploy/grafana/dashboards")
+	}
+	for _, path := range dashboards {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dash struct {
+			Panels []struct {
+				Title   string `json:"title"`
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+			Templating struct {
+				List []struct {
+					Name  string `json:"name"`
+					Query struct {
+						Query string `json:"query"`
+					} `json:"query"`
+				} `json:"list"`
+			} `json:"templating"`
+		}
+		if err := json.Unmarshal(b, &dash); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, p := range dash.Panels {
+			for _, tg := range p.Targets {
+				exprs[tg.Expr] = filepath.Base(path) + " panel " + p.Title
+			}
+		}
+		for _, v := range dash.Templating.List {
+			// label_values(metric, label): the label is no metric.
+			q := regexp.MustCompile(`^label_values\((.*),\s*\w+\)$`).ReplaceAllString(v.Query.Query, "$1")
+			exprs[q] = filepath.Base(path) + " variable " + v.Name
+		}
+	}
+	if len(exprs) < 40 {
+		t.Fatalf("only %d expressions found in the rules and dashboards", len(exprs))
+	}
+	checked := map[string]bool{}
+	for expr, where := range exprs {
+		names := promqlNames(expr)
+		if len(names) == 0 {
+			t.Errorf("%s: no metric in %q", where, expr)
+		}
+		for _, n := range names {
+			checked[n] = true
+			if !exported(n) {
+				t.Errorf("%s uses %s, which /metrics does not export", where, n)
+			}
+		}
+	}
+	t.Logf("%d expressions, %d metric names checked", len(exprs), len(checked))
 }
