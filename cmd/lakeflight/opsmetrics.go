@@ -42,7 +42,7 @@ func (d *diskCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.NewInvalidMetric(d.free, err)
 			continue
 		}
-		bsize := float64(st.Bsize) //nolint:unconvert // int32 on some platforms
+		bsize := float64(st.Bsize)
 		ch <- prometheus.MustNewConstMetric(d.free, prometheus.GaugeValue, float64(st.Bavail)*bsize, dir[0], dir[1])
 		ch <- prometheus.MustNewConstMetric(d.size, prometheus.GaugeValue, float64(st.Blocks)*bsize, dir[0], dir[1])
 	}
