@@ -242,10 +242,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 	props[sqlcat.DialectKey] = string(dialect)
 	props["init_catalog_tables"] = "true"
 
+	// Replicas starting at once on an empty PostgreSQL database would race
+	// to create the catalog's tables (PostgreSQL's CREATE TABLE IF NOT
+	// EXISTS is not safe against a concurrent one): one at a time.
+	unlock, err := initLock(ctx, db, driver)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("initialising sql catalog: %w", redactDSN(err, dsn))
+	}
 	// NewCatalog creates iceberg_tables / iceberg_namespace_properties if
 	// missing. It takes no ctx, so run it in a goroutine we can abandon.
 	ice, err := newSQLCatalog(ctx, name, db, dialect, props)
 	if err != nil {
+		unlock()
 		_ = db.Close()
 		return nil, fmt.Errorf("initialising sql catalog: %w", err)
 	}
@@ -253,11 +262,44 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Catalog, error) {
 	log.Info("catalog open", "name", name, "driver", driver, "warehouse", warehouse)
 	c := newCatalog(log, name, driver, warehouse, ice, cfg.Props)
 	c.db = db
-	if err := c.ensureTokenTable(ctx); err != nil {
+	err = c.ensureTokenTable(ctx)
+	unlock()
+	if err != nil {
 		_ = c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// initLockKey is the PostgreSQL advisory lock that serialises creating the
+// catalog's tables (any constant; "lakeflig" in ASCII).
+const initLockKey = 0x6c616b65666c6967
+
+// initLock takes the PostgreSQL advisory lock of catalog initialisation on
+// a connection of its own, waiting for a replica that holds it; the
+// returned func releases it. A process that dies holding it releases it
+// with its session. SQLite needs none (one process per file).
+func initLock(ctx context.Context, db *sql.DB, driver string) (unlock func(), err error) {
+	if driver != driverPostgres {
+		return func() {}, nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", int64(initLockKey)); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("waiting for another server initialising the catalog: %w", err)
+	}
+	return func() {
+		// Close hands the connection back to the pool, session and lock
+		// alive: release the lock first, or have the pool drop the
+		// connection when that fails.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(initLockKey)); err != nil {
+			_ = conn.Raw(func(any) error { return sqldriver.ErrBadConn })
+		}
+		_ = conn.Close()
+	}, nil
 }
 
 // openRemote opens a catalog on an external catalog: a REST catalog, AWS

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -55,5 +56,40 @@ func TestPostgresCatalogSurvivesServerRestart(t *testing.T) {
 	}
 	if _, err := c.TableState(ctx, Ident{"bronze", "nope"}); !errors.Is(err, ErrNoSuchTable) {
 		t.Fatalf("an unknown table after the restart: %v", err)
+	}
+}
+
+// Replicas starting at once on an empty PostgreSQL database (a Kubernetes
+// Deployment's first rollout) all open the catalog: one creates its
+// tables while the others wait, instead of racing to create them.
+func TestPostgresReplicasOpenAnEmptyCatalogAtOnce(t *testing.T) {
+	srv := pgtest.ForTest(t)
+	for round := range 3 {
+		dsn, err := srv.NewDatabase(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := newEnv(t)
+		env.cfg.Driver, env.cfg.URI = "postgres", dsn
+		const replicas = 6
+		errs := make(chan error, replicas)
+		start := make(chan struct{})
+		for range replicas {
+			go func() {
+				<-start
+				c, err := Open(t.Context(), env.cfg, slog.New(slog.DiscardHandler))
+				if err == nil {
+					err = c.EnsureNamespace(t.Context(), "bronze")
+					_ = c.Close()
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		for range replicas {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: a replica failed to open the empty catalog: %v", round, err)
+			}
+		}
 	}
 }
