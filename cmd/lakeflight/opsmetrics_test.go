@@ -89,14 +89,7 @@ func opsServer(t *testing.T) (httpAddr string) {
 	if err := bucket.MakeBucket(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	project := t.TempDir()
-	if err := os.WriteFile(filepath.Join(project, "dbt_project.yml"), []byte("name: shop\nprofile: lakeflight\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stub := filepath.Join(t.TempDir(), "dbt")
-	if err := os.WriteFile(stub, []byte(stubDBT), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	project, stub := stubProject(t)
 	flightAddr, httpAddr, _ := startServeWith(t, filepath.Join(t.TempDir(), "data"), func(c *config.Config) {
 		c.DBT.ProjectDir, c.DBT.Command = project, stub
 		c.Catalog.Warehouse = "s3://lake/warehouse"

@@ -32,15 +32,22 @@ pwd > "$target/cwd"
 printf '{"results":[{"unique_id":"model.shop.stg","status":"success","execution_time":0.1}]}' > "$target/run_results.json"
 `
 
-func TestServeRunsTransforms(t *testing.T) {
-	project := t.TempDir()
+// stubProject is a dbt project directory and the stand-in dbt.
+func stubProject(t *testing.T) (project, stub string) {
+	t.Helper()
+	project = t.TempDir()
 	if err := os.WriteFile(filepath.Join(project, "dbt_project.yml"), []byte("name: shop\nprofile: lakeflight\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stub := filepath.Join(t.TempDir(), "dbt")
+	stub = filepath.Join(t.TempDir(), "dbt")
 	if err := os.WriteFile(stub, []byte(stubDBT), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return project, stub
+}
+
+func TestServeRunsTransforms(t *testing.T) {
+	project, stub := stubProject(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	flightAddr, httpAddr, _ := startServeWith(t, dataDir, func(c *config.Config) {
 		c.DBT.ProjectDir, c.DBT.Command = project, stub
