@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/lakeflight
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: all build run setup s3server amtool restcatalog hivemetastore demo test test-go test-postgres test-s3 test-rest test-hive test-e2e lint bench bench-tpch bench-load bench-pgwire tidy-check clean
+.PHONY: all build run setup s3server amtool restcatalog hivemetastore demo test test-go test-postgres test-s3 test-rest test-hive test-e2e test-airflow lint bench bench-tpch bench-load bench-pgwire tidy-check clean
 
 all: build
 
@@ -27,7 +27,7 @@ demo: build setup
 	bash scripts/demo.sh
 
 ## test: every test: Go (race detector on), the catalog and engine suites again on PostgreSQL, on an Iceberg REST catalog and on a Hive Metastore, and the Python ADBC + JDBC end-to-end suites
-test: setup test-go test-postgres test-s3 test-rest test-hive test-e2e
+test: setup test-go test-postgres test-s3 test-rest test-hive test-e2e test-airflow
 
 ## s3server: versitygw, the S3-compatible server the object-store tests start (internal/s3test), when missing
 s3server:
@@ -69,11 +69,15 @@ test-hive: hivemetastore
 test-e2e: build restcatalog hivemetastore
 	LAKEFLIGHT_BIN=$(CURDIR)/$(BIN) bash e2e/run.sh
 
+## test-airflow: the Airflow DAGs (dags/) in their own virtualenv (e2e/airflow/.venv, Airflow 3 pinned in dags/): DagBag checks, then `airflow dags test` of ingest, transform, quality and maintenance against a real server
+test-airflow: build setup
+	LAKEFLIGHT_BIN=$(CURDIR)/$(BIN) bash e2e/airflow/run.sh
+
 lint: setup
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) run $(GOLANGCI) run ./...
-	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench bench/tpch bench/pgwire bench/partitions bench/lakeflight_proc.py dbt/adapter
+	e2e/.venv/bin/ruff check --config e2e/ruff.toml e2e bench/dbtbench bench/tpch bench/pgwire bench/partitions bench/lakeflight_proc.py dbt/adapter dags e2e/airflow
 
 tidy-check:
 	$(GO) mod tidy -diff

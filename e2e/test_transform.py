@@ -195,7 +195,8 @@ def test_demo_to_gold_and_a_second_day(shop):
     assert nodes["snapshot.shop.customers_history"]["snapshots"] == [snapshot_id(shop, "silver.customers_history")]
     assert "snapshots" not in nodes["model.shop.int_order_amounts"], nodes["model.shop.int_order_amounts"]
     metrics = http_text(shop, "/metrics")
-    assert 'lakeflight_transform_runs_total{command="build",status="success"} 2' in metrics.splitlines(), metrics[-2000:]
+    builds = 'lakeflight_transform_runs_total{command="build",status="success"} 2'
+    assert builds in metrics.splitlines(), metrics[-2000:]
     assert 'lakeflight_transform_nodes_total{resource_type="model",status="success"}' in metrics
     [fct_seconds] = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                      if line.startswith('lakeflight_transform_node_duration_seconds{node="model.shop.fct_orders"}')]
