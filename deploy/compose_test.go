@@ -115,7 +115,7 @@ func TestComposeDependencies(t *testing.T) {
 	withAPI := map[string]string{"postgres": healthy, "airflow-init": done, "airflow-apiserver": healthy}
 	want := map[string]map[string]string{
 		"lakeflight1":           {"postgres": healthy, "minio-init": done},
-		"lakeflight2":           {"postgres": healthy, "minio-init": done, "lakeflight1": healthy},
+		"lakeflight2":           {"postgres": healthy, "minio-init": done},
 		"postgres":              {},
 		"minio":                 {},
 		"minio-init":            {"minio": healthy},
