@@ -96,6 +96,8 @@ bench: build s3server restcatalog
 	$(GO) test -tags $(TAGS) -run '^$$' -bench 'CSV$$|NDJSON$$|FixBatchUTF8|Decompress' -benchmem -benchtime 3x ./ingest/
 	# POST /transform's response time (goal: p50 under 10 ms)
 	$(GO) test -tags $(TAGS) -run '^$$' -bench TransformPOST -benchtime 500x ./cmd/lakeflight/
+	# one walk of 200 tables' metadata for the per-table gauges of /metrics (at most one a minute)
+	$(GO) test -tags $(TAGS) -run '^$$' -bench TableStatsWalk -benchtime 20x ./cmd/lakeflight/
 	# lakeflight query's CSV and JSON output, formatting alone (end to end: docs/benchmarks.md, CLI output)
 	$(GO) test -tags $(TAGS) -run '^$$' -bench 'Write(CSV|JSON)$$' -benchmem ./cmd/lakeflight/
 	# dbt build of the demo shop (~1M bronze rows), first and incremental, against dbt-duckdb on a DuckDB file

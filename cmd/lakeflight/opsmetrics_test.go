@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,11 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
+	"github.com/lakeflight/lakeflight/catalog"
 	"github.com/lakeflight/lakeflight/internal/config"
 	"github.com/lakeflight/lakeflight/internal/s3test"
 	"github.com/lakeflight/lakeflight/objstore"
@@ -324,4 +328,36 @@ func TestAlertRulesAndDashboardUseExportedMetrics(t *testing.T) {
 		}
 	}
 	t.Logf("%d expressions, %d metric names checked", len(exprs), len(checked))
+}
+
+// BenchmarkTableStatsWalk is one walk of the catalog for the table gauges
+// (list the tables, load each one's metadata) over 200 tables of a SQLite
+// catalog: the cost a scrape pays at most once a minute.
+func BenchmarkTableStatsWalk(b *testing.B) {
+	dir := b.TempDir()
+	cat, err := catalog.Open(b.Context(), catalog.Config{Driver: "sqlite", URI: filepath.Join(dir, "catalog.db"),
+		Warehouse: filepath.Join(dir, "warehouse")}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cat.Close()
+	if err := cat.EnsureNamespace(b.Context(), "bronze"); err != nil {
+		b.Fatal(err)
+	}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	const tables = 200
+	for i := range tables {
+		if err := cat.CreateTable(b.Context(), catalog.Ident{Namespace: "bronze", Name: fmt.Sprintf("t%03d", i)}, schema); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c := newTableCollector(cat, slog.New(slog.DiscardHandler))
+	b.ResetTimer()
+	for b.Loop() {
+		stats, err := c.walk()
+		if err != nil || len(stats) != tables {
+			b.Fatalf("walk: %d tables, %v", len(stats), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/tables, "µs/table")
 }
