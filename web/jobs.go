@@ -37,7 +37,8 @@ type Job struct {
 	Error    string                     `json:"error,omitempty"`
 }
 
-var errNoSuchJob = errkind.New(errkind.NotFound, "no such maintenance job")
+var errNoSuchJob = errkind.New(errkind.NotFound, "no such maintenance job on this server (a job is kept by the server that accepted it: "+
+	"with several replicas, send maintenance to one of them)")
 
 type jobs struct {
 	mu     sync.Mutex
@@ -141,7 +142,7 @@ func (s *Server) maintenance(c echo.Context, id catalog.Ident, action string, fn
 func (s *Server) getJob(c echo.Context) error {
 	job, ok := s.jobs.get(c.Param("id"))
 	if !ok {
-		return errNoSuchJob
+		return fmt.Errorf("%w: %q", errNoSuchJob, c.Param("id"))
 	}
 	return c.JSON(http.StatusOK, job)
 }

@@ -145,8 +145,10 @@ type Config struct {
 
 // Errors, with their kinds for the transports.
 var (
-	// ErrNotFound: no run has this id.
-	ErrNotFound = errkind.New(errkind.NotFound, "no such transform run")
+	// ErrNotFound: no run has this id. Runs live in the server that
+	// accepted them, so the message says so for a poll another replica got.
+	ErrNotFound = errkind.New(errkind.NotFound, "no such transform run on this server (a run is kept by the server that accepted it: "+
+		"with several replicas, send /transform to one of them)")
 	// ErrDone: the run is over and cannot be canceled.
 	ErrDone = errkind.New(errkind.FailedPrecondition, "the transform run is already over")
 	// ErrBadRequest: the request names no command dbt runs here, or
