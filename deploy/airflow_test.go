@@ -109,7 +109,8 @@ func TestAirflowImage(t *testing.T) {
 
 // TestAirflowHelmValues: every Secret, key and claim values.yaml names is
 // defined in deploy/airflow, the DAGs reach the pods, and the lakeflight
-// connection points at the Service of deploy/k8s.
+// connection points at the Services of deploy/k8s: HTTP at the jobs
+// server, Flight SQL at the scaled servers.
 func TestAirflowHelmValues(t *testing.T) {
 	var v helmValues
 	unmarshalYAML(t, airflowDir+"/values.yaml", &v)
@@ -166,15 +167,17 @@ func TestAirflowHelmValues(t *testing.T) {
 	}
 	c := airflowConnection(t, connJSON)
 	k8s := loadManifests(t, k8sDir, "kustomization.yaml")
-	svc := k8s.services[0]
-	host := svc.Name + "." + k8s.namespaces[0].Name + ".svc.cluster.local"
-	ports := map[string]string{}
-	for _, p := range svc.Spec.Ports {
-		ports[p.Name] = strconv.Itoa(int(p.Port))
+	// Ingest, transforms and maintenance over HTTP go to the one jobs
+	// server (a run is polled where it started); queries over Flight SQL
+	// go to the scaled servers.
+	jobsHost, jobsPorts := k8sServiceAddr(t, k8s, jobsName)
+	serverHost, serverPorts := k8sServiceAddr(t, k8s, serverName)
+	if c.Host != jobsHost || c.Port != jobsPorts["http"] {
+		t.Errorf("AIRFLOW_CONN_LAKEFLIGHT_DEFAULT: host %s port %s; want the jobs Service %s port %s (a transform run or maintenance job is polled on the server that accepted it)",
+			c.Host, c.Port, jobsHost, jobsPorts["http"])
 	}
-	if c.Host != host || c.Port != ports["http"] || c.FlightURI != "grpc://"+host+":"+ports["flight"] {
-		t.Errorf("AIRFLOW_CONN_LAKEFLIGHT_DEFAULT: host %s port %s flight_uri %s; the Service is %s, http %s, flight %s",
-			c.Host, c.Port, c.FlightURI, host, ports["http"], ports["flight"])
+	if want := "grpc://" + serverHost + ":" + serverPorts["flight"]; c.FlightURI != want {
+		t.Errorf("AIRFLOW_CONN_LAKEFLIGHT_DEFAULT: flight_uri %s; want the scaled Service, %s", c.FlightURI, want)
 	}
 
 	// Volumes: claims exist, mounts name volumes.
@@ -264,4 +267,19 @@ func TestAirflowNamesTheDAGsRead(t *testing.T) {
 			t.Errorf("%s sets %s, but no code in dags/ names %q", set[k], k, strings.ToLower(id))
 		}
 	}
+}
+
+// k8sServiceAddr is the cluster DNS name of the deploy/k8s Service called
+// name and its ports by port name.
+func k8sServiceAddr(t *testing.T, m *manifests, name string) (host string, ports map[string]string) {
+	t.Helper()
+	if len(m.namespaces) != 1 {
+		t.Fatalf("%s: %d Namespaces; want 1", k8sDir, len(m.namespaces))
+	}
+	svc := serviceNamed(t, m, name)
+	ports = map[string]string{}
+	for _, p := range svc.Spec.Ports {
+		ports[p.Name] = strconv.Itoa(int(p.Port))
+	}
+	return svc.Name + "." + m.namespaces[0].Name + ".svc.cluster.local", ports
 }

@@ -1,8 +1,10 @@
 package deploy
 
 import (
+	"fmt"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -23,14 +26,29 @@ import (
 
 const k8sDir = "deploy/k8s"
 
-// lakeflightDeployment is the one Deployment of deploy/k8s and its server
-// container.
+// The Deployments and Services of deploy/k8s, by name: the scaled servers
+// and the one server that runs Airflow's jobs (jobs.yaml).
+const (
+	serverName = "lakeflight"
+	jobsName   = "lakeflight-jobs"
+)
+
+// lakeflightDeployment is the server Deployment of deploy/k8s and its
+// server container.
 func lakeflightDeployment(t *testing.T, m *manifests) (*appsv1.Deployment, *corev1.Container) {
 	t.Helper()
-	if len(m.deployments) != 1 {
-		t.Fatalf("%s: %d Deployments; want 1", k8sDir, len(m.deployments))
+	return deploymentNamed(t, m, serverName)
+}
+
+// deploymentNamed is the Deployment of m called name and its container
+// named lakeflight.
+func deploymentNamed(t *testing.T, m *manifests, name string) (*appsv1.Deployment, *corev1.Container) {
+	t.Helper()
+	i := slices.IndexFunc(m.deployments, func(d *appsv1.Deployment) bool { return d.Name == name })
+	if i < 0 {
+		t.Fatalf("%s: no Deployment %s", k8sDir, name)
 	}
-	d := m.deployments[0]
+	d := m.deployments[i]
 	for i, c := range d.Spec.Template.Spec.Containers {
 		if c.Name == "lakeflight" {
 			return d, &d.Spec.Template.Spec.Containers[i]
@@ -38,6 +56,16 @@ func lakeflightDeployment(t *testing.T, m *manifests) (*appsv1.Deployment, *core
 	}
 	t.Fatalf("Deployment %s: no container named lakeflight", d.Name)
 	return nil, nil
+}
+
+// serviceNamed is the Service of m called name.
+func serviceNamed(t *testing.T, m *manifests, name string) *corev1.Service {
+	t.Helper()
+	i := slices.IndexFunc(m.services, func(s *corev1.Service) bool { return s.Name == name })
+	if i < 0 {
+		t.Fatalf("%s: no Service %s", k8sDir, name)
+	}
+	return m.services[i]
 }
 
 // k8sServerConfig is the configuration the server container runs with:
@@ -164,6 +192,14 @@ func TestK8sKustomization(t *testing.T) {
 	}
 	if !equalSets(k.Resources, slices.Collect(maps.Keys(m.byFile))) {
 		t.Errorf("kustomization.yaml lists %v; the directory holds %v", k.Resources, slices.Sorted(maps.Keys(m.byFile)))
+	}
+	// The jobs server above all: without it Airflow's transforms and
+	// maintenance jobs would have nowhere to go.
+	for file, objs := range m.byFile {
+		if slices.ContainsFunc(objs, func(o metav1.Object) bool { _, ok := o.(*appsv1.Deployment); return ok && o.GetName() == jobsName }) &&
+			!slices.Contains(k.Resources, file) {
+			t.Errorf("kustomization.yaml does not list %s, which holds Deployment %s", file, jobsName)
+		}
 	}
 	if len(m.namespaces) != 1 || k.Namespace != m.namespaces[0].Name {
 		t.Errorf("kustomization.yaml: namespace %q is not the one Namespace of the manifests", k.Namespace)
@@ -381,32 +417,46 @@ func containerPort(c *corev1.Container, p intstr.IntOrString) string {
 	return "(no port " + p.StrVal + ")"
 }
 
-// TestK8sService: the Service selects the server pods and exposes Flight
-// SQL and HTTP on the container ports.
+// TestK8sService: each Service selects the pods of the Deployment of its
+// name and no other's (`lakeflight` the scaled servers, `lakeflight-jobs`
+// the jobs server), and exposes Flight SQL and HTTP on the container
+// ports.
 func TestK8sService(t *testing.T) {
 	m := loadManifests(t, k8sDir, "kustomization.yaml")
-	d, c := lakeflightDeployment(t, m)
 	cfg := k8sServerConfig(t, m)
-	if len(m.services) != 1 {
-		t.Fatalf("%d Services; want 1", len(m.services))
+	var names []string
+	for _, s := range m.services {
+		names = append(names, s.Name)
 	}
-	s := m.services[0]
-	if len(s.Spec.Selector) == 0 || !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(d.Spec.Template.Labels)) {
-		t.Errorf("Service %s: selector %v does not select the Deployment's pods", s.Name, s.Spec.Selector)
+	if !equalSets(names, []string{serverName, jobsName}) {
+		t.Errorf("Services %v; want %s and %s", names, serverName, jobsName)
 	}
-	var ports []string
-	for _, p := range s.Spec.Ports {
-		target := p.TargetPort
-		if target.Type == intstr.Int && target.IntVal == 0 {
-			target = intstr.FromInt32(p.Port)
+	for _, name := range []string{serverName, jobsName} {
+		s := serviceNamed(t, m, name)
+		d, c := deploymentNamed(t, m, name)
+		for _, other := range m.deployments {
+			selects := len(s.Spec.Selector) > 0 && labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(other.Spec.Template.Labels))
+			switch {
+			case other == d && !selects:
+				t.Errorf("Service %s: selector %v does not select the pods of Deployment %s", s.Name, s.Spec.Selector, d.Name)
+			case other != d && selects:
+				t.Errorf("Service %s: selector %v also selects the pods of Deployment %s", s.Name, s.Spec.Selector, other.Name)
+			}
 		}
-		if cp := containerPort(c, target); cp != strconv.Itoa(int(p.Port)) {
-			t.Errorf("Service %s port %s: %d → container port %s; want the same number", s.Name, p.Name, p.Port, cp)
+		var ports []string
+		for _, p := range s.Spec.Ports {
+			target := p.TargetPort
+			if target.Type == intstr.Int && target.IntVal == 0 {
+				target = intstr.FromInt32(p.Port)
+			}
+			if cp := containerPort(c, target); cp != strconv.Itoa(int(p.Port)) {
+				t.Errorf("Service %s port %s: %d → container port %s; want the same number", s.Name, p.Name, p.Port, cp)
+			}
+			ports = append(ports, strconv.Itoa(int(p.Port)))
 		}
-		ports = append(ports, strconv.Itoa(int(p.Port)))
-	}
-	if want := []string{port(t, cfg.FlightAddr), port(t, cfg.HTTPAddr)}; !equalSets(ports, want) {
-		t.Errorf("Service %s: ports %v; want Flight SQL and HTTP %v", s.Name, ports, want)
+		if want := []string{port(t, cfg.FlightAddr), port(t, cfg.HTTPAddr)}; !equalSets(ports, want) {
+			t.Errorf("Service %s: ports %v; want Flight SQL and HTTP %v", s.Name, ports, want)
+		}
 	}
 }
 
@@ -436,5 +486,142 @@ func TestK8sAutoscalingAndDisruption(t *testing.T) {
 	}
 	if p.Spec.MaxUnavailable == nil && p.Spec.MinAvailable == nil {
 		t.Errorf("PDB %s: neither maxUnavailable nor minAvailable", p.Name)
+	}
+
+	// Neither reaches the jobs server: the HPA scales (and averages the CPU
+	// of) the pods its target's selector picks, and a PDB on the one jobs
+	// pod would only block node drains.
+	jobs, _ := deploymentNamed(t, m, jobsName)
+	if target, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); err != nil || target.Matches(labels.Set(jobs.Spec.Template.Labels)) {
+		t.Errorf("HPA %s: its target %s's selector also picks the pods of %s (%v)", h.Name, d.Name, jobs.Name, err)
+	}
+	if sel.Matches(labels.Set(jobs.Spec.Template.Labels)) {
+		t.Errorf("PDB %s: selector also matches the pods of %s", p.Name, jobs.Name)
+	}
+}
+
+// TestK8sJobsDeployment: a transform run or maintenance job lives in the
+// process that accepted it, and two dbt builds must never run at once, so
+// Airflow's jobs go to one server that is never two (jobs.yaml): one
+// replica, replaced with Recreate, whose pod is the scaled servers' pod
+// in everything but its labels.
+func TestK8sJobsDeployment(t *testing.T) {
+	m := loadManifests(t, k8sDir, "kustomization.yaml")
+	server, _ := deploymentNamed(t, m, serverName)
+	jobs, _ := deploymentNamed(t, m, jobsName)
+
+	if r := jobs.Spec.Replicas; r == nil || *r != 1 {
+		t.Errorf("Deployment %s: replicas %s; want exactly 1", jobs.Name, replicasString(r))
+	}
+	if st := jobs.Spec.Strategy; st.Type != appsv1.RecreateDeploymentStrategyType || st.RollingUpdate != nil {
+		t.Errorf("Deployment %s: strategy %q; want Recreate (a rolling update runs two pods at once)", jobs.Name, st.Type)
+	}
+	want := map[string]string{"app.kubernetes.io/name": "lakeflight", "app.kubernetes.io/component": "jobs"}
+	if !maps.Equal(jobs.Spec.Template.Labels, want) {
+		t.Errorf("Deployment %s: pod labels %v; want %v", jobs.Name, jobs.Spec.Template.Labels, want)
+	}
+
+	// Each Deployment's selector picks its own pods and not the other's
+	// (overlapping selectors make their ReplicaSets fight over pods).
+	for _, pair := range [][2]*appsv1.Deployment{{server, jobs}, {jobs, server}} {
+		own, other := pair[0], pair[1]
+		sel, err := metav1.LabelSelectorAsSelector(own.Spec.Selector)
+		if err != nil || !sel.Matches(labels.Set(own.Spec.Template.Labels)) || sel.Matches(labels.Set(other.Spec.Template.Labels)) {
+			t.Errorf("Deployment %s: selector %s must match its own pods and not those of %s (%v)",
+				own.Name, metav1.FormatLabelSelector(own.Spec.Selector), other.Name, err)
+		}
+	}
+	for _, h := range m.hpas {
+		if h.Spec.ScaleTargetRef.Kind == "Deployment" && h.Spec.ScaleTargetRef.Name == jobs.Name {
+			t.Errorf("HPA %s scales %s, which must stay at one pod", h.Name, jobs.Name)
+		}
+	}
+
+	// The same pod, labels aside: image, config, env, resources, probes,
+	// volumes and security stay in step with deployment.yaml.
+	a, b := server.Spec.Template.DeepCopy(), jobs.Spec.Template.DeepCopy()
+	a.Labels, b.Labels = nil, nil
+	if diffs := fieldDiffs("template", reflect.ValueOf(*a), reflect.ValueOf(*b)); len(diffs) > 0 {
+		t.Errorf("Deployment %s's pod differs from %s's in:\n  %s", jobs.Name, server.Name, strings.Join(diffs, "\n  "))
+	}
+}
+
+// replicasString prints a Deployment's replicas (unset: the API's
+// default, 1).
+func replicasString(r *int32) string {
+	if r == nil {
+		return "unset (1)"
+	}
+	return strconv.Itoa(int(*r))
+}
+
+// fieldDiffs names the fields in which a and b, two values of one type,
+// differ (compared as equality.Semantic does: quantities by value),
+// descending into structs, pointers, maps and slices of equal length, so
+// a failure says where two pod templates part.
+func fieldDiffs(path string, a, b reflect.Value) []string {
+	if equality.Semantic.DeepEqual(a.Interface(), b.Interface()) {
+		return nil
+	}
+	var out []string
+	switch a.Kind() {
+	case reflect.Pointer:
+		if !a.IsNil() && !b.IsNil() {
+			return fieldDiffs(path, a.Elem(), b.Elem())
+		}
+	case reflect.Struct:
+		for i := range a.NumField() {
+			if f := a.Type().Field(i); f.IsExported() {
+				out = append(out, fieldDiffs(path+"."+f.Name, a.Field(i), b.Field(i))...)
+			}
+		}
+	case reflect.Slice:
+		if a.Len() == b.Len() {
+			for i := range a.Len() {
+				out = append(out, fieldDiffs(path+"["+strconv.Itoa(i)+"]", a.Index(i), b.Index(i))...)
+			}
+		}
+	case reflect.Map:
+		keys := map[string]reflect.Value{}
+		for _, k := range slices.Concat(a.MapKeys(), b.MapKeys()) {
+			keys[fmt.Sprint(k.Interface())] = k
+		}
+		for _, name := range slices.Sorted(maps.Keys(keys)) {
+			va, vb := a.MapIndex(keys[name]), b.MapIndex(keys[name])
+			if !va.IsValid() || !vb.IsValid() {
+				out = append(out, path+"["+name+"]")
+				continue
+			}
+			out = append(out, fieldDiffs(path+"["+name+"]", va, vb)...)
+		}
+	}
+	if len(out) == 0 {
+		// A leaf, or a value whose parts are not exported (a quantity).
+		return []string{path}
+	}
+	return out
+}
+
+func TestFieldDiffs(t *testing.T) {
+	m := loadManifests(t, k8sDir, "kustomization.yaml")
+	server, _ := lakeflightDeployment(t, m)
+	a := server.Spec.Template
+	if diffs := fieldDiffs("t", reflect.ValueOf(a), reflect.ValueOf(*a.DeepCopy())); len(diffs) > 0 {
+		t.Errorf("a copy differs: %v", diffs)
+	}
+	b := a.DeepCopy()
+	b.Labels["extra"] = "x"
+	b.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("12Gi")
+	b.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("4096Mi") // 4Gi by value
+	b.Spec.Containers[0].ReadinessProbe.PeriodSeconds++
+	b.Spec.Volumes = b.Spec.Volumes[1:]
+	want := []string{
+		"t.ObjectMeta.Labels[extra]",
+		"t.Spec.Volumes",
+		"t.Spec.Containers[0].Resources.Limits[memory]",
+		"t.Spec.Containers[0].ReadinessProbe.PeriodSeconds",
+	}
+	if got := fieldDiffs("t", reflect.ValueOf(a), reflect.ValueOf(*b)); !equalSets(got, want) {
+		t.Errorf("fieldDiffs = %v; want %v", got, want)
 	}
 }
