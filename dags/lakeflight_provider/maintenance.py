@@ -53,9 +53,7 @@ class MaintenanceOperator(BaseOperator):
         if self.bodies_variable:
             from airflow.sdk import Variable
 
-            raw = Variable.get(self.bodies_variable, default=None)
-            if raw:
-                return json.loads(raw).get(self.action) or {}
+            return action_body(Variable.get(self.bodies_variable, default=None), self.action, self.bodies_variable)
         return {}
 
     def execute(self, context):
@@ -84,10 +82,22 @@ class MaintenanceOperator(BaseOperator):
         return report
 
 
+def action_body(raw: str | None, action: str, variable: str = "lakeflight_maintenance") -> dict:
+    """The body of action from the JSON of the bodies Variable (keyed by action). A key that names
+    no action is refused: a misspelt one would otherwise leave the server's defaults in force
+    without a word."""
+    if not raw:
+        return {}
+    bodies = json.loads(raw)
+    if not isinstance(bodies, dict):
+        raise ValueError(f"Airflow Variable {variable}: want a JSON object keyed by action {MAINTENANCE_ACTIONS}")
+    if unknown := sorted(set(bodies) - set(MAINTENANCE_ACTIONS)):
+        raise ValueError(f"Airflow Variable {variable}: {unknown} name no maintenance action {MAINTENANCE_ACTIONS}")
+    return bodies.get(action) or {}
+
+
 def format_report(r: dict) -> str:
-    """One line of a maintenance report: what the action changed."""
-    if r.get("status") != "succeeded":
-        return f"FAILED: {r.get('error')}"
+    """One line of a succeeded action's report: what it changed."""
     parts = [
         f"snapshots {r.get('snapshots_before')}→{r.get('snapshots_after')}",
         f"files {r.get('files_before')}→{r.get('files_after')}",

@@ -92,15 +92,12 @@ class TransformOperator(BaseOperator):
         if event["status"] != "done":
             raise AirflowException(f"waiting for the dbt run failed: {event['message']}")
         run = event["doc"]
-        nodes = run.get("nodes") or []
-        for n in nodes:
+        counts: dict[str, int] = {}
+        for n in run.get("nodes") or []:
             self.log.info("  %-60s %-8s %6.2fs %s", n["unique_id"], n["status"], n.get("seconds", 0),
                           n.get("message") or "")
-        for n in nodes:
             if n["status"] in WARN_NODE:
                 self.log.warning("dbt warns: %s: %s", n["unique_id"], n.get("message") or "")
-        counts: dict[str, int] = {}
-        for n in nodes:
             counts[n["status"]] = counts.get(n["status"], 0) + 1
         if run["status"] != "success":
             raise AirflowFailException(describe_run(run))

@@ -18,6 +18,7 @@ from croniter import croniter
 
 from airflow_harness import DAGS
 from lakeflight_provider import BRONZE, GOLD, landing, notify_failure
+from lakeflight_provider.maintenance import action_body
 from lakeflight_provider.triggers import LandingFilesTrigger, MaintenanceJobTrigger, TransformRunTrigger
 
 DAG_IDS = {"lakeflight_ingest", "lakeflight_transform", "lakeflight_quality", "lakeflight_maintenance"}
@@ -137,3 +138,14 @@ def test_ingest_options_cannot_change_the_table_or_the_key(tmp_path):
     assert landing.Landing.of(tmp_path / "in", ingest_options={"on_bad": "rejects"}).ingest_options == {
         "on_bad": "rejects"
     }
+
+
+def test_maintenance_bodies_must_name_actions():
+    raw = '{"expire-snapshots": {"older_than": "7d"}, "compact": {}}'
+    assert action_body(raw, "expire-snapshots") == {"older_than": "7d"}
+    assert action_body(raw, "remove-orphan-files") == {}
+    assert action_body(None, "compact") == {}
+    with pytest.raises(ValueError, match=r"\['expire_snapshots'\] name no maintenance action"):
+        action_body('{"expire_snapshots": {"older_than": "1d"}}', "expire-snapshots")
+    with pytest.raises(ValueError, match="want a JSON object"):
+        action_body('[{"older_than": "1d"}]', "expire-snapshots")
