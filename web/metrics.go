@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -36,9 +35,7 @@ func (s *Server) register(reg prometheus.Registerer) error {
 		Name: "lakeflight_ready",
 		Help: "1 when GET /ready would answer 200 (started, not stopping, every dependency answering), else 0; checked at each scrape.",
 	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.CheckTimeout*time.Duration(max(1, len(s.opts.Checks))))
-		defer cancel()
-		if body, _ := s.check(ctx); body.Status == "ready" {
+		if body, _ := s.check(context.Background()); body.Status == "ready" { // each check has its timeout
 			return 1
 		}
 		return 0
@@ -61,8 +58,8 @@ func (s *Server) count(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
-		route := c.Path()
-		if c.Response().Status == http.StatusNotFound && !s.routed(c) {
+		route := c.Path() // the route's pattern; empty when none matched
+		if route == "" {
 			route = "unmatched" // a path no route has: not a label of its own
 		}
 		method := c.Request().Method
@@ -70,14 +67,4 @@ func (s *Server) count(next echo.HandlerFunc) echo.HandlerFunc {
 		s.metrics.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 		return nil
 	}
-}
-
-// routed reports whether the request matched a registered route.
-func (s *Server) routed(c echo.Context) bool {
-	for _, r := range s.echo.Routes() {
-		if r.Path == c.Path() && r.Method == c.Request().Method {
-			return true
-		}
-	}
-	return false
 }
