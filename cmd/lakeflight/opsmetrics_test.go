@@ -217,7 +217,8 @@ func promqlNames(expr string) []string {
 		names = append(names, m)
 	}
 	// A number such as 1e9 or 16 * 1024: its letters are not a name.
-	return slices.DeleteFunc(names, func(n string) bool { return regexp.MustCompile(`^e\d*$`).MatchString(n) })
+	exponent := regexp.MustCompile(`^e\d*$`)
+	return slices.DeleteFunc(names, exponent.MatchString)
 }
 
 func TestPromqlNames(t *testing.T) {
